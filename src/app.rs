@@ -1,0 +1,159 @@
+//! Wiring: build state, load policy, start the gRPC and HTTP servers, reload on change or
+//! SIGHUP, drain on SIGINT/SIGTERM.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+use crate::{
+    config::Config,
+    grpc::{self, GrpcConfig},
+    http,
+    identity::{AuthMode, Authenticator},
+    policy::{watch as policy_watch, DecisionCache, PolicyStore},
+    service::Decider,
+};
+
+/// A started server: its bound addresses and a handle to stop it.
+pub struct Running {
+    /// Where gRPC listens (useful when configured with port 0).
+    pub grpc_addr: SocketAddr,
+    /// Where HTTP listens.
+    pub http_addr: SocketAddr,
+    /// The policy store (tests and tooling inspect it).
+    pub policies: Arc<PolicyStore>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Running {
+    /// Asks every server to stop accepting and drain.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Waits until every server has stopped.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        for task in self.tasks {
+            task.await.context("server task panicked")??;
+        }
+        Ok(())
+    }
+}
+
+fn shutdown_signal(rx: &watch::Receiver<bool>) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let mut rx = rx.clone();
+    async move {
+        // An error means the sender is gone, which also means stop.
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Loads policy and starts serving. A bundle that fails to load does not stop start-up:
+/// the server answers UNAVAILABLE and health says NOT_SERVING until a good bundle arrives.
+pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    if config.auth.mode == AuthMode::Insecure {
+        tracing::warn!(
+            "INSECURE DEVELOPMENT MODE: callers are not authenticated and request bodies are \
+             trusted as the subject's identity. Configure auth.mode: static_tokens before \
+             serving anything real."
+        );
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let auth = Arc::new(Authenticator::new(&config.auth)?);
+    let policies = Arc::new(PolicyStore::new(
+        config.bundle.path.clone(),
+        config.limits,
+        config.approvals,
+    ));
+    let initial = policies.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || initial.reload()).await? {
+        tracing::error!(error = %e, "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");
+    }
+    let decider = Decider::new(
+        policies.clone(),
+        DecisionCache::new(&config.decision_cache),
+        config.input,
+    );
+
+    let grpc_listener = TcpListener::bind(config.grpc_addr)
+        .await
+        .with_context(|| format!("binding gRPC {}", config.grpc_addr))?;
+    let http_listener = TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("binding HTTP {}", config.http_addr))?;
+    let grpc_addr = grpc_listener.local_addr()?;
+    let http_addr = http_listener.local_addr()?;
+
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
+    let grpc_config = GrpcConfig {
+        max_message_bytes: config.max_message_bytes,
+    };
+    let stop = shutdown_signal(&rx);
+    tasks.push(tokio::spawn(async move {
+        grpc::serve(grpc_listener, decider, auth, grpc_config, stop)
+            .await
+            .context("gRPC server")
+    }));
+    let stop = shutdown_signal(&rx);
+    let http_policies = policies.clone();
+    tasks.push(tokio::spawn(async move {
+        http::serve(http_listener, http_policies, stop)
+            .await
+            .context("HTTP server")
+    }));
+    if config.bundle.watch {
+        let stop = shutdown_signal(&rx);
+        let watched = policies.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = policy_watch::watch(watched, stop).await {
+                tracing::error!(error = %e, "bundle watcher stopped; reload with SIGHUP or PolicyAdmin/ReloadBundle");
+            }
+            Ok(())
+        }));
+    }
+    tracing::info!(grpc = %grpc_addr, http = %http_addr, bundle = %config.bundle.path.display(), "tollgate serving");
+    Ok(Running {
+        grpc_addr,
+        http_addr,
+        policies,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Runs until SIGINT or SIGTERM, reloading the bundle on SIGHUP.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let running = start(&config).await?;
+    wait_for_signals(&running.policies).await?;
+    tracing::info!("shutting down: draining in-flight calls");
+    running.shutdown();
+    running.wait().await
+}
+
+#[cfg(unix)]
+async fn wait_for_signals(policies: &Arc<PolicyStore>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = term.recv() => return Ok(()),
+            _ = hup.recv() => {
+                let p = policies.clone();
+                // The outcome is logged and kept in the status by the store.
+                let _ = tokio::task::spawn_blocking(move || p.reload()).await;
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signals(_: &Arc<PolicyStore>) -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! One typed configuration: built-in defaults, then a YAML file, then `TOLLGATE_*`
+//! environment variables and flags (clap merges those two), validated before serving.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    domain::InputLimits,
+    identity::{AuthConfig, AuthMode},
+    policy::{CacheConfig, EvalLimits, RequirementDefaults},
+};
+
+/// Why the configuration is unusable. The server does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML of the expected shape.
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error, with line and column.
+        #[source]
+        source: yaml_serde::Error,
+    },
+    /// A value is out of range or inconsistent with another.
+    #[error("invalid config: {field}: {message}")]
+    Invalid {
+        /// The offending key, dotted.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Output format.
+    pub format: LogFormat,
+    /// `tracing` filter directive, e.g. `info` or `tollgate=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+        }
+    }
+}
+
+/// Where policy comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BundleConfig {
+    /// A bundle directory or OPA `.tar.gz`.
+    pub path: PathBuf,
+    /// Reload when the source changes on disk.
+    pub watch: bool,
+}
+
+impl Default for BundleConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("policies"),
+            watch: true,
+        }
+    }
+}
+
+/// The whole configuration. Every field has a default that runs out of the box.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// gRPC listen address.
+    pub grpc_addr: SocketAddr,
+    /// HTTP listen address (health, status).
+    pub http_addr: SocketAddr,
+    /// State directory (created if missing).
+    pub data_dir: PathBuf,
+    /// Policy source.
+    pub bundle: BundleConfig,
+    /// Per-evaluation limits.
+    pub limits: EvalLimits,
+    /// Request content limits.
+    pub input: InputLimits,
+    /// Largest accepted gRPC message, bytes.
+    pub max_message_bytes: usize,
+    /// Optional verdict cache.
+    pub decision_cache: CacheConfig,
+    /// Defaults for approval requirements that omit a TTL.
+    pub approvals: RequirementDefaults,
+    /// Caller identification.
+    pub auth: AuthConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8181)),
+            data_dir: PathBuf::from("tollgate-data"),
+            bundle: BundleConfig::default(),
+            limits: EvalLimits::default(),
+            input: InputLimits::default(),
+            max_message_bytes: 256 * 1024,
+            decision_cache: CacheConfig::default(),
+            approvals: RequirementDefaults::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Values from flags or `TOLLGATE_*` variables; each set one replaces the file's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--grpc-addr` / `TOLLGATE_GRPC_ADDR`.
+    pub grpc_addr: Option<SocketAddr>,
+    /// `--http-addr` / `TOLLGATE_HTTP_ADDR`.
+    pub http_addr: Option<SocketAddr>,
+    /// `--data-dir` / `TOLLGATE_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--bundle` / `TOLLGATE_BUNDLE`.
+    pub bundle: Option<PathBuf>,
+    /// `--log-level` / `TOLLGATE_LOG_LEVEL`.
+    pub log_level: Option<String>,
+    /// `--log-format` / `TOLLGATE_LOG_FORMAT`.
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then `overrides`; validated.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            None => Self::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                if text.trim().is_empty() {
+                    Self::default()
+                } else {
+                    yaml_serde::from_str(&text).map_err(|source| ConfigError::Parse {
+                        path: path.to_path_buf(),
+                        source,
+                    })?
+                }
+            }
+        };
+        let Overrides {
+            grpc_addr,
+            http_addr,
+            data_dir,
+            bundle,
+            log_level,
+            log_format,
+        } = overrides;
+        if let Some(v) = grpc_addr {
+            config.grpc_addr = v;
+        }
+        if let Some(v) = http_addr {
+            config.http_addr = v;
+        }
+        if let Some(v) = data_dir {
+            config.data_dir = v;
+        }
+        if let Some(v) = bundle {
+            config.bundle.path = v;
+        }
+        if let Some(v) = log_level {
+            config.log.level = v;
+        }
+        if let Some(v) = log_format {
+            config.log.format = v;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges and combinations no single field can check.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let Self {
+            grpc_addr,
+            http_addr,
+            data_dir,
+            bundle,
+            limits,
+            input,
+            max_message_bytes,
+            decision_cache,
+            approvals,
+            auth,
+            log: _,
+        } = self;
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_string(),
+            })
+        };
+        if auth.mode == AuthMode::Insecure
+            && !(grpc_addr.ip().is_loopback() && http_addr.ip().is_loopback())
+        {
+            return invalid(
+                "auth.mode",
+                "insecure mode trusts request bodies and is only allowed on loopback addresses; configure static_tokens",
+            );
+        }
+        if data_dir.as_os_str().is_empty() {
+            return invalid("data_dir", "must not be empty");
+        }
+        if bundle.path.as_os_str().is_empty() {
+            return invalid("bundle.path", "must not be empty");
+        }
+        if limits.timeout.is_zero() || limits.max_instructions == 0 {
+            return invalid("limits", "timeout and max_instructions must be positive");
+        }
+        if input.max_depth == 0 || input.max_values == 0 || input.max_string_bytes == 0 {
+            return invalid("input", "limits must be positive");
+        }
+        if !(1024..=16 * 1024 * 1024).contains(max_message_bytes) {
+            return invalid("max_message_bytes", "must be between 1 KiB and 16 MiB");
+        }
+        if decision_cache.enabled && (decision_cache.ttl.is_zero() || decision_cache.max_entries == 0)
+        {
+            return invalid("decision_cache", "ttl and max_entries must be positive");
+        }
+        if approvals.ttl.is_zero() || approvals.capability_ttl.is_zero() {
+            return invalid("approvals", "ttl and capability_ttl must be positive");
+        }
+        crate::identity::Authenticator::new(auth).map_err(|e| ConfigError::Invalid {
+            field: "auth",
+            message: e.to_string(),
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn file_then_overrides() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "grpc_addr: 127.0.0.1:6000\nlimits:\n  timeout: 20ms\nbundle:\n  watch: false").unwrap();
+        let c = Config::load(
+            Some(f.path()),
+            Overrides {
+                grpc_addr: Some("127.0.0.1:7000".parse().unwrap()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.grpc_addr.port(), 7000);
+        assert_eq!(c.limits.timeout, std::time::Duration::from_millis(20));
+        assert!(!c.bundle.watch);
+    }
+
+    #[test]
+    fn unknown_keys_and_unsafe_combinations_are_refused() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "grcp_addr: 127.0.0.1:6000").unwrap();
+        assert!(matches!(
+            Config::load(Some(f.path()), Overrides::default()),
+            Err(ConfigError::Parse { .. })
+        ));
+        let c = Config {
+            grpc_addr: "0.0.0.0:50051".parse().unwrap(),
+            ..Config::default()
+        };
+        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "auth.mode", .. })));
+    }
+}

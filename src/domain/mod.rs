@@ -1,0 +1,13 @@
+//! The product's vocabulary: what is asked ([`AuthzRequest`]), what the policy said
+//! ([`PolicyOutcome`]) and what is answered ([`Decision`]). Pure data and pure functions: no
+//! protocol types, no policy engine, no storage.
+
+mod decision;
+mod request;
+mod validate;
+
+pub use decision::{
+    decide, Decision, Effect, EvalFailure, FailureKind, PolicyOutcome, Requirement, Verdict,
+};
+pub use request::{Action, AuthzRequest, Context, Resource, Subject};
+pub use validate::{InputLimits, InvalidField};

@@ -1,0 +1,112 @@
+//! gRPC: tonic services over the domain. The only module that names proto types.
+
+pub mod admin;
+pub mod authorizer;
+pub mod convert;
+pub mod status;
+
+use std::{future::Future, sync::Arc};
+
+use tokio::{net::TcpListener, sync::watch};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::{server::HealthReporter, ServingStatus};
+
+use crate::{identity::Authenticator, service::Decider};
+
+/// Generated protobuf and gRPC code for `tollgate.v1`.
+#[allow(
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+pub mod pb {
+    tonic::include_proto!("tollgate.v1");
+
+    /// Encoded descriptors of `proto/`, for reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/tollgate_descriptor.bin"));
+}
+
+/// What the gRPC server needs.
+pub struct GrpcConfig {
+    /// Largest accepted request message.
+    pub max_message_bytes: usize,
+}
+
+/// Serves every gRPC service on `listener` until `shutdown` resolves, then drains in-flight
+/// calls. Health is NOT_SERVING until a bundle is active.
+pub async fn serve(
+    listener: TcpListener,
+    decider: Decider,
+    auth: Arc<Authenticator>,
+    config: GrpcConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let policies = decider.policies().clone();
+    tokio::spawn(report_health(reporter, policies.subscribe()));
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let authorizer = pb::authorizer_server::AuthorizerServer::new(
+        authorizer::AuthorizerService::new(decider, auth.clone()),
+    )
+    .max_decoding_message_size(config.max_message_bytes);
+    let admin = pb::policy_admin_server::PolicyAdminServer::new(admin::AdminService::new(
+        policies, auth,
+    ))
+    .max_decoding_message_size(config.max_message_bytes);
+
+    let mut builder = Server::builder().tcp_nodelay(true);
+    let router = builder
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(authorizer)
+        .add_service(admin);
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Why the gRPC server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The transport failed.
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The reflection descriptors are unusable (a build problem).
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Keeps gRPC health in step with the policy: SERVING once any bundle is active.
+async fn report_health(reporter: HealthReporter, mut revisions: watch::Receiver<Option<Arc<str>>>) {
+    loop {
+        let status = if revisions.borrow_and_update().is_some() {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        reporter
+            .set_service_status("", status)
+            .await;
+        reporter
+            .set_service_status("tollgate.v1.Authorizer", status)
+            .await;
+        if revisions.changed().await.is_err() {
+            return;
+        }
+    }
+}

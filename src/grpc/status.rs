@@ -1,0 +1,50 @@
+//! Errors to `Status`, in exactly one place. Callers get a stable message and, for bad input,
+//! a `BadRequest` detail naming the field; internal detail stays in the log.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::{
+    domain::InvalidField,
+    identity::AuthError,
+    policy::LoadError,
+    service::DecideError,
+};
+
+/// `InvalidArgument` naming the field, with a machine-readable field violation.
+pub fn invalid(f: &InvalidField) -> Status {
+    Status::with_error_details(
+        Code::InvalidArgument,
+        f.to_string(),
+        ErrorDetails::with_bad_request_violation(f.field.clone(), f.message.clone()),
+    )
+}
+
+/// The status for a failed decision.
+pub fn decide(e: &DecideError) -> Status {
+    match e {
+        DecideError::Invalid(f) => invalid(f),
+        DecideError::NoBundle => Status::unavailable(
+            "no policy bundle is loaded; nothing can be decided (see PolicyAdmin/GetBundleStatus)",
+        ),
+        DecideError::SubjectMismatch { .. } => Status::permission_denied(e.to_string()),
+    }
+}
+
+/// The status for a refused caller.
+pub fn auth(e: &AuthError) -> Status {
+    tracing::warn!(error = %e, "caller refused");
+    Status::unauthenticated(e.to_string())
+}
+
+/// The status for a rejected reload: the bundle is the operator's own, so the reason is
+/// returned in full.
+pub fn load(e: &LoadError) -> Status {
+    Status::failed_precondition(format!("bundle rejected, active revision unchanged: {e}"))
+}
+
+/// The stable item error for a batch entry.
+pub fn item_code(e: &DecideError) -> (i32, String) {
+    let s = decide(e);
+    (s.code() as i32, s.message().to_string())
+}

@@ -1,0 +1,76 @@
+//! HTTP (axum): health and bundle status for load balancers and operators. Metrics, JWKS,
+//! the reviewer console and chat callbacks join here.
+
+use std::{future::Future, sync::Arc, time::SystemTime};
+
+use axum::{extract::State, http::StatusCode, routing::get, Json, Router};
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use crate::policy::PolicyStore;
+
+/// The HTTP routes.
+pub fn router(policies: Arc<PolicyStore>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/status", get(status))
+        .with_state(policies)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    policies: Arc<PolicyStore>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(policies))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// 200 once a bundle is serving, 503 before.
+async fn healthz(State(policies): State<Arc<PolicyStore>>) -> (StatusCode, &'static str) {
+    if policies.current().is_some() {
+        (StatusCode::OK, "serving\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "no policy bundle loaded\n")
+    }
+}
+
+#[derive(Serialize)]
+struct StatusBody {
+    serving: bool,
+    active_revision: Option<String>,
+    active_digest: Option<String>,
+    activated_at: Option<String>,
+    source: String,
+    last_result: Option<String>,
+    last_error: Option<String>,
+    last_attempt_at: Option<String>,
+    activations: u64,
+    rejections: u64,
+}
+
+fn rfc3339(t: Option<SystemTime>) -> Option<String> {
+    t.map(|t| humantime::format_rfc3339_millis(t).to_string())
+}
+
+/// The load status as JSON: what serves, and how the last reload went.
+async fn status(State(policies): State<Arc<PolicyStore>>) -> Json<StatusBody> {
+    let s = policies.status();
+    Json(StatusBody {
+        serving: s.active_revision.is_some(),
+        active_revision: s.active_revision.as_deref().map(str::to_string),
+        active_digest: s.active_digest,
+        activated_at: rfc3339(s.activated_at),
+        source: policies.source().display().to_string(),
+        last_result: s.last_result.as_ref().map(|r| match r {
+            Ok(()) => "ok".to_string(),
+            Err(_) => "rejected".to_string(),
+        }),
+        last_error: s.last_result.and_then(Result::err),
+        last_attempt_at: rfc3339(s.last_attempt_at),
+        activations: s.activations,
+        rejections: s.rejections,
+    })
+}

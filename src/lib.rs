@@ -1,0 +1,36 @@
+//! tollgate: a policy decision service with action-level human approvals.
+//!
+//! Agents and pipelines call `Authorize` before a privileged action; Rego policies (regorus)
+//! over hot-swappable bundles answer ALLOW, DENY or PENDING_APPROVAL. Every fault denies.
+//!
+//! # Layout
+//!
+//! Data flows one way: request -> identity -> policy -> decision -> response.
+//!
+//! - [`domain`]: request and decision types, input validation and the `decide` combinator
+//!   (deny-overrides, default deny). No tonic, no regorus, no I/O.
+//! - [`policy`]: bundle loading (directory and OPA `.tar.gz`), compilation to the regorus VM,
+//!   evaluation under limits, atomic hot swap, the decision cache and the Rego test runner.
+//! - [`identity`]: who the verified caller is (static tokens or insecure development mode).
+//! - [`service`]: the decision pipeline the protocols share: identity -> cache -> policy ->
+//!   decision.
+//! - [`grpc`]: tonic services; the only module that names proto types.
+//! - [`http`]: axum endpoints for health and bundle status.
+//! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
+//! - [`cli`]: clap subcommands (`serve`, `eval`, `test`).
+//! - [`app`]: wiring: build state, start servers, reload on change, drain on shutdown.
+//! - [`telemetry`]: the tracing subscriber.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod grpc;
+pub mod http;
+pub mod identity;
+pub mod policy;
+pub mod service;
+pub mod telemetry;

@@ -1,0 +1,36 @@
+//! The `tollgate` binary: parse the command line, hand over to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tollgate::{
+    app,
+    cli::{self, Cli, Command},
+    telemetry,
+};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(&args),
+        Command::Eval(args) => cli::eval(&args),
+        Command::Test(args) => cli::test(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config()?;
+    telemetry::init(&config.log)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(app::serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}

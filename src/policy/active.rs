@@ -1,0 +1,170 @@
+//! The serving bundle and its atomic replacement.
+//!
+//! Readers take an `Arc` snapshot (`ArcSwap`, no lock) and use it for the whole decision, so
+//! every answer is made by exactly one revision. A reload reads, compiles and checks the new
+//! bundle off to the side; only a bundle that passed every step is swapped in.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::SystemTime,
+};
+
+use arc_swap::ArcSwapOption;
+use tokio::sync::watch;
+
+use super::{
+    bundle::{Bundle, BundleError},
+    compiled::{CompileError, CompiledBundle, EvalLimits},
+    contract::RequirementDefaults,
+};
+
+/// Why a reload did not activate a bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The bundle could not be read.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// The bundle did not compile.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+}
+
+/// The outcome of the latest reload attempt and the counters operators watch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadStatus {
+    /// Revision serving now, if any.
+    pub active_revision: Option<Arc<str>>,
+    /// Digest serving now.
+    pub active_digest: Option<String>,
+    /// When the serving bundle was activated.
+    pub activated_at: Option<SystemTime>,
+    /// `Ok` or the error of the latest attempt.
+    pub last_result: Option<Result<(), String>>,
+    /// When the latest attempt ran.
+    pub last_attempt_at: Option<SystemTime>,
+    /// Successful activations since start.
+    pub activations: u64,
+    /// Rejected attempts since start.
+    pub rejections: u64,
+}
+
+/// What a successful reload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reloaded {
+    /// A new revision is serving.
+    Activated,
+    /// The content is identical to what is serving; nothing changed.
+    Unchanged,
+}
+
+/// The policy a service decides with.
+pub struct PolicyStore {
+    source: PathBuf,
+    limits: EvalLimits,
+    defaults: RequirementDefaults,
+    active: ArcSwapOption<CompiledBundle>,
+    status: Mutex<LoadStatus>,
+    reload_lock: Mutex<()>,
+    revision_tx: watch::Sender<Option<Arc<str>>>,
+}
+
+impl std::fmt::Debug for PolicyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyStore")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicyStore {
+    /// A store with nothing loaded yet; call [`Self::reload`].
+    pub fn new(source: PathBuf, limits: EvalLimits, defaults: RequirementDefaults) -> Self {
+        Self {
+            source,
+            limits,
+            defaults,
+            active: ArcSwapOption::empty(),
+            status: Mutex::new(LoadStatus::default()),
+            reload_lock: Mutex::new(()),
+            revision_tx: watch::channel(None).0,
+        }
+    }
+
+    /// Where bundles are read from.
+    pub fn source(&self) -> &PathBuf {
+        &self.source
+    }
+
+    /// The serving bundle: a snapshot that stays valid across later swaps.
+    pub fn current(&self) -> Option<Arc<CompiledBundle>> {
+        self.active.load_full()
+    }
+
+    /// Follows the serving revision (for health reporting).
+    pub fn subscribe(&self) -> watch::Receiver<Option<Arc<str>>> {
+        self.revision_tx.subscribe()
+    }
+
+    /// A copy of the load status.
+    pub fn status(&self) -> LoadStatus {
+        match self.status.lock() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Reads and compiles the source; swaps it in only if every step passed. Blocking: call
+    /// from a blocking thread in async code. Concurrent reloads run one at a time.
+    pub fn reload(&self) -> Result<Reloaded, LoadError> {
+        let _serial = self.reload_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let started = SystemTime::now();
+        let result = self.load_and_swap();
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.last_attempt_at = Some(started);
+        match &result {
+            Ok(Reloaded::Activated) => {
+                let current = self.current();
+                status.active_revision = current.as_ref().map(|b| b.revision.clone());
+                status.active_digest = current.as_ref().map(|b| b.digest.clone());
+                status.activated_at = Some(SystemTime::now());
+                status.activations += 1;
+                status.last_result = Some(Ok(()));
+                tracing::info!(
+                    bundle.revision = ?status.active_revision,
+                    bundle.source = %self.source.display(),
+                    "policy bundle activated"
+                );
+            }
+            Ok(Reloaded::Unchanged) => status.last_result = Some(Ok(())),
+            Err(e) => {
+                status.rejections += 1;
+                status.last_result = Some(Err(e.to_string()));
+                tracing::error!(
+                    error = %e,
+                    bundle.source = %self.source.display(),
+                    bundle.active_revision = ?status.active_revision,
+                    "policy bundle rejected; the active revision keeps serving"
+                );
+            }
+        }
+        drop(status);
+        if matches!(result, Ok(Reloaded::Activated)) {
+            self.revision_tx
+                .send_replace(self.current().map(|b| b.revision.clone()));
+        }
+        result
+    }
+
+    fn load_and_swap(&self) -> Result<Reloaded, LoadError> {
+        let bundle = Bundle::load(&self.source)?;
+        if let Some(current) = self.current() {
+            if current.digest == bundle.digest && *current.revision == *bundle.revision {
+                return Ok(Reloaded::Unchanged);
+            }
+        }
+        let compiled = CompiledBundle::compile(&bundle, self.limits, self.defaults)?;
+        self.active.store(Some(Arc::new(compiled)));
+        Ok(Reloaded::Activated)
+    }
+}

@@ -1,0 +1,292 @@
+//! A bundle compiled for serving: regorus VM bytecode for the hot path, the prepared tree
+//! interpreter as the reference, both under the same limits.
+//!
+//! The VM path compiles once per bundle revision and keeps one `RegoVM` per worker thread
+//! (thread-local, rebuilt when the revision changes), so evaluation never takes a lock and
+//! never shares a VM mutably. The interpreter path clones the prepared `Engine` per call; it
+//! is slower and exists to prove the VM right (see the differential golden tests).
+
+use std::{
+    cell::RefCell,
+    num::{NonZeroU32, NonZeroU64},
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, SystemTime},
+};
+
+use regorus::{
+    languages::rego::compiler::Compiler,
+    rvm::{
+        program::Program,
+        vm::{RegoVM, VmError},
+    },
+    utils::limits::ExecutionTimerConfig,
+    Engine, LimitError, MemoryBudgetConfig, Rc, Value,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    bundle::{Bundle, Module},
+    contract::{self, RequirementDefaults, ENTRY_MODULE, ENTRY_PACKAGE, ENTRY_RULE},
+};
+use crate::domain::{EvalFailure, FailureKind, PolicyOutcome};
+
+/// Bounds on one evaluation, so a pathological policy or input cannot hang or exhaust the
+/// server. Exceeding any of them denies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalLimits {
+    /// Wall-clock budget per evaluation.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Most VM instructions per evaluation.
+    pub max_instructions: usize,
+    /// Most bytes an evaluation may allocate beyond its starting point.
+    pub max_memory_bytes: u64,
+}
+
+impl Default for EvalLimits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_millis(100),
+            max_instructions: 2_000_000,
+            max_memory_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a bundle could not be compiled. The last good bundle keeps serving.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// A module does not parse.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The module's path in the bundle.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A module's package lies outside the manifest roots.
+    #[error("{path}: package {package} is outside the bundle roots")]
+    OutsideRoots {
+        /// The module's path.
+        path: String,
+        /// Its package.
+        package: String,
+    },
+    /// A module uses the package reserved for tollgate's entry rule.
+    #[error("{0}: package {ENTRY_PACKAGE} is reserved")]
+    ReservedPackage(String),
+    /// No module defines package `tollgate`, so every decision would be default deny.
+    #[error("no module defines package tollgate")]
+    NoPolicyPackage,
+    /// The data document is rejected by the engine.
+    #[error("data: {0}")]
+    Data(String),
+    /// Compilation or VM code generation failed.
+    #[error("compile: {0}")]
+    Compile(String),
+}
+
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// A bundle ready to evaluate. Immutable; swapped as a whole.
+pub struct CompiledBundle {
+    /// The bundle revision every decision reports.
+    pub revision: Arc<str>,
+    /// SHA-256 of the bundle content, hex.
+    pub digest: String,
+    /// Where it came from.
+    pub source: PathBuf,
+    /// The Rego sources (kept for the test runner and replay).
+    pub modules: Vec<Module>,
+    /// When it was compiled.
+    pub compiled_at: SystemTime,
+    generation: u64,
+    program: Arc<Program>,
+    data: Value,
+    engine: Mutex<Engine>,
+    limits: EvalLimits,
+    defaults: RequirementDefaults,
+}
+
+impl std::fmt::Debug for CompiledBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledBundle")
+            .field("revision", &self.revision)
+            .field("digest", &self.digest)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    /// This worker's VM and the generation of the bundle it was loaded with.
+    static WORKER_VM: RefCell<Option<(u64, RegoVM)>> = const { RefCell::new(None) };
+}
+
+impl CompiledBundle {
+    /// Parses, checks and compiles `bundle`; fails without side effects.
+    pub fn compile(
+        bundle: &Bundle,
+        limits: EvalLimits,
+        defaults: RequirementDefaults,
+    ) -> Result<Self, CompileError> {
+        let mut engine = Engine::new();
+        engine.set_strict_builtin_errors(true);
+        engine.set_execution_timer_config(timer(&limits));
+        let mut has_policy_package = false;
+        for m in &bundle.modules {
+            let package = engine
+                .add_policy(m.path.clone(), m.text.clone())
+                .map_err(|e| CompileError::Parse {
+                    path: m.path.clone(),
+                    message: e.to_string(),
+                })?;
+            let package = package.strip_prefix("data.").unwrap_or(&package).to_string();
+            if package == ENTRY_PACKAGE || package.starts_with(&format!("{ENTRY_PACKAGE}.")) {
+                return Err(CompileError::ReservedPackage(m.path.clone()));
+            }
+            if !bundle.package_in_roots(&package) {
+                return Err(CompileError::OutsideRoots {
+                    path: m.path.clone(),
+                    package,
+                });
+            }
+            has_policy_package |= package == "tollgate";
+        }
+        if !has_policy_package {
+            return Err(CompileError::NoPolicyPackage);
+        }
+        engine
+            .add_policy("tollgate_entry.rego".into(), ENTRY_MODULE.into())
+            .map_err(|e| CompileError::Compile(e.to_string()))?;
+        let data = super::input::json(&bundle.data);
+        engine
+            .add_data(data.clone())
+            .map_err(|e| CompileError::Data(e.to_string()))?;
+        let compiled = engine
+            .compile_with_entrypoint(&Rc::from(ENTRY_RULE))
+            .map_err(|e| CompileError::Compile(e.to_string()))?;
+        let program = Compiler::compile_from_policy(&compiled, &[ENTRY_RULE])
+            .map_err(|e| CompileError::Compile(e.to_string()))?;
+        let compiled = Self {
+            revision: Arc::from(bundle.revision.as_str()),
+            digest: bundle.digest.clone(),
+            source: bundle.source.clone(),
+            modules: bundle.modules.clone(),
+            compiled_at: SystemTime::now(),
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
+            program,
+            data,
+            engine: Mutex::new(engine),
+            limits,
+            defaults,
+        };
+        // Loading the data into a VM catches rule/data conflicts now, not on the first request.
+        compiled
+            .new_vm()
+            .map_err(|e| CompileError::Data(e.to_string()))?;
+        Ok(compiled)
+    }
+
+    fn new_vm(&self) -> Result<RegoVM, VmError> {
+        let mut vm = RegoVM::new();
+        vm.load_program(self.program.clone());
+        vm.set_data(self.data.clone())?;
+        vm.set_strict_builtin_errors(true);
+        vm.set_max_instructions(self.limits.max_instructions);
+        vm.set_execution_timer_config(Some(timer(&self.limits)));
+        vm.set_memory_budget_config(
+            NonZeroU64::new(self.limits.max_memory_bytes).map(|limit| MemoryBudgetConfig { limit }),
+        );
+        Ok(vm)
+    }
+
+    /// Evaluates `input` on this worker's VM: the serving path.
+    pub fn evaluate(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
+        let result = WORKER_VM.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let vm = match slot.as_mut() {
+                Some((generation, vm)) if *generation == self.generation => vm,
+                _ => {
+                    let vm = self.new_vm().map_err(|e| vm_failure(&e))?;
+                    &mut slot.insert((self.generation, vm)).1
+                }
+            };
+            vm.set_input(input);
+            let result = vm.execute_entry_point_by_index(0);
+            if result.is_err() {
+                // A VM that failed mid-run is not trusted for the next request.
+                *slot = None;
+            }
+            result.map_err(|e| vm_failure(&e))
+        })?;
+        contract::parse_outcome(&result, &self.defaults)
+    }
+
+    /// Evaluates `input` on a clone of the prepared tree interpreter: the reference path.
+    pub fn evaluate_interpreted(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
+        let mut engine = match self.engine.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        engine.set_input(input);
+        let result = engine
+            .eval_rule(ENTRY_RULE.to_string())
+            .map_err(|e| engine_failure(&e))?;
+        contract::parse_outcome(&result, &self.defaults)
+    }
+
+    /// A clone of the prepared interpreter, for tooling (tests, coverage).
+    pub fn engine(&self) -> Engine {
+        match self.engine.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+fn timer(limits: &EvalLimits) -> ExecutionTimerConfig {
+    ExecutionTimerConfig {
+        limit: limits.timeout,
+        check_interval: NonZeroU32::MIN.saturating_add(63),
+    }
+}
+
+/// Engine messages can be long and may quote input; the reason keeps the first part.
+fn bounded(message: String) -> String {
+    const MAX: usize = 300;
+    if message.len() <= MAX {
+        return message;
+    }
+    let mut end = MAX;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &message[..end])
+}
+
+fn vm_failure(e: &VmError) -> EvalFailure {
+    let kind = match e {
+        VmError::InstructionLimitExceeded { .. }
+        | VmError::TimeLimitExceeded { .. }
+        | VmError::MemoryLimitExceeded { .. }
+        | VmError::MemoryBudgetExceeded { .. }
+        | VmError::RegexSizeLimitExceeded { .. } => FailureKind::Limit,
+        _ => FailureKind::Evaluation,
+    };
+    EvalFailure::new(kind, bounded(e.to_string()))
+}
+
+fn engine_failure(e: &anyhow::Error) -> EvalFailure {
+    let kind = if e.chain().any(|c| c.downcast_ref::<LimitError>().is_some()) {
+        FailureKind::Limit
+    } else {
+        FailureKind::Evaluation
+    };
+    EvalFailure::new(kind, bounded(format!("{e:#}")))
+}

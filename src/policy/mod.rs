@@ -1,0 +1,21 @@
+//! Policy: bundles in, verdicts out.
+//!
+//! [`bundle`] reads a directory or OPA `.tar.gz`; [`compiled`] turns it into VM bytecode and
+//! evaluates under limits; [`contract`] checks what the rules produced; [`active`] swaps
+//! revisions atomically; [`watch`] reloads on change; [`cache`] memoises verdicts; [`testing`]
+//! runs a bundle's Rego tests.
+
+pub mod active;
+pub mod bundle;
+pub mod cache;
+pub mod compiled;
+pub mod contract;
+pub mod input;
+pub mod testing;
+pub mod watch;
+
+pub use active::{LoadError, LoadStatus, PolicyStore, Reloaded};
+pub use bundle::{Bundle, BundleError};
+pub use cache::{CacheConfig, DecisionCache};
+pub use compiled::{CompileError, CompiledBundle, EvalLimits};
+pub use contract::RequirementDefaults;

@@ -1,0 +1,198 @@
+//! The decision pipeline every protocol shares: identity -> validation -> cache -> policy ->
+//! verdict. Protocol handlers convert their wire types to [`AuthzRequest`] and call
+//! [`Decider::decide`]; nothing here knows about gRPC or HTTP.
+
+use std::{sync::Arc, time::SystemTime};
+
+use crate::{
+    domain::{decide, AuthzRequest, Decision, InputLimits, InvalidField, Verdict},
+    identity::Caller,
+    policy::{input::to_input, CompiledBundle, DecisionCache, PolicyStore},
+};
+
+/// Why no decision was made. Mapped to a gRPC status in exactly one place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecideError {
+    /// A request field is missing or malformed.
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
+    /// No bundle has loaded yet, so nothing can be decided.
+    #[error("no policy bundle is loaded")]
+    NoBundle,
+    /// The caller may not ask about this subject.
+    #[error("{field}: {message}")]
+    SubjectMismatch {
+        /// The subject field that disagrees with the verified identity.
+        field: &'static str,
+        /// What disagrees.
+        message: String,
+    },
+}
+
+/// Makes decisions. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Decider {
+    policies: Arc<PolicyStore>,
+    cache: Option<DecisionCache>,
+    limits: InputLimits,
+}
+
+impl Decider {
+    /// A decider over `policies`.
+    pub fn new(policies: Arc<PolicyStore>, cache: Option<DecisionCache>, limits: InputLimits) -> Self {
+        Self {
+            policies,
+            cache,
+            limits,
+        }
+    }
+
+    /// The policy store (for status and reload).
+    pub fn policies(&self) -> &Arc<PolicyStore> {
+        &self.policies
+    }
+
+    /// Decides one request.
+    #[tracing::instrument(skip_all, fields(action = %req.action.name))]
+    pub fn decide(&self, caller: &Caller, req: AuthzRequest) -> Result<Decision, DecideError> {
+        let bundle = self.policies.current().ok_or(DecideError::NoBundle)?;
+        self.decide_with(&bundle, caller, req)
+    }
+
+    /// Decides many requests with one bundle snapshot, so one revision answers them all.
+    /// Items fail independently; the outer error is only for "no bundle".
+    pub fn decide_batch(
+        &self,
+        caller: &Caller,
+        reqs: Vec<Result<AuthzRequest, InvalidField>>,
+    ) -> Result<(Arc<str>, Vec<Result<Decision, DecideError>>), DecideError> {
+        let bundle = self.policies.current().ok_or(DecideError::NoBundle)?;
+        let results = reqs
+            .into_iter()
+            .map(|r| r.map_err(DecideError::from).and_then(|r| self.decide_with(&bundle, caller, r)))
+            .collect();
+        Ok((bundle.revision.clone(), results))
+    }
+
+    fn decide_with(
+        &self,
+        bundle: &CompiledBundle,
+        caller: &Caller,
+        mut req: AuthzRequest,
+    ) -> Result<Decision, DecideError> {
+        bind_subject(caller, &mut req)?;
+        req.validate(&self.limits)?;
+        let key = self
+            .cache
+            .as_ref()
+            .and_then(|_| DecisionCache::key(&bundle.digest, &req));
+        let cached = match (&self.cache, &key) {
+            (Some(cache), Some(key)) => cache.get(key),
+            _ => None,
+        };
+        let (verdict, cached) = match cached {
+            Some(v) => (Verdict::clone(&v), true),
+            None => {
+                let outcome = bundle.evaluate(to_input(&req));
+                let cacheable = outcome.is_ok();
+                let verdict = decide(outcome);
+                if let (true, Some(cache), Some(key)) = (cacheable, &self.cache, key) {
+                    cache.put(key, &verdict);
+                }
+                (verdict, false)
+            }
+        };
+        let decision = Decision {
+            id: uuid::Uuid::now_v7().to_string(),
+            verdict,
+            revision: bundle.revision.clone(),
+            decided_at: SystemTime::now(),
+            cached,
+        };
+        tracing::debug!(
+            decision.id = %decision.id,
+            effect = decision.verdict.effect.as_str(),
+            bundle.revision = %decision.revision,
+            cached,
+            "decided"
+        );
+        Ok(decision)
+    }
+}
+
+/// Makes the subject the verified caller: a verified caller that is not a trusted gateway may
+/// only ask about itself; empty subject fields are filled from its identity.
+fn bind_subject(caller: &Caller, req: &mut AuthzRequest) -> Result<(), DecideError> {
+    if caller.asserts_subjects {
+        return Ok(());
+    }
+    let s = &mut req.subject;
+    for (field, body, verified) in [
+        ("subject.id", &mut s.id, &caller.id),
+        ("subject.kind", &mut s.kind, &caller.kind),
+        ("subject.owner", &mut s.owner, &caller.owner),
+    ] {
+        if body.is_empty() {
+            body.clone_from(verified);
+        } else if body != verified {
+            return Err(DecideError::SubjectMismatch {
+                field,
+                message: format!("does not match the authenticated caller ({verified})"),
+            });
+        }
+    }
+    if s.groups.is_empty() {
+        s.groups.clone_from(&caller.groups);
+    } else if s.groups.iter().any(|g| !caller.groups.contains(g)) {
+        return Err(DecideError::SubjectMismatch {
+            field: "subject.groups",
+            message: "claims a group the authenticated caller is not in".into(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller() -> Caller {
+        Caller {
+            id: "agent:a".into(),
+            kind: "agent".into(),
+            groups: vec!["g".into()],
+            owner: "team:t".into(),
+            asserts_subjects: false,
+            verified: true,
+        }
+    }
+
+    #[test]
+    fn verified_identity_fills_and_guards_the_subject() {
+        let mut req = AuthzRequest::default();
+        bind_subject(&caller(), &mut req).unwrap();
+        assert_eq!(
+            (req.subject.id.as_str(), req.subject.kind.as_str(), req.subject.owner.as_str()),
+            ("agent:a", "agent", "team:t")
+        );
+        assert_eq!(req.subject.groups, ["g"]);
+
+        let mut req = AuthzRequest::default();
+        req.subject.id = "agent:other".into();
+        let err = bind_subject(&caller(), &mut req).unwrap_err();
+        assert!(matches!(err, DecideError::SubjectMismatch { field: "subject.id", .. }));
+
+        let mut req = AuthzRequest::default();
+        req.subject.groups = vec!["admins".into()];
+        let err = bind_subject(&caller(), &mut req).unwrap_err();
+        assert!(matches!(err, DecideError::SubjectMismatch { field: "subject.groups", .. }));
+    }
+
+    #[test]
+    fn gateways_and_insecure_mode_keep_the_body() {
+        let mut req = AuthzRequest::default();
+        req.subject.id = "agent:other".into();
+        bind_subject(&Caller::insecure(), &mut req).unwrap();
+        assert_eq!(req.subject.id, "agent:other");
+    }
+}
