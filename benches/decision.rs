@@ -1,1 +1,140 @@
-fn main(){}
+//! Decision-path benchmarks, every variant side by side in one run so ratios are meaningful.
+//!
+//! - `vm_thread_local`: the regorus register VM, one per worker, loaded once per revision.
+//! - `serving_path`: what `Authorize` runs after decoding: validate, build input, evaluate
+//!   (interpreter-confirmed where the VM cannot be trusted), decide.
+//! - `interpreter_clone_per_call`: clone the prepared `Engine` for every call.
+//! - `interpreter_reused`: one prepared `Engine` reused across calls.
+//! - `compiled_policy`: regorus `CompiledPolicy::eval_with_input`.
+//!
+//! Run: `cargo bench --bench decision`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{hint::black_box, path::Path};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use regorus::{Engine, Rc, Value};
+use tollgate::{
+    domain::{decide, AuthzRequest, InputLimits},
+    policy::{
+        contract::{ENTRY_MODULE, ENTRY_RULE},
+        input::to_input,
+        Bundle, CompiledBundle, EvalLimits, RequirementDefaults,
+    },
+};
+
+fn request(json: serde_json::Value) -> AuthzRequest {
+    serde_json::from_value(json).expect("valid request")
+}
+
+fn cases() -> Vec<(&'static str, AuthzRequest)> {
+    vec![
+        (
+            "allow_read",
+            request(serde_json::json!({
+                "subject": {"id": "agent:reporter", "kind": "agent", "owner": "team:growth", "groups": ["analysts"]},
+                "action": {"name": "dataset.read", "params": {"table": "users"}},
+                "resource": {"type": "dataset", "id": "users-eu", "attributes": {"classification": "internal"}},
+                "context": {"environment": "prod", "intent": "dashboard refresh"}
+            })),
+        ),
+        (
+            "pending_export",
+            request(serde_json::json!({
+                "subject": {"id": "agent:billing-exporter", "kind": "agent", "on_behalf_of": "user:alice@example.com", "owner": "team:growth", "groups": ["exporters"]},
+                "action": {"name": "data.export", "params": {"table": "users", "rows": 250000, "dest": "s3://corp-analytics-eu/churn"}},
+                "resource": {"type": "dataset", "id": "users-eu", "attributes": {"classification": "pii"}},
+                "context": {"intent": "quarterly churn analysis requested in TICKET-812", "environment": "prod", "request_id": "r1"}
+            })),
+        ),
+    ]
+}
+
+fn prepared_engine(bundle: &Bundle, with_tests: bool) -> Engine {
+    let mut engine = Engine::new();
+    engine.set_strict_builtin_errors(true);
+    for m in bundle
+        .modules
+        .iter()
+        .filter(|m| with_tests || !m.path.ends_with("_test.rego"))
+    {
+        engine
+            .add_policy(m.path.clone(), m.text.clone())
+            .expect("policy parses");
+    }
+    engine
+        .add_policy("entry.rego".into(), ENTRY_MODULE.into())
+        .expect("entry parses");
+    engine
+        .add_data(Value::from(bundle.data.clone()))
+        .expect("data loads");
+    engine
+}
+
+fn bench(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let bundle = Bundle::load(&path).expect("bundle loads");
+    let compiled = CompiledBundle::compile(
+        &bundle,
+        EvalLimits::default(),
+        RequirementDefaults::default(),
+    )
+    .expect("bundle compiles");
+    let engine = prepared_engine(&bundle, true);
+    let engine_no_tests = prepared_engine(&bundle, false);
+    let policy = engine
+        .clone()
+        .compile_with_entrypoint(&Rc::from(ENTRY_RULE))
+        .expect("compiles");
+    let limits = InputLimits::default();
+
+    for (name, req) in cases() {
+        let input = to_input(&req);
+        let mut group = c.benchmark_group(name);
+        group.bench_function("vm_thread_local", |b| {
+            b.iter(|| black_box(compiled.evaluate_vm(black_box(input.clone()))))
+        });
+        group.bench_function("serving_path", |b| {
+            b.iter(|| {
+                let req = black_box(&req);
+                req.validate(&limits).expect("valid");
+                black_box(decide(compiled.evaluate(to_input(req))))
+            })
+        });
+        group.bench_function("interpreter_clone_per_call", |b| {
+            b.iter(|| black_box(compiled.evaluate_interpreted(black_box(input.clone()))))
+        });
+        let mut reused = engine.clone();
+        group.bench_function("interpreter_reused", |b| {
+            b.iter(|| {
+                reused.set_input(black_box(input.clone()));
+                black_box(reused.eval_rule(ENTRY_RULE.to_string()).expect("evaluates"))
+            })
+        });
+        let mut reused_no_tests = engine_no_tests.clone();
+        group.bench_function("interpreter_reused_without_test_modules", |b| {
+            b.iter(|| {
+                reused_no_tests.set_input(black_box(input.clone()));
+                black_box(
+                    reused_no_tests
+                        .eval_rule(ENTRY_RULE.to_string())
+                        .expect("evaluates"),
+                )
+            })
+        });
+        group.bench_function("compiled_policy", |b| {
+            b.iter(|| {
+                black_box(
+                    policy
+                        .eval_with_input(black_box(input.clone()))
+                        .expect("evaluates"),
+                )
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -50,7 +50,7 @@ apikey_approvals contains lib.requirement(
 	sprintf("revoking production API key %q without a grace period breaks live clients; SRE must approve", [resource_id]),
 ) if {
 	production
-	params.revoke_old == true
+	lib.flag_set(params, "revoke_old")
 	not apikey_grace_period
 }
 

@@ -42,6 +42,7 @@ test_apikey_immediate_revocation_needs_sre_too if {
 	fx_reqs(fx_rotate({"revoke_old": true}, "team:growth", "prod")) == reqs
 	fx_reqs(fx_rotate({"revoke_old": true, "grace_period": "0s"}, "team:growth", "prod")) == reqs
 	fx_reqs(fx_rotate({"revoke_old": true, "grace_period": "soon"}, "team:growth", "prod")) == reqs
+	fx_reqs(fx_rotate({"revoke_old": "yes"}, "team:growth", "prod")) == reqs
 	"revoking production API key \"key-7\" without a grace period breaks live clients; SRE must approve" in fx_reasons(fx_rotate({"revoke_old": true}, "team:growth", "prod"))
 }
 

@@ -86,6 +86,7 @@ iam_privileged if {
 iam_privileged if {
 	some st in iam_statements
 	some a in iam_list(st, "actions")
+	is_string(a)
 	endswith(a, "*")
 }
 
@@ -97,11 +98,13 @@ iam_statements := s if {
 
 # A statement field as an array; a lone string counts as a one-element list.
 iam_list(st, field) := v if {
+	is_object(st)
 	v := st[field]
 	is_array(v)
 }
 
 iam_list(st, field) := [v] if {
+	is_object(st)
 	v := st[field]
 	is_string(v)
 }
@@ -158,7 +161,7 @@ iam_denials contains sprintf("%s: privileged access (%s) at scope %q may not be 
 	lib.non_human_kinds[lib.principal_kind(iam_principal)]
 }
 
-iam_denials contains sprintf("iam.policy.attach: policy %q grants every action on every resource (\"*\" on \"*\"); attach a scoped policy", [object.get(params, "policy", "inline")]) if {
+iam_denials contains sprintf("iam.policy.attach: policy %s grants every action on every resource (\"*\" on \"*\"); attach a scoped policy", [json.marshal(object.get(params, "policy", "inline"))]) if {
 	iam_full_admin
 }
 

@@ -74,7 +74,7 @@ infra_create_denials contains sprintf("infra.create: estimated cost %v USD/month
 }
 
 infra_create_denials contains sprintf("infra.create: %s resources may not be publicly accessible (params.public)", [input.resource.type]) if {
-	params.public == true
+	lib.flag_set(params, "public")
 	infra_stateful
 }
 
@@ -100,7 +100,7 @@ infra_destroy_denials contains sprintf("infra.destroy: a single concrete resourc
 }
 
 infra_destroy_denials contains sprintf("infra.destroy: %s %q has deletion protection enabled; remove it through a reviewed change first", [input.resource.type, resource_id]) if {
-	resource_attrs.deletion_protection == true
+	lib.flag_set(resource_attrs, "deletion_protection")
 }
 
 infra_destroy_denials contains sprintf("infra.destroy: %s %q holds state and has no verified backup (resource.attributes.backup_verified)", [input.resource.type, resource_id]) if {

@@ -22,6 +22,8 @@ test_create_no_public_stateful_resources if {
 	inp := fx_req("infra.create", {"estimated_monthly_cost_usd": 10, "public": true}, {"type": "database", "id": "a"}, "dev")
 	fx_deny(inp) == {"infra.create: database resources may not be publicly accessible (params.public)"}
 	fx_effect(fx_req("infra.create", {"estimated_monthly_cost_usd": 10, "public": true}, {"type": "vm", "id": "a"}, "dev")) == "ALLOW"
+	"infra.create: bucket resources may not be publicly accessible (params.public)" in fx_deny(fx_req("infra.create", {"estimated_monthly_cost_usd": 10, "public": "true"}, {"type": "bucket", "id": "a"}, "dev"))
+	fx_effect(fx_req("infra.create", {"estimated_monthly_cost_usd": 10, "public": false}, {"type": "bucket", "id": "a"}, "dev")) == "ALLOW"
 }
 
 test_create_in_production_needs_sre if {
@@ -50,7 +52,10 @@ test_destroy_needs_a_concrete_id if {
 }
 
 test_destroy_respects_deletion_protection if {
-	fx_deny(fx_destroy("vm", "web-1", {"deletion_protection": true}, "dev")) == {"infra.destroy: vm \"web-1\" has deletion protection enabled; remove it through a reviewed change first"}
+	reason := "infra.destroy: vm \"web-1\" has deletion protection enabled; remove it through a reviewed change first"
+	fx_deny(fx_destroy("vm", "web-1", {"deletion_protection": true}, "dev")) == {reason}
+	fx_deny(fx_destroy("vm", "web-1", {"deletion_protection": "yes"}, "dev")) == {reason}
+	fx_effect(fx_destroy("vm", "web-1", {"deletion_protection": false}, "dev")) == "ALLOW"
 }
 
 test_destroy_stateful_production_needs_verified_backup if {

@@ -33,6 +33,14 @@ non_empty_string(x) if {
 	x != ""
 }
 
+# flag_set holds when obj[key] is present and not explicitly false or null. Request flags that
+# make an action more dangerous are read the cautious way: "true", 1 or "yes" count as set.
+flag_set(obj, key) if {
+	v := obj[key]
+	v != false
+	v != null
+}
+
 # secretish_key holds for a map key whose value is likely a credential. Over-masking is the
 # safe failure: a masked field costs an auditor a lookup, a leaked token costs an incident.
 # Matching on prefix and suffix (two builtin calls) instead of a regex keeps this cheap on

@@ -79,3 +79,12 @@ test_export_destination_prefixes_do_not_overlap if {
 		count({b | some b in prefixes; startswith(b, a)}) == 1
 	}
 }
+
+test_flag_set if {
+	flag_set({"a": true}, "a")
+	flag_set({"a": "true"}, "a")
+	flag_set({"a": 1}, "a")
+	not flag_set({"a": false}, "a")
+	not flag_set({"a": null}, "a")
+	not flag_set({}, "a")
+}

@@ -85,7 +85,7 @@ secret_approvals contains lib.requirement(
 
 # --- secret.move -----------------------------------------------------------------------------
 
-secret_denials contains sprintf("secret.move: destination %q is not an approved secret store", [secret_dest]) if {
+secret_denials contains sprintf("secret.move: destination %s is not an approved secret store", [json.marshal(secret_dest)]) if {
 	action == "secret.move"
 	not secret_dest_approved
 }
@@ -95,7 +95,7 @@ secret_dest_approved if {
 	strings.any_prefix_match(secret_dest, cfg.secrets.approved_stores)
 }
 
-secret_denials contains sprintf("secret.move: params.dest_environment %q is not a known environment", [secret_dest_environment]) if {
+secret_denials contains sprintf("secret.move: params.dest_environment %s is not a known environment", [json.marshal(secret_dest_environment)]) if {
 	action == "secret.move"
 	not cfg.environments[secret_dest_environment]
 }

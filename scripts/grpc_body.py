@@ -4,9 +4,11 @@
 h2load sends a fixed body file; for gRPC that is one length-prefixed message:
 1 byte compression flag (0), 4 bytes big-endian length, then the protobuf bytes.
 
-    grpc_body.py encode tollgate [--json REQ.json] -o body.bin   tollgate.v1.AuthorizeRequest
-    grpc_body.py encode cerbos   [--json REQ.json] -o body.bin   cerbos CheckResourcesRequest
-    grpc_body.py json tollgate|cerbos                            print the default request (JSON)
+    grpc_body.py encode tollgate [--request read|export | --json REQ.json] -o body.bin
+                                                   a tollgate.v1.AuthorizeRequest
+    grpc_body.py encode cerbos [--request export | --json REQ.json] -o body.bin
+                                                   a cerbos.request.v1.CheckResourcesRequest
+    grpc_body.py json tollgate|cerbos [--request NAME]           print a built-in request (JSON)
     grpc_body.py decode tollgate|cerbos RESPONSE.bin             response -> JSON summary
     grpc_body.py selftest                                        encoder/decoder checks
 
@@ -20,6 +22,7 @@ omission. Schemas follow proto/tollgate/v1/authorizer.proto and Cerbos's public 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import re
 import struct
@@ -27,8 +30,9 @@ import sys
 
 # ----------------------------------------------------------------------------------------------
 # Schemas: message name -> {field name: (number, kind, message type for message kinds)}
-# kinds: string, bool, enum, message, repeated_string, repeated_message, struct (google.protobuf
-# .Struct), value_map (map<string, google.protobuf.Value>)
+# kinds: string, bool, enum (also any varint integer), message, repeated_string, repeated_message,
+# struct (google.protobuf.Struct), repeated_struct, value_map (map<string, google.protobuf.Value>),
+# enum_map (map<string, enum>), timestamp and duration (decoding only)
 # ----------------------------------------------------------------------------------------------
 SCHEMAS: dict[str, dict[str, tuple]] = {
     # tollgate.v1 (proto/tollgate/v1/authorizer.proto)
@@ -66,10 +70,22 @@ SCHEMAS: dict[str, dict[str, tuple]] = {
         "effect": (2, "enum"),
         "reasons": (3, "repeated_string"),
         "risk": (4, "string"),
+        "obligations": (5, "repeated_struct"),
         "bundle_revision": (6, "string"),
         "approval_id": (7, "string"),
+        "requirements": (8, "repeated_message", "tollgate.v1.ApprovalRequirement"),
+        "decided_at": (9, "timestamp"),
         "cached": (10, "bool"),
         "capability": (11, "string"),
+    },
+    "tollgate.v1.ApprovalRequirement": {
+        "groups": (1, "repeated_string"),
+        "quorum": (2, "enum"),
+        "ttl": (3, "duration"),
+        "capability_ttl": (4, "duration"),
+        "risk": (5, "string"),
+        "step_up": (6, "bool"),
+        "reason": (7, "string"),
     },
     # cerbos.request.v1.CheckResourcesRequest and what it contains
     "cerbos.request.v1.CheckResourcesRequest": {
@@ -122,41 +138,80 @@ ROOTS = {
     "cerbos": ("cerbos.request.v1.CheckResourcesRequest", "cerbos.response.v1.CheckResourcesResponse"),
 }
 
-# The default requests. The tollgate one is a read-only action by an agent on an internal
-# dataset, which the shipped bundle allows; scripts/load.sh checks the live answer anyway and
-# refuses to load-test anything but ALLOW. The Cerbos one is its counterpart for the policy
-# scripts/load.sh writes (roles + three attribute conditions).
-DEFAULT_REQUESTS = {
-    "tollgate": {
-        "subject": {
-            "id": "agent:reporter",
-            "kind": "agent",
-            "owner": "team:analytics",
-            "groups": ["readers"],
-        },
+# Named requests (`--request NAME`). scripts/load.sh checks the live answer to each and refuses
+# to load-test anything but ALLOW.
+#   tollgate read    a read-only action by an agent on an internal dataset: the shipped bundle's
+#                    cheapest ALLOW (one rule: content verb on a non-secret resource)
+#   tollgate export  data.export of 5,000 rows of internal data to an approved EU bucket: ALLOW
+#                    after every export guard ran (rows valid, destination approved and in the
+#                    data's region, classification known and exportable, no approval needed),
+#                    plus the guards on privileged actions (intent, owner, environment)
+#   cerbos export    the same export for Cerbos: one rule for role "agent" with three
+#                    conditions (rows, destination, classification); see scripts/load.sh
+REQUESTS = {
+    ("tollgate", "read"): {
+        "subject": {"id": "agent:reporter", "kind": "agent", "owner": "team:analytics", "groups": ["readers"]},
         "action": {"name": "dataset.read", "params": {"table": "events", "rows": 1000}},
         "resource": {"type": "dataset", "id": "events-eu", "attributes": {"classification": "internal"}},
-        "context": {"intent": "weekly usage report", "environment": "prod", "request_id": "load-test"},
+        "context": {"intent": "weekly usage report", "environment": "prod", "request_id": "load-test-read"},
     },
-    "cerbos": {
-        "request_id": "load-test",
+    ("tollgate", "export"): {
+        "subject": {
+            "id": "agent:billing-exporter",
+            "kind": "agent",
+            "on_behalf_of": "user:alice@example.com",
+            "owner": "team:growth",
+            "groups": ["exporters"],
+        },
+        "action": {
+            "name": "data.export",
+            "params": {"table": "events", "rows": 5000, "dest": "s3://corp-analytics-eu/churn/q3.parquet"},
+        },
+        "resource": {
+            "type": "dataset",
+            "id": "events-eu",
+            "attributes": {"classification": "internal", "residency": "eu"},
+        },
+        "context": {
+            "intent": "quarterly churn analysis requested in TICKET-812",
+            "environment": "prod",
+            "request_id": "load-test-export",
+        },
+    },
+    ("cerbos", "export"): {
+        "request_id": "load-test-export",
         "principal": {
-            "id": "agent:reporter",
+            "id": "agent:billing-exporter",
             "roles": ["agent"],
-            "attr": {"kind": "agent", "owner": "team:analytics", "environment": "prod"},
+            "attr": {"owner": "team:growth", "on_behalf_of": "user:alice@example.com", "environment": "prod"},
         },
         "resources": [
             {
-                "actions": ["read"],
+                "actions": ["export"],
                 "resource": {
                     "kind": "dataset",
                     "id": "events-eu",
-                    "attr": {"classification": "internal", "table": "events", "rows": 1000},
+                    "attr": {
+                        "classification": "internal",
+                        "residency": "eu",
+                        "table": "events",
+                        "rows": 5000,
+                        "dest": "s3://corp-analytics-eu/churn/q3.parquet",
+                    },
                 },
             }
         ],
     },
 }
+DEFAULT_REQUEST = {"tollgate": "read", "cerbos": "export"}
+
+
+def named_request(target: str, name: str | None) -> dict:
+    name = name or DEFAULT_REQUEST[target]
+    if (target, name) not in REQUESTS:
+        known = ", ".join(n for t, n in REQUESTS if t == target)
+        raise SystemExit(f"no request {name!r} for {target} (known: {known})")
+    return REQUESTS[(target, name)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -354,6 +409,20 @@ def decode_message(type_name: str, buf: bytes) -> dict:
             out.setdefault(name, []).append(decode_message(spec[2], v))
         elif kind == "struct":
             out[name] = decode_struct(v)
+        elif kind == "repeated_struct":
+            out.setdefault(name, []).append(decode_struct(v))
+        elif kind in ("timestamp", "duration"):
+            secs = nanos = 0
+            for tf, _twt, tv in fields(v):
+                if tf == 1:
+                    secs = tv
+                elif tf == 2:
+                    nanos = tv
+            if kind == "duration":
+                out[name] = f"{secs + nanos / 1e9:g}s"
+            else:
+                t = datetime.datetime.fromtimestamp(secs, datetime.timezone.utc)
+                out[name] = t.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
         elif kind == "value_map":
             k, val = decode_map_entry(v)
             out.setdefault(name, {})[k] = decode_value(val)
@@ -427,8 +496,8 @@ def selftest() -> None:
     assert encode_struct({"a": 1}) == bytes.fromhex("0a0e" "0a0161" "1209" "11000000000000f03f")
     assert grpc_frame(b"\x08\x01") == bytes.fromhex("00000000020801")
     # Round trips of the default requests through the schema decoder.
-    for target, (req_type, _) in ROOTS.items():
-        req = DEFAULT_REQUESTS[target]
+    for (target, _name), req in REQUESTS.items():
+        req_type = ROOTS[target][0]
         body = grpc_frame(encode_message(req_type, req))
         (msg,) = unframe(body)
         back = decode_message(req_type, msg)
@@ -477,10 +546,12 @@ def main() -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     enc = sub.add_parser("encode", help="write a gRPC request body")
     enc.add_argument("target", choices=sorted(ROOTS))
-    enc.add_argument("--json", help="request as JSON (file, or - for stdin); default: the built-in one")
+    enc.add_argument("--json", help="request as JSON (file, or - for stdin)")
+    enc.add_argument("--request", help="a built-in request by name (default: read / export)")
     enc.add_argument("-o", "--output", required=True)
     js = sub.add_parser("json", help="print the default request as JSON")
     js.add_argument("target", choices=sorted(ROOTS))
+    js.add_argument("--request", help="a built-in request by name")
     dec = sub.add_parser("decode", help="decode a gRPC response body to JSON")
     dec.add_argument("target", choices=sorted(ROOTS))
     dec.add_argument("file")
@@ -491,7 +562,7 @@ def main() -> int:
         selftest()
         return 0
     if args.cmd == "json":
-        json.dump(DEFAULT_REQUESTS[args.target], sys.stdout, indent=2)
+        json.dump(named_request(args.target, args.request), sys.stdout, indent=2)
         print()
         return 0
     if args.cmd == "encode":
@@ -499,7 +570,7 @@ def main() -> int:
             with open(args.json) if args.json != "-" else sys.stdin as f:
                 req = json.load(f)
         else:
-            req = DEFAULT_REQUESTS[args.target]
+            req = named_request(args.target, args.request)
         body = grpc_frame(encode_message(ROOTS[args.target][0], req))
         with open(args.output, "wb") as f:
             f.write(body)

@@ -3,10 +3,14 @@
 #
 #   scripts/load.sh             # 10 s per level (after 2 s warm-up): -c1 -m1, -c10 -m10, -c50 -m10
 #   scripts/load.sh --quick     # 3 s per level after 1 s warm-up: a smoke run
-#   scripts/load.sh --cerbos    # also Cerbos (npm @cerbos/cerbos-linux-x64) with an equivalent
-#                               # policy, same body shape and levels, side by side
-#   options: --duration SECS  --warmup SECS  --request FILE.json (tollgate AuthorizeRequest,
-#            proto field names)  --no-build  --levels "1x1 10x10 50x10"
+#   scripts/load.sh --cerbos    # also Cerbos (npm @cerbos/cerbos-linux-x64) deciding the same
+#                               # export with a 3-condition rule, same levels, side by side
+#   options: --duration SECS  --warmup SECS  --no-build  --levels "1x1 10x10 50x10"
+#            --request FILE.json  load this tollgate AuthorizeRequest (proto JSON) instead
+#
+# Requests (scripts/grpc_body.py): tollgate "read" (dataset.read, the cheapest ALLOW) and
+# "export" (data.export of internal data to an approved bucket: ALLOW after every export and
+# privileged-action guard ran); with --cerbos, Cerbos "export" (the same export).
 #
 # What it does: builds `cargo build --release`, starts `target/release/tollgate serve` on free
 # loopback ports with a temporary data directory and the bundle in policies/, waits (bounded
@@ -36,7 +40,7 @@ REQUEST_JSON=""
 LEVELS="1x1 10x10 50x10"
 CERBOS_VERSION="${CERBOS_VERSION:-0.55.0}"
 
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
   --quick) QUICK=1 ;;
@@ -184,25 +188,39 @@ TOLLGATE_GRPC_ADDR="$TG_GRPC" TOLLGATE_HTTP_ADDR="$TG_HTTP" TOLLGATE_DATA_DIR="$
   "$BIN" serve >"$WORK/tollgate.log" 2>&1 &
 PIDS+=("$!")
 TG_PID="$!"
-tg_ready() { http_ok "http://$TG_HTTP/healthz" || grpc_serving "$TG_GRPC"; }
+tcp_open() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+# Ready: /healthz answers 200 (policy loaded) and the gRPC port accepts, or gRPC health says SERVING.
+tg_ready() { { http_ok "http://$TG_HTTP/healthz" && tcp_open "$TG_GRPC"; } || grpc_serving "$TG_GRPC"; }
 wait_ready tollgate "$TG_PID" tg_ready
 
-if [ -n "$REQUEST_JSON" ]; then
-  cp "$REQUEST_JSON" "$WORK/tollgate.json"
-else
-  python3 scripts/grpc_body.py json tollgate >"$WORK/tollgate.json"
-fi
-python3 scripts/grpc_body.py encode tollgate --json "$WORK/tollgate.json" -o "$OUT_DIR/tollgate-body.bin" 2>/dev/null
 TG_URL="http://$TG_GRPC/tollgate.v1.Authorizer/Authorize"
-verify_allow tollgate "$TG_URL" "$OUT_DIR/tollgate-body.bin" tollgate
-# The same request through grpcurl (its own encoder, from the .proto): must agree.
-if grpcurl -plaintext -max-time 10 -import-path proto -proto tollgate/v1/authorizer.proto \
-  -d @ "$TG_GRPC" tollgate.v1.Authorizer/Authorize <"$WORK/tollgate.json" >"$WORK/tollgate.grpcurl.json" 2>&1; then
-  grep -q '"EFFECT_ALLOW"' "$WORK/tollgate.grpcurl.json" ||
-    tg_die "grpcurl's encoding of the same request is not ALLOWed: $(cat "$WORK/tollgate.grpcurl.json")"
-  tg_log "tollgate: grpcurl agrees (ALLOW)"
+# TARGETS: "name url body" per loaded request, in table order.
+TARGETS=()
+add_tollgate_request() { # name json-file
+  local name="$1" json="$2"
+  python3 scripts/grpc_body.py encode tollgate --json "$json" -o "$OUT_DIR/$name-body.bin" 2>/dev/null
+  verify_allow "$name" "$TG_URL" "$OUT_DIR/$name-body.bin" tollgate
+  # The same request through grpcurl (its own encoder, from the .proto): must agree.
+  if ! grpcurl -plaintext -max-time 10 -import-path proto -proto tollgate/v1/authorizer.proto \
+    -d @ "$TG_GRPC" tollgate.v1.Authorizer/Authorize <"$json" >"$WORK/$name.grpcurl.json" 2>&1; then
+    tg_die "$name: grpcurl Authorize failed: $(cat "$WORK/$name.grpcurl.json")"
+  fi
+  grep -q '"EFFECT_ALLOW"' "$WORK/$name.grpcurl.json" ||
+    tg_die "$name: grpcurl's encoding of the same request is not ALLOWed: $(cat "$WORK/$name.grpcurl.json")"
+  if grep -q '"cached": true' "$WORK/$name.decision.json"; then
+    tg_warn "$name: answered from the decision cache: the numbers measure the cache, not evaluation"
+  fi
+  tg_log "$name: grpcurl agrees (ALLOW)"
+  TARGETS+=("$name $TG_URL $OUT_DIR/$name-body.bin")
+}
+if [ -n "$REQUEST_JSON" ]; then
+  cp "$REQUEST_JSON" "$WORK/tollgate-custom.json"
+  add_tollgate_request tollgate-custom "$WORK/tollgate-custom.json"
 else
-  tg_die "grpcurl Authorize failed: $(cat "$WORK/tollgate.grpcurl.json")"
+  for r in read export; do
+    python3 scripts/grpc_body.py json tollgate --request "$r" >"$WORK/tollgate-$r.json"
+    add_tollgate_request "tollgate-$r" "$WORK/tollgate-$r.json"
+  done
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -228,9 +246,10 @@ if [ "$CERBOS" = 1 ]; then
   fi
   "$CERBOS_BIN" --version | head -n 1 | sed 's/^/cerbos /'
 
-  # The equivalent of the tollgate decision: the same subject, action and resource, allowed by
-  # one rule for role "agent" with three conditions on attributes (the shape of a tollgate
-  # allow rule: environment, data classification, size).
+  # The counterpart of tollgate's export ALLOW (policies/export.rego, export_allowed): one rule
+  # for role "agent" with the same three conditions: a valid row count within the hard limit,
+  # an approved destination prefix, an exportable non-personal classification. (tollgate also
+  # runs its deny, approval, residency and privileged-action guards on every request.)
   mkdir -p "$WORK/cerbos-policies"
   cat >"$WORK/cerbos-policies/dataset.yaml" <<'EOF'
 apiVersion: api.cerbos.dev/v1
@@ -238,17 +257,19 @@ resourcePolicy:
   version: default
   resource: dataset
   rules:
-    - name: agent-read-non-pii
-      actions: ["read"]
+    - name: agent-export
+      actions: ["export"]
       effect: EFFECT_ALLOW
       roles: ["agent"]
       condition:
         match:
           all:
             of:
-              - expr: request.principal.attr.environment == "prod"
-              - expr: request.resource.attr.classification != "pii"
-              - expr: request.resource.attr.rows <= 100000
+              - expr: request.resource.attr.rows >= 0.0 && request.resource.attr.rows <= 5000000.0
+              - expr: >-
+                  ["s3://corp-analytics-eu/", "s3://corp-analytics-us/"].exists(p,
+                  request.resource.attr.dest.startsWith(p))
+              - expr: request.resource.attr.classification in ["public", "internal"]
 EOF
   CB_GRPC="127.0.0.1:$(tg_free_port)"
   CB_HTTP="127.0.0.1:$(tg_free_port)"
@@ -273,9 +294,19 @@ EOF
   CB_PID="$!"
   cb_ready() { http_ok "http://$CB_HTTP/_cerbos/health"; }
   wait_ready cerbos "$CB_PID" cb_ready
-  python3 scripts/grpc_body.py encode cerbos -o "$OUT_DIR/cerbos-body.bin" 2>/dev/null
+  python3 scripts/grpc_body.py json cerbos --request export >"$WORK/cerbos-export.json"
+  python3 scripts/grpc_body.py encode cerbos --json "$WORK/cerbos-export.json" -o "$OUT_DIR/cerbos-export-body.bin" 2>/dev/null
   CB_URL="http://$CB_GRPC/cerbos.svc.v1.CerbosService/CheckResources"
-  verify_allow cerbos "$CB_URL" "$OUT_DIR/cerbos-body.bin" cerbos
+  verify_allow cerbos-export "$CB_URL" "$OUT_DIR/cerbos-export-body.bin" cerbos
+  # A request the rule must refuse (PII), so the ALLOW above is the rule's doing.
+  sed 's/"internal"/"pii"/' "$WORK/cerbos-export.json" >"$WORK/cerbos-pii.json"
+  python3 scripts/grpc_body.py encode cerbos --json "$WORK/cerbos-pii.json" -o "$WORK/cerbos-pii.bin" 2>/dev/null
+  curl -sS --http2-prior-knowledge -m 10 -H 'content-type: application/grpc' -H 'te: trailers' \
+    --data-binary "@$WORK/cerbos-pii.bin" -o "$WORK/cerbos-pii.response" "$CB_URL"
+  if python3 scripts/grpc_body.py decode cerbos "$WORK/cerbos-pii.response" >/dev/null; then
+    tg_die "cerbos allowed a PII export: its policy does not evaluate the conditions"
+  fi
+  TARGETS+=("cerbos-export $CB_URL $OUT_DIR/cerbos-export-body.bin")
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -286,15 +317,18 @@ ROWS="$OUT_DIR/rows.jsonl"
 for level in $LEVELS; do
   c="${level%x*}"
   m="${level#*x}"
-  h2load_level tollgate "$TG_URL" "$OUT_DIR/tollgate-body.bin" "$c" "$m"
-  if [ "$CERBOS" = 1 ]; then
-    h2load_level cerbos "$CB_URL" "$OUT_DIR/cerbos-body.bin" "$c" "$m"
-  fi
+  for t in "${TARGETS[@]}"; do
+    read -r name url body <<<"$t"
+    h2load_level "$name" "$url" "$body" "$c" "$m"
+  done
 done
 
 # The server must still be healthy after the load.
 kill -0 "$TG_PID" 2>/dev/null || tg_die "tollgate died during the load (log in $OUT_DIR/tollgate.log)"
-verify_allow tollgate "$TG_URL" "$OUT_DIR/tollgate-body.bin" tollgate
+for t in "${TARGETS[@]}"; do
+  read -r name url body <<<"$t"
+  case "$name" in tollgate-*) verify_allow "$name" "$url" "$body" tollgate ;; esac
+done
 
 # ---------------------------------------------------------------------------------------------
 # Report
@@ -308,23 +342,38 @@ verify_allow tollgate "$TG_URL" "$OUT_DIR/tollgate-body.bin" tollgate
   echo "- tool: $(h2load --version | head -n 1), one client thread, ${WARMUP}s warm-up then ${DURATION}s per level"
   echo "- tollgate: release build, bundle policies/, auth mode default (insecure, loopback), log level ${TOLLGATE_LOG_LEVEL:-warn}"
   if [ "$CERBOS" = 1 ]; then
-    echo "- cerbos: $CERBOS_VERSION ($CERBOS_PKG), disk store, audit off, one rule with three conditions"
+      echo "- cerbos: $CERBOS_VERSION ($CERBOS_PKG), disk store, audit off, schema validation off, one rule with three conditions"
   fi
   echo "- latency: per request, from h2load --log-file; p50/p90/p99 nearest-rank"
   echo
   python3 scripts/load_stats.py table "$ROWS" --markdown
   echo
-  echo "tollgate request (proto JSON):"
-  echo
-  echo '```json'
-  cat "$WORK/tollgate.json"
-  echo '```'
-  echo
-  echo "tollgate decision for it:"
-  echo
-  echo '```json'
-  cat "$WORK/tollgate.decision.json"
-  echo '```'
+  for t in "${TARGETS[@]}"; do
+    read -r name _ _ <<<"$t"
+    echo "## $name"
+    echo
+    if [ -f "$WORK/$name.json" ]; then
+      echo "request (proto JSON):"
+      echo
+      echo '```json'
+      cat "$WORK/$name.json"
+      echo '```'
+      echo
+    fi
+    echo "answer (decoded from the check before the load):"
+    echo
+    echo '```json'
+    cat "$WORK/$name.decision.json"
+    echo '```'
+    echo
+  done
+  if [ "$CERBOS" = 1 ]; then
+    echo "## cerbos policy"
+    echo
+    echo '```yaml'
+    cat "$WORK/cerbos-policies/dataset.yaml"
+    echo '```'
+  fi
 } >"$OUT_DIR/results.md"
 
 echo

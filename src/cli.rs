@@ -130,8 +130,12 @@ pub struct TestArgs {
 
 fn compile(path: &Path) -> anyhow::Result<CompiledBundle> {
     let bundle = Bundle::load(path).with_context(|| format!("loading {}", path.display()))?;
-    CompiledBundle::compile(&bundle, EvalLimits::default(), RequirementDefaults::default())
-        .with_context(|| format!("compiling {}", path.display()))
+    CompiledBundle::compile(
+        &bundle,
+        EvalLimits::default(),
+        RequirementDefaults::default(),
+    )
+    .with_context(|| format!("compiling {}", path.display()))
 }
 
 /// `tollgate eval`: prints the decision and what each contract rule produced, as JSON.
@@ -174,7 +178,11 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         "engines_agree": agree,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(if agree { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if agree {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn rules_json(outcome: &Result<PolicyOutcome, EvalFailure>) -> serde_json::Value {

@@ -251,7 +251,8 @@ impl Config {
         if !(1024..=16 * 1024 * 1024).contains(max_message_bytes) {
             return invalid("max_message_bytes", "must be between 1 KiB and 16 MiB");
         }
-        if decision_cache.enabled && (decision_cache.ttl.is_zero() || decision_cache.max_entries == 0)
+        if decision_cache.enabled
+            && (decision_cache.ttl.is_zero() || decision_cache.max_entries == 0)
         {
             return invalid("decision_cache", "ttl and max_entries must be positive");
         }
@@ -279,7 +280,11 @@ mod tests {
     #[test]
     fn file_then_overrides() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        writeln!(f, "grpc_addr: 127.0.0.1:6000\nlimits:\n  timeout: 20ms\nbundle:\n  watch: false").unwrap();
+        writeln!(
+            f,
+            "grpc_addr: 127.0.0.1:6000\nlimits:\n  timeout: 20ms\nbundle:\n  watch: false"
+        )
+        .unwrap();
         let c = Config::load(
             Some(f.path()),
             Overrides {
@@ -305,6 +310,12 @@ mod tests {
             grpc_addr: "0.0.0.0:50051".parse().unwrap(),
             ..Config::default()
         };
-        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "auth.mode", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "auth.mode",
+                ..
+            })
+        ));
     }
 }

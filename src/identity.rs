@@ -169,19 +169,25 @@ impl Authenticator {
             return Ok(Caller::insecure());
         }
         let token = authorization
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Missing)?;
         // Looking up the digest, not the token, keeps comparison time independent of how
         // much of a guessed token is right.
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        self.by_digest.get(&digest).cloned().ok_or(AuthError::Unknown)
+        self.by_digest
+            .get(&digest)
+            .cloned()
+            .ok_or(AuthError::Unknown)
     }
 
     /// Whether `caller` may administer bundles.
     pub fn is_admin(&self, caller: &Caller) -> bool {
-        !caller.verified || caller.groups.iter().any(|g| *g == self.admin_group)
+        !caller.verified || caller.groups.contains(&self.admin_group)
     }
 }
 
@@ -211,7 +217,10 @@ mod tests {
         let c = auth.authenticate(Some("Bearer s3cret")).unwrap();
         assert_eq!(c.id, "agent:a");
         assert!(c.verified && auth.is_admin(&c));
-        assert_eq!(auth.authenticate(Some("Bearer nope")), Err(AuthError::Unknown));
+        assert_eq!(
+            auth.authenticate(Some("Bearer nope")),
+            Err(AuthError::Unknown)
+        );
         assert_eq!(auth.authenticate(None), Err(AuthError::Missing));
         assert_eq!(auth.authenticate(Some("s3cret")), Err(AuthError::Missing));
     }

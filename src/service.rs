@@ -29,6 +29,9 @@ pub enum DecideError {
     },
 }
 
+/// The revision that decided a batch, and each item's decision or error, in order.
+pub type BatchDecisions = (Arc<str>, Vec<Result<Decision, DecideError>>);
+
 /// Makes decisions. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Decider {
@@ -39,7 +42,11 @@ pub struct Decider {
 
 impl Decider {
     /// A decider over `policies`.
-    pub fn new(policies: Arc<PolicyStore>, cache: Option<DecisionCache>, limits: InputLimits) -> Self {
+    pub fn new(
+        policies: Arc<PolicyStore>,
+        cache: Option<DecisionCache>,
+        limits: InputLimits,
+    ) -> Self {
         Self {
             policies,
             cache,
@@ -65,11 +72,14 @@ impl Decider {
         &self,
         caller: &Caller,
         reqs: Vec<Result<AuthzRequest, InvalidField>>,
-    ) -> Result<(Arc<str>, Vec<Result<Decision, DecideError>>), DecideError> {
+    ) -> Result<BatchDecisions, DecideError> {
         let bundle = self.policies.current().ok_or(DecideError::NoBundle)?;
         let results = reqs
             .into_iter()
-            .map(|r| r.map_err(DecideError::from).and_then(|r| self.decide_with(&bundle, caller, r)))
+            .map(|r| {
+                r.map_err(DecideError::from)
+                    .and_then(|r| self.decide_with(&bundle, caller, r))
+            })
             .collect();
         Ok((bundle.revision.clone(), results))
     }
@@ -172,7 +182,11 @@ mod tests {
         let mut req = AuthzRequest::default();
         bind_subject(&caller(), &mut req).unwrap();
         assert_eq!(
-            (req.subject.id.as_str(), req.subject.kind.as_str(), req.subject.owner.as_str()),
+            (
+                req.subject.id.as_str(),
+                req.subject.kind.as_str(),
+                req.subject.owner.as_str()
+            ),
             ("agent:a", "agent", "team:t")
         );
         assert_eq!(req.subject.groups, ["g"]);
@@ -180,12 +194,24 @@ mod tests {
         let mut req = AuthzRequest::default();
         req.subject.id = "agent:other".into();
         let err = bind_subject(&caller(), &mut req).unwrap_err();
-        assert!(matches!(err, DecideError::SubjectMismatch { field: "subject.id", .. }));
+        assert!(matches!(
+            err,
+            DecideError::SubjectMismatch {
+                field: "subject.id",
+                ..
+            }
+        ));
 
         let mut req = AuthzRequest::default();
         req.subject.groups = vec!["admins".into()];
         let err = bind_subject(&caller(), &mut req).unwrap_err();
-        assert!(matches!(err, DecideError::SubjectMismatch { field: "subject.groups", .. }));
+        assert!(matches!(
+            err,
+            DecideError::SubjectMismatch {
+                field: "subject.groups",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -243,11 +243,12 @@ mod tests {
             ..InputLimits::default()
         };
         let mut r = valid();
-        r.subject
-            .attributes
-            .insert("a".into(), json!([1, 2]));
+        r.subject.attributes.insert("a".into(), json!([1, 2]));
         r.context.attributes.insert("b".into(), json!(1));
-        assert_eq!(r.validate(&limits).unwrap_err().field, "context.attributes.b");
+        assert_eq!(
+            r.validate(&limits).unwrap_err().field,
+            "context.attributes.b"
+        );
     }
 
     #[test]

@@ -28,7 +28,9 @@ impl AdminService {
         if self.auth.is_admin(&caller) {
             Ok(())
         } else {
-            Err(Status::permission_denied("caller is not in the admin group"))
+            Err(Status::permission_denied(
+                "caller is not in the admin group",
+            ))
         }
     }
 

@@ -80,9 +80,9 @@ fn value(v: PbValue, field: &str, depth: usize) -> Result<Json, InvalidField> {
         None | Some(Kind::NullValue(_)) => Json::Null,
         Some(Kind::BoolValue(b)) => Json::Bool(b),
         Some(Kind::StringValue(s)) => Json::String(s),
-        Some(Kind::NumberValue(n)) => Json::Number(number(n).ok_or_else(|| {
-            InvalidField::new(field, "number must be finite")
-        })?),
+        Some(Kind::NumberValue(n)) => Json::Number(
+            number(n).ok_or_else(|| InvalidField::new(field, "number must be finite"))?,
+        ),
         Some(Kind::StructValue(s)) => Json::Object(fields(s, field, depth + 1)?),
         Some(Kind::ListValue(l)) => Json::Array(
             l.values
@@ -179,7 +179,10 @@ mod tests {
 
     #[test]
     fn whole_numbers_become_integers_and_nan_is_refused() {
-        assert_eq!(value(num(250000.0), "f", 1).unwrap(), serde_json::json!(250000));
+        assert_eq!(
+            value(num(250000.0), "f", 1).unwrap(),
+            serde_json::json!(250000)
+        );
         assert_eq!(value(num(2.5), "f", 1).unwrap(), serde_json::json!(2.5));
         assert_eq!(value(num(f64::NAN), "x.y", 1).unwrap_err().field, "x.y");
     }
@@ -193,6 +196,10 @@ mod tests {
             };
         }
         let err = value(v, "action.params.p", 1).unwrap_err();
-        assert!(err.field.starts_with("action.params.p[0][0]"), "{}", err.field);
+        assert!(
+            err.field.starts_with("action.params.p[0][0]"),
+            "{}",
+            err.field
+        );
     }
 }

@@ -62,10 +62,9 @@ pub async fn serve(
         authorizer::AuthorizerService::new(decider, auth.clone()),
     )
     .max_decoding_message_size(config.max_message_bytes);
-    let admin = pb::policy_admin_server::PolicyAdminServer::new(admin::AdminService::new(
-        policies, auth,
-    ))
-    .max_decoding_message_size(config.max_message_bytes);
+    let admin =
+        pb::policy_admin_server::PolicyAdminServer::new(admin::AdminService::new(policies, auth))
+            .max_decoding_message_size(config.max_message_bytes);
 
     let mut builder = Server::builder().tcp_nodelay(true);
     let router = builder
@@ -99,9 +98,7 @@ async fn report_health(reporter: HealthReporter, mut revisions: watch::Receiver<
         } else {
             ServingStatus::NotServing
         };
-        reporter
-            .set_service_status("", status)
-            .await;
+        reporter.set_service_status("", status).await;
         reporter
             .set_service_status("tollgate.v1.Authorizer", status)
             .await;

@@ -4,12 +4,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::{
-    domain::InvalidField,
-    identity::AuthError,
-    policy::LoadError,
-    service::DecideError,
-};
+use crate::{domain::InvalidField, identity::AuthError, policy::LoadError, service::DecideError};
 
 /// `InvalidArgument` naming the field, with a machine-readable field violation.
 pub fn invalid(f: &InvalidField) -> Status {

@@ -67,6 +67,7 @@ pub struct PolicyStore {
     status: Mutex<LoadStatus>,
     reload_lock: Mutex<()>,
     revision_tx: watch::Sender<Option<Arc<str>>>,
+    attempts_tx: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for PolicyStore {
@@ -88,6 +89,7 @@ impl PolicyStore {
             status: Mutex::new(LoadStatus::default()),
             reload_lock: Mutex::new(()),
             revision_tx: watch::channel(None).0,
+            attempts_tx: watch::channel(0).0,
         }
     }
 
@@ -104,6 +106,12 @@ impl PolicyStore {
     /// Follows the serving revision (for health reporting).
     pub fn subscribe(&self) -> watch::Receiver<Option<Arc<str>>> {
         self.revision_tx.subscribe()
+    }
+
+    /// Follows the number of completed reload attempts, good or bad (tests and tooling wait
+    /// on it instead of polling).
+    pub fn subscribe_attempts(&self) -> watch::Receiver<u64> {
+        self.attempts_tx.subscribe()
     }
 
     /// A copy of the load status.
@@ -153,6 +161,7 @@ impl PolicyStore {
             self.revision_tx
                 .send_replace(self.current().map(|b| b.revision.clone()));
         }
+        self.attempts_tx.send_modify(|n| *n += 1);
         result
     }
 

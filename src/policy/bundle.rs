@@ -109,7 +109,10 @@ impl Bundle {
     }
 
     /// Builds a bundle from `(path, bytes)` pairs, as read from either format.
-    pub fn from_files(source: PathBuf, mut files: Vec<(String, Vec<u8>)>) -> Result<Self, BundleError> {
+    pub fn from_files(
+        source: PathBuf,
+        mut files: Vec<(String, Vec<u8>)>,
+    ) -> Result<Self, BundleError> {
         files.sort_by(|a, b| a.0.cmp(&b.0));
         let mut hasher = Sha256::new();
         let mut manifest = Manifest::default();
@@ -122,8 +125,8 @@ impl Bundle {
                     .map_err(|e| BundleError::BadManifest(e.to_string()))?;
                 true
             } else if name.ends_with(".rego") {
-                let text =
-                    String::from_utf8(bytes.clone()).map_err(|_| BundleError::NotUtf8(path.clone()))?;
+                let text = String::from_utf8(bytes.clone())
+                    .map_err(|_| BundleError::NotUtf8(path.clone()))?;
                 modules.push(Module {
                     path: path.clone(),
                     text,
@@ -288,7 +291,9 @@ fn read_dir_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>, BundleError> {
 }
 
 fn relevant(name: &str) -> bool {
-    name == ".manifest" || name.ends_with(".rego") || matches!(name, "data.json" | "data.yaml" | "data.yml")
+    name == ".manifest"
+        || name.ends_with(".rego")
+        || matches!(name, "data.json" | "data.yaml" | "data.yml")
 }
 
 fn bundle_path(rel: &Path) -> Result<String, BundleError> {

@@ -52,7 +52,9 @@ impl DecisionCache {
     /// The key: bundle digest and the canonical JSON of the whole request (object keys are
     /// sorted, so equal requests give equal keys).
     pub fn key(digest: &str, req: &AuthzRequest) -> Option<(Arc<str>, String)> {
-        serde_json::to_string(req).ok().map(|s| (Arc::from(digest), s))
+        serde_json::to_string(req)
+            .ok()
+            .map(|s| (Arc::from(digest), s))
     }
 
     /// A cached verdict.

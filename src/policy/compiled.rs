@@ -126,6 +126,8 @@ impl std::fmt::Debug for CompiledBundle {
 thread_local! {
     /// This worker's VM and the generation of the bundle it was loaded with.
     static WORKER_VM: RefCell<Option<(u64, RegoVM)>> = const { RefCell::new(None) };
+    /// This worker's prepared interpreter and its bundle generation.
+    static WORKER_ENGINE: RefCell<Option<(u64, Engine)>> = const { RefCell::new(None) };
 }
 
 impl CompiledBundle {
@@ -146,7 +148,10 @@ impl CompiledBundle {
                     path: m.path.clone(),
                     message: e.to_string(),
                 })?;
-            let package = package.strip_prefix("data.").unwrap_or(&package).to_string();
+            let package = package
+                .strip_prefix("data.")
+                .unwrap_or(&package)
+                .to_string();
             if package == ENTRY_PACKAGE || package.starts_with(&format!("{ENTRY_PACKAGE}.")) {
                 return Err(CompileError::ReservedPackage(m.path.clone()));
             }
@@ -206,8 +211,27 @@ impl CompiledBundle {
         Ok(vm)
     }
 
-    /// Evaluates `input` on this worker's VM: the serving path.
+    /// The serving path: every answer a caller gets is the interpreter's answer (the
+    /// reference semantics, where any error in any rule denies), reached as cheaply as
+    /// possible.
+    ///
+    /// regorus 0.14's VM discards errors raised inside a rule body and treats the body as
+    /// not matching, even with strict builtin errors on. For `allow` that is harmless (it
+    /// denies), but a `deny` or `approval` body that errors (a type mismatch on a
+    /// caller-chosen parameter, say) silently disappears, which could turn DENY into ALLOW.
+    /// So a VM answer is final only when it denies through `deny` members or a VM error;
+    /// anything weaker (ALLOW, PENDING_APPROVAL, default deny) is decided by this worker's
+    /// prepared interpreter.
     pub fn evaluate(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
+        match self.evaluate_vm(input.clone()) {
+            Ok(o) if !o.deny.is_empty() => Ok(o),
+            Err(f) => Err(f),
+            Ok(_) => self.evaluate_interpreter_local(input),
+        }
+    }
+
+    /// Evaluates `input` on this worker's VM (loaded once per revision per thread).
+    pub fn evaluate_vm(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
         let result = WORKER_VM.with(|cell| {
             let mut slot = cell.borrow_mut();
             let vm = match slot.as_mut() {
@@ -224,6 +248,25 @@ impl CompiledBundle {
                 *slot = None;
             }
             result.map_err(|e| vm_failure(&e))
+        })?;
+        contract::parse_outcome(&result, &self.defaults)
+    }
+
+    /// Evaluates `input` on this worker's prepared interpreter (cloned once per revision per
+    /// thread, then reused: regorus resets evaluation state on every `eval_rule`).
+    pub fn evaluate_interpreter_local(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
+        let result = WORKER_ENGINE.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let engine = match slot.as_mut() {
+                Some((generation, engine)) if *generation == self.generation => engine,
+                _ => &mut slot.insert((self.generation, self.engine())).1,
+            };
+            engine.set_input(input);
+            let result = engine.eval_rule(ENTRY_RULE.to_string());
+            if result.is_err() {
+                *slot = None;
+            }
+            result.map_err(|e| engine_failure(&e))
         })?;
         contract::parse_outcome(&result, &self.defaults)
     }

@@ -71,10 +71,14 @@ pub fn parse_outcome(
     let Ok(obj) = result.as_object() else {
         return Err(violation("entry result is undefined"));
     };
+    // Each field is a comprehension over one rule: `[]` or `[value]`. regorus's VM yields
+    // `[undefined]` for a rule the bundle does not declare where the interpreter yields `[]`;
+    // both mean "absent".
     let field = |name: &str| -> Option<&Value> {
         obj.get(&Value::from(name))
             .and_then(|v| v.as_array().ok())
             .and_then(|a| a.first())
+            .filter(|v| !matches!(v, Value::Undefined))
     };
     let mut deny = members(field("deny"), "deny")?
         .iter()
@@ -191,7 +195,11 @@ fn requirement(
     let req_risk = match get("risk") {
         None => risk.to_string(),
         Some(Value::String(s)) if RISKS.contains(&s.as_ref()) => s.to_string(),
-        Some(_) => return Err(violation("approval.risk must be low, medium, high or critical")),
+        Some(_) => {
+            return Err(violation(
+                "approval.risk must be low, medium, high or critical",
+            ))
+        }
     };
     let step_up = match get("step_up") {
         None => false,
@@ -234,8 +242,24 @@ mod tests {
 
     #[test]
     fn absent_rules_are_empty() {
-        let o = parse(r#"{"deny":[],"approval":[],"allow":[],"risk":[],"obligations":[],"mask":[]}"#)
-            .unwrap();
+        let o =
+            parse(r#"{"deny":[],"approval":[],"allow":[],"risk":[],"obligations":[],"mask":[]}"#)
+                .unwrap();
+        assert_eq!(o, PolicyOutcome::default());
+    }
+
+    #[test]
+    fn undefined_members_are_absent() {
+        let mut v = Value::from_json_str(
+            r#"{"deny":[],"approval":[],"allow":[],"risk":[],"obligations":[],"mask":[]}"#,
+        )
+        .unwrap();
+        for key in ["deny", "allow", "risk"] {
+            v.as_object_mut()
+                .unwrap()
+                .insert(Value::from(key), Value::from(vec![Value::Undefined]));
+        }
+        let o = parse_outcome(&v, &RequirementDefaults::default()).unwrap();
         assert_eq!(o, PolicyOutcome::default());
     }
 

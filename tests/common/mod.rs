@@ -1,0 +1,197 @@
+//! Shared test harness: a real server on port 0 over a private copy of a bundle.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use tempfile::TempDir;
+use tollgate::{
+    app::{self, Running},
+    config::Config,
+    grpc::pb::{self, authorizer_client::AuthorizerClient, policy_admin_client::PolicyAdminClient},
+};
+use tonic::transport::Channel;
+
+/// A running server and the directory holding its bundle and data.
+pub struct TestServer {
+    pub running: Running,
+    pub dir: TempDir,
+    pub channel: Channel,
+}
+
+impl TestServer {
+    pub fn bundle_dir(&self) -> PathBuf {
+        self.dir.path().join("bundle")
+    }
+
+    pub fn authorizer(&self) -> AuthorizerClient<Channel> {
+        AuthorizerClient::new(self.channel.clone())
+    }
+
+    pub fn admin(&self) -> PolicyAdminClient<Channel> {
+        PolicyAdminClient::new(self.channel.clone())
+    }
+
+    pub async fn stop(self) {
+        self.running.shutdown();
+        self.running.wait().await.expect("clean shutdown");
+    }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Starts a server on 127.0.0.1:0 whose bundle directory is filled by `fill` (nothing
+/// written means an empty, unloadable bundle) and whose config `adjust` may change.
+pub async fn start(fill: impl FnOnce(&Path), adjust: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle");
+    std::fs::create_dir_all(&bundle).unwrap();
+    fill(&bundle);
+    let mut config = Config {
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
+    config.bundle.path = bundle;
+    config.bundle.watch = false;
+    adjust(&mut config);
+    let running = app::start(&config).await.expect("server starts");
+    let channel = Channel::from_shared(format!("http://{}", running.grpc_addr))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connects");
+    TestServer {
+        running,
+        dir,
+        channel,
+    }
+}
+
+/// A server over a copy of the shipped `policies/`.
+pub async fn start_shipped() -> TestServer {
+    start(|b| copy_dir(&repo().join("policies"), b), |_| {}).await
+}
+
+pub fn strukt(json: serde_json::Value) -> Option<prost_types::Struct> {
+    fn value(v: serde_json::Value) -> prost_types::Value {
+        use prost_types::value::Kind;
+        let kind = match v {
+            serde_json::Value::Null => Kind::NullValue(0),
+            serde_json::Value::Bool(b) => Kind::BoolValue(b),
+            serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap()),
+            serde_json::Value::String(s) => Kind::StringValue(s),
+            serde_json::Value::Array(a) => Kind::ListValue(prost_types::ListValue {
+                values: a.into_iter().map(value).collect(),
+            }),
+            serde_json::Value::Object(m) => Kind::StructValue(prost_types::Struct {
+                fields: m.into_iter().map(|(k, v)| (k, value(v))).collect(),
+            }),
+        };
+        prost_types::Value { kind: Some(kind) }
+    }
+    match value(json) {
+        prost_types::Value {
+            kind: Some(prost_types::value::Kind::StructValue(s)),
+        } => Some(s),
+        _ => panic!("not an object"),
+    }
+}
+
+/// A request for `action` on `resource_type` by a plain agent.
+pub fn request(action: &str, resource_type: &str) -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        subject: Some(pb::Subject {
+            id: "agent:reporter".into(),
+            kind: "agent".into(),
+            owner: "team:growth".into(),
+            groups: vec!["analysts".into()],
+            ..Default::default()
+        }),
+        action: Some(pb::Action {
+            name: action.into(),
+            params: None,
+        }),
+        resource: Some(pb::Resource {
+            r#type: resource_type.into(),
+            id: "users-eu".into(),
+            attributes: strukt(serde_json::json!({"classification": "internal"})),
+        }),
+        context: Some(pb::Context {
+            environment: "prod".into(),
+            intent: "dashboard refresh".into(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// The shipped bundle's PII export that needs two approvals.
+pub fn pending_export() -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        subject: Some(pb::Subject {
+            id: "agent:billing-exporter".into(),
+            kind: "agent".into(),
+            on_behalf_of: "user:alice@example.com".into(),
+            owner: "team:growth".into(),
+            groups: vec!["exporters".into()],
+            attributes: None,
+        }),
+        action: Some(pb::Action {
+            name: "data.export".into(),
+            params: strukt(serde_json::json!({
+                "table": "users", "rows": 250000, "dest": "s3://corp-analytics-eu/churn"
+            })),
+        }),
+        resource: Some(pb::Resource {
+            r#type: "dataset".into(),
+            id: "users-eu".into(),
+            attributes: strukt(serde_json::json!({"classification": "pii"})),
+        }),
+        context: Some(pb::Context {
+            intent: "quarterly churn analysis requested in TICKET-812".into(),
+            environment: "prod".into(),
+            request_id: "r-1".into(),
+            attributes: None,
+        }),
+    }
+}
+
+/// Writes a one-file bundle with manifest revision `revision` whose `allow` is `allow` for
+/// action `probe.run`.
+pub fn write_probe_bundle(dir: &Path, revision: &str, allow: bool) {
+    std::fs::write(
+        dir.join(".manifest"),
+        format!(r#"{{"revision": "{revision}", "roots": ["tollgate"]}}"#),
+    )
+    .unwrap();
+    let rule = if allow {
+        "allow if input.action.name == \"probe.run\""
+    } else {
+        "deny contains \"probe disabled\" if input.action.name == \"probe.run\""
+    };
+    std::fs::write(
+        dir.join("policy.rego"),
+        format!("package tollgate\n\ndefault allow := false\n\n{rule}\n"),
+    )
+    .unwrap();
+}

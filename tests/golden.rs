@@ -1,0 +1,267 @@
+//! Golden decisions: every `tests/golden/*.yaml` file names a bundle and cases (input ->
+//! expected effect, reasons, requirements...). Each case runs through validation, the VM
+//! (the serving path) and the tree interpreter (the reference); the two must agree exactly,
+//! and the result must match the expectation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+use tollgate::{
+    domain::{decide, AuthzRequest, Effect, EvalFailure, InputLimits, PolicyOutcome},
+    policy::{input::to_input, Bundle, CompiledBundle, EvalLimits, RequirementDefaults},
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GoldenFile {
+    bundle: PathBuf,
+    cases: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    input: Json,
+    expect: Expect,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    effect: Option<Effect>,
+    reasons: Option<Vec<String>>,
+    reasons_contain: Option<Vec<String>>,
+    risk: Option<String>,
+    requirements: Option<Vec<ExpectedRequirement>>,
+    obligations: Option<Vec<Json>>,
+    error_field: Option<String>,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+struct ExpectedRequirement {
+    groups: Vec<String>,
+    quorum: u32,
+}
+
+/// Cases where the reference failed (so the answer is DENY) but the VM alone answered
+/// without denying: regorus's VM drops errors raised inside rule bodies.
+static VM_ALONE_WRONG: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn golden_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/golden"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs one case; returns a description of every mismatch.
+fn run_case(bundle: &CompiledBundle, case: &Case) -> Vec<String> {
+    let mut problems = Vec::new();
+    let req: AuthzRequest = match serde_json::from_value(case.input.clone()) {
+        Ok(r) => r,
+        Err(e) => return vec![format!("input does not parse: {e}")],
+    };
+    let validated = req.validate(&InputLimits::default());
+    if let Some(field) = &case.expect.error_field {
+        match validated {
+            Err(f) if &f.field == field => {}
+            Err(f) => problems.push(format!("expected invalid {field}, got invalid {}", f.field)),
+            Ok(()) => problems.push(format!("expected invalid {field}, request was valid")),
+        }
+        return problems;
+    }
+    if let Err(f) = validated {
+        return vec![format!("request unexpectedly invalid: {f}")];
+    }
+    let input = to_input(&req);
+    let served = bundle.evaluate(input.clone());
+    let reference = bundle.evaluate_interpreted(input.clone());
+    let vm = bundle.evaluate_vm(input);
+    // The serving path must give the reference interpreter's answer (failures: same kind;
+    // engines word their messages differently).
+    if !same(&served, &reference) {
+        problems.push(format!(
+            "serving path and interpreter disagree:\n  served:      {served:?}\n  interpreter: {reference:?}"
+        ));
+    }
+    // The VM alone must match the reference wherever the reference does not fail, and may
+    // only deny through `deny` members if the reference does too: that is what makes its
+    // DENY answers safe to serve without the interpreter.
+    if reference.is_ok() && !same(&vm, &reference) {
+        problems.push(format!(
+            "VM and interpreter disagree:\n  vm:          {vm:?}\n  interpreter: {reference:?}"
+        ));
+    }
+    if reference.is_err() && vm.as_ref().is_ok_and(|o| o.deny.is_empty()) {
+        VM_ALONE_WRONG.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    let v = decide(served);
+    let e = &case.expect;
+    if let Some(effect) = e.effect {
+        if v.effect != effect {
+            problems.push(format!(
+                "effect {:?}, expected {effect:?} (reasons {:?})",
+                v.effect, v.reasons
+            ));
+        }
+    }
+    if let Some(reasons) = &e.reasons {
+        let mut want = reasons.clone();
+        want.sort();
+        if v.reasons != want {
+            problems.push(format!("reasons {:?}, expected {want:?}", v.reasons));
+        }
+    }
+    for needle in e.reasons_contain.iter().flatten() {
+        if !v.reasons.iter().any(|r| r.contains(needle.as_str())) {
+            problems.push(format!("no reason contains {needle:?}: {:?}", v.reasons));
+        }
+    }
+    if let Some(risk) = &e.risk {
+        if &v.risk != risk {
+            problems.push(format!("risk {:?}, expected {risk:?}", v.risk));
+        }
+    }
+    if let Some(reqs) = &e.requirements {
+        let mut got: Vec<ExpectedRequirement> = v
+            .requirements
+            .iter()
+            .map(|r| {
+                let mut groups = r.groups.clone();
+                groups.sort();
+                ExpectedRequirement {
+                    groups,
+                    quorum: r.quorum,
+                }
+            })
+            .collect();
+        let mut want: Vec<ExpectedRequirement> = reqs
+            .iter()
+            .map(|r| {
+                let mut groups = r.groups.clone();
+                groups.sort();
+                ExpectedRequirement {
+                    groups,
+                    quorum: r.quorum,
+                }
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        if got != want {
+            problems.push(format!("requirements {got:?}, expected {want:?}"));
+        }
+    }
+    if let Some(obligations) = &e.obligations {
+        let canon = |list: Vec<Json>| {
+            let mut s: Vec<String> = list.iter().map(Json::to_string).collect();
+            s.sort();
+            s
+        };
+        let got = canon(v.obligations.iter().cloned().map(Json::Object).collect());
+        if got != canon(obligations.clone()) {
+            problems.push(format!("obligations {got:?}, expected {obligations:?}"));
+        }
+    }
+    problems
+}
+
+fn same(a: &Result<PolicyOutcome, EvalFailure>, b: &Result<PolicyOutcome, EvalFailure>) -> bool {
+    match (a, b) {
+        (Ok(a), Ok(b)) => a == b,
+        (Err(a), Err(b)) => a.kind == b.kind,
+        _ => false,
+    }
+}
+
+fn compile(path: &Path) -> CompiledBundle {
+    let bundle = Bundle::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    CompiledBundle::compile(
+        &bundle,
+        EvalLimits::default(),
+        RequirementDefaults::default(),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn golden_cases() {
+    let mut failures = BTreeMap::new();
+    let mut total = 0;
+    let mut by_effect: BTreeMap<String, usize> = BTreeMap::new();
+    for file in golden_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let golden: GoldenFile =
+            yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let bundle = compile(&root().join(&golden.bundle));
+        assert!(!golden.cases.is_empty(), "{} has no cases", file.display());
+        for case in &golden.cases {
+            total += 1;
+            let key = case
+                .expect
+                .effect
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_else(|| "INVALID".into());
+            *by_effect.entry(key).or_default() += 1;
+            let problems = run_case(&bundle, case);
+            if !problems.is_empty() {
+                let name = format!(
+                    "{} :: {}",
+                    file.file_name().unwrap().to_string_lossy(),
+                    case.name
+                );
+                failures.insert(name, problems);
+            }
+        }
+    }
+    println!("{total} golden cases by expected effect: {by_effect:?}");
+    println!(
+        "{} cases where the VM alone would not have denied a failing evaluation",
+        VM_ALONE_WRONG.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert!(total > 0, "no golden cases found");
+    if !failures.is_empty() {
+        let report: Vec<String> = failures
+            .iter()
+            .map(|(name, p)| format!("{name}\n    {}", p.join("\n    ")))
+            .collect();
+        panic!(
+            "{} of {total} golden cases failed:\n{}",
+            failures.len(),
+            report.join("\n")
+        );
+    }
+}
+
+/// The runner itself must be able to fail: a wrong expectation is reported.
+#[test]
+fn a_wrong_expectation_fails() {
+    let bundle = compile(&root().join("policies"));
+    let case = Case {
+        name: "wrong".into(),
+        input: serde_json::json!({
+            "subject": {"id": "agent:x", "kind": "agent"},
+            "action": {"name": "no.such.action"},
+            "resource": {"type": "thing"}
+        }),
+        expect: Expect {
+            effect: Some(Effect::Allow),
+            ..Expect::default()
+        },
+    };
+    assert!(!run_case(&bundle, &case).is_empty());
+}
