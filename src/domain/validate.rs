@@ -239,7 +239,7 @@ mod tests {
     #[test]
     fn value_budget_is_shared_across_maps() {
         let limits = InputLimits {
-            max_values: 3,
+            max_values: 4, // [1, 2] is three values, params.rows one more
             ..InputLimits::default()
         };
         let mut r = valid();
