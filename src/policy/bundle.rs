@@ -321,8 +321,8 @@ fn read_tar_gz_files(path: &Path) -> Result<Vec<(String, Vec<u8>)>, BundleError>
         source,
     };
     let file = fs::File::open(path).map_err(io)?;
-    // Cap what the decoder may produce, whatever the headers claim.
-    let decoder = flate2::read::GzDecoder::new(file).take(MAX_BUNDLE_BYTES + 1);
+    // Cap what the decoder may produce in all (skipped entries are decompressed too).
+    let decoder = flate2::read::GzDecoder::new(file).take(2 * MAX_BUNDLE_BYTES);
     let mut archive = tar::Archive::new(decoder);
     let mut out = Vec::new();
     let mut total = 0u64;
@@ -339,13 +339,14 @@ fn read_tar_gz_files(path: &Path) -> Result<Vec<(String, Vec<u8>)>, BundleError>
         if hidden || !relevant(&name) {
             continue;
         }
+        // The entry reader yields exactly the header's size, so checking it first bounds
+        // what is buffered.
+        total = total.saturating_add(entry.header().size().map_err(io)?);
+        if total > MAX_BUNDLE_BYTES {
+            return Err(BundleError::TooLarge(path.display().to_string()));
+        }
         let mut bytes = Vec::new();
-        entry
-            .by_ref()
-            .take(MAX_BUNDLE_BYTES + 1 - total)
-            .read_to_end(&mut bytes)
-            .map_err(io)?;
-        total += bytes.len() as u64;
+        entry.read_to_end(&mut bytes).map_err(io)?;
         if total > MAX_BUNDLE_BYTES || out.len() >= MAX_BUNDLE_FILES {
             return Err(BundleError::TooLarge(path.display().to_string()));
         }
