@@ -37,8 +37,19 @@ struct Server {
     http: String,
 }
 
+impl Drop for Server {
+    /// A failed assertion must not leave the server running.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Starts `tollgate serve` on port 0 and reads the bound addresses from its log.
 fn serve(data: &Path) -> Server {
+    #[allow(clippy::zombie_processes)] // Server's Drop waits for it.
     let mut child = Command::new(BIN)
         .arg("serve")
         .current_dir(repo())
