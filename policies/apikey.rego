@@ -15,43 +15,51 @@ package tollgate
 
 import data.tollgate.lib
 
-# Dispatch: the contract rules look into this file only for apikey.regenerate, so other
-# actions pay for three comparisons instead of every rule below.
-deny contains reason if {
+# Entry points, reached through the routing in main.rego. Nothing below is evaluated unless
+# the action is apikey.regenerate.
+action_denials contains reason if {
 	action == "apikey.regenerate"
 	some reason in apikey_denials
 }
 
-approval contains requirement if {
+action_approvals contains requirement if {
 	action == "apikey.regenerate"
 	some requirement in apikey_approvals
 }
 
-allow if {
+action_allowed if {
 	action == "apikey.regenerate"
 	apikey_allowed
 }
 
-apikey_denials contains sprintf("apikey.regenerate: key %q has no recorded owner (resource.attributes.owner)", [resource_id]) if not resource_owner
+apikey_denials contains sprintf("apikey.regenerate: key %q has no recorded owner (resource.attributes.owner)", [input.resource.id]) if not resource_owner
 
 # Only the owning team's automation (or security) rotates a key: anyone else rotating it is
 # either a mistake or a takeover.
-apikey_denials contains sprintf("apikey.regenerate: key %q is owned by %s; %s may not regenerate it", [resource_id, resource_owner, subject_id]) if {
-	not acts_for_owner(resource_owner)
+apikey_denials contains sprintf("apikey.regenerate: key %q is owned by %s; %s may not regenerate it", [input.resource.id, resource_owner, input.subject.id]) if {
+	not acts_for_owner
 }
 
 apikey_approvals contains lib.requirement(
 	[cfg.groups.security], 1, "high", false,
-	sprintf("regenerating production API key %q needs security approval", [resource_id]),
+	sprintf("regenerating production API key %q needs security approval", [input.resource.id]),
 ) if production
 
 apikey_approvals contains lib.requirement(
 	[cfg.groups.sre], 1, "high", false,
-	sprintf("revoking production API key %q without a grace period breaks live clients; SRE must approve", [resource_id]),
+	sprintf("revoking production API key %q without a grace period breaks live clients; SRE must approve", [input.resource.id]),
 ) if {
 	production
-	lib.flag_set(params, "revoke_old")
+	apikey_revokes_old
 	not apikey_grace_period
+}
+
+# Flags that make the action more dangerous are read the cautious way: present and not
+# explicitly false or null counts as set ("true", 1 or "yes" included).
+apikey_revokes_old if {
+	v := params.revoke_old
+	v != false
+	v != null
 }
 
 # A grace period is a positive duration.

@@ -31,10 +31,13 @@ test_export_dest_must_be_approved if {
 	fx_deny(fx_export({"rows": 10, "dest": "s3://attacker/x"}, {"classification": "internal"}, "dev")) == {"data.export: destination \"s3://attacker/x\" is not an approved export destination"}
 }
 
-test_export_dest_prefix_needs_the_slash if {
+test_export_dest_root_must_match_exactly if {
 	# A bucket whose name merely starts like an approved one is a different bucket.
-	dest := "s3://corp-analytics-us-evil/x"
-	fx_deny(fx_export({"rows": 10, "dest": dest}, {"classification": "internal"}, "dev")) == {sprintf("data.export: destination %q is not an approved export destination", [dest])}
+	every dest in ["s3://corp-analytics-us-evil/x", "s3://corp-analytics-us@evil.example/x", "gs://corp-analytics-us/x", "s3:/corp-analytics-us/x", "corp-analytics-us"] {
+		fx_deny(fx_export({"rows": 10, "dest": dest}, {"classification": "internal"}, "dev")) == {sprintf("data.export: destination %q is not an approved export destination", [dest])}
+	}
+	export_dest_root == "s3://corp-analytics-us" with input as fx_export({"rows": 1, "dest": fx_us}, {}, "dev")
+	fx_effect(fx_export({"rows": 10, "dest": "s3://corp-analytics-us"}, {"classification": "internal"}, "dev")) == "ALLOW"
 }
 
 test_export_unclassified_is_denied if {

@@ -10,10 +10,10 @@
 #   action.params.duration    Go duration for time-bound access, e.g. "4h"
 #
 # Outcome:
-#   deny      missing principal/role/policy; granting to oneself, one's owner or the user one acts
-#             for (self-escalation); public principals; privileged access that is not time-bound
-#             (at most max_privileged_duration); privileged access at org-wide scope to
-#             automation; inline documents granting "*" on "*"
+#   deny      missing principal/role/policy; granting to oneself, one's owner, one's groups or
+#             the user one acts for (self-escalation); public principals; privileged access that
+#             is not time-bound (at most max_privileged_duration); privileged access at
+#             org-wide scope to automation; inline documents granting "*" on "*"
 #   approval  privileged role/policy: security quorum 2 with step-up (critical);
 #             organisation-wide scope: iam-admins (high);
 #             any other grant in production: iam-admins (medium)
@@ -22,18 +22,19 @@ package tollgate
 
 import data.tollgate.lib
 
-# Dispatch: the contract rules look into this file only for the two IAM actions.
-deny contains reason if {
+# Entry points, reached through the routing in main.rego. Nothing below is evaluated unless
+# the action is iam.role.grant or iam.policy.attach.
+action_denials contains reason if {
 	iam_action
 	some reason in iam_denials
 }
 
-approval contains requirement if {
+action_approvals contains requirement if {
 	iam_action
 	some requirement in iam_approvals
 }
 
-allow if {
+action_allowed if {
 	iam_action
 	iam_complete
 }
@@ -47,19 +48,22 @@ iam_object_param := {"iam.role.grant": "role", "iam.policy.attach": "policy"}[ac
 
 iam_principal := p if {
 	p := params.principal
-	lib.non_empty_string(p)
+	is_string(p)
+	p != ""
 }
 
 # The role or policy being granted.
 iam_object := o if {
 	o := params[iam_object_param]
-	lib.non_empty_string(o)
+	is_string(o)
+	o != ""
 }
 
 # A missing scope is read as the widest one: the request must say how narrow it is.
 iam_scope := s if {
 	s := params.scope
-	lib.non_empty_string(s)
+	is_string(s)
+	s != ""
 } else := "*"
 
 iam_wide_scope if iam_cfg.wide_scopes[iam_scope]
@@ -121,13 +125,17 @@ iam_duration_ok if {
 	d <= time.parse_duration_ns(iam_cfg.max_privileged_duration)
 }
 
-# The identities a subject could escalate through: itself, its accountable owner and the
-# human it acts for.
-iam_self contains subject_id
+# The identities a subject could escalate through: itself, its accountable owner, the human
+# it acts for and the groups it belongs to (by bare name and as "group:<name>").
+iam_self contains input.subject.id
 
-iam_self contains input.subject.owner if lib.non_empty_string(input.subject.owner)
+iam_self contains g if some g in input.subject.groups
 
-iam_self contains input.subject.on_behalf_of if lib.non_empty_string(input.subject.on_behalf_of)
+iam_self contains concat(":", ["group", g]) if some g in input.subject.groups
+
+iam_self contains input.subject.owner if input.subject.owner != ""
+
+iam_self contains input.subject.on_behalf_of if input.subject.on_behalf_of != ""
 
 # --- deny ------------------------------------------------------------------------------------
 
@@ -140,7 +148,7 @@ iam_complete if {
 	iam_object
 }
 
-iam_denials contains sprintf("%s: %s may not grant access to itself, its owner or the user it acts for (%s)", [action, subject_id, iam_principal]) if {
+iam_denials contains sprintf("%s: %s may not grant access to itself, its owner, its groups or the user it acts for (%s)", [action, input.subject.id, iam_principal]) if {
 	iam_principal in iam_self
 }
 

@@ -7,7 +7,7 @@ fx_attach(params, env) := fx_req("iam.policy.attach", params, {"type": "policy",
 
 fx_carol := "user:carol@example.com"
 
-fx_self_reason(p) := sprintf("iam.role.grant: agent:billing-exporter may not grant access to itself, its owner or the user it acts for (%s)", [p])
+fx_self_reason(p) := sprintf("iam.role.grant: agent:billing-exporter may not grant access to itself, its owner, its groups or the user it acts for (%s)", [p])
 
 # --- deny ------------------------------------------------------------------------------------
 
@@ -22,6 +22,8 @@ test_iam_no_self_escalation if {
 	fx_deny(fx_grant({"principal": "agent:billing-exporter", "role": "viewer", "scope": "project:x"}, "dev")) == {fx_self_reason("agent:billing-exporter")}
 	fx_deny(fx_grant({"principal": "user:alice@example.com", "role": "viewer", "scope": "project:x"}, "dev")) == {fx_self_reason("user:alice@example.com")}
 	fx_deny(fx_grant({"principal": "team:growth", "role": "viewer", "scope": "project:x"}, "dev")) == {fx_self_reason("team:growth")}
+	fx_deny(fx_grant({"principal": "group:exporters", "role": "viewer", "scope": "project:x"}, "dev")) == {fx_self_reason("group:exporters")}
+	fx_deny(fx_grant({"principal": "exporters", "role": "viewer", "scope": "project:x"}, "dev")) == {fx_self_reason("exporters")}
 }
 
 test_iam_no_public_principals if {

@@ -22,40 +22,63 @@ package tollgate
 
 import data.tollgate.lib
 
-# Dispatch: the contract rules look into this file only for the two infra actions.
-deny contains reason if {
+# Entry points, reached through the routing in main.rego. Nothing below is evaluated unless
+# the action is infra.create or infra.destroy.
+action_denials contains reason if {
 	action == "infra.create"
 	some reason in infra_create_denials
 }
 
-deny contains reason if {
+action_denials contains reason if {
 	action == "infra.destroy"
 	some reason in infra_destroy_denials
 }
 
-approval contains requirement if {
+action_approvals contains requirement if {
 	action == "infra.create"
 	some requirement in infra_create_approvals
 }
 
-approval contains requirement if {
+action_approvals contains requirement if {
 	action == "infra.destroy"
 	some requirement in infra_destroy_approvals
 }
 
-allow if {
+action_allowed if {
 	action == "infra.create"
 	infra_cost
 }
 
-allow if {
+action_allowed if {
 	action == "infra.destroy"
-	lib.concrete_id(resource_id)
+	infra_concrete_id
 }
 
 infra_cfg := cfg.infra
 
 infra_stateful if infra_cfg.stateful_types[input.resource.type]
+
+# A single named resource: no empty id, no wildcard or glob.
+infra_concrete_id if {
+	id := input.resource.id
+	id != ""
+	not contains(id, "*")
+	not contains(id, "?")
+}
+
+# Flags that make the action more dangerous (or protect the resource) are read the cautious
+# way: present and not explicitly false or null counts as set ("true", 1 or "yes" included).
+infra_public if {
+	v := params.public
+	v != false
+	v != null
+}
+
+infra_deletion_protected if {
+	v := input.resource.attributes.deletion_protection
+	v != false
+	v != null
+}
 
 infra_cost := c if {
 	c := params.estimated_monthly_cost_usd
@@ -74,13 +97,13 @@ infra_create_denials contains sprintf("infra.create: estimated cost %v USD/month
 }
 
 infra_create_denials contains sprintf("infra.create: %s resources may not be publicly accessible (params.public)", [input.resource.type]) if {
-	lib.flag_set(params, "public")
+	infra_public
 	infra_stateful
 }
 
 infra_create_approvals contains lib.requirement(
 	[cfg.groups.sre], 1, "medium", false,
-	sprintf("creating %s %q in production needs SRE approval", [input.resource.type, resource_id]),
+	sprintf("creating %s %q in production needs SRE approval", [input.resource.type, input.resource.id]),
 ) if {
 	production
 }
@@ -95,30 +118,30 @@ infra_create_approvals contains lib.requirement(
 
 # --- infra.destroy ---------------------------------------------------------------------------
 
-infra_destroy_denials contains sprintf("infra.destroy: a single concrete resource.id is required (got %q); bulk or wildcard destroys are refused", [resource_id]) if {
-	not lib.concrete_id(resource_id)
+infra_destroy_denials contains sprintf("infra.destroy: a single concrete resource.id is required (got %q); bulk or wildcard destroys are refused", [input.resource.id]) if {
+	not infra_concrete_id
 }
 
-infra_destroy_denials contains sprintf("infra.destroy: %s %q has deletion protection enabled; remove it through a reviewed change first", [input.resource.type, resource_id]) if {
-	lib.flag_set(resource_attrs, "deletion_protection")
+infra_destroy_denials contains sprintf("infra.destroy: %s %q has deletion protection enabled; remove it through a reviewed change first", [input.resource.type, input.resource.id]) if {
+	infra_deletion_protected
 }
 
-infra_destroy_denials contains sprintf("infra.destroy: %s %q holds state and has no verified backup (resource.attributes.backup_verified)", [input.resource.type, resource_id]) if {
+infra_destroy_denials contains sprintf("infra.destroy: %s %q holds state and has no verified backup (resource.attributes.backup_verified)", [input.resource.type, input.resource.id]) if {
 	production
 	infra_stateful
-	not resource_attrs.backup_verified == true
+	not input.resource.attributes.backup_verified == true
 }
 
 infra_destroy_approvals contains lib.requirement(
 	[cfg.groups.sre], 2, "critical", true,
-	sprintf("destroying %s %q in production needs two SRE approvers with step-up", [input.resource.type, resource_id]),
+	sprintf("destroying %s %q in production needs two SRE approvers with step-up", [input.resource.type, input.resource.id]),
 ) if {
 	production
 }
 
 infra_destroy_approvals contains lib.requirement(
 	[cfg.groups.sre], 1, "medium", false,
-	sprintf("destroying stateful %s %q in shared environment %s needs SRE approval", [input.resource.type, resource_id, environment]),
+	sprintf("destroying stateful %s %q in shared environment %s needs SRE approval", [input.resource.type, input.resource.id, environment]),
 ) if {
 	not production
 	cfg.environments[environment].shared == true

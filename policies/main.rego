@@ -12,12 +12,27 @@
 #
 # Design rules for this bundle (keep them when you change it):
 #   * Deny by default. An action no file knows about never matches an `allow` body.
-#   * Every deny rule asserts the *absence* of a positive fact (`not export_rows_valid`), so
-#     a missing or mistyped input field makes the rule fire instead of silently not firing.
+#   * Deny rules about request fields assert the *absence* of a positive fact
+#     (`not export_rows_valid`), so a missing or mistyped field makes the rule fire instead of
+#     silently not firing.
+#   * Never raise an evaluation error: check types before any builtin that can fail (sprintf
+#     %q only on strings, comparisons only between numbers). Strict builtin errors are on, and
+#     regorus's VM silently drops a rule body that errors, which in a deny rule would drop the
+#     deny. tests/golden/fail_closed.yaml feeds hostile types to every rule.
+#   * Unknown spellings are not guessed: "PROD", "PII" or "Data.Export" are unknown and
+#     denied, never mapped to something weaker.
 #   * No time.now_ns, http.send or randomness: a decision must replay identically against the
 #     bundle revision that made it (audit replay).
-#   * Stay cheap: every rule body starts with an equality test on the action name, lookups in
-#     data use object keys (constant time), and loops only walk small request maps.
+#   * Stay cheap. In regorus's VM every rule body evaluated costs about as much as a few dozen
+#     builtin calls and every user-function call more, so: each action file is entered through
+#     one guarded body per contract rule, helpers on the hot path are rules (cached per
+#     evaluation) rather than functions, data lookups use object keys, and the only loops walk
+#     the request's own small maps.
+#
+# Trust: subject.id, kind, owner and groups are the verified identity's. resource.attributes
+# (classification, owner, environment, deletion_protection, backup_verified, ...) are taken
+# as sent; deployments should have the calling platform fill them from its inventory, not let
+# the agent describe its own target.
 package tollgate
 
 import data.tollgate.lib
@@ -31,18 +46,11 @@ default allow := false
 # Request facts
 # ---------------------------------------------------------------------------------------------
 
+# The service always sends every input field (empty string, list or object when the caller
+# sent nothing), so rules read input paths directly.
 action := input.action.name
 
-# Parameters and attributes default to {} so rules never have to care whether a map was sent.
-params := object.get(input.action, "params", {})
-
-resource_attrs := object.get(input.resource, "attributes", {})
-
-resource_id := object.get(input.resource, "id", "")
-
-subject_id := object.get(input.subject, "id", "")
-
-subject_groups := object.get(input.subject, "groups", [])
+params := input.action.params
 
 # A request that does not name its environment is treated as production: the unsafe guess
 # would be the expensive one.
@@ -84,20 +92,38 @@ governed_actions := {
 
 governed if action in governed_actions
 
-# The subject acts for the owner of a resource when it is owned by the same team, when a
-# human is a member of the owning group, or when it belongs to the security team.
-acts_for_owner(owner) if input.subject.owner == owner
+# Routing: governed actions continue into their action file (export.rego, iam.rego, ...),
+# which contributes to action_denials, action_approvals and action_allowed. Everything else
+# stops here after one comparison.
+deny contains reason if {
+	governed
+	some reason in action_denials
+}
 
-acts_for_owner(owner) if owner in subject_groups
+approval contains requirement if {
+	governed
+	some requirement in action_approvals
+}
 
-acts_for_owner(_) if cfg.groups.security in subject_groups
+allow if {
+	governed
+	action_allowed
+}
 
 # The recorded owner of the target resource, when it has one.
 resource_owner := o if {
-	o := resource_attrs.owner
+	o := input.resource.attributes.owner
 	is_string(o)
 	o != ""
 }
+
+# The subject acts for the resource's owner when it is owned by the same team, when a human is
+# a member of the owning group, or when it belongs to the security team.
+acts_for_owner if input.subject.owner == resource_owner
+
+acts_for_owner if resource_owner in input.subject.groups
+
+acts_for_owner if cfg.groups.security in input.subject.groups
 
 # ---------------------------------------------------------------------------------------------
 # Read-only actions
@@ -132,36 +158,28 @@ deny contains sprintf("%s: the content of %s resources is only released through 
 # ---------------------------------------------------------------------------------------------
 
 # A suspended identity (quarantined after an incident) may do nothing, not even read.
-deny contains sprintf("subject %s is suspended: %s", [subject_id, note]) if {
-	note := cfg.suspended_subjects[subject_id]
+deny contains sprintf("subject %s is suspended: %s", [input.subject.id, note]) if {
+	note := cfg.suspended_subjects[input.subject.id]
+}
+
+deny contains reason if {
+	not read_only
+	some reason in privileged_denials
 }
 
 # Reviewers decide on the stated purpose; "fix" or an empty string is no purpose.
-deny contains sprintf("privileged actions require a stated intent of at least %d characters (context.intent)", [cfg.min_intent_length]) if {
-	not read_only
-	not intent_given
-}
-
-intent_given if {
-	is_string(input.context.intent)
-	count(trim_space(input.context.intent)) >= cfg.min_intent_length
+privileged_denials contains sprintf("privileged actions require a stated intent of at least %d characters (context.intent)", [cfg.min_intent_length]) if {
+	count(trim_space(input.context.intent)) < cfg.min_intent_length
 }
 
 # Automation must have an accountable human team: no orphaned agents with privileges.
-deny contains sprintf("%s subject %s has no accountable owner (subject.owner)", [input.subject.kind, subject_id]) if {
-	not read_only
+privileged_denials contains sprintf("%s subject %s has no accountable owner (subject.owner)", [input.subject.kind, input.subject.id]) if {
 	lib.non_human_kinds[input.subject.kind]
-	not owner_given
-}
-
-owner_given if {
-	is_string(input.subject.owner)
-	input.subject.owner != ""
+	input.subject.owner == ""
 }
 
 # An environment this bundle does not know has no rules, so it gets no privileges.
-deny contains sprintf("unknown environment %q (context.environment)", [environment]) if {
-	not read_only
+privileged_denials contains sprintf("unknown environment %q (context.environment)", [environment]) if {
 	not environment_known
 }
 
@@ -171,7 +189,9 @@ deny contains sprintf("unknown environment %q (context.environment)", [environme
 
 risk_signals contains req.risk if some req in approval
 
-risk := "critical" if {
+risk := "low" if {
+	count(risk_signals) == 0
+} else := "critical" if {
 	"critical" in risk_signals
 } else := "high" if {
 	"high" in risk_signals
@@ -194,24 +214,15 @@ obligations contains {"type": "notify", "channel": cfg.notify_channels.critical}
 # Masking: secret-looking values never reach the audit trail.
 # ---------------------------------------------------------------------------------------------
 
-mask contains concat(".", ["action.params", k]) if {
-	some k, _ in params
-	lib.secretish_key(k)
-}
-
-mask contains concat(".", ["context.attributes", k]) if {
-	some k, _ in object.get(input.context, "attributes", {})
-	lib.secretish_key(k)
-}
-
-mask contains concat(".", ["subject.attributes", k]) if {
-	some k, _ in object.get(input.subject, "attributes", {})
-	lib.secretish_key(k)
-}
-
-mask contains concat(".", ["resource.attributes", k]) if {
-	some k, _ in resource_attrs
-	lib.secretish_key(k)
+mask contains concat(".", [section, k]) if {
+	some section, values in {
+		"action.params": params,
+		"context.attributes": input.context.attributes,
+		"subject.attributes": input.subject.attributes,
+		"resource.attributes": input.resource.attributes,
+	}
+	some k, _ in values
+	strings.any_suffix_match(lower(k), cfg.mask_key_suffixes)
 }
 
 # Secret payloads travel under innocent names (`value`, `data`): mask them on secret actions.

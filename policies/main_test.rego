@@ -99,13 +99,16 @@ test_missing_environment_is_production if {
 	fx_reasons(inp) == {"creating vm \"b\" in production needs SRE approval"}
 }
 
+fx_owned_by(owner) := fx_input({"resource": {"attributes": {"owner": owner}}})
+
 # --- acts_for_owner --------------------------------------------------------------------------
 
 test_acts_for_owner_by_team_group_or_security if {
-	acts_for_owner("team:growth") with input as fx_base
-	acts_for_owner("team:payments") with input as fx_input({"subject": fx_user})
-	acts_for_owner("team:other") with input as fx_input({"subject": {"groups": ["security"]}})
-	not acts_for_owner("team:other") with input as fx_base
+	acts_for_owner with input as fx_owned_by("team:growth")
+	acts_for_owner with input as object.union(fx_owned_by("team:payments"), {"subject": fx_user})
+	acts_for_owner with input as object.union(fx_owned_by("team:other"), {"subject": {"groups": ["security"]}})
+	not acts_for_owner with input as fx_owned_by("team:other")
+	not acts_for_owner with input as fx_base
 }
 
 # --- risk ------------------------------------------------------------------------------------
@@ -160,4 +163,13 @@ test_mask_secret_payloads_on_secret_actions_only if {
 
 test_nothing_to_mask if {
 	count(fx_mask(fx_base)) == 0
+	count(fx_mask(fx_input({"action": {"params": {"table": "users", "key_id": "k-1", "rows": 3}}}))) == 0
+}
+
+test_mask_key_suffixes if {
+	m := fx_mask(fx_input({"action": {"params": {"secret_key": 1, "x-api-key": 2, "client_secret": 3, "github_token": 4, "aws_secret_access_key": 5, "Cookie": 6}}}))
+	m == {
+		"action.params.secret_key", "action.params.x-api-key", "action.params.client_secret",
+		"action.params.github_token", "action.params.aws_secret_access_key", "action.params.Cookie",
+	}
 }

@@ -20,18 +20,19 @@ package tollgate
 
 import data.tollgate.lib
 
-# Dispatch: the contract rules look into this file only for the two secret actions.
-deny contains reason if {
+# Entry points, reached through the routing in main.rego. Nothing below is evaluated unless
+# the action is secret.read or secret.move.
+action_denials contains reason if {
 	secret_action
 	some reason in secret_denials
 }
 
-approval contains requirement if {
+action_approvals contains requirement if {
 	secret_action
 	some requirement in secret_approvals
 }
 
-allow if {
+action_allowed if {
 	secret_action
 	resource_owner
 }
@@ -40,8 +41,9 @@ secret_action if action in {"secret.read", "secret.move"}
 
 # The environment a secret belongs to; undeclared is treated as production.
 secret_environment := e if {
-	e := resource_attrs.environment
-	lib.non_empty_string(e)
+	e := input.resource.attributes.environment
+	is_string(e)
+	e != ""
 } else := cfg.default_environment
 
 # Anything not known to be non-production is production.
@@ -57,19 +59,19 @@ secret_denials contains sprintf("%s: resource type %q is not a secret", [action,
 	not cfg.secret_resource_types[input.resource.type]
 }
 
-secret_denials contains sprintf("%s: secret %q has no recorded owner (resource.attributes.owner)", [action, resource_id]) if {
+secret_denials contains sprintf("%s: secret %q has no recorded owner (resource.attributes.owner)", [action, input.resource.id]) if {
 	not resource_owner
 }
 
-secret_denials contains sprintf("%s: secret %q is owned by %s; %s may not access it", [action, resource_id, resource_owner, subject_id]) if {
-	not acts_for_owner(resource_owner)
+secret_denials contains sprintf("%s: secret %q is owned by %s; %s may not access it", [action, input.resource.id, resource_owner, input.subject.id]) if {
+	not acts_for_owner
 }
 
 # --- secret.read -----------------------------------------------------------------------------
 
 # Production credentials are only used from production: no pulling them onto a laptop or
 # into a staging job.
-secret_denials contains sprintf("secret.read: production secret %q may not be read from %s", [resource_id, environment]) if {
+secret_denials contains sprintf("secret.read: production secret %q may not be read from %s", [input.resource.id, environment]) if {
 	action == "secret.read"
 	secret_production
 	not production
@@ -77,7 +79,7 @@ secret_denials contains sprintf("secret.read: production secret %q may not be re
 
 secret_approvals contains lib.requirement(
 	[cfg.groups.security], 1, "high", false,
-	sprintf("reading production secret %q needs security approval", [resource_id]),
+	sprintf("reading production secret %q needs security approval", [input.resource.id]),
 ) if {
 	action == "secret.read"
 	secret_production
@@ -91,7 +93,8 @@ secret_denials contains sprintf("secret.move: destination %s is not an approved 
 }
 
 secret_dest_approved if {
-	lib.non_empty_string(secret_dest)
+	is_string(secret_dest)
+	secret_dest != ""
 	strings.any_prefix_match(secret_dest, cfg.secrets.approved_stores)
 }
 
@@ -100,7 +103,7 @@ secret_denials contains sprintf("secret.move: params.dest_environment %s is not 
 	not cfg.environments[secret_dest_environment]
 }
 
-secret_denials contains sprintf("secret.move: production secret %q may not be moved to non-production environment %s", [resource_id, secret_dest_environment]) if {
+secret_denials contains sprintf("secret.move: production secret %q may not be moved to non-production environment %s", [input.resource.id, secret_dest_environment]) if {
 	action == "secret.move"
 	secret_production
 	cfg.environments[secret_dest_environment].production == false
@@ -108,7 +111,7 @@ secret_denials contains sprintf("secret.move: production secret %q may not be mo
 
 secret_approvals contains lib.requirement(
 	[cfg.groups.security], 2, "critical", true,
-	sprintf("moving production secret %q needs two security approvers with step-up", [resource_id]),
+	sprintf("moving production secret %q needs two security approvers with step-up", [input.resource.id]),
 ) if {
 	action == "secret.move"
 	secret_production
@@ -116,7 +119,7 @@ secret_approvals contains lib.requirement(
 
 secret_approvals contains lib.requirement(
 	[cfg.groups.security], 1, "medium", false,
-	sprintf("moving secret %q needs security approval", [resource_id]),
+	sprintf("moving secret %q needs security approval", [input.resource.id]),
 ) if {
 	action == "secret.move"
 	not secret_production

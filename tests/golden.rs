@@ -41,6 +41,7 @@ struct Expect {
     risk: Option<String>,
     requirements: Option<Vec<ExpectedRequirement>>,
     obligations: Option<Vec<Json>>,
+    mask: Option<Vec<String>>,
     error_field: Option<String>,
 }
 
@@ -175,6 +176,15 @@ fn run_case(bundle: &CompiledBundle, case: &Case) -> Vec<String> {
         let got = canon(v.obligations.iter().cloned().map(Json::Object).collect());
         if got != canon(obligations.clone()) {
             problems.push(format!("obligations {got:?}, expected {obligations:?}"));
+        }
+    }
+    if let Some(mask) = &e.mask {
+        let mut want = mask.clone();
+        want.sort();
+        let mut got = v.mask.clone();
+        got.sort();
+        if got != want {
+            problems.push(format!("mask {got:?}, expected {want:?}"));
         }
     }
     problems
