@@ -138,28 +138,19 @@ fn run_case(bundle: &CompiledBundle, case: &Case) -> Vec<String> {
         }
     }
     if let Some(reqs) = &e.requirements {
+        let normalize = |groups: &[String], quorum: u32| {
+            let mut groups = groups.to_vec();
+            groups.sort();
+            ExpectedRequirement { groups, quorum }
+        };
         let mut got: Vec<ExpectedRequirement> = v
             .requirements
             .iter()
-            .map(|r| {
-                let mut groups = r.groups.clone();
-                groups.sort();
-                ExpectedRequirement {
-                    groups,
-                    quorum: r.quorum,
-                }
-            })
+            .map(|r| normalize(&r.groups, r.quorum))
             .collect();
         let mut want: Vec<ExpectedRequirement> = reqs
             .iter()
-            .map(|r| {
-                let mut groups = r.groups.clone();
-                groups.sort();
-                ExpectedRequirement {
-                    groups,
-                    quorum: r.quorum,
-                }
-            })
+            .map(|r| normalize(&r.groups, r.quorum))
             .collect();
         got.sort();
         want.sort();

@@ -176,20 +176,21 @@ async fn health_is_not_serving_until_a_bundle_loads() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_broken_bundle_never_replaces_the_good_one() {
-    let server = start(|b| write_probe_bundle(b, "A", true), |_| {}).await;
-    let probe = || request("probe.run", "probe");
-    let first = server
+/// Asks the probe bundle about `probe.run`: (effect, revision).
+async fn probe(server: &TestServer) -> (Effect, String) {
+    let r = server
         .authorizer()
-        .authorize(probe())
+        .authorize(request("probe.run", "probe"))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        (first.effect(), first.bundle_revision.as_str()),
-        (Effect::Allow, "A")
-    );
+    (r.effect(), r.bundle_revision)
+}
+
+#[tokio::test]
+async fn a_broken_bundle_never_replaces_the_good_one() {
+    let server = start(|b| write_probe_bundle(b, "A", true), |_| {}).await;
+    assert_eq!(probe(&server).await, (Effect::Allow, "A".to_string()));
 
     write_probe_bundle(&server.bundle_dir(), "B", false);
     let status = server
@@ -217,16 +218,7 @@ async fn a_broken_bundle_never_replaces_the_good_one() {
             "{broken}: {}",
             err.message()
         );
-        let still = server
-            .authorizer()
-            .authorize(probe())
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(
-            (still.effect(), still.bundle_revision.as_str()),
-            (Effect::Deny, "B")
-        );
+        assert_eq!(probe(&server).await, (Effect::Deny, "B".to_string()));
     }
     let status = server
         .admin()
@@ -276,16 +268,7 @@ async fn file_changes_reload_and_broken_files_are_rejected() {
     })
     .await
     .expect("broken bundle rejected");
-    let answer = server
-        .authorizer()
-        .authorize(request("probe.run", "probe"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        (answer.effect(), answer.bundle_revision.as_str()),
-        (Effect::Deny, "B")
-    );
+    assert_eq!(probe(&server).await, (Effect::Deny, "B".to_string()));
     server.stop().await;
 }
 
