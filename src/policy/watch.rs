@@ -23,7 +23,9 @@ pub async fn watch(
     let is_dir = target.is_dir();
     let filter = target.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // Reading the bundle (our own reload included) must not trigger a reload.
         let relevant = match &event {
+            Ok(e) if e.kind.is_access() => false,
             Ok(e) => is_dir || e.paths.iter().any(|p| p == &filter),
             Err(_) => true,
         };
