@@ -92,24 +92,23 @@ impl Decider {
     ) -> Result<Decision, DecideError> {
         bind_subject(caller, &mut req)?;
         req.validate(&self.limits)?;
-        let key = self
+        let cache = self
             .cache
             .as_ref()
-            .and_then(|_| DecisionCache::key(&bundle.digest, &req));
-        let cached = match (&self.cache, &key) {
-            (Some(cache), Some(key)) => cache.get(key),
-            _ => None,
-        };
-        let (verdict, cached) = match cached {
-            Some(v) => (Verdict::clone(&v), true),
+            .and_then(|c| Some((c, DecisionCache::key(&bundle.digest, &req)?)));
+        let hit = cache.as_ref().and_then(|(c, key)| c.get(key));
+        let cached = hit.is_some();
+        let verdict = match hit {
+            Some(v) => Verdict::clone(&v),
             None => {
                 let outcome = bundle.evaluate(to_input(&req));
+                // A failed evaluation may be transient (a time limit): never remember it.
                 let cacheable = outcome.is_ok();
                 let verdict = decide(outcome);
-                if let (true, Some(cache), Some(key)) = (cacheable, &self.cache, key) {
-                    cache.put(key, &verdict);
+                if let (true, Some((c, key))) = (cacheable, cache) {
+                    c.put(key, &verdict);
                 }
-                (verdict, false)
+                verdict
             }
         };
         let decision = Decision {
