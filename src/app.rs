@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
+    capability::CapabilityKey,
     config::Config,
     grpc::{self, GrpcConfig},
     http,
@@ -14,6 +15,9 @@ use crate::{
     policy::{watch as policy_watch, DecisionCache, PolicyStore},
     service::Decider,
 };
+
+/// The capability signing key's file name in the data directory (PASERK, mode 0600).
+pub const CAPABILITY_KEY_FILE: &str = "capability-ed25519.paserk";
 
 /// A started server: its bound addresses and a handle to stop it.
 pub struct Running {
@@ -65,6 +69,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let auth = Arc::new(Authenticator::new(&config.auth)?);
+    let capability_key =
+        CapabilityKey::load_or_generate(&config.data_dir.join(CAPABILITY_KEY_FILE))?;
     let policies = Arc::new(PolicyStore::new(
         config.bundle.path.clone(),
         config.limits,
@@ -101,9 +107,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             .context("gRPC server")
     }));
     let stop = shutdown_signal(&rx);
-    let http_policies = policies.clone();
+    let http_state = http::HttpState {
+        policies: policies.clone(),
+        jwks: Arc::new(capability_key.jwks()),
+    };
     tasks.push(tokio::spawn(async move {
-        http::serve(http_listener, http_policies, stop)
+        http::serve(http_listener, http_state, stop)
             .await
             .context("HTTP server")
     }));

@@ -11,9 +11,12 @@
 //!   (deny-overrides, default deny). No tonic, no regorus, no I/O.
 //! - [`policy`]: bundle loading (directory and OPA `.tar.gz`), compilation to the regorus VM,
 //!   evaluation under limits, atomic hot swap, the decision cache and the Rego test runner.
+//! - [`approval`]: separation of duties and quorum: who may review, and when reviews decide.
+//! - [`capability`]: single-use PASETO capabilities bound to one request: mint, verify, JWKS.
 //! - [`identity`]: who the verified caller is (static tokens or insecure development mode).
 //! - [`service`]: the decision pipeline the protocols share: identity -> cache -> policy ->
 //!   decision.
+//! - [`store`]: durable approvals, reviews and capabilities behind a trait (SQLite, PostgreSQL).
 //! - [`grpc`]: tonic services; the only module that names proto types.
 //! - [`http`]: axum endpoints for health and bundle status.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
@@ -25,6 +28,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod app;
+pub mod approval;
+pub mod capability;
 pub mod cli;
 pub mod config;
 pub mod domain;
@@ -33,4 +38,5 @@ pub mod http;
 pub mod identity;
 pub mod policy;
 pub mod service;
+pub mod store;
 pub mod telemetry;

@@ -545,3 +545,47 @@ async fn the_decision_cache_serves_repeats_but_never_pending() {
     assert!(!p1.cached && !p2.cached);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn http_serves_health_status_and_the_capability_key() {
+    let empty = start(|_| {}, |_| {}).await;
+    let (code, _) = http_get(empty.running.http_addr, "/healthz").await;
+    assert_eq!(code, 503);
+    empty.stop().await;
+
+    let server = start_shipped().await;
+    let http = server.running.http_addr;
+    assert_eq!(http_get(http, "/healthz").await.0, 200);
+    let (code, body) = http_get(http, "/v1/status").await;
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status["serving"], true);
+    assert_eq!(
+        status["active_revision"],
+        &*server.running.policies.current().unwrap().revision
+    );
+    let (code, body) = http_get(http, "/.well-known/jwks.json").await;
+    assert_eq!(code, 200);
+    let jwks: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert!(jwks["keys"][0]["kid"]
+        .as_str()
+        .unwrap()
+        .starts_with("k4.pid."));
+    // The key was generated into the data directory, private.
+    let key = server
+        .dir
+        .path()
+        .join("data")
+        .join(tollgate::app::CAPABILITY_KEY_FILE);
+    assert!(key.is_file());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    server.stop().await;
+}

@@ -2,10 +2,16 @@
 //! ([`PolicyOutcome`]) and what is answered ([`Decision`]). Pure data and pure functions: no
 //! protocol types, no policy engine, no storage.
 
+mod approval;
+mod binding;
 mod decision;
 mod request;
 mod validate;
 
+pub use approval::{
+    unix_millis, Approval, ApprovalState, Capability, CapabilityState, NewApproval, RedeemOutcome,
+    Review, ReviewOutcome, ReviewVerdict,
+};
 pub use decision::{
     decide, Decision, Effect, EvalFailure, FailureKind, PolicyOutcome, Requirement, Verdict,
 };

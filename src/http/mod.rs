@@ -1,5 +1,6 @@
-//! HTTP (axum): health and bundle status for load balancers and operators. Metrics, JWKS,
-//! the reviewer console and chat callbacks join here.
+//! HTTP (axum): health and bundle status for load balancers and operators, and the
+//! capability key as JWKS for executors. Metrics, the reviewer console and chat callbacks
+//! join here.
 
 use std::{future::Future, sync::Arc, time::SystemTime};
 
@@ -9,28 +10,43 @@ use tokio::net::TcpListener;
 
 use crate::policy::PolicyStore;
 
+/// What the HTTP handlers read.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The policy store (health, status).
+    pub policies: Arc<PolicyStore>,
+    /// The capability verification key as a JWK Set, computed once.
+    pub jwks: Arc<serde_json::Value>,
+}
+
 /// The HTTP routes.
-pub fn router(policies: Arc<PolicyStore>) -> Router {
+pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/status", get(status))
-        .with_state(policies)
+        .route("/.well-known/jwks.json", get(jwks))
+        .with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
-    policies: Arc<PolicyStore>,
+    state: HttpState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(policies))
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
 }
 
+/// The key executors use to verify capabilities offline.
+async fn jwks(State(state): State<HttpState>) -> Json<serde_json::Value> {
+    Json(serde_json::Value::clone(&state.jwks))
+}
+
 /// 200 once a bundle is serving, 503 before.
-async fn healthz(State(policies): State<Arc<PolicyStore>>) -> (StatusCode, &'static str) {
-    if policies.current().is_some() {
+async fn healthz(State(state): State<HttpState>) -> (StatusCode, &'static str) {
+    if state.policies.current().is_some() {
         (StatusCode::OK, "serving\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "no policy bundle loaded\n")
@@ -56,7 +72,8 @@ fn rfc3339(t: Option<SystemTime>) -> Option<String> {
 }
 
 /// The load status as JSON: what serves, and how the last reload went.
-async fn status(State(policies): State<Arc<PolicyStore>>) -> Json<StatusBody> {
+async fn status(State(state): State<HttpState>) -> Json<StatusBody> {
+    let policies = &state.policies;
     let s = policies.status();
     Json(StatusBody {
         serving: s.active_revision.is_some(),

@@ -1,0 +1,427 @@
+//! One-time capabilities: short-lived PASETO v4.public tokens (Ed25519) bound to the exact
+//! request an approval (or an ALLOW obligation) covers.
+//!
+//! A token proves *that* tollgate granted one action: its claims carry the request binding
+//! hash ([`AuthzRequest::binding_hash`]), the approval id, the bundle revision and an expiry.
+//! Anyone can check the signature offline with the key published as JWKS; *single use* still
+//! needs `RedeemCapability`, which marks the token redeemed atomically in the store.
+//!
+//! PASETO rather than JWT: no algorithm header to confuse, one fixed construction per
+//! version. The key is a PASERK string in a 0600 file in the data directory, generated on
+//! first start.
+
+use std::{
+    io::Write,
+    path::Path,
+    time::{Duration, SystemTime},
+};
+
+use base64::Engine as _;
+use pasetors::{
+    claims::{Claims, ClaimsValidationRules},
+    footer::Footer,
+    keys::{AsymmetricKeyPair, AsymmetricPublicKey, AsymmetricSecretKey, Generate},
+    paserk::{FormatAsPaserk, Id},
+    public,
+    token::UntrustedToken,
+    version4::V4,
+    Public,
+};
+use serde_json::{json, Value};
+
+use crate::domain::AuthzRequest;
+
+/// The `iss` claim of every capability.
+pub const ISSUER: &str = "tollgate";
+
+/// Why a capability could not be minted or verified. Verification failures all refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum CapabilityError {
+    /// The key file could not be read or written.
+    #[error("capability key {path}: {source}")]
+    KeyIo {
+        /// The key file.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key file is not a PASERK v4 secret key, or is readable by others.
+    #[error("capability key {path}: {message}")]
+    KeyInvalid {
+        /// The key file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The PASETO library refused (key generation, signing).
+    #[error("capability signing: {0}")]
+    Crypto(String),
+    /// The token is malformed, signed by another key, or its claims are not ours.
+    #[error("capability is not valid: {0}")]
+    Invalid(String),
+    /// The token's lifetime is over.
+    #[error("capability expired")]
+    Expired,
+    /// The token was issued for a different request.
+    #[error("capability is bound to a different request")]
+    WrongRequest,
+}
+
+/// What a capability grants: one action, once, before `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Unique token id (`jti`), the key of its single-use record.
+    pub id: String,
+    /// The subject that may act (`sub`).
+    pub subject: String,
+    /// The approval that granted it; `None` for an ALLOW obligation.
+    pub approval_id: Option<String>,
+    /// [`AuthzRequest::binding_hash`] of the granted request.
+    pub request_hash: String,
+    /// Bundle revision that decided.
+    pub revision: String,
+    /// Issue time, whole seconds.
+    pub issued_at: SystemTime,
+    /// Expiry, whole seconds.
+    pub expires_at: SystemTime,
+}
+
+impl Grant {
+    /// A grant for `req`, valid for `ttl` from `now`, with a fresh id.
+    pub fn for_request(
+        req: &AuthzRequest,
+        approval_id: Option<String>,
+        revision: &str,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Self {
+        let issued_at = whole_seconds(now);
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            subject: req.subject.id.clone(),
+            approval_id,
+            request_hash: req.binding_hash(),
+            revision: revision.to_string(),
+            issued_at,
+            expires_at: issued_at + ttl,
+        }
+    }
+}
+
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// The signing key pair.
+pub struct CapabilityKey {
+    secret: AsymmetricSecretKey<V4>,
+    public: AsymmetricPublicKey<V4>,
+    kid: String,
+}
+
+impl std::fmt::Debug for CapabilityKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CapabilityKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CapabilityKey {
+    /// A new random key (not persisted).
+    pub fn generate() -> Result<Self, CapabilityError> {
+        let pair = AsymmetricKeyPair::<V4>::generate()
+            .map_err(|e| CapabilityError::Crypto(e.to_string()))?;
+        Self::from_secret(pair.secret)
+    }
+
+    fn from_secret(secret: AsymmetricSecretKey<V4>) -> Result<Self, CapabilityError> {
+        let public = AsymmetricPublicKey::<V4>::try_from(&secret)
+            .map_err(|e| CapabilityError::Crypto(e.to_string()))?;
+        let mut kid = String::new();
+        Id::from(&public)
+            .fmt(&mut kid)
+            .map_err(|e| CapabilityError::Crypto(e.to_string()))?;
+        Ok(Self {
+            secret,
+            public,
+            kid,
+        })
+    }
+
+    /// Loads the key at `path`, or creates it (mode 0600) if the file does not exist. A key
+    /// file that others can read is refused rather than trusted.
+    pub fn load_or_generate(path: &Path) -> Result<Self, CapabilityError> {
+        let shown = path.display().to_string();
+        let io = |source| CapabilityError::KeyIo {
+            path: shown.clone(),
+            source,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                check_private(path).map_err(|message| CapabilityError::KeyInvalid {
+                    path: shown.clone(),
+                    message,
+                })?;
+                let secret = AsymmetricSecretKey::<V4>::try_from(text.trim()).map_err(|_| {
+                    CapabilityError::KeyInvalid {
+                        path: shown.clone(),
+                        message: "not a PASERK k4.secret key".into(),
+                    }
+                })?;
+                Self::from_secret(secret)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = Self::generate()?;
+                let mut text = String::new();
+                key.secret
+                    .fmt(&mut text)
+                    .map_err(|e| CapabilityError::Crypto(e.to_string()))?;
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(path).map_err(io)?;
+                file.write_all(text.as_bytes()).map_err(io)?;
+                file.sync_all().map_err(io)?;
+                tracing::info!(path = %shown, kid = %key.kid, "generated capability signing key");
+                Ok(key)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// The key id (PASERK `k4.pid.`), carried in every token's footer.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Signs `grant`.
+    pub fn mint(&self, grant: &Grant) -> Result<String, CapabilityError> {
+        let crypto = |e: pasetors::errors::Error| CapabilityError::Crypto(e.to_string());
+        let mut claims = Claims::new().map_err(crypto)?;
+        claims.issuer(ISSUER).map_err(crypto)?;
+        claims.subject(&grant.subject).map_err(crypto)?;
+        claims.token_identifier(&grant.id).map_err(crypto)?;
+        claims
+            .issued_at(&rfc3339(grant.issued_at))
+            .map_err(crypto)?;
+        claims
+            .not_before(&rfc3339(grant.issued_at))
+            .map_err(crypto)?;
+        claims
+            .expiration(&rfc3339(grant.expires_at))
+            .map_err(crypto)?;
+        claims
+            .add_additional("req", grant.request_hash.as_str())
+            .map_err(crypto)?;
+        claims
+            .add_additional("rev", grant.revision.as_str())
+            .map_err(crypto)?;
+        if let Some(aid) = &grant.approval_id {
+            claims.add_additional("aid", aid.as_str()).map_err(crypto)?;
+        }
+        let mut footer = Footer::new();
+        footer.key_id(&Id::from(&self.public));
+        public::sign(&self.secret, &claims, Some(&footer), None).map_err(crypto)
+    }
+
+    /// Checks signature, issuer and expiry against `now`; returns the grant. Binding to a
+    /// request is checked by [`Self::verify_for`].
+    pub fn verify(&self, token: &str, now: SystemTime) -> Result<Grant, CapabilityError> {
+        let invalid = |m: &str| CapabilityError::Invalid(m.to_string());
+        let untrusted = UntrustedToken::<Public, V4>::try_from(token)
+            .map_err(|_| invalid("not a v4.public token"))?;
+        let mut rules = ClaimsValidationRules::new();
+        // Time is checked below against the caller's clock, so tests and replay control it.
+        rules.disable_valid_at();
+        rules.validate_issuer_with(ISSUER);
+        let trusted = public::verify(&self.public, &untrusted, &rules, None, None)
+            .map_err(|_| invalid("signature or claims rejected"))?;
+        let claims = trusted
+            .payload_claims()
+            .ok_or_else(|| invalid("no claims"))?;
+        let text = |k: &str| -> Result<String, CapabilityError> {
+            claims
+                .get_claim(k)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| CapabilityError::Invalid(format!("missing claim {k}")))
+        };
+        let time = |k: &str| -> Result<SystemTime, CapabilityError> {
+            humantime::parse_rfc3339(&text(k)?)
+                .map_err(|_| CapabilityError::Invalid(format!("bad time in claim {k}")))
+        };
+        let grant = Grant {
+            id: text("jti")?,
+            subject: text("sub")?,
+            approval_id: claims
+                .get_claim("aid")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            request_hash: text("req")?,
+            revision: text("rev")?,
+            issued_at: time("iat")?,
+            expires_at: time("exp")?,
+        };
+        if now >= grant.expires_at {
+            return Err(CapabilityError::Expired);
+        }
+        Ok(grant)
+    }
+
+    /// [`Self::verify`], and the token must be bound to exactly `req`.
+    pub fn verify_for(
+        &self,
+        token: &str,
+        req: &AuthzRequest,
+        now: SystemTime,
+    ) -> Result<Grant, CapabilityError> {
+        let grant = self.verify(token, now)?;
+        if grant.request_hash != req.binding_hash() || grant.subject != req.subject.id {
+            return Err(CapabilityError::WrongRequest);
+        }
+        Ok(grant)
+    }
+
+    /// The public key as a JWK Set (OKP / Ed25519), with the PASERK form alongside, so an
+    /// executor can verify tokens offline.
+    pub fn jwks(&self) -> Value {
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.public.as_bytes());
+        let mut paserk = String::new();
+        let _ = self.public.fmt(&mut paserk);
+        json!({
+            "keys": [{
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": x,
+                "kid": self.kid,
+                "use": "sig",
+                "alg": "EdDSA",
+                "paserk": paserk,
+                "token_format": "PASETO v4.public",
+            }]
+        })
+    }
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| e.to_string())?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "readable by group or others (mode {:o}); run chmod 600",
+            mode & 0o777
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(rows: u64) -> AuthzRequest {
+        serde_json::from_value(json!({
+            "subject": {"id": "agent:a", "kind": "agent"},
+            "action": {"name": "data.export", "params": {"rows": rows}},
+            "resource": {"type": "dataset", "id": "users"}
+        }))
+        .unwrap()
+    }
+
+    fn t(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
+    }
+
+    #[test]
+    fn a_minted_capability_verifies_for_its_request_only() {
+        let key = CapabilityKey::generate().unwrap();
+        let req = request(10);
+        let grant = Grant::for_request(
+            &req,
+            Some("ap-1".into()),
+            "rev-1",
+            t(0),
+            Duration::from_secs(300),
+        );
+        let token = key.mint(&grant).unwrap();
+        assert!(token.starts_with("v4.public."));
+        assert_eq!(key.verify_for(&token, &req, t(10)).unwrap(), grant);
+        assert!(matches!(
+            key.verify_for(&token, &request(11), t(10)),
+            Err(CapabilityError::WrongRequest)
+        ));
+        assert!(matches!(
+            key.verify(&token, t(300)),
+            Err(CapabilityError::Expired)
+        ));
+    }
+
+    #[test]
+    fn other_keys_and_tampering_are_refused() {
+        let key = CapabilityKey::generate().unwrap();
+        let other = CapabilityKey::generate().unwrap();
+        let grant = Grant::for_request(&request(1), None, "r", t(0), Duration::from_secs(60));
+        let token = key.mint(&grant).unwrap();
+        assert!(matches!(
+            other.verify(&token, t(1)),
+            Err(CapabilityError::Invalid(_))
+        ));
+        let mut bytes = token.into_bytes();
+        let i = bytes.len() / 2;
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert!(matches!(
+            key.verify(&tampered, t(1)),
+            Err(CapabilityError::Invalid(_))
+        ));
+        assert!(matches!(
+            key.verify("v4.local.xyz", t(1)),
+            Err(CapabilityError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn the_key_file_is_created_private_and_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("capability.key");
+        let a = CapabilityKey::load_or_generate(&path).unwrap();
+        let b = CapabilityKey::load_or_generate(&path).unwrap();
+        assert_eq!(a.kid(), b.kid());
+        let grant = Grant::for_request(&request(1), None, "r", t(0), Duration::from_secs(60));
+        b.verify(&a.mint(&grant).unwrap(), t(1)).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(
+                CapabilityKey::load_or_generate(&path),
+                Err(CapabilityError::KeyInvalid { .. })
+            ));
+        }
+        let jwks = a.jwks();
+        assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+        assert_eq!(jwks["keys"][0]["kid"], a.kid());
+    }
+}

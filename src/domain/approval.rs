@@ -1,0 +1,461 @@
+//! Approval requests, reviews and one-time capabilities as stored records: pure data and the
+//! state machines' rules, with no SQL.
+//!
+//! Times are `i64` Unix milliseconds throughout. That is what the stores persist (an absolute
+//! deadline survives a restart), it orders and compares the same in SQLite and PostgreSQL, and
+//! the caller passes `now` explicitly so tests control the clock.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Unix milliseconds for `t`; times before the epoch clamp to 0, after year 292 million to max.
+pub fn unix_millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Where an approval request is in its life. Pending is the only non-terminal state: every
+/// other state is final, so a decided request can never be decided again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalState {
+    /// Waiting for reviewers.
+    Pending,
+    /// Reviewers approved; a capability may be minted.
+    Approved,
+    /// An eligible reviewer denied.
+    Denied,
+    /// The deadline passed before a decision.
+    Expired,
+    /// The requester withdrew it.
+    Cancelled,
+}
+
+impl ApprovalState {
+    /// Every state, for exhaustive tests and parsing.
+    pub const ALL: [ApprovalState; 5] = [
+        Self::Pending,
+        Self::Approved,
+        Self::Denied,
+        Self::Expired,
+        Self::Cancelled,
+    ];
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the stored spelling; anything else is `None` (a corrupt row, not a default).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    /// True when no further transition is allowed.
+    pub fn is_terminal(self) -> bool {
+        self != Self::Pending
+    }
+
+    /// Whether `self -> to` is an edge of the state machine: only Pending moves, and only to a
+    /// terminal state.
+    pub fn can_become(self, to: ApprovalState) -> bool {
+        self == Self::Pending && to.is_terminal()
+    }
+}
+
+/// Where a one-time capability is in its life. Issued is the only state that redeems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapabilityState {
+    /// Minted and not yet used.
+    Issued,
+    /// Used once; never usable again.
+    Redeemed,
+    /// Its deadline passed unused.
+    Expired,
+    /// Withdrawn before use.
+    Revoked,
+}
+
+impl CapabilityState {
+    /// Every state, for exhaustive tests and parsing.
+    pub const ALL: [CapabilityState; 4] =
+        [Self::Issued, Self::Redeemed, Self::Expired, Self::Revoked];
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Issued => "issued",
+            Self::Redeemed => "redeemed",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the stored spelling; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    /// True when the capability can never be redeemed.
+    pub fn is_terminal(self) -> bool {
+        self != Self::Issued
+    }
+}
+
+/// What a reviewer answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewVerdict {
+    /// Approve the request as asked.
+    Approve,
+    /// Refuse it; an eligible deny ends the request.
+    Deny,
+    /// Approve a narrowed version of it.
+    Modify,
+}
+
+impl ReviewVerdict {
+    /// Every verdict, for exhaustive tests and parsing.
+    pub const ALL: [ReviewVerdict; 3] = [Self::Approve, Self::Deny, Self::Modify];
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Deny => "deny",
+            Self::Modify => "modify",
+        }
+    }
+
+    /// Parses the stored spelling; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// An approval request about to be stored. The caller chooses the id (a UUID v7, so ids sort
+/// by creation time and serve as a pagination cursor) and computes the request hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewApproval {
+    /// UUID v7.
+    pub id: String,
+    /// The decision that asked for approval.
+    pub decision_id: String,
+    /// The verified requester.
+    pub subject_id: String,
+    /// The client's idempotency key; empty means "no key", so every create is new.
+    pub request_id: String,
+    /// The action name, kept as a column so reviewers can filter on it.
+    pub action: String,
+    /// The `AuthzRequest` as JSON.
+    pub request: Value,
+    /// Hex SHA-256 of the canonical (subject, action, resource, params).
+    pub request_hash: String,
+    /// The policy's approval requirements as JSON.
+    pub requirements: Value,
+    /// Bundle revision that decided, for replay.
+    pub bundle_revision: String,
+    /// Creation time, Unix ms.
+    pub created_at: i64,
+    /// Absolute deadline, Unix ms.
+    pub expires_at: i64,
+}
+
+/// A stored approval request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approval {
+    /// UUID v7.
+    pub id: String,
+    /// The decision that asked for approval.
+    pub decision_id: String,
+    /// The verified requester.
+    pub subject_id: String,
+    /// The client's idempotency key (may be empty).
+    pub request_id: String,
+    /// The action name.
+    pub action: String,
+    /// The `AuthzRequest` as JSON.
+    pub request: Value,
+    /// Hex SHA-256 of the canonical request.
+    pub request_hash: String,
+    /// The policy's approval requirements as JSON.
+    pub requirements: Value,
+    /// Bundle revision that decided.
+    pub bundle_revision: String,
+    /// Current state, as observed by the read that returned it (see [`Approval::observed_at`]).
+    pub state: ApprovalState,
+    /// Creation time, Unix ms.
+    pub created_at: i64,
+    /// Absolute deadline, Unix ms.
+    pub expires_at: i64,
+    /// Time of the last state change, Unix ms.
+    pub updated_at: i64,
+}
+
+impl NewApproval {
+    /// The record as first stored: pending, never updated.
+    pub fn into_pending(self) -> Approval {
+        let NewApproval {
+            id,
+            decision_id,
+            subject_id,
+            request_id,
+            action,
+            request,
+            request_hash,
+            requirements,
+            bundle_revision,
+            created_at,
+            expires_at,
+        } = self;
+        Approval {
+            id,
+            decision_id,
+            subject_id,
+            request_id,
+            action,
+            request,
+            request_hash,
+            requirements,
+            bundle_revision,
+            state: ApprovalState::Pending,
+            created_at,
+            expires_at,
+            updated_at: created_at,
+        }
+    }
+}
+
+impl Approval {
+    /// The approval as seen at `now`: a pending request past its deadline reads as Expired even
+    /// before the sweeper has written that down, so no reader can act on a stale Pending.
+    pub fn observed_at(mut self, now: i64) -> Self {
+        if self.state == ApprovalState::Pending && self.expires_at <= now {
+            self.state = ApprovalState::Expired;
+        }
+        self
+    }
+}
+
+/// One reviewer's answer to one approval request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// The approval answered.
+    pub approval_id: String,
+    /// The verified reviewer; counts once per approval.
+    pub reviewer_id: String,
+    /// What they answered.
+    pub verdict: ReviewVerdict,
+    /// Why (required by the service).
+    pub reason: String,
+    /// The reviewer's groups when they answered, for quorum checks and audit.
+    pub groups: Vec<String>,
+    /// When, Unix ms.
+    pub at: i64,
+}
+
+/// A single-use capability's server-side record: the signed token carries the same id (`jti`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capability {
+    /// Unique id, the token's `jti`.
+    pub id: String,
+    /// The approval it was minted for; `None` for capabilities attached to an ALLOW.
+    pub approval_id: Option<String>,
+    /// Hex SHA-256 of the canonical request it is bound to.
+    pub request_hash: String,
+    /// Current state, as observed by the read that returned it.
+    pub state: CapabilityState,
+    /// Mint time, Unix ms.
+    pub issued_at: i64,
+    /// Absolute deadline, Unix ms.
+    pub expires_at: i64,
+    /// When it was redeemed, Unix ms.
+    pub redeemed_at: Option<i64>,
+}
+
+impl Capability {
+    /// The capability as seen at `now`: an issued one past its deadline reads as Expired.
+    pub fn observed_at(mut self, now: i64) -> Self {
+        if self.state == CapabilityState::Issued && self.expires_at <= now {
+            self.state = CapabilityState::Expired;
+        }
+        self
+    }
+}
+
+/// The result of presenting a capability for redemption. Exactly one presenter ever sees
+/// `Redeemed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RedeemOutcome {
+    /// This call used it; the action may proceed.
+    Redeemed,
+    /// It was used before.
+    AlreadyRedeemed,
+    /// Its deadline has passed.
+    Expired,
+    /// It was withdrawn.
+    Revoked,
+    /// The presented request is not the one it was minted for.
+    HashMismatch,
+    /// No such capability.
+    NotFound,
+}
+
+impl RedeemOutcome {
+    /// Why a stored capability refused a presentation, judged in a fixed order (state, then
+    /// deadline, then binding) so the answer does not depend on timing. `Redeemed` is never
+    /// returned: only the atomic update may say that.
+    pub fn refusal(cap: &Capability, request_hash: &str, now: i64) -> Self {
+        match cap.state {
+            CapabilityState::Redeemed => Self::AlreadyRedeemed,
+            CapabilityState::Revoked => Self::Revoked,
+            CapabilityState::Expired => Self::Expired,
+            CapabilityState::Issued if cap.expires_at <= now => Self::Expired,
+            CapabilityState::Issued if cap.request_hash != request_hash => Self::HashMismatch,
+            // Issued, in time and bound to this request, yet the update did not take it: a
+            // concurrent redeemer won between the update and this read.
+            CapabilityState::Issued => Self::AlreadyRedeemed,
+        }
+    }
+}
+
+/// The result of recording a review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewOutcome {
+    /// Recorded; every review of the approval so far, oldest first.
+    Recorded(Vec<Review>),
+    /// This reviewer already answered this approval; they count once.
+    Duplicate,
+    /// The approval no longer takes reviews (its state as observed now).
+    NotPending(ApprovalState),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        for s in ApprovalState::ALL {
+            assert_eq!(ApprovalState::parse(s.as_str()), Some(s));
+        }
+        for s in CapabilityState::ALL {
+            assert_eq!(CapabilityState::parse(s.as_str()), Some(s));
+        }
+        for v in ReviewVerdict::ALL {
+            assert_eq!(ReviewVerdict::parse(v.as_str()), Some(v));
+        }
+        assert_eq!(ApprovalState::parse("PENDING"), None);
+        assert_eq!(CapabilityState::parse(""), None);
+        assert_eq!(ReviewVerdict::parse("approved"), None);
+    }
+
+    #[test]
+    fn only_pending_moves_and_only_to_terminal_states() {
+        for from in ApprovalState::ALL {
+            for to in ApprovalState::ALL {
+                let expected = from == ApprovalState::Pending && to != ApprovalState::Pending;
+                assert_eq!(from.can_become(to), expected, "{from:?} -> {to:?}");
+            }
+        }
+        assert!(!ApprovalState::Pending.is_terminal());
+        assert!(ApprovalState::Cancelled.is_terminal());
+        assert!(!CapabilityState::Issued.is_terminal());
+        assert!(CapabilityState::Redeemed.is_terminal());
+    }
+
+    fn approval(expires_at: i64) -> Approval {
+        NewApproval {
+            id: "a".into(),
+            decision_id: "d".into(),
+            subject_id: "agent:x".into(),
+            request_id: String::new(),
+            action: "data.export".into(),
+            request: Value::Null,
+            request_hash: "h".into(),
+            requirements: Value::Null,
+            bundle_revision: "r1".into(),
+            created_at: 10,
+            expires_at,
+        }
+        .into_pending()
+    }
+
+    #[test]
+    fn pending_reads_as_expired_at_and_after_its_deadline() {
+        assert_eq!(approval(100).observed_at(99).state, ApprovalState::Pending);
+        assert_eq!(approval(100).observed_at(100).state, ApprovalState::Expired);
+        let mut denied = approval(100);
+        denied.state = ApprovalState::Denied;
+        assert_eq!(denied.observed_at(500).state, ApprovalState::Denied);
+        assert_eq!(approval(100).updated_at, 10);
+    }
+
+    fn cap(state: CapabilityState) -> Capability {
+        Capability {
+            id: "c".into(),
+            approval_id: None,
+            request_hash: "h".into(),
+            state,
+            issued_at: 0,
+            expires_at: 100,
+            redeemed_at: None,
+        }
+    }
+
+    #[test]
+    fn refusal_reasons_follow_state_then_deadline_then_binding() {
+        use RedeemOutcome as R;
+        assert_eq!(
+            R::refusal(&cap(CapabilityState::Redeemed), "x", 500),
+            R::AlreadyRedeemed
+        );
+        assert_eq!(
+            R::refusal(&cap(CapabilityState::Revoked), "h", 0),
+            R::Revoked
+        );
+        assert_eq!(
+            R::refusal(&cap(CapabilityState::Expired), "h", 0),
+            R::Expired
+        );
+        assert_eq!(
+            R::refusal(&cap(CapabilityState::Issued), "x", 100),
+            R::Expired
+        );
+        assert_eq!(
+            R::refusal(&cap(CapabilityState::Issued), "x", 99),
+            R::HashMismatch
+        );
+        assert_eq!(
+            R::refusal(&cap(CapabilityState::Issued), "h", 99),
+            R::AlreadyRedeemed
+        );
+        assert_eq!(
+            cap(CapabilityState::Issued).observed_at(100).state,
+            CapabilityState::Expired
+        );
+    }
+
+    #[test]
+    fn unix_millis_clamps_before_the_epoch() {
+        assert_eq!(unix_millis(UNIX_EPOCH), 0);
+        assert_eq!(
+            unix_millis(UNIX_EPOCH + std::time::Duration::from_millis(1234)),
+            1234
+        );
+        assert_eq!(
+            unix_millis(UNIX_EPOCH - std::time::Duration::from_secs(1)),
+            0
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! The statements, written once for both backends: `$n` placeholders (SQLite accepts them too,
+//! and a repeated `$n` binds one value), no casts, no dialect-only syntax.
+
+macro_rules! approval_columns {
+    () => {
+        "id, decision_id, subject_id, request_id, action, request, request_hash, requirements, \
+         bundle_revision, state, created_at, expires_at, updated_at"
+    };
+}
+
+macro_rules! review_columns {
+    () => {
+        "approval_id, reviewer_id, verdict, reason, reviewer_groups, reviewed_at"
+    };
+}
+
+macro_rules! capability_columns {
+    () => {
+        "id, approval_id, request_hash, state, issued_at, expires_at, redeemed_at"
+    };
+}
+
+/// Inserts a pending approval unless its id or idempotency key exists.
+pub(super) const INSERT_APPROVAL: &str = concat!(
+    "INSERT INTO approvals (",
+    approval_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10) \
+     ON CONFLICT DO NOTHING"
+);
+
+pub(super) const APPROVAL_BY_ID: &str = concat!(
+    "SELECT ",
+    approval_columns!(),
+    " FROM approvals WHERE id = $1"
+);
+
+pub(super) const APPROVAL_BY_KEY: &str = concat!(
+    "SELECT ",
+    approval_columns!(),
+    " FROM approvals WHERE subject_id = $1 AND request_id = $2"
+);
+
+/// $1 state (observed at $2), $3 subject, $4 action, $5 reviewer, $6 cursor, $7 limit.
+pub(super) const LIST_APPROVALS: &str = concat!(
+    "SELECT ",
+    approval_columns!(),
+    " FROM approvals \
+     WHERE ($1 IS NULL OR \
+            (CASE WHEN state = 'pending' AND expires_at <= $2 THEN 'expired' ELSE state END) = $1) \
+       AND ($3 IS NULL OR subject_id = $3) \
+       AND ($4 IS NULL OR action = $4) \
+       AND ($5 IS NULL OR EXISTS (SELECT 1 FROM reviews r \
+                                  WHERE r.approval_id = approvals.id AND r.reviewer_id = $5)) \
+       AND ($6 IS NULL OR id > $6) \
+     ORDER BY id LIMIT $7"
+);
+
+/// Takes the approval's row lock (PostgreSQL; SQLite already holds the write lock) while it is
+/// pending and in time, so no decision can commit between this check and the review insert.
+pub(super) const LOCK_PENDING: &str = "UPDATE approvals SET updated_at = updated_at \
+     WHERE id = $1 AND state = 'pending' AND expires_at > $2";
+
+pub(super) const INSERT_REVIEW: &str = concat!(
+    "INSERT INTO reviews (",
+    review_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (approval_id, reviewer_id) DO NOTHING"
+);
+
+pub(super) const REVIEWS_OF: &str = concat!(
+    "SELECT ",
+    review_columns!(),
+    " FROM reviews WHERE approval_id = $1 ORDER BY reviewed_at, reviewer_id"
+);
+
+/// Leaves Pending before the deadline: $1 id, $2 from, $3 to, $4 now.
+pub(super) const TRANSITION_IN_TIME: &str = "UPDATE approvals SET state = $3, updated_at = $4 \
+     WHERE id = $1 AND state = $2 AND expires_at > $4";
+
+/// Enters Expired once the deadline has passed: $1 id, $2 from, $3 to, $4 now.
+pub(super) const TRANSITION_OVERDUE: &str = "UPDATE approvals SET state = $3, updated_at = $4 \
+     WHERE id = $1 AND state = $2 AND expires_at <= $4";
+
+pub(super) const EXPIRE_APPROVALS: &str =
+    "UPDATE approvals SET state = 'expired', updated_at = $1 \
+     WHERE state = 'pending' AND expires_at <= $1 RETURNING id";
+
+pub(super) const EXPIRE_CAPABILITIES: &str = "UPDATE capabilities SET state = 'expired' \
+     WHERE state = 'issued' AND expires_at <= $1";
+
+pub(super) const INSERT_CAPABILITY: &str = concat!(
+    "INSERT INTO capabilities (",
+    capability_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+);
+
+pub(super) const CAPABILITY_BY_ID: &str = concat!(
+    "SELECT ",
+    capability_columns!(),
+    " FROM capabilities WHERE id = $1"
+);
+
+/// The single-use compare-and-set: $1 id, $2 request hash, $3 now.
+pub(super) const REDEEM: &str = "UPDATE capabilities SET state = 'redeemed', redeemed_at = $3 \
+     WHERE id = $1 AND state = 'issued' AND expires_at > $3 AND request_hash = $2";

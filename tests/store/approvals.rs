@@ -1,0 +1,415 @@
+//! The approval half of the suite: create, idempotency, listing, reviews, transitions, expiry.
+
+use std::{collections::HashSet, sync::Arc};
+
+use tollgate::domain::{ApprovalState, CapabilityState, ReviewOutcome, ReviewVerdict};
+use tollgate::store::{ApprovalFilter, Page, Store, StoreError};
+
+use super::{capability, create, new_approval, review};
+
+pub(crate) async fn create_then_get_round_trips(store: Arc<dyn Store>) {
+    let new = new_approval("agent:a", "k1", "data.export", 10_000);
+    let approval = create(&store, &new).await;
+    assert_eq!(approval, new.clone().into_pending());
+    let got = store.get_approval(&new.id, 2_000).await.unwrap();
+    assert_eq!(got, Some(approval));
+    assert_eq!(store.get_approval("no-such-id", 2_000).await.unwrap(), None);
+}
+
+pub(crate) async fn create_is_idempotent_per_subject_and_key(store: Arc<dyn Store>) {
+    let first = create(
+        &store,
+        &new_approval("agent:a", "k1", "data.export", 10_000),
+    )
+    .await;
+
+    let again = new_approval("agent:a", "k1", "data.export", 10_000);
+    let (same, created) = store.create_approval(&again).await.unwrap();
+    assert!(!created);
+    assert_eq!(same, first);
+
+    // A replay after the deadline sees the first request as it is now: expired.
+    let mut late = new_approval("agent:a", "k1", "data.export", 10_000);
+    late.created_at = 10_000;
+    let (same, created) = store.create_approval(&late).await.unwrap();
+    assert_eq!((same.id.as_str(), created), (first.id.as_str(), false));
+    assert_eq!(same.state, ApprovalState::Expired);
+
+    // Another subject may use the same key; an empty key never deduplicates.
+    create(
+        &store,
+        &new_approval("agent:b", "k1", "data.export", 10_000),
+    )
+    .await;
+    let a = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
+    let b = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
+    assert_ne!(a.id, b.id);
+
+    // Reusing an id without a key is a conflict, not a silent success.
+    let mut clash = new_approval("agent:c", "", "data.export", 10_000);
+    clash.id = first.id.clone();
+    let err = store.create_approval(&clash).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                kind: "approval",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+pub(crate) async fn concurrent_identical_creates_make_one_row(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let new = new_approval("agent:race", "same-key", "data.export", 10_000);
+                store.create_approval(&new).await.unwrap()
+            })
+        })
+        .collect();
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for task in tasks {
+        let (approval, was_created) = task.await.unwrap();
+        created += usize::from(was_created);
+        ids.insert(approval.id);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1);
+    let filter = ApprovalFilter {
+        subject_id: Some("agent:race".into()),
+        ..ApprovalFilter::default()
+    };
+    let page = store
+        .list_approvals(&filter, &Page::default(), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+}
+
+async fn list_ids(store: &Arc<dyn Store>, filter: ApprovalFilter, now: i64) -> Vec<String> {
+    let page = store
+        .list_approvals(&filter, &Page::default(), now)
+        .await
+        .unwrap();
+    assert_eq!(page.next, None);
+    page.items.into_iter().map(|a| a.id).collect()
+}
+
+fn sorted(mut ids: Vec<&str>) -> Vec<String> {
+    ids.sort();
+    ids.into_iter().map(str::to_owned).collect()
+}
+
+pub(crate) async fn list_filters_and_pages(store: Arc<dyn Store>) {
+    let now = 5_000;
+    let a = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
+    let b = create(&store, &new_approval("agent:a", "", "iam.widen", 10_000)).await;
+    let c = create(&store, &new_approval("agent:b", "", "data.export", 10_000)).await;
+    let overdue = create(&store, &new_approval("agent:b", "", "data.export", now)).await;
+    let approved = create(&store, &new_approval("agent:c", "", "keys.rotate", 10_000)).await;
+    let reviewed = store
+        .add_review(&review(&c.id, "user:rev", ReviewVerdict::Approve, now))
+        .await
+        .unwrap();
+    assert!(matches!(reviewed, ReviewOutcome::Recorded(_)));
+    assert!(store
+        .transition(
+            &approved.id,
+            ApprovalState::Pending,
+            ApprovalState::Approved,
+            now
+        )
+        .await
+        .unwrap());
+
+    let by_state = |state| ApprovalFilter {
+        state: Some(state),
+        ..ApprovalFilter::default()
+    };
+    assert_eq!(
+        list_ids(&store, by_state(ApprovalState::Pending), now).await,
+        sorted(vec![&a.id, &b.id, &c.id])
+    );
+    // Overdue but not swept: listed as expired, not pending.
+    assert_eq!(
+        list_ids(&store, by_state(ApprovalState::Expired), now).await,
+        vec![overdue.id.clone()]
+    );
+    assert_eq!(
+        list_ids(&store, by_state(ApprovalState::Approved), now).await,
+        vec![approved.id.clone()]
+    );
+    assert!(list_ids(&store, by_state(ApprovalState::Denied), now)
+        .await
+        .is_empty());
+    let subject = ApprovalFilter {
+        subject_id: Some("agent:a".into()),
+        ..ApprovalFilter::default()
+    };
+    assert_eq!(
+        list_ids(&store, subject, now).await,
+        sorted(vec![&a.id, &b.id])
+    );
+    let action = ApprovalFilter {
+        action: Some("data.export".into()),
+        ..ApprovalFilter::default()
+    };
+    assert_eq!(
+        list_ids(&store, action, now).await,
+        sorted(vec![&a.id, &c.id, &overdue.id])
+    );
+    let reviewer = ApprovalFilter {
+        reviewer_id: Some("user:rev".into()),
+        ..ApprovalFilter::default()
+    };
+    assert_eq!(list_ids(&store, reviewer, now).await, vec![c.id.clone()]);
+    let combined = ApprovalFilter {
+        state: Some(ApprovalState::Pending),
+        subject_id: Some("agent:b".into()),
+        action: Some("data.export".into()),
+        reviewer_id: None,
+    };
+    assert_eq!(list_ids(&store, combined, now).await, vec![c.id.clone()]);
+    let listed = store
+        .list_approvals(&by_state(ApprovalState::Expired), &Page::default(), now)
+        .await
+        .unwrap();
+    assert_eq!(listed.items[0].state, ApprovalState::Expired);
+
+    // Pages of two walk every row exactly once, in id order.
+    let all = sorted(vec![&a.id, &b.id, &c.id, &overdue.id, &approved.id]);
+    let mut seen = Vec::new();
+    let mut page = Page {
+        limit: 2,
+        after_id: None,
+    };
+    let mut sizes = Vec::new();
+    loop {
+        let got = store
+            .list_approvals(&ApprovalFilter::default(), &page, now)
+            .await
+            .unwrap();
+        sizes.push(got.items.len());
+        seen.extend(got.items.into_iter().map(|a| a.id));
+        match got.next {
+            Some(next) => page.after_id = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(sizes, vec![2, 2, 1]);
+    assert_eq!(seen, all);
+}
+
+pub(crate) async fn reviews_count_once_and_only_while_pending(store: Arc<dyn Store>) {
+    let approval = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
+    let first = review(&approval.id, "user:r1", ReviewVerdict::Approve, 2_000);
+    let outcome = store.add_review(&first).await.unwrap();
+    assert_eq!(outcome, ReviewOutcome::Recorded(vec![first.clone()]));
+
+    // The same reviewer again, even with another verdict, does not count.
+    let repeat = review(&approval.id, "user:r1", ReviewVerdict::Deny, 2_500);
+    assert_eq!(
+        store.add_review(&repeat).await.unwrap(),
+        ReviewOutcome::Duplicate
+    );
+
+    let second = review(&approval.id, "user:r2", ReviewVerdict::Modify, 3_000);
+    assert_eq!(
+        store.add_review(&second).await.unwrap(),
+        ReviewOutcome::Recorded(vec![first.clone(), second.clone()])
+    );
+    assert_eq!(
+        store.reviews(&approval.id).await.unwrap(),
+        vec![first, second]
+    );
+
+    // At or after the deadline: refused as expired, even before a sweep.
+    let late = review(&approval.id, "user:r3", ReviewVerdict::Approve, 10_000);
+    assert_eq!(
+        store.add_review(&late).await.unwrap(),
+        ReviewOutcome::NotPending(ApprovalState::Expired)
+    );
+
+    // After a terminal state: refused with that state.
+    assert!(store
+        .transition(
+            &approval.id,
+            ApprovalState::Pending,
+            ApprovalState::Denied,
+            4_000
+        )
+        .await
+        .unwrap());
+    let after = review(&approval.id, "user:r4", ReviewVerdict::Approve, 4_500);
+    assert_eq!(
+        store.add_review(&after).await.unwrap(),
+        ReviewOutcome::NotPending(ApprovalState::Denied)
+    );
+    assert_eq!(store.reviews(&approval.id).await.unwrap().len(), 2);
+
+    let unknown = review("no-such-id", "user:r1", ReviewVerdict::Approve, 2_000);
+    let err = store.add_review(&unknown).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NotFound {
+                kind: "approval",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+pub(crate) async fn transitions_are_compare_and_set(store: Arc<dyn Store>) {
+    use ApprovalState::*;
+    let a = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
+    assert!(store
+        .transition(&a.id, Pending, Approved, 2_000)
+        .await
+        .unwrap());
+    assert!(!store
+        .transition(&a.id, Pending, Denied, 2_001)
+        .await
+        .unwrap());
+    let got = store.get_approval(&a.id, 2_002).await.unwrap().unwrap();
+    assert_eq!((got.state, got.updated_at), (Approved, 2_000));
+
+    let err = store
+        .transition(&a.id, Approved, Pending, 2_003)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::InvalidTransition { .. }),
+        "{err:?}"
+    );
+    assert!(!store
+        .transition("no-such-id", Pending, Cancelled, 2_000)
+        .await
+        .unwrap());
+
+    // A decision after the deadline is refused; expiry before it is refused too.
+    let b = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
+    assert!(!store
+        .transition(&b.id, Pending, Approved, 10_000)
+        .await
+        .unwrap());
+    assert!(!store
+        .transition(&b.id, Pending, Expired, 9_999)
+        .await
+        .unwrap());
+    assert!(store
+        .transition(&b.id, Pending, Expired, 10_000)
+        .await
+        .unwrap());
+    let got = store.get_approval(&b.id, 0).await.unwrap().unwrap();
+    assert_eq!(got.state, Expired);
+}
+
+pub(crate) async fn racing_transitions_have_one_winner(store: Arc<dyn Store>) {
+    let a = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
+    let targets = [
+        ApprovalState::Approved,
+        ApprovalState::Denied,
+        ApprovalState::Cancelled,
+    ];
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let (store, id, to) = (store.clone(), a.id.clone(), targets[i % 3]);
+            tokio::spawn(async move {
+                let won = store
+                    .transition(&id, ApprovalState::Pending, to, 2_000)
+                    .await
+                    .unwrap();
+                won.then_some(to)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        winners.extend(task.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let got = store.get_approval(&a.id, 2_000).await.unwrap().unwrap();
+    assert_eq!(got.state, winners[0]);
+}
+
+pub(crate) async fn expiry_is_swept_and_enforced_on_read(store: Arc<dyn Store>) {
+    let early = create(&store, &new_approval("agent:a", "", "data.export", 100_000)).await;
+    let middle = create(&store, &new_approval("agent:a", "", "data.export", 200_000)).await;
+    let late = create(&store, &new_approval("agent:a", "", "data.export", 300_000)).await;
+    let decided = create(&store, &new_approval("agent:a", "", "data.export", 100_000)).await;
+    assert!(store
+        .transition(
+            &decided.id,
+            ApprovalState::Pending,
+            ApprovalState::Approved,
+            50_000
+        )
+        .await
+        .unwrap());
+    store
+        .insert_capability(&capability("cap-early", Some(&decided.id), 150_000))
+        .await
+        .unwrap();
+    store
+        .insert_capability(&capability("cap-late", None, 400_000))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.expire_due(99_999).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        store.expire_due(150_000).await.unwrap(),
+        vec![early.id.clone()]
+    );
+    assert_eq!(
+        store.expire_due(150_000).await.unwrap(),
+        Vec::<String>::new()
+    );
+
+    // Written down: observed at time 0 it is still expired.
+    let swept = store.get_approval(&early.id, 0).await.unwrap().unwrap();
+    assert_eq!(
+        (swept.state, swept.updated_at),
+        (ApprovalState::Expired, 150_000)
+    );
+    let cap = store.get_capability("cap-early", 0).await.unwrap().unwrap();
+    assert_eq!(cap.state, CapabilityState::Expired);
+    let cap = store.get_capability("cap-late", 0).await.unwrap().unwrap();
+    assert_eq!(cap.state, CapabilityState::Issued);
+
+    // Overdue but not swept: reads say expired, the row still says pending.
+    let read = store
+        .get_approval(&middle.id, 250_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.state, ApprovalState::Expired);
+    let stored = store.get_approval(&middle.id, 0).await.unwrap().unwrap();
+    assert_eq!(stored.state, ApprovalState::Pending);
+
+    assert_eq!(
+        store.expire_due(250_000).await.unwrap(),
+        vec![middle.id.clone()]
+    );
+    let approved = store
+        .get_approval(&decided.id, 1_000_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(approved.state, ApprovalState::Approved);
+    assert_eq!(
+        store.expire_due(1_000_000).await.unwrap(),
+        vec![late.id.clone()]
+    );
+    let cap = store.get_capability("cap-late", 0).await.unwrap().unwrap();
+    assert_eq!(cap.state, CapabilityState::Expired);
+}

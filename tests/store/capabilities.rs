@@ -1,0 +1,213 @@
+//! The capability half of the suite: single use under races, refusals, durability.
+
+use std::sync::Arc;
+
+use tollgate::domain::{CapabilityState, RedeemOutcome, ReviewVerdict};
+use tollgate::store::{SqliteStore, Store, StoreError};
+
+use super::{
+    capability, create, drop_schema, new_approval, postgres_handle, postgres_store, review,
+};
+
+pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
+    let approval = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
+    let cap = capability("cap-1", Some(&approval.id), 60_000);
+    store.insert_capability(&cap).await.unwrap();
+    let err = store.insert_capability(&cap).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                kind: "capability",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let orphan = capability("cap-orphan", Some("no-such-approval"), 60_000);
+    let err = store.insert_capability(&orphan).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NotFound {
+                kind: "approval",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(store.get_capability("cap-orphan", 0).await.unwrap(), None);
+
+    let hash = cap.request_hash.clone();
+    let wrong = "ef".repeat(32);
+    assert_eq!(
+        store
+            .redeem_capability("cap-1", &wrong, 2_000)
+            .await
+            .unwrap(),
+        RedeemOutcome::HashMismatch
+    );
+    assert_eq!(
+        store
+            .redeem_capability("cap-1", &hash, 2_000)
+            .await
+            .unwrap(),
+        RedeemOutcome::Redeemed
+    );
+    assert_eq!(
+        store
+            .redeem_capability("cap-1", &hash, 2_001)
+            .await
+            .unwrap(),
+        RedeemOutcome::AlreadyRedeemed
+    );
+    let used = store.get_capability("cap-1", 2_002).await.unwrap().unwrap();
+    assert_eq!(
+        (used.state, used.redeemed_at),
+        (CapabilityState::Redeemed, Some(2_000))
+    );
+
+    store
+        .insert_capability(&capability("cap-2", None, 60_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_capability("cap-2", &hash, 60_000)
+            .await
+            .unwrap(),
+        RedeemOutcome::Expired
+    );
+    assert_eq!(
+        store
+            .get_capability("cap-2", 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        CapabilityState::Issued,
+        "a refused redemption changes nothing"
+    );
+
+    let mut revoked = capability("cap-3", None, 60_000);
+    revoked.state = CapabilityState::Revoked;
+    store.insert_capability(&revoked).await.unwrap();
+    assert_eq!(
+        store
+            .redeem_capability("cap-3", &hash, 2_000)
+            .await
+            .unwrap(),
+        RedeemOutcome::Revoked
+    );
+    assert_eq!(
+        store
+            .redeem_capability("no-such-cap", &hash, 2_000)
+            .await
+            .unwrap(),
+        RedeemOutcome::NotFound
+    );
+}
+
+pub(crate) async fn concurrent_redeemers_have_one_winner(store: Arc<dyn Store>) {
+    let cap = capability("cap-race", None, 60_000);
+    store.insert_capability(&cap).await.unwrap();
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (store, hash) = (store.clone(), cap.request_hash.clone());
+            tokio::spawn(async move {
+                store
+                    .redeem_capability("cap-race", &hash, 2_000)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let wins = outcomes
+        .iter()
+        .filter(|o| **o == RedeemOutcome::Redeemed)
+        .count();
+    assert_eq!(wins, 1, "{outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, RedeemOutcome::Redeemed | RedeemOutcome::AlreadyRedeemed)));
+}
+
+#[tokio::test]
+async fn sqlite_keeps_everything_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let new = new_approval("agent:a", "k1", "data.export", 10_000);
+    let first = review(&new.id, "user:r1", ReviewVerdict::Approve, 2_000);
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        create(&(Arc::new(store.clone()) as Arc<dyn Store>), &new).await;
+        store.add_review(&first).await.unwrap();
+        store
+            .insert_capability(&capability("cap-1", Some(&new.id), 60_000))
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    let got = store.get_approval(&new.id, 2_000).await.unwrap().unwrap();
+    assert_eq!(got, new.clone().into_pending());
+    assert_eq!(store.reviews(&new.id).await.unwrap(), vec![first]);
+    let cap = store.get_capability("cap-1", 2_000).await.unwrap().unwrap();
+    assert_eq!(cap.state, CapabilityState::Issued);
+    // The idempotency key and the deadline survive too.
+    let (same, created) = store.create_approval(&new).await.unwrap();
+    assert_eq!((same.id, created), (new.id.clone(), false));
+    assert_eq!(
+        store.expire_due(10_000).await.unwrap(),
+        vec![new.id.clone()]
+    );
+}
+
+/// 64 redeemers split across two independent handles (two pools, as two replicas or two
+/// processes would have) on one database: exactly one wins.
+async fn redeem_once_across_handles(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+    let cap = capability("cap-replicas", None, 60_000);
+    first.insert_capability(&cap).await.unwrap();
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let store = if i % 2 == 0 { &first } else { &second }.clone();
+            let hash = cap.request_hash.clone();
+            tokio::spawn(async move {
+                store
+                    .redeem_capability("cap-replicas", &hash, 2_000)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap() == RedeemOutcome::Redeemed);
+    }
+    assert_eq!(wins, 1);
+    let seen = second.get_capability("cap-replicas", 2_000).await.unwrap();
+    assert_eq!(seen.unwrap().state, CapabilityState::Redeemed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_redeems_once_across_two_handles() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let first = SqliteStore::open(&path).await.unwrap();
+    let second = SqliteStore::open(&path).await.unwrap();
+    redeem_once_across_handles(Arc::new(first), Arc::new(second)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_redeems_once_across_two_handles() {
+    let Some((first, url, schema)) = postgres_store().await else {
+        return;
+    };
+    let second = postgres_handle(&url, &schema).await;
+    redeem_once_across_handles(first, Arc::new(second)).await;
+    drop_schema(&url, &schema).await;
+}

@@ -1,0 +1,169 @@
+//! The store contract, written once against `Arc<dyn Store>` and run for both backends:
+//! `sqlite::*` on a temporary file, `postgres::*` on `TOLLGATE_TEST_POSTGRES_URL`, each test in
+//! a fresh schema so tests run in parallel. Without the URL the PostgreSQL tests print SKIPPED
+//! and pass, unless `TOLLGATE_REQUIRE_POSTGRES=1` (CI) makes them fail. Time is passed
+//! explicitly; nothing sleeps.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{str::FromStr, sync::Arc};
+
+use serde_json::json;
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    AssertSqlSafe, Connection, PgConnection,
+};
+use tollgate::domain::{Approval, Capability, CapabilityState, NewApproval, Review, ReviewVerdict};
+use tollgate::store::{PostgresStore, SqliteStore, Store};
+
+/// A fresh SQLite store on a temporary file (kept alive by the returned directory).
+async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("tollgate.db"))
+        .await
+        .unwrap();
+    (Arc::new(store), dir)
+}
+
+/// A fresh PostgreSQL store in its own schema, with the URL and schema to drop afterwards;
+/// `None` when PostgreSQL is not configured and not required.
+pub(crate) async fn postgres_store() -> Option<(Arc<dyn Store>, String, String)> {
+    let url = match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            if std::env::var("TOLLGATE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("TOLLGATE_REQUIRE_POSTGRES=1 but TOLLGATE_TEST_POSTGRES_URL is not set");
+            }
+            println!("SKIPPED: TOLLGATE_TEST_POSTGRES_URL not set");
+            return None;
+        }
+    };
+    let schema = format!("store_test_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let store = postgres_handle(&url, &schema).await;
+    Some((Arc::new(store), url, schema))
+}
+
+/// A store on `schema`, with a small pool so many tests fit under `max_connections`.
+pub(crate) async fn postgres_handle(url: &str, schema: &str) -> PostgresStore {
+    let options = PgConnectOptions::from_str(url)
+        .unwrap()
+        .options([("search_path", schema)]);
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .unwrap();
+    PostgresStore::with_pool(pool).await.unwrap()
+}
+
+pub(crate) async fn drop_schema(url: &str, schema: &str) {
+    let mut admin = PgConnection::connect(url).await.unwrap();
+    sqlx::query(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+}
+
+/// Runs each named `async fn(Arc<dyn Store>)` once per backend, as `sqlite::name` and
+/// `postgres::name`.
+macro_rules! store_tests {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (store, _dir) = super::sqlite_store().await;
+                    super::$module::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some((store, url, schema)) = super::postgres_store().await else {
+                        return;
+                    };
+                    super::$module::$name(store).await;
+                    super::drop_schema(&url, &schema).await;
+                }
+            )*
+        }
+    };
+}
+
+mod approvals;
+mod capabilities;
+
+store_tests!(
+    approvals::create_then_get_round_trips,
+    approvals::create_is_idempotent_per_subject_and_key,
+    approvals::concurrent_identical_creates_make_one_row,
+    approvals::list_filters_and_pages,
+    approvals::reviews_count_once_and_only_while_pending,
+    approvals::transitions_are_compare_and_set,
+    approvals::racing_transitions_have_one_winner,
+    approvals::expiry_is_swept_and_enforced_on_read,
+    capabilities::redeem_refusals_name_the_reason,
+    capabilities::concurrent_redeemers_have_one_winner,
+);
+
+pub(crate) fn new_approval(
+    subject: &str,
+    request_id: &str,
+    action: &str,
+    expires_at: i64,
+) -> NewApproval {
+    NewApproval {
+        id: uuid::Uuid::now_v7().to_string(),
+        decision_id: uuid::Uuid::now_v7().to_string(),
+        subject_id: subject.into(),
+        request_id: request_id.into(),
+        action: action.into(),
+        request: json!({
+            "subject": {"id": subject},
+            "action": {"name": action, "params": {"rows": 250000, "tables": ["users", "orders"]}},
+        }),
+        request_hash: "ab".repeat(32),
+        requirements: json!([{"groups": ["security"], "quorum": 2}]),
+        bundle_revision: "rev-1".into(),
+        created_at: 1_000,
+        expires_at,
+    }
+}
+
+pub(crate) async fn create(store: &Arc<dyn Store>, new: &NewApproval) -> Approval {
+    let (approval, created) = store.create_approval(new).await.unwrap();
+    assert!(created);
+    approval
+}
+
+pub(crate) fn review(approval_id: &str, reviewer: &str, verdict: ReviewVerdict, at: i64) -> Review {
+    Review {
+        approval_id: approval_id.into(),
+        reviewer_id: reviewer.into(),
+        verdict,
+        reason: format!("{reviewer} says {}", verdict.as_str()),
+        groups: vec!["security".into(), "sre".into()],
+        at,
+    }
+}
+
+pub(crate) fn capability(id: &str, approval_id: Option<&str>, expires_at: i64) -> Capability {
+    Capability {
+        id: id.into(),
+        approval_id: approval_id.map(str::to_owned),
+        request_hash: "cd".repeat(32),
+        state: CapabilityState::Issued,
+        issued_at: 1_000,
+        expires_at,
+        redeemed_at: None,
+    }
+}
