@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "proto/tollgate/v1/authorizer.proto",
         "proto/tollgate/v1/admin.proto",
+        "proto/tollgate/v1/approvals.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(protos, ["proto"])?;

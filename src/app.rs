@@ -1,12 +1,13 @@
 //! Wiring: build state, load policy, start the gRPC and HTTP servers, reload on change or
 //! SIGHUP, drain on SIGINT/SIGTERM.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::SystemTime};
 
 use anyhow::Context as _;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
+    approval::{Clock, Workflow},
     capability::CapabilityKey,
     config::Config,
     grpc::{self, GrpcConfig},
@@ -14,6 +15,7 @@ use crate::{
     identity::{AuthMode, Authenticator},
     policy::{watch as policy_watch, DecisionCache, PolicyStore},
     service::Decider,
+    store::{PostgresStore, SqliteStore, Store},
 };
 
 /// The capability signing key's file name in the data directory (PASERK, mode 0600).
@@ -59,6 +61,11 @@ fn shutdown_signal(
 /// Loads policy and starts serving. A bundle that fails to load does not stop start-up:
 /// the server answers UNAVAILABLE and health says NOT_SERVING until a good bundle arrives.
 pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    start_with_clock(config, Arc::new(SystemTime::now)).await
+}
+
+/// [`start`], with approval and capability deadlines read from `clock` (tests control time).
+pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<Running> {
     if config.auth.mode == AuthMode::Insecure {
         tracing::warn!(
             "INSECURE DEVELOPMENT MODE: callers are not authenticated and request bodies are \
@@ -69,8 +76,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let auth = Arc::new(Authenticator::new(&config.auth)?);
-    let capability_key =
-        CapabilityKey::load_or_generate(&config.data_dir.join(CAPABILITY_KEY_FILE))?;
+    let capability_key = Arc::new(CapabilityKey::load_or_generate(
+        &config.data_dir.join(CAPABILITY_KEY_FILE),
+    )?);
     let policies = Arc::new(PolicyStore::new(
         config.bundle.path.clone(),
         config.limits,
@@ -80,6 +88,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     if let Err(e) = tokio::task::spawn_blocking(move || initial.reload()).await? {
         tracing::error!(error = %e, "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");
     }
+    let store = open_store(config).await?;
+    let workflow = Workflow::new(store, capability_key.clone(), clock);
     let decider = Decider::new(
         policies.clone(),
         DecisionCache::new(&config.decision_cache),
@@ -99,10 +109,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
     let grpc_config = GrpcConfig {
         max_message_bytes: config.max_message_bytes,
+        allow_capability_ttl: config.approvals.capability_ttl,
     };
     let stop = shutdown_signal(&rx);
+    let sweeper = workflow.clone();
+    tasks.push(tokio::spawn(sweep(sweeper, shutdown_signal(&rx))));
     tasks.push(tokio::spawn(async move {
-        grpc::serve(grpc_listener, decider, auth, grpc_config, stop)
+        grpc::serve(grpc_listener, decider, auth, workflow, grpc_config, stop)
             .await
             .context("gRPC server")
     }));
@@ -135,6 +148,52 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         tasks,
     })
 }
+
+/// Opens the configured store: PostgreSQL when a URL is set, else SQLite in the data dir.
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &config.store.url {
+        Some(url) => Arc::new(
+            PostgresStore::connect(url)
+                .await
+                .context("connecting to PostgreSQL (store.url)")?,
+        ),
+        None => {
+            let path = config.data_dir.join(SQLITE_FILE);
+            Arc::new(
+                SqliteStore::open(&path)
+                    .await
+                    .with_context(|| format!("opening {}", path.display()))?,
+            )
+        }
+    })
+}
+
+/// Expires pending approvals and capabilities past their deadlines (also those that fell due
+/// while the server was down) and wakes their waiters, every [`SWEEP_EVERY`].
+async fn sweep(
+    workflow: Workflow,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            _ = tick.tick() => {
+                if let Err(e) = workflow.sweep().await {
+                    tracing::error!(error = %e, "expiry sweep failed; reads still enforce deadlines");
+                }
+            }
+        }
+    }
+}
+
+/// How often the expiry sweeper runs. Reads enforce deadlines on their own; the sweeper
+/// makes the stored state and the waiters catch up.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The SQLite database's file name in the data directory.
+pub const SQLITE_FILE: &str = "tollgate.db";
 
 /// Runs until SIGINT or SIGTERM, reloading the bundle on SIGHUP.
 pub async fn serve(config: Config) -> anyhow::Result<()> {

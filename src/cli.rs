@@ -61,6 +61,9 @@ pub struct ServeArgs {
     /// Log format [default: pretty].
     #[arg(long, env = "TOLLGATE_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// PostgreSQL URL for state shared by replicas [default: SQLite in the data dir].
+    #[arg(long, env = "TOLLGATE_STORE_URL")]
+    pub store_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -74,6 +77,7 @@ impl ServeArgs {
             bundle,
             log_level,
             log_format,
+            store_url,
         } = self;
         Config::load(
             config.as_deref(),
@@ -84,6 +88,7 @@ impl ServeArgs {
                 bundle: bundle.clone(),
                 log_level: log_level.clone(),
                 log_format: *log_format,
+                store_url: store_url.clone(),
             },
         )
     }

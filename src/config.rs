@@ -94,6 +94,15 @@ impl Default for BundleConfig {
     }
 }
 
+/// Where approvals and capabilities are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `postgres://...` to share state between replicas; unset means the SQLite file
+    /// `data_dir/tollgate.db`.
+    pub url: Option<String>,
+}
+
 /// The whole configuration. Every field has a default that runs out of the box.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -118,6 +127,8 @@ pub struct Config {
     pub approvals: RequirementDefaults,
     /// Caller identification.
     pub auth: AuthConfig,
+    /// Approval and capability storage.
+    pub store: StoreConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -135,6 +146,7 @@ impl Default for Config {
             decision_cache: CacheConfig::default(),
             approvals: RequirementDefaults::default(),
             auth: AuthConfig::default(),
+            store: StoreConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -155,6 +167,8 @@ pub struct Overrides {
     pub log_level: Option<String>,
     /// `--log-format` / `TOLLGATE_LOG_FORMAT`.
     pub log_format: Option<LogFormat>,
+    /// `--store-url` / `TOLLGATE_STORE_URL`.
+    pub store_url: Option<String>,
 }
 
 impl Config {
@@ -184,6 +198,7 @@ impl Config {
             bundle,
             log_level,
             log_format,
+            store_url,
         } = overrides;
         if let Some(v) = grpc_addr {
             config.grpc_addr = v;
@@ -203,6 +218,9 @@ impl Config {
         if let Some(v) = log_format {
             config.log.format = v;
         }
+        if let Some(v) = store_url {
+            config.store.url = Some(v);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -220,6 +238,7 @@ impl Config {
             decision_cache,
             approvals,
             auth,
+            store,
             log: _,
         } = self;
         let invalid = |field, message: &str| {
@@ -258,6 +277,14 @@ impl Config {
         }
         if approvals.ttl.is_zero() || approvals.capability_ttl.is_zero() {
             return invalid("approvals", "ttl and capability_ttl must be positive");
+        }
+        if let Some(url) = &store.url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return invalid(
+                    "store.url",
+                    "must be a postgres:// URL (unset means SQLite in data_dir)",
+                );
+            }
         }
         crate::identity::Authenticator::new(auth).map_err(|e| ConfigError::Invalid {
             field: "auth",

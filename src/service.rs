@@ -29,8 +29,12 @@ pub enum DecideError {
     },
 }
 
+/// A decision and the request it decided, with the subject bound to the verified caller:
+/// the request an approval or capability must be bound to.
+pub type Decided = (Decision, AuthzRequest);
+
 /// The revision that decided a batch, and each item's decision or error, in order.
-pub type BatchDecisions = (Arc<str>, Vec<Result<Decision, DecideError>>);
+pub type BatchDecisions = (Arc<str>, Vec<Result<Decided, DecideError>>);
 
 /// Makes decisions. Cheap to clone; share one per process.
 #[derive(Clone)]
@@ -61,7 +65,7 @@ impl Decider {
 
     /// Decides one request.
     #[tracing::instrument(skip_all, fields(action = %req.action.name))]
-    pub fn decide(&self, caller: &Caller, req: AuthzRequest) -> Result<Decision, DecideError> {
+    pub fn decide(&self, caller: &Caller, req: AuthzRequest) -> Result<Decided, DecideError> {
         let bundle = self.policies.current().ok_or(DecideError::NoBundle)?;
         self.decide_with(&bundle, caller, req)
     }
@@ -89,7 +93,7 @@ impl Decider {
         bundle: &CompiledBundle,
         caller: &Caller,
         mut req: AuthzRequest,
-    ) -> Result<Decision, DecideError> {
+    ) -> Result<Decided, DecideError> {
         bind_subject(caller, &mut req)?;
         req.validate(&self.limits)?;
         let cache = self
@@ -125,7 +129,7 @@ impl Decider {
             cached,
             "decided"
         );
-        Ok(decision)
+        Ok((decision, req))
     }
 }
 

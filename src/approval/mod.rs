@@ -13,6 +13,10 @@
 //!   matching, so the order reviews arrive in does not matter;
 //! - a deny by an eligible reviewer ends the request.
 
+pub mod workflow;
+
+pub use workflow::{ApprovalView, Clock, Redemption, Workflow, WorkflowError};
+
 use crate::domain::{AuthzRequest, Requirement, ReviewVerdict};
 
 /// Who is reviewing, as verified by the identity layer.

@@ -29,7 +29,7 @@ impl Effect {
 }
 
 /// One condition reviewers must meet; every requirement of a decision must be met.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Requirement {
     /// Groups whose members may approve; empty means any eligible reviewer.
     pub groups: Vec<String>,

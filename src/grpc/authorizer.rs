@@ -1,14 +1,15 @@
 //! The `Authorizer` service: validate, call the domain, convert.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tonic::{Request, Response, Status};
 
 use super::{convert, pb, status};
 use crate::{
-    domain::InvalidField,
+    approval::Workflow,
+    domain::{Effect, InvalidField},
     identity::{Authenticator, Caller},
-    service::{DecideError, Decider},
+    service::{DecideError, Decided, Decider},
 };
 
 /// Most items in one `BatchAuthorize`.
@@ -19,13 +20,59 @@ pub const MAX_BATCH: usize = 128;
 pub struct AuthorizerService {
     decider: Decider,
     auth: Arc<Authenticator>,
+    workflow: Workflow,
+    allow_capability_ttl: Duration,
 }
 
 impl AuthorizerService {
-    /// A service deciding with `decider`, identifying callers with `auth`.
-    pub fn new(decider: Decider, auth: Arc<Authenticator>) -> Self {
-        Self { decider, auth }
+    /// A service deciding with `decider`, identifying callers with `auth`, turning PENDING
+    /// answers into approvals (and ALLOW obligations into capabilities) with `workflow`.
+    pub fn new(
+        decider: Decider,
+        auth: Arc<Authenticator>,
+        workflow: Workflow,
+        allow_capability_ttl: Duration,
+    ) -> Self {
+        Self {
+            decider,
+            auth,
+            workflow,
+            allow_capability_ttl,
+        }
     }
+
+    /// The wire answer, after making what the decision promises durable: a PENDING answer
+    /// names a stored approval, an ALLOW with a `capability` obligation carries its token.
+    /// If that fails the call fails: never a PENDING without an approval to wait on.
+    async fn answer(&self, (decision, req): Decided) -> Result<pb::AuthorizeResponse, Status> {
+        let mut wire = convert::response(&decision);
+        match decision.verdict.effect {
+            Effect::PendingApproval => {
+                let approval = self
+                    .workflow
+                    .request_approval(&decision, &req)
+                    .await
+                    .map_err(|e| status::workflow(&e))?;
+                wire.approval_id = approval.id;
+            }
+            Effect::Allow if wants_capability(&decision.verdict.obligations) => {
+                let (token, _) = self
+                    .workflow
+                    .capability_for_allow(&decision, &req, self.allow_capability_ttl)
+                    .await
+                    .map_err(|e| status::workflow(&e))?;
+                wire.capability = token;
+            }
+            _ => {}
+        }
+        Ok(wire)
+    }
+}
+
+fn wants_capability(obligations: &[serde_json::Map<String, serde_json::Value>]) -> bool {
+    obligations
+        .iter()
+        .any(|o| o.get("type").and_then(|t| t.as_str()) == Some("capability"))
 }
 
 /// The verified caller of a gRPC request.
@@ -45,11 +92,11 @@ impl pb::authorizer_server::Authorizer for AuthorizerService {
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
         let caller = caller(&self.auth, &request)?;
         let req = convert::request(request.into_inner()).map_err(|f| status::invalid(&f))?;
-        let decision = self
+        let decided = self
             .decider
             .decide(&caller, req)
             .map_err(|e| status::decide(&e))?;
-        Ok(Response::new(convert::response(&decision)))
+        Ok(Response::new(self.answer(decided).await?))
     }
 
     async fn batch_authorize(
@@ -72,16 +119,24 @@ impl pb::authorizer_server::Authorizer for AuthorizerService {
             .decider
             .decide_batch(&caller, reqs)
             .map_err(|e| status::decide(&e))?;
-        let results = results
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| pb::BatchItem {
-                outcome: Some(match r {
-                    Ok(d) => pb::batch_item::Outcome::Decision(convert::response(&d)),
-                    Err(e) => pb::batch_item::Outcome::Error(item_error(i, &e)),
-                }),
-            })
-            .collect();
+        let mut items = Vec::with_capacity(results.len());
+        for (i, r) in results.into_iter().enumerate() {
+            let outcome = match r {
+                Ok(decided) => match self.answer(decided).await {
+                    Ok(wire) => pb::batch_item::Outcome::Decision(wire),
+                    Err(s) => pb::batch_item::Outcome::Error(pb::ItemError {
+                        code: s.code() as i32,
+                        field: format!("requests[{i}]"),
+                        message: s.message().to_string(),
+                    }),
+                },
+                Err(e) => pb::batch_item::Outcome::Error(item_error(i, &e)),
+            };
+            items.push(pb::BatchItem {
+                outcome: Some(outcome),
+            });
+        }
+        let results = items;
         Ok(Response::new(pb::BatchAuthorizeResponse {
             results,
             bundle_revision: revision.to_string(),

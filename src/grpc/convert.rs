@@ -137,7 +137,8 @@ pub fn effect(e: Effect) -> pb::Effect {
     }
 }
 
-fn requirement(r: &Requirement) -> pb::ApprovalRequirement {
+/// The wire form of one approval requirement.
+pub fn requirement(r: &Requirement) -> pb::ApprovalRequirement {
     pb::ApprovalRequirement {
         groups: r.groups.clone(),
         quorum: r.quorum,
@@ -146,6 +147,36 @@ fn requirement(r: &Requirement) -> pb::ApprovalRequirement {
         risk: r.risk.clone(),
         step_up: r.step_up,
         reason: r.reason.clone(),
+    }
+}
+
+/// The wire form of a domain request (what reviewers see, what approvals store).
+pub fn to_request(r: &AuthzRequest) -> pb::AuthorizeRequest {
+    let opt = |m: &Map<String, Json>| (!m.is_empty()).then(|| to_struct(m));
+    pb::AuthorizeRequest {
+        subject: Some(pb::Subject {
+            id: r.subject.id.clone(),
+            kind: r.subject.kind.clone(),
+            on_behalf_of: r.subject.on_behalf_of.clone(),
+            owner: r.subject.owner.clone(),
+            groups: r.subject.groups.clone(),
+            attributes: opt(&r.subject.attributes),
+        }),
+        action: Some(pb::Action {
+            name: r.action.name.clone(),
+            params: opt(&r.action.params),
+        }),
+        resource: Some(pb::Resource {
+            r#type: r.resource.kind.clone(),
+            id: r.resource.id.clone(),
+            attributes: opt(&r.resource.attributes),
+        }),
+        context: Some(pb::Context {
+            intent: r.context.intent.clone(),
+            environment: r.context.environment.clone(),
+            request_id: r.context.request_id.clone(),
+            attributes: opt(&r.context.attributes),
+        }),
     }
 }
 

@@ -1,6 +1,7 @@
 //! gRPC: tonic services over the domain. The only module that names proto types.
 
 pub mod admin;
+pub mod approvals;
 pub mod authorizer;
 pub mod convert;
 pub mod status;
@@ -12,7 +13,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::{server::HealthReporter, ServingStatus};
 
-use crate::{identity::Authenticator, service::Decider};
+use crate::{approval::Workflow, identity::Authenticator, service::Decider};
 
 /// Generated protobuf and gRPC code for `tollgate.v1`.
 #[allow(
@@ -35,6 +36,8 @@ pub mod pb {
 pub struct GrpcConfig {
     /// Largest accepted request message.
     pub max_message_bytes: usize,
+    /// Lifetime of capabilities minted for ALLOW answers.
+    pub allow_capability_ttl: std::time::Duration,
 }
 
 /// Serves every gRPC service on `listener` until `shutdown` resolves, then drains in-flight
@@ -43,6 +46,7 @@ pub async fn serve(
     listener: TcpListener,
     decider: Decider,
     auth: Arc<Authenticator>,
+    workflow: Workflow,
     config: GrpcConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
@@ -58,9 +62,18 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let authorizer = pb::authorizer_server::AuthorizerServer::new(
-        authorizer::AuthorizerService::new(decider, auth.clone()),
-    )
+    let authorizer =
+        pb::authorizer_server::AuthorizerServer::new(authorizer::AuthorizerService::new(
+            decider,
+            auth.clone(),
+            workflow.clone(),
+            config.allow_capability_ttl,
+        ))
+        .max_decoding_message_size(config.max_message_bytes);
+    let approvals = pb::approvals_server::ApprovalsServer::new(approvals::ApprovalsService::new(
+        workflow,
+        auth.clone(),
+    ))
     .max_decoding_message_size(config.max_message_bytes);
     let admin =
         pb::policy_admin_server::PolicyAdminServer::new(admin::AdminService::new(policies, auth))
@@ -72,6 +85,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(authorizer)
+        .add_service(approvals)
         .add_service(admin);
     router
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)

@@ -4,7 +4,10 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::{domain::InvalidField, identity::AuthError, policy::LoadError, service::DecideError};
+use crate::{
+    approval::WorkflowError, domain::InvalidField, identity::AuthError, policy::LoadError,
+    service::DecideError,
+};
 
 /// `InvalidArgument` naming the field, with a machine-readable field violation.
 pub fn invalid(f: &InvalidField) -> Status {
@@ -42,4 +45,25 @@ pub fn load(e: &LoadError) -> Status {
 pub fn item_code(e: &DecideError) -> (i32, String) {
     let s = decide(e);
     (s.code() as i32, s.message().to_string())
+}
+
+/// The status for a failed workflow step. Store and signing failures are logged in full
+/// and answered with a stable message: the caller must retry, never proceed.
+pub fn workflow(e: &WorkflowError) -> Status {
+    match e {
+        WorkflowError::NotFound(_) => Status::not_found(e.to_string()),
+        WorkflowError::Ineligible(_) | WorkflowError::NotRequester(_) => {
+            Status::permission_denied(e.to_string())
+        }
+        WorkflowError::NotPending(_) => Status::failed_precondition(e.to_string()),
+        WorkflowError::KeyReused => Status::already_exists(e.to_string()),
+        WorkflowError::Store(_) => {
+            tracing::error!(error = %e, "approval store failed");
+            Status::unavailable("approval store unavailable; nothing was decided, retry")
+        }
+        WorkflowError::Corrupt { .. } | WorkflowError::Capability(_) => {
+            tracing::error!(error = %e, "approval workflow failed");
+            Status::internal("approval workflow failed; nothing was decided")
+        }
+    }
 }

@@ -61,6 +61,20 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// Starts a server on 127.0.0.1:0 whose bundle directory is filled by `fill` (nothing
 /// written means an empty, unloadable bundle) and whose config `adjust` may change.
 pub async fn start(fill: impl FnOnce(&Path), adjust: impl FnOnce(&mut Config)) -> TestServer {
+    start_with_clock(
+        fill,
+        adjust,
+        std::sync::Arc::new(std::time::SystemTime::now),
+    )
+    .await
+}
+
+/// [`start`] with the approval workflow reading time from `clock`.
+pub async fn start_with_clock(
+    fill: impl FnOnce(&Path),
+    adjust: impl FnOnce(&mut Config),
+    clock: tollgate::approval::Clock,
+) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("bundle");
     std::fs::create_dir_all(&bundle).unwrap();
@@ -74,7 +88,9 @@ pub async fn start(fill: impl FnOnce(&Path), adjust: impl FnOnce(&mut Config)) -
     config.bundle.path = bundle;
     config.bundle.watch = false;
     adjust(&mut config);
-    let running = app::start(&config).await.expect("server starts");
+    let running = app::start_with_clock(&config, clock)
+        .await
+        .expect("server starts");
     let channel = Channel::from_shared(format!("http://{}", running.grpc_addr))
         .unwrap()
         .connect_timeout(Duration::from_secs(5))

@@ -1,0 +1,308 @@
+//! The `Approvals` service: reviews, waits and redemptions over the approval workflow.
+
+use std::{pin::Pin, sync::Arc, time::SystemTime};
+
+use tokio::sync::{broadcast::error::RecvError, mpsc};
+use tokio_stream::{wrappers::ReceiverStream, Stream};
+use tonic::{Request, Response, Status};
+
+use super::{authorizer::caller, convert, pb, status};
+use crate::{
+    approval::{ApprovalView, Reviewer, Workflow},
+    domain::{ApprovalState, InvalidField, ReviewVerdict},
+    identity::{Authenticator, Caller},
+    store::{ApprovalFilter, Page},
+};
+
+/// Serves `tollgate.v1.Approvals`.
+#[derive(Clone)]
+pub struct ApprovalsService {
+    workflow: Workflow,
+    auth: Arc<Authenticator>,
+}
+
+impl ApprovalsService {
+    /// Answers over `workflow`, identifying callers with `auth`.
+    pub fn new(workflow: Workflow, auth: Arc<Authenticator>) -> Self {
+        Self { workflow, auth }
+    }
+}
+
+fn required(field: &str, value: &str) -> Result<(), Status> {
+    if value.trim().is_empty() {
+        return Err(status::invalid(&InvalidField::new(field, "is required")));
+    }
+    Ok(())
+}
+
+/// Who sees the capability: the verified caller, or anyone in insecure mode.
+fn viewer(caller: &Caller) -> Option<&str> {
+    caller.verified.then_some(caller.id.as_str())
+}
+
+fn ts(ms: i64) -> Option<prost_types::Timestamp> {
+    let t =
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    Some(prost_types::Timestamp::from(t))
+}
+
+fn state(s: ApprovalState) -> pb::ApprovalState {
+    match s {
+        ApprovalState::Pending => pb::ApprovalState::Pending,
+        ApprovalState::Approved => pb::ApprovalState::Approved,
+        ApprovalState::Denied => pb::ApprovalState::Denied,
+        ApprovalState::Expired => pb::ApprovalState::Expired,
+        ApprovalState::Cancelled => pb::ApprovalState::Cancelled,
+    }
+}
+
+fn to_proto(v: &ApprovalView) -> pb::Approval {
+    let a = &v.approval;
+    pb::Approval {
+        id: a.id.clone(),
+        decision_id: a.decision_id.clone(),
+        state: state(a.state) as i32,
+        request: Some(convert::to_request(&v.request)),
+        requirements: v.requirements.iter().map(convert::requirement).collect(),
+        reviews: v
+            .reviews
+            .iter()
+            .map(|r| pb::Review {
+                reviewer_id: r.reviewer_id.clone(),
+                verdict: match r.verdict {
+                    ReviewVerdict::Deny => pb::Verdict::Deny,
+                    ReviewVerdict::Approve | ReviewVerdict::Modify => pb::Verdict::Approve,
+                } as i32,
+                reason: r.reason.clone(),
+                reviewed_at: ts(r.at),
+            })
+            .collect(),
+        bundle_revision: a.bundle_revision.clone(),
+        created_at: ts(a.created_at),
+        expires_at: ts(a.expires_at),
+        capability: v
+            .capability
+            .as_ref()
+            .map(|(t, _)| t.clone())
+            .unwrap_or_default(),
+        capability_expires_at: v
+            .capability
+            .as_ref()
+            .map(|(_, e)| prost_types::Timestamp::from(*e)),
+    }
+}
+
+type WaitStream = Pin<Box<dyn Stream<Item = Result<pb::Approval, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::approvals_server::Approvals for ApprovalsService {
+    async fn approve(
+        &self,
+        request: Request<pb::ApproveRequest>,
+    ) -> Result<Response<pb::Approval>, Status> {
+        let caller = caller(&self.auth, &request)?;
+        let req = request.into_inner();
+        required("approval_id", &req.approval_id)?;
+        let verdict = match req.verdict() {
+            pb::Verdict::Approve => ReviewVerdict::Approve,
+            pb::Verdict::Deny => ReviewVerdict::Deny,
+            pb::Verdict::Unspecified => {
+                return Err(status::invalid(&InvalidField::new(
+                    "verdict",
+                    "must be VERDICT_APPROVE or VERDICT_DENY",
+                )))
+            }
+        };
+        required("reason", &req.reason)?;
+        if req.reason.len() > 2048 {
+            return Err(status::invalid(&InvalidField::new(
+                "reason",
+                "longer than 2048 bytes",
+            )));
+        }
+        let reviewer = Reviewer {
+            id: caller.id.clone(),
+            kind: caller.kind.clone(),
+            groups: caller.groups.clone(),
+            verified: caller.verified,
+        };
+        let view = self
+            .workflow
+            .review(&reviewer, &req.approval_id, verdict, &req.reason)
+            .await
+            .map_err(|e| status::workflow(&e))?;
+        Ok(Response::new(to_proto(&view)))
+    }
+
+    async fn get_approval(
+        &self,
+        request: Request<pb::GetApprovalRequest>,
+    ) -> Result<Response<pb::Approval>, Status> {
+        let caller = caller(&self.auth, &request)?;
+        let id = request.into_inner().approval_id;
+        required("approval_id", &id)?;
+        let view = self
+            .workflow
+            .view(&id, viewer(&caller))
+            .await
+            .map_err(|e| status::workflow(&e))?;
+        Ok(Response::new(to_proto(&view)))
+    }
+
+    async fn list_approvals(
+        &self,
+        request: Request<pb::ListApprovalsRequest>,
+    ) -> Result<Response<pb::ListApprovalsResponse>, Status> {
+        let caller = caller(&self.auth, &request)?;
+        let req = request.into_inner();
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        let state = match req.state() {
+            pb::ApprovalState::Unspecified => None,
+            pb::ApprovalState::Pending => Some(ApprovalState::Pending),
+            pb::ApprovalState::Approved => Some(ApprovalState::Approved),
+            pb::ApprovalState::Denied => Some(ApprovalState::Denied),
+            pb::ApprovalState::Expired => Some(ApprovalState::Expired),
+            pb::ApprovalState::Cancelled => Some(ApprovalState::Cancelled),
+        };
+        if req.page_size > 500 {
+            return Err(status::invalid(&InvalidField::new(
+                "page_size",
+                "at most 500",
+            )));
+        }
+        let filter = ApprovalFilter {
+            state,
+            subject_id: non_empty(req.subject_id),
+            action: non_empty(req.action),
+            reviewer_id: non_empty(req.reviewer_id),
+        };
+        let page = Page {
+            limit: if req.page_size == 0 {
+                50
+            } else {
+                req.page_size
+            },
+            after_id: non_empty(req.page_token),
+        };
+        let listed = self
+            .workflow
+            .list(&filter, &page)
+            .await
+            .map_err(|e| status::workflow(&e))?;
+        let mut approvals = Vec::with_capacity(listed.items.len());
+        for a in listed.items {
+            let view = self
+                .workflow
+                .view(&a.id, viewer(&caller))
+                .await
+                .map_err(|e| status::workflow(&e))?;
+            approvals.push(to_proto(&view));
+        }
+        Ok(Response::new(pb::ListApprovalsResponse {
+            approvals,
+            next_page_token: listed.next.unwrap_or_default(),
+        }))
+    }
+
+    async fn cancel_approval(
+        &self,
+        request: Request<pb::CancelApprovalRequest>,
+    ) -> Result<Response<pb::Approval>, Status> {
+        let caller = caller(&self.auth, &request)?;
+        let id = request.into_inner().approval_id;
+        required("approval_id", &id)?;
+        let view = self
+            .workflow
+            .cancel(viewer(&caller), &id)
+            .await
+            .map_err(|e| status::workflow(&e))?;
+        Ok(Response::new(to_proto(&view)))
+    }
+
+    type WaitForDecisionStream = WaitStream;
+
+    async fn wait_for_decision(
+        &self,
+        request: Request<pb::WaitForDecisionRequest>,
+    ) -> Result<Response<WaitStream>, Status> {
+        let caller = caller(&self.auth, &request)?;
+        let id = request.into_inner().approval_id;
+        required("approval_id", &id)?;
+        let viewer = viewer(&caller).map(str::to_string);
+        // Subscribe before the first read, so no change between the two is missed.
+        let mut changes = self.workflow.subscribe();
+        let first = self
+            .workflow
+            .view(&id, viewer.as_deref())
+            .await
+            .map_err(|e| status::workflow(&e))?;
+        let (tx, rx) = mpsc::channel(8);
+        let workflow = self.workflow.clone();
+        tokio::spawn(async move {
+            let mut view = first;
+            loop {
+                let terminal = view.approval.state.is_terminal();
+                let reviews = view.reviews.len();
+                if tx.send(Ok(to_proto(&view))).await.is_err() || terminal {
+                    return;
+                }
+                let deadline = crate::approval::workflow::deadline(&view.approval);
+                // Wait for a change to this approval, its deadline, or the client leaving.
+                loop {
+                    tokio::select! {
+                        changed = changes.recv() => match changed {
+                            Ok(changed) if changed != id => continue,
+                            Ok(_) | Err(RecvError::Lagged(_)) => {}
+                            Err(RecvError::Closed) => return,
+                        },
+                        _ = tokio::time::sleep_until(deadline) => {}
+                        _ = tx.closed() => return,
+                    }
+                    match workflow.view(&id, viewer.as_deref()).await {
+                        Ok(next)
+                            if next.approval.state != view.approval.state
+                                || next.reviews.len() != reviews =>
+                        {
+                            view = next;
+                            break;
+                        }
+                        Ok(_) => continue,
+                        Err(e) => {
+                            let _ = tx.send(Err(status::workflow(&e))).await;
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn redeem_capability(
+        &self,
+        request: Request<pb::RedeemCapabilityRequest>,
+    ) -> Result<Response<pb::RedeemCapabilityResponse>, Status> {
+        let _caller = caller(&self.auth, &request)?;
+        let req = request.into_inner();
+        required("capability", &req.capability)?;
+        let Some(wire) = req.request else {
+            return Err(status::invalid(&InvalidField::new(
+                "request",
+                "is required",
+            )));
+        };
+        let presented =
+            convert::request(wire).map_err(|f| status::invalid(&f.within("request")))?;
+        let r = self
+            .workflow
+            .redeem(&req.capability, &presented)
+            .await
+            .map_err(|e| status::workflow(&e))?;
+        Ok(Response::new(pb::RedeemCapabilityResponse {
+            allowed: r.allowed,
+            reason: r.reason,
+            approval_id: r.approval_id.unwrap_or_default(),
+            capability_id: r.capability_id,
+        }))
+    }
+}
