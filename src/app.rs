@@ -15,7 +15,7 @@ use crate::{
     identity::{AuthMode, Authenticator},
     policy::{watch as policy_watch, DecisionCache, PolicyStore},
     service::Decider,
-    store::{PostgresStore, SqliteStore, Store},
+    store::{ChangeFeed, PostgresStore, SqliteStore, Store},
 };
 
 /// The capability signing key's file name in the data directory (PASERK, mode 0600).
@@ -76,9 +76,11 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let auth = Arc::new(Authenticator::new(&config.auth)?);
-    let capability_key = Arc::new(CapabilityKey::load_or_generate(
-        &config.data_dir.join(CAPABILITY_KEY_FILE),
-    )?);
+    let key_file = config
+        .capability_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join(CAPABILITY_KEY_FILE));
+    let capability_key = Arc::new(CapabilityKey::load_or_generate(&key_file)?);
     let policies = Arc::new(PolicyStore::new(
         config.bundle.path.clone(),
         config.limits,
@@ -88,8 +90,14 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
     if let Err(e) = tokio::task::spawn_blocking(move || initial.reload()).await? {
         tracing::error!(error = %e, "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");
     }
-    let store = open_store(config).await?;
-    let workflow = Workflow::new(store, capability_key.clone(), clock);
+    let (store, feed) = open_store(config).await?;
+    let mut workflow = Workflow::new(store, capability_key.clone(), clock);
+    if let Some(feed) = feed {
+        workflow = workflow
+            .with_feed(feed)
+            .await
+            .context("listening for approval changes on PostgreSQL")?;
+    }
     let decider = Decider::new(
         policies.clone(),
         DecisionCache::new(&config.decision_cache),
@@ -149,21 +157,25 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
     })
 }
 
-/// Opens the configured store: PostgreSQL when a URL is set, else SQLite in the data dir.
-async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the configured store: PostgreSQL (with its cross-replica change feed) when a URL
+/// is set, else SQLite in the data dir.
+async fn open_store(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<dyn ChangeFeed>>)> {
     Ok(match &config.store.url {
-        Some(url) => Arc::new(
-            PostgresStore::connect(url)
+        Some(url) => {
+            let pg = PostgresStore::connect(url)
                 .await
-                .context("connecting to PostgreSQL (store.url)")?,
-        ),
+                .context("connecting to PostgreSQL (store.url)")?;
+            let feed: Arc<dyn ChangeFeed> = Arc::new(pg.changes());
+            (Arc::new(pg), Some(feed))
+        }
         None => {
             let path = config.data_dir.join(SQLITE_FILE);
-            Arc::new(
-                SqliteStore::open(&path)
-                    .await
-                    .with_context(|| format!("opening {}", path.display()))?,
-            )
+            let sqlite = SqliteStore::open(&path)
+                .await
+                .with_context(|| format!("opening {}", path.display()))?;
+            (Arc::new(sqlite), None)
         }
     })
 }

@@ -129,6 +129,9 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Approval and capability storage.
     pub store: StoreConfig,
+    /// The capability signing key (PASERK, mode 0600), generated if missing. Replicas
+    /// sharing a database must share it. Default: `data_dir/capability-ed25519.paserk`.
+    pub capability_key_file: Option<PathBuf>,
     /// Logging.
     pub log: LogConfig,
 }
@@ -147,6 +150,7 @@ impl Default for Config {
             approvals: RequirementDefaults::default(),
             auth: AuthConfig::default(),
             store: StoreConfig::default(),
+            capability_key_file: None,
             log: LogConfig::default(),
         }
     }
@@ -239,6 +243,7 @@ impl Config {
             approvals,
             auth,
             store,
+            capability_key_file: _,
             log: _,
         } = self;
         let invalid = |field, message: &str| {

@@ -19,7 +19,7 @@ use crate::{
         unix_millis, Approval, ApprovalState, AuthzRequest, Capability, CapabilityState, Decision,
         NewApproval, RedeemOutcome, Requirement, Review, ReviewOutcome, ReviewVerdict,
     },
-    store::{ApprovalFilter, ApprovalPage, Page, Store, StoreError},
+    store::{ApprovalFilter, ApprovalPage, ChangeFeed, Page, Store, StoreError},
 };
 
 /// Where the workflow reads the time; tests substitute a controlled clock.
@@ -94,6 +94,7 @@ pub struct Workflow {
     key: Arc<CapabilityKey>,
     clock: Clock,
     changes: broadcast::Sender<String>,
+    feed: Option<Arc<dyn ChangeFeed>>,
 }
 
 fn millis_to_time(ms: i64) -> SystemTime {
@@ -108,7 +109,22 @@ impl Workflow {
             key,
             clock,
             changes: broadcast::channel(1024).0,
+            feed: None,
         }
+    }
+
+    /// Shares changes with other replicas through `feed` and wakes local waiters for theirs.
+    pub async fn with_feed(mut self, feed: Arc<dyn ChangeFeed>) -> Result<Self, WorkflowError> {
+        let mut remote = feed.subscribe().await?;
+        let local = self.changes.clone();
+        tokio::spawn(async move {
+            while let Some(id) = remote.recv().await {
+                // No local waiters is fine.
+                let _ = local.send(id);
+            }
+        });
+        self.feed = Some(feed);
+        Ok(self)
     }
 
     fn now(&self) -> SystemTime {
@@ -120,9 +136,16 @@ impl Workflow {
         self.changes.subscribe()
     }
 
-    fn changed(&self, id: &str) {
+    async fn changed(&self, id: &str) {
         // No receivers is fine: nobody is waiting.
         let _ = self.changes.send(id.to_string());
+        if let Some(feed) = &self.feed {
+            // The change is committed; a lost announcement only delays remote waiters until
+            // their next re-read, so it is logged, not failed.
+            if let Err(e) = feed.publish(id).await {
+                tracing::warn!(error = %e, approval.id = %id, "could not announce an approval change to other replicas");
+            }
+        }
     }
 
     /// Makes `decision` (PENDING_APPROVAL for `req`) a durable approval request, or returns
@@ -162,7 +185,7 @@ impl Workflow {
         }
         if created {
             tracing::info!(approval.id = %approval.id, decision.id = %decision.id, "approval requested");
-            self.changed(&approval.id);
+            self.changed(&approval.id).await;
         }
         Ok(approval)
     }
@@ -373,7 +396,7 @@ impl Workflow {
             }
             Tally::Pending { .. } => {}
         }
-        self.changed(approval_id);
+        self.changed(approval_id).await;
         self.view(approval_id, None).await.map(|mut v| {
             // The reviewer is not the requester: no capability in their answer.
             v.capability = None;
@@ -414,7 +437,7 @@ impl Workflow {
                 .unwrap_or("gone");
             return Err(WorkflowError::NotPending(state));
         }
-        self.changed(approval_id);
+        self.changed(approval_id).await;
         self.view(approval_id, caller_id).await
     }
 
@@ -492,7 +515,7 @@ impl Workflow {
         let ids = self.store.expire_due(unix_millis(self.now())).await?;
         for id in &ids {
             tracing::info!(approval.id = %id, "approval expired");
-            self.changed(id);
+            self.changed(id).await;
         }
         Ok(ids.len())
     }

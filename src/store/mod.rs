@@ -42,7 +42,7 @@ use crate::domain::{
     Approval, ApprovalState, Capability, NewApproval, RedeemOutcome, Review, ReviewOutcome,
 };
 
-pub use postgres::PostgresStore;
+pub use postgres::{PgChangeFeed, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// Why a store operation failed. Business outcomes (a duplicate review, a refused redemption)
@@ -187,6 +187,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         request_hash: &str,
         now: i64,
     ) -> Result<RedeemOutcome, StoreError>;
+}
+
+/// Tells other replicas that an approval changed, and hears about theirs. Only a shared
+/// database needs one (PostgreSQL); a SQLite file has one process.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync + std::fmt::Debug {
+    /// Announces that `approval_id` changed.
+    async fn publish(&self, approval_id: &str) -> Result<(), StoreError>;
+
+    /// Approval ids changed by any replica, this one included, from now on.
+    async fn subscribe(&self) -> Result<tokio::sync::mpsc::Receiver<String>, StoreError>;
 }
 
 /// A migrator over embedded `(version, description, sql)` files.

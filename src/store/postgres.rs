@@ -55,3 +55,60 @@ impl PostgresStore {
 }
 
 store_backend!(PostgresStore, sqlx::Postgres, "BEGIN");
+
+/// The PostgreSQL channel replicas announce approval changes on.
+pub const CHANGES_CHANNEL: &str = "tollgate_approval_changes";
+
+impl PostgresStore {
+    /// The change feed over this store's database.
+    pub fn changes(&self) -> PgChangeFeed {
+        PgChangeFeed {
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+/// Cross-replica wake-ups through `LISTEN`/`NOTIFY`: an approval changed on one replica
+/// wakes its waiters on every replica within a round trip.
+#[derive(Debug, Clone)]
+pub struct PgChangeFeed {
+    pool: PgPool,
+}
+
+#[async_trait::async_trait]
+impl super::ChangeFeed for PgChangeFeed {
+    async fn publish(&self, approval_id: &str) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANGES_CHANNEL)
+            .bind(approval_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn subscribe(&self) -> Result<tokio::sync::mpsc::Receiver<String>, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANGES_CHANNEL).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => {
+                        if tx.send(n.payload().to_string()).await.is_err() {
+                            return;
+                        }
+                    }
+                    // The listener reconnects on the next recv; notifications sent while it
+                    // was away are lost, so waiters also re-read at their deadlines.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "approval change feed interrupted; reconnecting");
+                        if tx.is_closed() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(rx)
+    }
+}

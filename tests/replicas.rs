@@ -1,0 +1,209 @@
+//! Several replicas on one PostgreSQL database: an approval made through one wakes the
+//! waiter on another, and a capability redeems once across all of them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::{path::Path, time::Duration};
+
+use common::*;
+use sqlx::Connection;
+use tokio_stream::StreamExt;
+use tollgate::{
+    grpc::pb::{self, approvals_client::ApprovalsClient, ApprovalState, Effect, Verdict},
+    identity::{AuthConfig, AuthMode, TokenIdentity},
+};
+use tonic::Request;
+
+const POLICY: &str = r#"package tollgate
+
+approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
+	"reason": "an SRE must agree"} if input.action.name == "db.drop"
+"#;
+
+/// A fresh database on the test server, or None (skipped) when there is none.
+async fn fresh_database() -> Option<String> {
+    let Ok(url) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("TOLLGATE_REQUIRE_POSTGRES").is_err(),
+            "TOLLGATE_REQUIRE_POSTGRES is set but TOLLGATE_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("SKIPPED: TOLLGATE_TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let name = format!("tg_replicas_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    // The name is ours (a UUID), not input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = url.rsplit_once('/').unwrap().0;
+    Some(format!("{base}/{name}"))
+}
+
+fn identity(token: &str, id: &str, kind: &str, groups: &[&str]) -> TokenIdentity {
+    TokenIdentity {
+        token_sha256: String::new(),
+        token: token.into(),
+        id: id.into(),
+        kind: kind.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        owner: String::new(),
+        assert_subjects: false,
+    }
+}
+
+async fn replica(url: &str, key_file: &Path) -> TestServer {
+    let url = url.to_string();
+    let key_file = key_file.to_path_buf();
+    start(
+        |b| std::fs::write(b.join("policy.rego"), POLICY).unwrap(),
+        move |c| {
+            c.store.url = Some(url);
+            c.capability_key_file = Some(key_file);
+            c.auth = AuthConfig {
+                mode: AuthMode::StaticTokens,
+                tokens: vec![
+                    identity("agent", "agent:deployer", "agent", &[]),
+                    identity("sre", "user:sre", "user", &["sre"]),
+                    identity("executor", "service:executor", "service", &[]),
+                ],
+                admin_group: None,
+            };
+        },
+    )
+    .await
+}
+
+fn as_user<T>(token: &str, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+fn drop_db() -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        subject: None,
+        action: Some(pb::Action {
+            name: "db.drop".into(),
+            params: strukt(serde_json::json!({"database": "orders"})),
+        }),
+        resource: Some(pb::Resource {
+            r#type: "database".into(),
+            id: "orders".into(),
+            attributes: None,
+        }),
+        context: Some(pb::Context {
+            request_id: "r-1".into(),
+            ..Default::default()
+        }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_approval_on_one_replica_wakes_the_waiter_on_another() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("shared.paserk");
+    let a = replica(&url, &key_file).await;
+    let b = replica(&url, &key_file).await;
+
+    let pending = a
+        .authorizer()
+        .authorize(as_user("agent", drop_db()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pending.effect(), Effect::PendingApproval);
+    let id = pending.approval_id;
+    // Idempotency holds across replicas too.
+    let again = b
+        .authorizer()
+        .authorize(as_user("agent", drop_db()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.approval_id, id);
+
+    let mut waiter = ApprovalsClient::new(b.channel.clone())
+        .wait_for_decision(as_user(
+            "agent",
+            pb::WaitForDecisionRequest {
+                approval_id: id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        waiter.next().await.unwrap().unwrap().state(),
+        ApprovalState::Pending
+    );
+
+    ApprovalsClient::new(a.channel.clone())
+        .approve(as_user(
+            "sre",
+            pb::ApproveRequest {
+                approval_id: id.clone(),
+                verdict: Verdict::Approve as i32,
+                reason: "checked".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    // Only a NOTIFY can wake it this soon: the waiter's own deadline is 15 minutes away.
+    let approved = tokio::time::timeout(Duration::from_secs(10), waiter.next())
+        .await
+        .expect("woken through LISTEN/NOTIFY")
+        .unwrap()
+        .unwrap();
+    assert_eq!(approved.state(), ApprovalState::Approved);
+    assert!(
+        !approved.capability.is_empty(),
+        "minted on A, readable and valid on B"
+    );
+
+    // 64 redeemers, half on each replica: exactly one succeeds.
+    let mut exact = drop_db();
+    exact.subject = Some(pb::Subject {
+        id: "agent:deployer".into(),
+        kind: "agent".into(),
+        ..Default::default()
+    });
+    let mut racers = Vec::new();
+    for i in 0..64 {
+        let channel = if i % 2 == 0 {
+            a.channel.clone()
+        } else {
+            b.channel.clone()
+        };
+        let token = approved.capability.clone();
+        let req = exact.clone();
+        racers.push(tokio::spawn(async move {
+            ApprovalsClient::new(channel)
+                .redeem_capability(as_user(
+                    "executor",
+                    pb::RedeemCapabilityRequest {
+                        capability: token,
+                        request: Some(req),
+                    },
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .allowed
+        }));
+    }
+    let mut wins = 0;
+    for r in racers {
+        wins += usize::from(r.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    a.stop().await;
+    b.stop().await;
+}
