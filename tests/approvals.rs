@@ -37,6 +37,19 @@ approval contains {"groups": ["sre"], "quorum": 2, "ttl": "15m", "capability_ttl
 
 approval contains {"groups": ["security"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
 	"reason": "security reviews every secret move"} if input.action.name == "db.drop"
+
+allow if input.action.name == "data.export"
+
+approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
+	"reason": "exports over 1000 rows need an SRE"} if {
+	input.action.name == "data.export"
+	input.action.params.rows > 1000
+}
+
+deny contains "exports under 100 rows go through the self-service tool" if {
+	input.action.name == "data.export"
+	input.action.params.rows < 100
+}
 "#;
 
 fn identity(token: &str, id: &str, kind: &str, groups: &[&str]) -> TokenIdentity {
@@ -164,6 +177,7 @@ async fn review(
                 approval_id: id.into(),
                 verdict: verdict as i32,
                 reason: format!("{who} checked the ticket"),
+                params: None,
             },
         ))
         .await
@@ -525,6 +539,7 @@ async fn bad_approval_calls_name_the_field() {
                 approval_id: id.clone(),
                 verdict: Verdict::Approve as i32,
                 reason: String::new(),
+                params: None,
             },
         ))
         .await
@@ -538,6 +553,7 @@ async fn bad_approval_calls_name_the_field() {
                 approval_id: id.clone(),
                 verdict: 0,
                 reason: "ok".into(),
+                params: None,
             },
         ))
         .await
@@ -566,5 +582,157 @@ async fn bad_approval_calls_name_the_field() {
     assert!(err.message().starts_with("request"), "{}", err.message());
     let r = redeem(&server, "v4.public.garbage", bound(drop_request("fields"))).await;
     assert!(!r.allowed);
+    server.stop().await;
+}
+
+fn export(rows: u64) -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        subject: None,
+        action: Some(pb::Action {
+            name: "data.export".into(),
+            params: strukt(serde_json::json!({"rows": rows, "dest": "s3://ok/x"})),
+        }),
+        resource: Some(pb::Resource {
+            r#type: "dataset".into(),
+            id: "users".into(),
+            attributes: None,
+        }),
+        context: Some(pb::Context {
+            request_id: format!("export-{rows}"),
+            ..Default::default()
+        }),
+    }
+}
+
+async fn modify(
+    server: &TestServer,
+    who: &str,
+    id: &str,
+    params: serde_json::Value,
+) -> Result<pb::Approval, tonic::Status> {
+    approvals(server)
+        .approve(as_user(
+            who,
+            pb::ApproveRequest {
+                approval_id: id.into(),
+                verdict: Verdict::Modify as i32,
+                reason: "fewer rows are enough for the analysis".into(),
+                params: strukt(params),
+            },
+        ))
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn a_reviewer_may_narrow_but_never_widen_and_the_requester_sees_the_diff() {
+    let (_t, clock) = clock();
+    let server = server(clock).await;
+    let asked = server
+        .authorizer()
+        .authorize(as_user("agent", export(5000)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(asked.effect(), Effect::PendingApproval);
+    let id = asked.approval_id;
+
+    for (params, field) in [
+        (
+            serde_json::json!({"rows": 500000, "dest": "s3://ok/x"}),
+            "params.rows",
+        ),
+        (
+            serde_json::json!({"rows": 500, "dest": "s3://ok/elsewhere"}),
+            "params.dest",
+        ),
+        (
+            serde_json::json!({"rows": 500, "dest": "s3://ok/x", "all": true}),
+            "params.all",
+        ),
+        (serde_json::json!({"rows": 500}), "params.dest"),
+    ] {
+        let err = modify(&server, "sre1", &id, params).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(
+            err.message().starts_with(field),
+            "{field}: {}",
+            err.message()
+        );
+    }
+    // A narrowing the policy itself denies is refused too.
+    let err = modify(
+        &server,
+        "sre1",
+        &id,
+        serde_json::json!({"rows": 50, "dest": "s3://ok/x"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("denied by policy"),
+        "{}",
+        err.message()
+    );
+    // The requester cannot narrow-approve its own request either.
+    let err = modify(
+        &server,
+        "agent",
+        &id,
+        serde_json::json!({"rows": 500, "dest": "s3://ok/x"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    // 500 rows needs no approval under the policy: the modify approves it.
+    let done = modify(
+        &server,
+        "sre1",
+        &id,
+        serde_json::json!({"rows": 500, "dest": "s3://ok/x"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.state(), ApprovalState::Approved);
+
+    let seen = approvals(&server)
+        .get_approval(as_user(
+            "agent",
+            pb::GetApprovalRequest {
+                approval_id: id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(seen.changes.len(), 1);
+    assert_eq!(seen.changes[0].path, "action.params.rows");
+    let original = seen.original_request.unwrap();
+    assert_eq!(
+        original.action.unwrap().params,
+        strukt(serde_json::json!({"rows": 5000, "dest": "s3://ok/x"}))
+    );
+    assert_eq!(seen.reviews[0].verdict(), Verdict::Modify);
+
+    let subject = |mut r: pb::AuthorizeRequest| {
+        r.subject = Some(pb::Subject {
+            id: "agent:deployer".into(),
+            kind: "agent".into(),
+            owner: "team:platform".into(),
+            ..Default::default()
+        });
+        r
+    };
+    let mut as_asked = subject(export(5000));
+    let refused = redeem(&server, &seen.capability, as_asked.clone()).await;
+    assert!(
+        !refused.allowed,
+        "the capability covers 500 rows, not the 5000 asked"
+    );
+    as_asked.action.as_mut().unwrap().params =
+        strukt(serde_json::json!({"rows": 500, "dest": "s3://ok/x"}));
+    assert!(redeem(&server, &seen.capability, as_asked).await.allowed);
     server.stop().await;
 }

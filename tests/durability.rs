@@ -139,6 +139,7 @@ async fn approve(s: &Server, who: &str, id: &str) -> Result<pb::Approval, tonic:
                 approval_id: id.into(),
                 verdict: Verdict::Approve as i32,
                 reason: "ok".into(),
+                params: None,
             },
         ))
         .await

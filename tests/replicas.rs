@@ -152,6 +152,7 @@ async fn an_approval_on_one_replica_wakes_the_waiter_on_another() {
                 approval_id: id.clone(),
                 verdict: Verdict::Approve as i32,
                 reason: "checked".into(),
+                params: None,
             },
         ))
         .await

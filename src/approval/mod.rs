@@ -15,7 +15,7 @@
 
 pub mod workflow;
 
-pub use workflow::{ApprovalView, Clock, Redemption, Workflow, WorkflowError};
+pub use workflow::{ApprovalView, Clock, Narrowed, Redemption, Workflow, WorkflowError};
 
 use crate::domain::{AuthzRequest, Requirement, ReviewVerdict};
 

@@ -16,8 +16,9 @@ use super::{check_eligible, tally, Ineligible, Reviewer, Tally};
 use crate::{
     capability::{CapabilityError, CapabilityKey, Grant},
     domain::{
-        unix_millis, Approval, ApprovalState, AuthzRequest, Capability, CapabilityState, Decision,
-        NewApproval, RedeemOutcome, Requirement, Review, ReviewOutcome, ReviewVerdict,
+        narrowing, unix_millis, Approval, ApprovalState, AuthzRequest, Capability, CapabilityState,
+        Decision, NewApproval, NotNarrower, ParamChange, RedeemOutcome, RequestChange, Requirement,
+        Review, ReviewOutcome, ReviewVerdict,
     },
     store::{ApprovalFilter, ApprovalPage, ChangeFeed, Page, Store, StoreError},
 };
@@ -40,6 +41,9 @@ pub enum WorkflowError {
     /// Only the requester may do this.
     #[error("only the requester may {0}")]
     NotRequester(&'static str),
+    /// A modification would widen or change the request, not narrow it.
+    #[error(transparent)]
+    NotNarrower(#[from] NotNarrower),
     /// The same idempotency key was used for a different request.
     #[error("context.request_id was already used for a different request")]
     KeyReused,
@@ -72,6 +76,20 @@ pub struct ApprovalView {
     pub reviews: Vec<Review>,
     /// The capability token and its expiry (approved, and shown to the requester only).
     pub capability: Option<(String, SystemTime)>,
+    /// The request as first asked, when a reviewer narrowed it.
+    pub original_request: Option<AuthzRequest>,
+    /// What the narrowing changed.
+    pub changes: Vec<ParamChange>,
+}
+
+/// A reviewer's narrowing, already checked against the policy by the caller: the narrowed
+/// request and the requirements the policy gives it (empty when it would be allowed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Narrowed {
+    /// The request with the reviewer's params.
+    pub request: AuthzRequest,
+    /// Its approval requirements.
+    pub requirements: Vec<Requirement>,
 }
 
 /// The outcome of a redemption.
@@ -252,6 +270,21 @@ impl Workflow {
         viewer: Option<&str>,
     ) -> Result<ApprovalView, WorkflowError> {
         let (request, requirements) = self.parse(&approval)?;
+        let original_request: Option<AuthzRequest> = match &approval.original_request {
+            Some(v) => {
+                Some(
+                    serde_json::from_value(v.clone()).map_err(|e| WorkflowError::Corrupt {
+                        id: approval.id.clone(),
+                        message: e.to_string(),
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let changes = original_request
+            .as_ref()
+            .and_then(|o| narrowing("action.params", &o.action.params, &request.action.params).ok())
+            .unwrap_or_default();
         let reviews = self.store.reviews(&approval.id).await?;
         let is_requester = viewer.is_none_or(|v| v == approval.subject_id);
         let capability = if approval.state == ApprovalState::Approved && is_requester {
@@ -265,6 +298,8 @@ impl Workflow {
             requirements,
             reviews,
             capability,
+            original_request,
+            changes,
         })
     }
 
@@ -295,13 +330,32 @@ impl Workflow {
         Ok(Some((self.key.mint(&grant)?, grant.expires_at)))
     }
 
-    /// Records `reviewer`'s verdict; decides the request when the reviews are enough.
+    /// The pending request, for a reviewer about to narrow it (the caller re-evaluates the
+    /// narrowed form with the policy and passes it to [`Self::review`]).
+    pub async fn narrow(
+        &self,
+        approval_id: &str,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<AuthzRequest, WorkflowError> {
+        let view = self.view(approval_id, None).await?;
+        if view.approval.state != ApprovalState::Pending {
+            return Err(WorkflowError::NotPending(view.approval.state.as_str()));
+        }
+        narrowing("action.params", &view.request.action.params, &params)?;
+        let mut narrowed = view.request;
+        narrowed.action.params = params;
+        Ok(narrowed)
+    }
+
+    /// Records `reviewer`'s verdict (with `narrowed` for a modify); decides the request when
+    /// the reviews are enough.
     pub async fn review(
         &self,
         reviewer: &Reviewer,
         approval_id: &str,
         verdict: ReviewVerdict,
         reason: &str,
+        narrowed: Option<Narrowed>,
     ) -> Result<ApprovalView, WorkflowError> {
         let now = self.now();
         let approval = self
@@ -312,7 +366,7 @@ impl Workflow {
         if approval.state != ApprovalState::Pending {
             return Err(WorkflowError::NotPending(approval.state.as_str()));
         }
-        let (request, requirements) = self.parse(&approval)?;
+        let (mut request, mut requirements) = self.parse(&approval)?;
         let prior: Vec<String> = self
             .store
             .reviews(approval_id)
@@ -329,7 +383,36 @@ impl Workflow {
             groups: reviewer.groups.clone(),
             at: unix_millis(now),
         };
-        let reviews = match self.store.add_review(&review).await? {
+        let change = match narrowed {
+            Some(n) => {
+                // Checked again here, against the request as stored, so a narrowing built from
+                // a stale read cannot widen anything.
+                narrowing(
+                    "action.params",
+                    &request.action.params,
+                    &n.request.action.params,
+                )?;
+                let corrupt = |e: serde_json::Error| WorkflowError::Corrupt {
+                    id: approval_id.to_string(),
+                    message: e.to_string(),
+                };
+                let change = RequestChange {
+                    request: serde_json::to_value(&n.request).map_err(corrupt)?,
+                    request_hash: n.request.binding_hash(),
+                    requirements: serde_json::to_value(&n.requirements).map_err(corrupt)?,
+                    previous_hash: approval.request_hash.clone(),
+                };
+                request = n.request;
+                requirements = n.requirements;
+                Some(change)
+            }
+            None => None,
+        };
+        let reviews = match self
+            .store
+            .add_review_narrowing(&review, change.as_ref())
+            .await?
+        {
             ReviewOutcome::Recorded(all) => all,
             ReviewOutcome::Duplicate => return Err(Ineligible::AlreadyReviewed.into()),
             ReviewOutcome::NotPending(state) => {

@@ -200,6 +200,24 @@ pub struct Approval {
     pub expires_at: i64,
     /// Time of the last state change, Unix ms.
     pub updated_at: i64,
+    /// The request as first asked, when a reviewer narrowed it (`request` is then the
+    /// narrowed one, and the capability binds to it).
+    pub original_request: Option<Value>,
+}
+
+/// A reviewer's narrowing of a pending request: the new request, its binding hash and the
+/// requirements the policy gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestChange {
+    /// The narrowed `AuthzRequest` as JSON.
+    pub request: Value,
+    /// Its binding hash.
+    pub request_hash: String,
+    /// Its approval requirements as JSON.
+    pub requirements: Value,
+    /// The binding hash of the request the reviewer narrowed; the change applies only if the
+    /// approval still holds that request.
+    pub previous_hash: String,
 }
 
 impl NewApproval {
@@ -232,6 +250,7 @@ impl NewApproval {
             created_at,
             expires_at,
             updated_at: created_at,
+            original_request: None,
         }
     }
 }

@@ -5,15 +5,17 @@
 mod approval;
 mod binding;
 mod decision;
+mod narrow;
 mod request;
 mod validate;
 
 pub use approval::{
     unix_millis, Approval, ApprovalState, Capability, CapabilityState, NewApproval, RedeemOutcome,
-    Review, ReviewOutcome, ReviewVerdict,
+    RequestChange, Review, ReviewOutcome, ReviewVerdict,
 };
 pub use decision::{
     decide, Decision, Effect, EvalFailure, FailureKind, PolicyOutcome, Requirement, Verdict,
 };
+pub use narrow::{narrowing, NotNarrower, ParamChange};
 pub use request::{Action, AuthzRequest, Context, Resource, Subject};
 pub use validate::{InputLimits, InvalidField};

@@ -8,9 +8,10 @@ use tonic::{Request, Response, Status};
 
 use super::{authorizer::caller, convert, pb, status};
 use crate::{
-    approval::{ApprovalView, Reviewer, Workflow},
-    domain::{ApprovalState, InvalidField, ReviewVerdict},
+    approval::{ApprovalView, Narrowed, Reviewer, Workflow},
+    domain::{ApprovalState, Effect, InvalidField, ReviewVerdict},
     identity::{Authenticator, Caller},
+    service::Decider,
     store::{ApprovalFilter, Page},
 };
 
@@ -19,12 +20,58 @@ use crate::{
 pub struct ApprovalsService {
     workflow: Workflow,
     auth: Arc<Authenticator>,
+    decider: Decider,
 }
 
 impl ApprovalsService {
-    /// Answers over `workflow`, identifying callers with `auth`.
-    pub fn new(workflow: Workflow, auth: Arc<Authenticator>) -> Self {
-        Self { workflow, auth }
+    /// Answers over `workflow`, identifying callers with `auth`; narrowed requests are
+    /// re-evaluated with `decider`.
+    pub fn new(workflow: Workflow, auth: Arc<Authenticator>, decider: Decider) -> Self {
+        Self {
+            workflow,
+            auth,
+            decider,
+        }
+    }
+
+    /// Builds a reviewer's narrowing and asks the policy about it: a DENY refuses it, a
+    /// PENDING gives its requirements, an ALLOW needs no more approvals.
+    async fn narrowed(
+        &self,
+        approval_id: &str,
+        params: Option<prost_types::Struct>,
+    ) -> Result<Narrowed, Status> {
+        let Some(params) = params else {
+            return Err(status::invalid(&InvalidField::new(
+                "params",
+                "is required for VERDICT_MODIFY",
+            )));
+        };
+        let params = convert::structure(Some(params), "params").map_err(|f| status::invalid(&f))?;
+        let request = self
+            .workflow
+            .narrow(approval_id, params)
+            .await
+            .map_err(|e| status::workflow(&e))?;
+        // The stored request's subject is already the verified requester.
+        let (decision, request) = self
+            .decider
+            .decide(&Caller::insecure(), request)
+            .map_err(|e| status::decide(&e))?;
+        let requirements = match decision.verdict.effect {
+            Effect::Deny => {
+                return Err(Status::failed_precondition(format!(
+                    "the narrowed request is denied by policy: {}",
+                    decision.verdict.reasons.join("; ")
+                )))
+            }
+            Effect::PendingApproval => decision.verdict.requirements,
+            Effect::Allow => Vec::new(),
+        };
+        Ok(Narrowed {
+            request,
+            requirements,
+        })
     }
 }
 
@@ -71,7 +118,8 @@ fn to_proto(v: &ApprovalView) -> pb::Approval {
                 reviewer_id: r.reviewer_id.clone(),
                 verdict: match r.verdict {
                     ReviewVerdict::Deny => pb::Verdict::Deny,
-                    ReviewVerdict::Approve | ReviewVerdict::Modify => pb::Verdict::Approve,
+                    ReviewVerdict::Approve => pb::Verdict::Approve,
+                    ReviewVerdict::Modify => pb::Verdict::Modify,
                 } as i32,
                 reason: r.reason.clone(),
                 reviewed_at: ts(r.at),
@@ -89,6 +137,16 @@ fn to_proto(v: &ApprovalView) -> pb::Approval {
             .capability
             .as_ref()
             .map(|(_, e)| prost_types::Timestamp::from(*e)),
+        original_request: v.original_request.as_ref().map(convert::to_request),
+        changes: v
+            .changes
+            .iter()
+            .map(|c| pb::ParamChange {
+                path: c.path.clone(),
+                before: Some(convert::to_value(&c.before)),
+                after: Some(convert::to_value(&c.after)),
+            })
+            .collect(),
     }
 }
 
@@ -103,16 +161,6 @@ impl pb::approvals_server::Approvals for ApprovalsService {
         let caller = caller(&self.auth, &request)?;
         let req = request.into_inner();
         required("approval_id", &req.approval_id)?;
-        let verdict = match req.verdict() {
-            pb::Verdict::Approve => ReviewVerdict::Approve,
-            pb::Verdict::Deny => ReviewVerdict::Deny,
-            pb::Verdict::Unspecified => {
-                return Err(status::invalid(&InvalidField::new(
-                    "verdict",
-                    "must be VERDICT_APPROVE or VERDICT_DENY",
-                )))
-            }
-        };
         required("reason", &req.reason)?;
         if req.reason.len() > 2048 {
             return Err(status::invalid(&InvalidField::new(
@@ -120,6 +168,20 @@ impl pb::approvals_server::Approvals for ApprovalsService {
                 "longer than 2048 bytes",
             )));
         }
+        let (verdict, narrowed) = match req.verdict() {
+            pb::Verdict::Approve => (ReviewVerdict::Approve, None),
+            pb::Verdict::Deny => (ReviewVerdict::Deny, None),
+            pb::Verdict::Modify => (
+                ReviewVerdict::Modify,
+                Some(self.narrowed(&req.approval_id, req.params.clone()).await?),
+            ),
+            pb::Verdict::Unspecified => {
+                return Err(status::invalid(&InvalidField::new(
+                    "verdict",
+                    "must be VERDICT_APPROVE, VERDICT_DENY or VERDICT_MODIFY",
+                )))
+            }
+        };
         let reviewer = Reviewer {
             id: caller.id.clone(),
             kind: caller.kind.clone(),
@@ -128,7 +190,7 @@ impl pb::approvals_server::Approvals for ApprovalsService {
         };
         let view = self
             .workflow
-            .review(&reviewer, &req.approval_id, verdict, &req.reason)
+            .review(&reviewer, &req.approval_id, verdict, &req.reason, narrowed)
             .await
             .map_err(|e| status::workflow(&e))?;
         Ok(Response::new(to_proto(&view)))

@@ -51,7 +51,8 @@ pub fn request(req: pb::AuthorizeRequest) -> Result<AuthzRequest, InvalidField> 
     })
 }
 
-fn structure(s: Option<Struct>, field: &str) -> Result<Map<String, Json>, InvalidField> {
+/// A free-form wire map as JSON; `field` names it in errors.
+pub fn structure(s: Option<Struct>, field: &str) -> Result<Map<String, Json>, InvalidField> {
     let Some(s) = s else {
         return Ok(Map::new());
     };
@@ -114,7 +115,8 @@ pub fn to_struct(map: &Map<String, Json>) -> Struct {
     }
 }
 
-fn to_value(v: &Json) -> PbValue {
+/// A JSON value on the wire.
+pub fn to_value(v: &Json) -> PbValue {
     let kind = match v {
         Json::Null => Kind::NullValue(0),
         Json::Bool(b) => Kind::BoolValue(*b),

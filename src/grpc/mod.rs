@@ -64,7 +64,7 @@ pub async fn serve(
         .build_v1alpha()?;
     let authorizer =
         pb::authorizer_server::AuthorizerServer::new(authorizer::AuthorizerService::new(
-            decider,
+            decider.clone(),
             auth.clone(),
             workflow.clone(),
             config.allow_capability_ttl,
@@ -73,6 +73,7 @@ pub async fn serve(
     let approvals = pb::approvals_server::ApprovalsServer::new(approvals::ApprovalsService::new(
         workflow,
         auth.clone(),
+        decider,
     ))
     .max_decoding_message_size(config.max_message_bytes);
     let admin =

@@ -56,7 +56,14 @@ pub fn workflow(e: &WorkflowError) -> Status {
             Status::permission_denied(e.to_string())
         }
         WorkflowError::NotPending(_) => Status::failed_precondition(e.to_string()),
+        WorkflowError::NotNarrower(n) => invalid(&InvalidField::new(
+            n.path.replacen("action.params", "params", 1),
+            n.message.clone(),
+        )),
         WorkflowError::KeyReused => Status::already_exists(e.to_string()),
+        WorkflowError::Store(crate::store::StoreError::Conflict { .. }) => Status::aborted(
+            "another reviewer changed this request at the same time; read it again and retry",
+        ),
         WorkflowError::Store(_) => {
             tracing::error!(error = %e, "approval store failed");
             Status::unavailable("approval store unavailable; nothing was decided, retry")

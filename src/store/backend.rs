@@ -47,6 +47,9 @@ macro_rules! store_backend {
                     created_at: row.try_get("created_at")?,
                     expires_at: row.try_get("expires_at")?,
                     updated_at: row.try_get("updated_at")?,
+                    original_request: row
+                        .try_get::<Option<Json<serde_json::Value>>, _>("original_request")?
+                        .map(|j| j.0),
                 })
             }
 
@@ -153,6 +156,25 @@ macro_rules! store_backend {
                 let done = sqlx::query(sql::LOCK_PENDING)
                     .bind(id)
                     .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// Replaces the pending request by `change`; true if it was still pending.
+            pub(super) async fn narrow_request(
+                conn: &mut Conn,
+                id: &str,
+                change: &crate::domain::RequestChange,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::NARROW_REQUEST)
+                    .bind(id)
+                    .bind(Json(&change.request))
+                    .bind(&change.request_hash)
+                    .bind(Json(&change.requirements))
+                    .bind(now)
+                    .bind(&change.previous_hash)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -354,6 +376,14 @@ macro_rules! store_backend {
                 &self,
                 review: &$crate::domain::Review,
             ) -> Result<$crate::domain::ReviewOutcome, $crate::store::StoreError> {
+                self.add_review_narrowing(review, None).await
+            }
+
+            async fn add_review_narrowing(
+                &self,
+                review: &$crate::domain::Review,
+                change: Option<&$crate::domain::RequestChange>,
+            ) -> Result<$crate::domain::ReviewOutcome, $crate::store::StoreError> {
                 use $crate::domain::ReviewOutcome;
                 let mut tx = self.pool.begin_with($begin).await?;
                 if !ops::lock_pending(&mut tx, &review.approval_id, review.at).await? {
@@ -370,6 +400,16 @@ macro_rules! store_backend {
                 if !ops::insert_review(&mut tx, review).await? {
                     tx.rollback().await?;
                     return Ok(ReviewOutcome::Duplicate);
+                }
+                if let Some(change) = change {
+                    // The row is locked and pending (checked above, same transaction).
+                    if !ops::narrow_request(&mut tx, &review.approval_id, change, review.at).await?
+                    {
+                        tx.rollback().await?;
+                        return Ok(ReviewOutcome::NotPending(
+                            $crate::domain::ApprovalState::Expired,
+                        ));
+                    }
                 }
                 let reviews = ops::reviews_of(&mut tx, &review.approval_id).await?;
                 tx.commit().await?;

@@ -39,7 +39,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::SqlSafeStr;
 
 use crate::domain::{
-    Approval, ApprovalState, Capability, NewApproval, RedeemOutcome, Review, ReviewOutcome,
+    Approval, ApprovalState, Capability, NewApproval, RedeemOutcome, RequestChange, Review,
+    ReviewOutcome,
 };
 
 pub use postgres::{PgChangeFeed, PostgresStore};
@@ -154,6 +155,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Records a review if the approval is pending at `review.at` and this reviewer has not
     /// answered it yet; returns every review so far on success.
     async fn add_review(&self, review: &Review) -> Result<ReviewOutcome, StoreError>;
+
+    /// [`Self::add_review`] that, in the same transaction, replaces the pending request by a
+    /// narrowed one (a reviewer's modify), keeping the original as `original_request`.
+    async fn add_review_narrowing(
+        &self,
+        review: &Review,
+        change: Option<&RequestChange>,
+    ) -> Result<ReviewOutcome, StoreError>;
 
     /// Every review of an approval, oldest first (empty for an unknown id).
     async fn reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError>;

@@ -14,11 +14,18 @@ const MAX_CONNECTIONS: u32 = 10;
 
 /// `migrations/postgres/`, embedded: (version, description, SQL). Applied files are never
 /// edited (their checksums are recorded); changes go in a new file listed here.
-pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "approvals",
-    include_str!("../../migrations/postgres/0001_approvals.sql"),
-)];
+pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "approvals",
+        include_str!("../../migrations/postgres/0001_approvals.sql"),
+    ),
+    (
+        2,
+        "modify",
+        include_str!("../../migrations/postgres/0002_modify.sql"),
+    ),
+];
 
 /// The shared [`Store`](super::Store).
 #[derive(Debug, Clone)]

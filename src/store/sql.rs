@@ -8,6 +8,13 @@ macro_rules! approval_columns {
     };
 }
 
+/// What reads select: the inserted columns plus the request as first asked (set by a modify).
+macro_rules! approval_select_columns {
+    () => {
+        concat!(approval_columns!(), ", original_request")
+    };
+}
+
 macro_rules! review_columns {
     () => {
         "approval_id, reviewer_id, verdict, reason, reviewer_groups, reviewed_at"
@@ -30,20 +37,20 @@ pub(super) const INSERT_APPROVAL: &str = concat!(
 
 pub(super) const APPROVAL_BY_ID: &str = concat!(
     "SELECT ",
-    approval_columns!(),
+    approval_select_columns!(),
     " FROM approvals WHERE id = $1"
 );
 
 pub(super) const APPROVAL_BY_KEY: &str = concat!(
     "SELECT ",
-    approval_columns!(),
+    approval_select_columns!(),
     " FROM approvals WHERE subject_id = $1 AND request_id = $2"
 );
 
 /// $1 state (observed at $2), $3 subject, $4 action, $5 reviewer, $6 cursor, $7 limit.
 pub(super) const LIST_APPROVALS: &str = concat!(
     "SELECT ",
-    approval_columns!(),
+    approval_select_columns!(),
     " FROM approvals \
      WHERE ($1 IS NULL OR \
             (CASE WHEN state = 'pending' AND expires_at <= $2 THEN 'expired' ELSE state END) = $1) \
@@ -65,6 +72,14 @@ pub(super) const INSERT_REVIEW: &str = concat!(
     review_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (approval_id, reviewer_id) DO NOTHING"
 );
+
+/// Replaces a pending request by its narrowed form, keeping the first version, if it is still
+/// the request the reviewer narrowed: $1 id, $2 request, $3 request hash, $4 requirements,
+/// $5 now, $6 the hash the reviewer saw.
+pub(super) const NARROW_REQUEST: &str = "UPDATE approvals \
+     SET original_request = COALESCE(original_request, request), request = $2, \
+         request_hash = $3, requirements = $4, updated_at = $5 \
+     WHERE id = $1 AND state = 'pending' AND expires_at > $5 AND request_hash = $6";
 
 pub(super) const REVIEWS_OF: &str = concat!(
     "SELECT ",

@@ -21,11 +21,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `migrations/sqlite/`, embedded: (version, description, SQL). Applied files are never
 /// edited (their checksums are recorded); changes go in a new file listed here.
-pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "approvals",
-    include_str!("../../migrations/sqlite/0001_approvals.sql"),
-)];
+pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "approvals",
+        include_str!("../../migrations/sqlite/0001_approvals.sql"),
+    ),
+    (
+        2,
+        "modify",
+        include_str!("../../migrations/sqlite/0002_modify.sql"),
+    ),
+];
 
 /// The embedded [`Store`](super::Store).
 #[derive(Debug, Clone)]
