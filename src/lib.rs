@@ -20,7 +20,7 @@
 //! - [`grpc`]: tonic services; the only module that names proto types.
 //! - [`http`]: axum endpoints for health and bundle status.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
-//! - [`cli`]: clap subcommands (`serve`, `eval`, `test`).
+//! - [`cli`]: clap subcommands (`serve`, `eval`, `test`, and `approvals` for reviewers).
 //! - [`app`]: wiring: build state, start servers, reload on change, drain on shutdown.
 //! - [`telemetry`]: the tracing subscriber.
 

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(&args),
         Command::Eval(args) => cli::eval(&args),
         Command::Test(args) => cli::test(&args),
+        Command::Approvals(args) => approvals(&args),
     };
     match result {
         Ok(code) => code,
@@ -33,4 +34,12 @@ fn serve(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(app::serve(config))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The reviewer client needs a runtime for its one RPC; a single thread is plenty.
+fn approvals(args: &cli::approvals::ApprovalsArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(cli::approvals::run(args)))
 }

@@ -1,4 +1,6 @@
-//! The command line: `serve`, `eval` and `test`.
+//! The command line: `serve`, `eval`, `test`, and `approvals` (the reviewer client).
+
+pub mod approvals;
 
 use std::{
     io::Read,
@@ -35,6 +37,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run a bundle's Rego unit tests (rules named test_*).
     Test(TestArgs),
+    /// Review approval requests on a running server: list, show, approve, deny.
+    Approvals(approvals::ApprovalsArgs),
 }
 
 /// `tollgate serve`: every flag also reads a `TOLLGATE_*` variable and overrides the file.
