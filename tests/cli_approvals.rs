@@ -269,3 +269,52 @@ async fn a_deny_ends_the_request_and_mistakes_exit_non_zero() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn modify_sends_narrowed_params_and_refuses_widening() {
+    let server = server().await;
+    let id = pending(&server, "cli-modify").await;
+
+    let bad_json = cli(
+        &server,
+        "sre1-token",
+        &["modify", &id, "--reason", "r", "--params", "{rows"],
+    )
+    .await;
+    assert_eq!(bad_json.code, 2, "{}", bad_json.stderr);
+    assert!(bad_json.stderr.contains("--params"), "{}", bad_json.stderr);
+
+    let wider = cli(
+        &server,
+        "sre1-token",
+        &[
+            "modify",
+            &id,
+            "--reason",
+            "r",
+            "--params",
+            r#"{"database": "orders", "rows": 5000}"#,
+        ],
+    )
+    .await;
+    assert_eq!(wider.code, 2, "{}", wider.stderr);
+    assert!(wider.stderr.contains("params.rows"), "{}", wider.stderr);
+
+    let narrowed = ok(cli(
+        &server,
+        "sre1-token",
+        &[
+            "modify",
+            &id,
+            "--reason",
+            "only 100 rows needed",
+            "--params",
+            r#"{"database": "orders", "rows": 100}"#,
+        ],
+    )
+    .await);
+    assert!(narrowed.contains("pending"), "{narrowed}");
+    let shown = ok(cli(&server, "sre1-token", &["show", &id]).await);
+    assert!(shown.contains("action.params.rows"), "{shown}");
+    assert!(shown.contains("1200") && shown.contains("100"), "{shown}");
+}

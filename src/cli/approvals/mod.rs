@@ -60,6 +60,21 @@ pub enum ApprovalsCommand {
     Approve(ReviewArgs),
     /// Deny a request (the reason is recorded); one eligible deny ends it.
     Deny(ReviewArgs),
+    /// Approve a narrowed request: `--params` replaces the action's params (numbers lower,
+    /// durations shorter, lists smaller; nothing added or removed). The policy decides the
+    /// narrowed request again.
+    Modify(ModifyArgs),
+}
+
+/// `tollgate approvals modify`.
+#[derive(Debug, Args)]
+pub struct ModifyArgs {
+    /// Approval id and reason, as for approve.
+    #[command(flatten)]
+    pub review: ReviewArgs,
+    /// The complete narrowed params as a JSON object, e.g. '{"table": "users", "rows": 10000}'.
+    #[arg(long)]
+    pub params: String,
 }
 
 /// A state to filter on.
@@ -211,19 +226,51 @@ async fn execute(args: &ApprovalsArgs) -> Result<String, ClientError> {
             }
             Ok(render::show_text(&approval, now, show.show_capability))
         }
-        ApprovalsCommand::Approve(review) | ApprovalsCommand::Deny(review) => {
-            let verdict = if matches!(args.command, ApprovalsCommand::Deny(_)) {
-                pb::Verdict::Deny
-            } else {
-                pb::Verdict::Approve
-            };
-            let approval = client.review(review, verdict).await?;
-            if json {
-                return pretty(&render::approval_json(&approval, false));
-            }
-            Ok(render::review_text(&approval, now))
+        ApprovalsCommand::Approve(r) => {
+            decide(&mut client, r, pb::Verdict::Approve, None, json, now).await
+        }
+        ApprovalsCommand::Deny(r) => {
+            decide(&mut client, r, pb::Verdict::Deny, None, json, now).await
+        }
+        ApprovalsCommand::Modify(m) => {
+            let narrowed = params(&m.params)?;
+            decide(
+                &mut client,
+                &m.review,
+                pb::Verdict::Modify,
+                Some(narrowed),
+                json,
+                now,
+            )
+            .await
         }
     }
+}
+
+/// Sends one review and renders the result.
+async fn decide(
+    client: &mut Client,
+    review: &ReviewArgs,
+    verdict: pb::Verdict,
+    params: Option<prost_types::Struct>,
+    json: bool,
+    now: std::time::SystemTime,
+) -> Result<String, ClientError> {
+    let approval = client.review(review, verdict, params).await?;
+    if json {
+        return pretty(&render::approval_json(&approval, false));
+    }
+    Ok(render::review_text(&approval, now))
+}
+
+/// `--params` as a wire struct; anything but a JSON object is a usage error.
+fn params(text: &str) -> Result<prost_types::Struct, ClientError> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ClientError::Usage(format!("--params is not JSON: {e}")))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(ClientError::Usage("--params must be a JSON object".into()));
+    };
+    Ok(crate::grpc::convert::to_struct(&map))
 }
 
 fn pretty(value: &serde_json::Value) -> Result<String, ClientError> {
@@ -305,12 +352,13 @@ impl Client {
         &mut self,
         args: &ReviewArgs,
         verdict: pb::Verdict,
+        params: Option<prost_types::Struct>,
     ) -> Result<pb::Approval, Status> {
         let message = pb::ApproveRequest {
             approval_id: args.id.clone(),
             verdict: verdict as i32,
             reason: args.reason.clone(),
-            params: None,
+            params,
         };
         let request = self.request(message);
         Ok(self.inner.approve(request).await?.into_inner())
