@@ -6,19 +6,17 @@
 mod common;
 
 use std::{
-    io::{BufRead, BufReader},
     path::Path,
-    process::{Child, Command, Stdio},
-    sync::mpsc,
+    process::Command,
     time::{Duration, SystemTime},
 };
 
-use common::strukt;
+use common::{spawn_serve, strukt, Process};
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,
     Effect, Verdict,
 };
-use tonic::{transport::Channel, Request};
+use tonic::Request;
 
 const POLICY: &str = r#"package tollgate
 
@@ -42,57 +40,19 @@ auth:
     - {token: executor, id: \"service:executor\", kind: service}
 ";
 
-struct Server {
-    child: Child,
-    channel: Channel,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn serve(dir: &Path) -> Server {
-    #[allow(clippy::zombie_processes)] // Server's Drop reaps it.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .arg("serve")
-        .arg("--config")
-        .arg(dir.join("tollgate.yaml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--bundle")
-        .arg(dir.join("bundle"))
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let grpc = tokio::task::spawn_blocking(move || loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server starts");
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-            if v["message"] == "tollgate serving" {
-                return v["grpc"].as_str().unwrap().to_string();
-            }
-        }
-    })
+async fn serve(dir: &Path) -> Process {
+    let data = dir.join("data");
+    let bundle = dir.join("bundle");
+    spawn_serve(
+        &dir.join("tollgate.yaml"),
+        &[
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--bundle".as_ref(),
+            bundle.as_os_str(),
+        ],
+    )
     .await
-    .unwrap();
-    let channel = Channel::from_shared(format!("http://{grpc}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    Server { child, channel }
 }
 
 fn as_user<T>(token: &str, msg: T) -> Request<T> {
@@ -121,7 +81,7 @@ fn request(action: &str, request_id: &str) -> pb::AuthorizeRequest {
     }
 }
 
-async fn ask(s: &Server, action: &str, rid: &str) -> pb::AuthorizeResponse {
+async fn ask(s: &Process, action: &str, rid: &str) -> pb::AuthorizeResponse {
     let r = AuthorizerClient::new(s.channel.clone())
         .authorize(as_user("agent", request(action, rid)))
         .await
@@ -131,7 +91,7 @@ async fn ask(s: &Server, action: &str, rid: &str) -> pb::AuthorizeResponse {
     r
 }
 
-async fn approve(s: &Server, who: &str, id: &str) -> Result<pb::Approval, tonic::Status> {
+async fn approve(s: &Process, who: &str, id: &str) -> Result<pb::Approval, tonic::Status> {
     ApprovalsClient::new(s.channel.clone())
         .approve(as_user(
             who,
@@ -146,7 +106,7 @@ async fn approve(s: &Server, who: &str, id: &str) -> Result<pb::Approval, tonic:
         .map(|r| r.into_inner())
 }
 
-async fn get(s: &Server, id: &str) -> pb::Approval {
+async fn get(s: &Process, id: &str) -> pb::Approval {
     ApprovalsClient::new(s.channel.clone())
         .get_approval(as_user(
             "agent",

@@ -225,3 +225,60 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
     (status, body.to_string())
 }
+
+/// A `tollgate serve` child process, killed (and reaped) when dropped.
+pub struct Process {
+    pub child: std::process::Child,
+    pub channel: Channel,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the built binary with `--config config` (which must log JSON and bind port 0)
+/// plus `args`, and connects once it logs its addresses.
+pub async fn spawn_serve(config: &Path, args: &[&std::ffi::OsStr]) -> Process {
+    use std::io::BufRead;
+    #[allow(clippy::zombie_processes)] // Process's Drop reaps it.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let grpc = tokio::task::spawn_blocking(move || loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server starts");
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+            if v["message"] == "tollgate serving" {
+                return v["grpc"].as_str().unwrap().to_string();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let channel = Channel::from_shared(format!("http://{grpc}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    Process { child, channel }
+}
