@@ -158,6 +158,7 @@ h2load_level() {
   local name="$1" url="$2" body="$3" c="$4" m="$5" base
   base="$OUT_DIR/$name-c$c-m$m"
   tg_log "h2load $name -c$c -m$m: ${WARMUP}s warm-up + ${DURATION}s"
+  rm -f "$base.tsv" # h2load appends to its log file
   h2load -c "$c" -m "$m" -t 1 -D "$DURATION" --warm-up-time "$WARMUP" \
     --log-file="$base.tsv" -d "$body" \
     -H 'content-type: application/grpc' -H 'te: trailers' \
@@ -314,6 +315,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 ROWS="$OUT_DIR/rows.jsonl"
 : >"$ROWS"
+LOADAVG_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 for level in $LEVELS; do
   c="${level%x*}"
   m="${level#*x}"
@@ -339,6 +341,7 @@ done
   echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "- revision: $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (+ local changes)')"
   echo "- machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || uname -m); client and server on the same machine, loopback"
+  echo "- load average before the load / after it: $LOADAVG_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (other work on the machine skews the numbers)"
   echo "- tool: $(h2load --version | head -n 1), one client thread, ${WARMUP}s warm-up then ${DURATION}s per level"
   echo "- tollgate: release build, bundle policies/, auth mode default (insecure, loopback), log level ${TOLLGATE_LOG_LEVEL:-warn}"
   if [ "$CERBOS" = 1 ]; then

@@ -110,6 +110,20 @@ def fmt(x: float, digits: int = 2) -> str:
     return f"{x:,.{digits}f}"
 
 
+def problems(r: dict) -> str:
+    out = []
+    if r["failed"]:
+        out.append(f"{r['failed']} failed")
+    if r["non_2xx"]:
+        out.append(f"{r['non_2xx']} non-2xx")
+    odd = {k: v for k, v in r["statuses"].items() if k != "200"}
+    if odd:
+        out.append("logged statuses " + ", ".join(f"{k}: {v}" for k, v in sorted(odd.items())))
+    if r["succeeded"] != r["requests"]:
+        out.append(f"{r['requests'] - r['succeeded']} not succeeded")
+    return "; ".join(out) or "no successful request"
+
+
 def table(args) -> int:
     rows = []
     with open(args.rows) as f:
@@ -130,7 +144,7 @@ def table(args) -> int:
             fmt(r["p99_ms"], 3),
             fmt(r["max_ms"], 3),
             f"{r['requests']:,}",
-            "yes" if r["ok"] else f"NO ({r['failed']} failed, {r['non_2xx']} non-2xx)",
+            "yes" if r["ok"] else "NO (" + problems(r) + ")",
         ]
         for r in rows
     ]

@@ -190,14 +190,24 @@ phase_doctests() {
 }
 
 phase_rego() {
-  local log="$RESULTS_DIR/rego.log" rc=0 bin="$TARGET_DIR/debug/tollgate"
+  local log="$RESULTS_DIR/rego.log" rc=0 bin="$TARGET_DIR/debug/tollgate" newer
   if [ ! -d policies ]; then
     echo "no policies/ bundle in the tree: nothing to test" >&2
     return 77
   fi
-  # Usually already built by the test build above (integration tests need the binary);
-  # otherwise this builds only the binary, reusing the library.
-  cargo build --quiet --bin tollgate || return $?
+  # The test build above already made target/debug/tollgate: Cargo builds the binary for
+  # integration tests, with the features the test build unifies. A separate `cargo build`
+  # would resolve dependency features without the dev-dependencies, rebuild part of the tree
+  # (100 s cold here) and leave a binary the next test build rebuilds again. So build only
+  # when the binary is missing or older than its sources.
+  newer=""
+  if [ -x "$bin" ]; then
+    newer="$(find src proto build.rs Cargo.toml Cargo.lock -newer "$bin" -print -quit 2>/dev/null || true)"
+  fi
+  if [ ! -x "$bin" ] || [ -n "$newer" ]; then
+    echo "building $bin (${newer:+$newer is newer; }no integration test built it)"
+    cargo build --quiet --bin tollgate || return $?
+  fi
   logged "$log" "$bin" test policies || rc=$?
   count_from generic "$log"
   return "$rc"
