@@ -18,9 +18,9 @@ use common::*;
 use tokio_stream::StreamExt;
 use tollgate::{
     grpc::pb::{self, approvals_client::ApprovalsClient, ApprovalState, Effect, Verdict},
-    identity::{AuthConfig, AuthMode, TokenIdentity},
+    identity::{AuthConfig, AuthMode},
 };
-use tonic::{transport::Channel, Code, Request};
+use tonic::{transport::Channel, Code};
 
 const POLICY: &str = r#"package tollgate
 
@@ -51,22 +51,6 @@ deny contains "exports under 100 rows go through the self-service tool" if {
 	input.action.params.rows < 100
 }
 "#;
-
-fn identity(token: &str, id: &str, kind: &str, groups: &[&str]) -> TokenIdentity {
-    TokenIdentity {
-        token_sha256: String::new(),
-        token: token.into(),
-        id: id.into(),
-        kind: kind.into(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-        owner: if kind == "agent" {
-            "team:platform".into()
-        } else {
-            String::new()
-        },
-        assert_subjects: false,
-    }
-}
 
 /// A manual clock starting now.
 fn clock() -> (Arc<AtomicU64>, tollgate::approval::Clock) {
@@ -106,13 +90,6 @@ async fn server(clock: tollgate::approval::Clock) -> TestServer {
         clock,
     )
     .await
-}
-
-fn as_user<T>(token: &str, msg: T) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
 }
 
 fn drop_request(request_id: &str) -> pb::AuthorizeRequest {
@@ -492,30 +469,13 @@ async fn allow_obligations_carry_a_capability_and_racing_redeemers_get_one_use()
         owner: "team:platform".into(),
         ..Default::default()
     });
-    let mut racers = Vec::new();
-    for _ in 0..64 {
-        let channel = server.channel.clone();
-        let token = allow.capability.clone();
-        let req = exact.clone();
-        racers.push(tokio::spawn(async move {
-            ApprovalsClient::new(channel)
-                .redeem_capability(as_user(
-                    "executor",
-                    pb::RedeemCapabilityRequest {
-                        capability: token,
-                        request: Some(req),
-                    },
-                ))
-                .await
-                .unwrap()
-                .into_inner()
-                .allowed
-        }));
-    }
-    let mut wins = 0;
-    for r in racers {
-        wins += usize::from(r.await.unwrap());
-    }
+    let wins = redeem_race(
+        std::slice::from_ref(&server.channel),
+        &allow.capability,
+        &exact,
+        64,
+    )
+    .await;
     assert_eq!(wins, 1, "exactly one of 64 concurrent redeemers succeeds");
     server.stop().await;
 }

@@ -10,7 +10,7 @@ use std::{path::Path, process::Command};
 use common::*;
 use tollgate::{
     grpc::pb::{self, Effect},
-    identity::{AuthConfig, AuthMode, TokenIdentity},
+    identity::{AuthConfig, AuthMode},
 };
 use tonic::Request;
 
@@ -26,22 +26,6 @@ approval contains {"groups": ["sre"], "quorum": 2, "ttl": "15m", "capability_ttl
 approval contains {"groups": ["security"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
 	"risk": "high", "reason": "security reviews every drop"} if input.action.name == "db.drop"
 "#;
-
-fn identity(token: &str, id: &str, kind: &str, groups: &[&str]) -> TokenIdentity {
-    TokenIdentity {
-        token_sha256: String::new(),
-        token: token.into(),
-        id: id.into(),
-        kind: kind.into(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-        owner: if kind == "agent" {
-            "team:platform".into()
-        } else {
-            String::new()
-        },
-        assert_subjects: false,
-    }
-}
 
 async fn server() -> TestServer {
     start(

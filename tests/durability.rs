@@ -11,12 +11,11 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use common::{spawn_serve, strukt, Process};
+use common::{as_user, spawn_serve, strukt, Process};
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,
     Effect, Verdict,
 };
-use tonic::Request;
 
 const POLICY: &str = r#"package tollgate
 
@@ -53,13 +52,6 @@ async fn serve(dir: &Path) -> Process {
         ],
     )
     .await
-}
-
-fn as_user<T>(token: &str, msg: T) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
 }
 
 fn request(action: &str, request_id: &str) -> pb::AuthorizeRequest {

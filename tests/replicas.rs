@@ -15,7 +15,6 @@ use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,
     Effect, Verdict,
 };
-use tonic::Request;
 
 const POLICY: &str = r#"package tollgate
 
@@ -71,13 +70,6 @@ auth:
     )
     .unwrap();
     spawn_serve(&config, &[]).await
-}
-
-fn as_user<T>(token: &str, msg: T) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
 }
 
 fn drop_db() -> pb::AuthorizeRequest {
@@ -172,33 +164,12 @@ async fn an_approval_on_one_replica_wakes_the_waiter_on_another() {
         kind: "agent".into(),
         ..Default::default()
     });
-    let mut racers = Vec::new();
-    for i in 0..64 {
-        let channel = if i % 2 == 0 {
-            a.channel.clone()
-        } else {
-            b.channel.clone()
-        };
-        let token = approved.capability.clone();
-        let req = exact.clone();
-        racers.push(tokio::spawn(async move {
-            ApprovalsClient::new(channel)
-                .redeem_capability(as_user(
-                    "executor",
-                    pb::RedeemCapabilityRequest {
-                        capability: token,
-                        request: Some(req),
-                    },
-                ))
-                .await
-                .unwrap()
-                .into_inner()
-                .allowed
-        }));
-    }
-    let mut wins = 0;
-    for r in racers {
-        wins += usize::from(r.await.unwrap());
-    }
+    let wins = redeem_race(
+        &[a.channel.clone(), b.channel.clone()],
+        &approved.capability,
+        &exact,
+        64,
+    )
+    .await;
     assert_eq!(wins, 1, "exactly one of 64 redeemers across two processes");
 }

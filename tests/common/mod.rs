@@ -282,3 +282,64 @@ pub async fn spawn_serve(config: &Path, args: &[&std::ffi::OsStr]) -> Process {
         .unwrap();
     Process { child, channel }
 }
+
+/// A static-token identity; agents are owned by `team:platform`.
+pub fn identity(
+    token: &str,
+    id: &str,
+    kind: &str,
+    groups: &[&str],
+) -> tollgate::identity::TokenIdentity {
+    tollgate::identity::TokenIdentity {
+        token_sha256: String::new(),
+        token: token.into(),
+        id: id.into(),
+        kind: kind.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        owner: if kind == "agent" {
+            "team:platform".into()
+        } else {
+            String::new()
+        },
+        assert_subjects: false,
+    }
+}
+
+/// `msg` sent with `authorization: Bearer token`.
+pub fn as_user<T>(token: &str, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+/// `n` concurrent redemptions of `token` for `req`, spread over `channels` in turn, as the
+/// executor; returns how many were allowed.
+pub async fn redeem_race(
+    channels: &[Channel],
+    token: &str,
+    req: &pb::AuthorizeRequest,
+    n: usize,
+) -> usize {
+    let mut racers = Vec::new();
+    for i in 0..n {
+        let channel = channels[i % channels.len()].clone();
+        let msg = pb::RedeemCapabilityRequest {
+            capability: token.to_string(),
+            request: Some(req.clone()),
+        };
+        racers.push(tokio::spawn(async move {
+            pb::approvals_client::ApprovalsClient::new(channel)
+                .redeem_capability(as_user("executor", msg))
+                .await
+                .unwrap()
+                .into_inner()
+                .allowed
+        }));
+    }
+    let mut wins = 0;
+    for r in racers {
+        wins += usize::from(r.await.unwrap());
+    }
+    wins
+}
