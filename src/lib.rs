@@ -13,10 +13,13 @@
 //!   evaluation under limits, atomic hot swap, the decision cache and the Rego test runner.
 //! - [`approval`]: separation of duties and quorum: who may review, and when reviews decide.
 //! - [`capability`]: single-use PASETO capabilities bound to one request: mint, verify, JWKS.
+//! - [`audit`]: the append-only, hash-chained audit log: event types and the chain; records
+//!   commit in the same transaction as the state they describe.
 //! - [`identity`]: who the verified caller is (static tokens or insecure development mode).
 //! - [`service`]: the decision pipeline the protocols share: identity -> cache -> policy ->
 //!   decision.
-//! - [`store`]: durable approvals, reviews and capabilities behind a trait (SQLite, PostgreSQL).
+//! - [`store`]: durable approvals, reviews, capabilities and the audit log behind a trait
+//!   (SQLite, PostgreSQL).
 //! - [`grpc`]: tonic services; the only module that names proto types.
 //! - [`http`]: axum endpoints for health and bundle status.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
@@ -29,6 +32,7 @@
 
 pub mod app;
 pub mod approval;
+pub mod audit;
 pub mod capability;
 pub mod cli;
 pub mod config;

@@ -196,8 +196,9 @@ impl Workflow {
             bundle_revision: decision.revision.to_string(),
             created_at: now,
             expires_at: now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
+            trace_parent: String::new(),
         };
-        let (approval, created) = self.store.create_approval(&new).await?;
+        let (approval, created) = self.store.create_approval(&new, &[]).await?;
         if !created && approval.request_hash != new.request_hash {
             return Err(WorkflowError::KeyReused);
         }
@@ -222,15 +223,18 @@ impl Workflow {
 
     async fn issue(&self, grant: &Grant) -> Result<(String, SystemTime), WorkflowError> {
         self.store
-            .insert_capability(&Capability {
-                id: grant.id.clone(),
-                approval_id: grant.approval_id.clone(),
-                request_hash: grant.request_hash.clone(),
-                state: CapabilityState::Issued,
-                issued_at: unix_millis(grant.issued_at),
-                expires_at: unix_millis(grant.expires_at),
-                redeemed_at: None,
-            })
+            .insert_capability(
+                &Capability {
+                    id: grant.id.clone(),
+                    approval_id: grant.approval_id.clone(),
+                    request_hash: grant.request_hash.clone(),
+                    state: CapabilityState::Issued,
+                    issued_at: unix_millis(grant.issued_at),
+                    expires_at: unix_millis(grant.expires_at),
+                    redeemed_at: None,
+                },
+                &[],
+            )
             .await?;
         Ok((self.key.mint(grant)?, grant.expires_at))
     }
@@ -410,7 +414,7 @@ impl Workflow {
         };
         let reviews = match self
             .store
-            .add_review_narrowing(&review, change.as_ref())
+            .add_review_narrowing(&review, change.as_ref(), &[])
             .await?
         {
             ReviewOutcome::Recorded(all) => all,
@@ -442,6 +446,7 @@ impl Workflow {
                         ApprovalState::Pending,
                         ApprovalState::Denied,
                         unix_millis(now),
+                        &[],
                     )
                     .await?;
             }
@@ -474,6 +479,7 @@ impl Workflow {
                         ApprovalState::Pending,
                         ApprovalState::Approved,
                         unix_millis(now),
+                        &[],
                     )
                     .await?;
             }
@@ -509,6 +515,7 @@ impl Workflow {
                 ApprovalState::Pending,
                 ApprovalState::Cancelled,
                 now,
+                &[],
             )
             .await?
         {
@@ -571,7 +578,7 @@ impl Workflow {
         }
         let outcome = self
             .store
-            .redeem_capability(&grant.id, &grant.request_hash, unix_millis(now))
+            .redeem_capability(&grant.id, &grant.request_hash, unix_millis(now), &[])
             .await?;
         let reason = match outcome {
             RedeemOutcome::Redeemed => {
@@ -595,7 +602,10 @@ impl Workflow {
 
     /// Expires everything past its deadline and wakes the waiters; returns how many.
     pub async fn sweep(&self) -> Result<usize, WorkflowError> {
-        let ids = self.store.expire_due(unix_millis(self.now())).await?;
+        let ids = self
+            .store
+            .expire_due(unix_millis(self.now()), &|_| Vec::new())
+            .await?;
         for id in &ids {
             tracing::info!(approval.id = %id, "approval expired");
             self.changed(id).await;

@@ -169,6 +169,9 @@ pub struct NewApproval {
     pub created_at: i64,
     /// Absolute deadline, Unix ms.
     pub expires_at: i64,
+    /// The W3C `traceparent` of the decision that asked, so the approval's later events join
+    /// that trace ("" when the call carried none).
+    pub trace_parent: String,
 }
 
 /// A stored approval request.
@@ -203,6 +206,8 @@ pub struct Approval {
     /// The request as first asked, when a reviewer narrowed it (`request` is then the
     /// narrowed one, and the capability binds to it).
     pub original_request: Option<Value>,
+    /// The W3C `traceparent` of the decision that asked ("" when none).
+    pub trace_parent: String,
 }
 
 /// A reviewer's narrowing of a pending request: the new request, its binding hash and the
@@ -235,6 +240,7 @@ impl NewApproval {
             bundle_revision,
             created_at,
             expires_at,
+            trace_parent,
         } = self;
         Approval {
             id,
@@ -251,6 +257,7 @@ impl NewApproval {
             expires_at,
             updated_at: created_at,
             original_request: None,
+            trace_parent,
         }
     }
 }
@@ -406,6 +413,7 @@ mod tests {
             bundle_revision: "r1".into(),
             created_at: 10,
             expires_at,
+            trace_parent: String::new(),
         }
         .into_pending()
     }

@@ -10,6 +10,8 @@
 /// `$db`, starting write transactions with `$begin`.
 macro_rules! store_backend {
     ($store:ty, $db:ty, $begin:expr) => {
+        $crate::store::audit_ops::audit_ops!($db);
+
         /// The per-statement functions; each joins whatever transaction its connection is in.
         mod ops {
             use sqlx::{types::Json, Row};
@@ -50,6 +52,7 @@ macro_rules! store_backend {
                     original_request: row
                         .try_get::<Option<Json<serde_json::Value>>, _>("original_request")?
                         .map(|j| j.0),
+                    trace_parent: row.try_get("trace_parent")?,
                 })
             }
 
@@ -97,6 +100,7 @@ macro_rules! store_backend {
                     .bind(&new.bundle_revision)
                     .bind(new.created_at)
                     .bind(new.expires_at)
+                    .bind(&new.trace_parent)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -231,20 +235,18 @@ macro_rules! store_backend {
                 Ok(done.rows_affected() == 1)
             }
 
+            /// The approvals it expired, sorted by id.
             pub(super) async fn expire_approvals(
                 conn: &mut Conn,
                 now: i64,
-            ) -> Result<Vec<String>, StoreError> {
+            ) -> Result<Vec<Approval>, StoreError> {
                 let rows = sqlx::query(sql::EXPIRE_APPROVALS)
                     .bind(now)
                     .fetch_all(&mut *conn)
                     .await?;
-                let mut ids = rows
-                    .iter()
-                    .map(|row| row.try_get::<String, _>("id"))
-                    .collect::<Result<Vec<_>, _>>()?;
-                ids.sort();
-                Ok(ids)
+                let mut expired = rows.iter().map(approval).collect::<Result<Vec<_>, _>>()?;
+                expired.sort_by(|a, b| a.id.cmp(&b.id));
+                Ok(expired)
             }
 
             pub(super) async fn expire_capabilities(
@@ -319,9 +321,11 @@ macro_rules! store_backend {
             async fn create_approval(
                 &self,
                 new: &$crate::domain::NewApproval,
+                audit: &[$crate::audit::AuditEvent],
             ) -> Result<($crate::domain::Approval, bool), $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 if ops::insert_approval(&mut tx, new).await? {
+                    audit_ops::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     return Ok((new.clone().into_pending(), true));
                 }
@@ -375,14 +379,16 @@ macro_rules! store_backend {
             async fn add_review(
                 &self,
                 review: &$crate::domain::Review,
+                audit: &[$crate::audit::AuditEvent],
             ) -> Result<$crate::domain::ReviewOutcome, $crate::store::StoreError> {
-                self.add_review_narrowing(review, None).await
+                self.add_review_narrowing(review, None, audit).await
             }
 
             async fn add_review_narrowing(
                 &self,
                 review: &$crate::domain::Review,
                 change: Option<&$crate::domain::RequestChange>,
+                audit: &[$crate::audit::AuditEvent],
             ) -> Result<$crate::domain::ReviewOutcome, $crate::store::StoreError> {
                 use $crate::domain::ReviewOutcome;
                 let mut tx = self.pool.begin_with($begin).await?;
@@ -412,6 +418,7 @@ macro_rules! store_backend {
                     }
                 }
                 let reviews = ops::reviews_of(&mut tx, &review.approval_id).await?;
+                audit_ops::append(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(ReviewOutcome::Recorded(reviews))
             }
@@ -430,30 +437,76 @@ macro_rules! store_backend {
                 from: $crate::domain::ApprovalState,
                 to: $crate::domain::ApprovalState,
                 now: i64,
+                audit: &[$crate::audit::AuditEvent],
             ) -> Result<bool, $crate::store::StoreError> {
                 if !from.can_become(to) {
                     return Err($crate::store::StoreError::InvalidTransition { from, to });
                 }
                 let mut tx = self.pool.begin_with($begin).await?;
-                let moved = ops::transition(&mut tx, id, from, to, now).await?;
+                if !ops::transition(&mut tx, id, from, to, now).await? {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                audit_ops::append(&mut tx, audit).await?;
                 tx.commit().await?;
-                Ok(moved)
+                Ok(true)
             }
 
-            async fn expire_due(&self, now: i64) -> Result<Vec<String>, $crate::store::StoreError> {
+            async fn approve_with_capability(
+                &self,
+                id: &str,
+                cap: &$crate::domain::Capability,
+                now: i64,
+                audit: &[$crate::audit::AuditEvent],
+            ) -> Result<bool, $crate::store::StoreError> {
+                use $crate::domain::ApprovalState;
+                let mut tx = self.pool.begin_with($begin).await?;
+                // Lock the row while it is pending and in time before inserting, so a losing
+                // racer finds it decided instead of colliding on the capability id.
+                if !ops::lock_pending(&mut tx, id, now).await? {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                ops::insert_capability(&mut tx, cap).await?;
+                if !ops::transition(
+                    &mut tx,
+                    id,
+                    ApprovalState::Pending,
+                    ApprovalState::Approved,
+                    now,
+                )
+                .await?
+                {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                audit_ops::append(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn expire_due(
+                &self,
+                now: i64,
+                audit: &$crate::store::ExpiryAudit<'_>,
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 let expired = ops::expire_approvals(&mut tx, now).await?;
                 ops::expire_capabilities(&mut tx, now).await?;
+                let events: Vec<_> = expired.iter().flat_map(|a| audit(a)).collect();
+                audit_ops::append(&mut tx, &events).await?;
                 tx.commit().await?;
-                Ok(expired)
+                Ok(expired.into_iter().map(|a| a.id).collect())
             }
 
             async fn insert_capability(
                 &self,
                 cap: &$crate::domain::Capability,
+                audit: &[$crate::audit::AuditEvent],
             ) -> Result<(), $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 ops::insert_capability(&mut tx, cap).await?;
+                audit_ops::append(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -473,10 +526,12 @@ macro_rules! store_backend {
                 id: &str,
                 request_hash: &str,
                 now: i64,
+                audit: &[$crate::audit::AuditEvent],
             ) -> Result<$crate::domain::RedeemOutcome, $crate::store::StoreError> {
                 use $crate::domain::RedeemOutcome;
                 let mut tx = self.pool.begin_with($begin).await?;
                 if ops::redeem(&mut tx, id, request_hash, now).await? {
+                    audit_ops::append(&mut tx, audit).await?;
                     tx.commit().await?;
                     return Ok(RedeemOutcome::Redeemed);
                 }
@@ -486,6 +541,69 @@ macro_rules! store_backend {
                     Some(cap) => RedeemOutcome::refusal(&cap, request_hash, now),
                     None => RedeemOutcome::NotFound,
                 })
+            }
+
+            async fn count_pending(&self, now: i64) -> Result<u64, $crate::store::StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                audit_ops::count_pending(&mut conn, now).await
+            }
+
+            async fn append_audit(
+                &self,
+                events: &[$crate::audit::AuditEvent],
+            ) -> Result<Vec<$crate::audit::AuditRecord>, $crate::store::StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let records = audit_ops::append(&mut tx, events).await?;
+                tx.commit().await?;
+                Ok(records)
+            }
+
+            async fn query_audit(
+                &self,
+                filter: &$crate::audit::AuditFilter,
+                after_seq: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::audit::AuditRecord>, $crate::store::StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                audit_ops::query(&mut conn, filter, after_seq, limit).await
+            }
+
+            async fn audit_range(
+                &self,
+                from_seq: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::audit::AuditRecord>, $crate::store::StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                audit_ops::range(&mut conn, from_seq, limit).await
+            }
+
+            async fn audit_head(&self) -> Result<(i64, String), $crate::store::StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                audit_ops::head(&mut conn).await
+            }
+
+            async fn insert_checkpoint(
+                &self,
+                checkpoint: &$crate::audit::Checkpoint,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                audit_ops::insert_checkpoint(&mut conn, checkpoint).await
+            }
+
+            async fn checkpoints(
+                &self,
+                after_seq: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::audit::Checkpoint>, $crate::store::StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                audit_ops::checkpoints(&mut conn, after_seq, limit).await
+            }
+
+            async fn last_checkpoint(
+                &self,
+            ) -> Result<Option<$crate::audit::Checkpoint>, $crate::store::StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                audit_ops::last_checkpoint(&mut conn).await
             }
         }
     };

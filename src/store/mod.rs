@@ -19,9 +19,10 @@
 //! # Shape
 //!
 //! The SQL of each operation lives in a small function taking a connection (a transaction
-//! derefs to one; see `backend.rs`). The statements are shared by both backends. A later audit
-//! record joins the same transaction by calling its own insert on that connection before the
-//! commit, so the audit line and the state change commit or vanish together.
+//! derefs to one; see `backend.rs`). The statements are shared by both backends. Audit records
+//! join the same transaction (`audit_ops.rs`), appended last, just before the commit, so the
+//! audit line and the state change commit or vanish together and the chain head (one row every
+//! append locks) is held as briefly as possible.
 //!
 //! Migrations (`migrations/sqlite`, `migrations/postgres`) are embedded in the binary with
 //! `include_str!` and run at open by sqlx's migrator (checksummed, versioned in
@@ -29,6 +30,7 @@
 //! sqlx's proc-macro crates to every build for one call; a unit test checks that every file in
 //! the directories is listed.
 
+mod audit_ops;
 mod backend;
 mod postgres;
 mod sql;
@@ -38,6 +40,7 @@ use async_trait::async_trait;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::SqlSafeStr;
 
+use crate::audit::{AuditEvent, AuditFilter, AuditRecord, Checkpoint};
 use crate::domain::{
     Approval, ApprovalState, Capability, NewApproval, RedeemOutcome, RequestChange, Review,
     ReviewOutcome,
@@ -131,15 +134,28 @@ pub struct ApprovalPage {
     pub next: Option<String>,
 }
 
-/// Durable approval and capability state. Object safe, so services hold an `Arc<dyn Store>`
-/// and do not care which database is behind it. Times are Unix milliseconds.
+/// Builds the audit records of the approvals an expiry sweep expired, inside its transaction
+/// (which approvals expire is only known there). Returns no events to record nothing.
+pub type ExpiryAudit<'a> = dyn Fn(&Approval) -> Vec<AuditEvent> + Send + Sync + 'a;
+
+/// Durable approval, capability and audit state. Object safe, so services hold an
+/// `Arc<dyn Store>` and do not care which database is behind it. Times are Unix milliseconds.
+///
+/// Every state-changing method takes the audit events describing the change and appends them
+/// (chained, see [`crate::audit`]) in the same transaction, only when the change happens: the
+/// record and the state commit or vanish together. An empty slice records nothing.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
-    /// Stores a new pending approval. With a non-empty `request_id`, a second create for the
-    /// same (subject, request id) returns the first row (observed at the new `created_at`,
-    /// whatever its request or state) and `false` instead of a new one: the service compares
-    /// `request_hash` if a reused key with another request must be refused.
-    async fn create_approval(&self, new: &NewApproval) -> Result<(Approval, bool), StoreError>;
+    /// Stores a new pending approval, with `audit` when it is new. With a non-empty
+    /// `request_id`, a second create for the same (subject, request id) returns the first row
+    /// (observed at the new `created_at`, whatever its request or state) and `false` instead
+    /// of a new one, recording nothing: the service compares `request_hash` if a reused key
+    /// with another request must be refused.
+    async fn create_approval(
+        &self,
+        new: &NewApproval,
+        audit: &[AuditEvent],
+    ) -> Result<(Approval, bool), StoreError>;
 
     /// The approval with this id, observed at `now`.
     async fn get_approval(&self, id: &str, now: i64) -> Result<Option<Approval>, StoreError>;
@@ -152,9 +168,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: i64,
     ) -> Result<ApprovalPage, StoreError>;
 
-    /// Records a review if the approval is pending at `review.at` and this reviewer has not
-    /// answered it yet; returns every review so far on success.
-    async fn add_review(&self, review: &Review) -> Result<ReviewOutcome, StoreError>;
+    /// Records a review (and `audit`) if the approval is pending at `review.at` and this
+    /// reviewer has not answered it yet; returns every review so far on success.
+    async fn add_review(
+        &self,
+        review: &Review,
+        audit: &[AuditEvent],
+    ) -> Result<ReviewOutcome, StoreError>;
 
     /// [`Self::add_review`] that, in the same transaction, replaces the pending request by a
     /// narrowed one (a reviewer's modify), keeping the original as `original_request`.
@@ -162,40 +182,96 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         review: &Review,
         change: Option<&RequestChange>,
+        audit: &[AuditEvent],
     ) -> Result<ReviewOutcome, StoreError>;
 
     /// Every review of an approval, oldest first (empty for an unknown id).
     async fn reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError>;
 
-    /// Moves an approval from `from` to `to` if it is still in `from`; true if this call did
-    /// it. Leaving Pending for anything but Expired requires the deadline not to have passed
-    /// at `now`; entering Expired requires that it has.
+    /// Moves an approval from `from` to `to` (recording `audit`) if it is still in `from`;
+    /// true if this call did it. Leaving Pending for anything but Expired requires the
+    /// deadline not to have passed at `now`; entering Expired requires that it has.
     async fn transition(
         &self,
         id: &str,
         from: ApprovalState,
         to: ApprovalState,
         now: i64,
+        audit: &[AuditEvent],
     ) -> Result<bool, StoreError>;
 
-    /// Marks pending approvals and issued capabilities past their deadline as expired, in one
-    /// transaction; returns the ids of the approvals it expired, sorted.
-    async fn expire_due(&self, now: i64) -> Result<Vec<String>, StoreError>;
+    /// Approves a pending approval: inserts its capability `cap`, moves it Pending -> Approved
+    /// and records `audit`, all in one transaction, so no reader sees APPROVED without its
+    /// capability and no capability exists for an approval that lost a race. False (and
+    /// nothing written) if it is no longer pending and in time, or already has a capability.
+    async fn approve_with_capability(
+        &self,
+        id: &str,
+        cap: &Capability,
+        now: i64,
+        audit: &[AuditEvent],
+    ) -> Result<bool, StoreError>;
 
-    /// Stores a capability record (normally in state Issued).
-    async fn insert_capability(&self, cap: &Capability) -> Result<(), StoreError>;
+    /// Marks pending approvals and issued capabilities past their deadline as expired, and
+    /// records `audit(approval)` for each expired approval, in one transaction; returns the
+    /// ids of the approvals it expired, sorted.
+    async fn expire_due(
+        &self,
+        now: i64,
+        audit: &ExpiryAudit<'_>,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Stores a capability record (normally in state Issued) with `audit`.
+    async fn insert_capability(
+        &self,
+        cap: &Capability,
+        audit: &[AuditEvent],
+    ) -> Result<(), StoreError>;
 
     /// The capability with this id, observed at `now`.
     async fn get_capability(&self, id: &str, now: i64) -> Result<Option<Capability>, StoreError>;
 
     /// Uses a capability once: one atomic update succeeds only if it is issued, unexpired at
-    /// `now` and bound to `request_hash`; otherwise says why not.
+    /// `now` and bound to `request_hash`, and then records `audit`; otherwise says why not and
+    /// records nothing (the caller records the refusal).
     async fn redeem_capability(
         &self,
         id: &str,
         request_hash: &str,
         now: i64,
+        audit: &[AuditEvent],
     ) -> Result<RedeemOutcome, StoreError>;
+
+    /// Pending approvals still in time at `now` (for the pending-approvals gauge).
+    async fn count_pending(&self, now: i64) -> Result<u64, StoreError>;
+
+    /// Chains and stores `events` in one transaction (the group commit of decisions and of
+    /// events without a state change); returns their records, in order.
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Records matching `filter` with seq above `after_seq`, ascending, at most `limit`.
+    async fn query_audit(
+        &self,
+        filter: &AuditFilter,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Raw records from `from_seq` on, in seq order, at most `limit` (for verify and export);
+    /// nothing in them is checked.
+    async fn audit_range(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// The chain head: the last seq (0 when empty) and its hash.
+    async fn audit_head(&self) -> Result<(i64, String), StoreError>;
+
+    /// Stores a signed checkpoint; false if one for this seq exists (another replica won).
+    async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError>;
+
+    /// Checkpoints with seq above `after_seq`, ascending, at most `limit`.
+    async fn checkpoints(&self, after_seq: i64, limit: u32) -> Result<Vec<Checkpoint>, StoreError>;
+
+    /// The checkpoint with the highest seq, if any.
+    async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError>;
 }
 
 /// Tells other replicas that an approval changed, and hears about theirs. Only a shared

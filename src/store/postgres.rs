@@ -25,6 +25,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "modify",
         include_str!("../../migrations/postgres/0002_modify.sql"),
     ),
+    (
+        3,
+        "audit",
+        include_str!("../../migrations/postgres/0003_audit.sql"),
+    ),
 ];
 
 /// The shared [`Store`](super::Store).

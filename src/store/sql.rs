@@ -4,7 +4,7 @@
 macro_rules! approval_columns {
     () => {
         "id, decision_id, subject_id, request_id, action, request, request_hash, requirements, \
-         bundle_revision, state, created_at, expires_at, updated_at"
+         bundle_revision, state, created_at, expires_at, updated_at, trace_parent"
     };
 }
 
@@ -31,7 +31,7 @@ macro_rules! capability_columns {
 pub(super) const INSERT_APPROVAL: &str = concat!(
     "INSERT INTO approvals (",
     approval_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10) \
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $12) \
      ON CONFLICT DO NOTHING"
 );
 
@@ -95,9 +95,16 @@ pub(super) const TRANSITION_IN_TIME: &str = "UPDATE approvals SET state = $3, up
 pub(super) const TRANSITION_OVERDUE: &str = "UPDATE approvals SET state = $3, updated_at = $4 \
      WHERE id = $1 AND state = $2 AND expires_at <= $4";
 
-pub(super) const EXPIRE_APPROVALS: &str =
+/// Expires every overdue pending approval, returning the rows (for their audit records).
+pub(super) const EXPIRE_APPROVALS: &str = concat!(
     "UPDATE approvals SET state = 'expired', updated_at = $1 \
-     WHERE state = 'pending' AND expires_at <= $1 RETURNING id";
+     WHERE state = 'pending' AND expires_at <= $1 RETURNING ",
+    approval_select_columns!()
+);
+
+/// Pending approvals still in time at $1.
+pub(super) const COUNT_PENDING: &str =
+    "SELECT COUNT(*) AS n FROM approvals WHERE state = 'pending' AND expires_at > $1";
 
 pub(super) const EXPIRE_CAPABILITIES: &str = "UPDATE capabilities SET state = 'expired' \
      WHERE state = 'issued' AND expires_at <= $1";
@@ -117,3 +124,64 @@ pub(super) const CAPABILITY_BY_ID: &str = concat!(
 /// The single-use compare-and-set: $1 id, $2 request hash, $3 now.
 pub(super) const REDEEM: &str = "UPDATE capabilities SET state = 'redeemed', redeemed_at = $3 \
      WHERE id = $1 AND state = 'issued' AND expires_at > $3 AND request_hash = $2";
+
+/// Every column of an audit record, in insert order.
+macro_rules! audit_columns {
+    () => {
+        "seq, id, at, kind, actor, subject_id, action, resource_type, resource_id, effect, \
+         decision_id, approval_id, capability_id, bundle_revision, trace_id, body, prev_hash, hash"
+    };
+}
+
+/// For the bulk insert builder.
+pub(super) const INSERT_AUDIT_PREFIX: &str =
+    concat!("INSERT INTO audit_log (", audit_columns!(), ") ");
+
+/// Locks the chain head for this transaction and reads it: a no-op update takes PostgreSQL's
+/// row lock (SQLite already holds the write lock), so appends serialize across replicas.
+pub(super) const LOCK_AUDIT_HEAD: &str =
+    "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash";
+
+/// $1 seq, $2 hash of the new last record.
+pub(super) const SET_AUDIT_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
+
+pub(super) const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+
+/// Raw rows from $1 on, in seq order, at most $2.
+pub(super) const AUDIT_RANGE: &str = concat!(
+    "SELECT ",
+    audit_columns!(),
+    " FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"
+);
+
+/// $1 after seq, $2 subject, $3 action, $4 resource type, $5 resource id, $6 effect,
+/// $7 approval, $8 decision, $9 kind, $10 since (inclusive), $11 until (exclusive), $12 limit.
+pub(super) const QUERY_AUDIT: &str = concat!(
+    "SELECT ",
+    audit_columns!(),
+    " FROM audit_log \
+     WHERE seq > $1 \
+       AND ($2 IS NULL OR subject_id = $2) \
+       AND ($3 IS NULL OR action = $3) \
+       AND ($4 IS NULL OR resource_type = $4) \
+       AND ($5 IS NULL OR resource_id = $5) \
+       AND ($6 IS NULL OR effect = $6) \
+       AND ($7 IS NULL OR approval_id = $7) \
+       AND ($8 IS NULL OR decision_id = $8) \
+       AND ($9 IS NULL OR kind = $9) \
+       AND ($10 IS NULL OR at >= $10) \
+       AND ($11 IS NULL OR at < $11) \
+     ORDER BY seq LIMIT $12"
+);
+
+/// Replicas racing to sign the same seq: the first one stays.
+pub(super) const INSERT_CHECKPOINT: &str =
+    "INSERT INTO audit_checkpoints (seq, head_hash, at, token) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (seq) DO NOTHING";
+
+/// Checkpoints after seq $1, in seq order, at most $2.
+pub(super) const CHECKPOINTS: &str = "SELECT seq, head_hash, at, token FROM audit_checkpoints \
+     WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+pub(super) const LAST_CHECKPOINT: &str = "SELECT seq, head_hash, at, token FROM audit_checkpoints \
+     ORDER BY seq DESC LIMIT 1";

@@ -32,6 +32,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "modify",
         include_str!("../../migrations/sqlite/0002_modify.sql"),
     ),
+    (
+        3,
+        "audit",
+        include_str!("../../migrations/sqlite/0003_audit.sql"),
+    ),
 ];
 
 /// The embedded [`Store`](super::Store).

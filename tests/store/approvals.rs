@@ -24,14 +24,14 @@ pub(crate) async fn create_is_idempotent_per_subject_and_key(store: Arc<dyn Stor
     .await;
 
     let again = new_approval("agent:a", "k1", "data.export", 10_000);
-    let (same, created) = store.create_approval(&again).await.unwrap();
+    let (same, created) = store.create_approval(&again, &[]).await.unwrap();
     assert!(!created);
     assert_eq!(same, first);
 
     // A replay after the deadline sees the first request as it is now: expired.
     let mut late = new_approval("agent:a", "k1", "data.export", 10_000);
     late.created_at = 10_000;
-    let (same, created) = store.create_approval(&late).await.unwrap();
+    let (same, created) = store.create_approval(&late, &[]).await.unwrap();
     assert_eq!((same.id.as_str(), created), (first.id.as_str(), false));
     assert_eq!(same.state, ApprovalState::Expired);
 
@@ -48,7 +48,7 @@ pub(crate) async fn create_is_idempotent_per_subject_and_key(store: Arc<dyn Stor
     // Reusing an id without a key is a conflict, not a silent success.
     let mut clash = new_approval("agent:c", "", "data.export", 10_000);
     clash.id = first.id.clone();
-    let err = store.create_approval(&clash).await.unwrap_err();
+    let err = store.create_approval(&clash, &[]).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -67,7 +67,7 @@ pub(crate) async fn concurrent_identical_creates_make_one_row(store: Arc<dyn Sto
             let store = store.clone();
             tokio::spawn(async move {
                 let new = new_approval("agent:race", "same-key", "data.export", 10_000);
-                store.create_approval(&new).await.unwrap()
+                store.create_approval(&new, &[]).await.unwrap()
             })
         })
         .collect();
@@ -113,7 +113,7 @@ pub(crate) async fn list_filters_and_pages(store: Arc<dyn Store>) {
     let overdue = create(&store, &new_approval("agent:b", "", "data.export", now)).await;
     let approved = create(&store, &new_approval("agent:c", "", "keys.rotate", 10_000)).await;
     let reviewed = store
-        .add_review(&review(&c.id, "user:rev", ReviewVerdict::Approve, now))
+        .add_review(&review(&c.id, "user:rev", ReviewVerdict::Approve, now), &[])
         .await
         .unwrap();
     assert!(matches!(reviewed, ReviewOutcome::Recorded(_)));
@@ -122,7 +122,8 @@ pub(crate) async fn list_filters_and_pages(store: Arc<dyn Store>) {
             &approved.id,
             ApprovalState::Pending,
             ApprovalState::Approved,
-            now
+            now,
+            &[]
         )
         .await
         .unwrap());
@@ -208,19 +209,19 @@ pub(crate) async fn list_filters_and_pages(store: Arc<dyn Store>) {
 pub(crate) async fn reviews_count_once_and_only_while_pending(store: Arc<dyn Store>) {
     let approval = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     let first = review(&approval.id, "user:r1", ReviewVerdict::Approve, 2_000);
-    let outcome = store.add_review(&first).await.unwrap();
+    let outcome = store.add_review(&first, &[]).await.unwrap();
     assert_eq!(outcome, ReviewOutcome::Recorded(vec![first.clone()]));
 
     // The same reviewer again, even with another verdict, does not count.
     let repeat = review(&approval.id, "user:r1", ReviewVerdict::Deny, 2_500);
     assert_eq!(
-        store.add_review(&repeat).await.unwrap(),
+        store.add_review(&repeat, &[]).await.unwrap(),
         ReviewOutcome::Duplicate
     );
 
     let second = review(&approval.id, "user:r2", ReviewVerdict::Modify, 3_000);
     assert_eq!(
-        store.add_review(&second).await.unwrap(),
+        store.add_review(&second, &[]).await.unwrap(),
         ReviewOutcome::Recorded(vec![first.clone(), second.clone()])
     );
     assert_eq!(
@@ -231,7 +232,7 @@ pub(crate) async fn reviews_count_once_and_only_while_pending(store: Arc<dyn Sto
     // At or after the deadline: refused as expired, even before a sweep.
     let late = review(&approval.id, "user:r3", ReviewVerdict::Approve, 10_000);
     assert_eq!(
-        store.add_review(&late).await.unwrap(),
+        store.add_review(&late, &[]).await.unwrap(),
         ReviewOutcome::NotPending(ApprovalState::Expired)
     );
 
@@ -241,19 +242,20 @@ pub(crate) async fn reviews_count_once_and_only_while_pending(store: Arc<dyn Sto
             &approval.id,
             ApprovalState::Pending,
             ApprovalState::Denied,
-            4_000
+            4_000,
+            &[]
         )
         .await
         .unwrap());
     let after = review(&approval.id, "user:r4", ReviewVerdict::Approve, 4_500);
     assert_eq!(
-        store.add_review(&after).await.unwrap(),
+        store.add_review(&after, &[]).await.unwrap(),
         ReviewOutcome::NotPending(ApprovalState::Denied)
     );
     assert_eq!(store.reviews(&approval.id).await.unwrap().len(), 2);
 
     let unknown = review("no-such-id", "user:r1", ReviewVerdict::Approve, 2_000);
-    let err = store.add_review(&unknown).await.unwrap_err();
+    let err = store.add_review(&unknown, &[]).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -270,18 +272,18 @@ pub(crate) async fn transitions_are_compare_and_set(store: Arc<dyn Store>) {
     use ApprovalState::*;
     let a = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     assert!(store
-        .transition(&a.id, Pending, Approved, 2_000)
+        .transition(&a.id, Pending, Approved, 2_000, &[])
         .await
         .unwrap());
     assert!(!store
-        .transition(&a.id, Pending, Denied, 2_001)
+        .transition(&a.id, Pending, Denied, 2_001, &[])
         .await
         .unwrap());
     let got = store.get_approval(&a.id, 2_002).await.unwrap().unwrap();
     assert_eq!((got.state, got.updated_at), (Approved, 2_000));
 
     let err = store
-        .transition(&a.id, Approved, Pending, 2_003)
+        .transition(&a.id, Approved, Pending, 2_003, &[])
         .await
         .unwrap_err();
     assert!(
@@ -289,22 +291,22 @@ pub(crate) async fn transitions_are_compare_and_set(store: Arc<dyn Store>) {
         "{err:?}"
     );
     assert!(!store
-        .transition("no-such-id", Pending, Cancelled, 2_000)
+        .transition("no-such-id", Pending, Cancelled, 2_000, &[])
         .await
         .unwrap());
 
     // A decision after the deadline is refused; expiry before it is refused too.
     let b = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     assert!(!store
-        .transition(&b.id, Pending, Approved, 10_000)
+        .transition(&b.id, Pending, Approved, 10_000, &[])
         .await
         .unwrap());
     assert!(!store
-        .transition(&b.id, Pending, Expired, 9_999)
+        .transition(&b.id, Pending, Expired, 9_999, &[])
         .await
         .unwrap());
     assert!(store
-        .transition(&b.id, Pending, Expired, 10_000)
+        .transition(&b.id, Pending, Expired, 10_000, &[])
         .await
         .unwrap());
     let got = store.get_approval(&b.id, 0).await.unwrap().unwrap();
@@ -323,7 +325,7 @@ pub(crate) async fn racing_transitions_have_one_winner(store: Arc<dyn Store>) {
             let (store, id, to) = (store.clone(), a.id.clone(), targets[i % 3]);
             tokio::spawn(async move {
                 let won = store
-                    .transition(&id, ApprovalState::Pending, to, 2_000)
+                    .transition(&id, ApprovalState::Pending, to, 2_000, &[])
                     .await
                     .unwrap();
                 won.then_some(to)
@@ -349,29 +351,30 @@ pub(crate) async fn expiry_is_swept_and_enforced_on_read(store: Arc<dyn Store>) 
             &decided.id,
             ApprovalState::Pending,
             ApprovalState::Approved,
-            50_000
+            50_000,
+            &[]
         )
         .await
         .unwrap());
     store
-        .insert_capability(&capability("cap-early", Some(&decided.id), 150_000))
+        .insert_capability(&capability("cap-early", Some(&decided.id), 150_000), &[])
         .await
         .unwrap();
     store
-        .insert_capability(&capability("cap-late", None, 400_000))
+        .insert_capability(&capability("cap-late", None, 400_000), &[])
         .await
         .unwrap();
 
     assert_eq!(
-        store.expire_due(99_999).await.unwrap(),
+        store.expire_due(99_999, &|_| Vec::new()).await.unwrap(),
         Vec::<String>::new()
     );
     assert_eq!(
-        store.expire_due(150_000).await.unwrap(),
+        store.expire_due(150_000, &|_| Vec::new()).await.unwrap(),
         vec![early.id.clone()]
     );
     assert_eq!(
-        store.expire_due(150_000).await.unwrap(),
+        store.expire_due(150_000, &|_| Vec::new()).await.unwrap(),
         Vec::<String>::new()
     );
 
@@ -397,7 +400,7 @@ pub(crate) async fn expiry_is_swept_and_enforced_on_read(store: Arc<dyn Store>) 
     assert_eq!(stored.state, ApprovalState::Pending);
 
     assert_eq!(
-        store.expire_due(250_000).await.unwrap(),
+        store.expire_due(250_000, &|_| Vec::new()).await.unwrap(),
         vec![middle.id.clone()]
     );
     let approved = store
@@ -407,7 +410,7 @@ pub(crate) async fn expiry_is_swept_and_enforced_on_read(store: Arc<dyn Store>) 
         .unwrap();
     assert_eq!(approved.state, ApprovalState::Approved);
     assert_eq!(
-        store.expire_due(1_000_000).await.unwrap(),
+        store.expire_due(1_000_000, &|_| Vec::new()).await.unwrap(),
         vec![late.id.clone()]
     );
     let cap = store.get_capability("cap-late", 0).await.unwrap().unwrap();

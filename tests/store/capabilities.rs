@@ -12,8 +12,8 @@ use super::{
 pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
     let approval = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     let cap = capability("cap-1", Some(&approval.id), 60_000);
-    store.insert_capability(&cap).await.unwrap();
-    let err = store.insert_capability(&cap).await.unwrap_err();
+    store.insert_capability(&cap, &[]).await.unwrap();
+    let err = store.insert_capability(&cap, &[]).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -25,7 +25,7 @@ pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
         "{err:?}"
     );
     let orphan = capability("cap-orphan", Some("no-such-approval"), 60_000);
-    let err = store.insert_capability(&orphan).await.unwrap_err();
+    let err = store.insert_capability(&orphan, &[]).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -42,21 +42,21 @@ pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
     let wrong = "ef".repeat(32);
     assert_eq!(
         store
-            .redeem_capability("cap-1", &wrong, 2_000)
+            .redeem_capability("cap-1", &wrong, 2_000, &[])
             .await
             .unwrap(),
         RedeemOutcome::HashMismatch
     );
     assert_eq!(
         store
-            .redeem_capability("cap-1", &hash, 2_000)
+            .redeem_capability("cap-1", &hash, 2_000, &[])
             .await
             .unwrap(),
         RedeemOutcome::Redeemed
     );
     assert_eq!(
         store
-            .redeem_capability("cap-1", &hash, 2_001)
+            .redeem_capability("cap-1", &hash, 2_001, &[])
             .await
             .unwrap(),
         RedeemOutcome::AlreadyRedeemed
@@ -68,12 +68,12 @@ pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
     );
 
     store
-        .insert_capability(&capability("cap-2", None, 60_000))
+        .insert_capability(&capability("cap-2", None, 60_000), &[])
         .await
         .unwrap();
     assert_eq!(
         store
-            .redeem_capability("cap-2", &hash, 60_000)
+            .redeem_capability("cap-2", &hash, 60_000, &[])
             .await
             .unwrap(),
         RedeemOutcome::Expired
@@ -91,17 +91,17 @@ pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
 
     let mut revoked = capability("cap-3", None, 60_000);
     revoked.state = CapabilityState::Revoked;
-    store.insert_capability(&revoked).await.unwrap();
+    store.insert_capability(&revoked, &[]).await.unwrap();
     assert_eq!(
         store
-            .redeem_capability("cap-3", &hash, 2_000)
+            .redeem_capability("cap-3", &hash, 2_000, &[])
             .await
             .unwrap(),
         RedeemOutcome::Revoked
     );
     assert_eq!(
         store
-            .redeem_capability("no-such-cap", &hash, 2_000)
+            .redeem_capability("no-such-cap", &hash, 2_000, &[])
             .await
             .unwrap(),
         RedeemOutcome::NotFound
@@ -110,13 +110,13 @@ pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
 
 pub(crate) async fn concurrent_redeemers_have_one_winner(store: Arc<dyn Store>) {
     let cap = capability("cap-race", None, 60_000);
-    store.insert_capability(&cap).await.unwrap();
+    store.insert_capability(&cap, &[]).await.unwrap();
     let tasks: Vec<_> = (0..64)
         .map(|_| {
             let (store, hash) = (store.clone(), cap.request_hash.clone());
             tokio::spawn(async move {
                 store
-                    .redeem_capability("cap-race", &hash, 2_000)
+                    .redeem_capability("cap-race", &hash, 2_000, &[])
                     .await
                     .unwrap()
             })
@@ -145,9 +145,9 @@ async fn sqlite_keeps_everything_across_reopen() {
     {
         let store = SqliteStore::open(&path).await.unwrap();
         create(&(Arc::new(store.clone()) as Arc<dyn Store>), &new).await;
-        store.add_review(&first).await.unwrap();
+        store.add_review(&first, &[]).await.unwrap();
         store
-            .insert_capability(&capability("cap-1", Some(&new.id), 60_000))
+            .insert_capability(&capability("cap-1", Some(&new.id), 60_000), &[])
             .await
             .unwrap();
         store.close().await;
@@ -159,10 +159,10 @@ async fn sqlite_keeps_everything_across_reopen() {
     let cap = store.get_capability("cap-1", 2_000).await.unwrap().unwrap();
     assert_eq!(cap.state, CapabilityState::Issued);
     // The idempotency key and the deadline survive too.
-    let (same, created) = store.create_approval(&new).await.unwrap();
+    let (same, created) = store.create_approval(&new, &[]).await.unwrap();
     assert_eq!((same.id, created), (new.id.clone(), false));
     assert_eq!(
-        store.expire_due(10_000).await.unwrap(),
+        store.expire_due(10_000, &|_| Vec::new()).await.unwrap(),
         vec![new.id.clone()]
     );
 }
@@ -171,14 +171,14 @@ async fn sqlite_keeps_everything_across_reopen() {
 /// processes would have) on one database: exactly one wins.
 async fn redeem_once_across_handles(first: Arc<dyn Store>, second: Arc<dyn Store>) {
     let cap = capability("cap-replicas", None, 60_000);
-    first.insert_capability(&cap).await.unwrap();
+    first.insert_capability(&cap, &[]).await.unwrap();
     let tasks: Vec<_> = (0..64)
         .map(|i| {
             let store = if i % 2 == 0 { &first } else { &second }.clone();
             let hash = cap.request_hash.clone();
             tokio::spawn(async move {
                 store
-                    .redeem_capability("cap-replicas", &hash, 2_000)
+                    .redeem_capability("cap-replicas", &hash, 2_000, &[])
                     .await
                     .unwrap()
             })

@@ -100,6 +100,7 @@ macro_rules! store_tests {
 }
 
 mod approvals;
+mod audit;
 mod capabilities;
 
 store_tests!(
@@ -113,6 +114,13 @@ store_tests!(
     approvals::expiry_is_swept_and_enforced_on_read,
     capabilities::redeem_refusals_name_the_reason,
     capabilities::concurrent_redeemers_have_one_winner,
+    audit::append_chains_and_reads_back,
+    audit::query_filters_and_pages,
+    audit::concurrent_appenders_make_one_gap_free_chain,
+    audit::checkpoints_store_once_per_seq,
+    audit::count_pending_counts_what_is_open_now,
+    audit::state_changes_record_only_when_they_happen,
+    audit::a_failed_record_rolls_the_state_change_back,
 );
 
 pub(crate) fn new_approval(
@@ -136,11 +144,12 @@ pub(crate) fn new_approval(
         bundle_revision: "rev-1".into(),
         created_at: 1_000,
         expires_at,
+        trace_parent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
     }
 }
 
 pub(crate) async fn create(store: &Arc<dyn Store>, new: &NewApproval) -> Approval {
-    let (approval, created) = store.create_approval(new).await.unwrap();
+    let (approval, created) = store.create_approval(new, &[]).await.unwrap();
     assert!(created);
     approval
 }

@@ -1,0 +1,223 @@
+//! The audit log's statements, stamped out per backend by [`audit_ops!`] like `backend.rs`:
+//! each function takes a connection, so the append joins whatever transaction the caller has
+//! open (a state change and its record commit together).
+
+/// Generates `mod audit_ops` for database `$db`.
+macro_rules! audit_ops {
+    ($db:ty) => {
+        /// The audit statements; each joins whatever transaction its connection is in.
+        mod audit_ops {
+            use sqlx::Row;
+
+            use crate::audit::{self, AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint};
+            use crate::store::{sql, StoreError};
+
+            type Conn = <$db as sqlx::Database>::Connection;
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            /// Rows per INSERT: 18 binds each stays far below both databases' bind limits.
+            const ROWS_PER_INSERT: usize = 256;
+
+            /// A stored record, read without trusting it: the indexed fields come from the
+            /// columns, `reasons`, `input` and `detail` from `body` when it parses (empty when
+            /// not). The verifier compares the two and re-derives the hash.
+            fn record(row: &DbRow) -> Result<AuditRecord, StoreError> {
+                let seq: i64 = row.try_get("seq")?;
+                let body: String = row.try_get("body")?;
+                let kind: String = row.try_get("kind")?;
+                let parsed: serde_json::Value =
+                    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+                let field = |name: &str| parsed.get(name).cloned().unwrap_or_default();
+                let event = AuditEvent {
+                    id: row.try_get("id")?,
+                    at: row.try_get("at")?,
+                    kind: AuditKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                        column: "audit_log.kind",
+                        value: format!("seq {seq}: {kind}"),
+                    })?,
+                    actor: row.try_get("actor")?,
+                    subject_id: row.try_get("subject_id")?,
+                    action: row.try_get("action")?,
+                    resource_type: row.try_get("resource_type")?,
+                    resource_id: row.try_get("resource_id")?,
+                    effect: row.try_get("effect")?,
+                    reasons: serde_json::from_value(field("reasons")).unwrap_or_default(),
+                    decision_id: row.try_get("decision_id")?,
+                    approval_id: row.try_get("approval_id")?,
+                    capability_id: row.try_get("capability_id")?,
+                    bundle_revision: row.try_get("bundle_revision")?,
+                    trace_id: row.try_get("trace_id")?,
+                    input: field("input"),
+                    detail: field("detail"),
+                };
+                Ok(AuditRecord {
+                    seq,
+                    event,
+                    body,
+                    prev_hash: row.try_get("prev_hash")?,
+                    hash: row.try_get("hash")?,
+                })
+            }
+
+            fn checkpoint(row: &DbRow) -> Result<Checkpoint, StoreError> {
+                Ok(Checkpoint {
+                    seq: row.try_get("seq")?,
+                    head_hash: row.try_get("head_hash")?,
+                    at: row.try_get("at")?,
+                    token: row.try_get("token")?,
+                })
+            }
+
+            /// Chains `events` after the head and stores them; the head stays locked until the
+            /// caller's transaction ends. Call it last in a transaction, so the one lock every
+            /// append shares is held for as short a time as possible.
+            pub(super) async fn append(
+                conn: &mut Conn,
+                events: &[AuditEvent],
+            ) -> Result<Vec<AuditRecord>, StoreError> {
+                if events.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let head = sqlx::query(sql::LOCK_AUDIT_HEAD)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+                let records =
+                    audit::chain(seq, &hash, events).map_err(|e| StoreError::Corrupt {
+                        column: "audit_log.body",
+                        value: e.to_string(),
+                    })?;
+                for chunk in records.chunks(ROWS_PER_INSERT) {
+                    insert(conn, chunk).await?;
+                }
+                if let Some(last) = records.last() {
+                    sqlx::query(sql::SET_AUDIT_HEAD)
+                        .bind(last.seq)
+                        .bind(&last.hash)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(records)
+            }
+
+            async fn insert(conn: &mut Conn, records: &[AuditRecord]) -> Result<(), StoreError> {
+                let mut builder = sqlx::QueryBuilder::<$db>::new(sql::INSERT_AUDIT_PREFIX);
+                builder.push_values(records, |mut b, r| {
+                    let e = &r.event;
+                    b.push_bind(r.seq)
+                        .push_bind(e.id.clone())
+                        .push_bind(e.at)
+                        .push_bind(e.kind.as_str())
+                        .push_bind(e.actor.clone())
+                        .push_bind(e.subject_id.clone())
+                        .push_bind(e.action.clone())
+                        .push_bind(e.resource_type.clone())
+                        .push_bind(e.resource_id.clone())
+                        .push_bind(e.effect.clone())
+                        .push_bind(e.decision_id.clone())
+                        .push_bind(e.approval_id.clone())
+                        .push_bind(e.capability_id.clone())
+                        .push_bind(e.bundle_revision.clone())
+                        .push_bind(e.trace_id.clone())
+                        .push_bind(r.body.clone())
+                        .push_bind(r.prev_hash.clone())
+                        .push_bind(r.hash.clone());
+                });
+                builder.build().execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            pub(super) async fn head(conn: &mut Conn) -> Result<(i64, String), StoreError> {
+                let row = sqlx::query(sql::AUDIT_HEAD).fetch_one(&mut *conn).await?;
+                Ok((row.try_get("seq")?, row.try_get("hash")?))
+            }
+
+            pub(super) async fn range(
+                conn: &mut Conn,
+                from_seq: i64,
+                limit: u32,
+            ) -> Result<Vec<AuditRecord>, StoreError> {
+                let rows = sqlx::query(sql::AUDIT_RANGE)
+                    .bind(from_seq)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                rows.iter().map(record).collect()
+            }
+
+            pub(super) async fn query(
+                conn: &mut Conn,
+                f: &AuditFilter,
+                after_seq: i64,
+                limit: u32,
+            ) -> Result<Vec<AuditRecord>, StoreError> {
+                let rows = sqlx::query(sql::QUERY_AUDIT)
+                    .bind(after_seq)
+                    .bind(f.subject_id.as_deref())
+                    .bind(f.action.as_deref())
+                    .bind(f.resource_type.as_deref())
+                    .bind(f.resource_id.as_deref())
+                    .bind(f.effect.as_deref())
+                    .bind(f.approval_id.as_deref())
+                    .bind(f.decision_id.as_deref())
+                    .bind(f.kind.map(AuditKind::as_str))
+                    .bind(f.since_ms)
+                    .bind(f.until_ms)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                rows.iter().map(record).collect()
+            }
+
+            pub(super) async fn count_pending(
+                conn: &mut Conn,
+                now: i64,
+            ) -> Result<u64, StoreError> {
+                let row = sqlx::query(sql::COUNT_PENDING)
+                    .bind(now)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let n: i64 = row.try_get("n")?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+
+            pub(super) async fn insert_checkpoint(
+                conn: &mut Conn,
+                c: &Checkpoint,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::INSERT_CHECKPOINT)
+                    .bind(c.seq)
+                    .bind(&c.head_hash)
+                    .bind(c.at)
+                    .bind(&c.token)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub(super) async fn checkpoints(
+                conn: &mut Conn,
+                after_seq: i64,
+                limit: u32,
+            ) -> Result<Vec<Checkpoint>, StoreError> {
+                let rows = sqlx::query(sql::CHECKPOINTS)
+                    .bind(after_seq)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                rows.iter().map(checkpoint).collect()
+            }
+
+            pub(super) async fn last_checkpoint(
+                conn: &mut Conn,
+            ) -> Result<Option<Checkpoint>, StoreError> {
+                let row = sqlx::query(sql::LAST_CHECKPOINT)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                row.as_ref().map(checkpoint).transpose()
+            }
+        }
+    };
+}
+
+pub(super) use audit_ops;

@@ -1,0 +1,500 @@
+//! The audit half of the suite: the chain, reads, checkpoints, and state changes that commit
+//! together with their records (or not at all).
+
+use std::{collections::HashSet, sync::Arc};
+
+use serde_json::json;
+use tollgate::audit::{
+    link, AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint, GENESIS_HASH,
+};
+use tollgate::domain::{ApprovalState, CapabilityState, RedeemOutcome, ReviewVerdict};
+use tollgate::store::Store;
+
+use super::{capability, create, new_approval, review};
+
+/// An event of `kind` about `subject` doing `action`, at `at`.
+pub(crate) fn event(kind: AuditKind, subject: &str, action: &str, at: i64) -> AuditEvent {
+    let mut e = AuditEvent::new(kind, at, subject);
+    e.subject_id = subject.into();
+    e.action = action.into();
+    e.resource_type = "dataset".into();
+    e.resource_id = format!("{action}-target");
+    e.effect = if kind == AuditKind::Decision {
+        "ALLOW".into()
+    } else {
+        String::new()
+    };
+    e.reasons = vec![format!("because {at}")];
+    e.decision_id = uuid::Uuid::now_v7().to_string();
+    e.bundle_revision = "rev-1".into();
+    e.trace_id = "0af7651916cd43dd8448eb211c80319c".into();
+    e.input = json!({"subject": {"id": subject}, "action": {"name": action, "params": {"n": at}}});
+    e.detail = json!({"bundle_digest": "sha256:abc", "masked": []});
+    e
+}
+
+/// Every record from 1 to the head, checked link by link against `link()`; returns them.
+pub(crate) async fn whole_chain(store: &Arc<dyn Store>) -> Vec<AuditRecord> {
+    let (head_seq, head_hash) = store.audit_head().await.unwrap();
+    let mut all = Vec::new();
+    loop {
+        let from = all.last().map_or(1, |r: &AuditRecord| r.seq + 1);
+        let page = store.audit_range(from, 64).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        all.extend(page);
+    }
+    let mut prev = GENESIS_HASH.to_string();
+    for (expected_seq, r) in (1..).zip(&all) {
+        assert_eq!(r.seq, expected_seq, "gap or reorder before seq {}", r.seq);
+        assert_eq!(r.prev_hash, prev, "seq {}", r.seq);
+        assert_eq!(r.hash, link(&prev, &r.body), "seq {}", r.seq);
+        assert_eq!(r.body, r.event.canonical().unwrap(), "seq {}", r.seq);
+        prev = r.hash.clone();
+    }
+    assert_eq!(head_seq, all.len() as i64);
+    assert_eq!(head_hash, prev);
+    all
+}
+
+pub(crate) async fn append_chains_and_reads_back(store: Arc<dyn Store>) {
+    assert_eq!(
+        store.audit_head().await.unwrap(),
+        (0, GENESIS_HASH.to_string())
+    );
+    assert!(store.append_audit(&[]).await.unwrap().is_empty());
+    let first: Vec<_> = (0..3)
+        .map(|i| event(AuditKind::Decision, "agent:a", "data.export", 1_000 + i))
+        .collect();
+    let written = store.append_audit(&first).await.unwrap();
+    assert_eq!(written.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    let second = vec![event(
+        AuditKind::CapabilityRefused,
+        "agent:b",
+        "db.drop",
+        2_000,
+    )];
+    let more = store.append_audit(&second).await.unwrap();
+    assert_eq!((more[0].seq, &more[0].prev_hash), (4, &written[2].hash));
+
+    let all = whole_chain(&store).await;
+    let events: Vec<_> = all.iter().map(|r| r.event.clone()).collect();
+    assert_eq!(
+        events,
+        [first, second].concat(),
+        "read back exactly as written"
+    );
+    assert_eq!(all[..3], written[..]);
+
+    let middle = store.audit_range(2, 2).await.unwrap();
+    assert_eq!(middle.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
+    assert!(store.audit_range(5, 10).await.unwrap().is_empty());
+}
+
+pub(crate) async fn query_filters_and_pages(store: Arc<dyn Store>) {
+    let mut events = Vec::new();
+    for i in 0..6 {
+        let (subject, action) = if i % 2 == 0 {
+            ("agent:a", "data.export")
+        } else {
+            ("agent:b", "iam.widen")
+        };
+        let mut e = event(AuditKind::Decision, subject, action, 1_000 * (i + 1));
+        e.effect = if i < 3 { "ALLOW".into() } else { "DENY".into() };
+        events.push(e);
+    }
+    let mut reviewed = event(AuditKind::ApprovalReviewed, "agent:a", "data.export", 7_000);
+    reviewed.approval_id = "appr-1".into();
+    reviewed.decision_id = events[0].decision_id.clone();
+    events.push(reviewed);
+    store.append_audit(&events).await.unwrap();
+
+    let seqs = |records: Vec<AuditRecord>| records.iter().map(|r| r.seq).collect::<Vec<_>>();
+    let q = |f: AuditFilter| {
+        let store = store.clone();
+        async move { seqs(store.query_audit(&f, 0, 100).await.unwrap()) }
+    };
+    assert_eq!(q(AuditFilter::default()).await, [1, 2, 3, 4, 5, 6, 7]);
+    let by_subject = AuditFilter {
+        subject_id: Some("agent:b".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(by_subject).await, [2, 4, 6]);
+    let by_action = AuditFilter {
+        action: Some("data.export".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(by_action).await, [1, 3, 5, 7]);
+    let resource = AuditFilter {
+        resource_type: Some("dataset".into()),
+        resource_id: Some("iam.widen-target".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(resource).await, [2, 4, 6]);
+    let denied = AuditFilter {
+        effect: Some("DENY".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(denied).await, [4, 5, 6]);
+    let approval = AuditFilter {
+        approval_id: Some("appr-1".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(approval).await, [7]);
+    let decision = AuditFilter {
+        decision_id: Some(events[0].decision_id.clone()),
+        ..Default::default()
+    };
+    assert_eq!(q(decision).await, [1, 7]);
+    let kind = AuditFilter {
+        kind: Some(AuditKind::ApprovalReviewed),
+        ..Default::default()
+    };
+    assert_eq!(q(kind).await, [7]);
+    let window = AuditFilter {
+        since_ms: Some(2_000),
+        until_ms: Some(4_000),
+        ..Default::default()
+    };
+    assert_eq!(q(window).await, [2, 3], "since inclusive, until exclusive");
+    let both = AuditFilter {
+        subject_id: Some("agent:a".into()),
+        effect: Some("DENY".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(both).await, [5], "filters AND");
+
+    let page1 = store
+        .query_audit(&AuditFilter::default(), 0, 3)
+        .await
+        .unwrap();
+    let page2 = store
+        .query_audit(&AuditFilter::default(), page1[2].seq, 3)
+        .await
+        .unwrap();
+    assert_eq!((seqs(page1), seqs(page2)), (vec![1, 2, 3], vec![4, 5, 6]));
+}
+
+pub(crate) async fn concurrent_appenders_make_one_gap_free_chain(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..50 {
+                    // Mix single appends and small groups, as the group commit does.
+                    let n = 1 + (i % 3);
+                    let events: Vec<_> = (0..n)
+                        .map(|_| {
+                            event(AuditKind::Decision, &format!("agent:{t}"), "data.export", i)
+                        })
+                        .collect();
+                    ids.extend(events.iter().map(|e| e.id.clone()));
+                    store.append_audit(&events).await.unwrap();
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut written = HashSet::new();
+    for t in tasks {
+        written.extend(t.await.unwrap());
+    }
+    let all = whole_chain(&store).await;
+    assert_eq!(all.len(), written.len());
+    assert_eq!(
+        all.iter()
+            .map(|r| r.event.id.clone())
+            .collect::<HashSet<_>>(),
+        written
+    );
+}
+
+pub(crate) async fn checkpoints_store_once_per_seq(store: Arc<dyn Store>) {
+    assert_eq!(store.last_checkpoint().await.unwrap(), None);
+    let cp = |seq: i64, token: &str| Checkpoint {
+        seq,
+        head_hash: format!("{seq:064}"),
+        at: 1_000 + seq,
+        token: token.into(),
+    };
+    assert!(store.insert_checkpoint(&cp(10, "first")).await.unwrap());
+    assert!(
+        !store.insert_checkpoint(&cp(10, "racer")).await.unwrap(),
+        "the first one stays"
+    );
+    assert!(store.insert_checkpoint(&cp(30, "t30")).await.unwrap());
+    assert!(store.insert_checkpoint(&cp(20, "t20")).await.unwrap());
+    assert_eq!(
+        store.checkpoints(0, 10).await.unwrap(),
+        [cp(10, "first"), cp(20, "t20"), cp(30, "t30")]
+    );
+    assert_eq!(store.checkpoints(10, 1).await.unwrap(), [cp(20, "t20")]);
+    assert_eq!(store.last_checkpoint().await.unwrap(), Some(cp(30, "t30")));
+}
+
+pub(crate) async fn count_pending_counts_what_is_open_now(store: Arc<dyn Store>) {
+    assert_eq!(store.count_pending(0).await.unwrap(), 0);
+    let open = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
+    create(&store, &new_approval("agent:a", "", "data.export", 5_000)).await;
+    let decided = create(&store, &new_approval("agent:b", "", "data.export", 10_000)).await;
+    store
+        .transition(
+            &decided.id,
+            ApprovalState::Pending,
+            ApprovalState::Denied,
+            2_000,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.count_pending(2_000).await.unwrap(), 2);
+    assert_eq!(
+        store.count_pending(5_000).await.unwrap(),
+        1,
+        "one is past its deadline"
+    );
+    store
+        .transition(
+            &open.id,
+            ApprovalState::Pending,
+            ApprovalState::Cancelled,
+            6_000,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.count_pending(6_000).await.unwrap(), 0);
+}
+
+/// Kinds of the records from `from` on.
+async fn kinds_from(store: &Arc<dyn Store>, from: i64) -> Vec<AuditKind> {
+    store
+        .audit_range(from, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.event.kind)
+        .collect()
+}
+
+pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn Store>) {
+    use AuditKind::*;
+    let ev = |kind| event(kind, "agent:a", "data.export", 1_500);
+    let new = new_approval("agent:a", "k1", "data.export", 100_000);
+    let (a, created) = store
+        .create_approval(&new, &[ev(Decision), ev(ApprovalRequested)])
+        .await
+        .unwrap();
+    assert!(created);
+    let mut replay = new_approval("agent:a", "k1", "data.export", 100_000);
+    replay.created_at = 1_100;
+    let (_, created) = store
+        .create_approval(&replay, &[ev(ApprovalRequested)])
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(
+        kinds_from(&store, 1).await,
+        [Decision, ApprovalRequested],
+        "a replay records nothing"
+    );
+
+    store
+        .add_review(
+            &review(&a.id, "user:r1", ReviewVerdict::Approve, 2_000),
+            &[ev(ApprovalReviewed)],
+        )
+        .await
+        .unwrap();
+    store
+        .add_review(
+            &review(&a.id, "user:r1", ReviewVerdict::Approve, 2_001),
+            &[ev(ApprovalReviewed)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds_from(&store, 3).await,
+        [ApprovalReviewed],
+        "a duplicate review records nothing"
+    );
+
+    let cap = capability(&a.id, Some(&a.id), 60_000);
+    assert!(store
+        .approve_with_capability(
+            &a.id,
+            &cap,
+            3_000,
+            &[ev(ApprovalApproved), ev(CapabilityIssued)]
+        )
+        .await
+        .unwrap());
+    assert!(!store
+        .approve_with_capability(&a.id, &cap, 3_001, &[ev(ApprovalApproved)])
+        .await
+        .unwrap());
+    assert!(!store
+        .transition(
+            &a.id,
+            ApprovalState::Pending,
+            ApprovalState::Denied,
+            3_002,
+            &[ev(ApprovalDenied)]
+        )
+        .await
+        .unwrap());
+    assert_eq!(
+        kinds_from(&store, 4).await,
+        [ApprovalApproved, CapabilityIssued]
+    );
+    let got = store.get_approval(&a.id, 3_003).await.unwrap().unwrap();
+    assert_eq!(got.state, ApprovalState::Approved);
+
+    let hash = cap.request_hash.clone();
+    assert_eq!(
+        store
+            .redeem_capability(&cap.id, &hash, 4_000, &[ev(CapabilityRedeemed)])
+            .await
+            .unwrap(),
+        RedeemOutcome::Redeemed
+    );
+    assert_eq!(
+        store
+            .redeem_capability(&cap.id, &hash, 4_001, &[ev(CapabilityRedeemed)])
+            .await
+            .unwrap(),
+        RedeemOutcome::AlreadyRedeemed
+    );
+    assert_eq!(
+        kinds_from(&store, 6).await,
+        [CapabilityRedeemed],
+        "a refused redemption records nothing here"
+    );
+
+    let late = create(&store, &new_approval("agent:z", "", "iam.widen", 5_000)).await;
+    let audit = |approval: &tollgate::domain::Approval| {
+        let mut e = event(
+            ApprovalExpired,
+            &approval.subject_id,
+            &approval.action,
+            5_000,
+        );
+        e.approval_id = approval.id.clone();
+        vec![e]
+    };
+    assert_eq!(
+        store.expire_due(5_000, &audit).await.unwrap(),
+        std::slice::from_ref(&late.id)
+    );
+    assert!(store.expire_due(5_001, &audit).await.unwrap().is_empty());
+    let last = store.audit_range(7, 10).await.unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(
+        (last[0].event.kind, last[0].event.approval_id.as_str()),
+        (ApprovalExpired, late.id.as_str())
+    );
+    whole_chain(&store).await;
+}
+
+pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn Store>) {
+    // Event ids are unique: reusing one makes the audit insert fail inside the transaction.
+    let taken = event(AuditKind::Decision, "agent:a", "data.export", 1_000);
+    store
+        .append_audit(std::slice::from_ref(&taken))
+        .await
+        .unwrap();
+    let dup = || vec![taken.clone()];
+
+    let new = new_approval("agent:a", "", "data.export", 100_000);
+    assert!(store.create_approval(&new, &dup()).await.is_err());
+    assert_eq!(
+        store.get_approval(&new.id, 1_000).await.unwrap(),
+        None,
+        "no approval without its record"
+    );
+
+    let a = create(&store, &new_approval("agent:a", "", "data.export", 100_000)).await;
+    let r = review(&a.id, "user:r1", ReviewVerdict::Approve, 2_000);
+    assert!(store.add_review(&r, &dup()).await.is_err());
+    assert!(
+        store.reviews(&a.id).await.unwrap().is_empty(),
+        "no review without its record"
+    );
+
+    let cap = capability(&a.id, Some(&a.id), 60_000);
+    assert!(store
+        .approve_with_capability(&a.id, &cap, 3_000, &dup())
+        .await
+        .is_err());
+    assert_eq!(
+        store
+            .get_approval(&a.id, 3_000)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        ApprovalState::Pending
+    );
+    assert_eq!(
+        store.get_capability(&cap.id, 3_000).await.unwrap(),
+        None,
+        "no capability either"
+    );
+
+    assert!(store
+        .transition(
+            &a.id,
+            ApprovalState::Pending,
+            ApprovalState::Cancelled,
+            3_000,
+            &dup()
+        )
+        .await
+        .is_err());
+    assert_eq!(
+        store
+            .get_approval(&a.id, 3_000)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        ApprovalState::Pending
+    );
+
+    let free = capability("cap-free", None, 60_000);
+    assert!(store.insert_capability(&free, &dup()).await.is_err());
+    assert_eq!(store.get_capability("cap-free", 3_000).await.unwrap(), None);
+    store.insert_capability(&free, &[]).await.unwrap();
+    assert!(store
+        .redeem_capability("cap-free", &free.request_hash, 4_000, &dup())
+        .await
+        .is_err());
+    let still = store
+        .get_capability("cap-free", 4_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        still.state,
+        CapabilityState::Issued,
+        "not redeemed without its record"
+    );
+
+    let due = create(&store, &new_approval("agent:a", "", "data.export", 5_000)).await;
+    assert!(store.expire_due(5_000, &|_| dup()).await.is_err());
+    assert_eq!(
+        store
+            .get_approval(&due.id, 4_000)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        ApprovalState::Pending,
+        "not expired without its record"
+    );
+
+    let all = whole_chain(&store).await;
+    assert_eq!(all.len(), 1, "only the first record exists");
+}
