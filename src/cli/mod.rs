@@ -68,6 +68,9 @@ pub struct ServeArgs {
     /// PostgreSQL URL for state shared by replicas [default: SQLite in the data dir].
     #[arg(long, env = "TOLLGATE_STORE_URL")]
     pub store_url: Option<String>,
+    /// OTLP/gRPC collector for spans, e.g. http://127.0.0.1:4317 [default: no export].
+    #[arg(long, env = "TOLLGATE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 impl ServeArgs {
@@ -82,6 +85,7 @@ impl ServeArgs {
             log_level,
             log_format,
             store_url,
+            otlp_endpoint,
         } = self;
         Config::load(
             config.as_deref(),
@@ -93,6 +97,7 @@ impl ServeArgs {
                 log_level: log_level.clone(),
                 log_format: *log_format,
                 store_url: store_url.clone(),
+                otlp_endpoint: otlp_endpoint.clone(),
             },
         )
     }
