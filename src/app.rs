@@ -16,6 +16,7 @@ use crate::{
     policy::{watch as policy_watch, DecisionCache, PolicyStore},
     service::Decider,
     store::{ChangeFeed, PostgresStore, SqliteStore, Store},
+    telemetry::Metrics,
 };
 
 /// The capability signing key's file name in the data directory (PASERK, mode 0600).
@@ -90,8 +91,10 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
     if let Err(e) = tokio::task::spawn_blocking(move || initial.reload()).await? {
         tracing::error!(error = %e, "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");
     }
+    let metrics = Metrics::new();
     let (store, feed) = open_store(config).await?;
-    let mut workflow = Workflow::new(store, capability_key.clone(), clock);
+    let mut workflow =
+        Workflow::new(store, capability_key.clone(), clock).with_metrics(metrics.clone());
     if let Some(feed) = feed {
         workflow = workflow
             .with_feed(feed)
@@ -118,6 +121,7 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
     let grpc_config = GrpcConfig {
         max_message_bytes: config.max_message_bytes,
         allow_capability_ttl: config.approvals.capability_ttl,
+        metrics: metrics.clone(),
     };
     let stop = shutdown_signal(&rx);
     let sweeper = workflow.clone();
@@ -131,6 +135,7 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
     let http_state = http::HttpState {
         policies: policies.clone(),
         jwks: Arc::new(capability_key.jwks()),
+        metrics,
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)

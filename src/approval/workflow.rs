@@ -21,6 +21,7 @@ use crate::{
         Review, ReviewOutcome, ReviewVerdict,
     },
     store::{ApprovalFilter, ApprovalPage, ChangeFeed, Page, Store, StoreError},
+    telemetry::metrics::{CapabilityEvent, Metrics, Resolution},
 };
 
 /// Where the workflow reads the time; tests substitute a controlled clock.
@@ -103,6 +104,9 @@ pub struct Redemption {
     pub approval_id: Option<String>,
     /// The capability id, when the token was readable.
     pub capability_id: String,
+    /// The `traceparent` of the decision behind the capability's approval ("" if none), so
+    /// the redemption's span can link back to it.
+    pub trace_parent: String,
 }
 
 /// The workflow. Cheap to clone.
@@ -113,6 +117,7 @@ pub struct Workflow {
     clock: Clock,
     changes: broadcast::Sender<String>,
     feed: Option<Arc<dyn ChangeFeed>>,
+    metrics: Metrics,
 }
 
 fn millis_to_time(ms: i64) -> SystemTime {
@@ -128,7 +133,23 @@ impl Workflow {
             clock,
             changes: broadcast::channel(1024).0,
             feed: None,
+            metrics: Metrics::new(),
         }
+    }
+
+    /// Counts capabilities and approval outcomes in `metrics` (by default, in a private set
+    /// nobody scrapes).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Observes that an approval created at `created_at` (ms) reached `outcome` at `now`.
+    fn resolved(&self, outcome: Resolution, created_at: i64, now: SystemTime) {
+        let took = now
+            .duration_since(millis_to_time(created_at))
+            .unwrap_or(Duration::ZERO);
+        self.metrics.observe_resolution(outcome, took);
     }
 
     /// Shares changes with other replicas through `feed` and wakes local waiters for theirs.
@@ -167,11 +188,13 @@ impl Workflow {
     }
 
     /// Makes `decision` (PENDING_APPROVAL for `req`) a durable approval request, or returns
-    /// the existing one for the same subject and `context.request_id`.
+    /// the existing one for the same subject and `context.request_id`. `trace_parent` is the
+    /// decision's W3C `traceparent` ("" if none), so later events can link to its trace.
     pub async fn request_approval(
         &self,
         decision: &Decision,
         req: &AuthzRequest,
+        trace_parent: &str,
     ) -> Result<Approval, WorkflowError> {
         let now = unix_millis(self.now());
         let requirements = &decision.verdict.requirements;
@@ -196,7 +219,7 @@ impl Workflow {
             bundle_revision: decision.revision.to_string(),
             created_at: now,
             expires_at: now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
-            trace_parent: String::new(),
+            trace_parent: trace_parent.to_string(),
         };
         let (approval, created) = self.store.create_approval(&new, &[]).await?;
         if !created && approval.request_hash != new.request_hash {
@@ -236,6 +259,7 @@ impl Workflow {
                 &[],
             )
             .await?;
+        self.metrics.observe_capability(CapabilityEvent::Issued);
         Ok((self.key.mint(grant)?, grant.expires_at))
     }
 
@@ -440,7 +464,8 @@ impl Workflow {
             .collect();
         match tally(&requirements, &counted) {
             Tally::Denied { .. } => {
-                self.store
+                if self
+                    .store
                     .transition(
                         approval_id,
                         ApprovalState::Pending,
@@ -448,7 +473,10 @@ impl Workflow {
                         unix_millis(now),
                         &[],
                     )
-                    .await?;
+                    .await?
+                {
+                    self.resolved(Resolution::Denied, approval.created_at, now);
+                }
             }
             Tally::Approved => {
                 // Issue first, then flip the state: a reader never sees APPROVED without its
@@ -473,7 +501,8 @@ impl Workflow {
                     Ok(_) | Err(WorkflowError::Store(StoreError::Conflict { .. })) => {}
                     Err(e) => return Err(e),
                 }
-                self.store
+                if self
+                    .store
                     .transition(
                         approval_id,
                         ApprovalState::Pending,
@@ -481,7 +510,10 @@ impl Workflow {
                         unix_millis(now),
                         &[],
                     )
-                    .await?;
+                    .await?
+                {
+                    self.resolved(Resolution::Approved, approval.created_at, now);
+                }
             }
             Tally::Pending { .. } => {}
         }
@@ -527,6 +559,11 @@ impl Workflow {
                 .unwrap_or("gone");
             return Err(WorkflowError::NotPending(state));
         }
+        self.resolved(
+            Resolution::Cancelled,
+            approval.created_at,
+            millis_to_time(now),
+        );
         self.changed(approval_id).await;
         self.view(approval_id, caller_id).await
     }
@@ -549,12 +586,27 @@ impl Workflow {
         token: &str,
         req: &AuthzRequest,
     ) -> Result<Redemption, WorkflowError> {
+        let redemption = self.try_redeem(token, req).await?;
+        self.metrics.observe_capability(if redemption.allowed {
+            CapabilityEvent::Redeemed
+        } else {
+            CapabilityEvent::Refused
+        });
+        Ok(redemption)
+    }
+
+    async fn try_redeem(
+        &self,
+        token: &str,
+        req: &AuthzRequest,
+    ) -> Result<Redemption, WorkflowError> {
         let now = self.now();
         let refuse = |reason: String, grant: Option<&Grant>| Redemption {
             allowed: false,
             reason,
             approval_id: grant.and_then(|g| g.approval_id.clone()),
             capability_id: grant.map(|g| g.id.clone()).unwrap_or_default(),
+            trace_parent: String::new(),
         };
         let grant = match self.key.verify(token, now) {
             Ok(g) => g,
@@ -566,14 +618,18 @@ impl Workflow {
                 Some(&grant),
             ));
         }
+        let mut trace_parent = String::new();
         if let Some(aid) = &grant.approval_id {
-            let approved = self
-                .store
-                .get_approval(aid, unix_millis(now))
-                .await?
-                .is_some_and(|a| a.state == ApprovalState::Approved);
-            if !approved {
-                return Ok(refuse("the approval is not in force".into(), Some(&grant)));
+            let approval = self.store.get_approval(aid, unix_millis(now)).await?;
+            trace_parent = approval
+                .as_ref()
+                .map(|a| a.trace_parent.clone())
+                .unwrap_or_default();
+            if !approval.is_some_and(|a| a.state == ApprovalState::Approved) {
+                return Ok(Redemption {
+                    trace_parent,
+                    ..refuse("the approval is not in force".into(), Some(&grant))
+                });
             }
         }
         let outcome = self
@@ -588,6 +644,7 @@ impl Workflow {
                     reason: String::new(),
                     approval_id: grant.approval_id.clone(),
                     capability_id: grant.id.clone(),
+                    trace_parent,
                 });
             }
             RedeemOutcome::AlreadyRedeemed => "capability already redeemed",
@@ -597,17 +654,25 @@ impl Workflow {
             RedeemOutcome::NotFound => "capability unknown",
         };
         tracing::warn!(capability.id = %grant.id, reason, "capability redemption refused");
-        Ok(refuse(reason.into(), Some(&grant)))
+        Ok(Redemption {
+            trace_parent,
+            ..refuse(reason.into(), Some(&grant))
+        })
     }
 
     /// Expires everything past its deadline and wakes the waiters; returns how many.
     pub async fn sweep(&self) -> Result<usize, WorkflowError> {
+        let now = self.now();
         let ids = self
             .store
-            .expire_due(unix_millis(self.now()), &|_| Vec::new())
+            .expire_due(unix_millis(now), &|_| Vec::new())
             .await?;
         for id in &ids {
             tracing::info!(approval.id = %id, "approval expired");
+            // Only for the histogram; the expiry itself is already committed.
+            if let Ok(Some(a)) = self.store.get_approval(id, unix_millis(now)).await {
+                self.resolved(Resolution::Expired, a.created_at, now);
+            }
             self.changed(id).await;
         }
         Ok(ids.len())

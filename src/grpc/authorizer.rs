@@ -1,15 +1,20 @@
 //! The `Authorizer` service: validate, call the domain, convert.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use tonic::{Request, Response, Status};
+use tonic::{metadata::MetadataMap, Request, Response, Status};
+use tracing::{Instrument as _, Span};
 
-use super::{convert, pb, status};
+use super::{convert, pb, status, trace};
 use crate::{
     approval::Workflow,
     domain::{Effect, InvalidField},
     identity::{Authenticator, Caller},
     service::{DecideError, Decided, Decider},
+    telemetry::{self, Metrics},
 };
 
 /// Most items in one `BatchAuthorize`.
@@ -22,37 +27,68 @@ pub struct AuthorizerService {
     auth: Arc<Authenticator>,
     workflow: Workflow,
     allow_capability_ttl: Duration,
+    metrics: Metrics,
 }
 
 impl AuthorizerService {
     /// A service deciding with `decider`, identifying callers with `auth`, turning PENDING
-    /// answers into approvals (and ALLOW obligations into capabilities) with `workflow`.
+    /// answers into approvals (and ALLOW obligations into capabilities) with `workflow`,
+    /// counting decisions and their latency in `metrics`.
     pub fn new(
         decider: Decider,
         auth: Arc<Authenticator>,
         workflow: Workflow,
         allow_capability_ttl: Duration,
+        metrics: Metrics,
     ) -> Self {
         Self {
             decider,
             auth,
             workflow,
             allow_capability_ttl,
+            metrics,
         }
+    }
+
+    /// One `Authorize` call, inside its span.
+    async fn authorize_one(
+        &self,
+        request: Request<pb::AuthorizeRequest>,
+        span: &Span,
+    ) -> Result<pb::AuthorizeResponse, Status> {
+        let caller = caller(&self.auth, &request)?;
+        let (metadata, _, message) = request.into_parts();
+        let req = convert::request(message).map_err(|f| status::invalid(&f))?;
+        let decided = self
+            .decider
+            .decide(&caller, req)
+            .map_err(|e| status::decide(&e))?;
+        self.answer(decided, span, &metadata).await
     }
 
     /// The wire answer, after making what the decision promises durable: a PENDING answer
     /// names a stored approval, an ALLOW with a `capability` obligation carries its token.
     /// If that fails the call fails: never a PENDING without an approval to wait on.
-    async fn answer(&self, (decision, req): Decided) -> Result<pb::AuthorizeResponse, Status> {
+    /// `span` is the decision's; the approval keeps its trace context so later events can
+    /// link back to it.
+    async fn answer(
+        &self,
+        (decision, req): Decided,
+        span: &Span,
+        metadata: &MetadataMap,
+    ) -> Result<pb::AuthorizeResponse, Status> {
+        trace::record_decision(span, &decision, &req);
         let mut wire = convert::response(&decision);
         match decision.verdict.effect {
             Effect::PendingApproval => {
+                let trace_parent =
+                    telemetry::trace::traceparent(span, &trace::inbound_traceparent(metadata));
                 let approval = self
                     .workflow
-                    .request_approval(&decision, &req)
+                    .request_approval(&decision, &req, &trace_parent)
                     .await
                     .map_err(|e| status::workflow(&e))?;
+                span.record("tollgate.approval.id", approval.id.as_str());
                 wire.approval_id = approval.id;
             }
             Effect::Allow if wants_capability(&decision.verdict.obligations) => {
@@ -65,7 +101,79 @@ impl AuthorizerService {
             }
             _ => {}
         }
+        let evaluation = (!decision.cached).then_some(decision.eval_duration);
+        self.metrics
+            .observe_decision(decision.verdict.effect, &req.action.name, evaluation);
         Ok(wire)
+    }
+
+    /// One batch item, decided by `bundle`'s revision inside its own span.
+    async fn batch_item(
+        &self,
+        index: usize,
+        item: pb::AuthorizeRequest,
+        bundle: &crate::policy::CompiledBundle,
+        caller: &Caller,
+        metadata: &MetadataMap,
+    ) -> pb::batch_item::Outcome {
+        let span = trace::decision_span(index);
+        let decided = span.in_scope(|| {
+            convert::request(item)
+                .map_err(DecideError::from)
+                .and_then(|r| self.decider.decide_on(bundle, caller, r))
+        });
+        let decided = match decided {
+            Ok(decided) => decided,
+            Err(e) => {
+                span.record("otel.status_code", "ERROR");
+                return pb::batch_item::Outcome::Error(item_error(index, &e));
+            }
+        };
+        let answered = self
+            .answer(decided, &span, metadata)
+            .instrument(span.clone())
+            .await;
+        trace::record_result(&span, &answered);
+        match answered {
+            Ok(wire) => pb::batch_item::Outcome::Decision(wire),
+            Err(s) => pb::batch_item::Outcome::Error(pb::ItemError {
+                code: s.code() as i32,
+                field: format!("requests[{index}]"),
+                message: s.message().to_string(),
+            }),
+        }
+    }
+
+    /// One `BatchAuthorize` call, inside its span.
+    async fn batch(
+        &self,
+        request: Request<pb::BatchAuthorizeRequest>,
+    ) -> Result<pb::BatchAuthorizeResponse, Status> {
+        let caller = caller(&self.auth, &request)?;
+        let (metadata, _, message) = request.into_parts();
+        let items = message.requests;
+        if items.is_empty() {
+            return Err(status::invalid(&InvalidField::new("requests", "is empty")));
+        }
+        if items.len() > MAX_BATCH {
+            return Err(status::invalid(&InvalidField::new(
+                "requests",
+                format!("at most {MAX_BATCH} items"),
+            )));
+        }
+        // One snapshot, so one revision answers every item.
+        let bundle = self.decider.snapshot().map_err(|e| status::decide(&e))?;
+        let mut results = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let outcome = self.batch_item(i, item, &bundle, &caller, &metadata).await;
+            results.push(pb::BatchItem {
+                outcome: Some(outcome),
+            });
+        }
+        Ok(pb::BatchAuthorizeResponse {
+            results,
+            bundle_revision: bundle.revision.to_string(),
+        })
     }
 }
 
@@ -90,57 +198,25 @@ impl pb::authorizer_server::Authorizer for AuthorizerService {
         &self,
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
-        let caller = caller(&self.auth, &request)?;
-        let req = convert::request(request.into_inner()).map_err(|f| status::invalid(&f))?;
-        let decided = self
-            .decider
-            .decide(&caller, req)
-            .map_err(|e| status::decide(&e))?;
-        Ok(Response::new(self.answer(decided).await?))
+        let started = Instant::now();
+        let span = trace::server_span("tollgate.v1.Authorizer/Authorize", request.metadata());
+        let result = self
+            .authorize_one(request, &span)
+            .instrument(span.clone())
+            .await;
+        trace::record_result(&span, &result);
+        self.metrics.observe_authorize(started.elapsed());
+        result.map(Response::new)
     }
 
     async fn batch_authorize(
         &self,
         request: Request<pb::BatchAuthorizeRequest>,
     ) -> Result<Response<pb::BatchAuthorizeResponse>, Status> {
-        let caller = caller(&self.auth, &request)?;
-        let items = request.into_inner().requests;
-        if items.is_empty() {
-            return Err(status::invalid(&InvalidField::new("requests", "is empty")));
-        }
-        if items.len() > MAX_BATCH {
-            return Err(status::invalid(&InvalidField::new(
-                "requests",
-                format!("at most {MAX_BATCH} items"),
-            )));
-        }
-        let reqs = items.into_iter().map(convert::request).collect();
-        let (revision, results) = self
-            .decider
-            .decide_batch(&caller, reqs)
-            .map_err(|e| status::decide(&e))?;
-        let mut items = Vec::with_capacity(results.len());
-        for (i, r) in results.into_iter().enumerate() {
-            let outcome = match r {
-                Ok(decided) => match self.answer(decided).await {
-                    Ok(wire) => pb::batch_item::Outcome::Decision(wire),
-                    Err(s) => pb::batch_item::Outcome::Error(pb::ItemError {
-                        code: s.code() as i32,
-                        field: format!("requests[{i}]"),
-                        message: s.message().to_string(),
-                    }),
-                },
-                Err(e) => pb::batch_item::Outcome::Error(item_error(i, &e)),
-            };
-            items.push(pb::BatchItem {
-                outcome: Some(outcome),
-            });
-        }
-        let results = items;
-        Ok(Response::new(pb::BatchAuthorizeResponse {
-            results,
-            bundle_revision: revision.to_string(),
-        }))
+        let span = trace::server_span("tollgate.v1.Authorizer/BatchAuthorize", request.metadata());
+        let result = self.batch(request).instrument(span.clone()).await;
+        trace::record_result(&span, &result);
+        result.map(Response::new)
     }
 }
 
