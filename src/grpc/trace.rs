@@ -62,7 +62,7 @@ pub fn decision_span(index: usize) -> Span {
     tracing::info_span!(
         "decision",
         "otel.name" = "tollgate.decision",
-        "tollgate.batch.index" = index,
+        "tollgate.batch.index" = i64::try_from(index).unwrap_or(i64::MAX),
         "tollgate.effect" = Empty,
         "tollgate.action" = Empty,
         "tollgate.resource.type" = Empty,
@@ -84,9 +84,10 @@ pub fn record_decision(span: &Span, decision: &Decision, req: &AuthzRequest) {
     span.record("tollgate.resource.type", req.resource.kind.as_str());
     span.record("tollgate.subject.kind", req.subject.kind.as_str());
     span.record("tollgate.bundle.revision", &*decision.revision);
+    // i64: the OpenTelemetry layer exports u64 values as strings.
     span.record(
         "tollgate.eval.duration_us",
-        u64::try_from(decision.eval_duration.as_micros()).unwrap_or(u64::MAX),
+        i64::try_from(decision.eval_duration.as_micros()).unwrap_or(i64::MAX),
     );
     span.record("tollgate.decision.id", decision.id.as_str());
     span.record("tollgate.cache.hit", decision.cached);
