@@ -153,7 +153,7 @@ async fn no_log_line_carries_params_intents_tokens_or_capabilities() {
     for expected in [
         "approval requested",
         "review recorded",
-                "caller refused",
+        "caller refused",
         pending.decision_id.as_str(),
     ] {
         assert!(

@@ -18,10 +18,7 @@ pub use metrics::Metrics;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
-use opentelemetry_sdk::{
-    trace::{span_processor_with_async_runtime::BatchSpanProcessor, SdkTracerProvider},
-    Resource,
-};
+use opentelemetry_sdk::{trace::SdkTracerProvider, Resource};
 use tracing::Subscriber;
 use tracing_subscriber::{
     filter::Targets, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter,
@@ -50,6 +47,9 @@ pub enum TelemetryError {
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
 }
 
+/// The longest a shutdown waits for buffered spans to reach the collector.
+pub const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What [`init`] installed. Keep it until shutdown, then call [`Telemetry::shutdown`] so
 /// spans still buffered are exported before the process exits.
 #[must_use = "dropping the handle loses the chance to flush buffered spans"]
@@ -63,13 +63,15 @@ impl Telemetry {
         self.provider.is_some()
     }
 
-    /// Exports what is buffered and stops the exporter. Blocking work runs off the async
-    /// threads, because the batch processor's shutdown waits for its own tokio task.
+    /// Exports what is buffered and stops the exporter, giving up after
+    /// [`FLUSH_TIMEOUT`] so an unreachable collector cannot hold up exit. It blocks, so it
+    /// runs off the async threads (the export itself needs them: tonic runs on tokio).
     pub async fn shutdown(self) {
         let Some(provider) = self.provider else {
             return;
         };
-        match tokio::task::spawn_blocking(move || provider.shutdown()).await {
+        let flush = move || provider.shutdown_with_timeout(FLUSH_TIMEOUT);
+        match tokio::task::spawn_blocking(flush).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "flushing spans at shutdown failed"),
             Err(e) => tracing::warn!(error = %e, "span flush task failed"),
@@ -92,16 +94,20 @@ pub fn init(log: &LogConfig, telemetry: &TelemetryConfig) -> Result<Telemetry, T
     Ok(Telemetry { provider })
 }
 
-/// A tracer provider exporting to `endpoint` in batches from a tokio task.
+/// A tracer provider exporting to `endpoint` in batches.
+///
+/// The SDK's stable batch processor queues spans without blocking the caller and hands
+/// batches to the exporter from its own thread; the tonic exporter's connection runs on the
+/// tokio runtime it was built in. (The SDK's tokio-task processor is still experimental and
+/// ignores shutdown timeouts, so a dead collector could hold up exit.) Batch size, queue
+/// and delay follow the standard `OTEL_BSP_*` variables.
 fn otlp_provider(endpoint: &str, service_name: &str) -> Result<SdkTracerProvider, TelemetryError> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
         .build()?;
-    // Batch size, queue and delay follow the standard OTEL_BSP_* variables.
-    let batch = BatchSpanProcessor::builder(exporter, opentelemetry_sdk::runtime::Tokio).build();
     Ok(SdkTracerProvider::builder()
-        .with_span_processor(batch)
+        .with_batch_exporter(exporter)
         .with_resource(
             Resource::builder()
                 .with_service_name(service_name.to_string())
