@@ -125,7 +125,16 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
     };
     let stop = shutdown_signal(&rx);
     let sweeper = workflow.clone();
-    tasks.push(tokio::spawn(sweep(sweeper, shutdown_signal(&rx))));
+    tasks.push(tokio::spawn(sweep(
+        sweeper,
+        metrics.clone(),
+        shutdown_signal(&rx),
+    )));
+    tasks.push(tokio::spawn(track_pending(
+        workflow.clone(),
+        metrics.clone(),
+        shutdown_signal(&rx),
+    )));
     tasks.push(tokio::spawn(async move {
         grpc::serve(grpc_listener, decider, auth, workflow, grpc_config, stop)
             .await
@@ -186,9 +195,11 @@ async fn open_store(
 }
 
 /// Expires pending approvals and capabilities past their deadlines (also those that fell due
-/// while the server was down) and wakes their waiters, every [`SWEEP_EVERY`].
+/// while the server was down) and wakes their waiters, every [`SWEEP_EVERY`]; then counts
+/// what is still pending (approvals made on other replicas included).
 async fn sweep(
     workflow: Workflow,
+    metrics: Metrics,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
@@ -200,7 +211,41 @@ async fn sweep(
                 if let Err(e) = workflow.sweep().await {
                     tracing::error!(error = %e, "expiry sweep failed; reads still enforce deadlines");
                 }
+                refresh_pending(&workflow, &metrics).await;
             }
+        }
+    }
+}
+
+/// Recounts pending approvals after every approval change (local, or announced by another
+/// replica), so the gauge follows requests and reviews without waiting for the sweeper.
+async fn track_pending(
+    workflow: Workflow,
+    metrics: Metrics,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    tokio::pin!(shutdown);
+    let mut changes = workflow.subscribe();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            changed = changes.recv() => {
+                if let Err(tokio::sync::broadcast::error::RecvError::Closed) = changed {
+                    return Ok(());
+                }
+                // One count covers a burst: skip the changes already queued behind this one.
+                while changes.try_recv().is_ok() {}
+                refresh_pending(&workflow, &metrics).await;
+            }
+        }
+    }
+}
+
+async fn refresh_pending(workflow: &Workflow, metrics: &Metrics) {
+    match workflow.count_pending().await {
+        Ok(n) => metrics.set_approvals_pending(n),
+        Err(e) => {
+            tracing::warn!(error = %e, "counting pending approvals failed; the gauge keeps its last value")
         }
     }
 }

@@ -678,6 +678,11 @@ impl Workflow {
         Ok(ids.len())
     }
 
+    /// How many approvals are pending now (deadlines enforced), for the pending gauge.
+    pub async fn count_pending(&self) -> Result<u64, WorkflowError> {
+        Ok(self.store.count_pending(unix_millis(self.now())).await?)
+    }
+
     /// The store (for tooling and tests).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
