@@ -13,7 +13,7 @@ use crate::{
     grpc::{self, GrpcConfig},
     http,
     identity::{AuthMode, Authenticator},
-    policy::{watch as policy_watch, DecisionCache, PolicyStore},
+    policy::{watch as policy_watch, BundleArchive, BundleVerifier, DecisionCache, PolicyStore},
     service::Decider,
     store::{ChangeFeed, PostgresStore, SqliteStore, Store},
 };
@@ -81,11 +81,15 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
         .clone()
         .unwrap_or_else(|| config.data_dir.join(CAPABILITY_KEY_FILE));
     let capability_key = Arc::new(CapabilityKey::load_or_generate(&key_file)?);
-    let policies = Arc::new(PolicyStore::new(
-        config.bundle.path.clone(),
-        config.limits,
-        config.approvals,
-    ));
+    let mut policies =
+        PolicyStore::new(config.bundle.path.clone(), config.limits, config.approvals)
+            .with_archive(BundleArchive::in_data_dir(&config.data_dir));
+    if let Some(verification) = &config.bundle.verification {
+        policies = policies.with_verifier(
+            BundleVerifier::from_config(verification).context("bundle.verification")?,
+        );
+    }
+    let policies = Arc::new(policies);
     let initial = policies.clone();
     if let Err(e) = tokio::task::spawn_blocking(move || initial.reload()).await? {
         tracing::error!(error = %e, "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     domain::InputLimits,
     identity::{AuthConfig, AuthMode},
-    policy::{CacheConfig, EvalLimits, RequirementDefaults},
+    policy::{CacheConfig, EvalLimits, RequirementDefaults, VerificationConfig},
 };
 
 /// Why the configuration is unusable. The server does not start.
@@ -83,6 +83,9 @@ pub struct BundleConfig {
     pub path: PathBuf,
     /// Reload when the source changes on disk.
     pub watch: bool,
+    /// Require OPA-signed bundles (`.signatures.json`) verified with this key; unset means
+    /// bundles are not checked for signatures.
+    pub verification: Option<VerificationConfig>,
 }
 
 impl Default for BundleConfig {
@@ -90,6 +93,7 @@ impl Default for BundleConfig {
         Self {
             path: PathBuf::from("policies"),
             watch: true,
+            verification: None,
         }
     }
 }
@@ -265,6 +269,14 @@ impl Config {
         }
         if bundle.path.as_os_str().is_empty() {
             return invalid("bundle.path", "must not be empty");
+        }
+        if let Some(verification) = &bundle.verification {
+            crate::policy::BundleVerifier::from_config(verification).map_err(|e| {
+                ConfigError::Invalid {
+                    field: "bundle.verification",
+                    message: e.to_string(),
+                }
+            })?;
         }
         if limits.timeout.is_zero() || limits.max_instructions == 0 {
             return invalid("limits", "timeout and max_instructions must be positive");
