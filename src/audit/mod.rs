@@ -15,9 +15,11 @@
 //!
 //! - `event`: the event, record, filter and checkpoint types (plain data).
 //! - `chain`: hashing and linking, pure.
+//! - [`query`]: reading the trail: pages, JSON-lines export, one request's events, replay input.
 
 mod chain;
 mod event;
+pub mod query;
 
 pub use chain::{chain, link, GENESIS_HASH};
 pub use event::{AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint};

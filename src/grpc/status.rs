@@ -41,6 +41,18 @@ pub fn load(e: &LoadError) -> Status {
     Status::failed_precondition(format!("bundle rejected, active revision unchanged: {e}"))
 }
 
+/// The status for a caller who may not read the audit trail.
+pub fn not_auditor(caller: &str) -> Status {
+    tracing::warn!(caller = %caller, "audit query refused: not an auditor");
+    Status::permission_denied("caller is not in the auditor or admin group")
+}
+
+/// The status for a failed store read. The detail goes to the log; the caller may retry.
+pub fn store(e: &crate::store::StoreError) -> Status {
+    tracing::error!(error = %e, "audit store read failed");
+    Status::unavailable("audit store unavailable; retry")
+}
+
 /// The stable item error for a batch entry.
 pub fn item_code(e: &DecideError) -> (i32, String) {
     let s = decide(e);
