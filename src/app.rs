@@ -162,8 +162,9 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
 }
 
 /// Opens the configured store: PostgreSQL (with its cross-replica change feed) when a URL
-/// is set, else SQLite in the data dir.
-async fn open_store(
+/// is set, else SQLite in the data dir. The server and the offline tools (`tollgate audit`,
+/// `tollgate bundle impact`) open it here, so they always read the same database.
+pub async fn open_store(
     config: &Config,
 ) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<dyn ChangeFeed>>)> {
     Ok(match &config.store.url {

@@ -1,6 +1,9 @@
-//! The command line: `serve`, `eval`, `test`, and `approvals` (the reviewer client).
+//! The command line: `serve`, `eval`, `test`, `approvals` (the reviewer client), `audit`
+//! (export, show, replay) and `bundle impact`.
 
 pub mod approvals;
+pub mod audit;
+pub mod bundle;
 
 use std::{
     io::Read,
@@ -39,6 +42,10 @@ pub enum Command {
     Test(TestArgs),
     /// Review approval requests on a running server: list, show, approve, deny.
     Approvals(approvals::ApprovalsArgs),
+    /// Read the audit trail offline: export, show one request, replay a decision.
+    Audit(audit::AuditArgs),
+    /// Policy bundle tools: the impact of a candidate bundle on recorded decisions.
+    Bundle(bundle::BundleArgs),
 }
 
 /// `tollgate serve`: every flag also reads a `TOLLGATE_*` variable and overrides the file.

@@ -1,0 +1,144 @@
+//! `tollgate bundle impact`: the blast radius of a policy change before it rolls out. Every
+//! decision recorded in a time window is evaluated against the candidate bundle and the
+//! effect changes are summarised per transition and per action, with example decision ids.
+//! Decisions stream from the store page by page, so a long window costs time, not memory.
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::SystemTime};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+
+use super::audit::{millis, parse_time, Format, StoreArgs};
+use crate::{
+    audit::{
+        query::{self, MAX_PAGE},
+        AuditFilter, AuditKind,
+    },
+    policy::{
+        replay::{Impact, ImpactReport},
+        Bundle, CompiledBundle,
+    },
+};
+
+/// `tollgate bundle`.
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// Where the trail is.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: BundleCommand,
+}
+
+/// `tollgate bundle` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Replay recorded decisions against a candidate bundle; summarise what would change.
+    Impact(ImpactArgs),
+}
+
+/// `tollgate bundle impact`.
+#[derive(Debug, Args)]
+pub struct ImpactArgs {
+    /// The candidate bundle: a directory or OPA .tar.gz.
+    #[arg(long)]
+    pub candidate: PathBuf,
+    /// Decisions from this time: RFC 3339 (UTC) or an age like 24h.
+    #[arg(long, value_parser = parse_time, default_value = "24h")]
+    pub since: SystemTime,
+    /// Decisions before this time (exclusive).
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<SystemTime>,
+    /// Example decision ids per transition.
+    #[arg(long, default_value_t = 10)]
+    pub examples: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Runs `tollgate bundle`.
+pub async fn run(args: &BundleArgs) -> anyhow::Result<ExitCode> {
+    let BundleCommand::Impact(impact_args) = &args.command;
+    let (config, store) = args.store.open().await?;
+    let path = &impact_args.candidate;
+    let bundle = Bundle::load(path).with_context(|| format!("loading {}", path.display()))?;
+    let candidate = CompiledBundle::compile(&bundle, config.limits, config.approvals)
+        .with_context(|| format!("compiling {}", path.display()))?;
+    let mut impact = Impact::new(Arc::new(candidate), impact_args.examples);
+    let filter = AuditFilter {
+        kind: Some(AuditKind::Decision),
+        since_ms: Some(millis(impact_args.since)),
+        until_ms: impact_args.until.map(millis),
+        ..AuditFilter::default()
+    };
+    let mut after = 0;
+    loop {
+        let page = store.query_audit(&filter, after, MAX_PAGE).await?;
+        for record in &page {
+            if let Some(d) = query::recorded_decision(&record.event) {
+                impact.record(&d);
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == MAX_PAGE as usize => after = last.seq,
+            _ => break,
+        }
+    }
+    let report = impact.finish();
+    match impact_args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => print!("{}", render(&report)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The report for people.
+pub fn render(r: &ImpactReport) -> String {
+    let mut out = format!(
+        "candidate {} (digest {})\n{} decisions: {} unchanged, {} changed, {} unreplayable",
+        r.candidate_revision, r.candidate_digest, r.total, r.unchanged, r.changed, r.unreplayable
+    );
+    if r.reasons_changed > 0 {
+        out.push_str(&format!(
+            " ({} unchanged effects with other reasons)",
+            r.reasons_changed
+        ));
+    }
+    out.push('\n');
+    if !r.transitions.is_empty() {
+        out.push_str("\nchanges:\n");
+    }
+    for t in &r.transitions {
+        out.push_str(&format!("  {} -> {}: {}\n", t.from, t.to, t.count));
+        for id in &t.examples {
+            out.push_str(&format!("    {id}\n"));
+        }
+    }
+    if !r.actions.is_empty() {
+        out.push_str("\nby action:\n");
+    }
+    for a in &r.actions {
+        let moves: Vec<String> = a
+            .transitions
+            .iter()
+            .map(|(t, n)| format!("{t}: {n}"))
+            .collect();
+        out.push_str(&format!(
+            "  {}: {} of {} changed{}\n",
+            a.action,
+            a.changed,
+            a.total,
+            if moves.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", moves.join(", "))
+            }
+        ));
+    }
+    for (id, why) in &r.unreplayable_examples {
+        out.push_str(&format!("  unreplayable {id}: {why}\n"));
+    }
+    out
+}
