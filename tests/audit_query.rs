@@ -319,3 +319,55 @@ async fn bad_arguments_name_the_field() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn export_streams_past_page_boundaries_and_show_follows_the_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+    // 2 full export pages and a partial one.
+    let n = 2 * tollgate::audit::query::MAX_PAGE as i64 + 17;
+    let events: Vec<_> = (0..n).map(event).collect();
+    for chunk in events.chunks(500) {
+        store.append_audit(chunk).await.unwrap();
+    }
+    // The approval of dec-3, recorded once with the decision id and once (a late event)
+    // with only the approval id.
+    let mut requested = AuditEvent::new(AuditKind::ApprovalRequested, T0, "tollgate");
+    requested.decision_id = "dec-3".into();
+    requested.approval_id = "appr-3".into();
+    let mut expired = AuditEvent::new(AuditKind::ApprovalExpired, T0 + 1, "tollgate");
+    expired.approval_id = "appr-3".into();
+    store.append_audit(&[requested, expired]).await.unwrap();
+
+    let mut out = Vec::new();
+    let written = tollgate::audit::query::export(&store, &Default::default(), &mut out)
+        .await
+        .unwrap();
+    assert_eq!(written, n as u64 + 2);
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, written);
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["seq"], i as u64 + 1);
+        if i > 0 {
+            assert_eq!(l["prev_hash"], lines[i - 1]["hash"]);
+        }
+    }
+    assert_eq!(lines[3]["event"]["decision_id"], "dec-3");
+
+    let story = tollgate::audit::query::request_events(&store, "dec-3")
+        .await
+        .unwrap();
+    let kinds: Vec<_> = story.iter().map(|r| r.event.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["decision", "approval.requested", "approval.expired"]
+    );
+    assert!(tollgate::audit::query::request_events(&store, "nope")
+        .await
+        .unwrap()
+        .is_empty());
+}
