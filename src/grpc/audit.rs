@@ -56,22 +56,8 @@ pub fn query(req: pb::QueryAuditRequest) -> Result<Query, InvalidField> {
         page_token,
     } = req;
     let set = |s: String| (!s.is_empty()).then_some(s);
-    let kind = match set(kind) {
-        None => None,
-        Some(k) => Some(
-            AuditKind::parse(&k)
-                .ok_or_else(|| InvalidField::new("kind", format!("unknown event kind {k:?}")))?,
-        ),
-    };
-    let effect = set(effect);
-    if let Some(e) = &effect {
-        if !audit_query::EFFECTS.contains(&e.as_str()) {
-            return Err(InvalidField::new(
-                "effect",
-                format!("unknown effect {e:?}: use ALLOW, DENY or PENDING_APPROVAL"),
-            ));
-        }
-    }
+    let kind = kind_filter(set(kind))?;
+    let effect = effect_filter(set(effect))?;
     let since_ms = since.map(|t| millis(&t, "since")).transpose()?;
     let until_ms = until.map(|t| millis(&t, "until")).transpose()?;
     if let (Some(s), Some(u)) = (since_ms, until_ms) {
@@ -79,16 +65,7 @@ pub fn query(req: pb::QueryAuditRequest) -> Result<Query, InvalidField> {
             return Err(InvalidField::new("until", "must not be before since"));
         }
     }
-    let limit = match page_size {
-        0 => audit_query::DEFAULT_PAGE,
-        n if n > audit_query::MAX_PAGE => {
-            return Err(InvalidField::new(
-                "page_size",
-                format!("at most {}", audit_query::MAX_PAGE),
-            ))
-        }
-        n => n,
-    };
+    let limit = limit(page_size)?;
     let after_seq = audit_query::parse_token(&page_token)
         .ok_or_else(|| InvalidField::new("page_token", "malformed page token"))?;
     Ok(Query {
@@ -107,6 +84,35 @@ pub fn query(req: pb::QueryAuditRequest) -> Result<Query, InvalidField> {
         after_seq,
         limit,
     })
+}
+
+fn kind_filter(kind: Option<String>) -> Result<Option<AuditKind>, InvalidField> {
+    kind.map(|k| {
+        AuditKind::parse(&k)
+            .ok_or_else(|| InvalidField::new("kind", format!("unknown event kind {k:?}")))
+    })
+    .transpose()
+}
+
+fn effect_filter(effect: Option<String>) -> Result<Option<String>, InvalidField> {
+    match effect {
+        Some(e) if !audit_query::EFFECTS.contains(&e.as_str()) => Err(InvalidField::new(
+            "effect",
+            format!("unknown effect {e:?}: use ALLOW, DENY or PENDING_APPROVAL"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn limit(page_size: u32) -> Result<u32, InvalidField> {
+    match page_size {
+        0 => Ok(audit_query::DEFAULT_PAGE),
+        n if n > audit_query::MAX_PAGE => Err(InvalidField::new(
+            "page_size",
+            format!("at most {}", audit_query::MAX_PAGE),
+        )),
+        n => Ok(n),
+    }
 }
 
 /// Unix milliseconds of a valid timestamp (nanos in range, year 0001 to 9999).
