@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cli::eval(&args),
         Command::Test(args) => cli::test(&args),
         Command::Approvals(args) => approvals(&args),
+        Command::Audit(cmd) => audit(&cmd),
     };
     match result {
         Ok(code) => code,
@@ -42,4 +43,12 @@ fn approvals(args: &cli::approvals::ApprovalsArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     Ok(runtime.block_on(cli::approvals::run(args)))
+}
+
+/// The audit tools read the store; a single thread is plenty.
+fn audit(cmd: &cli::Audit) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(cmd.run())
 }

@@ -22,12 +22,22 @@
 //! - `mask`: redaction of input paths.
 //! - `writer`: the group-commit task.
 //! - `record`: [`Auditor`], which builds events from domain objects and records them.
+//! - `key`, `checkpoint`: the audit key and the signed checkpoints of the head.
+//! - `verify`: walks the chain and checkpoints and names the first bad record.
+//! - `bundle`: records bundle activations and rejections.
 
+mod bundle;
 mod chain;
+pub mod checkpoint;
 mod event;
+mod key;
 mod mask;
 mod record;
+pub mod verify;
 mod writer;
+
+pub use bundle::record_bundle_events;
+pub use key::{AuditKey, AuditKeyError, AUDIT_KEY_PURPOSE};
 
 pub use chain::{chain, link, GENESIS_HASH};
 pub use event::{AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint};

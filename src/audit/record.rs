@@ -247,7 +247,7 @@ mod tests {
         let store = crate::store::SqliteStore::open(dir.path().join("t.db"))
             .await
             .unwrap();
-        let (writer, _task) = AuditWriter::spawn(Arc::new(store), 8, None);
+        let (writer, _task) = AuditWriter::spawn(Arc::new(store), 8, None, std::future::pending());
         let a = Auditor::new(writer, vec!["subject.attributes.token".into()]);
         let mut req = AuthzRequest::default();
         req.subject

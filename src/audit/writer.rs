@@ -36,8 +36,9 @@ struct Job {
     done: oneshot::Sender<Result<i64, AuditError>>,
 }
 
-/// A handle to the group-commit task. Cheap to clone; the task stops (after committing
-/// everything queued) when the last handle is dropped.
+/// A handle to the group-commit task. Cheap to clone. The task stops, after committing
+/// everything already queued, when its shutdown future resolves (later records fail with
+/// [`AuditError::Closed`]) or when the last handle is dropped.
 #[derive(Clone, Debug)]
 pub struct AuditWriter {
     queue: mpsc::Sender<Job>,
@@ -45,16 +46,19 @@ pub struct AuditWriter {
 
 impl AuditWriter {
     /// Starts the task over `store`, committing at most `max_batch` events per transaction and
-    /// telling `observer` about each commit. The handle resolves once the task has drained.
+    /// telling `observer` about each commit, until `shutdown` resolves (start it after the
+    /// servers have drained, so in-flight calls still record). The join handle resolves once
+    /// the queue is drained.
     pub fn spawn(
         store: Arc<dyn Store>,
         max_batch: usize,
         observer: Option<BatchObserver>,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> (Self, JoinHandle<()>) {
         let max_batch = max_batch.max(1);
         // Room for a few batches: beyond that, callers wait to queue (backpressure).
         let (queue, rx) = mpsc::channel(max_batch.saturating_mul(4));
-        let task = tokio::spawn(run(store, rx, max_batch, observer));
+        let task = tokio::spawn(run(store, rx, max_batch, observer, shutdown));
         (Self { queue }, task)
     }
 
@@ -74,12 +78,28 @@ async fn run(
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
     observer: Option<BatchObserver>,
+    shutdown: impl std::future::Future<Output = ()>,
 ) {
+    tokio::pin!(shutdown);
+    let mut closing = false;
     let mut jobs = Vec::with_capacity(max_batch);
-    // `recv_many` waits for one job, then takes whatever else is queued; `None`-like 0 means
-    // every handle is gone and the queue is empty: drained.
-    while rx.recv_many(&mut jobs, max_batch).await > 0 {
-        let events: Vec<AuditEvent> = jobs.iter().map(|j| j.event.clone()).collect();
+    loop {
+        // `recv_many` waits for one job, then takes whatever else is queued; 0 means the
+        // channel is closed (shutdown, or every handle gone) and empty: drained.
+        let taken = tokio::select! {
+            taken = rx.recv_many(&mut jobs, max_batch) => taken,
+            () = &mut shutdown, if !closing => {
+                // No new jobs; the ones queued are still committed below.
+                rx.close();
+                closing = true;
+                continue;
+            }
+        };
+        if taken == 0 {
+            break;
+        }
+        let (events, waiters): (Vec<AuditEvent>, Vec<_>) =
+            jobs.drain(..).map(|j| (j.event, j.done)).unzip();
         let started = Instant::now();
         let result = store.append_audit(&events).await;
         let took = started.elapsed();
@@ -93,16 +113,16 @@ async fn run(
                     audit.commit_us = took.as_micros() as u64,
                     "audit batch committed"
                 );
-                for (job, record) in jobs.drain(..).zip(records) {
+                for (done, record) in waiters.into_iter().zip(records) {
                     // A caller that gave up waiting is fine: its record is committed.
-                    let _ = job.done.send(Ok(record.seq));
+                    let _ = done.send(Ok(record.seq));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, audit.batch = events.len(), "audit batch failed to commit; failing its callers closed");
                 let e = Arc::new(e);
-                for job in jobs.drain(..) {
-                    let _ = job.done.send(Err(AuditError::Commit(e.clone())));
+                for done in waiters {
+                    let _ = done.send(Err(AuditError::Commit(e.clone())));
                 }
             }
         }
@@ -134,7 +154,8 @@ mod tests {
         let batches = Arc::new(Mutex::new(Vec::new()));
         let seen = batches.clone();
         let observer: BatchObserver = Arc::new(move |n, _| seen.lock().unwrap().push(n));
-        let (writer, task) = AuditWriter::spawn(store.clone(), 64, Some(observer));
+        let (writer, task) =
+            AuditWriter::spawn(store.clone(), 64, Some(observer), std::future::pending());
         // One thread: every send is queued before the writer task first runs.
         let seqs = futures::future::join_all((0..100).map(|i| writer.record(event(i)))).await;
         let mut seqs: Vec<i64> = seqs.into_iter().map(Result::unwrap).collect();
@@ -150,7 +171,7 @@ mod tests {
     async fn a_failed_commit_fails_every_waiter() {
         let (store, _dir) = store().await;
         store.close().await;
-        let (writer, _task) = AuditWriter::spawn(store, 64, None);
+        let (writer, _task) = AuditWriter::spawn(store, 64, None, std::future::pending());
         let results = futures::future::join_all((0..5).map(|i| writer.record(event(i)))).await;
         for r in results {
             assert!(matches!(r, Err(AuditError::Commit(_))), "{r:?}");
@@ -160,7 +181,7 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_handles_drains_the_queue() {
         let (store, _dir) = store().await;
-        let (writer, task) = AuditWriter::spawn(store.clone(), 4, None);
+        let (writer, task) = AuditWriter::spawn(store.clone(), 4, None, std::future::pending());
         let callers: Vec<_> = (0..20)
             .map(|i| {
                 let w = writer.clone();
@@ -173,5 +194,32 @@ mod tests {
         }
         task.await.unwrap();
         assert_eq!(store.audit_head().await.unwrap().0, 20);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn shutdown_commits_what_is_queued_then_refuses() {
+        let (store, _dir) = store().await;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (writer, task) = AuditWriter::spawn(store.clone(), 4, None, async {
+            let _ = stopped.await;
+        });
+        let queued: Vec<_> = (0..10)
+            .map(|i| {
+                let w = writer.clone();
+                tokio::spawn(async move { w.record(event(i)).await })
+            })
+            .collect();
+        // Let every caller queue its event before the shutdown (one thread: they run first).
+        tokio::task::yield_now().await;
+        stop.send(()).unwrap();
+        for q in queued {
+            q.await.unwrap().unwrap();
+        }
+        task.await.unwrap();
+        assert!(matches!(
+            writer.record(event(99)).await,
+            Err(AuditError::Closed)
+        ));
+        assert_eq!(store.audit_head().await.unwrap().0, 10);
     }
 }

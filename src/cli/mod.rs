@@ -1,6 +1,8 @@
-//! The command line: `serve`, `eval`, `test`, and `approvals` (the reviewer client).
+//! The command line: `serve`, `eval`, `test`, `approvals` (the reviewer client) and `audit`
+//! (offline tools over the audit trail).
 
 pub mod approvals;
+pub mod audit_verify;
 
 use std::{
     io::Read,
@@ -39,6 +41,28 @@ pub enum Command {
     Test(TestArgs),
     /// Review approval requests on a running server: list, show, approve, deny.
     Approvals(approvals::ApprovalsArgs),
+    /// The audit trail: verify the chain, export the signed checkpoints.
+    #[command(subcommand)]
+    Audit(Audit),
+}
+
+/// `tollgate audit ...`: offline, over the server's store.
+#[derive(Debug, Subcommand)]
+pub enum Audit {
+    /// Walk the hash chain and the signed checkpoints; name the first bad record.
+    Verify(audit_verify::VerifyArgs),
+    /// Print the signed checkpoints (e.g. `--format jsonl` to anchor them elsewhere).
+    Checkpoints(audit_verify::CheckpointsArgs),
+}
+
+impl Audit {
+    /// Runs the subcommand.
+    pub async fn run(&self) -> anyhow::Result<ExitCode> {
+        match self {
+            Self::Verify(args) => audit_verify::verify(args).await,
+            Self::Checkpoints(args) => audit_verify::checkpoints(args).await,
+        }
+    }
 }
 
 /// `tollgate serve`: every flag also reads a `TOLLGATE_*` variable and overrides the file.
@@ -68,6 +92,12 @@ pub struct ServeArgs {
     /// PostgreSQL URL for state shared by replicas [default: SQLite in the data dir].
     #[arg(long, env = "TOLLGATE_STORE_URL")]
     pub store_url: Option<String>,
+    /// Record the audit trail (false records NOTHING; benchmarks only) [default: true].
+    #[arg(long, env = "TOLLGATE_AUDIT_ENABLED")]
+    pub audit_enabled: Option<bool>,
+    /// Audit checkpoint key (PASERK) [default: data_dir/audit-ed25519.paserk].
+    #[arg(long, env = "TOLLGATE_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -82,6 +112,8 @@ impl ServeArgs {
             log_level,
             log_format,
             store_url,
+            audit_enabled,
+            audit_key_file,
         } = self;
         Config::load(
             config.as_deref(),
@@ -93,6 +125,8 @@ impl ServeArgs {
                 log_level: log_level.clone(),
                 log_format: *log_format,
                 store_url: store_url.clone(),
+                audit_enabled: *audit_enabled,
+                audit_key_file: audit_key_file.clone(),
             },
         )
     }
