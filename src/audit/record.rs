@@ -182,8 +182,9 @@ impl Auditor {
         e
     }
 
-    /// An event about `req` with the configured paths masked (a redemption: the request the
-    /// executor presented).
+    /// An event about a request presented without a decision (a redemption): its subject,
+    /// action and resource, and its binding hash, but not its input: the policy's mask paths
+    /// for it are not known here, so nothing of it that could be a secret is recorded.
     pub fn request_event(
         &self,
         kind: AuditKind,
@@ -191,10 +192,8 @@ impl Auditor {
         at: i64,
         req: &AuthzRequest,
     ) -> AuditEvent {
-        let (input, masked) = self.masked_input(req, &[]);
         let mut e = about(kind, ctx, at, req);
-        e.input = input;
-        e.detail = json!({ "masked": masked });
+        e.detail = json!({ "request_hash": req.binding_hash() });
         e
     }
 }
