@@ -8,6 +8,7 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
     approval::{Clock, Workflow},
+    audit::{self, AuditKey, AuditWriter, Auditor, BatchObserver},
     capability::CapabilityKey,
     config::Config,
     grpc::{self, GrpcConfig},
@@ -21,6 +22,44 @@ use crate::{
 /// The capability signing key's file name in the data directory (PASERK, mode 0600).
 pub const CAPABILITY_KEY_FILE: &str = "capability-ed25519.paserk";
 
+/// The audit checkpoint key's file name in the data directory (PASERK, mode 0600).
+pub const AUDIT_KEY_FILE: &str = "audit-ed25519.paserk";
+
+/// Where the audit key is: `audit.key_file`, else in the data directory.
+pub fn audit_key_path(config: &Config) -> std::path::PathBuf {
+    config
+        .audit
+        .key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join(AUDIT_KEY_FILE))
+}
+
+/// What `start_with` takes besides the configuration.
+#[derive(Clone)]
+pub struct StartOptions {
+    /// Where approval and capability deadlines read the time (tests control it).
+    pub clock: Clock,
+    /// Told the size and commit time of every audit group commit (metrics).
+    pub audit_observer: Option<BatchObserver>,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemTime::now),
+            audit_observer: None,
+        }
+    }
+}
+
+/// The audit writer and what to finish after the servers stop.
+struct AuditShutdown {
+    stop: tokio::sync::oneshot::Sender<()>,
+    writer: JoinHandle<()>,
+    store: Arc<dyn Store>,
+    key: Arc<AuditKey>,
+}
+
 /// A started server: its bound addresses and a handle to stop it.
 pub struct Running {
     /// Where gRPC listens (useful when configured with port 0).
@@ -31,6 +70,7 @@ pub struct Running {
     pub policies: Arc<PolicyStore>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+    audit: Option<AuditShutdown>,
 }
 
 impl Running {
@@ -39,10 +79,21 @@ impl Running {
         self.shutdown.send_replace(true);
     }
 
-    /// Waits until every server has stopped.
+    /// Waits until every server has stopped, then drains the audit writer (calls still in
+    /// flight while the servers drained were recorded) and signs a last checkpoint.
     pub async fn wait(self) -> anyhow::Result<()> {
         for task in self.tasks {
             task.await.context("server task panicked")??;
+        }
+        if let Some(audit) = self.audit {
+            // The receiver only goes away with the writer task, which is awaited next.
+            let _ = audit.stop.send(());
+            audit.writer.await.context("audit writer panicked")?;
+            if let Err(e) =
+                audit::checkpoint::checkpoint_now(audit.store.as_ref(), &audit.key).await
+            {
+                tracing::error!(error = %e, "final audit checkpoint failed");
+            }
         }
         Ok(())
     }
@@ -66,6 +117,22 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
 
 /// [`start`], with approval and capability deadlines read from `clock` (tests control time).
 pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<Running> {
+    start_with(
+        config,
+        StartOptions {
+            clock,
+            ..StartOptions::default()
+        },
+    )
+    .await
+}
+
+/// [`start`] with [`StartOptions`].
+pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Result<Running> {
+    let StartOptions {
+        clock,
+        audit_observer,
+    } = options;
     if config.auth.mode == AuthMode::Insecure {
         tracing::warn!(
             "INSECURE DEVELOPMENT MODE: callers are not authenticated and request bodies are \
@@ -95,7 +162,10 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
         tracing::error!(error = %e, "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");
     }
     let (store, feed) = open_store(config).await?;
-    let mut workflow = Workflow::new(store, capability_key.clone(), clock);
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
+    let (auditor, audit) = start_audit(config, &store, audit_observer, &policies, &rx, &mut tasks)?;
+    let mut workflow = Workflow::new(store, capability_key.clone(), clock).with_auditor(auditor);
     if let Some(feed) = feed {
         workflow = workflow
             .with_feed(feed)
@@ -117,8 +187,6 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
     let grpc_addr = grpc_listener.local_addr()?;
     let http_addr = http_listener.local_addr()?;
 
-    let (shutdown, rx) = watch::channel(false);
-    let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
     let grpc_config = GrpcConfig {
         max_message_bytes: config.max_message_bytes,
         allow_capability_ttl: config.approvals.capability_ttl,
@@ -132,9 +200,13 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
             .context("gRPC server")
     }));
     let stop = shutdown_signal(&rx);
+    let mut jwks = capability_key.jwks();
+    if let (Some(a), Some(keys)) = (&audit, jwks["keys"].as_array_mut()) {
+        keys.push(a.key.jwk());
+    }
     let http_state = http::HttpState {
         policies: policies.clone(),
-        jwks: Arc::new(capability_key.jwks()),
+        jwks: Arc::new(jwks),
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)
@@ -158,7 +230,65 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
         policies,
         shutdown,
         tasks,
+        audit,
     })
+}
+
+/// Starts the audit trail's tasks (group commit, checkpoints, bundle events) and returns the
+/// auditor the workflow records with; with `audit.enabled: false`, records nothing and says so.
+fn start_audit(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    observer: Option<BatchObserver>,
+    policies: &Arc<PolicyStore>,
+    rx: &watch::Receiver<bool>,
+    tasks: &mut Vec<JoinHandle<anyhow::Result<()>>>,
+) -> anyhow::Result<(Auditor, Option<AuditShutdown>)> {
+    let c = &config.audit;
+    if !c.enabled {
+        tracing::warn!(
+            "AUDIT TRAIL DISABLED (audit.enabled: false): no decision, approval or capability \
+             event is recorded. Use only for benchmarks and throwaway set-ups."
+        );
+        return Ok((Auditor::disabled(), None));
+    }
+    let key_path = audit_key_path(config);
+    let key = Arc::new(
+        AuditKey::load_or_generate(&key_path)
+            .with_context(|| format!("audit key {}", key_path.display()))?,
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (writer, writer_task) = AuditWriter::spawn(store.clone(), c.max_batch, observer, async {
+        // A dropped sender also means stop.
+        let _ = stopped.await;
+    });
+    let auditor = Auditor::new(writer, c.mask.clone());
+    let (s, k, every, interval) = (
+        store.clone(),
+        key.clone(),
+        c.checkpoint_every,
+        c.checkpoint_interval,
+    );
+    let stop_checkpoints = shutdown_signal(rx);
+    tasks.push(tokio::spawn(async move {
+        audit::checkpoint::run(s, k, every, interval, stop_checkpoints).await;
+        Ok(())
+    }));
+    let (p, a, stop_bundles) = (policies.clone(), auditor.clone(), shutdown_signal(rx));
+    tasks.push(tokio::spawn(async move {
+        audit::record_bundle_events(p, a, stop_bundles).await;
+        Ok(())
+    }));
+    tracing::info!(audit.kid = %key.kid(), audit.max_batch = c.max_batch, "audit trail recording");
+    Ok((
+        auditor,
+        Some(AuditShutdown {
+            stop,
+            writer: writer_task,
+            store: store.clone(),
+            key,
+        }),
+    ))
 }
 
 /// Opens the configured store: PostgreSQL (with its cross-replica change feed) when a URL

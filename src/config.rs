@@ -4,6 +4,7 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,77 @@ pub struct StoreConfig {
     pub url: Option<String>,
 }
 
+/// The audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Record every decision and approval event. Off means NOTHING is recorded (a loud
+    /// warning at start): only for benchmarks and throwaway set-ups.
+    pub enabled: bool,
+    /// Dotted input paths masked in every recorded input, besides the policy's own `mask`
+    /// (e.g. `action.params.password`, `subject.attributes.token`, `context.attributes.*`).
+    pub mask: Vec<String>,
+    /// The checkpoint signing key (PASERK, mode 0600), generated if missing. Replicas sharing a
+    /// database must share it. Default: `data_dir/audit-ed25519.paserk`.
+    pub key_file: Option<PathBuf>,
+    /// Sign a checkpoint after this many new records.
+    pub checkpoint_every: u64,
+    /// ...or after this long, when there are new records.
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_interval: Duration,
+    /// Most events the group commit puts in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            mask: Vec::new(),
+            key_file: None,
+            checkpoint_every: 1000,
+            checkpoint_interval: Duration::from_secs(60),
+            max_batch: 512,
+        }
+    }
+}
+
+impl AuditConfig {
+    /// Checks ranges and mask paths.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let Self {
+            enabled: _,
+            mask,
+            key_file,
+            checkpoint_every,
+            checkpoint_interval,
+            max_batch,
+        } = self;
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_string(),
+            })
+        };
+        if mask.iter().any(|p| p.split('.').any(str::is_empty)) {
+            return invalid("audit.mask", "paths are dotted keys, none empty");
+        }
+        if key_file.as_ref().is_some_and(|k| k.as_os_str().is_empty()) {
+            return invalid("audit.key_file", "must not be empty");
+        }
+        if *checkpoint_every == 0 || checkpoint_interval.is_zero() {
+            return invalid(
+                "audit",
+                "checkpoint_every and checkpoint_interval must be positive",
+            );
+        }
+        if !(1..=4096).contains(max_batch) {
+            return invalid("audit.max_batch", "must be between 1 and 4096");
+        }
+        Ok(())
+    }
+}
+
 /// The whole configuration. Every field has a default that runs out of the box.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -138,6 +210,8 @@ pub struct Config {
     pub capability_key_file: Option<PathBuf>,
     /// Logging.
     pub log: LogConfig,
+    /// The audit trail.
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -156,6 +230,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             capability_key_file: None,
             log: LogConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -177,6 +252,10 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     /// `--store-url` / `TOLLGATE_STORE_URL`.
     pub store_url: Option<String>,
+    /// `--audit-enabled` / `TOLLGATE_AUDIT_ENABLED`.
+    pub audit_enabled: Option<bool>,
+    /// `--audit-key-file` / `TOLLGATE_AUDIT_KEY_FILE`.
+    pub audit_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -207,6 +286,8 @@ impl Config {
             log_level,
             log_format,
             store_url,
+            audit_enabled,
+            audit_key_file,
         } = overrides;
         if let Some(v) = grpc_addr {
             config.grpc_addr = v;
@@ -229,6 +310,12 @@ impl Config {
         if let Some(v) = store_url {
             config.store.url = Some(v);
         }
+        if let Some(v) = audit_enabled {
+            config.audit.enabled = v;
+        }
+        if let Some(v) = audit_key_file {
+            config.audit.key_file = Some(v);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -249,6 +336,7 @@ impl Config {
             store,
             capability_key_file: _,
             log: _,
+            audit,
         } = self;
         let invalid = |field, message: &str| {
             Err(ConfigError::Invalid {
@@ -303,6 +391,7 @@ impl Config {
                 );
             }
         }
+        audit.validate()?;
         crate::identity::Authenticator::new(auth).map_err(|e| ConfigError::Invalid {
             field: "auth",
             message: e.to_string(),
@@ -340,6 +429,48 @@ mod tests {
         assert_eq!(c.grpc_addr.port(), 7000);
         assert_eq!(c.limits.timeout, std::time::Duration::from_millis(20));
         assert!(!c.bundle.watch);
+    }
+
+    #[test]
+    fn audit_section_defaults_overrides_and_checks() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            f,
+            "audit:\n  mask: [action.params.password, context.attributes.*]\n  checkpoint_interval: 5s\n  max_batch: 64"
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(f.path()),
+            Overrides {
+                audit_enabled: Some(false),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert!(!c.audit.enabled);
+        assert_eq!(c.audit.mask.len(), 2);
+        assert_eq!(c.audit.checkpoint_interval, Duration::from_secs(5));
+        assert_eq!((c.audit.checkpoint_every, c.audit.max_batch), (1000, 64));
+        for bad in [
+            AuditConfig {
+                mask: vec!["action..x".into()],
+                ..AuditConfig::default()
+            },
+            AuditConfig {
+                checkpoint_every: 0,
+                ..AuditConfig::default()
+            },
+            AuditConfig {
+                max_batch: 0,
+                ..AuditConfig::default()
+            },
+        ] {
+            let c = Config {
+                audit: bad,
+                ..Config::default()
+            };
+            assert!(matches!(c.validate(), Err(ConfigError::Invalid { .. })));
+        }
     }
 
     #[test]

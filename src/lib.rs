@@ -10,7 +10,8 @@
 //! - [`domain`]: request and decision types, input validation and the `decide` combinator
 //!   (deny-overrides, default deny). No tonic, no regorus, no I/O.
 //! - [`policy`]: bundle loading (directory and OPA `.tar.gz`), compilation to the regorus VM,
-//!   evaluation under limits, atomic hot swap, the decision cache and the Rego test runner.
+//!   evaluation under limits, atomic hot swap, signature verification, the archive of every
+//!   activated revision, replay and impact, the decision cache and the Rego test runner.
 //! - [`approval`]: separation of duties and quorum: who may review, and when reviews decide.
 //! - [`capability`]: single-use PASETO capabilities bound to one request: mint, verify, JWKS.
 //! - [`audit`]: the append-only, hash-chained audit log: event types and the chain; records
@@ -23,7 +24,8 @@
 //! - [`grpc`]: tonic services; the only module that names proto types.
 //! - [`http`]: axum endpoints for health and bundle status.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
-//! - [`cli`]: clap subcommands (`serve`, `eval`, `test`, and `approvals` for reviewers).
+//! - [`cli`]: clap subcommands (`serve`, `eval`, `test`, `approvals` for reviewers, `audit`
+//!   for auditors, `bundle impact` for policy authors).
 //! - [`app`]: wiring: build state, start servers, reload on change, drain on shutdown.
 //! - [`telemetry`]: the tracing subscriber.
 

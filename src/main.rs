@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cli::eval(&args),
         Command::Test(args) => cli::test(&args),
         Command::Approvals(args) => approvals(&args),
-        Command::Audit(args) => offline(cli::audit::run(&args)),
+        Command::Audit(cmd) => offline(cmd.run()),
         Command::Bundle(args) => offline(cli::bundle::run(&args)),
     };
     match result {

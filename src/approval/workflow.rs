@@ -14,14 +14,17 @@ use tokio::sync::broadcast;
 
 use super::{check_eligible, tally, Ineligible, Reviewer, Tally};
 use crate::{
+    audit::{AuditContext, AuditError, AuditKind, Auditor},
     capability::{CapabilityError, CapabilityKey, Grant},
     domain::{
         narrowing, unix_millis, Approval, ApprovalState, AuthzRequest, Capability, CapabilityState,
-        Decision, NewApproval, NotNarrower, ParamChange, RedeemOutcome, RequestChange, Requirement,
-        Review, ReviewOutcome, ReviewVerdict,
+        Decision, NewApproval, NotNarrower, ParamChange, RequestChange, Requirement, Review,
+        ReviewOutcome, ReviewVerdict,
     },
     store::{ApprovalFilter, ApprovalPage, ChangeFeed, Page, Store, StoreError},
 };
+
+mod redeem;
 
 /// Where the workflow reads the time; tests substitute a controlled clock.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -61,6 +64,9 @@ pub enum WorkflowError {
     /// Minting the capability failed.
     #[error(transparent)]
     Capability(#[from] CapabilityError),
+    /// The audit record could not be committed, so nothing is answered.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
 }
 
 /// An approval with its reviews, and its capability when the viewer may have it.
@@ -113,6 +119,7 @@ pub struct Workflow {
     clock: Clock,
     changes: broadcast::Sender<String>,
     feed: Option<Arc<dyn ChangeFeed>>,
+    auditor: Auditor,
 }
 
 fn millis_to_time(ms: i64) -> SystemTime {
@@ -128,7 +135,19 @@ impl Workflow {
             clock,
             changes: broadcast::channel(1024).0,
             feed: None,
+            auditor: Auditor::disabled(),
         }
+    }
+
+    /// Records every step through `auditor` (the default records nothing).
+    pub fn with_auditor(mut self, auditor: Auditor) -> Self {
+        self.auditor = auditor;
+        self
+    }
+
+    /// The auditor the workflow records with (the gRPC layer records plain decisions with it).
+    pub fn auditor(&self) -> &Auditor {
+        &self.auditor
     }
 
     /// Shares changes with other replicas through `feed` and wakes local waiters for theirs.
@@ -167,11 +186,14 @@ impl Workflow {
     }
 
     /// Makes `decision` (PENDING_APPROVAL for `req`) a durable approval request, or returns
-    /// the existing one for the same subject and `context.request_id`.
+    /// the existing one for the same subject and `context.request_id`. The decision and the
+    /// request are recorded in the same transaction as the approval (a replay records only
+    /// its decision, pointing at the existing approval).
     pub async fn request_approval(
         &self,
         decision: &Decision,
         req: &AuthzRequest,
+        ctx: &AuditContext,
     ) -> Result<Approval, WorkflowError> {
         let now = unix_millis(self.now());
         let requirements = &decision.verdict.requirements;
@@ -196,11 +218,34 @@ impl Workflow {
             bundle_revision: decision.revision.to_string(),
             created_at: now,
             expires_at: now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
-            trace_parent: String::new(),
+            trace_parent: ctx.trace_parent.clone(),
         };
-        let (approval, created) = self.store.create_approval(&new, &[]).await?;
+        let events = self.auditor.events(|| {
+            let mut decided = self.auditor.decision(ctx, decision, req);
+            decided.approval_id.clone_from(&new.id);
+            let mut requested = self.auditor.approval_event(
+                AuditKind::ApprovalRequested,
+                ctx,
+                now,
+                &new.clone().into_pending(),
+            );
+            requested.effect = ApprovalState::Pending.as_str().into();
+            requested.reasons.clone_from(&decided.reasons);
+            requested.detail = serde_json::json!({
+                "requirements": requirements,
+                "expires_at": new.expires_at,
+                "request_hash": new.request_hash,
+            });
+            vec![decided, requested]
+        });
+        let (approval, created) = self.store.create_approval(&new, &events).await?;
         if !created && approval.request_hash != new.request_hash {
             return Err(WorkflowError::KeyReused);
+        }
+        if !created && self.auditor.is_enabled() {
+            let mut decided = self.auditor.decision(ctx, decision, req);
+            decided.approval_id.clone_from(&approval.id);
+            self.auditor.record(decided).await?;
         }
         if created {
             tracing::info!(approval.id = %approval.id, decision.id = %decision.id, "approval requested");
@@ -209,34 +254,32 @@ impl Workflow {
         Ok(approval)
     }
 
-    /// A capability for an ALLOW whose policy asked for one (obligation `capability`).
+    /// A capability for an ALLOW whose policy asked for one (obligation `capability`); the
+    /// decision and the issue are recorded in the same transaction as the capability.
     pub async fn capability_for_allow(
         &self,
         decision: &Decision,
         req: &AuthzRequest,
         ttl: Duration,
+        ctx: &AuditContext,
     ) -> Result<(String, SystemTime), WorkflowError> {
         let mut grant = Grant::for_request(req, None, &decision.revision, self.now(), ttl);
         grant.id = decision.id.clone();
-        self.issue(&grant).await
-    }
-
-    async fn issue(&self, grant: &Grant) -> Result<(String, SystemTime), WorkflowError> {
-        self.store
-            .insert_capability(
-                &Capability {
-                    id: grant.id.clone(),
-                    approval_id: grant.approval_id.clone(),
-                    request_hash: grant.request_hash.clone(),
-                    state: CapabilityState::Issued,
-                    issued_at: unix_millis(grant.issued_at),
-                    expires_at: unix_millis(grant.expires_at),
-                    redeemed_at: None,
-                },
-                &[],
-            )
-            .await?;
-        Ok((self.key.mint(grant)?, grant.expires_at))
+        let cap = capability_record(&grant);
+        let events = self.auditor.events(|| {
+            let mut decided = self.auditor.decision(ctx, decision, req);
+            decided.capability_id.clone_from(&cap.id);
+            let mut issued = decided.clone();
+            issued.id = uuid::Uuid::now_v7().to_string();
+            issued.kind = AuditKind::CapabilityIssued;
+            issued.effect = CapabilityState::Issued.as_str().into();
+            issued.reasons = Vec::new();
+            issued.input = serde_json::Value::Null;
+            issued.detail = capability_detail(&cap);
+            vec![decided, issued]
+        });
+        self.store.insert_capability(&cap, &events).await?;
+        Ok((self.key.mint(&grant)?, grant.expires_at))
     }
 
     fn parse(
@@ -352,7 +395,8 @@ impl Workflow {
     }
 
     /// Records `reviewer`'s verdict (with `narrowed` for a modify); decides the request when
-    /// the reviews are enough.
+    /// the reviews are enough. The review, and then the decision with its capability, are
+    /// each recorded in the transaction that makes them.
     pub async fn review(
         &self,
         reviewer: &Reviewer,
@@ -360,6 +404,7 @@ impl Workflow {
         verdict: ReviewVerdict,
         reason: &str,
         narrowed: Option<Narrowed>,
+        ctx: &AuditContext,
     ) -> Result<ApprovalView, WorkflowError> {
         let now = self.now();
         let approval = self
@@ -370,7 +415,7 @@ impl Workflow {
         if approval.state != ApprovalState::Pending {
             return Err(WorkflowError::NotPending(approval.state.as_str()));
         }
-        let (mut request, mut requirements) = self.parse(&approval)?;
+        let (request, requirements) = self.parse(&approval)?;
         let prior: Vec<String> = self
             .store
             .reviews(approval_id)
@@ -387,34 +432,20 @@ impl Workflow {
             groups: reviewer.groups.clone(),
             at: unix_millis(now),
         };
-        let change = match narrowed {
+        let (change, changed) = match narrowed {
             Some(n) => {
-                // Checked again here, against the request as stored, so a narrowing built from
-                // a stale read cannot widen anything.
-                narrowing(
-                    "action.params",
-                    &request.action.params,
-                    &n.request.action.params,
-                )?;
-                let corrupt = |e: serde_json::Error| WorkflowError::Corrupt {
-                    id: approval_id.to_string(),
-                    message: e.to_string(),
-                };
-                let change = RequestChange {
-                    request: serde_json::to_value(&n.request).map_err(corrupt)?,
-                    request_hash: n.request.binding_hash(),
-                    requirements: serde_json::to_value(&n.requirements).map_err(corrupt)?,
-                    previous_hash: approval.request_hash.clone(),
-                };
-                request = n.request;
-                requirements = n.requirements;
-                Some(change)
+                let change = self.change(&approval, &request, &n)?;
+                let paths: Vec<String> = change.1;
+                (Some(change.0), Some((n, paths)))
             }
-            None => None,
+            None => None.unzip(),
         };
+        let events = self.auditor.events(|| {
+            vec![self.review_event(ctx, &approval, &review, changed.as_ref().map(|c| &c.1))]
+        });
         let reviews = match self
             .store
-            .add_review_narrowing(&review, change.as_ref(), &[])
+            .add_review_narrowing(&review, change.as_ref(), &events)
             .await?
         {
             ReviewOutcome::Recorded(all) => all,
@@ -424,6 +455,85 @@ impl Workflow {
             }
         };
         tracing::info!(approval.id = %approval_id, reviewer = %reviewer.id, verdict = verdict.as_str(), "review recorded");
+        let (request, requirements) = match changed {
+            Some((n, _)) => (n.request, n.requirements),
+            None => (request, requirements),
+        };
+        self.settle(&approval, &request, &requirements, &reviews, ctx, now)
+            .await?;
+        self.changed(approval_id).await;
+        self.view(approval_id, None).await.map(|mut v| {
+            // The reviewer is not the requester: no capability in their answer.
+            v.capability = None;
+            v
+        })
+    }
+
+    /// A reviewer's narrowing as a store change, checked again against the request as stored
+    /// (so a narrowing built from a stale read cannot widen anything), with the changed paths.
+    fn change(
+        &self,
+        approval: &Approval,
+        request: &AuthzRequest,
+        n: &Narrowed,
+    ) -> Result<(RequestChange, Vec<String>), WorkflowError> {
+        let changes = narrowing(
+            "action.params",
+            &request.action.params,
+            &n.request.action.params,
+        )?;
+        let corrupt = |e: serde_json::Error| WorkflowError::Corrupt {
+            id: approval.id.clone(),
+            message: e.to_string(),
+        };
+        let change = RequestChange {
+            request: serde_json::to_value(&n.request).map_err(corrupt)?,
+            request_hash: n.request.binding_hash(),
+            requirements: serde_json::to_value(&n.requirements).map_err(corrupt)?,
+            previous_hash: approval.request_hash.clone(),
+        };
+        Ok((change, changes.into_iter().map(|c| c.path).collect()))
+    }
+
+    /// The review's event: `approval.modified` with the changed paths (not their values,
+    /// which may be secrets) for a modify, `approval.reviewed` otherwise.
+    fn review_event(
+        &self,
+        ctx: &AuditContext,
+        approval: &Approval,
+        review: &Review,
+        changed_paths: Option<&Vec<String>>,
+    ) -> crate::audit::AuditEvent {
+        let kind = match changed_paths {
+            Some(_) => AuditKind::ApprovalModified,
+            None => AuditKind::ApprovalReviewed,
+        };
+        let mut e = self.auditor.approval_event(kind, ctx, review.at, approval);
+        e.effect = review.verdict.as_str().into();
+        e.reasons = vec![review.reason.clone()];
+        e.detail = serde_json::json!({
+            "verdict": review.verdict.as_str(),
+            "reason": review.reason,
+            "reviewer_groups": review.groups,
+        });
+        if let (Some(paths), Some(detail)) = (changed_paths, e.detail.as_object_mut()) {
+            detail.insert("changes".into(), serde_json::json!(paths));
+        }
+        e
+    }
+
+    /// Decides the request if `reviews` are enough: denied, or approved with its capability
+    /// inserted, each in one transaction with its records. Losing a race (another reviewer,
+    /// the deadline) changes nothing.
+    async fn settle(
+        &self,
+        approval: &Approval,
+        request: &AuthzRequest,
+        requirements: &[Requirement],
+        reviews: &[Review],
+        ctx: &AuditContext,
+        now: SystemTime,
+    ) -> Result<(), WorkflowError> {
         let counted: Vec<(Reviewer, ReviewVerdict)> = reviews
             .iter()
             .map(|r| {
@@ -438,66 +548,72 @@ impl Workflow {
                 )
             })
             .collect();
-        match tally(&requirements, &counted) {
+        let at = unix_millis(now);
+        match tally(requirements, &counted) {
             Tally::Denied { .. } => {
+                let events = self.auditor.events(|| {
+                    let mut e =
+                        self.auditor
+                            .approval_event(AuditKind::ApprovalDenied, ctx, at, approval);
+                    e.effect = ApprovalState::Denied.as_str().into();
+                    vec![e]
+                });
                 self.store
                     .transition(
-                        approval_id,
+                        &approval.id,
                         ApprovalState::Pending,
                         ApprovalState::Denied,
-                        unix_millis(now),
-                        &[],
+                        at,
+                        &events,
                     )
                     .await?;
             }
             Tally::Approved => {
-                // Issue first, then flip the state: a reader never sees APPROVED without its
-                // capability. If the flip loses a race (another reviewer, expiry), the record
-                // stays unredeemable because redemption checks the approval below.
                 let ttl = requirements
                     .iter()
                     .map(|r| r.capability_ttl)
                     .min()
                     .unwrap_or(Duration::from_secs(300));
                 let grant = Grant {
-                    id: approval_id.to_string(),
+                    id: approval.id.clone(),
                     ..Grant::for_request(
-                        &request,
-                        Some(approval_id.to_string()),
+                        request,
+                        Some(approval.id.clone()),
                         &approval.bundle_revision,
                         now,
                         ttl,
                     )
                 };
-                match self.issue(&grant).await {
-                    Ok(_) | Err(WorkflowError::Store(StoreError::Conflict { .. })) => {}
-                    Err(e) => return Err(e),
-                }
+                let cap = capability_record(&grant);
+                let events = self.auditor.events(|| {
+                    let mut approved =
+                        self.auditor
+                            .approval_event(AuditKind::ApprovalApproved, ctx, at, approval);
+                    approved.effect = ApprovalState::Approved.as_str().into();
+                    approved.capability_id.clone_from(&cap.id);
+                    approved.detail = serde_json::json!({ "request_hash": cap.request_hash });
+                    let mut issued = approved.clone();
+                    issued.id = uuid::Uuid::now_v7().to_string();
+                    issued.kind = AuditKind::CapabilityIssued;
+                    issued.effect = CapabilityState::Issued.as_str().into();
+                    issued.detail = capability_detail(&cap);
+                    vec![approved, issued]
+                });
                 self.store
-                    .transition(
-                        approval_id,
-                        ApprovalState::Pending,
-                        ApprovalState::Approved,
-                        unix_millis(now),
-                        &[],
-                    )
+                    .approve_with_capability(&approval.id, &cap, at, &events)
                     .await?;
             }
             Tally::Pending { .. } => {}
         }
-        self.changed(approval_id).await;
-        self.view(approval_id, None).await.map(|mut v| {
-            // The reviewer is not the requester: no capability in their answer.
-            v.capability = None;
-            v
-        })
+        Ok(())
     }
 
-    /// Withdraws a pending request; only its requester may.
+    /// Withdraws a pending request; only its requester may. Recorded with the transition.
     pub async fn cancel(
         &self,
         caller_id: Option<&str>,
         approval_id: &str,
+        ctx: &AuditContext,
     ) -> Result<ApprovalView, WorkflowError> {
         let now = unix_millis(self.now());
         let approval = self
@@ -508,6 +624,13 @@ impl Workflow {
         if caller_id.is_some_and(|c| c != approval.subject_id) {
             return Err(WorkflowError::NotRequester("cancel"));
         }
+        let events = self.auditor.events(|| {
+            let mut e =
+                self.auditor
+                    .approval_event(AuditKind::ApprovalCancelled, ctx, now, &approval);
+            e.effect = ApprovalState::Cancelled.as_str().into();
+            vec![e]
+        });
         if !self
             .store
             .transition(
@@ -515,7 +638,7 @@ impl Workflow {
                 ApprovalState::Pending,
                 ApprovalState::Cancelled,
                 now,
-                &[],
+                &events,
             )
             .await?
         {
@@ -543,80 +666,32 @@ impl Workflow {
             .await?)
     }
 
-    /// Verifies `token` for `req` and marks it used, once.
-    pub async fn redeem(
-        &self,
-        token: &str,
-        req: &AuthzRequest,
-    ) -> Result<Redemption, WorkflowError> {
-        let now = self.now();
-        let refuse = |reason: String, grant: Option<&Grant>| Redemption {
-            allowed: false,
-            reason,
-            approval_id: grant.and_then(|g| g.approval_id.clone()),
-            capability_id: grant.map(|g| g.id.clone()).unwrap_or_default(),
-        };
-        let grant = match self.key.verify(token, now) {
-            Ok(g) => g,
-            Err(e) => return Ok(refuse(e.to_string(), None)),
-        };
-        if grant.subject != req.subject.id || grant.request_hash != req.binding_hash() {
-            return Ok(refuse(
-                CapabilityError::WrongRequest.to_string(),
-                Some(&grant),
-            ));
-        }
-        if let Some(aid) = &grant.approval_id {
-            let approved = self
-                .store
-                .get_approval(aid, unix_millis(now))
-                .await?
-                .is_some_and(|a| a.state == ApprovalState::Approved);
-            if !approved {
-                return Ok(refuse("the approval is not in force".into(), Some(&grant)));
-            }
-        }
-        let outcome = self
-            .store
-            .redeem_capability(&grant.id, &grant.request_hash, unix_millis(now), &[])
-            .await?;
-        let reason = match outcome {
-            RedeemOutcome::Redeemed => {
-                tracing::info!(capability.id = %grant.id, "capability redeemed");
-                return Ok(Redemption {
-                    allowed: true,
-                    reason: String::new(),
-                    approval_id: grant.approval_id.clone(),
-                    capability_id: grant.id.clone(),
-                });
-            }
-            RedeemOutcome::AlreadyRedeemed => "capability already redeemed",
-            RedeemOutcome::Expired => "capability expired",
-            RedeemOutcome::Revoked => "capability revoked",
-            RedeemOutcome::HashMismatch => "capability is bound to a different request",
-            RedeemOutcome::NotFound => "capability unknown",
-        };
-        tracing::warn!(capability.id = %grant.id, reason, "capability redemption refused");
-        Ok(refuse(reason.into(), Some(&grant)))
-    }
-
-    /// Expires everything past its deadline and wakes the waiters; returns how many.
-    pub async fn sweep(&self) -> Result<usize, WorkflowError> {
-        let ids = self
-            .store
-            .expire_due(unix_millis(self.now()), &|_| Vec::new())
-            .await?;
-        for id in &ids {
-            tracing::info!(approval.id = %id, "approval expired");
-            self.changed(id).await;
-        }
-        Ok(ids.len())
-    }
-
     /// The store (for tooling and tests).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
+}
+
+/// The server-side record of `grant`, issued.
+fn capability_record(grant: &Grant) -> Capability {
+    Capability {
+        id: grant.id.clone(),
+        approval_id: grant.approval_id.clone(),
+        request_hash: grant.request_hash.clone(),
+        state: CapabilityState::Issued,
+        issued_at: unix_millis(grant.issued_at),
+        expires_at: unix_millis(grant.expires_at),
+        redeemed_at: None,
+    }
+}
+
+/// What a `capability.issued` event says about the capability (never its token).
+fn capability_detail(cap: &Capability) -> serde_json::Value {
+    serde_json::json!({
+        "request_hash": cap.request_hash,
+        "issued_at": cap.issued_at,
+        "expires_at": cap.expires_at,
+    })
 }
 
 /// When a pending approval's deadline passes, as a tokio instant (for waiters).

@@ -9,101 +9,24 @@
 
 use std::{
     io::Write,
-    path::PathBuf,
     process::ExitCode,
     sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use anyhow::Context as _;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 
+use super::audit_verify::StoreArgs;
 use crate::{
-    app,
     audit::{
         query::{self, ExportLine},
         AuditFilter, AuditKind, AuditRecord,
     },
-    config::{Config, Overrides},
+    config::Config,
     policy::{replay::Replayer, BundleArchive},
     store::Store,
 };
-
-/// Where the store is: the same flags and variables `serve` reads.
-#[derive(Debug, Clone, Args)]
-pub struct StoreArgs {
-    /// YAML configuration file (the server's).
-    #[arg(long, env = "TOLLGATE_CONFIG", global = true)]
-    pub config: Option<PathBuf>,
-    /// State directory [default: ./tollgate-data].
-    #[arg(long, env = "TOLLGATE_DATA_DIR", global = true)]
-    pub data_dir: Option<PathBuf>,
-    /// PostgreSQL URL [default: SQLite in the data dir].
-    #[arg(
-        long,
-        env = "TOLLGATE_STORE_URL",
-        global = true,
-        hide_env_values = true
-    )]
-    pub store_url: Option<String>,
-}
-
-impl StoreArgs {
-    /// The effective configuration.
-    pub fn config(&self) -> anyhow::Result<Config> {
-        let Self {
-            config,
-            data_dir,
-            store_url,
-        } = self;
-        Ok(Config::load(
-            config.as_deref(),
-            Overrides {
-                data_dir: data_dir.clone(),
-                store_url: store_url.clone(),
-                ..Overrides::default()
-            },
-        )?)
-    }
-
-    /// The configuration and its store. A missing SQLite file is an error rather than a new,
-    /// empty trail: an auditor pointed at the wrong directory must hear about it.
-    pub async fn open(&self) -> anyhow::Result<(Config, Arc<dyn Store>)> {
-        let config = self.config()?;
-        if config.store.url.is_none() {
-            let file = config.data_dir.join(app::SQLITE_FILE);
-            anyhow::ensure!(
-                file.is_file(),
-                "no store at {} (set --data-dir or --store-url)",
-                file.display()
-            );
-        }
-        let (store, _) = app::open_store(&config).await?;
-        Ok((config, store))
-    }
-}
-
-/// `tollgate audit`.
-#[derive(Debug, Args)]
-pub struct AuditArgs {
-    /// Where the trail is.
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: AuditCommand,
-}
-
-/// `tollgate audit` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Stream records as JSON lines (seq, hash, prev_hash, event) to stdout.
-    Export(ExportArgs),
-    /// Every event of one request: decision, approval, reviews, capability, redemption.
-    Show(ShowArgs),
-    /// Evaluate a recorded decision again with the bundle revision that made it.
-    Replay(ReplayArgs),
-}
 
 /// Output formats of `export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,6 +47,9 @@ pub enum Format {
 /// `tollgate audit export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// Where the trail is.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// From this time: RFC 3339 (UTC, e.g. 2026-11-26T00:00:00Z) or an age like 24h, 7d.
     #[arg(long, value_parser = parse_time)]
     pub since: Option<SystemTime>,
@@ -138,6 +64,9 @@ pub struct ExportArgs {
 /// `tollgate audit show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// Where the trail is.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// The decision id (from the Authorize answer or the trail).
     pub decision_id: String,
     /// Output format.
@@ -148,6 +77,9 @@ pub struct ShowArgs {
 /// `tollgate audit replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
+    /// Where the trail is.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// The decision id.
     pub decision_id: String,
     /// Output format.
@@ -173,18 +105,17 @@ pub fn millis(t: SystemTime) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Runs `tollgate audit`.
-pub async fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
-    let (config, store) = args.store.open().await?;
-    match &args.command {
-        AuditCommand::Export(a) => export(&*store, a).await,
-        AuditCommand::Show(a) => show(&*store, a).await,
-        AuditCommand::Replay(a) => replay(&config, &*store, a).await,
-    }
+/// Opens the store `args` names, with the configuration it came from.
+pub async fn open(args: &StoreArgs) -> anyhow::Result<(Config, Arc<dyn Store>)> {
+    let config = args.config()?;
+    let store = args.open(&config).await?;
+    Ok((config, store))
 }
 
-async fn export(store: &dyn Store, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+/// `tollgate audit export`: JSON lines to stdout, page by page.
+pub async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let ExportFormat::Jsonl = args.format;
+    let (_, store) = open(&args.store).await?;
     let filter = AuditFilter {
         since_ms: args.since.map(millis),
         until_ms: args.until.map(millis),
@@ -192,14 +123,16 @@ async fn export(store: &dyn Store, args: &ExportArgs) -> anyhow::Result<ExitCode
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let n = query::export(store, &filter, &mut out).await?;
+    let n = query::export(&*store, &filter, &mut out).await?;
     out.flush()?;
     tracing::info!(records = n, "audit export finished");
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show(store: &dyn Store, args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let records = query::request_events(store, &args.decision_id).await?;
+/// `tollgate audit show`: one request's events, in order.
+pub async fn show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let (_, store) = open(&args.store).await?;
+    let records = query::request_events(&*store, &args.decision_id).await?;
     if records.is_empty() {
         eprintln!("no audit records for decision {}", args.decision_id);
         return Ok(ExitCode::from(2));
@@ -247,7 +180,10 @@ pub fn render_events(decision_id: &str, records: &[AuditRecord]) -> String {
         }
         for key in ["verdict", "reason", "changes", "error"] {
             if let Some(v) = e.detail.get(key).filter(|v| !v.is_null()) {
-                facts.push(format!("{key}: {}", plain(v)));
+                let v = plain(v);
+                if !e.reasons.contains(&v) {
+                    facts.push(format!("{key}: {v}"));
+                }
             }
         }
         if !e.reasons.is_empty() {
@@ -273,8 +209,10 @@ fn plain(v: &serde_json::Value) -> String {
     }
 }
 
-async fn replay(config: &Config, store: &dyn Store, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let Some(record) = query::decision(store, &args.decision_id).await? else {
+/// `tollgate audit replay`: exit 0 when reproduced, 1 when not, 2 when it cannot replay.
+pub async fn replay(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let (config, store) = open(&args.store).await?;
+    let Some(record) = query::decision(&*store, &args.decision_id).await? else {
         eprintln!("no decision record for {}", args.decision_id);
         return Ok(ExitCode::from(2));
     };
@@ -303,7 +241,12 @@ async fn replay(config: &Config, store: &dyn Store, args: &ReplayArgs) -> anyhow
                 ("recorded", &outcome.recorded),
                 ("replayed", &outcome.replayed),
             ] {
-                println!("  {label}: {}  {}", a.effect, a.reasons.join("; "));
+                let reasons = if a.reasons.is_empty() {
+                    "(no reasons)".to_string()
+                } else {
+                    a.reasons.join("; ")
+                };
+                println!("  {label}: {}  {reasons}", a.effect);
             }
             println!(
                 "  {}",

@@ -8,7 +8,10 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc, time::SystemTime};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
-use super::audit::{millis, parse_time, Format, StoreArgs};
+use super::{
+    audit::{millis, open, parse_time, Format},
+    audit_verify::StoreArgs,
+};
 use crate::{
     audit::{
         query::{self, MAX_PAGE},
@@ -23,9 +26,6 @@ use crate::{
 /// `tollgate bundle`.
 #[derive(Debug, Args)]
 pub struct BundleArgs {
-    /// Where the trail is.
-    #[command(flatten)]
-    pub store: StoreArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: BundleCommand,
@@ -41,6 +41,9 @@ pub enum BundleCommand {
 /// `tollgate bundle impact`.
 #[derive(Debug, Args)]
 pub struct ImpactArgs {
+    /// Where the trail is (the server's config).
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// The candidate bundle: a directory or OPA .tar.gz.
     #[arg(long)]
     pub candidate: PathBuf,
@@ -61,7 +64,7 @@ pub struct ImpactArgs {
 /// Runs `tollgate bundle`.
 pub async fn run(args: &BundleArgs) -> anyhow::Result<ExitCode> {
     let BundleCommand::Impact(impact_args) = &args.command;
-    let (config, store) = args.store.open().await?;
+    let (config, store) = open(&impact_args.store).await?;
     let path = &impact_args.candidate;
     let bundle = Bundle::load(path).with_context(|| format!("loading {}", path.display()))?;
     let candidate = CompiledBundle::compile(&bundle, config.limits, config.approvals)

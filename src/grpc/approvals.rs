@@ -6,7 +6,10 @@ use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::{wrappers::ReceiverStream, Stream};
 use tonic::{Request, Response, Status};
 
-use super::{authorizer::caller, convert, pb, status};
+use super::{
+    authorizer::{audit_context, caller},
+    convert, pb, status,
+};
 use crate::{
     approval::{ApprovalView, Narrowed, Reviewer, Workflow},
     domain::{ApprovalState, Effect, InvalidField, ReviewVerdict},
@@ -159,6 +162,7 @@ impl pb::approvals_server::Approvals for ApprovalsService {
         request: Request<pb::ApproveRequest>,
     ) -> Result<Response<pb::Approval>, Status> {
         let caller = caller(&self.auth, &request)?;
+        let ctx = audit_context(&caller, &request);
         let req = request.into_inner();
         required("approval_id", &req.approval_id)?;
         required("reason", &req.reason)?;
@@ -190,7 +194,14 @@ impl pb::approvals_server::Approvals for ApprovalsService {
         };
         let view = self
             .workflow
-            .review(&reviewer, &req.approval_id, verdict, &req.reason, narrowed)
+            .review(
+                &reviewer,
+                &req.approval_id,
+                verdict,
+                &req.reason,
+                narrowed,
+                &ctx,
+            )
             .await
             .map_err(|e| status::workflow(&e))?;
         Ok(Response::new(to_proto(&view)))
@@ -271,11 +282,12 @@ impl pb::approvals_server::Approvals for ApprovalsService {
         request: Request<pb::CancelApprovalRequest>,
     ) -> Result<Response<pb::Approval>, Status> {
         let caller = caller(&self.auth, &request)?;
+        let ctx = audit_context(&caller, &request);
         let id = request.into_inner().approval_id;
         required("approval_id", &id)?;
         let view = self
             .workflow
-            .cancel(viewer(&caller), &id)
+            .cancel(viewer(&caller), &id, &ctx)
             .await
             .map_err(|e| status::workflow(&e))?;
         Ok(Response::new(to_proto(&view)))
@@ -344,7 +356,8 @@ impl pb::approvals_server::Approvals for ApprovalsService {
         &self,
         request: Request<pb::RedeemCapabilityRequest>,
     ) -> Result<Response<pb::RedeemCapabilityResponse>, Status> {
-        let _caller = caller(&self.auth, &request)?;
+        let caller = caller(&self.auth, &request)?;
+        let ctx = audit_context(&caller, &request);
         let req = request.into_inner();
         required("capability", &req.capability)?;
         let Some(wire) = req.request else {
@@ -357,7 +370,7 @@ impl pb::approvals_server::Approvals for ApprovalsService {
             convert::request(wire).map_err(|f| status::invalid(&f.within("request")))?;
         let r = self
             .workflow
-            .redeem(&req.capability, &presented)
+            .redeem(&req.capability, &presented, &ctx)
             .await
             .map_err(|e| status::workflow(&e))?;
         Ok(Response::new(pb::RedeemCapabilityResponse {

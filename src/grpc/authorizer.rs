@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 use super::{convert, pb, status};
 use crate::{
     approval::Workflow,
+    audit::AuditContext,
     domain::{Effect, InvalidField},
     identity::{Authenticator, Caller},
     service::{DecideError, Decided, Decider},
@@ -43,14 +44,20 @@ impl AuthorizerService {
 
     /// The wire answer, after making what the decision promises durable: a PENDING answer
     /// names a stored approval, an ALLOW with a `capability` obligation carries its token.
-    /// If that fails the call fails: never a PENDING without an approval to wait on.
-    async fn answer(&self, (decision, req): Decided) -> Result<pb::AuthorizeResponse, Status> {
+    /// If that fails the call fails: never a PENDING without an approval to wait on. Every
+    /// decision is recorded in the audit trail before it is answered; if it cannot be, the
+    /// call fails (fail closed: never an unrecorded ALLOW).
+    async fn answer(
+        &self,
+        (decision, req): Decided,
+        ctx: &AuditContext,
+    ) -> Result<pb::AuthorizeResponse, Status> {
         let mut wire = convert::response(&decision);
         match decision.verdict.effect {
             Effect::PendingApproval => {
                 let approval = self
                     .workflow
-                    .request_approval(&decision, &req)
+                    .request_approval(&decision, &req, ctx)
                     .await
                     .map_err(|e| status::workflow(&e))?;
                 wire.approval_id = approval.id;
@@ -58,12 +65,20 @@ impl AuthorizerService {
             Effect::Allow if wants_capability(&decision.verdict.obligations) => {
                 let (token, _) = self
                     .workflow
-                    .capability_for_allow(&decision, &req, self.allow_capability_ttl)
+                    .capability_for_allow(&decision, &req, self.allow_capability_ttl, ctx)
                     .await
                     .map_err(|e| status::workflow(&e))?;
                 wire.capability = token;
             }
-            _ => {}
+            _ => {
+                let auditor = self.workflow.auditor();
+                if auditor.is_enabled() {
+                    auditor
+                        .record(auditor.decision(ctx, &decision, &req))
+                        .await
+                        .map_err(|e| status::audit(&e))?;
+                }
+            }
         }
         Ok(wire)
     }
@@ -84,6 +99,17 @@ pub fn caller<T>(auth: &Authenticator, req: &Request<T>) -> Result<Caller, Statu
     auth.authenticate(header).map_err(|e| status::auth(&e))
 }
 
+/// Who the audit trail names for a gRPC request: the verified caller, in the trace of the
+/// W3C `traceparent` metadata the call carried (if any).
+pub fn audit_context<T>(caller: &Caller, req: &Request<T>) -> AuditContext {
+    let trace_parent = req
+        .metadata()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    AuditContext::new(caller.id.clone(), trace_parent)
+}
+
 #[tonic::async_trait]
 impl pb::authorizer_server::Authorizer for AuthorizerService {
     async fn authorize(
@@ -91,12 +117,13 @@ impl pb::authorizer_server::Authorizer for AuthorizerService {
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
         let caller = caller(&self.auth, &request)?;
+        let ctx = audit_context(&caller, &request);
         let req = convert::request(request.into_inner()).map_err(|f| status::invalid(&f))?;
         let decided = self
             .decider
             .decide(&caller, req)
             .map_err(|e| status::decide(&e))?;
-        Ok(Response::new(self.answer(decided).await?))
+        Ok(Response::new(self.answer(decided, &ctx).await?))
     }
 
     async fn batch_authorize(
@@ -104,6 +131,7 @@ impl pb::authorizer_server::Authorizer for AuthorizerService {
         request: Request<pb::BatchAuthorizeRequest>,
     ) -> Result<Response<pb::BatchAuthorizeResponse>, Status> {
         let caller = caller(&self.auth, &request)?;
+        let ctx = audit_context(&caller, &request);
         let items = request.into_inner().requests;
         if items.is_empty() {
             return Err(status::invalid(&InvalidField::new("requests", "is empty")));
@@ -119,24 +147,26 @@ impl pb::authorizer_server::Authorizer for AuthorizerService {
             .decider
             .decide_batch(&caller, reqs)
             .map_err(|e| status::decide(&e))?;
-        let mut items = Vec::with_capacity(results.len());
-        for (i, r) in results.into_iter().enumerate() {
-            let outcome = match r {
-                Ok(decided) => match self.answer(decided).await {
-                    Ok(wire) => pb::batch_item::Outcome::Decision(wire),
-                    Err(s) => pb::batch_item::Outcome::Error(pb::ItemError {
-                        code: s.code() as i32,
-                        field: format!("requests[{i}]"),
-                        message: s.message().to_string(),
-                    }),
-                },
-                Err(e) => pb::batch_item::Outcome::Error(item_error(i, &e)),
-            };
-            items.push(pb::BatchItem {
-                outcome: Some(outcome),
-            });
-        }
-        let results = items;
+        // Items are answered concurrently, so their audit records share group commits.
+        let ctx = &ctx;
+        let results =
+            futures::future::join_all(results.into_iter().enumerate().map(|(i, r)| async move {
+                let outcome = match r {
+                    Ok(decided) => match self.answer(decided, ctx).await {
+                        Ok(wire) => pb::batch_item::Outcome::Decision(wire),
+                        Err(s) => pb::batch_item::Outcome::Error(pb::ItemError {
+                            code: s.code() as i32,
+                            field: format!("requests[{i}]"),
+                            message: s.message().to_string(),
+                        }),
+                    },
+                    Err(e) => pb::batch_item::Outcome::Error(item_error(i, &e)),
+                };
+                pb::BatchItem {
+                    outcome: Some(outcome),
+                }
+            }))
+            .await;
         Ok(Response::new(pb::BatchAuthorizeResponse {
             results,
             bundle_revision: revision.to_string(),

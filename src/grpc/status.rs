@@ -5,8 +5,8 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
-    approval::WorkflowError, domain::InvalidField, identity::AuthError, policy::LoadError,
-    service::DecideError,
+    approval::WorkflowError, audit::AuditError, domain::InvalidField, identity::AuthError,
+    policy::LoadError, service::DecideError,
 };
 
 /// `InvalidArgument` naming the field, with a machine-readable field violation.
@@ -80,9 +80,17 @@ pub fn workflow(e: &WorkflowError) -> Status {
             tracing::error!(error = %e, "approval store failed");
             Status::unavailable("approval store unavailable; nothing was decided, retry")
         }
+        WorkflowError::Audit(a) => audit(a),
         WorkflowError::Corrupt { .. } | WorkflowError::Capability(_) => {
             tracing::error!(error = %e, "approval workflow failed");
             Status::internal("approval workflow failed; nothing was decided")
         }
     }
+}
+
+/// The status when the audit record of an answer could not be committed: the answer is
+/// withheld (fail closed) and the caller retries.
+pub fn audit(e: &AuditError) -> Status {
+    tracing::error!(error = %e, "audit record not committed; answer withheld");
+    Status::unavailable("audit log unavailable; nothing was decided, retry")
 }
