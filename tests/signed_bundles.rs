@@ -152,5 +152,37 @@ async fn only_correctly_signed_bundles_replace_the_serving_one() {
     assert_eq!(status.active_revision, "v2");
     assert_eq!(status.rejections, 4);
     assert_eq!(probe().await.effect(), Effect::Deny);
+
+    // `bundle impact` under the same config says whether a candidate would pass.
+    let config = keys.path().join("tollgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir: {}\nbundle:\n  verification: {{public_key_file: {}, key_id: release, algorithm: EdDSA}}\n",
+            server.dir.path().join("data").display(),
+            pem_file.display()
+        ),
+    )
+    .unwrap();
+    let impact = |candidate: std::path::PathBuf| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(["bundle", "impact", "--candidate"])
+            .arg(candidate)
+            .arg("--config")
+            .arg(&config)
+            .env_remove("TOLLGATE_DATA_DIR")
+            .env_remove("TOLLGATE_STORE_URL")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(impact(bundle.clone()).contains("signature: verified"));
+    std::fs::remove_file(bundle.join(SIGNATURES_FILE)).unwrap();
+    let unsigned = impact(bundle.clone());
+    assert!(
+        unsigned.contains("signature: this server would REJECT it: bundle is not signed"),
+        "{unsigned}"
+    );
     server.stop().await;
 }

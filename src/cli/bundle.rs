@@ -2,6 +2,8 @@
 //! decision recorded in a time window is evaluated against the candidate bundle and the
 //! effect changes are summarised per transition and per action, with example decision ids.
 //! Decisions stream from the store page by page, so a long window costs time, not memory.
+//! When the server requires signed bundles, the report also says whether the candidate's
+//! signature would pass.
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::SystemTime};
 
@@ -17,9 +19,10 @@ use crate::{
         query::{self, MAX_PAGE},
         AuditFilter, AuditKind,
     },
+    config::Config,
     policy::{
         replay::{Impact, ImpactReport},
-        Bundle, CompiledBundle,
+        Bundle, BundleVerifier, CompiledBundle,
     },
 };
 
@@ -69,6 +72,7 @@ pub async fn run(args: &BundleArgs) -> anyhow::Result<ExitCode> {
     let bundle = Bundle::load(path).with_context(|| format!("loading {}", path.display()))?;
     let candidate = CompiledBundle::compile(&bundle, config.limits, config.approvals)
         .with_context(|| format!("compiling {}", path.display()))?;
+    let signature = signature_check(&config, &bundle);
     let mut impact = Impact::new(Arc::new(candidate), impact_args.examples);
     let filter = AuditFilter {
         kind: Some(AuditKind::Decision),
@@ -91,10 +95,38 @@ pub async fn run(args: &BundleArgs) -> anyhow::Result<ExitCode> {
     }
     let report = impact.finish();
     match impact_args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => print!("{}", render(&report)),
+        Format::Json => {
+            let mut json = serde_json::to_value(&report)?;
+            if let (Some(map), Some(check)) = (json.as_object_mut(), &signature) {
+                let verdict = match check {
+                    Ok(()) => "verified".to_string(),
+                    Err(why) => format!("rejected: {why}"),
+                };
+                map.insert("signature".into(), verdict.into());
+            }
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        Format::Text => {
+            match &signature {
+                Some(Ok(())) => println!("signature: verified"),
+                Some(Err(why)) => println!("signature: this server would REJECT it: {why}"),
+                None => {}
+            }
+            print!("{}", render(&report));
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// When the server requires signed bundles, whether the candidate would pass: the impact is
+/// still computed (authors run it before signing), but the report says so.
+fn signature_check(config: &Config, bundle: &Bundle) -> Option<Result<(), String>> {
+    let verification = config.bundle.verification.as_ref()?;
+    Some(
+        BundleVerifier::from_config(verification)
+            .and_then(|v| v.verify(bundle.signatures.as_deref(), &bundle.files))
+            .map_err(|e| e.to_string()),
+    )
 }
 
 /// The report for people.
