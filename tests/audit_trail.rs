@@ -118,9 +118,12 @@ async fn records(data: &Path, filter: AuditFilter) -> Vec<AuditRecord> {
     found
 }
 
-fn verify(data: &Path) -> (bool, String) {
+/// `tollgate audit <args> --data-dir data`: (exit success, stdout + stderr).
+fn audit_cli(args: &[&str], data: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(["audit", "verify", "--data-dir"])
+        .arg("audit")
+        .args(args)
+        .arg("--data-dir")
         .arg(data)
         .env_remove("TOLLGATE_STORE_URL")
         .env_remove("TOLLGATE_CONFIG")
@@ -298,13 +301,42 @@ async fn an_approval_flow_leaves_the_expected_masked_records() {
         "the start-up activation"
     );
 
-    let (ok, out) = verify(&data);
+    let (ok, out) = audit_cli(&["verify"], &data);
     assert!(ok, "{out}");
     assert!(out.starts_with("OK: "), "{out}");
     assert!(
         !out.contains(" 0 signed checkpoints"),
         "checkpoints were signed: {out}"
     );
+
+    // An auditor with only the published JWKS verifies the log and every exported checkpoint.
+    let jwks_file = _dir.path().join("jwks.json");
+    std::fs::write(&jwks_file, jwks.to_string()).unwrap();
+    let key_arg = jwks_file.to_str().unwrap();
+    let (ok, out) = audit_cli(&["verify", "--public-key", key_arg], &data);
+    assert!(ok, "{out}");
+    std::fs::remove_file(data.join("audit-ed25519.paserk")).unwrap();
+    let (ok, out) = audit_cli(&["verify"], &data);
+    assert!(
+        !ok && out.contains("no audit key"),
+        "checkpoints need a key: {out}"
+    );
+    let (ok, out) = audit_cli(&["checkpoints", "--format", "jsonl"], &data);
+    assert!(ok, "{out}");
+    let key = tollgate::audit::AuditKey::load_verifier(&jwks_file).unwrap();
+    let exported: Vec<tollgate::audit::Checkpoint> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!exported.is_empty());
+    for cp in &exported {
+        let claims = tollgate::audit::checkpoint::verify(&key, cp).unwrap();
+        let at = all
+            .iter()
+            .find(|r| r.seq == cp.seq)
+            .expect("a checkpoint names a record");
+        assert_eq!(claims.head, at.hash);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
