@@ -440,9 +440,9 @@ impl Workflow {
             }
             None => None.unzip(),
         };
-        let events = self.auditor.events(|| {
-            vec![self.review_event(ctx, &approval, &review, changed.as_ref().map(|c| &c.1))]
-        });
+        let events = self
+            .auditor
+            .events(|| vec![self.review_event(ctx, &approval, &review, changed.as_ref())]);
         let reviews = match self
             .store
             .add_review_narrowing(&review, change.as_ref(), &events)
@@ -496,15 +496,16 @@ impl Workflow {
     }
 
     /// The review's event: `approval.modified` with the changed paths (not their values,
-    /// which may be secrets) for a modify, `approval.reviewed` otherwise.
+    /// which may be secrets), the narrowed request's hash and the requirements the policy gave
+    /// it, for a modify; `approval.reviewed` otherwise.
     fn review_event(
         &self,
         ctx: &AuditContext,
         approval: &Approval,
         review: &Review,
-        changed_paths: Option<&Vec<String>>,
+        narrowed: Option<&(Narrowed, Vec<String>)>,
     ) -> crate::audit::AuditEvent {
-        let kind = match changed_paths {
+        let kind = match narrowed {
             Some(_) => AuditKind::ApprovalModified,
             None => AuditKind::ApprovalReviewed,
         };
@@ -516,8 +517,15 @@ impl Workflow {
             "reason": review.reason,
             "reviewer_groups": review.groups,
         });
-        if let (Some(paths), Some(detail)) = (changed_paths, e.detail.as_object_mut()) {
+        if let (Some((n, paths)), Some(detail)) = (narrowed, e.detail.as_object_mut()) {
+            // What the policy said about the narrowed request (no requirements: it would be
+            // allowed as it is now).
             detail.insert("changes".into(), serde_json::json!(paths));
+            detail.insert("requirements".into(), serde_json::json!(n.requirements));
+            detail.insert(
+                "request_hash".into(),
+                serde_json::json!(n.request.binding_hash()),
+            );
         }
         e
     }
