@@ -14,8 +14,9 @@
 //!   activated revision, replay and impact, the decision cache and the Rego test runner.
 //! - [`approval`]: separation of duties and quorum: who may review, and when reviews decide.
 //! - [`capability`]: single-use PASETO capabilities bound to one request: mint, verify, JWKS.
-//! - [`audit`]: the append-only, hash-chained audit log: event types and the chain; records
-//!   commit in the same transaction as the state they describe.
+//! - [`audit`]: the append-only, hash-chained audit log: events, masking, the group-commit
+//!   writer, signed checkpoints and the verifier. Records commit in the same transaction as
+//!   the state they describe, before the answer.
 //! - [`identity`]: who the verified caller is (static tokens or insecure development mode).
 //! - [`service`]: the decision pipeline the protocols share: identity -> cache -> policy ->
 //!   decision.

@@ -29,6 +29,14 @@ approval contains {"groups": ["sre"], "quorum": 2, "ttl": "15m", "capability_ttl
 	"risk": "critical", "reason": "two SREs"} if input.action.name == "db.drop"
 
 mask contains "action.params.password" if input.action.params.password
+
+allow if input.action.name == "data.export"
+
+approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
+	"reason": "big exports need an SRE"} if {
+	input.action.name == "data.export"
+	input.action.params.rows > 1000
+}
 "#;
 
 const TRACE_PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -119,9 +127,12 @@ async fn records(data: &Path, filter: AuditFilter) -> Vec<AuditRecord> {
     found
 }
 
-fn verify(data: &Path) -> (bool, String) {
+/// `tollgate audit <args> --data-dir data`: (exit success, stdout + stderr).
+fn audit_cli(args: &[&str], data: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(["audit", "verify", "--data-dir"])
+        .arg("audit")
+        .args(args)
+        .arg("--data-dir")
         .arg(data)
         .env_remove("TOLLGATE_STORE_URL")
         .env_remove("TOLLGATE_CONFIG")
@@ -299,13 +310,42 @@ async fn an_approval_flow_leaves_the_expected_masked_records() {
         "the start-up activation"
     );
 
-    let (ok, out) = verify(&data);
+    let (ok, out) = audit_cli(&["verify"], &data);
     assert!(ok, "{out}");
     assert!(out.starts_with("OK: "), "{out}");
     assert!(
         !out.contains(" 0 signed checkpoints"),
         "checkpoints were signed: {out}"
     );
+
+    // An auditor with only the published JWKS verifies the log and every exported checkpoint.
+    let jwks_file = _dir.path().join("jwks.json");
+    std::fs::write(&jwks_file, jwks.to_string()).unwrap();
+    let key_arg = jwks_file.to_str().unwrap();
+    let (ok, out) = audit_cli(&["verify", "--public-key", key_arg], &data);
+    assert!(ok, "{out}");
+    std::fs::remove_file(data.join("audit-ed25519.paserk")).unwrap();
+    let (ok, out) = audit_cli(&["verify"], &data);
+    assert!(
+        !ok && out.contains("no audit key"),
+        "checkpoints need a key: {out}"
+    );
+    let (ok, out) = audit_cli(&["checkpoints", "--format", "jsonl"], &data);
+    assert!(ok, "{out}");
+    let key = tollgate::audit::AuditKey::load_verifier(&jwks_file).unwrap();
+    let exported: Vec<tollgate::audit::Checkpoint> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!exported.is_empty());
+    for cp in &exported {
+        let claims = tollgate::audit::checkpoint::verify(&key, cp).unwrap();
+        let at = all
+            .iter()
+            .find(|r| r.seq == cp.seq)
+            .expect("a checkpoint names a record");
+        assert_eq!(claims.head, at.hash);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,5 +423,72 @@ async fn no_answer_without_its_record() {
         "recording again once the store accepts"
     );
     conn.close().await.unwrap();
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modify_records_what_changed_and_what_the_policy_said() {
+    let s = server().await;
+    let mut export = drop_request();
+    export.action = Some(pb::Action {
+        name: "data.export".into(),
+        params: strukt(serde_json::json!({"rows": 5000, "table": "users"})),
+    });
+    let pending = s
+        .authorizer()
+        .authorize(as_user("agent", export))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pending.effect(), Effect::PendingApproval);
+    let narrowed = ApprovalsClient::new(s.channel.clone())
+        .approve(as_user(
+            "sre1",
+            pb::ApproveRequest {
+                approval_id: pending.approval_id.clone(),
+                verdict: Verdict::Modify as i32,
+                reason: "500 rows are enough".into(),
+                params: strukt(serde_json::json!({"rows": 500, "table": "users"})),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(narrowed.state(), pb::ApprovalState::Approved);
+    let data = s.dir.path().join("data");
+    let flow = records(
+        &data,
+        AuditFilter {
+            approval_id: Some(pending.approval_id.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    use AuditKind::*;
+    let kinds: Vec<_> = flow.iter().map(|r| r.event.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            Decision,
+            ApprovalRequested,
+            ApprovalModified,
+            ApprovalApproved,
+            CapabilityIssued
+        ]
+    );
+    let modified = &flow[2].event;
+    assert_eq!(
+        (modified.actor.as_str(), modified.effect.as_str()),
+        ("user:sre1", "modify")
+    );
+    assert_eq!(
+        modified.detail["changes"],
+        serde_json::json!(["action.params.rows"])
+    );
+    assert_eq!(modified.detail["requirements"], serde_json::json!([]));
+    assert_eq!(
+        flow[4].event.detail["request_hash"], modified.detail["request_hash"],
+        "the capability binds the narrowed request"
+    );
     s.stop().await;
 }
