@@ -492,3 +492,53 @@ async fn a_modify_records_what_changed_and_what_the_policy_said() {
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_reloads_are_recorded() {
+    let s = server().await;
+    std::fs::write(
+        s.bundle_dir().join("policy.rego"),
+        "package tollgate\n\nallow if {",
+    )
+    .unwrap();
+    let policies = s.running.policies.clone();
+    let rejected = tokio::task::spawn_blocking(move || policies.reload())
+        .await
+        .unwrap();
+    assert!(rejected.is_err());
+    let data = s.dir.path().join("data");
+    let filter = AuditFilter {
+        kind: Some(AuditKind::BundleRejected),
+        ..Default::default()
+    };
+    // The record follows the reload through the group commit: poll the store until it is there.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let found = loop {
+        let found = records(&data, filter.clone()).await;
+        if !found.is_empty() || tokio::time::Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(found.len(), 1, "one bundle.rejected record");
+    let e = &found[0].event;
+    assert_eq!(
+        (e.actor.as_str(), e.effect.as_str()),
+        ("tollgate", "rejected")
+    );
+    assert!(
+        !e.detail["error"].as_str().unwrap().is_empty(),
+        "{:?}",
+        e.detail
+    );
+    assert_eq!(
+        e.bundle_revision,
+        s.running
+            .policies
+            .status()
+            .active_revision
+            .as_deref()
+            .unwrap()
+    );
+    s.stop().await;
+}

@@ -155,13 +155,26 @@ mod tests {
         let seen = batches.clone();
         let observer: BatchObserver = Arc::new(move |n, _| seen.lock().unwrap().push(n));
         let (writer, task) =
-            AuditWriter::spawn(store.clone(), 64, Some(observer), std::future::pending());
-        // One thread: every send is queued before the writer task first runs.
+            AuditWriter::spawn(store.clone(), 16, Some(observer), std::future::pending());
+        // One thread: many sends are queued before the writer task gets to run.
         let seqs = futures::future::join_all((0..100).map(|i| writer.record(event(i)))).await;
         let mut seqs: Vec<i64> = seqs.into_iter().map(Result::unwrap).collect();
         seqs.sort_unstable();
-        assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
-        assert_eq!(*batches.lock().unwrap(), [64, 36]);
+        assert_eq!(
+            seqs,
+            (1..=100).collect::<Vec<_>>(),
+            "every caller got its own seq"
+        );
+        let batches = batches.lock().unwrap().clone();
+        assert_eq!(batches.iter().sum::<usize>(), 100);
+        assert!(
+            batches.iter().all(|&n| n <= 16),
+            "the cap holds: {batches:?}"
+        );
+        assert!(
+            batches.contains(&16),
+            "queued events share commits: {batches:?}"
+        );
         drop(writer);
         task.await.unwrap();
         assert_eq!(store.audit_head().await.unwrap().0, 100);
