@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/tollgate/v1/authorizer.proto",
         "proto/tollgate/v1/admin.proto",
         "proto/tollgate/v1/approvals.proto",
+        "proto/tollgate/v1/audit.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(protos, ["proto"])?;

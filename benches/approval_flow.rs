@@ -109,6 +109,7 @@ impl Harness {
                 identity("executor", "service:executor", "service", &[]),
             ],
             admin_group: None,
+            auditor_group: None,
         };
         let pg_database = match backend {
             Backend::Sqlite => None,

@@ -5,6 +5,8 @@
 #   scripts/load.sh --quick     # 3 s per level after 1 s warm-up: a smoke run
 #   scripts/load.sh --cerbos    # also Cerbos (npm @cerbos/cerbos-linux-x64) deciding the same
 #                               # export with a 3-condition rule, same levels, side by side
+#   scripts/load.sh --audit-off # also a second tollgate with the audit trail off
+#                               # (TOLLGATE_AUDIT_ENABLED=false): the cost of durable audit
 #   options: --duration SECS  --warmup SECS  --no-build  --levels "1x1 10x10 50x10"
 #            --request FILE.json  load this tollgate AuthorizeRequest (proto JSON) instead
 #
@@ -35,16 +37,18 @@ DURATION=10
 WARMUP=2
 QUICK=0
 CERBOS=0
+AUDIT_OFF=0
 BUILD=1
 REQUEST_JSON=""
 LEVELS="1x1 10x10 50x10"
 CERBOS_VERSION="${CERBOS_VERSION:-0.55.0}"
 
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
   --quick) QUICK=1 ;;
   --cerbos) CERBOS=1 ;;
+  --audit-off) AUDIT_OFF=1 ;;
   --no-build) BUILD=0 ;;
   --duration) DURATION="$2"; shift ;;
   --warmup) WARMUP="$2"; shift ;;
@@ -181,20 +185,29 @@ fi
 BIN="$TARGET_DIR/release/tollgate"
 [ -x "$BIN" ] || tg_die "$BIN missing (drop --no-build)"
 
-TG_GRPC="127.0.0.1:$(tg_free_port)"
-TG_HTTP="127.0.0.1:$(tg_free_port)"
-tg_log "starting tollgate: gRPC $TG_GRPC, HTTP $TG_HTTP, data $WORK/tollgate-data"
-TOLLGATE_GRPC_ADDR="$TG_GRPC" TOLLGATE_HTTP_ADDR="$TG_HTTP" TOLLGATE_DATA_DIR="$WORK/tollgate-data" \
-  TOLLGATE_BUNDLE="$TG_ROOT/policies" TOLLGATE_LOG_LEVEL="${TOLLGATE_LOG_LEVEL:-warn}" \
-  "$BIN" serve >"$WORK/tollgate.log" 2>&1 &
-PIDS+=("$!")
-TG_PID="$!"
 tcp_open() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
-# Ready: /healthz answers 200 (policy loaded) and the gRPC port accepts, or gRPC health says SERVING.
-tg_ready() { { http_ok "http://$TG_HTTP/healthz" && tcp_open "$TG_GRPC"; } || grpc_serving "$TG_GRPC"; }
-wait_ready tollgate "$TG_PID" tg_ready
+# start_tollgate NAME [VAR=VALUE...]: a server on free ports with its own data dir and the
+# given extra environment; sets TG_GRPC and TG_URL to its address.
+start_tollgate() {
+  local name="$1" http pid
+  shift
+  TG_GRPC="127.0.0.1:$(tg_free_port)"
+  http="127.0.0.1:$(tg_free_port)"
+  tg_log "starting $name: gRPC $TG_GRPC, HTTP $http, data $WORK/$name-data ${*:-}"
+  env TOLLGATE_GRPC_ADDR="$TG_GRPC" TOLLGATE_HTTP_ADDR="$http" TOLLGATE_DATA_DIR="$WORK/$name-data" \
+    TOLLGATE_BUNDLE="$TG_ROOT/policies" TOLLGATE_LOG_LEVEL="${TOLLGATE_LOG_LEVEL:-warn}" "$@" \
+    "$BIN" serve >"$WORK/$name.log" 2>&1 &
+  pid="$!"
+  PIDS+=("$pid")
+  TG_PIDS+=("$pid")
+  # Ready: /healthz answers 200 (policy loaded) and the gRPC port accepts, or gRPC health says SERVING.
+  # shellcheck disable=SC2317 # called through wait_ready
+  tg_ready() { { http_ok "http://$http/healthz" && tcp_open "$TG_GRPC"; } || grpc_serving "$TG_GRPC"; }
+  wait_ready "$name" "$pid" tg_ready
+  TG_URL="http://$TG_GRPC/tollgate.v1.Authorizer/Authorize"
+}
+TG_PIDS=()
 
-TG_URL="http://$TG_GRPC/tollgate.v1.Authorizer/Authorize"
 # TARGETS: "name url body" per loaded request, in table order.
 TARGETS=()
 add_tollgate_request() { # name json-file
@@ -214,14 +227,25 @@ add_tollgate_request() { # name json-file
   tg_log "$name: grpcurl agrees (ALLOW)"
   TARGETS+=("$name $TG_URL $OUT_DIR/$name-body.bin")
 }
-if [ -n "$REQUEST_JSON" ]; then
-  cp "$REQUEST_JSON" "$WORK/tollgate-custom.json"
-  add_tollgate_request tollgate-custom "$WORK/tollgate-custom.json"
-else
-  for r in read export; do
-    python3 scripts/grpc_body.py json tollgate --request "$r" >"$WORK/tollgate-$r.json"
-    add_tollgate_request "tollgate-$r" "$WORK/tollgate-$r.json"
-  done
+# add_tollgate_targets PREFIX: the requests (read, export, or --request) against the server
+# started last.
+add_tollgate_targets() {
+  local prefix="$1" r
+  if [ -n "$REQUEST_JSON" ]; then
+    cp "$REQUEST_JSON" "$WORK/$prefix-custom.json"
+    add_tollgate_request "$prefix-custom" "$WORK/$prefix-custom.json"
+  else
+    for r in read export; do
+      python3 scripts/grpc_body.py json tollgate --request "$r" >"$WORK/$prefix-$r.json"
+      add_tollgate_request "$prefix-$r" "$WORK/$prefix-$r.json"
+    done
+  fi
+}
+start_tollgate tollgate
+add_tollgate_targets tollgate
+if [ "$AUDIT_OFF" = 1 ]; then
+  start_tollgate tollgate-noaudit TOLLGATE_AUDIT_ENABLED=false
+  add_tollgate_targets tollgate-noaudit
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -325,8 +349,10 @@ for level in $LEVELS; do
   done
 done
 
-# The server must still be healthy after the load.
-kill -0 "$TG_PID" 2>/dev/null || tg_die "tollgate died during the load (log in $OUT_DIR/tollgate.log)"
+# The servers must still be healthy after the load.
+for pid in "${TG_PIDS[@]}"; do
+  kill -0 "$pid" 2>/dev/null || tg_die "a tollgate server died during the load (logs in $OUT_DIR/)"
+done
 for t in "${TARGETS[@]}"; do
   read -r name url body <<<"$t"
   case "$name" in tollgate-*) verify_allow "$name" "$url" "$body" tollgate ;; esac
@@ -343,7 +369,10 @@ done
   echo "- machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || uname -m); client and server on the same machine, loopback"
   echo "- load average before the load / after it: $LOADAVG_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (other work on the machine skews the numbers)"
   echo "- tool: $(h2load --version | head -n 1), one client thread, ${WARMUP}s warm-up then ${DURATION}s per level"
-  echo "- tollgate: release build, bundle policies/, auth mode default (insecure, loopback), log level ${TOLLGATE_LOG_LEVEL:-warn}"
+  echo "- tollgate: release build, bundle policies/, auth mode default (insecure, loopback), log level ${TOLLGATE_LOG_LEVEL:-warn}, audit trail on (SQLite, synchronous=FULL, group commit)"
+  if [ "$AUDIT_OFF" = 1 ]; then
+    echo "- tollgate-noaudit: the same with TOLLGATE_AUDIT_ENABLED=false (nothing recorded), its own data dir"
+  fi
   if [ "$CERBOS" = 1 ]; then
       echo "- cerbos: $CERBOS_VERSION ($CERBOS_PKG), disk store, audit off, schema validation off, one rule with three conditions"
   fi

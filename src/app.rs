@@ -8,12 +8,13 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
     approval::{Clock, Workflow},
+    audit::{self, AuditKey, AuditWriter, Auditor, BatchObserver},
     capability::CapabilityKey,
     config::Config,
     grpc::{self, GrpcConfig},
     http,
     identity::{AuthMode, Authenticator},
-    policy::{watch as policy_watch, DecisionCache, PolicyStore},
+    policy::{watch as policy_watch, BundleArchive, BundleVerifier, DecisionCache, PolicyStore},
     service::Decider,
     store::{ChangeFeed, PostgresStore, SqliteStore, Store},
     telemetry::Metrics,
@@ -21,6 +22,55 @@ use crate::{
 
 /// The capability signing key's file name in the data directory (PASERK, mode 0600).
 pub const CAPABILITY_KEY_FILE: &str = "capability-ed25519.paserk";
+
+/// The audit checkpoint key's file name in the data directory (PASERK, mode 0600).
+pub const AUDIT_KEY_FILE: &str = "audit-ed25519.paserk";
+
+/// Where the audit key is: `audit.key_file`, else in the data directory.
+pub fn audit_key_path(config: &Config) -> std::path::PathBuf {
+    config
+        .audit
+        .key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join(AUDIT_KEY_FILE))
+}
+
+/// What `start_with` takes besides the configuration.
+#[derive(Clone)]
+pub struct StartOptions {
+    /// Where approval and capability deadlines read the time (tests control it).
+    pub clock: Clock,
+    /// Told the size and commit time of every audit group commit (metrics).
+    pub audit_observer: Option<BatchObserver>,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemTime::now),
+            audit_observer: None,
+        }
+    }
+}
+
+/// The audit writer's observer: the Prometheus series, then the caller's own (tests), if any.
+fn audit_metrics(metrics: &Metrics, extra: Option<BatchObserver>) -> BatchObserver {
+    let metrics = metrics.clone();
+    Arc::new(move |batch, took| {
+        metrics.observe_audit_commit(batch, took);
+        if let Some(extra) = &extra {
+            extra(batch, took);
+        }
+    })
+}
+
+/// The audit writer and what to finish after the servers stop.
+struct AuditShutdown {
+    stop: tokio::sync::oneshot::Sender<()>,
+    writer: JoinHandle<()>,
+    store: Arc<dyn Store>,
+    key: Arc<AuditKey>,
+}
 
 /// A started server: its bound addresses and a handle to stop it.
 pub struct Running {
@@ -32,6 +82,7 @@ pub struct Running {
     pub policies: Arc<PolicyStore>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+    audit: Option<AuditShutdown>,
 }
 
 impl Running {
@@ -40,10 +91,21 @@ impl Running {
         self.shutdown.send_replace(true);
     }
 
-    /// Waits until every server has stopped.
+    /// Waits until every server has stopped, then drains the audit writer (calls still in
+    /// flight while the servers drained were recorded) and signs a last checkpoint.
     pub async fn wait(self) -> anyhow::Result<()> {
         for task in self.tasks {
             task.await.context("server task panicked")??;
+        }
+        if let Some(audit) = self.audit {
+            // The receiver only goes away with the writer task, which is awaited next.
+            let _ = audit.stop.send(());
+            audit.writer.await.context("audit writer panicked")?;
+            if let Err(e) =
+                audit::checkpoint::checkpoint_now(audit.store.as_ref(), &audit.key).await
+            {
+                tracing::error!(error = %e, "final audit checkpoint failed");
+            }
         }
         Ok(())
     }
@@ -67,6 +129,22 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
 
 /// [`start`], with approval and capability deadlines read from `clock` (tests control time).
 pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<Running> {
+    start_with(
+        config,
+        StartOptions {
+            clock,
+            ..StartOptions::default()
+        },
+    )
+    .await
+}
+
+/// [`start`] with [`StartOptions`].
+pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Result<Running> {
+    let StartOptions {
+        clock,
+        audit_observer,
+    } = options;
     if config.auth.mode == AuthMode::Insecure {
         tracing::warn!(
             "INSECURE DEVELOPMENT MODE: callers are not authenticated and request bodies are \
@@ -82,19 +160,28 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
         .clone()
         .unwrap_or_else(|| config.data_dir.join(CAPABILITY_KEY_FILE));
     let capability_key = Arc::new(CapabilityKey::load_or_generate(&key_file)?);
-    let policies = Arc::new(PolicyStore::new(
-        config.bundle.path.clone(),
-        config.limits,
-        config.approvals,
-    ));
+    let mut policies =
+        PolicyStore::new(config.bundle.path.clone(), config.limits, config.approvals)
+            .with_archive(BundleArchive::in_data_dir(&config.data_dir));
+    if let Some(verification) = &config.bundle.verification {
+        policies = policies.with_verifier(
+            BundleVerifier::from_config(verification).context("bundle.verification")?,
+        );
+    }
+    let policies = Arc::new(policies);
     let initial = policies.clone();
     if let Err(e) = tokio::task::spawn_blocking(move || initial.reload()).await? {
         tracing::error!(error = %e, "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");
     }
     let metrics = Metrics::new();
     let (store, feed) = open_store(config).await?;
-    let mut workflow =
-        Workflow::new(store, capability_key.clone(), clock).with_metrics(metrics.clone());
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
+    let observer = audit_metrics(&metrics, audit_observer);
+    let (auditor, audit) = start_audit(config, &store, Some(observer), &policies, &rx, &mut tasks)?;
+    let mut workflow = Workflow::new(store, capability_key.clone(), clock)
+        .with_auditor(auditor)
+        .with_metrics(metrics.clone());
     if let Some(feed) = feed {
         workflow = workflow
             .with_feed(feed)
@@ -116,8 +203,6 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
     let grpc_addr = grpc_listener.local_addr()?;
     let http_addr = http_listener.local_addr()?;
 
-    let (shutdown, rx) = watch::channel(false);
-    let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
     let grpc_config = GrpcConfig {
         max_message_bytes: config.max_message_bytes,
         allow_capability_ttl: config.approvals.capability_ttl,
@@ -141,9 +226,13 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
             .context("gRPC server")
     }));
     let stop = shutdown_signal(&rx);
+    let mut jwks = capability_key.jwks();
+    if let (Some(a), Some(keys)) = (&audit, jwks["keys"].as_array_mut()) {
+        keys.push(a.key.jwk());
+    }
     let http_state = http::HttpState {
         policies: policies.clone(),
-        jwks: Arc::new(capability_key.jwks()),
+        jwks: Arc::new(jwks),
         metrics,
     };
     tasks.push(tokio::spawn(async move {
@@ -168,12 +257,71 @@ pub async fn start_with_clock(config: &Config, clock: Clock) -> anyhow::Result<R
         policies,
         shutdown,
         tasks,
+        audit,
     })
 }
 
+/// Starts the audit trail's tasks (group commit, checkpoints, bundle events) and returns the
+/// auditor the workflow records with; with `audit.enabled: false`, records nothing and says so.
+fn start_audit(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    observer: Option<BatchObserver>,
+    policies: &Arc<PolicyStore>,
+    rx: &watch::Receiver<bool>,
+    tasks: &mut Vec<JoinHandle<anyhow::Result<()>>>,
+) -> anyhow::Result<(Auditor, Option<AuditShutdown>)> {
+    let c = &config.audit;
+    if !c.enabled {
+        tracing::warn!(
+            "AUDIT TRAIL DISABLED (audit.enabled: false): no decision, approval or capability \
+             event is recorded. Use only for benchmarks and throwaway set-ups."
+        );
+        return Ok((Auditor::disabled(), None));
+    }
+    let key_path = audit_key_path(config);
+    let key = Arc::new(
+        AuditKey::load_or_generate(&key_path)
+            .with_context(|| format!("audit key {}", key_path.display()))?,
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (writer, writer_task) = AuditWriter::spawn(store.clone(), c.max_batch, observer, async {
+        // A dropped sender also means stop.
+        let _ = stopped.await;
+    });
+    let auditor = Auditor::new(writer, c.mask.clone());
+    let (s, k, every, interval) = (
+        store.clone(),
+        key.clone(),
+        c.checkpoint_every,
+        c.checkpoint_interval,
+    );
+    let stop_checkpoints = shutdown_signal(rx);
+    tasks.push(tokio::spawn(async move {
+        audit::checkpoint::run(s, k, every, interval, stop_checkpoints).await;
+        Ok(())
+    }));
+    let (p, a, stop_bundles) = (policies.clone(), auditor.clone(), shutdown_signal(rx));
+    tasks.push(tokio::spawn(async move {
+        audit::record_bundle_events(p, a, stop_bundles).await;
+        Ok(())
+    }));
+    tracing::info!(audit.kid = %key.kid(), audit.max_batch = c.max_batch, "audit trail recording");
+    Ok((
+        auditor,
+        Some(AuditShutdown {
+            stop,
+            writer: writer_task,
+            store: store.clone(),
+            key,
+        }),
+    ))
+}
+
 /// Opens the configured store: PostgreSQL (with its cross-replica change feed) when a URL
-/// is set, else SQLite in the data dir.
-async fn open_store(
+/// is set, else SQLite in the data dir. The server and the offline tools (`tollgate audit`,
+/// `tollgate bundle impact`) open it here, so they always read the same database.
+pub async fn open_store(
     config: &Config,
 ) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<dyn ChangeFeed>>)> {
     Ok(match &config.store.url {

@@ -4,6 +4,7 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     domain::InputLimits,
     identity::{AuthConfig, AuthMode},
-    policy::{CacheConfig, EvalLimits, RequirementDefaults},
+    policy::{CacheConfig, EvalLimits, RequirementDefaults, VerificationConfig},
 };
 
 /// Why the configuration is unusable. The server does not start.
@@ -104,6 +105,9 @@ pub struct BundleConfig {
     pub path: PathBuf,
     /// Reload when the source changes on disk.
     pub watch: bool,
+    /// Require OPA-signed bundles (`.signatures.json`) verified with this key; unset means
+    /// bundles are not checked for signatures.
+    pub verification: Option<VerificationConfig>,
 }
 
 impl Default for BundleConfig {
@@ -111,6 +115,7 @@ impl Default for BundleConfig {
         Self {
             path: PathBuf::from("policies"),
             watch: true,
+            verification: None,
         }
     }
 }
@@ -122,6 +127,77 @@ pub struct StoreConfig {
     /// `postgres://...` to share state between replicas; unset means the SQLite file
     /// `data_dir/tollgate.db`.
     pub url: Option<String>,
+}
+
+/// The audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Record every decision and approval event. Off means NOTHING is recorded (a loud
+    /// warning at start): only for benchmarks and throwaway set-ups.
+    pub enabled: bool,
+    /// Dotted input paths masked in every recorded input, besides the policy's own `mask`
+    /// (e.g. `action.params.password`, `subject.attributes.token`, `context.attributes.*`).
+    pub mask: Vec<String>,
+    /// The checkpoint signing key (PASERK, mode 0600), generated if missing. Replicas sharing a
+    /// database must share it. Default: `data_dir/audit-ed25519.paserk`.
+    pub key_file: Option<PathBuf>,
+    /// Sign a checkpoint after this many new records.
+    pub checkpoint_every: u64,
+    /// ...or after this long, when there are new records.
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_interval: Duration,
+    /// Most events the group commit puts in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            mask: Vec::new(),
+            key_file: None,
+            checkpoint_every: 1000,
+            checkpoint_interval: Duration::from_secs(60),
+            max_batch: 512,
+        }
+    }
+}
+
+impl AuditConfig {
+    /// Checks ranges and mask paths.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let Self {
+            enabled: _,
+            mask,
+            key_file,
+            checkpoint_every,
+            checkpoint_interval,
+            max_batch,
+        } = self;
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_string(),
+            })
+        };
+        if mask.iter().any(|p| p.split('.').any(str::is_empty)) {
+            return invalid("audit.mask", "paths are dotted keys, none empty");
+        }
+        if key_file.as_ref().is_some_and(|k| k.as_os_str().is_empty()) {
+            return invalid("audit.key_file", "must not be empty");
+        }
+        if *checkpoint_every == 0 || checkpoint_interval.is_zero() {
+            return invalid(
+                "audit",
+                "checkpoint_every and checkpoint_interval must be positive",
+            );
+        }
+        if !(1..=4096).contains(max_batch) {
+            return invalid("audit.max_batch", "must be between 1 and 4096");
+        }
+        Ok(())
+    }
 }
 
 /// The whole configuration. Every field has a default that runs out of the box.
@@ -157,6 +233,8 @@ pub struct Config {
     pub log: LogConfig,
     /// OpenTelemetry export.
     pub telemetry: TelemetryConfig,
+    /// The audit trail.
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -176,6 +254,7 @@ impl Default for Config {
             capability_key_file: None,
             log: LogConfig::default(),
             telemetry: TelemetryConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -199,6 +278,10 @@ pub struct Overrides {
     pub store_url: Option<String>,
     /// `--otlp-endpoint` / `TOLLGATE_OTLP_ENDPOINT`.
     pub otlp_endpoint: Option<String>,
+    /// `--audit-enabled` / `TOLLGATE_AUDIT_ENABLED`.
+    pub audit_enabled: Option<bool>,
+    /// `--audit-key-file` / `TOLLGATE_AUDIT_KEY_FILE`.
+    pub audit_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -230,6 +313,8 @@ impl Config {
             log_format,
             store_url,
             otlp_endpoint,
+            audit_enabled,
+            audit_key_file,
         } = overrides;
         if let Some(v) = grpc_addr {
             config.grpc_addr = v;
@@ -255,6 +340,12 @@ impl Config {
         if let Some(v) = otlp_endpoint {
             config.telemetry.otlp_endpoint = Some(v);
         }
+        if let Some(v) = audit_enabled {
+            config.audit.enabled = v;
+        }
+        if let Some(v) = audit_key_file {
+            config.audit.key_file = Some(v);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -276,6 +367,7 @@ impl Config {
             capability_key_file: _,
             log: _,
             telemetry,
+            audit,
         } = self;
         let invalid = |field, message: &str| {
             Err(ConfigError::Invalid {
@@ -296,6 +388,14 @@ impl Config {
         }
         if bundle.path.as_os_str().is_empty() {
             return invalid("bundle.path", "must not be empty");
+        }
+        if let Some(verification) = &bundle.verification {
+            crate::policy::BundleVerifier::from_config(verification).map_err(|e| {
+                ConfigError::Invalid {
+                    field: "bundle.verification",
+                    message: e.to_string(),
+                }
+            })?;
         }
         if limits.timeout.is_zero() || limits.max_instructions == 0 {
             return invalid("limits", "timeout and max_instructions must be positive");
@@ -338,6 +438,7 @@ impl Config {
         if service_name.trim().is_empty() {
             return invalid("telemetry.service_name", "must not be empty");
         }
+        audit.validate()?;
         crate::identity::Authenticator::new(auth).map_err(|e| ConfigError::Invalid {
             field: "auth",
             message: e.to_string(),
@@ -413,6 +514,48 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn audit_section_defaults_overrides_and_checks() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            f,
+            "audit:\n  mask: [action.params.password, context.attributes.*]\n  checkpoint_interval: 5s\n  max_batch: 64"
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(f.path()),
+            Overrides {
+                audit_enabled: Some(false),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert!(!c.audit.enabled);
+        assert_eq!(c.audit.mask.len(), 2);
+        assert_eq!(c.audit.checkpoint_interval, Duration::from_secs(5));
+        assert_eq!((c.audit.checkpoint_every, c.audit.max_batch), (1000, 64));
+        for bad in [
+            AuditConfig {
+                mask: vec!["action..x".into()],
+                ..AuditConfig::default()
+            },
+            AuditConfig {
+                checkpoint_every: 0,
+                ..AuditConfig::default()
+            },
+            AuditConfig {
+                max_batch: 0,
+                ..AuditConfig::default()
+            },
+        ] {
+            let c = Config {
+                audit: bad,
+                ..Config::default()
+            };
+            assert!(matches!(c.validate(), Err(ConfigError::Invalid { .. })));
+        }
     }
 
     #[test]

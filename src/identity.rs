@@ -56,6 +56,9 @@ pub struct AuthConfig {
     pub tokens: Vec<TokenIdentity>,
     /// Members of this group may reload bundles (default `tollgate-admins`).
     pub admin_group: Option<String>,
+    /// Members of this group (and admins) may read the audit trail (default
+    /// `tollgate-auditors`): the trail holds every request, so it is not for every caller.
+    pub auditor_group: Option<String>,
 }
 
 /// The authenticated caller of one request.
@@ -109,6 +112,7 @@ pub struct Authenticator {
     mode: AuthMode,
     by_digest: HashMap<[u8; 32], Caller>,
     admin_group: String,
+    auditor_group: String,
 }
 
 impl Authenticator {
@@ -155,6 +159,10 @@ impl Authenticator {
                 .admin_group
                 .clone()
                 .unwrap_or_else(|| "tollgate-admins".into()),
+            auditor_group: config
+                .auditor_group
+                .clone()
+                .unwrap_or_else(|| "tollgate-auditors".into()),
         })
     }
 
@@ -191,6 +199,12 @@ impl Authenticator {
     pub fn is_admin(&self, caller: &Caller) -> bool {
         !caller.verified || caller.groups.contains(&self.admin_group)
     }
+
+    /// Whether `caller` may read the audit trail: auditors and admins (and, in insecure
+    /// mode, the unauthenticated caller).
+    pub fn is_auditor(&self, caller: &Caller) -> bool {
+        self.is_admin(caller) || caller.groups.contains(&self.auditor_group)
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +224,7 @@ mod tests {
                 assert_subjects: false,
             }],
             admin_group: None,
+            auditor_group: None,
         }
     }
 

@@ -10,11 +10,13 @@
 //! - [`domain`]: request and decision types, input validation and the `decide` combinator
 //!   (deny-overrides, default deny). No tonic, no regorus, no I/O.
 //! - [`policy`]: bundle loading (directory and OPA `.tar.gz`), compilation to the regorus VM,
-//!   evaluation under limits, atomic hot swap, the decision cache and the Rego test runner.
+//!   evaluation under limits, atomic hot swap, signature verification, the archive of every
+//!   activated revision, replay and impact, the decision cache and the Rego test runner.
 //! - [`approval`]: separation of duties and quorum: who may review, and when reviews decide.
 //! - [`capability`]: single-use PASETO capabilities bound to one request: mint, verify, JWKS.
-//! - [`audit`]: the append-only, hash-chained audit log: event types and the chain; records
-//!   commit in the same transaction as the state they describe.
+//! - [`audit`]: the append-only, hash-chained audit log: events, masking, the group-commit
+//!   writer, signed checkpoints and the verifier. Records commit in the same transaction as
+//!   the state they describe, before the answer.
 //! - [`identity`]: who the verified caller is (static tokens or insecure development mode).
 //! - [`service`]: the decision pipeline the protocols share: identity -> cache -> policy ->
 //!   decision.
@@ -23,7 +25,8 @@
 //! - [`grpc`]: tonic services; the only module that names proto types.
 //! - [`http`]: axum endpoints for health, bundle status, metrics and the capability JWKS.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
-//! - [`cli`]: clap subcommands (`serve`, `eval`, `test`, and `approvals` for reviewers).
+//! - [`cli`]: clap subcommands (`serve`, `eval`, `test`, `approvals` for reviewers, `audit`
+//!   for auditors, `bundle impact` for policy authors).
 //! - [`app`]: wiring: build state, start servers, reload on change, drain on shutdown.
 //! - [`telemetry`]: the tracing subscriber (pretty or JSON logs), OTLP span export when
 //!   configured, W3C trace-context propagation, and the Prometheus metrics.

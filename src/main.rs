@@ -16,6 +16,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => cli::eval(&args),
         Command::Test(args) => cli::test(&args),
         Command::Approvals(args) => approvals(&args),
+        Command::Audit(cmd) => offline(cmd.run()),
+        Command::Bundle(args) => offline(cli::bundle::run(&args)),
     };
     match result {
         Ok(code) => code,
@@ -48,4 +50,14 @@ fn approvals(args: &cli::approvals::ApprovalsArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     Ok(runtime.block_on(cli::approvals::run(args)))
+}
+
+/// The offline tools (`audit`, `bundle`) read the store; one thread is plenty.
+fn offline(
+    work: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(work)
 }

@@ -111,6 +111,7 @@ impl Decider {
             id: uuid::Uuid::now_v7().to_string(),
             verdict,
             revision: bundle.revision.clone(),
+            bundle_digest: Arc::from(bundle.digest.as_str()),
             decided_at: SystemTime::now(),
             cached,
             eval_duration,

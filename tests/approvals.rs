@@ -85,6 +85,7 @@ async fn server(clock: tollgate::approval::Clock) -> TestServer {
                     identity("executor", "service:executor", "service", &[]),
                 ],
                 admin_group: None,
+                auditor_group: None,
             }
         },
         clock,

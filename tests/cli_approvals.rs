@@ -40,6 +40,7 @@ async fn server() -> TestServer {
                     identity("sec-token", "user:sec", "user", &["security"]),
                 ],
                 admin_group: None,
+                auditor_group: None,
             }
         },
     )

@@ -453,6 +453,7 @@ async fn tokens_bind_the_subject_and_guard_administration() {
                     token("gateway-token", "service:gateway", "service", &[], true),
                 ],
                 admin_group: None,
+                auditor_group: None,
             }
         },
     )

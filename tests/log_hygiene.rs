@@ -98,6 +98,7 @@ async fn no_log_line_carries_params_intents_tokens_or_capabilities() {
                 mode: AuthMode::StaticTokens,
                 tokens,
                 admin_group: None,
+                auditor_group: None,
             };
         },
     )

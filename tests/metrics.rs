@@ -39,6 +39,7 @@ async fn server() -> TestServer {
                     identity("executor", "service:executor", "service", &[]),
                 ],
                 admin_group: None,
+                auditor_group: None,
             }
         },
     )

@@ -12,17 +12,20 @@ use std::{
 
 use tokio::sync::broadcast;
 
-use super::{check_eligible, tally, Ineligible, Reviewer, Tally};
+use super::Ineligible;
 use crate::{
+    audit::{AuditContext, AuditError, AuditKind, Auditor},
     capability::{CapabilityError, CapabilityKey, Grant},
     domain::{
         narrowing, unix_millis, Approval, ApprovalState, AuthzRequest, Capability, CapabilityState,
-        Decision, NewApproval, NotNarrower, ParamChange, RedeemOutcome, RequestChange, Requirement,
-        Review, ReviewOutcome, ReviewVerdict,
+        Decision, NewApproval, NotNarrower, ParamChange, Requirement, Review,
     },
     store::{ApprovalFilter, ApprovalPage, ChangeFeed, Page, Store, StoreError},
     telemetry::metrics::{CapabilityEvent, Metrics, Resolution},
 };
+
+mod redeem;
+mod review;
 
 /// Where the workflow reads the time; tests substitute a controlled clock.
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -62,6 +65,9 @@ pub enum WorkflowError {
     /// Minting the capability failed.
     #[error(transparent)]
     Capability(#[from] CapabilityError),
+    /// The audit record could not be committed, so nothing is answered.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
 }
 
 /// An approval with its reviews, and its capability when the viewer may have it.
@@ -117,6 +123,7 @@ pub struct Workflow {
     clock: Clock,
     changes: broadcast::Sender<String>,
     feed: Option<Arc<dyn ChangeFeed>>,
+    auditor: Auditor,
     metrics: Metrics,
 }
 
@@ -133,6 +140,7 @@ impl Workflow {
             clock,
             changes: broadcast::channel(1024).0,
             feed: None,
+            auditor: Auditor::disabled(),
             metrics: Metrics::new(),
         }
     }
@@ -150,6 +158,17 @@ impl Workflow {
             .duration_since(millis_to_time(created_at))
             .unwrap_or(Duration::ZERO);
         self.metrics.observe_resolution(outcome, took);
+    }
+
+    /// Records every step through `auditor` (the default records nothing).
+    pub fn with_auditor(mut self, auditor: Auditor) -> Self {
+        self.auditor = auditor;
+        self
+    }
+
+    /// The auditor the workflow records with (the gRPC layer records plain decisions with it).
+    pub fn auditor(&self) -> &Auditor {
+        &self.auditor
     }
 
     /// Shares changes with other replicas through `feed` and wakes local waiters for theirs.
@@ -188,13 +207,14 @@ impl Workflow {
     }
 
     /// Makes `decision` (PENDING_APPROVAL for `req`) a durable approval request, or returns
-    /// the existing one for the same subject and `context.request_id`. `trace_parent` is the
-    /// decision's W3C `traceparent` ("" if none), so later events can link to its trace.
+    /// the existing one for the same subject and `context.request_id`. The decision and the
+    /// request are recorded in the same transaction as the approval (a replay records only
+    /// its decision, pointing at the existing approval).
     pub async fn request_approval(
         &self,
         decision: &Decision,
         req: &AuthzRequest,
-        trace_parent: &str,
+        ctx: &AuditContext,
     ) -> Result<Approval, WorkflowError> {
         let now = unix_millis(self.now());
         let requirements = &decision.verdict.requirements;
@@ -219,11 +239,34 @@ impl Workflow {
             bundle_revision: decision.revision.to_string(),
             created_at: now,
             expires_at: now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
-            trace_parent: trace_parent.to_string(),
+            trace_parent: ctx.trace_parent.clone(),
         };
-        let (approval, created) = self.store.create_approval(&new, &[]).await?;
+        let events = self.auditor.events(|| {
+            let mut decided = self.auditor.decision(ctx, decision, req);
+            decided.approval_id.clone_from(&new.id);
+            let mut requested = self.auditor.approval_event(
+                AuditKind::ApprovalRequested,
+                ctx,
+                now,
+                &new.clone().into_pending(),
+            );
+            requested.effect = ApprovalState::Pending.as_str().into();
+            requested.reasons.clone_from(&decided.reasons);
+            requested.detail = serde_json::json!({
+                "requirements": requirements,
+                "expires_at": new.expires_at,
+                "request_hash": new.request_hash,
+            });
+            vec![decided, requested]
+        });
+        let (approval, created) = self.store.create_approval(&new, &events).await?;
         if !created && approval.request_hash != new.request_hash {
             return Err(WorkflowError::KeyReused);
+        }
+        if !created && self.auditor.is_enabled() {
+            let mut decided = self.auditor.decision(ctx, decision, req);
+            decided.approval_id.clone_from(&approval.id);
+            self.auditor.record(decided).await?;
         }
         if created {
             tracing::info!(approval.id = %approval.id, decision.id = %decision.id, "approval requested");
@@ -232,35 +275,33 @@ impl Workflow {
         Ok(approval)
     }
 
-    /// A capability for an ALLOW whose policy asked for one (obligation `capability`).
+    /// A capability for an ALLOW whose policy asked for one (obligation `capability`); the
+    /// decision and the issue are recorded in the same transaction as the capability.
     pub async fn capability_for_allow(
         &self,
         decision: &Decision,
         req: &AuthzRequest,
         ttl: Duration,
+        ctx: &AuditContext,
     ) -> Result<(String, SystemTime), WorkflowError> {
         let mut grant = Grant::for_request(req, None, &decision.revision, self.now(), ttl);
         grant.id = decision.id.clone();
-        self.issue(&grant).await
-    }
-
-    async fn issue(&self, grant: &Grant) -> Result<(String, SystemTime), WorkflowError> {
-        self.store
-            .insert_capability(
-                &Capability {
-                    id: grant.id.clone(),
-                    approval_id: grant.approval_id.clone(),
-                    request_hash: grant.request_hash.clone(),
-                    state: CapabilityState::Issued,
-                    issued_at: unix_millis(grant.issued_at),
-                    expires_at: unix_millis(grant.expires_at),
-                    redeemed_at: None,
-                },
-                &[],
-            )
-            .await?;
+        let cap = capability_record(&grant);
+        let events = self.auditor.events(|| {
+            let mut decided = self.auditor.decision(ctx, decision, req);
+            decided.capability_id.clone_from(&cap.id);
+            let mut issued = decided.clone();
+            issued.id = uuid::Uuid::now_v7().to_string();
+            issued.kind = AuditKind::CapabilityIssued;
+            issued.effect = CapabilityState::Issued.as_str().into();
+            issued.reasons = Vec::new();
+            issued.input = serde_json::Value::Null;
+            issued.detail = capability_detail(&cap);
+            vec![decided, issued]
+        });
+        self.store.insert_capability(&cap, &events).await?;
         self.metrics.observe_capability(CapabilityEvent::Issued);
-        Ok((self.key.mint(grant)?, grant.expires_at))
+        Ok((self.key.mint(&grant)?, grant.expires_at))
     }
 
     fn parse(
@@ -375,161 +416,12 @@ impl Workflow {
         Ok(narrowed)
     }
 
-    /// Records `reviewer`'s verdict (with `narrowed` for a modify); decides the request when
-    /// the reviews are enough.
-    pub async fn review(
-        &self,
-        reviewer: &Reviewer,
-        approval_id: &str,
-        verdict: ReviewVerdict,
-        reason: &str,
-        narrowed: Option<Narrowed>,
-    ) -> Result<ApprovalView, WorkflowError> {
-        let now = self.now();
-        let approval = self
-            .store
-            .get_approval(approval_id, unix_millis(now))
-            .await?
-            .ok_or_else(|| WorkflowError::NotFound(approval_id.to_string()))?;
-        if approval.state != ApprovalState::Pending {
-            return Err(WorkflowError::NotPending(approval.state.as_str()));
-        }
-        let (mut request, mut requirements) = self.parse(&approval)?;
-        let prior: Vec<String> = self
-            .store
-            .reviews(approval_id)
-            .await?
-            .into_iter()
-            .map(|r| r.reviewer_id)
-            .collect();
-        check_eligible(reviewer, &request, &requirements, &prior)?;
-        let review = Review {
-            approval_id: approval_id.to_string(),
-            reviewer_id: reviewer.id.clone(),
-            verdict,
-            reason: reason.to_string(),
-            groups: reviewer.groups.clone(),
-            at: unix_millis(now),
-        };
-        let change = match narrowed {
-            Some(n) => {
-                // Checked again here, against the request as stored, so a narrowing built from
-                // a stale read cannot widen anything.
-                narrowing(
-                    "action.params",
-                    &request.action.params,
-                    &n.request.action.params,
-                )?;
-                let corrupt = |e: serde_json::Error| WorkflowError::Corrupt {
-                    id: approval_id.to_string(),
-                    message: e.to_string(),
-                };
-                let change = RequestChange {
-                    request: serde_json::to_value(&n.request).map_err(corrupt)?,
-                    request_hash: n.request.binding_hash(),
-                    requirements: serde_json::to_value(&n.requirements).map_err(corrupt)?,
-                    previous_hash: approval.request_hash.clone(),
-                };
-                request = n.request;
-                requirements = n.requirements;
-                Some(change)
-            }
-            None => None,
-        };
-        let reviews = match self
-            .store
-            .add_review_narrowing(&review, change.as_ref(), &[])
-            .await?
-        {
-            ReviewOutcome::Recorded(all) => all,
-            ReviewOutcome::Duplicate => return Err(Ineligible::AlreadyReviewed.into()),
-            ReviewOutcome::NotPending(state) => {
-                return Err(WorkflowError::NotPending(state.as_str()))
-            }
-        };
-        tracing::info!(approval.id = %approval_id, reviewer = %reviewer.id, verdict = verdict.as_str(), "review recorded");
-        let counted: Vec<(Reviewer, ReviewVerdict)> = reviews
-            .iter()
-            .map(|r| {
-                (
-                    Reviewer {
-                        id: r.reviewer_id.clone(),
-                        kind: "user".into(),
-                        groups: r.groups.clone(),
-                        verified: true,
-                    },
-                    r.verdict,
-                )
-            })
-            .collect();
-        match tally(&requirements, &counted) {
-            Tally::Denied { .. } => {
-                if self
-                    .store
-                    .transition(
-                        approval_id,
-                        ApprovalState::Pending,
-                        ApprovalState::Denied,
-                        unix_millis(now),
-                        &[],
-                    )
-                    .await?
-                {
-                    self.resolved(Resolution::Denied, approval.created_at, now);
-                }
-            }
-            Tally::Approved => {
-                // Issue first, then flip the state: a reader never sees APPROVED without its
-                // capability. If the flip loses a race (another reviewer, expiry), the record
-                // stays unredeemable because redemption checks the approval below.
-                let ttl = requirements
-                    .iter()
-                    .map(|r| r.capability_ttl)
-                    .min()
-                    .unwrap_or(Duration::from_secs(300));
-                let grant = Grant {
-                    id: approval_id.to_string(),
-                    ..Grant::for_request(
-                        &request,
-                        Some(approval_id.to_string()),
-                        &approval.bundle_revision,
-                        now,
-                        ttl,
-                    )
-                };
-                match self.issue(&grant).await {
-                    Ok(_) | Err(WorkflowError::Store(StoreError::Conflict { .. })) => {}
-                    Err(e) => return Err(e),
-                }
-                if self
-                    .store
-                    .transition(
-                        approval_id,
-                        ApprovalState::Pending,
-                        ApprovalState::Approved,
-                        unix_millis(now),
-                        &[],
-                    )
-                    .await?
-                {
-                    self.resolved(Resolution::Approved, approval.created_at, now);
-                }
-            }
-            Tally::Pending { .. } => {}
-        }
-        self.changed(approval_id).await;
-        self.view(approval_id, None).await.map(|mut v| {
-            // The reviewer is not the requester: no capability in their answer.
-            v.capability = None;
-            v
-        })
-    }
-
-    /// Withdraws a pending request; only its requester may.
+    /// Withdraws a pending request; only its requester may. Recorded with the transition.
     pub async fn cancel(
         &self,
         caller_id: Option<&str>,
         approval_id: &str,
+        ctx: &AuditContext,
     ) -> Result<ApprovalView, WorkflowError> {
         let now = unix_millis(self.now());
         let approval = self
@@ -540,6 +432,13 @@ impl Workflow {
         if caller_id.is_some_and(|c| c != approval.subject_id) {
             return Err(WorkflowError::NotRequester("cancel"));
         }
+        let events = self.auditor.events(|| {
+            let mut e =
+                self.auditor
+                    .approval_event(AuditKind::ApprovalCancelled, ctx, now, &approval);
+            e.effect = ApprovalState::Cancelled.as_str().into();
+            vec![e]
+        });
         if !self
             .store
             .transition(
@@ -547,7 +446,7 @@ impl Workflow {
                 ApprovalState::Pending,
                 ApprovalState::Cancelled,
                 now,
-                &[],
+                &events,
             )
             .await?
         {
@@ -580,104 +479,6 @@ impl Workflow {
             .await?)
     }
 
-    /// Verifies `token` for `req` and marks it used, once.
-    pub async fn redeem(
-        &self,
-        token: &str,
-        req: &AuthzRequest,
-    ) -> Result<Redemption, WorkflowError> {
-        let redemption = self.try_redeem(token, req).await?;
-        self.metrics.observe_capability(if redemption.allowed {
-            CapabilityEvent::Redeemed
-        } else {
-            CapabilityEvent::Refused
-        });
-        Ok(redemption)
-    }
-
-    async fn try_redeem(
-        &self,
-        token: &str,
-        req: &AuthzRequest,
-    ) -> Result<Redemption, WorkflowError> {
-        let now = self.now();
-        let refuse = |reason: String, grant: Option<&Grant>| Redemption {
-            allowed: false,
-            reason,
-            approval_id: grant.and_then(|g| g.approval_id.clone()),
-            capability_id: grant.map(|g| g.id.clone()).unwrap_or_default(),
-            trace_parent: String::new(),
-        };
-        let grant = match self.key.verify(token, now) {
-            Ok(g) => g,
-            Err(e) => return Ok(refuse(e.to_string(), None)),
-        };
-        if grant.subject != req.subject.id || grant.request_hash != req.binding_hash() {
-            return Ok(refuse(
-                CapabilityError::WrongRequest.to_string(),
-                Some(&grant),
-            ));
-        }
-        let mut trace_parent = String::new();
-        if let Some(aid) = &grant.approval_id {
-            let approval = self.store.get_approval(aid, unix_millis(now)).await?;
-            trace_parent = approval
-                .as_ref()
-                .map(|a| a.trace_parent.clone())
-                .unwrap_or_default();
-            if !approval.is_some_and(|a| a.state == ApprovalState::Approved) {
-                return Ok(Redemption {
-                    trace_parent,
-                    ..refuse("the approval is not in force".into(), Some(&grant))
-                });
-            }
-        }
-        let outcome = self
-            .store
-            .redeem_capability(&grant.id, &grant.request_hash, unix_millis(now), &[])
-            .await?;
-        let reason = match outcome {
-            RedeemOutcome::Redeemed => {
-                tracing::info!(capability.id = %grant.id, "capability redeemed");
-                return Ok(Redemption {
-                    allowed: true,
-                    reason: String::new(),
-                    approval_id: grant.approval_id.clone(),
-                    capability_id: grant.id.clone(),
-                    trace_parent,
-                });
-            }
-            RedeemOutcome::AlreadyRedeemed => "capability already redeemed",
-            RedeemOutcome::Expired => "capability expired",
-            RedeemOutcome::Revoked => "capability revoked",
-            RedeemOutcome::HashMismatch => "capability is bound to a different request",
-            RedeemOutcome::NotFound => "capability unknown",
-        };
-        tracing::warn!(capability.id = %grant.id, reason, "capability redemption refused");
-        Ok(Redemption {
-            trace_parent,
-            ..refuse(reason.into(), Some(&grant))
-        })
-    }
-
-    /// Expires everything past its deadline and wakes the waiters; returns how many.
-    pub async fn sweep(&self) -> Result<usize, WorkflowError> {
-        let now = self.now();
-        let ids = self
-            .store
-            .expire_due(unix_millis(now), &|_| Vec::new())
-            .await?;
-        for id in &ids {
-            tracing::info!(approval.id = %id, "approval expired");
-            // Only for the histogram; the expiry itself is already committed.
-            if let Ok(Some(a)) = self.store.get_approval(id, unix_millis(now)).await {
-                self.resolved(Resolution::Expired, a.created_at, now);
-            }
-            self.changed(id).await;
-        }
-        Ok(ids.len())
-    }
-
     /// How many approvals are pending now (deadlines enforced), for the pending gauge.
     pub async fn count_pending(&self) -> Result<u64, WorkflowError> {
         Ok(self.store.count_pending(unix_millis(self.now())).await?)
@@ -687,6 +488,28 @@ impl Workflow {
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
+}
+
+/// The server-side record of `grant`, issued.
+fn capability_record(grant: &Grant) -> Capability {
+    Capability {
+        id: grant.id.clone(),
+        approval_id: grant.approval_id.clone(),
+        request_hash: grant.request_hash.clone(),
+        state: CapabilityState::Issued,
+        issued_at: unix_millis(grant.issued_at),
+        expires_at: unix_millis(grant.expires_at),
+        redeemed_at: None,
+    }
+}
+
+/// What a `capability.issued` event says about the capability (never its token).
+fn capability_detail(cap: &Capability) -> serde_json::Value {
+    serde_json::json!({
+        "request_hash": cap.request_hash,
+        "issued_at": cap.issued_at,
+        "expires_at": cap.expires_at,
+    })
 }
 
 /// When a pending approval's deadline passes, as a tokio instant (for waiters).

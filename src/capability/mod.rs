@@ -315,7 +315,7 @@ impl CapabilityKey {
 }
 
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), String> {
+pub(crate) fn check_private(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
         .map_err(|e| e.to_string())?
@@ -331,7 +331,7 @@ fn check_private(path: &Path) -> Result<(), String> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_: &Path) -> Result<(), String> {
+pub(crate) fn check_private(_: &Path) -> Result<(), String> {
     Ok(())
 }
 

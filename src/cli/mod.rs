@@ -1,6 +1,11 @@
-//! The command line: `serve`, `eval`, `test`, and `approvals` (the reviewer client).
+//! The command line: `serve`, `eval`, `test`, `approvals` (the reviewer client), `audit`
+//! (offline tools over the audit trail: verify, checkpoints, export, show, replay) and
+//! `bundle impact`.
 
 pub mod approvals;
+pub mod audit;
+pub mod audit_verify;
+pub mod bundle;
 
 use std::{
     io::Read,
@@ -39,6 +44,40 @@ pub enum Command {
     Test(TestArgs),
     /// Review approval requests on a running server: list, show, approve, deny.
     Approvals(approvals::ApprovalsArgs),
+    /// The audit trail, offline: verify, checkpoints, export, show a request, replay.
+    #[command(subcommand)]
+    Audit(Audit),
+    /// Policy bundle tools: the impact of a candidate bundle on recorded decisions.
+    Bundle(bundle::BundleArgs),
+}
+
+/// `tollgate audit ...`: offline, over the server's store.
+#[derive(Debug, Subcommand)]
+pub enum Audit {
+    /// Walk the hash chain and the signed checkpoints; name the first bad record.
+    Verify(audit_verify::VerifyArgs),
+    /// Print the signed checkpoints (e.g. `--format jsonl` to anchor them elsewhere).
+    Checkpoints(audit_verify::CheckpointsArgs),
+    /// Stream records as JSON lines (seq, hash, prev_hash, event) to stdout.
+    Export(audit::ExportArgs),
+    /// Every event of one request: decision, approval, reviews, capability, redemption.
+    Show(audit::ShowArgs),
+    /// Evaluate a recorded decision again with the bundle revision that made it; exit 0 if
+    /// reproduced, 1 if not, 2 if it cannot be replayed.
+    Replay(audit::ReplayArgs),
+}
+
+impl Audit {
+    /// Runs the subcommand.
+    pub async fn run(&self) -> anyhow::Result<ExitCode> {
+        match self {
+            Self::Verify(args) => audit_verify::verify(args).await,
+            Self::Checkpoints(args) => audit_verify::checkpoints(args).await,
+            Self::Export(args) => audit::export(args).await,
+            Self::Show(args) => audit::show(args).await,
+            Self::Replay(args) => audit::replay(args).await,
+        }
+    }
 }
 
 /// `tollgate serve`: every flag also reads a `TOLLGATE_*` variable and overrides the file.
@@ -71,6 +110,12 @@ pub struct ServeArgs {
     /// OTLP/gRPC collector for spans, e.g. http://127.0.0.1:4317 [default: no export].
     #[arg(long, env = "TOLLGATE_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// Record the audit trail (false records NOTHING; benchmarks only) [default: true].
+    #[arg(long, env = "TOLLGATE_AUDIT_ENABLED")]
+    pub audit_enabled: Option<bool>,
+    /// Audit checkpoint key (PASERK) [default: data_dir/audit-ed25519.paserk].
+    #[arg(long, env = "TOLLGATE_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -86,6 +131,8 @@ impl ServeArgs {
             log_format,
             store_url,
             otlp_endpoint,
+            audit_enabled,
+            audit_key_file,
         } = self;
         Config::load(
             config.as_deref(),
@@ -98,6 +145,8 @@ impl ServeArgs {
                 log_format: *log_format,
                 store_url: store_url.clone(),
                 otlp_endpoint: otlp_endpoint.clone(),
+                audit_enabled: *audit_enabled,
+                audit_key_file: audit_key_file.clone(),
             },
         )
     }

@@ -189,6 +189,9 @@ pub struct Decision {
     pub verdict: Verdict,
     /// The bundle revision that decided.
     pub revision: Arc<str>,
+    /// The content digest of that bundle: what replay looks the archived bundle up by (a
+    /// revision label may be reused, the digest cannot).
+    pub bundle_digest: Arc<str>,
     /// When.
     pub decided_at: SystemTime,
     /// Whether the verdict came from the decision cache.

@@ -7,7 +7,10 @@ use tokio_stream::{wrappers::ReceiverStream, Stream};
 use tonic::{Request, Response, Status};
 use tracing::{Instrument as _, Span};
 
-use super::{authorizer::caller, convert, pb, status, trace};
+use super::{
+    authorizer::{audit_context, caller},
+    convert, pb, status, trace,
+};
 use crate::{
     approval::{ApprovalView, Narrowed, Reviewer, Workflow},
     domain::{ApprovalState, Effect, InvalidField, ReviewVerdict},
@@ -160,6 +163,7 @@ impl ApprovalsService {
         span: &Span,
     ) -> Result<pb::Approval, Status> {
         let caller = caller(&self.auth, &request)?;
+        let ctx = audit_context(&caller, request.metadata(), span);
         let req = request.into_inner();
         required("approval_id", &req.approval_id)?;
         required("reason", &req.reason)?;
@@ -191,7 +195,14 @@ impl ApprovalsService {
         };
         let view = self
             .workflow
-            .review(&reviewer, &req.approval_id, verdict, &req.reason, narrowed)
+            .review(
+                &reviewer,
+                &req.approval_id,
+                verdict,
+                &req.reason,
+                narrowed,
+                &ctx,
+            )
             .await
             .map_err(|e| status::workflow(&e))?;
         trace::record_approval(span, &view);
@@ -277,11 +288,12 @@ impl ApprovalsService {
         span: &Span,
     ) -> Result<pb::Approval, Status> {
         let caller = caller(&self.auth, &request)?;
+        let ctx = audit_context(&caller, request.metadata(), span);
         let id = request.into_inner().approval_id;
         required("approval_id", &id)?;
         let view = self
             .workflow
-            .cancel(viewer(&caller), &id)
+            .cancel(viewer(&caller), &id, &ctx)
             .await
             .map_err(|e| status::workflow(&e))?;
         trace::record_approval(span, &view);
@@ -354,7 +366,8 @@ impl ApprovalsService {
         request: Request<pb::RedeemCapabilityRequest>,
         span: &Span,
     ) -> Result<pb::RedeemCapabilityResponse, Status> {
-        let _caller = caller(&self.auth, &request)?;
+        let caller = caller(&self.auth, &request)?;
+        let ctx = audit_context(&caller, request.metadata(), span);
         let req = request.into_inner();
         required("capability", &req.capability)?;
         let Some(wire) = req.request else {
@@ -367,7 +380,7 @@ impl ApprovalsService {
             convert::request(wire).map_err(|f| status::invalid(&f.within("request")))?;
         let r = self
             .workflow
-            .redeem(&req.capability, &presented)
+            .redeem(&req.capability, &presented, &ctx)
             .await
             .map_err(|e| status::workflow(&e))?;
         trace::record_redemption(span, &r);

@@ -11,6 +11,7 @@ use tracing::{Instrument as _, Span};
 use super::{convert, pb, status, trace};
 use crate::{
     approval::Workflow,
+    audit::AuditContext,
     domain::{Effect, InvalidField},
     identity::{Authenticator, Caller},
     service::{DecideError, Decided, Decider},
@@ -63,29 +64,30 @@ impl AuthorizerService {
             .decider
             .decide(&caller, req)
             .map_err(|e| status::decide(&e))?;
-        self.answer(decided, span, &metadata).await
+        self.answer(decided, &caller, span, &metadata).await
     }
 
     /// The wire answer, after making what the decision promises durable: a PENDING answer
     /// names a stored approval, an ALLOW with a `capability` obligation carries its token.
-    /// If that fails the call fails: never a PENDING without an approval to wait on.
-    /// `span` is the decision's; the approval keeps its trace context so later events can
-    /// link back to it.
+    /// If that fails the call fails: never a PENDING without an approval to wait on. Every
+    /// decision is recorded in the audit trail before it is answered; if it cannot be, the
+    /// call fails (fail closed: never an unrecorded ALLOW). `span` is the decision's; the
+    /// approval and the audit records keep its trace context so later events link back to it.
     async fn answer(
         &self,
         (decision, req): Decided,
+        caller: &Caller,
         span: &Span,
         metadata: &MetadataMap,
     ) -> Result<pb::AuthorizeResponse, Status> {
         trace::record_decision(span, &decision, &req);
+        let ctx = audit_context(caller, metadata, span);
         let mut wire = convert::response(&decision);
         match decision.verdict.effect {
             Effect::PendingApproval => {
-                let trace_parent =
-                    telemetry::trace::traceparent(span, &trace::inbound_traceparent(metadata));
                 let approval = self
                     .workflow
-                    .request_approval(&decision, &req, &trace_parent)
+                    .request_approval(&decision, &req, &ctx)
                     .await
                     .map_err(|e| status::workflow(&e))?;
                 span.record("tollgate.approval.id", approval.id.as_str());
@@ -94,12 +96,20 @@ impl AuthorizerService {
             Effect::Allow if wants_capability(&decision.verdict.obligations) => {
                 let (token, _) = self
                     .workflow
-                    .capability_for_allow(&decision, &req, self.allow_capability_ttl)
+                    .capability_for_allow(&decision, &req, self.allow_capability_ttl, &ctx)
                     .await
                     .map_err(|e| status::workflow(&e))?;
                 wire.capability = token;
             }
-            _ => {}
+            _ => {
+                let auditor = self.workflow.auditor();
+                if auditor.is_enabled() {
+                    auditor
+                        .record(auditor.decision(&ctx, &decision, &req))
+                        .await
+                        .map_err(|e| status::audit(&e))?;
+                }
+            }
         }
         let evaluation = (!decision.cached).then_some(decision.eval_duration);
         self.metrics
@@ -130,7 +140,7 @@ impl AuthorizerService {
             }
         };
         let answered = self
-            .answer(decided, &span, metadata)
+            .answer(decided, caller, &span, metadata)
             .instrument(span.clone())
             .await;
         trace::record_result(&span, &answered);
@@ -163,13 +173,15 @@ impl AuthorizerService {
         }
         // One snapshot, so one revision answers every item.
         let bundle = self.decider.snapshot().map_err(|e| status::decide(&e))?;
-        let mut results = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
-            let outcome = self.batch_item(i, item, &bundle, &caller, &metadata).await;
-            results.push(pb::BatchItem {
-                outcome: Some(outcome),
-            });
-        }
+        // Items are answered concurrently, so their audit records share group commits.
+        let (bundle, caller, metadata) = (&bundle, &caller, &metadata);
+        let results =
+            futures::future::join_all(items.into_iter().enumerate().map(|(i, item)| async move {
+                pb::BatchItem {
+                    outcome: Some(self.batch_item(i, item, bundle, caller, metadata).await),
+                }
+            }))
+            .await;
         Ok(pb::BatchAuthorizeResponse {
             results,
             bundle_revision: bundle.revision.to_string(),
@@ -190,6 +202,16 @@ pub fn caller<T>(auth: &Authenticator, req: &Request<T>) -> Result<Caller, Statu
         .get("authorization")
         .and_then(|v| v.to_str().ok());
     auth.authenticate(header).map_err(|e| status::auth(&e))
+}
+
+/// Who the audit trail names for a gRPC call: the verified caller, in the trace of the call's
+/// span (or of the caller's own `traceparent` when tracing is off).
+pub fn audit_context(caller: &Caller, metadata: &MetadataMap, span: &Span) -> AuditContext {
+    let inbound = trace::inbound_traceparent(metadata);
+    AuditContext::new(
+        caller.id.clone(),
+        telemetry::trace::traceparent(span, &inbound),
+    )
 }
 
 #[tonic::async_trait]

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod approvals;
+pub mod audit;
 pub mod authorizer;
 pub mod convert;
 pub mod status;
@@ -73,6 +74,11 @@ pub async fn serve(
             config.metrics.clone(),
         ))
         .max_decoding_message_size(config.max_message_bytes);
+    let audit = pb::audit_server::AuditServer::new(audit::AuditService::new(
+        workflow.store().clone(),
+        auth.clone(),
+    ))
+    .max_decoding_message_size(config.max_message_bytes);
     let approvals = pb::approvals_server::ApprovalsServer::new(approvals::ApprovalsService::new(
         workflow,
         auth.clone(),
@@ -90,6 +96,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(authorizer)
         .add_service(approvals)
+        .add_service(audit)
         .add_service(admin);
     router
         // TCP_NODELAY must be set on each accepted socket (the builder's setting only applies

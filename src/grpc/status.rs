@@ -5,8 +5,8 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
-    approval::WorkflowError, domain::InvalidField, identity::AuthError, policy::LoadError,
-    service::DecideError,
+    approval::WorkflowError, audit::AuditError, domain::InvalidField, identity::AuthError,
+    policy::LoadError, service::DecideError,
 };
 
 /// `InvalidArgument` naming the field, with a machine-readable field violation.
@@ -41,6 +41,18 @@ pub fn load(e: &LoadError) -> Status {
     Status::failed_precondition(format!("bundle rejected, active revision unchanged: {e}"))
 }
 
+/// The status for a caller who may not read the audit trail.
+pub fn not_auditor(caller: &str) -> Status {
+    tracing::warn!(caller = %caller, "audit query refused: not an auditor");
+    Status::permission_denied("caller is not in the auditor or admin group")
+}
+
+/// The status for a failed store read. The detail goes to the log; the caller may retry.
+pub fn store(e: &crate::store::StoreError) -> Status {
+    tracing::error!(error = %e, "audit store read failed");
+    Status::unavailable("audit store unavailable; retry")
+}
+
 /// The stable item error for a batch entry.
 pub fn item_code(e: &DecideError) -> (i32, String) {
     let s = decide(e);
@@ -68,9 +80,17 @@ pub fn workflow(e: &WorkflowError) -> Status {
             tracing::error!(error = %e, "approval store failed");
             Status::unavailable("approval store unavailable; nothing was decided, retry")
         }
+        WorkflowError::Audit(a) => audit(a),
         WorkflowError::Corrupt { .. } | WorkflowError::Capability(_) => {
             tracing::error!(error = %e, "approval workflow failed");
             Status::internal("approval workflow failed; nothing was decided")
         }
     }
+}
+
+/// The status when the audit record of an answer could not be committed: the answer is
+/// withheld (fail closed) and the caller retries.
+pub fn audit(e: &AuditError) -> Status {
+    tracing::error!(error = %e, "audit record not committed; answer withheld");
+    Status::unavailable("audit log unavailable; nothing was decided, retry")
 }

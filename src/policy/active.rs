@@ -14,9 +14,11 @@ use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
 
 use super::{
+    archive::{BundleArchive, Stored},
     bundle::{Bundle, BundleError},
     compiled::{CompileError, CompiledBundle, EvalLimits},
     contract::RequirementDefaults,
+    signature::{BundleVerifier, SignatureError},
 };
 
 /// Why a reload did not activate a bundle.
@@ -28,6 +30,9 @@ pub enum LoadError {
     /// The bundle did not compile.
     #[error(transparent)]
     Compile(#[from] CompileError),
+    /// Verification is configured and the bundle's signature does not verify.
+    #[error("bundle signature: {0}")]
+    Signature(#[from] SignatureError),
 }
 
 /// The outcome of the latest reload attempt and the counters operators watch.
@@ -47,6 +52,8 @@ pub struct LoadStatus {
     pub activations: u64,
     /// Rejected attempts since start.
     pub rejections: u64,
+    /// Activated revisions that could not be archived (they serve, but cannot be replayed).
+    pub archive_failures: u64,
 }
 
 /// What a successful reload did.
@@ -63,6 +70,8 @@ pub struct PolicyStore {
     source: PathBuf,
     limits: EvalLimits,
     defaults: RequirementDefaults,
+    archive: Option<BundleArchive>,
+    verifier: Option<BundleVerifier>,
     active: ArcSwapOption<CompiledBundle>,
     status: Mutex<LoadStatus>,
     reload_lock: Mutex<()>,
@@ -85,12 +94,29 @@ impl PolicyStore {
             source,
             limits,
             defaults,
+            archive: None,
+            verifier: None,
             active: ArcSwapOption::empty(),
             status: Mutex::new(LoadStatus::default()),
             reload_lock: Mutex::new(()),
             revision_tx: watch::channel(None).0,
             attempts_tx: watch::channel(0).0,
         }
+    }
+
+    /// Archives every revision before it is activated, so decisions can be replayed against
+    /// it later. A failed archive write is logged and counted, and the revision serves anyway:
+    /// replay is for after the fact, serving is not.
+    pub fn with_archive(mut self, archive: BundleArchive) -> Self {
+        self.archive = Some(archive);
+        self
+    }
+
+    /// Requires every bundle to carry a `.signatures.json` that `verifier` accepts; a bundle
+    /// that does not verify is rejected like one that does not compile.
+    pub fn with_verifier(mut self, verifier: BundleVerifier) -> Self {
+        self.verifier = Some(verifier);
+        self
     }
 
     /// Where bundles are read from.
@@ -167,13 +193,45 @@ impl PolicyStore {
 
     fn load_and_swap(&self) -> Result<Reloaded, LoadError> {
         let bundle = Bundle::load(&self.source)?;
+        if let Some(verifier) = &self.verifier {
+            verifier.verify(bundle.signatures.as_deref(), &bundle.files)?;
+        }
         if let Some(current) = self.current() {
             if current.digest == bundle.digest && *current.revision == *bundle.revision {
                 return Ok(Reloaded::Unchanged);
             }
         }
         let compiled = CompiledBundle::compile(&bundle, self.limits, self.defaults)?;
+        self.archive(&bundle);
         self.active.store(Some(Arc::new(compiled)));
         Ok(Reloaded::Activated)
+    }
+
+    /// Archives a revision about to serve. Runs on the reload thread, never on a decision's
+    /// path, and before the swap, so every revision that decides anything was offered to the
+    /// archive first.
+    fn archive(&self, bundle: &Bundle) {
+        let Some(archive) = &self.archive else {
+            return;
+        };
+        match archive.store(bundle) {
+            Ok(Stored::Written) => tracing::info!(
+                bundle.revision = %bundle.revision,
+                bundle.digest = %bundle.digest,
+                archive = %archive.dir().display(),
+                "policy bundle archived"
+            ),
+            Ok(Stored::AlreadyPresent) => {}
+            Err(e) => {
+                let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+                status.archive_failures += 1;
+                tracing::error!(
+                    error = %e,
+                    bundle.revision = %bundle.revision,
+                    bundle.digest = %bundle.digest,
+                    "policy bundle not archived; it serves, but its decisions cannot be replayed"
+                );
+            }
+        }
     }
 }

@@ -14,6 +14,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::signature::SIGNATURES_FILE;
+
 /// Most bytes a bundle may hold once unpacked (guards against decompression bombs).
 pub const MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
 /// Most files a bundle may hold.
@@ -83,6 +85,12 @@ pub struct Bundle {
     pub data: Value,
     /// The manifest's roots (empty means everything).
     pub roots: Vec<String>,
+    /// Every file the digest covers, `(path, bytes)` sorted by path: what the archive writes
+    /// back, so an archived revision reloads to the same digest.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The root `.signatures.json`, if any: not covered by the digest (re-signing the same
+    /// content is the same revision), checked by [`super::signature::BundleVerifier`].
+    pub signatures: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,9 +126,14 @@ impl Bundle {
         let mut manifest = Manifest::default();
         let mut modules = Vec::new();
         let mut data_files = Vec::new();
+        let mut used_files = Vec::new();
+        let mut signatures = None;
         for (path, bytes) in files {
             let name = path.rsplit('/').next().unwrap_or(&path);
-            let used = if path == ".manifest" {
+            let used = if path == SIGNATURES_FILE {
+                signatures = Some(bytes);
+                continue;
+            } else if path == ".manifest" {
                 manifest = serde_json::from_slice(&bytes)
                     .map_err(|e| BundleError::BadManifest(e.to_string()))?;
                 true
@@ -143,6 +156,7 @@ impl Bundle {
                 hasher.update(path.as_bytes());
                 hasher.update((bytes.len() as u64).to_be_bytes());
                 hasher.update(&bytes);
+                used_files.push((path, bytes));
             }
         }
         if modules.is_empty() {
@@ -170,6 +184,8 @@ impl Bundle {
             modules,
             data,
             roots,
+            files: used_files,
+            signatures,
         })
     }
 
@@ -263,7 +279,7 @@ fn read_dir_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>, BundleError> {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             let file_type = entry.file_type().map_err(io)?;
-            if name.starts_with('.') && !(name == ".manifest" && dir == root) {
+            if name.starts_with('.') && !(root_file(&name) && dir == root) {
                 continue;
             }
             if file_type.is_dir() {
@@ -290,8 +306,13 @@ fn read_dir_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>, BundleError> {
     Ok(out)
 }
 
+/// The hidden files a bundle may have at its root.
+fn root_file(name: &str) -> bool {
+    name == ".manifest" || name == SIGNATURES_FILE
+}
+
 fn relevant(name: &str) -> bool {
-    name == ".manifest"
+    root_file(name)
         || name.ends_with(".rego")
         || matches!(name, "data.json" | "data.yaml" | "data.yml")
 }
@@ -335,7 +356,7 @@ fn read_tar_gz_files(path: &Path) -> Result<Vec<(String, Vec<u8>)>, BundleError>
         let rel = rel.strip_prefix("/").unwrap_or(&rel).to_path_buf();
         let path_str = bundle_path(&rel)?;
         let name = path_str.rsplit('/').next().unwrap_or(&path_str).to_string();
-        let hidden = path_str.split('/').any(|p| p.starts_with('.')) && path_str != ".manifest";
+        let hidden = path_str.split('/').any(|p| p.starts_with('.')) && !root_file(&path_str);
         if hidden || !relevant(&name) {
             continue;
         }

@@ -2,20 +2,27 @@
 //!
 //! [`bundle`] reads a directory or OPA `.tar.gz`; [`compiled`] turns it into VM bytecode and
 //! evaluates under limits; [`contract`] checks what the rules produced; [`active`] swaps
-//! revisions atomically; [`watch`] reloads on change; [`cache`] memoises verdicts; [`testing`]
-//! runs a bundle's Rego tests.
+//! revisions atomically; [`archive`] keeps every activated revision by digest; [`watch`]
+//! reloads on change; [`cache`] memoises verdicts; [`testing`] runs a bundle's Rego tests;
+//! [`signature`] verifies OPA bundle signatures; [`replay`] re-evaluates recorded decisions
+//! against archived revisions or a candidate bundle.
 
 pub mod active;
+pub mod archive;
 pub mod bundle;
 pub mod cache;
 pub mod compiled;
 pub mod contract;
 pub mod input;
+pub mod replay;
+pub mod signature;
 pub mod testing;
 pub mod watch;
 
 pub use active::{LoadError, LoadStatus, PolicyStore, Reloaded};
+pub use archive::{ArchiveError, BundleArchive};
 pub use bundle::{Bundle, BundleError};
 pub use cache::{CacheConfig, DecisionCache};
 pub use compiled::{CompileError, CompiledBundle, EvalLimits};
 pub use contract::RequirementDefaults;
+pub use signature::{BundleVerifier, SignatureError, VerificationConfig};

@@ -19,7 +19,7 @@
 //! # Shape
 //!
 //! The SQL of each operation lives in a small function taking a connection (a transaction
-//! derefs to one; see `backend.rs`). The statements are shared by both backends. Audit records
+//! derefs to one; see `approval_ops.rs` and `backend.rs`). The statements are shared by both backends. Audit records
 //! join the same transaction (`audit_ops.rs`), appended last, just before the commit, so the
 //! audit line and the state change commit or vanish together and the chain head (one row every
 //! append locks) is held as briefly as possible.
@@ -30,6 +30,7 @@
 //! sqlx's proc-macro crates to every build for one call; a unit test checks that every file in
 //! the directories is listed.
 
+mod approval_ops;
 mod audit_ops;
 mod backend;
 mod postgres;

@@ -203,6 +203,11 @@ pub(crate) async fn concurrent_appenders_make_one_gap_free_chain(store: Arc<dyn 
     }
     let all = whole_chain(&store).await;
     assert_eq!(all.len(), written.len());
+    let report = tollgate::audit::verify::verify(store.as_ref(), None, 37)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.records, all.len() as i64);
     assert_eq!(
         all.iter()
             .map(|r| r.event.id.clone())

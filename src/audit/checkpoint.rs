@@ -1,0 +1,178 @@
+//! Signed checkpoints: every `checkpoint_every` records, or every `checkpoint_interval` when
+//! there are new records, the head `(seq, hash)` is signed with the audit key and stored.
+//! Exported elsewhere (`tollgate audit checkpoints`), a checkpoint pins everything up to its
+//! seq: a rewritten history no longer matches it, and a log cut short of it is truncated.
+//! Replicas racing to sign the same seq keep the first (`ON CONFLICT DO NOTHING`).
+
+use std::{sync::Arc, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+use super::{AuditKey, AuditKeyError, Checkpoint};
+use crate::{
+    domain::unix_millis,
+    store::{Store, StoreError},
+};
+
+/// Why a checkpoint could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// Reading the head or storing the checkpoint failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Signing failed.
+    #[error(transparent)]
+    Key(#[from] AuditKeyError),
+}
+
+/// What a checkpoint token signs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointClaims {
+    /// The last record covered.
+    pub seq: i64,
+    /// Its hash.
+    pub head: String,
+    /// When it was signed, Unix ms.
+    pub at: i64,
+}
+
+/// A checkpoint for the head `(seq, head)` at `at`, signed with `key`.
+pub fn sign(key: &AuditKey, seq: i64, head: &str, at: i64) -> Result<Checkpoint, AuditKeyError> {
+    let claims = CheckpointClaims {
+        seq,
+        head: head.to_string(),
+        at,
+    };
+    let payload = serde_json::to_vec(&claims).map_err(|e| AuditKeyError::Crypto(e.to_string()))?;
+    Ok(Checkpoint {
+        seq,
+        head_hash: head.to_string(),
+        at,
+        token: key.sign(&payload)?,
+    })
+}
+
+/// Why a stored checkpoint is not genuine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointFault {
+    /// The token does not verify with the audit key (re-signed with another key, or garbage).
+    #[error("its signature does not verify with the audit key")]
+    Signature,
+    /// The token verifies but says something else than the stored columns (edited row).
+    #[error("its stored seq/head/time differ from what was signed")]
+    Edited,
+}
+
+/// Checks `cp`'s signature with `key` and that the stored columns are what was signed.
+pub fn verify(key: &AuditKey, cp: &Checkpoint) -> Result<CheckpointClaims, CheckpointFault> {
+    let payload = key
+        .verify(&cp.token)
+        .map_err(|_| CheckpointFault::Signature)?;
+    let claims: CheckpointClaims =
+        serde_json::from_str(&payload).map_err(|_| CheckpointFault::Signature)?;
+    if claims.seq != cp.seq || claims.head != cp.head_hash || claims.at != cp.at {
+        return Err(CheckpointFault::Edited);
+    }
+    Ok(claims)
+}
+
+/// Signs the current head if it is past the last checkpoint; returns the new checkpoint's seq
+/// (`None` when there was nothing new, or another replica signed this seq first).
+pub async fn checkpoint_now(
+    store: &dyn Store,
+    key: &AuditKey,
+) -> Result<Option<i64>, CheckpointError> {
+    let (seq, hash) = store.audit_head().await?;
+    let last = store.last_checkpoint().await?.map_or(0, |c| c.seq);
+    if seq <= last {
+        return Ok(None);
+    }
+    let cp = sign(key, seq, &hash, unix_millis(std::time::SystemTime::now()))?;
+    Ok(store.insert_checkpoint(&cp).await?.then_some(seq))
+}
+
+/// How often the background task looks at the head.
+const POLL: Duration = Duration::from_secs(1);
+
+/// Writes checkpoints until `shutdown`: when `every` records have accumulated since the last
+/// one, or `interval` has passed and there are new records.
+pub async fn run(
+    store: Arc<dyn Store>,
+    key: Arc<AuditKey>,
+    every: u64,
+    interval: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(POLL.min(interval));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_written = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = tick.tick() => {}
+        }
+        let due = match (store.audit_head().await, store.last_checkpoint().await) {
+            (Ok((seq, _)), Ok(last)) => {
+                let behind = seq - last.map_or(0, |c| c.seq);
+                behind > 0
+                    && (u64::try_from(behind).unwrap_or(0) >= every
+                        || last_written.elapsed() >= interval)
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "audit checkpoint: cannot read the head");
+                false
+            }
+        };
+        if !due {
+            continue;
+        }
+        match checkpoint_now(store.as_ref(), &key).await {
+            Ok(Some(seq)) => {
+                last_written = tokio::time::Instant::now();
+                tracing::info!(audit.seq = seq, "audit checkpoint signed");
+            }
+            Ok(None) => last_written = tokio::time::Instant::now(),
+            Err(e) => tracing::error!(error = %e, "audit checkpoint failed; retrying"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_verify_and_catch_edits_and_other_keys() {
+        let key = AuditKey::generate().unwrap();
+        let cp = sign(&key, 7, "ab", 1_000).unwrap();
+        assert_eq!(verify(&key, &cp).unwrap().seq, 7);
+        let edited = Checkpoint {
+            head_hash: "cd".into(),
+            ..cp.clone()
+        };
+        assert_eq!(verify(&key, &edited), Err(CheckpointFault::Edited));
+        let forged = sign(&AuditKey::generate().unwrap(), 7, "ab", 1_000).unwrap();
+        assert_eq!(verify(&key, &forged), Err(CheckpointFault::Signature));
+    }
+
+    #[tokio::test]
+    async fn checkpoint_now_signs_new_heads_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::SqliteStore::open(dir.path().join("t.db"))
+            .await
+            .unwrap();
+        let key = AuditKey::generate().unwrap();
+        assert_eq!(checkpoint_now(&store, &key).await.unwrap(), None);
+        let e = crate::audit::AuditEvent::new(crate::audit::AuditKind::Decision, 1, "a");
+        store.append_audit(&[e]).await.unwrap();
+        let seq = checkpoint_now(&store, &key).await.unwrap();
+        assert_eq!(seq, Some(1));
+        assert_eq!(checkpoint_now(&store, &key).await.unwrap(), None);
+        let cp = store.last_checkpoint().await.unwrap().unwrap();
+        assert_eq!(
+            verify(&key, &cp).unwrap().head,
+            store.audit_head().await.unwrap().1
+        );
+    }
+}

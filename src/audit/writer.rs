@@ -1,0 +1,238 @@
+//! Group commit: one task owns the appends of events that change no other state (decisions,
+//! refused redemptions, bundle events). Callers queue an event and wait; the task takes
+//! everything queued (up to a cap) into ONE transaction and answers every waiter after the
+//! commit, so many concurrent decisions share one fsync. A failed commit answers every waiter
+//! with the error: the caller then fails closed (no answer without its record).
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use tokio::{
+    sync::{mpsc, oneshot},
+    task::JoinHandle,
+};
+
+use super::AuditEvent;
+use crate::store::{Store, StoreError};
+
+/// Called after each commit with the batch size and how long the commit took (metrics).
+pub type BatchObserver = Arc<dyn Fn(usize, Duration) + Send + Sync>;
+
+/// Why an event was not recorded. The caller must not give the answer it describes.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuditError {
+    /// The batch's transaction failed; nothing in it was recorded.
+    #[error("the audit record could not be committed")]
+    Commit(#[source] Arc<StoreError>),
+    /// The writer has stopped (shutting down); nothing more is recorded.
+    #[error("the audit writer has stopped")]
+    Closed,
+}
+
+struct Job {
+    event: AuditEvent,
+    done: oneshot::Sender<Result<i64, AuditError>>,
+}
+
+/// A handle to the group-commit task. Cheap to clone. The task stops, after committing
+/// everything already queued, when its shutdown future resolves (later records fail with
+/// [`AuditError::Closed`]) or when the last handle is dropped.
+#[derive(Clone, Debug)]
+pub struct AuditWriter {
+    queue: mpsc::Sender<Job>,
+}
+
+impl AuditWriter {
+    /// Starts the task over `store`, committing at most `max_batch` events per transaction and
+    /// telling `observer` about each commit, until `shutdown` resolves (start it after the
+    /// servers have drained, so in-flight calls still record). The join handle resolves once
+    /// the queue is drained.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        max_batch: usize,
+        observer: Option<BatchObserver>,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> (Self, JoinHandle<()>) {
+        let max_batch = max_batch.max(1);
+        // Room for a few batches: beyond that, callers wait to queue (backpressure).
+        let (queue, rx) = mpsc::channel(max_batch.saturating_mul(4));
+        let task = tokio::spawn(run(store, rx, max_batch, observer, shutdown));
+        (Self { queue }, task)
+    }
+
+    /// Records `event`; returns its seq once it is committed.
+    pub async fn record(&self, event: AuditEvent) -> Result<i64, AuditError> {
+        let (done, answer) = oneshot::channel();
+        self.queue
+            .send(Job { event, done })
+            .await
+            .map_err(|_| AuditError::Closed)?;
+        answer.await.map_err(|_| AuditError::Closed)?
+    }
+}
+
+async fn run(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    observer: Option<BatchObserver>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut closing = false;
+    let mut jobs = Vec::with_capacity(max_batch);
+    loop {
+        // `recv_many` waits for one job, then takes whatever else is queued; 0 means the
+        // channel is closed (shutdown, or every handle gone) and empty: drained.
+        let taken = tokio::select! {
+            taken = rx.recv_many(&mut jobs, max_batch) => taken,
+            () = &mut shutdown, if !closing => {
+                // No new jobs; the ones queued are still committed below.
+                rx.close();
+                closing = true;
+                continue;
+            }
+        };
+        if taken == 0 {
+            break;
+        }
+        let (events, waiters): (Vec<AuditEvent>, Vec<_>) =
+            jobs.drain(..).map(|j| (j.event, j.done)).unzip();
+        let started = Instant::now();
+        let result = store.append_audit(&events).await;
+        let took = started.elapsed();
+        match result {
+            Ok(records) => {
+                if let Some(observe) = &observer {
+                    observe(records.len(), took);
+                }
+                tracing::debug!(
+                    audit.batch = records.len(),
+                    audit.commit_us = took.as_micros() as u64,
+                    "audit batch committed"
+                );
+                for (done, record) in waiters.into_iter().zip(records) {
+                    // A caller that gave up waiting is fine: its record is committed.
+                    let _ = done.send(Ok(record.seq));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, audit.batch = events.len(), "audit batch failed to commit; failing its callers closed");
+                let e = Arc::new(e);
+                for done in waiters {
+                    let _ = done.send(Err(AuditError::Commit(e.clone())));
+                }
+            }
+        }
+    }
+    tracing::debug!("audit writer drained");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::audit::AuditKind;
+    use crate::store::SqliteStore;
+
+    async fn store() -> (Arc<SqliteStore>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        (Arc::new(store), dir)
+    }
+
+    fn event(i: i64) -> AuditEvent {
+        AuditEvent::new(AuditKind::Decision, i, "agent:a")
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn queued_events_commit_together_up_to_the_cap() {
+        let (store, _dir) = store().await;
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let seen = batches.clone();
+        let observer: BatchObserver = Arc::new(move |n, _| seen.lock().unwrap().push(n));
+        let (writer, task) =
+            AuditWriter::spawn(store.clone(), 16, Some(observer), std::future::pending());
+        // One thread: many sends are queued before the writer task gets to run.
+        let seqs = futures::future::join_all((0..100).map(|i| writer.record(event(i)))).await;
+        let mut seqs: Vec<i64> = seqs.into_iter().map(Result::unwrap).collect();
+        seqs.sort_unstable();
+        assert_eq!(
+            seqs,
+            (1..=100).collect::<Vec<_>>(),
+            "every caller got its own seq"
+        );
+        let batches = batches.lock().unwrap().clone();
+        assert_eq!(batches.iter().sum::<usize>(), 100);
+        assert!(
+            batches.iter().all(|&n| n <= 16),
+            "the cap holds: {batches:?}"
+        );
+        assert!(
+            batches.contains(&16),
+            "queued events share commits: {batches:?}"
+        );
+        drop(writer);
+        task.await.unwrap();
+        assert_eq!(store.audit_head().await.unwrap().0, 100);
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_fails_every_waiter() {
+        let (store, _dir) = store().await;
+        store.close().await;
+        let (writer, _task) = AuditWriter::spawn(store, 64, None, std::future::pending());
+        let results = futures::future::join_all((0..5).map(|i| writer.record(event(i)))).await;
+        for r in results {
+            assert!(matches!(r, Err(AuditError::Commit(_))), "{r:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_the_handles_drains_the_queue() {
+        let (store, _dir) = store().await;
+        let (writer, task) = AuditWriter::spawn(store.clone(), 4, None, std::future::pending());
+        let callers: Vec<_> = (0..20)
+            .map(|i| {
+                let w = writer.clone();
+                tokio::spawn(async move { w.record(event(i)).await })
+            })
+            .collect();
+        drop(writer);
+        for c in callers {
+            c.await.unwrap().unwrap();
+        }
+        task.await.unwrap();
+        assert_eq!(store.audit_head().await.unwrap().0, 20);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn shutdown_commits_what_is_queued_then_refuses() {
+        let (store, _dir) = store().await;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (writer, task) = AuditWriter::spawn(store.clone(), 4, None, async {
+            let _ = stopped.await;
+        });
+        let queued: Vec<_> = (0..10)
+            .map(|i| {
+                let w = writer.clone();
+                tokio::spawn(async move { w.record(event(i)).await })
+            })
+            .collect();
+        // Let every caller queue its event before the shutdown (one thread: they run first).
+        tokio::task::yield_now().await;
+        stop.send(()).unwrap();
+        for q in queued {
+            q.await.unwrap().unwrap();
+        }
+        task.await.unwrap();
+        assert!(matches!(
+            writer.record(event(99)).await,
+            Err(AuditError::Closed)
+        ));
+        assert_eq!(store.audit_head().await.unwrap().0, 10);
+    }
+}

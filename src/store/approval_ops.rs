@@ -1,0 +1,314 @@
+//! The approval, review and capability statements, stamped out per backend by
+//! [`approval_ops!`] (like `audit_ops.rs`): one small function per statement, each taking a
+//! connection, so a caller holding a transaction composes them.
+
+/// Generates `mod ops` for database `$db`.
+macro_rules! approval_ops {
+    ($db:ty) => {
+        /// The per-statement functions; each joins whatever transaction its connection is in.
+        mod ops {
+            use sqlx::{types::Json, Row};
+
+            use crate::domain::{
+                Approval, ApprovalState, Capability, CapabilityState, NewApproval, Review,
+                ReviewVerdict,
+            };
+            use crate::store::{sql, ApprovalFilter, Page, StoreError};
+
+            pub(super) type Conn = <$db as sqlx::Database>::Connection;
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            fn corrupt(column: &'static str, value: &str) -> StoreError {
+                StoreError::Corrupt {
+                    column,
+                    value: value.to_owned(),
+                }
+            }
+
+            fn approval(row: &DbRow) -> Result<Approval, StoreError> {
+                let state: String = row.try_get("state")?;
+                Ok(Approval {
+                    id: row.try_get("id")?,
+                    decision_id: row.try_get("decision_id")?,
+                    subject_id: row.try_get("subject_id")?,
+                    request_id: row.try_get("request_id")?,
+                    action: row.try_get("action")?,
+                    request: row.try_get::<Json<serde_json::Value>, _>("request")?.0,
+                    request_hash: row.try_get("request_hash")?,
+                    requirements: row.try_get::<Json<serde_json::Value>, _>("requirements")?.0,
+                    bundle_revision: row.try_get("bundle_revision")?,
+                    state: ApprovalState::parse(&state)
+                        .ok_or_else(|| corrupt("approvals.state", &state))?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    original_request: row
+                        .try_get::<Option<Json<serde_json::Value>>, _>("original_request")?
+                        .map(|j| j.0),
+                    trace_parent: row.try_get("trace_parent")?,
+                })
+            }
+
+            fn review(row: &DbRow) -> Result<Review, StoreError> {
+                let verdict: String = row.try_get("verdict")?;
+                Ok(Review {
+                    approval_id: row.try_get("approval_id")?,
+                    reviewer_id: row.try_get("reviewer_id")?,
+                    verdict: ReviewVerdict::parse(&verdict)
+                        .ok_or_else(|| corrupt("reviews.verdict", &verdict))?,
+                    reason: row.try_get("reason")?,
+                    groups: row.try_get::<Json<Vec<String>>, _>("reviewer_groups")?.0,
+                    at: row.try_get("reviewed_at")?,
+                })
+            }
+
+            fn capability(row: &DbRow) -> Result<Capability, StoreError> {
+                let state: String = row.try_get("state")?;
+                Ok(Capability {
+                    id: row.try_get("id")?,
+                    approval_id: row.try_get("approval_id")?,
+                    request_hash: row.try_get("request_hash")?,
+                    state: CapabilityState::parse(&state)
+                        .ok_or_else(|| corrupt("capabilities.state", &state))?,
+                    issued_at: row.try_get("issued_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    redeemed_at: row.try_get("redeemed_at")?,
+                })
+            }
+
+            /// True if inserted; false if the id or the idempotency key exists.
+            pub(super) async fn insert_approval(
+                conn: &mut Conn,
+                new: &NewApproval,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::INSERT_APPROVAL)
+                    .bind(&new.id)
+                    .bind(&new.decision_id)
+                    .bind(&new.subject_id)
+                    .bind(&new.request_id)
+                    .bind(&new.action)
+                    .bind(Json(&new.request))
+                    .bind(&new.request_hash)
+                    .bind(Json(&new.requirements))
+                    .bind(&new.bundle_revision)
+                    .bind(new.created_at)
+                    .bind(new.expires_at)
+                    .bind(&new.trace_parent)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub(super) async fn approval_by_id(
+                conn: &mut Conn,
+                id: &str,
+            ) -> Result<Option<Approval>, StoreError> {
+                let row = sqlx::query(sql::APPROVAL_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                row.as_ref().map(approval).transpose()
+            }
+
+            pub(super) async fn approval_by_key(
+                conn: &mut Conn,
+                subject_id: &str,
+                request_id: &str,
+            ) -> Result<Option<Approval>, StoreError> {
+                let row = sqlx::query(sql::APPROVAL_BY_KEY)
+                    .bind(subject_id)
+                    .bind(request_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                row.as_ref().map(approval).transpose()
+            }
+
+            /// Up to `limit` matching rows, in id order.
+            pub(super) async fn list_approvals(
+                conn: &mut Conn,
+                filter: &ApprovalFilter,
+                page: &Page,
+                limit: i64,
+                now: i64,
+            ) -> Result<Vec<Approval>, StoreError> {
+                let rows = sqlx::query(sql::LIST_APPROVALS)
+                    .bind(filter.state.map(ApprovalState::as_str))
+                    .bind(now)
+                    .bind(filter.subject_id.as_deref())
+                    .bind(filter.action.as_deref())
+                    .bind(filter.reviewer_id.as_deref())
+                    .bind(page.after_id.as_deref())
+                    .bind(limit)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                rows.iter().map(approval).collect()
+            }
+
+            /// True if the approval is pending and in time at `now`; locks its row.
+            pub(super) async fn lock_pending(
+                conn: &mut Conn,
+                id: &str,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::LOCK_PENDING)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// Replaces the pending request by `change`; true if it was still pending.
+            pub(super) async fn narrow_request(
+                conn: &mut Conn,
+                id: &str,
+                change: &crate::domain::RequestChange,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::NARROW_REQUEST)
+                    .bind(id)
+                    .bind(Json(&change.request))
+                    .bind(&change.request_hash)
+                    .bind(Json(&change.requirements))
+                    .bind(now)
+                    .bind(&change.previous_hash)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// True if inserted; false if this reviewer already reviewed this approval.
+            pub(super) async fn insert_review(
+                conn: &mut Conn,
+                review: &Review,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::INSERT_REVIEW)
+                    .bind(&review.approval_id)
+                    .bind(&review.reviewer_id)
+                    .bind(review.verdict.as_str())
+                    .bind(&review.reason)
+                    .bind(Json(&review.groups))
+                    .bind(review.at)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub(super) async fn reviews_of(
+                conn: &mut Conn,
+                approval_id: &str,
+            ) -> Result<Vec<Review>, StoreError> {
+                let rows = sqlx::query(sql::REVIEWS_OF)
+                    .bind(approval_id)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                rows.iter().map(review).collect()
+            }
+
+            /// The compare-and-set; the caller has checked the edge is legal.
+            pub(super) async fn transition(
+                conn: &mut Conn,
+                id: &str,
+                from: ApprovalState,
+                to: ApprovalState,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let statement = if to == ApprovalState::Expired {
+                    sql::TRANSITION_OVERDUE
+                } else {
+                    sql::TRANSITION_IN_TIME
+                };
+                let done = sqlx::query(statement)
+                    .bind(id)
+                    .bind(from.as_str())
+                    .bind(to.as_str())
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// The approvals it expired, sorted by id.
+            pub(super) async fn expire_approvals(
+                conn: &mut Conn,
+                now: i64,
+            ) -> Result<Vec<Approval>, StoreError> {
+                let rows = sqlx::query(sql::EXPIRE_APPROVALS)
+                    .bind(now)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let mut expired = rows.iter().map(approval).collect::<Result<Vec<_>, _>>()?;
+                expired.sort_by(|a, b| a.id.cmp(&b.id));
+                Ok(expired)
+            }
+
+            pub(super) async fn expire_capabilities(
+                conn: &mut Conn,
+                now: i64,
+            ) -> Result<u64, StoreError> {
+                let done = sqlx::query(sql::EXPIRE_CAPABILITIES)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            pub(super) async fn insert_capability(
+                conn: &mut Conn,
+                cap: &Capability,
+            ) -> Result<(), StoreError> {
+                sqlx::query(sql::INSERT_CAPABILITY)
+                    .bind(&cap.id)
+                    .bind(cap.approval_id.as_deref())
+                    .bind(&cap.request_hash)
+                    .bind(cap.state.as_str())
+                    .bind(cap.issued_at)
+                    .bind(cap.expires_at)
+                    .bind(cap.redeemed_at)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| match e.as_database_error() {
+                        Some(db) if db.is_unique_violation() => StoreError::Conflict {
+                            kind: "capability",
+                            id: cap.id.clone(),
+                        },
+                        Some(db) if db.is_foreign_key_violation() => StoreError::NotFound {
+                            kind: "approval",
+                            id: cap.approval_id.clone().unwrap_or_default(),
+                        },
+                        _ => StoreError::Database(e),
+                    })?;
+                Ok(())
+            }
+
+            pub(super) async fn capability_by_id(
+                conn: &mut Conn,
+                id: &str,
+            ) -> Result<Option<Capability>, StoreError> {
+                let row = sqlx::query(sql::CAPABILITY_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                row.as_ref().map(capability).transpose()
+            }
+
+            /// True if this call redeemed it.
+            pub(super) async fn redeem(
+                conn: &mut Conn,
+                id: &str,
+                request_hash: &str,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql::REDEEM)
+                    .bind(id)
+                    .bind(request_hash)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+pub(super) use approval_ops;

@@ -1,0 +1,236 @@
+//! Nothing answered is lost: under concurrent Authorize and BatchAuthorize load, the real
+//! binary is SIGKILLed at random moments, round after round on one data directory; every
+//! decision a client received is in the audit log afterwards, and `tollgate audit verify`
+//! accepts the log (one gap-free chain across all the crashes).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::{
+    collections::HashSet,
+    path::Path,
+    process::Command,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use common::{as_user, spawn_serve, strukt, Process};
+use tokio::sync::watch;
+use tollgate::{
+    audit::AuditKind,
+    grpc::pb::{self, authorizer_client::AuthorizerClient},
+    store::{SqliteStore, Store},
+};
+use tonic::transport::Channel;
+
+const POLICY: &str = r#"package tollgate
+
+default allow := false
+
+allow if input.action.name == "probe.read"
+
+approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
+	"reason": "an SRE looks first"} if input.action.name == "db.drop"
+"#;
+
+const CONFIG: &str = "grpc_addr: 127.0.0.1:0
+http_addr: 127.0.0.1:0
+log:
+  format: json
+  level: warn,tollgate::app=info
+audit:
+  checkpoint_every: 40
+auth:
+  mode: static_tokens
+  tokens:
+    - {token: agent, id: \"agent:loader\", kind: agent}
+";
+
+const ROUNDS: usize = 8;
+const CLIENTS: usize = 4;
+
+fn request(action: &str, request_id: String) -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        subject: None,
+        action: Some(pb::Action {
+            name: action.into(),
+            params: strukt(serde_json::json!({"database": "orders"})),
+        }),
+        resource: Some(pb::Resource {
+            r#type: "database".into(),
+            id: "orders".into(),
+            attributes: None,
+        }),
+        context: Some(pb::Context {
+            request_id,
+            ..Default::default()
+        }),
+    }
+}
+
+/// One client: ALLOW, DENY and PENDING decisions and small batches, until the server dies;
+/// every decision id it was answered goes into `answered`.
+async fn client(
+    channel: Channel,
+    round: usize,
+    me: usize,
+    answered: Arc<Mutex<Vec<String>>>,
+    count: watch::Sender<usize>,
+) {
+    let mut api = AuthorizerClient::new(channel);
+    for i in 0.. {
+        let rid = format!("r{round}-c{me}-{i}");
+        let ids = if i % 4 == 3 {
+            let batch = pb::BatchAuthorizeRequest {
+                requests: vec![
+                    request("probe.read", String::new()),
+                    request("db.format", String::new()),
+                    request("db.drop", format!("{rid}-b")),
+                ],
+            };
+            match api.batch_authorize(as_user("agent", batch)).await {
+                Ok(r) => r
+                    .into_inner()
+                    .results
+                    .into_iter()
+                    .filter_map(|item| match item.outcome {
+                        Some(pb::batch_item::Outcome::Decision(d)) => Some(d.decision_id),
+                        _ => None,
+                    })
+                    .collect(),
+                Err(_) => return,
+            }
+        } else {
+            let action = ["probe.read", "db.format", "db.drop"][i % 3];
+            match api.authorize(as_user("agent", request(action, rid))).await {
+                Ok(r) => vec![r.into_inner().decision_id],
+                Err(_) => return,
+            }
+        };
+        let n = ids.len();
+        answered.lock().unwrap().extend(ids);
+        count.send_modify(|c| *c += n);
+    }
+}
+
+fn kill(p: &mut Process) {
+    let pid = p.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
+    p.child.wait().unwrap();
+}
+
+/// A pseudo-random delay in 0..max_ms: when to kill, not a synchronisation.
+fn jitter(max_ms: u64) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    Duration::from_millis(u64::from(nanos) % max_ms)
+}
+
+async fn serve(dir: &Path) -> Process {
+    let data = dir.join("data");
+    let bundle = dir.join("bundle");
+    spawn_serve(
+        &dir.join("tollgate.yaml"),
+        &[
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--bundle".as_ref(),
+            bundle.as_os_str(),
+        ],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_under_load_loses_no_answered_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("bundle")).unwrap();
+    std::fs::write(dir.path().join("bundle/policy.rego"), POLICY).unwrap();
+    std::fs::write(dir.path().join("tollgate.yaml"), CONFIG).unwrap();
+    let answered = Arc::new(Mutex::new(Vec::new()));
+
+    for round in 0..ROUNDS {
+        let mut server = serve(dir.path()).await;
+        let (count, mut counted) = watch::channel(0usize);
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|me| {
+                tokio::spawn(client(
+                    server.channel.clone(),
+                    round,
+                    me,
+                    answered.clone(),
+                    count.clone(),
+                ))
+            })
+            .collect();
+        // Readiness: load is flowing (answers are coming back), then a random moment.
+        tokio::time::timeout(Duration::from_secs(30), counted.wait_for(|n| *n >= 20))
+            .await
+            .expect("answers within 30 s")
+            .unwrap();
+        tokio::time::sleep(jitter(150)).await;
+        kill(&mut server);
+        for c in clients {
+            tokio::time::timeout(Duration::from_secs(30), c)
+                .await
+                .expect("clients stop once the server is gone")
+                .unwrap();
+        }
+    }
+
+    let answered: Vec<String> = answered.lock().unwrap().clone();
+    assert!(answered.len() >= ROUNDS * 20);
+    let store = SqliteStore::open(dir.path().join("data/tollgate.db"))
+        .await
+        .unwrap();
+    let mut recorded = HashSet::new();
+    let mut from = 1;
+    loop {
+        let page = store.audit_range(from, 500).await.unwrap();
+        let Some(last) = page.last() else { break };
+        from = last.seq + 1;
+        recorded.extend(
+            page.iter()
+                .filter(|r| r.event.kind == AuditKind::Decision)
+                .map(|r| r.event.decision_id.clone()),
+        );
+    }
+    store.close().await;
+    let lost: Vec<_> = answered
+        .iter()
+        .filter(|id| !recorded.contains(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} answered decisions are not in the audit log: {:?}",
+        lost.len(),
+        answered.len(),
+        &lost[..lost.len().min(5)]
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env_remove("TOLLGATE_STORE_URL")
+        .env_remove("TOLLGATE_CONFIG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("OK: "), "{text}");
+    println!(
+        "{} answered decisions over {ROUNDS} kills; {text}",
+        answered.len()
+    );
+}

@@ -1,0 +1,321 @@
+//! Tamper evidence: a log built by the store is tampered with in SQL, the way an intruder with
+//! database access would, and the real `tollgate audit verify` binary must name the first bad
+//! record and the kind of fault, and exit non-zero. An untouched log verifies. Every case runs
+//! on a SQLite file and, with `TOLLGATE_TEST_POSTGRES_URL`, on PostgreSQL (its own schema).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{path::PathBuf, process::Command, str::FromStr};
+
+use serde_json::json;
+use sqlx::{postgres::PgConnectOptions, AssertSqlSafe, Connection, PgConnection, SqliteConnection};
+use tempfile::TempDir;
+use tollgate::{
+    audit::{checkpoint, AuditEvent, AuditKey, AuditKind},
+    store::{PostgresStore, SqliteStore, Store},
+};
+
+/// Records in every log; checkpoints are signed at seq 10 and 20.
+const RECORDS: i64 = 20;
+
+/// Where a test log lives and how to reach it.
+enum Backend {
+    Sqlite { db: PathBuf },
+    Postgres { url: String, schema: String },
+}
+
+struct Log {
+    _dir: TempDir,
+    data: PathBuf,
+    backend: Backend,
+}
+
+fn event(i: i64) -> AuditEvent {
+    let mut e = AuditEvent::new(AuditKind::Decision, 1_000 + i, "agent:a");
+    e.subject_id = "agent:a".into();
+    e.action = "data.export".into();
+    e.resource_type = "dataset".into();
+    e.resource_id = "users".into();
+    e.effect = "ALLOW".into();
+    e.decision_id = format!("decision-{i}");
+    e.input = json!({"action": {"name": "data.export", "params": {"rows": i}}});
+    e.detail = json!({"bundle_digest": "sha256:d", "masked": []});
+    e
+}
+
+/// Fills `store` with 20 records (in batches of 1 to 4) and signs checkpoints at 10 and 20.
+async fn fill(store: &dyn Store, key: &AuditKey) {
+    let mut i = 1;
+    while i <= RECORDS {
+        let n = (i % 4 + 1).min(RECORDS - i + 1);
+        let events: Vec<_> = (i..i + n).map(event).collect();
+        store.append_audit(&events).await.unwrap();
+        i += n;
+    }
+    for at in [10, 20] {
+        let record = store.audit_range(at, 1).await.unwrap().remove(0);
+        let cp = checkpoint::sign(key, at, &record.hash, 5_000 + at).unwrap();
+        assert!(store.insert_checkpoint(&cp).await.unwrap());
+    }
+}
+
+/// A fresh log on `postgres` or SQLite, with its key in `data/audit-ed25519.paserk`.
+async fn log(postgres: bool) -> Option<Log> {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let key = AuditKey::load_or_generate(&data.join("audit-ed25519.paserk")).unwrap();
+    let backend = if postgres {
+        let url = match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                assert_ne!(
+                    std::env::var("TOLLGATE_REQUIRE_POSTGRES").as_deref(),
+                    Ok("1"),
+                    "TOLLGATE_REQUIRE_POSTGRES=1 but TOLLGATE_TEST_POSTGRES_URL is not set"
+                );
+                println!("SKIPPED: TOLLGATE_TEST_POSTGRES_URL not set");
+                return None;
+            }
+        };
+        let schema = format!("tamper_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = PgConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let options = PgConnectOptions::from_str(&url)
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
+        let store = PostgresStore::connect_with(options).await.unwrap();
+        fill(&store, &key).await;
+        store.close().await;
+        Backend::Postgres { url, schema }
+    } else {
+        let db = data.join("tollgate.db");
+        let store = SqliteStore::open(&db).await.unwrap();
+        fill(&store, &key).await;
+        store.close().await;
+        Backend::Sqlite { db }
+    };
+    Some(Log {
+        _dir: dir,
+        data,
+        backend,
+    })
+}
+
+impl Log {
+    /// Runs `sql` (several statements) against the log's database, as an intruder would.
+    async fn tamper(&self, sql: &str) {
+        match &self.backend {
+            Backend::Sqlite { db } => {
+                let mut c = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                c.close().await.unwrap();
+            }
+            Backend::Postgres { url, schema } => {
+                let mut c = PgConnection::connect(url).await.unwrap();
+                let sql = format!("SET search_path TO {schema}; {sql}");
+                sqlx::raw_sql(AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                c.close().await.unwrap();
+            }
+        }
+    }
+
+    /// `tollgate audit verify` on this log: (exit success, output).
+    fn verify(&self) -> (bool, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+        cmd.args(["audit", "verify", "--page", "7", "--data-dir"])
+            .arg(&self.data)
+            .env_remove("TOLLGATE_STORE_URL")
+            .env_remove("TOLLGATE_CONFIG");
+        if let Backend::Postgres { url, schema } = &self.backend {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            cmd.arg("--store-url")
+                .arg(format!("{url}{sep}options=-c%20search_path%3D{schema}"));
+        }
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    async fn drop_schema(self) {
+        if let Backend::Postgres { url, schema } = &self.backend {
+            let mut c = PgConnection::connect(url).await.unwrap();
+            sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            c.close().await.unwrap();
+        }
+    }
+}
+
+/// Builds a fresh log, applies `sql`, and checks that verify fails naming every `expected`
+/// fragment (or passes, for no SQL).
+async fn case(postgres: bool, sql: &str, expected: &[&str]) {
+    let Some(log) = log(postgres).await else {
+        return;
+    };
+    if !sql.is_empty() {
+        log.tamper(sql).await;
+    }
+    let (ok, out) = log.verify();
+    if expected.is_empty() {
+        assert!(ok, "an untouched log verifies: {out}");
+        assert!(out.contains("OK: 20 records"), "{out}");
+        assert!(out.contains("2 signed checkpoints verified"), "{out}");
+    } else {
+        assert!(!ok, "tampering must fail verify: {out}");
+        for fragment in expected {
+            assert!(out.contains(fragment), "expected {fragment:?} in: {out}");
+        }
+    }
+    log.drop_schema().await;
+}
+
+/// A checkpoint for seq 10 signed by another key over the real head.
+async fn forged_token_sql(postgres: bool) -> Option<String> {
+    let log = log(postgres).await?;
+    let store: Box<dyn Store> = match &log.backend {
+        Backend::Sqlite { db } => Box::new(SqliteStore::open(db).await.unwrap()),
+        Backend::Postgres { url, schema } => {
+            let options = PgConnectOptions::from_str(url)
+                .unwrap()
+                .options([("search_path", schema.as_str())]);
+            Box::new(PostgresStore::connect_with(options).await.unwrap())
+        }
+    };
+    let real = store.checkpoints(9, 1).await.unwrap().remove(0);
+    let other = AuditKey::generate().unwrap();
+    let forged = checkpoint::sign(&other, real.seq, &real.head_hash, real.at).unwrap();
+    let sql = format!(
+        "UPDATE audit_checkpoints SET token = '{}' WHERE seq = 10;",
+        forged.token
+    );
+    log.tamper(&sql).await;
+    let (ok, out) = log.verify();
+    assert!(!ok, "{out}");
+    log.drop_schema().await;
+    Some(out)
+}
+
+/// Rewrites record 3 and recomputes every later hash and the head, so the chain is consistent
+/// again: only the signed checkpoint can tell.
+async fn rewritten_history(postgres: bool) -> Option<String> {
+    let log = log(postgres).await?;
+    let store: Box<dyn Store> = match &log.backend {
+        Backend::Sqlite { db } => Box::new(SqliteStore::open(db).await.unwrap()),
+        Backend::Postgres { url, schema } => {
+            let options = PgConnectOptions::from_str(url)
+                .unwrap()
+                .options([("search_path", schema.as_str())]);
+            Box::new(PostgresStore::connect_with(options).await.unwrap())
+        }
+    };
+    let records = store.audit_range(1, 100).await.unwrap();
+    let mut events: Vec<AuditEvent> = records.iter().map(|r| r.event.clone()).collect();
+    events[2].input = json!({"action": {"name": "data.export", "params": {"rows": 3_000_000}}});
+    let rewritten = tollgate::audit::chain(2, &records[1].hash, &events[2..]).unwrap();
+    let mut sql = String::new();
+    for r in &rewritten {
+        sql.push_str(&format!(
+            "UPDATE audit_log SET body = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+            r.body.replace('\'', "''"),
+            r.prev_hash,
+            r.hash,
+            r.seq
+        ));
+    }
+    let last = rewritten.last().unwrap();
+    sql.push_str(&format!(
+        "UPDATE audit_head SET hash = '{}' WHERE id = 1;",
+        last.hash
+    ));
+    log.tamper(&sql).await;
+    let (ok, out) = log.verify();
+    assert!(!ok, "{out}");
+    log.drop_schema().await;
+    Some(out)
+}
+
+/// Swaps the contents of two rows, keeping their seqs.
+const SWAP_5_6: &str = "UPDATE audit_log SET seq = -5 WHERE seq = 5; \
+     UPDATE audit_log SET seq = 5 WHERE seq = 6; \
+     UPDATE audit_log SET seq = 6 WHERE seq = -5;";
+
+macro_rules! tamper_tests {
+    ($($name:ident: $sql:expr => [$($fragment:expr),*];)*) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::case(false, $sql, &[$($fragment),*]).await;
+                }
+            )*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn checkpoint_signed_by_another_key() {
+                let out = super::forged_token_sql(false).await.unwrap();
+                assert!(out.contains("checkpoint 10: forged checkpoint"), "{out}");
+                assert!(out.contains("signature"), "{out}");
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn history_rewritten_with_consistent_hashes() {
+                let out = super::rewritten_history(false).await.unwrap();
+                assert!(out.contains("FAIL: seq 10: edited"), "{out}");
+                assert!(out.contains("signed checkpoint 10"), "{out}");
+            }
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::case(true, $sql, &[$($fragment),*]).await;
+                }
+            )*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn checkpoint_signed_by_another_key() {
+                let Some(out) = super::forged_token_sql(true).await else { return };
+                assert!(out.contains("checkpoint 10: forged checkpoint"), "{out}");
+                assert!(out.contains("signature"), "{out}");
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn history_rewritten_with_consistent_hashes() {
+                let Some(out) = super::rewritten_history(true).await else { return };
+                assert!(out.contains("FAIL: seq 10: edited"), "{out}");
+                assert!(out.contains("signed checkpoint 10"), "{out}");
+            }
+        }
+    };
+}
+
+tamper_tests! {
+    untouched_log_verifies: "" => [];
+    edited_body: "UPDATE audit_log SET body = replace(body, '\"rows\":7', '\"rows\":70') WHERE seq = 7;"
+        => ["FAIL: seq 7: edited", "does not match its hash"];
+    edited_column: "UPDATE audit_log SET subject_id = 'agent:mallory' WHERE seq = 8;"
+        => ["FAIL: seq 8: edited", "column subject_id"];
+    deleted_record: "DELETE FROM audit_log WHERE seq = 12;"
+        => ["FAIL: seq 12: deleted", "jumps from seq 11 to seq 13"];
+    swapped_records: super::SWAP_5_6 => ["FAIL: seq 5: reordered"];
+    truncated_after_checkpoint: "DELETE FROM audit_log WHERE seq > 15; UPDATE audit_head SET seq = 15, \
+        hash = (SELECT hash FROM audit_log WHERE seq = 15) WHERE id = 1;"
+        => ["FAIL: seq 16: truncated after checkpoint 20", "ends at seq 15"];
+    tail_deleted_without_checkpoint: "DELETE FROM audit_checkpoints WHERE seq = 20; DELETE FROM audit_log WHERE seq = 20;"
+        => ["FAIL: head:", "seq 20 and later were deleted"];
+    checkpoint_head_edited: "UPDATE audit_checkpoints SET head_hash = (SELECT hash FROM audit_log WHERE seq = 9) WHERE seq = 10;"
+        => ["FAIL: checkpoint 10: forged checkpoint", "differ from what was signed"];
+}

@@ -1,0 +1,188 @@
+//! Signed bundles through a running server: with `bundle.verification` configured, a signed
+//! bundle serves, and a tampered, extended, unsigned or foreign-signed one is refused by
+//! `PolicyAdmin/ReloadBundle` with the precise reason while the last good revision keeps
+//! answering.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+
+use base64::Engine as _;
+use common::{request, start, write_probe_bundle};
+use jsonwebtoken::{EncodingKey, Header};
+use tollgate::{
+    grpc::pb::{self, Effect},
+    policy::signature::{
+        file_hash, SignaturePayload, SignedFile, SigningAlgorithm, VerificationConfig,
+        SIGNATURES_FILE,
+    },
+};
+use tonic::Code;
+
+/// A test-only Ed25519 key pair from a fixed seed: (signing key, public key PEM).
+fn keypair(seed: u8) -> (EncodingKey, String) {
+    let secret = [seed; 32];
+    let public = ed25519_dalek::SigningKey::from_bytes(&secret)
+        .verifying_key()
+        .to_bytes();
+    let mut pkcs8 = hex::decode("302e020100300506032b657004220420").unwrap();
+    pkcs8.extend_from_slice(&secret);
+    let mut spki = hex::decode("302a300506032b6570032100").unwrap();
+    spki.extend_from_slice(&public);
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(spki)
+    );
+    (EncodingKey::from_ed_der(&pkcs8), pem)
+}
+
+/// Writes `.signatures.json` over the bundle's files, as `opa sign` would.
+fn sign(dir: &Path, key: &EncodingKey) {
+    let _ = std::fs::remove_file(dir.join(SIGNATURES_FILE));
+    let bundle = tollgate::policy::Bundle::load(dir).unwrap();
+    let files = bundle
+        .files
+        .iter()
+        .map(|(name, bytes)| SignedFile {
+            name: name.clone(),
+            hash: file_hash(name, bytes, "SHA-256").unwrap(),
+            algorithm: "SHA-256".into(),
+        })
+        .collect();
+    let payload = SignaturePayload {
+        files,
+        keyid: String::new(),
+        scope: String::new(),
+    };
+    let mut header = Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some("release".into());
+    let token = jsonwebtoken::encode(&header, &payload, key).unwrap();
+    std::fs::write(
+        dir.join(SIGNATURES_FILE),
+        serde_json::json!({ "signatures": [token] }).to_string(),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn only_correctly_signed_bundles_replace_the_serving_one() {
+    let (key, pem) = keypair(7);
+    let keys = tempfile::tempdir().unwrap();
+    let pem_file = keys.path().join("bundle-signing.pem");
+    std::fs::write(&pem_file, pem).unwrap();
+    let server = start(
+        |b| {
+            write_probe_bundle(b, "v1", true);
+            sign(b, &key);
+        },
+        |c| {
+            c.bundle.verification = Some(VerificationConfig {
+                public_key_file: pem_file.clone(),
+                key_id: "release".into(),
+                algorithm: SigningAlgorithm::EdDSA,
+                scope: None,
+            })
+        },
+    )
+    .await;
+    let bundle = server.bundle_dir();
+    let probe = || async {
+        server
+            .authorizer()
+            .authorize(request("probe.run", "probe"))
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let reload = || async {
+        server
+            .admin()
+            .reload_bundle(pb::ReloadBundleRequest {})
+            .await
+    };
+    assert_eq!(probe().await.effect(), Effect::Allow);
+
+    // A tampered policy file.
+    write_probe_bundle(&bundle, "v1", false);
+    let refused = reload().await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("policy.rego: digest mismatch"),
+        "{}",
+        refused.message()
+    );
+    // An extra file next to correctly signed ones.
+    write_probe_bundle(&bundle, "v1", true);
+    std::fs::write(bundle.join("extra.rego"), "package tollgate.extra\n").unwrap();
+    let refused = reload().await.unwrap_err();
+    assert!(
+        refused.message().contains("extra.rego is not included"),
+        "{}",
+        refused.message()
+    );
+    std::fs::remove_file(bundle.join("extra.rego")).unwrap();
+    // Signed by another key.
+    write_probe_bundle(&bundle, "v2", false);
+    sign(&bundle, &keypair(8).0);
+    let refused = reload().await.unwrap_err();
+    assert!(
+        refused.message().contains("does not verify"),
+        "{}",
+        refused.message()
+    );
+    // Not signed at all.
+    std::fs::remove_file(bundle.join(SIGNATURES_FILE)).unwrap();
+    let refused = reload().await.unwrap_err();
+    assert!(
+        refused.message().contains("not signed"),
+        "{}",
+        refused.message()
+    );
+    // Through all of that, v1 kept answering.
+    let answer = probe().await;
+    assert_eq!(
+        (answer.effect(), answer.bundle_revision.as_str()),
+        (Effect::Allow, "v1")
+    );
+    // Signed with the right key, v2 activates.
+    sign(&bundle, &key);
+    let status = reload().await.unwrap().into_inner();
+    assert_eq!(status.active_revision, "v2");
+    assert_eq!(status.rejections, 4);
+    assert_eq!(probe().await.effect(), Effect::Deny);
+
+    // `bundle impact` under the same config says whether a candidate would pass.
+    let config = keys.path().join("tollgate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir: {}\nbundle:\n  verification: {{public_key_file: {}, key_id: release, algorithm: EdDSA}}\n",
+            server.dir.path().join("data").display(),
+            pem_file.display()
+        ),
+    )
+    .unwrap();
+    let impact = |candidate: std::path::PathBuf| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(["bundle", "impact", "--candidate"])
+            .arg(candidate)
+            .arg("--config")
+            .arg(&config)
+            .env_remove("TOLLGATE_DATA_DIR")
+            .env_remove("TOLLGATE_STORE_URL")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(impact(bundle.clone()).contains("signature: verified"));
+    std::fs::remove_file(bundle.join(SIGNATURES_FILE)).unwrap();
+    let unsigned = impact(bundle.clone());
+    assert!(
+        unsigned.contains("signature: this server would REJECT it: bundle is not signed"),
+        "{unsigned}"
+    );
+    server.stop().await;
+}
