@@ -25,6 +25,10 @@ default allow := false
 
 allow if input.action.name == "probe.read"
 
+allow if input.action.name == "probe.write"
+
+obligations contains {"type": "capability"} if input.action.name == "probe.write"
+
 approval contains {"groups": ["sre"], "quorum": 2, "ttl": "15m", "capability_ttl": "5m",
 	"risk": "critical", "reason": "two SREs"} if input.action.name == "db.drop"
 
@@ -539,6 +543,58 @@ async fn bundle_reloads_are_recorded() {
             .active_revision
             .as_deref()
             .unwrap()
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allow_with_a_capability_commits_it_with_its_records() {
+    let s = server().await;
+    let mut write = drop_request();
+    write.action.as_mut().unwrap().name = "probe.write".into();
+    // Concurrent answers share group commits; each gets its own capability and records.
+    let answers = futures::future::join_all((0..8).map(|i| {
+        let mut req = write.clone();
+        req.context.as_mut().unwrap().request_id = format!("w{i}");
+        let mut api = s.authorizer();
+        async move {
+            api.authorize(as_user("agent", req))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    }))
+    .await;
+    let data = s.dir.path().join("data");
+    for a in &answers {
+        assert_eq!(a.effect(), Effect::Allow);
+        assert!(a.capability.starts_with("v4.public."));
+        let flow = records(
+            &data,
+            AuditFilter {
+                decision_id: Some(a.decision_id.clone()),
+                ..Default::default()
+            },
+        )
+        .await;
+        let kinds: Vec<_> = flow.iter().map(|r| r.event.kind).collect();
+        assert_eq!(kinds, [AuditKind::Decision, AuditKind::CapabilityIssued]);
+        assert!(flow.iter().all(|r| r.event.capability_id == a.decision_id));
+        assert!(
+            flow.iter().all(|r| !r.body.contains(&a.capability)),
+            "no token recorded"
+        );
+    }
+    let mut exact = write.clone();
+    exact.subject = Some(pb::Subject {
+        id: "agent:deployer".into(),
+        kind: "agent".into(),
+        ..Default::default()
+    });
+    exact.context.as_mut().unwrap().request_id = "w0".into();
+    assert!(
+        redeem(&s, &answers[0].capability, exact).await,
+        "the stored capability redeems"
     );
     s.stop().await;
 }

@@ -276,7 +276,8 @@ impl Workflow {
     }
 
     /// A capability for an ALLOW whose policy asked for one (obligation `capability`); the
-    /// decision and the issue are recorded in the same transaction as the capability.
+    /// decision and the issue are recorded in the same transaction as the capability, a group
+    /// commit shared with other answers.
     pub async fn capability_for_allow(
         &self,
         decision: &Decision,
@@ -299,7 +300,12 @@ impl Workflow {
             issued.detail = capability_detail(&cap);
             vec![decided, issued]
         });
-        self.store.insert_capability(&cap, &events).await?;
+        // Nothing else waits on this capability: it joins the group commit with its records.
+        match self.auditor.issue(self.store.as_ref(), cap, events).await {
+            Ok(()) => {}
+            Err(crate::audit::IssueError::Store(e)) => return Err(e.into()),
+            Err(crate::audit::IssueError::Audit(e)) => return Err(e.into()),
+        }
         self.metrics.observe_capability(CapabilityEvent::Issued);
         Ok((self.key.mint(&grant)?, grant.expires_at))
     }

@@ -44,5 +44,5 @@ pub use key::{AuditKey, AuditKeyError, AUDIT_KEY_PURPOSE};
 pub use chain::{chain, link, GENESIS_HASH};
 pub use event::{AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint};
 pub use mask::{mask, MASKED};
-pub use record::{trace_id_of, AuditContext, Auditor, SERVICE_ACTOR};
+pub use record::{trace_id_of, AuditContext, Auditor, IssueError, SERVICE_ACTOR};
 pub use writer::{AuditError, AuditWriter, BatchObserver};

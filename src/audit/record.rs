@@ -7,7 +7,21 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::{mask::mask, AuditError, AuditEvent, AuditKind, AuditWriter};
-use crate::domain::{unix_millis, Approval, AuthzRequest, Decision};
+use crate::{
+    domain::{unix_millis, Approval, AuthzRequest, Capability, Decision},
+    store::StoreError,
+};
+
+/// Why a capability was not issued: it was not stored, or not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// The capability (with the audit disabled) could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The capability and its records could not be committed.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+}
 
 /// The actor of events the service causes itself (expiry, bundle reloads).
 pub const SERVICE_ACTOR: &str = "tollgate";
@@ -103,6 +117,24 @@ impl Auditor {
             Some(inner) => inner.writer.record(event).await.map(|_| ()),
             None => Ok(()),
         }
+    }
+
+    /// Stores `capability` with `events` in the next group commit (an ALLOW answer's
+    /// capability: nothing else depends on it, so it need not wait for its own transaction).
+    /// Disabled: stores it alone in `store`, recording nothing.
+    pub async fn issue(
+        &self,
+        store: &dyn crate::store::Store,
+        capability: Capability,
+        events: Vec<AuditEvent>,
+    ) -> Result<(), IssueError> {
+        match &self.inner {
+            Some(inner) => {
+                inner.writer.issue(capability, events).await?;
+            }
+            None => store.insert_capability(&capability, &[]).await?,
+        }
+        Ok(())
     }
 
     /// `events` when enabled, none when disabled: what to hand the store with a state change.

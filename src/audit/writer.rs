@@ -1,8 +1,9 @@
 //! Group commit: one task owns the appends of events that change no other state (decisions,
-//! refused redemptions, bundle events). Callers queue an event and wait; the task takes
-//! everything queued (up to a cap) into ONE transaction and answers every waiter after the
-//! commit, so many concurrent decisions share one fsync. A failed commit answers every waiter
-//! with the error: the caller then fails closed (no answer without its record).
+//! refused redemptions, bundle events) and of ALLOW answers' capabilities with their events.
+//! Callers queue a job and wait; the task takes everything queued (up to a cap) into ONE
+//! transaction and answers every waiter after the commit, so many concurrent decisions share
+//! one fsync. A failed commit answers every waiter with the error: the caller then fails
+//! closed (no answer without its record).
 
 use std::{
     sync::Arc,
@@ -15,7 +16,10 @@ use tokio::{
 };
 
 use super::AuditEvent;
-use crate::store::{Store, StoreError};
+use crate::{
+    domain::Capability,
+    store::{Store, StoreError},
+};
 
 /// Called after each commit with the batch size and how long the commit took (metrics).
 pub type BatchObserver = Arc<dyn Fn(usize, Duration) + Send + Sync>;
@@ -31,8 +35,10 @@ pub enum AuditError {
     Closed,
 }
 
+/// One caller's share of a batch: its events (and capability), committed together.
 struct Job {
-    event: AuditEvent,
+    events: Vec<AuditEvent>,
+    capability: Option<Capability>,
     done: oneshot::Sender<Result<i64, AuditError>>,
 }
 
@@ -64,11 +70,31 @@ impl AuditWriter {
 
     /// Records `event`; returns its seq once it is committed.
     pub async fn record(&self, event: AuditEvent) -> Result<i64, AuditError> {
+        self.submit(vec![event], None).await
+    }
+
+    /// Stores `capability` (minted for an ALLOW answer) and records `events` with it, in the
+    /// next group commit; returns the last event's seq once committed.
+    pub async fn issue(
+        &self,
+        capability: Capability,
+        events: Vec<AuditEvent>,
+    ) -> Result<i64, AuditError> {
+        self.submit(events, Some(capability)).await
+    }
+
+    async fn submit(
+        &self,
+        events: Vec<AuditEvent>,
+        capability: Option<Capability>,
+    ) -> Result<i64, AuditError> {
         let (done, answer) = oneshot::channel();
-        self.queue
-            .send(Job { event, done })
-            .await
-            .map_err(|_| AuditError::Closed)?;
+        let job = Job {
+            events,
+            capability,
+            done,
+        };
+        self.queue.send(job).await.map_err(|_| AuditError::Closed)?;
         answer.await.map_err(|_| AuditError::Closed)?
     }
 }
@@ -98,10 +124,23 @@ async fn run(
         if taken == 0 {
             break;
         }
-        let (events, waiters): (Vec<AuditEvent>, Vec<_>) =
-            jobs.drain(..).map(|j| (j.event, j.done)).unzip();
+        let mut events = Vec::with_capacity(jobs.len());
+        let mut capabilities = Vec::new();
+        // Each waiter and how many events it added: its seq is the last of them.
+        let mut waiters = Vec::with_capacity(jobs.len());
+        for job in jobs.drain(..) {
+            waiters.push((job.done, job.events.len()));
+            events.extend(job.events);
+            capabilities.extend(job.capability);
+        }
         let started = Instant::now();
-        let result = store.append_audit(&events).await;
+        let result = if capabilities.is_empty() {
+            store.append_audit(&events).await
+        } else {
+            store
+                .append_audit_with_capabilities(&capabilities, &events)
+                .await
+        };
         let took = started.elapsed();
         match result {
             Ok(records) => {
@@ -113,15 +152,17 @@ async fn run(
                     audit.commit_us = took.as_micros() as u64,
                     "audit batch committed"
                 );
-                for (done, record) in waiters.into_iter().zip(records) {
-                    // A caller that gave up waiting is fine: its record is committed.
-                    let _ = done.send(Ok(record.seq));
+                let mut seq = records.first().map_or(0, |r| r.seq - 1);
+                for (done, n) in waiters {
+                    seq += i64::try_from(n).unwrap_or(0);
+                    // A caller that gave up waiting is fine: its records are committed.
+                    let _ = done.send(Ok(seq));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, audit.batch = events.len(), "audit batch failed to commit; failing its callers closed");
                 let e = Arc::new(e);
-                for done in waiters {
+                for (done, _) in waiters {
                     let _ = done.send(Err(AuditError::Commit(e.clone())));
                 }
             }
@@ -178,6 +219,40 @@ mod tests {
         drop(writer);
         task.await.unwrap();
         assert_eq!(store.audit_head().await.unwrap().0, 100);
+    }
+
+    #[tokio::test]
+    async fn capabilities_commit_with_their_events() {
+        let (store, _dir) = store().await;
+        let (writer, _task) = AuditWriter::spawn(store.clone(), 8, None, std::future::pending());
+        let cap = |id: &str| Capability {
+            id: id.into(),
+            approval_id: None,
+            request_hash: "ab".repeat(32),
+            state: crate::domain::CapabilityState::Issued,
+            issued_at: 1,
+            expires_at: 10_000,
+            redeemed_at: None,
+        };
+        let (a, b, c) = tokio::join!(
+            writer.issue(cap("cap-a"), vec![event(1), event(2)]),
+            writer.record(event(3)),
+            writer.issue(cap("cap-b"), vec![event(4), event(5)]),
+        );
+        let mut seqs = [a.unwrap(), b.unwrap(), c.unwrap()];
+        seqs.sort_unstable();
+        assert_eq!(
+            seqs,
+            [2, 3, 5],
+            "each caller gets the seq of its last event"
+        );
+        for id in ["cap-a", "cap-b"] {
+            assert!(store.get_capability(id, 2).await.unwrap().is_some(), "{id}");
+        }
+        // A capability that cannot be stored fails its batch: nothing of it is recorded.
+        let err = writer.issue(cap("cap-a"), vec![event(6)]).await;
+        assert!(matches!(err, Err(AuditError::Commit(_))), "{err:?}");
+        assert_eq!(store.audit_head().await.unwrap().0, 5);
     }
 
     #[tokio::test]

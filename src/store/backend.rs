@@ -257,6 +257,20 @@ macro_rules! store_backend {
                 Ok(records)
             }
 
+            async fn append_audit_with_capabilities(
+                &self,
+                capabilities: &[$crate::domain::Capability],
+                events: &[$crate::audit::AuditEvent],
+            ) -> Result<Vec<$crate::audit::AuditRecord>, $crate::store::StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                for cap in capabilities {
+                    ops::insert_capability(&mut tx, cap).await?;
+                }
+                let records = audit_ops::append(&mut tx, events).await?;
+                tx.commit().await?;
+                Ok(records)
+            }
+
             async fn query_audit(
                 &self,
                 filter: &$crate::audit::AuditFilter,

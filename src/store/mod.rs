@@ -250,6 +250,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// events without a state change); returns their records, in order.
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, StoreError>;
 
+    /// Stores `capabilities` (in state Issued, as minted for ALLOW answers) and chains
+    /// `events`, all in one transaction: the group commit of ALLOW answers that carry a
+    /// capability. Any failure stores nothing.
+    async fn append_audit_with_capabilities(
+        &self,
+        capabilities: &[Capability],
+        events: &[AuditEvent],
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+
     /// Records matching `filter` with seq above `after_seq`, ascending, at most `limit`.
     async fn query_audit(
         &self,

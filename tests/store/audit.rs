@@ -503,3 +503,31 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn S
     let all = whole_chain(&store).await;
     assert_eq!(all.len(), 1, "only the first record exists");
 }
+
+pub(crate) async fn capabilities_commit_with_their_records(store: Arc<dyn Store>) {
+    let caps = [
+        capability("cap-a", None, 60_000),
+        capability("cap-b", None, 60_000),
+    ];
+    let events = vec![
+        event(AuditKind::Decision, "agent:a", "probe.write", 1_000),
+        event(AuditKind::CapabilityIssued, "agent:a", "probe.write", 1_000),
+    ];
+    let records = store
+        .append_audit_with_capabilities(&caps, &events)
+        .await
+        .unwrap();
+    assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2]);
+    for cap in &caps {
+        let got = store.get_capability(&cap.id, 2_000).await.unwrap();
+        assert_eq!(got.as_ref().map(|c| c.state), Some(CapabilityState::Issued));
+    }
+    // A record that cannot be stored takes its capabilities with it.
+    let more = [capability("cap-c", None, 60_000)];
+    assert!(store
+        .append_audit_with_capabilities(&more, &events[..1])
+        .await
+        .is_err());
+    assert_eq!(store.get_capability("cap-c", 2_000).await.unwrap(), None);
+    whole_chain(&store).await;
+}

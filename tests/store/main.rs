@@ -121,6 +121,7 @@ store_tests!(
     audit::count_pending_counts_what_is_open_now,
     audit::state_changes_record_only_when_they_happen,
     audit::a_failed_record_rolls_the_state_change_back,
+    audit::capabilities_commit_with_their_records,
 );
 
 pub(crate) fn new_approval(
