@@ -17,6 +17,7 @@ use crate::{
     policy::{watch as policy_watch, DecisionCache, PolicyStore},
     service::Decider,
     store::{ChangeFeed, PostgresStore, SqliteStore, Store},
+    telemetry::Metrics,
 };
 
 /// The capability signing key's file name in the data directory (PASERK, mode 0600).
@@ -157,11 +158,15 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     if let Err(e) = tokio::task::spawn_blocking(move || initial.reload()).await? {
         tracing::error!(error = %e, "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");
     }
+    let metrics = Metrics::new();
     let (store, feed) = open_store(config).await?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
-    let (auditor, audit) = start_audit(config, &store, audit_observer, &policies, &rx, &mut tasks)?;
-    let mut workflow = Workflow::new(store, capability_key.clone(), clock).with_auditor(auditor);
+    let observer = audit_metrics(&metrics, audit_observer);
+    let (auditor, audit) = start_audit(config, &store, observer, &policies, &rx, &mut tasks)?;
+    let mut workflow = Workflow::new(store, capability_key.clone(), clock)
+        .with_metrics(metrics.clone())
+        .with_auditor(auditor);
     if let Some(feed) = feed {
         workflow = workflow
             .with_feed(feed)
@@ -186,10 +191,20 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     let grpc_config = GrpcConfig {
         max_message_bytes: config.max_message_bytes,
         allow_capability_ttl: config.approvals.capability_ttl,
+        metrics: metrics.clone(),
     };
     let stop = shutdown_signal(&rx);
     let sweeper = workflow.clone();
-    tasks.push(tokio::spawn(sweep(sweeper, shutdown_signal(&rx))));
+    tasks.push(tokio::spawn(sweep(
+        sweeper,
+        metrics.clone(),
+        shutdown_signal(&rx),
+    )));
+    tasks.push(tokio::spawn(track_pending(
+        workflow.clone(),
+        metrics.clone(),
+        shutdown_signal(&rx),
+    )));
     tasks.push(tokio::spawn(async move {
         grpc::serve(grpc_listener, decider, auth, workflow, grpc_config, stop)
             .await
@@ -203,6 +218,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     let http_state = http::HttpState {
         policies: policies.clone(),
         jwks: Arc::new(jwks),
+        metrics,
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)
@@ -230,12 +246,23 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     })
 }
 
+/// The group commit's observer: the audit histograms in `metrics`, then `extra` if given.
+fn audit_metrics(metrics: &Metrics, extra: Option<BatchObserver>) -> BatchObserver {
+    let metrics = metrics.clone();
+    Arc::new(move |batch, took| {
+        metrics.observe_audit_commit(batch, took);
+        if let Some(extra) = &extra {
+            extra(batch, took);
+        }
+    })
+}
+
 /// Starts the audit trail's tasks (group commit, checkpoints, bundle events) and returns the
 /// auditor the workflow records with; with `audit.enabled: false`, records nothing and says so.
 fn start_audit(
     config: &Config,
     store: &Arc<dyn Store>,
-    observer: Option<BatchObserver>,
+    observer: BatchObserver,
     policies: &Arc<PolicyStore>,
     rx: &watch::Receiver<bool>,
     tasks: &mut Vec<JoinHandle<anyhow::Result<()>>>,
@@ -254,10 +281,11 @@ fn start_audit(
             .with_context(|| format!("audit key {}", key_path.display()))?,
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (writer, writer_task) = AuditWriter::spawn(store.clone(), c.max_batch, observer, async {
-        // A dropped sender also means stop.
-        let _ = stopped.await;
-    });
+    let (writer, writer_task) =
+        AuditWriter::spawn(store.clone(), c.max_batch, Some(observer), async {
+            // A dropped sender also means stop.
+            let _ = stopped.await;
+        });
     let auditor = Auditor::new(writer, c.mask.clone());
     let (s, k, every, interval) = (
         store.clone(),
@@ -311,9 +339,11 @@ pub async fn open_store(
 }
 
 /// Expires pending approvals and capabilities past their deadlines (also those that fell due
-/// while the server was down) and wakes their waiters, every [`SWEEP_EVERY`].
+/// while the server was down) and wakes their waiters, every [`SWEEP_EVERY`]; then counts
+/// what is still pending (approvals made on other replicas included).
 async fn sweep(
     workflow: Workflow,
+    metrics: Metrics,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
@@ -325,7 +355,41 @@ async fn sweep(
                 if let Err(e) = workflow.sweep().await {
                     tracing::error!(error = %e, "expiry sweep failed; reads still enforce deadlines");
                 }
+                refresh_pending(&workflow, &metrics).await;
             }
+        }
+    }
+}
+
+/// Recounts pending approvals after every approval change (local, or announced by another
+/// replica), so the gauge follows requests and reviews without waiting for the sweeper.
+async fn track_pending(
+    workflow: Workflow,
+    metrics: Metrics,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    tokio::pin!(shutdown);
+    let mut changes = workflow.subscribe();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            changed = changes.recv() => {
+                if let Err(tokio::sync::broadcast::error::RecvError::Closed) = changed {
+                    return Ok(());
+                }
+                // One count covers a burst: skip the changes already queued behind this one.
+                while changes.try_recv().is_ok() {}
+                refresh_pending(&workflow, &metrics).await;
+            }
+        }
+    }
+}
+
+async fn refresh_pending(workflow: &Workflow, metrics: &Metrics) {
+    match workflow.count_pending().await {
+        Ok(n) => metrics.set_approvals_pending(n),
+        Err(e) => {
+            tracing::warn!(error = %e, "counting pending approvals failed; the gauge keeps its last value")
         }
     }
 }

@@ -76,6 +76,27 @@ impl Default for LogConfig {
     }
 }
 
+/// Tracing export. Spans are always ordinary `tracing` spans (they give log lines their
+/// context); only with an OTLP endpoint are they also exported, so an unconfigured server
+/// pays nothing for OpenTelemetry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// OTLP/gRPC collector, e.g. `http://127.0.0.1:4317`; unset: no export.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` on exported spans, so dashboards can tell tollgate from its callers.
+    pub service_name: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: "tollgate".into(),
+        }
+    }
+}
+
 /// Where policy comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -208,6 +229,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The audit trail.
     pub audit: AuditConfig,
+    /// OpenTelemetry export.
+    pub telemetry: TelemetryConfig,
 }
 
 impl Default for Config {
@@ -227,6 +250,7 @@ impl Default for Config {
             capability_key_file: None,
             log: LogConfig::default(),
             audit: AuditConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -252,6 +276,8 @@ pub struct Overrides {
     pub audit_enabled: Option<bool>,
     /// `--audit-key-file` / `TOLLGATE_AUDIT_KEY_FILE`.
     pub audit_key_file: Option<PathBuf>,
+    /// `--otlp-endpoint` / `TOLLGATE_OTLP_ENDPOINT`.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Config {
@@ -284,6 +310,7 @@ impl Config {
             store_url,
             audit_enabled,
             audit_key_file,
+            otlp_endpoint,
         } = overrides;
         if let Some(v) = grpc_addr {
             config.grpc_addr = v;
@@ -312,6 +339,9 @@ impl Config {
         if let Some(v) = audit_key_file {
             config.audit.key_file = Some(v);
         }
+        if let Some(v) = otlp_endpoint {
+            config.telemetry.otlp_endpoint = Some(v);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -333,6 +363,7 @@ impl Config {
             capability_key_file: _,
             log: _,
             audit,
+            telemetry,
         } = self;
         let invalid = |field, message: &str| {
             Err(ConfigError::Invalid {
@@ -380,6 +411,22 @@ impl Config {
             }
         }
         audit.validate()?;
+        let TelemetryConfig {
+            otlp_endpoint,
+            service_name,
+        } = telemetry;
+        if let Some(url) = otlp_endpoint {
+            // The exporter is built without TLS: refuse what it could not honour.
+            if !url.starts_with("http://") {
+                return invalid(
+                    "telemetry.otlp_endpoint",
+                    "must be an http:// URL of an OTLP/gRPC collector (TLS is not built in)",
+                );
+            }
+        }
+        if service_name.trim().is_empty() {
+            return invalid("telemetry.service_name", "must not be empty");
+        }
         crate::identity::Authenticator::new(auth).map_err(|e| ConfigError::Invalid {
             field: "auth",
             message: e.to_string(),
@@ -417,6 +464,44 @@ mod tests {
         assert_eq!(c.grpc_addr.port(), 7000);
         assert_eq!(c.limits.timeout, std::time::Duration::from_millis(20));
         assert!(!c.bundle.watch);
+        assert_eq!(c.telemetry, TelemetryConfig::default());
+    }
+
+    #[test]
+    fn telemetry_endpoint_from_file_or_override_and_checked() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            f,
+            "telemetry:\n  otlp_endpoint: http://127.0.0.1:4317\n  service_name: edge-tollgate"
+        )
+        .unwrap();
+        let c = Config::load(Some(f.path()), Overrides::default()).unwrap();
+        assert_eq!(
+            c.telemetry.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4317")
+        );
+        assert_eq!(c.telemetry.service_name, "edge-tollgate");
+        let c = Config::load(
+            Some(f.path()),
+            Overrides {
+                otlp_endpoint: Some("http://collector:4317".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            c.telemetry.otlp_endpoint.as_deref(),
+            Some("http://collector:4317")
+        );
+        let mut c = Config::default();
+        c.telemetry.otlp_endpoint = Some("collector:4317".into());
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "telemetry.otlp_endpoint",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -22,11 +22,12 @@
 //! - [`store`]: durable approvals, reviews, capabilities and the audit log behind a trait
 //!   (SQLite, PostgreSQL).
 //! - [`grpc`]: tonic services; the only module that names proto types.
-//! - [`http`]: axum endpoints for health and bundle status.
+//! - [`http`]: axum endpoints for health, bundle status, metrics and the capability JWKS.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
 //! - [`cli`]: clap subcommands (`serve`, `eval`, `test`, and `approvals` for reviewers).
 //! - [`app`]: wiring: build state, start servers, reload on change, drain on shutdown.
-//! - [`telemetry`]: the tracing subscriber.
+//! - [`telemetry`]: the tracing subscriber (pretty or JSON logs), OTLP span export when
+//!   configured, W3C trace-context propagation, and the Prometheus metrics.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]

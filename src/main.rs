@@ -27,13 +27,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Telemetry starts inside the runtime (the OTLP exporter runs on it) and is flushed
+/// after the servers drain, so the last calls' spans are exported too.
 fn serve(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
-    telemetry::init(&config.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(app::serve(config))?;
+    runtime.block_on(async {
+        let telemetry = telemetry::init(&config.log, &config.telemetry)?;
+        let served = app::serve(config).await;
+        telemetry.shutdown().await;
+        served
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,7 +2,10 @@
 //! verdict. Protocol handlers convert their wire types to [`AuthzRequest`] and call
 //! [`Decider::decide`]; nothing here knows about gRPC or HTTP.
 
-use std::{sync::Arc, time::SystemTime};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant, SystemTime},
+};
 
 use crate::{
     domain::{decide, AuthzRequest, Decision, InputLimits, InvalidField, Verdict},
@@ -33,9 +36,6 @@ pub enum DecideError {
 /// the request an approval or capability must be bound to.
 pub type Decided = (Decision, AuthzRequest);
 
-/// The revision that decided a batch, and each item's decision or error, in order.
-pub type BatchDecisions = (Arc<str>, Vec<Result<Decided, DecideError>>);
-
 /// Makes decisions. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Decider {
@@ -63,32 +63,21 @@ impl Decider {
         &self.policies
     }
 
-    /// Decides one request.
-    #[tracing::instrument(skip_all, fields(action = %req.action.name))]
+    /// Decides one request. The protocol handler's span describes it (effect, action,
+    /// revision, timings), so this adds no span of its own.
     pub fn decide(&self, caller: &Caller, req: AuthzRequest) -> Result<Decided, DecideError> {
-        let bundle = self.policies.current().ok_or(DecideError::NoBundle)?;
-        self.decide_with(&bundle, caller, req)
+        let bundle = self.snapshot()?;
+        self.decide_on(&bundle, caller, req)
     }
 
-    /// Decides many requests with one bundle snapshot, so one revision answers them all.
-    /// Items fail independently; the outer error is only for "no bundle".
-    pub fn decide_batch(
-        &self,
-        caller: &Caller,
-        reqs: Vec<Result<AuthzRequest, InvalidField>>,
-    ) -> Result<BatchDecisions, DecideError> {
-        let bundle = self.policies.current().ok_or(DecideError::NoBundle)?;
-        let results = reqs
-            .into_iter()
-            .map(|r| {
-                r.map_err(DecideError::from)
-                    .and_then(|r| self.decide_with(&bundle, caller, r))
-            })
-            .collect();
-        Ok((bundle.revision.clone(), results))
+    /// The serving bundle, for deciding several requests by one revision with
+    /// [`Self::decide_on`] (a batch whose items each get their own span).
+    pub fn snapshot(&self) -> Result<Arc<CompiledBundle>, DecideError> {
+        self.policies.current().ok_or(DecideError::NoBundle)
     }
 
-    fn decide_with(
+    /// Decides one request with `bundle`, a [`Self::snapshot`].
+    pub fn decide_on(
         &self,
         bundle: &CompiledBundle,
         caller: &Caller,
@@ -102,10 +91,13 @@ impl Decider {
             .and_then(|c| Some((c, DecisionCache::key(&bundle.digest, &req)?)));
         let hit = cache.as_ref().and_then(|(c, key)| c.get(key));
         let cached = hit.is_some();
+        let mut eval_duration = Duration::ZERO;
         let verdict = match hit {
             Some(v) => Verdict::clone(&v),
             None => {
+                let started = Instant::now();
                 let outcome = bundle.evaluate(to_input(&req));
+                eval_duration = started.elapsed();
                 // A failed evaluation may be transient (a time limit): never remember it.
                 let cacheable = outcome.is_ok();
                 let verdict = decide(outcome);
@@ -122,6 +114,7 @@ impl Decider {
             bundle_digest: Arc::from(bundle.digest.as_str()),
             decided_at: SystemTime::now(),
             cached,
+            eval_duration,
         };
         tracing::debug!(
             decision.id = %decision.id,

@@ -21,6 +21,7 @@ use crate::{
         Decision, NewApproval, NotNarrower, ParamChange, Requirement, Review,
     },
     store::{ApprovalFilter, ApprovalPage, ChangeFeed, Page, Store, StoreError},
+    telemetry::metrics::{CapabilityEvent, Metrics, Resolution},
 };
 
 mod redeem;
@@ -109,6 +110,9 @@ pub struct Redemption {
     pub approval_id: Option<String>,
     /// The capability id, when the token was readable.
     pub capability_id: String,
+    /// The `traceparent` of the decision behind the capability's approval ("" if none), so
+    /// the redemption's span can link back to it.
+    pub trace_parent: String,
 }
 
 /// The workflow. Cheap to clone.
@@ -120,6 +124,7 @@ pub struct Workflow {
     changes: broadcast::Sender<String>,
     feed: Option<Arc<dyn ChangeFeed>>,
     auditor: Auditor,
+    metrics: Metrics,
 }
 
 fn millis_to_time(ms: i64) -> SystemTime {
@@ -136,7 +141,23 @@ impl Workflow {
             changes: broadcast::channel(1024).0,
             feed: None,
             auditor: Auditor::disabled(),
+            metrics: Metrics::new(),
         }
+    }
+
+    /// Counts capabilities and approval outcomes in `metrics` (by default, in a private set
+    /// nobody scrapes).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Observes that an approval created at `created_at` (ms) reached `outcome` at `now`.
+    fn resolved(&self, outcome: Resolution, created_at: i64, now: SystemTime) {
+        let took = now
+            .duration_since(millis_to_time(created_at))
+            .unwrap_or(Duration::ZERO);
+        self.metrics.observe_resolution(outcome, took);
     }
 
     /// Records every step through `auditor` (the default records nothing).
@@ -285,6 +306,7 @@ impl Workflow {
             Err(crate::audit::IssueError::Store(e)) => return Err(e.into()),
             Err(crate::audit::IssueError::Audit(e)) => return Err(e.into()),
         }
+        self.metrics.observe_capability(CapabilityEvent::Issued);
         Ok((self.key.mint(&grant)?, grant.expires_at))
     }
 
@@ -442,6 +464,11 @@ impl Workflow {
                 .unwrap_or("gone");
             return Err(WorkflowError::NotPending(state));
         }
+        self.resolved(
+            Resolution::Cancelled,
+            approval.created_at,
+            millis_to_time(now),
+        );
         self.changed(approval_id).await;
         self.view(approval_id, caller_id).await
     }
@@ -456,6 +483,11 @@ impl Workflow {
             .store
             .list_approvals(filter, page, unix_millis(self.now()))
             .await?)
+    }
+
+    /// How many approvals are pending now (deadlines enforced), for the pending gauge.
+    pub async fn count_pending(&self) -> Result<u64, WorkflowError> {
+        Ok(self.store.count_pending(unix_millis(self.now())).await?)
     }
 
     /// The store (for tooling and tests).

@@ -98,6 +98,9 @@ pub struct ServeArgs {
     /// Audit checkpoint key (PASERK) [default: data_dir/audit-ed25519.paserk].
     #[arg(long, env = "TOLLGATE_AUDIT_KEY_FILE")]
     pub audit_key_file: Option<PathBuf>,
+    /// OTLP/gRPC collector for spans, e.g. http://127.0.0.1:4317 [default: no export].
+    #[arg(long, env = "TOLLGATE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 impl ServeArgs {
@@ -114,6 +117,7 @@ impl ServeArgs {
             store_url,
             audit_enabled,
             audit_key_file,
+            otlp_endpoint,
         } = self;
         Config::load(
             config.as_deref(),
@@ -127,6 +131,7 @@ impl ServeArgs {
                 store_url: store_url.clone(),
                 audit_enabled: *audit_enabled,
                 audit_key_file: audit_key_file.clone(),
+                otlp_endpoint: otlp_endpoint.clone(),
             },
         )
     }

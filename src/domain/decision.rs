@@ -196,6 +196,11 @@ pub struct Decision {
     pub decided_at: SystemTime,
     /// Whether the verdict came from the decision cache.
     pub cached: bool,
+    /// Time spent evaluating policy (zero for a cache hit): what operators compare with
+    /// the whole call's latency to see whether policy or storage is slow. Not part of the
+    /// record: it describes this process's run, not the decision.
+    #[serde(skip)]
+    pub eval_duration: Duration,
 }
 
 #[cfg(test)]

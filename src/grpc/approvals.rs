@@ -5,10 +5,11 @@ use std::{pin::Pin, sync::Arc, time::SystemTime};
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::{wrappers::ReceiverStream, Stream};
 use tonic::{Request, Response, Status};
+use tracing::{Instrument as _, Span};
 
 use super::{
     authorizer::{audit_context, caller},
-    convert, pb, status,
+    convert, pb, status, trace,
 };
 use crate::{
     approval::{ApprovalView, Narrowed, Reviewer, Workflow},
@@ -155,14 +156,14 @@ fn to_proto(v: &ApprovalView) -> pb::Approval {
 
 type WaitStream = Pin<Box<dyn Stream<Item = Result<pb::Approval, Status>> + Send>>;
 
-#[tonic::async_trait]
-impl pb::approvals_server::Approvals for ApprovalsService {
-    async fn approve(
+impl ApprovalsService {
+    async fn approve_in(
         &self,
         request: Request<pb::ApproveRequest>,
-    ) -> Result<Response<pb::Approval>, Status> {
+        span: &Span,
+    ) -> Result<pb::Approval, Status> {
         let caller = caller(&self.auth, &request)?;
-        let ctx = audit_context(&caller, &request);
+        let ctx = audit_context(&caller, span, request.metadata());
         let req = request.into_inner();
         required("approval_id", &req.approval_id)?;
         required("reason", &req.reason)?;
@@ -204,13 +205,15 @@ impl pb::approvals_server::Approvals for ApprovalsService {
             )
             .await
             .map_err(|e| status::workflow(&e))?;
-        Ok(Response::new(to_proto(&view)))
+        trace::record_approval(span, &view);
+        Ok(to_proto(&view))
     }
 
-    async fn get_approval(
+    async fn get_approval_in(
         &self,
         request: Request<pb::GetApprovalRequest>,
-    ) -> Result<Response<pb::Approval>, Status> {
+        span: &Span,
+    ) -> Result<pb::Approval, Status> {
         let caller = caller(&self.auth, &request)?;
         let id = request.into_inner().approval_id;
         required("approval_id", &id)?;
@@ -219,13 +222,15 @@ impl pb::approvals_server::Approvals for ApprovalsService {
             .view(&id, viewer(&caller))
             .await
             .map_err(|e| status::workflow(&e))?;
-        Ok(Response::new(to_proto(&view)))
+        trace::record_approval(span, &view);
+        Ok(to_proto(&view))
     }
 
-    async fn list_approvals(
+    /// A listing spans many approvals, so its span names none of them.
+    async fn list_approvals_in(
         &self,
         request: Request<pb::ListApprovalsRequest>,
-    ) -> Result<Response<pb::ListApprovalsResponse>, Status> {
+    ) -> Result<pb::ListApprovalsResponse, Status> {
         let caller = caller(&self.auth, &request)?;
         let req = request.into_inner();
         let non_empty = |s: String| (!s.is_empty()).then_some(s);
@@ -271,18 +276,19 @@ impl pb::approvals_server::Approvals for ApprovalsService {
                 .map_err(|e| status::workflow(&e))?;
             approvals.push(to_proto(&view));
         }
-        Ok(Response::new(pb::ListApprovalsResponse {
+        Ok(pb::ListApprovalsResponse {
             approvals,
             next_page_token: listed.next.unwrap_or_default(),
-        }))
+        })
     }
 
-    async fn cancel_approval(
+    async fn cancel_approval_in(
         &self,
         request: Request<pb::CancelApprovalRequest>,
-    ) -> Result<Response<pb::Approval>, Status> {
+        span: &Span,
+    ) -> Result<pb::Approval, Status> {
         let caller = caller(&self.auth, &request)?;
-        let ctx = audit_context(&caller, &request);
+        let ctx = audit_context(&caller, span, request.metadata());
         let id = request.into_inner().approval_id;
         required("approval_id", &id)?;
         let view = self
@@ -290,15 +296,15 @@ impl pb::approvals_server::Approvals for ApprovalsService {
             .cancel(viewer(&caller), &id, &ctx)
             .await
             .map_err(|e| status::workflow(&e))?;
-        Ok(Response::new(to_proto(&view)))
+        trace::record_approval(span, &view);
+        Ok(to_proto(&view))
     }
 
-    type WaitForDecisionStream = WaitStream;
-
-    async fn wait_for_decision(
+    async fn wait_for_decision_in(
         &self,
         request: Request<pb::WaitForDecisionRequest>,
-    ) -> Result<Response<WaitStream>, Status> {
+        span: &Span,
+    ) -> Result<WaitStream, Status> {
         let caller = caller(&self.auth, &request)?;
         let id = request.into_inner().approval_id;
         required("approval_id", &id)?;
@@ -310,9 +316,11 @@ impl pb::approvals_server::Approvals for ApprovalsService {
             .view(&id, viewer.as_deref())
             .await
             .map_err(|e| status::workflow(&e))?;
+        trace::record_approval(span, &first);
         let (tx, rx) = mpsc::channel(8);
         let workflow = self.workflow.clone();
-        tokio::spawn(async move {
+        // The call's span lasts as long as the stream: the wait is the call.
+        let waiting = async move {
             let mut view = first;
             loop {
                 let terminal = view.approval.state.is_terminal();
@@ -348,16 +356,18 @@ impl pb::approvals_server::Approvals for ApprovalsService {
                     }
                 }
             }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        };
+        tokio::spawn(waiting.instrument(span.clone()));
+        Ok(Box::pin(ReceiverStream::new(rx)))
     }
 
-    async fn redeem_capability(
+    async fn redeem_capability_in(
         &self,
         request: Request<pb::RedeemCapabilityRequest>,
-    ) -> Result<Response<pb::RedeemCapabilityResponse>, Status> {
+        span: &Span,
+    ) -> Result<pb::RedeemCapabilityResponse, Status> {
         let caller = caller(&self.auth, &request)?;
-        let ctx = audit_context(&caller, &request);
+        let ctx = audit_context(&caller, span, request.metadata());
         let req = request.into_inner();
         required("capability", &req.capability)?;
         let Some(wire) = req.request else {
@@ -373,11 +383,65 @@ impl pb::approvals_server::Approvals for ApprovalsService {
             .redeem(&req.capability, &presented, &ctx)
             .await
             .map_err(|e| status::workflow(&e))?;
-        Ok(Response::new(pb::RedeemCapabilityResponse {
+        trace::record_redemption(span, &r);
+        Ok(pb::RedeemCapabilityResponse {
             allowed: r.allowed,
             reason: r.reason,
             approval_id: r.approval_id.unwrap_or_default(),
             capability_id: r.capability_id,
-        }))
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl pb::approvals_server::Approvals for ApprovalsService {
+    async fn approve(
+        &self,
+        request: Request<pb::ApproveRequest>,
+    ) -> Result<Response<pb::Approval>, Status> {
+        let span = trace::server_span("tollgate.v1.Approvals/Approve", request.metadata());
+        trace::in_span(span.clone(), self.approve_in(request, &span)).await
+    }
+
+    async fn get_approval(
+        &self,
+        request: Request<pb::GetApprovalRequest>,
+    ) -> Result<Response<pb::Approval>, Status> {
+        let span = trace::server_span("tollgate.v1.Approvals/GetApproval", request.metadata());
+        trace::in_span(span.clone(), self.get_approval_in(request, &span)).await
+    }
+
+    async fn list_approvals(
+        &self,
+        request: Request<pb::ListApprovalsRequest>,
+    ) -> Result<Response<pb::ListApprovalsResponse>, Status> {
+        let span = trace::server_span("tollgate.v1.Approvals/ListApprovals", request.metadata());
+        trace::in_span(span, self.list_approvals_in(request)).await
+    }
+
+    async fn cancel_approval(
+        &self,
+        request: Request<pb::CancelApprovalRequest>,
+    ) -> Result<Response<pb::Approval>, Status> {
+        let span = trace::server_span("tollgate.v1.Approvals/CancelApproval", request.metadata());
+        trace::in_span(span.clone(), self.cancel_approval_in(request, &span)).await
+    }
+
+    type WaitForDecisionStream = WaitStream;
+
+    async fn wait_for_decision(
+        &self,
+        request: Request<pb::WaitForDecisionRequest>,
+    ) -> Result<Response<WaitStream>, Status> {
+        let span = trace::server_span("tollgate.v1.Approvals/WaitForDecision", request.metadata());
+        trace::in_span(span.clone(), self.wait_for_decision_in(request, &span)).await
+    }
+
+    async fn redeem_capability(
+        &self,
+        request: Request<pb::RedeemCapabilityRequest>,
+    ) -> Result<Response<pb::RedeemCapabilityResponse>, Status> {
+        let span = trace::server_span("tollgate.v1.Approvals/RedeemCapability", request.metadata());
+        trace::in_span(span.clone(), self.redeem_capability_in(request, &span)).await
     }
 }

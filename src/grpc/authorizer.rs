@@ -1,16 +1,21 @@
 //! The `Authorizer` service: validate, call the domain, convert.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use tonic::{Request, Response, Status};
+use tonic::{metadata::MetadataMap, Request, Response, Status};
+use tracing::{Instrument as _, Span};
 
-use super::{convert, pb, status};
+use super::{convert, pb, status, trace};
 use crate::{
     approval::Workflow,
     audit::AuditContext,
     domain::{Effect, InvalidField},
     identity::{Authenticator, Caller},
     service::{DecideError, Decided, Decider},
+    telemetry::{self, Metrics},
 };
 
 /// Most items in one `BatchAuthorize`.
@@ -23,23 +28,43 @@ pub struct AuthorizerService {
     auth: Arc<Authenticator>,
     workflow: Workflow,
     allow_capability_ttl: Duration,
+    metrics: Metrics,
 }
 
 impl AuthorizerService {
     /// A service deciding with `decider`, identifying callers with `auth`, turning PENDING
-    /// answers into approvals (and ALLOW obligations into capabilities) with `workflow`.
+    /// answers into approvals (and ALLOW obligations into capabilities) with `workflow`,
+    /// counting decisions and their latency in `metrics`.
     pub fn new(
         decider: Decider,
         auth: Arc<Authenticator>,
         workflow: Workflow,
         allow_capability_ttl: Duration,
+        metrics: Metrics,
     ) -> Self {
         Self {
             decider,
             auth,
             workflow,
             allow_capability_ttl,
+            metrics,
         }
+    }
+
+    /// One `Authorize` call, inside its span.
+    async fn authorize_one(
+        &self,
+        request: Request<pb::AuthorizeRequest>,
+        span: &Span,
+    ) -> Result<pb::AuthorizeResponse, Status> {
+        let caller = caller(&self.auth, &request)?;
+        let (metadata, _, message) = request.into_parts();
+        let req = convert::request(message).map_err(|f| status::invalid(&f))?;
+        let decided = self
+            .decider
+            .decide(&caller, req)
+            .map_err(|e| status::decide(&e))?;
+        self.answer(decided, span, &metadata, &caller).await
     }
 
     /// The wire answer, after making what the decision promises durable: a PENDING answer
@@ -47,25 +72,32 @@ impl AuthorizerService {
     /// If that fails the call fails: never a PENDING without an approval to wait on. Every
     /// decision is recorded in the audit trail before it is answered; if it cannot be, the
     /// call fails (fail closed: never an unrecorded ALLOW).
+    /// `span` is the decision's; the approval keeps its trace context so later events can
+    /// link back to it.
     async fn answer(
         &self,
         (decision, req): Decided,
-        ctx: &AuditContext,
+        span: &Span,
+        metadata: &MetadataMap,
+        caller: &Caller,
     ) -> Result<pb::AuthorizeResponse, Status> {
+        trace::record_decision(span, &decision, &req);
+        let ctx = audit_context(caller, span, metadata);
         let mut wire = convert::response(&decision);
         match decision.verdict.effect {
             Effect::PendingApproval => {
                 let approval = self
                     .workflow
-                    .request_approval(&decision, &req, ctx)
+                    .request_approval(&decision, &req, &ctx)
                     .await
                     .map_err(|e| status::workflow(&e))?;
+                span.record("tollgate.approval.id", approval.id.as_str());
                 wire.approval_id = approval.id;
             }
             Effect::Allow if wants_capability(&decision.verdict.obligations) => {
                 let (token, _) = self
                     .workflow
-                    .capability_for_allow(&decision, &req, self.allow_capability_ttl, ctx)
+                    .capability_for_allow(&decision, &req, self.allow_capability_ttl, &ctx)
                     .await
                     .map_err(|e| status::workflow(&e))?;
                 wire.capability = token;
@@ -74,13 +106,87 @@ impl AuthorizerService {
                 let auditor = self.workflow.auditor();
                 if auditor.is_enabled() {
                     auditor
-                        .record(auditor.decision(ctx, &decision, &req))
+                        .record(auditor.decision(&ctx, &decision, &req))
                         .await
                         .map_err(|e| status::audit(&e))?;
                 }
             }
         }
+        let evaluation = (!decision.cached).then_some(decision.eval_duration);
+        self.metrics
+            .observe_decision(decision.verdict.effect, &req.action.name, evaluation);
         Ok(wire)
+    }
+
+    /// One batch item, decided by `bundle`'s revision inside its own span.
+    async fn batch_item(
+        &self,
+        index: usize,
+        item: pb::AuthorizeRequest,
+        bundle: &crate::policy::CompiledBundle,
+        caller: &Caller,
+        metadata: &MetadataMap,
+    ) -> pb::batch_item::Outcome {
+        let span = trace::decision_span(index);
+        let decided = span.in_scope(|| {
+            convert::request(item)
+                .map_err(DecideError::from)
+                .and_then(|r| self.decider.decide_on(bundle, caller, r))
+        });
+        let decided = match decided {
+            Ok(decided) => decided,
+            Err(e) => {
+                span.record("otel.status_code", "ERROR");
+                return pb::batch_item::Outcome::Error(item_error(index, &e));
+            }
+        };
+        let answered = self
+            .answer(decided, &span, metadata, caller)
+            .instrument(span.clone())
+            .await;
+        trace::record_result(&span, &answered);
+        match answered {
+            Ok(wire) => pb::batch_item::Outcome::Decision(wire),
+            Err(s) => pb::batch_item::Outcome::Error(pb::ItemError {
+                code: s.code() as i32,
+                field: format!("requests[{index}]"),
+                message: s.message().to_string(),
+            }),
+        }
+    }
+
+    /// One `BatchAuthorize` call, inside its span.
+    async fn batch(
+        &self,
+        request: Request<pb::BatchAuthorizeRequest>,
+    ) -> Result<pb::BatchAuthorizeResponse, Status> {
+        let caller = caller(&self.auth, &request)?;
+        let (metadata, _, message) = request.into_parts();
+        let items = message.requests;
+        if items.is_empty() {
+            return Err(status::invalid(&InvalidField::new("requests", "is empty")));
+        }
+        if items.len() > MAX_BATCH {
+            return Err(status::invalid(&InvalidField::new(
+                "requests",
+                format!("at most {MAX_BATCH} items"),
+            )));
+        }
+        // One snapshot, so one revision answers every item.
+        let bundle = self.decider.snapshot().map_err(|e| status::decide(&e))?;
+        // Items are answered concurrently, so their audit records share group commits.
+        let (bundle_ref, caller, metadata) = (&bundle, &caller, &metadata);
+        let results =
+            futures::future::join_all(items.into_iter().enumerate().map(|(i, item)| async move {
+                pb::BatchItem {
+                    outcome: Some(self.batch_item(i, item, bundle_ref, caller, metadata).await),
+                }
+            }))
+            .await;
+        Ok(pb::BatchAuthorizeResponse {
+            results,
+            bundle_revision: bundle.revision.to_string(),
+        })
     }
 }
 
@@ -99,79 +205,41 @@ pub fn caller<T>(auth: &Authenticator, req: &Request<T>) -> Result<Caller, Statu
     auth.authenticate(header).map_err(|e| status::auth(&e))
 }
 
-/// Who the audit trail names for a gRPC request: the verified caller, in the trace of the
-/// W3C `traceparent` metadata the call carried (if any).
-pub fn audit_context<T>(caller: &Caller, req: &Request<T>) -> AuditContext {
-    let trace_parent = req
-        .metadata()
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    AuditContext::new(caller.id.clone(), trace_parent)
-}
-
 #[tonic::async_trait]
 impl pb::authorizer_server::Authorizer for AuthorizerService {
     async fn authorize(
         &self,
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
-        let caller = caller(&self.auth, &request)?;
-        let ctx = audit_context(&caller, &request);
-        let req = convert::request(request.into_inner()).map_err(|f| status::invalid(&f))?;
-        let decided = self
-            .decider
-            .decide(&caller, req)
-            .map_err(|e| status::decide(&e))?;
-        Ok(Response::new(self.answer(decided, &ctx).await?))
+        let started = Instant::now();
+        let span = trace::server_span("tollgate.v1.Authorizer/Authorize", request.metadata());
+        let result = self
+            .authorize_one(request, &span)
+            .instrument(span.clone())
+            .await;
+        trace::record_result(&span, &result);
+        self.metrics.observe_authorize(started.elapsed());
+        result.map(Response::new)
     }
 
     async fn batch_authorize(
         &self,
         request: Request<pb::BatchAuthorizeRequest>,
     ) -> Result<Response<pb::BatchAuthorizeResponse>, Status> {
-        let caller = caller(&self.auth, &request)?;
-        let ctx = audit_context(&caller, &request);
-        let items = request.into_inner().requests;
-        if items.is_empty() {
-            return Err(status::invalid(&InvalidField::new("requests", "is empty")));
-        }
-        if items.len() > MAX_BATCH {
-            return Err(status::invalid(&InvalidField::new(
-                "requests",
-                format!("at most {MAX_BATCH} items"),
-            )));
-        }
-        let reqs = items.into_iter().map(convert::request).collect();
-        let (revision, results) = self
-            .decider
-            .decide_batch(&caller, reqs)
-            .map_err(|e| status::decide(&e))?;
-        // Items are answered concurrently, so their audit records share group commits.
-        let ctx = &ctx;
-        let results =
-            futures::future::join_all(results.into_iter().enumerate().map(|(i, r)| async move {
-                let outcome = match r {
-                    Ok(decided) => match self.answer(decided, ctx).await {
-                        Ok(wire) => pb::batch_item::Outcome::Decision(wire),
-                        Err(s) => pb::batch_item::Outcome::Error(pb::ItemError {
-                            code: s.code() as i32,
-                            field: format!("requests[{i}]"),
-                            message: s.message().to_string(),
-                        }),
-                    },
-                    Err(e) => pb::batch_item::Outcome::Error(item_error(i, &e)),
-                };
-                pb::BatchItem {
-                    outcome: Some(outcome),
-                }
-            }))
-            .await;
-        Ok(Response::new(pb::BatchAuthorizeResponse {
-            results,
-            bundle_revision: revision.to_string(),
-        }))
+        let span = trace::server_span("tollgate.v1.Authorizer/BatchAuthorize", request.metadata());
+        let result = self.batch(request).instrument(span.clone()).await;
+        trace::record_result(&span, &result);
+        result.map(Response::new)
     }
+}
+
+/// Who the audit trail names for a call: the verified caller, in the trace of the call's span
+/// (when spans are exported) or of the `traceparent` it carried.
+pub fn audit_context(caller: &Caller, span: &Span, metadata: &MetadataMap) -> AuditContext {
+    AuditContext::new(
+        caller.id.clone(),
+        telemetry::trace::traceparent(span, &trace::inbound_traceparent(metadata)),
+    )
 }
 
 fn item_error(index: usize, e: &DecideError) -> pb::ItemError {

@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod authorizer;
 pub mod convert;
 pub mod status;
+pub mod trace;
 
 use std::{future::Future, sync::Arc};
 
@@ -12,7 +13,7 @@ use tokio::{net::TcpListener, sync::watch};
 use tonic::transport::{server::TcpIncoming, Server};
 use tonic_health::{server::HealthReporter, ServingStatus};
 
-use crate::{approval::Workflow, identity::Authenticator, service::Decider};
+use crate::{approval::Workflow, identity::Authenticator, service::Decider, telemetry::Metrics};
 
 /// Generated protobuf and gRPC code for `tollgate.v1`.
 #[allow(
@@ -37,6 +38,8 @@ pub struct GrpcConfig {
     pub max_message_bytes: usize,
     /// Lifetime of capabilities minted for ALLOW answers.
     pub allow_capability_ttl: std::time::Duration,
+    /// Where decisions and their latency are counted.
+    pub metrics: Metrics,
 }
 
 /// Serves every gRPC service on `listener` until `shutdown` resolves, then drains in-flight
@@ -67,6 +70,7 @@ pub async fn serve(
             auth.clone(),
             workflow.clone(),
             config.allow_capability_ttl,
+            config.metrics.clone(),
         ))
         .max_decoding_message_size(config.max_message_bytes);
     let approvals = pb::approvals_server::ApprovalsServer::new(approvals::ApprovalsService::new(

@@ -1,14 +1,23 @@
-//! HTTP (axum): health and bundle status for load balancers and operators, and the
-//! capability key as JWKS for executors. Metrics, the reviewer console and chat callbacks
-//! join here.
+//! HTTP (axum): health and bundle status for load balancers and operators, Prometheus
+//! metrics, and the capability key as JWKS for executors. The reviewer console and chat
+//! callbacks join here.
 
 use std::{future::Future, sync::Arc, time::SystemTime};
 
-use axum::{extract::State, http::StatusCode, routing::get, Json, Router};
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use crate::policy::PolicyStore;
+use crate::{
+    policy::PolicyStore,
+    telemetry::{metrics::CONTENT_TYPE, Metrics},
+};
 
 /// What the HTTP handlers read.
 #[derive(Clone)]
@@ -17,6 +26,8 @@ pub struct HttpState {
     pub policies: Arc<PolicyStore>,
     /// The capability verification key as a JWK Set, computed once.
     pub jwks: Arc<serde_json::Value>,
+    /// The process's metrics, encoded on each scrape.
+    pub metrics: Metrics,
 }
 
 /// The HTTP routes.
@@ -25,6 +36,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/status", get(status))
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -49,6 +61,23 @@ pub async fn serve(
 /// The key executors use to verify capabilities offline.
 async fn jwks(State(state): State<HttpState>) -> Json<serde_json::Value> {
     Json(serde_json::Value::clone(&state.jwks))
+}
+
+/// Every series in the OpenMetrics text format. Bundle series are brought up to date from
+/// the policy store at scrape time, so a scrape never shows a stale revision.
+async fn metrics(State(state): State<HttpState>) -> Response {
+    // Attempts first: see `Metrics::observe_bundle`.
+    let attempts = *state.policies.subscribe_attempts().borrow();
+    state
+        .metrics
+        .observe_bundle(attempts, &state.policies.status());
+    match state.metrics.encode() {
+        Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "encoding metrics failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// 200 once a bundle is serving, 503 before.

@@ -2,17 +2,33 @@
 //! each recorded with the change (a redemption, an expiry) or, for a refusal, through the group
 //! commit before the refusal is answered.
 
-use super::{Redemption, Workflow, WorkflowError};
+use super::{millis_to_time, Redemption, Workflow, WorkflowError};
 use crate::{
     audit::{AuditContext, AuditKind},
     capability::{CapabilityError, Grant},
     domain::{unix_millis, Approval, ApprovalState, AuthzRequest, RedeemOutcome},
+    telemetry::metrics::{CapabilityEvent, Resolution},
 };
 
 impl Workflow {
     /// Verifies `token` for `req` and marks it used, once. The redemption is recorded in its
     /// compare-and-set's transaction; a refusal is recorded before it is answered.
     pub async fn redeem(
+        &self,
+        token: &str,
+        req: &AuthzRequest,
+        ctx: &AuditContext,
+    ) -> Result<Redemption, WorkflowError> {
+        let redemption = self.try_redeem(token, req, ctx).await?;
+        self.metrics.observe_capability(if redemption.allowed {
+            CapabilityEvent::Redeemed
+        } else {
+            CapabilityEvent::Refused
+        });
+        Ok(redemption)
+    }
+
+    async fn try_redeem(
         &self,
         token: &str,
         req: &AuthzRequest,
@@ -59,6 +75,7 @@ impl Workflow {
                     reason: String::new(),
                     approval_id: grant.approval_id.clone(),
                     capability_id: grant.id.clone(),
+                    trace_parent: approval.map(|a| a.trace_parent).unwrap_or_default(),
                 });
             }
             RedeemOutcome::AlreadyRedeemed => "capability already redeemed",
@@ -100,6 +117,7 @@ impl Workflow {
             reason,
             approval_id: grant.and_then(|g| g.approval_id.clone()),
             capability_id,
+            trace_parent: approval.map(|a| a.trace_parent.clone()).unwrap_or_default(),
         })
     }
 
@@ -145,6 +163,10 @@ impl Workflow {
         let ids = self.store.expire_due(now, &audit).await?;
         for id in &ids {
             tracing::info!(approval.id = %id, "approval expired");
+            // Only for the histogram; the expiry itself is already committed.
+            if let Ok(Some(a)) = self.store.get_approval(id, now).await {
+                self.resolved(Resolution::Expired, a.created_at, millis_to_time(now));
+            }
             self.changed(id).await;
         }
         Ok(ids.len())

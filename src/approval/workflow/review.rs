@@ -14,6 +14,7 @@ use crate::{
         narrowing, unix_millis, Approval, ApprovalState, AuthzRequest, CapabilityState,
         RequestChange, Requirement, Review, ReviewOutcome, ReviewVerdict,
     },
+    telemetry::metrics::{CapabilityEvent, Resolution},
 };
 
 impl Workflow {
@@ -189,7 +190,8 @@ impl Workflow {
                     e.effect = ApprovalState::Denied.as_str().into();
                     vec![e]
                 });
-                self.store
+                if self
+                    .store
                     .transition(
                         &approval.id,
                         ApprovalState::Pending,
@@ -197,7 +199,10 @@ impl Workflow {
                         at,
                         &events,
                     )
-                    .await?;
+                    .await?
+                {
+                    self.resolved(Resolution::Denied, approval.created_at, now);
+                }
             }
             Tally::Approved => {
                 let ttl = requirements
@@ -230,9 +235,14 @@ impl Workflow {
                     issued.detail = capability_detail(&cap);
                     vec![approved, issued]
                 });
-                self.store
+                if self
+                    .store
                     .approve_with_capability(&approval.id, &cap, at, &events)
-                    .await?;
+                    .await?
+                {
+                    self.metrics.observe_capability(CapabilityEvent::Issued);
+                    self.resolved(Resolution::Approved, approval.created_at, now);
+                }
             }
             Tally::Pending { .. } => {}
         }
