@@ -204,14 +204,20 @@ pub fn caller<T>(auth: &Authenticator, req: &Request<T>) -> Result<Caller, Statu
     auth.authenticate(header).map_err(|e| status::auth(&e))
 }
 
+/// The audit actor of a call nobody authenticated (insecure development mode): the trail
+/// says so rather than naming whoever the body claims to be.
+pub const UNAUTHENTICATED_ACTOR: &str = "unauthenticated";
+
 /// Who the audit trail names for a gRPC call: the verified caller, in the trace of the call's
 /// span (or of the caller's own `traceparent` when tracing is off).
 pub fn audit_context(caller: &Caller, metadata: &MetadataMap, span: &Span) -> AuditContext {
     let inbound = trace::inbound_traceparent(metadata);
-    AuditContext::new(
-        caller.id.clone(),
-        telemetry::trace::traceparent(span, &inbound),
-    )
+    let actor = if caller.id.is_empty() {
+        UNAUTHENTICATED_ACTOR
+    } else {
+        caller.id.as_str()
+    };
+    AuditContext::new(actor, telemetry::trace::traceparent(span, &inbound))
 }
 
 #[tonic::async_trait]
@@ -254,5 +260,21 @@ fn item_error(index: usize, e: &DecideError) -> pb::ItemError {
         code,
         field,
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unauthenticated_caller_is_named_so_in_the_trail() {
+        let none = Span::none();
+        let ctx = audit_context(&Caller::insecure(), &MetadataMap::new(), &none);
+        assert_eq!(ctx.actor, UNAUTHENTICATED_ACTOR);
+        let mut verified = Caller::insecure();
+        verified.id = "agent:a".into();
+        let ctx = audit_context(&verified, &MetadataMap::new(), &none);
+        assert_eq!(ctx.actor, "agent:a");
     }
 }

@@ -165,7 +165,7 @@ impl PolicyStore {
                 status.activations += 1;
                 status.last_result = Some(Ok(()));
                 tracing::info!(
-                    bundle.revision = ?status.active_revision,
+                    bundle.revision = status.active_revision.as_deref().unwrap_or_default(),
                     bundle.source = %self.source.display(),
                     "policy bundle activated"
                 );
