@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::{path::Path, process::Command};
+use std::process::Command;
 
 use common::*;
-use tollgate::{
-    grpc::pb::{self, Effect},
-    identity::{AuthConfig, AuthMode},
-};
+use tollgate::grpc::pb::{self, Effect};
 use tonic::Request;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
@@ -28,22 +25,14 @@ approval contains {"groups": ["security"], "quorum": 1, "ttl": "15m", "capabilit
 "#;
 
 async fn server() -> TestServer {
-    start(
-        |b: &Path| std::fs::write(b.join("policy.rego"), POLICY).unwrap(),
-        |c| {
-            c.auth = AuthConfig {
-                mode: AuthMode::StaticTokens,
-                tokens: vec![
-                    identity("agent-token", "agent:deployer", "agent", &[]),
-                    identity("sre1-token", "user:sre1", "user", &["sre"]),
-                    identity("sre2-token", "user:sre2", "user", &["sre"]),
-                    identity("sec-token", "user:sec", "user", &["security"]),
-                ],
-                admin_group: None,
-                auditor_group: None,
-            }
-        },
-    )
+    start(policy_file(POLICY), |c| {
+        c.auth = static_tokens(vec![
+            identity("agent-token", "agent:deployer", "agent", &[]),
+            identity("sre1-token", "user:sre1", "user", &["sre"]),
+            identity("sre2-token", "user:sre2", "user", &["sre"]),
+            identity("sec-token", "user:sec", "user", &["security"]),
+        ])
+    })
     .await
 }
 

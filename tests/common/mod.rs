@@ -12,6 +12,7 @@ use tollgate::{
     app::{self, Running},
     config::Config,
     grpc::pb::{self, authorizer_client::AuthorizerClient, policy_admin_client::PolicyAdminClient},
+    identity::{AuthConfig, AuthMode, TokenIdentity},
 };
 use tonic::transport::Channel;
 
@@ -283,14 +284,25 @@ pub async fn spawn_serve(config: &Path, args: &[&std::ffi::OsStr]) -> Process {
     Process { child, channel }
 }
 
+/// A bundle filler for [`start`]: `rego` as the bundle's one file, `policy.rego`.
+pub fn policy_file(rego: &str) -> impl FnOnce(&Path) + '_ {
+    move |bundle| std::fs::write(bundle.join("policy.rego"), rego).unwrap()
+}
+
+/// Static-token authentication for exactly `tokens`; admin and auditor groups are the
+/// defaults (`tollgate-admins`, `tollgate-auditors`).
+pub fn static_tokens(tokens: Vec<TokenIdentity>) -> AuthConfig {
+    AuthConfig {
+        mode: AuthMode::StaticTokens,
+        tokens,
+        admin_group: None,
+        auditor_group: None,
+    }
+}
+
 /// A static-token identity; agents are owned by `team:platform`.
-pub fn identity(
-    token: &str,
-    id: &str,
-    kind: &str,
-    groups: &[&str],
-) -> tollgate::identity::TokenIdentity {
-    tollgate::identity::TokenIdentity {
+pub fn identity(token: &str, id: &str, kind: &str, groups: &[&str]) -> TokenIdentity {
+    TokenIdentity {
         token_sha256: String::new(),
         token: token.into(),
         id: id.into(),
