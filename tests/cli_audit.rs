@@ -9,7 +9,7 @@ mod common;
 
 use std::{collections::BTreeSet, path::Path, process::Command};
 
-use common::{as_user, spawn_serve, strukt};
+use common::{as_user, fresh_pg_database, spawn_serve, strukt};
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient,
     policy_admin_client::PolicyAdminClient, Effect, Verdict,
@@ -241,28 +241,6 @@ async fn decisions_under_a(channel: &Channel) -> UnderA {
     }
 }
 
-/// A fresh database on the test PostgreSQL server, or None (skipped) when there is none.
-async fn fresh_database() -> Option<String> {
-    use sqlx::Connection;
-    let Ok(url) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("TOLLGATE_REQUIRE_POSTGRES").is_err(),
-            "TOLLGATE_REQUIRE_POSTGRES is set but TOLLGATE_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("SKIPPED: TOLLGATE_TEST_POSTGRES_URL not set");
-        return None;
-    };
-    let name = format!("tg_cli_audit_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    // The name is ours (a UUID), not input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = url.rsplit_once('/').unwrap().0;
-    Some(format!("{base}/{name}"))
-}
-
 #[tokio::test]
 async fn replay_impact_export_and_show_after_a_bundle_swap() {
     scenario(None).await;
@@ -270,7 +248,7 @@ async fn replay_impact_export_and_show_after_a_bundle_swap() {
 
 #[tokio::test]
 async fn the_same_on_postgresql() {
-    if let Some(url) = fresh_database().await {
+    if let Some(url) = fresh_pg_database("tg_cli_audit_").await {
         scenario(Some(&url)).await;
     }
 }

@@ -284,6 +284,86 @@ pub async fn spawn_serve(config: &Path, args: &[&std::ffi::OsStr]) -> Process {
     Process { child, channel }
 }
 
+/// Lays out `dir` for [`serve_dir`]: the bundle `bundle/policy.rego` holding `policy`, and
+/// `tollgate.yaml` holding `config`.
+pub fn write_serve_dir(dir: &Path, policy: &str, config: &str) {
+    std::fs::create_dir_all(dir.join("bundle")).unwrap();
+    std::fs::write(dir.join("bundle/policy.rego"), policy).unwrap();
+    std::fs::write(dir.join("tollgate.yaml"), config).unwrap();
+}
+
+/// [`spawn_serve`] with `dir/tollgate.yaml`, its data in `dir/data` and its bundle in
+/// `dir/bundle`: the same directory serves again after a crash.
+pub async fn serve_dir(dir: &Path) -> Process {
+    let data = dir.join("data");
+    let bundle = dir.join("bundle");
+    spawn_serve(
+        &dir.join("tollgate.yaml"),
+        &[
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--bundle".as_ref(),
+            bundle.as_os_str(),
+        ],
+    )
+    .await
+}
+
+/// SIGKILLs the process, giving it no chance to flush anything, and reaps it.
+pub fn kill9(p: &mut Process) {
+    let pid = p.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
+    p.child.wait().unwrap();
+}
+
+/// `action` on the database `orders` (params `{"database": "orders"}`), no subject: the
+/// caller's token supplies it.
+pub fn orders_request(action: &str, request_id: impl Into<String>) -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        subject: None,
+        action: Some(pb::Action {
+            name: action.into(),
+            params: strukt(serde_json::json!({"database": "orders"})),
+        }),
+        resource: Some(pb::Resource {
+            r#type: "database".into(),
+            id: "orders".into(),
+            attributes: None,
+        }),
+        context: Some(pb::Context {
+            request_id: request_id.into(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// A fresh database named `<prefix><uuid>` on the test PostgreSQL server
+/// (`TOLLGATE_TEST_POSTGRES_URL`), or None (skipped) when there is none.
+pub async fn fresh_pg_database(prefix: &str) -> Option<String> {
+    use sqlx::Connection;
+    let Ok(url) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("TOLLGATE_REQUIRE_POSTGRES").is_err(),
+            "TOLLGATE_REQUIRE_POSTGRES is set but TOLLGATE_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("SKIPPED: TOLLGATE_TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let name = format!("{prefix}{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    // The name is ours (a UUID), not input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = url.rsplit_once('/').unwrap().0;
+    Some(format!("{base}/{name}"))
+}
+
 /// A bundle filler for [`start`]: `rego` as the bundle's one file, `policy.rego`.
 pub fn policy_file(rego: &str) -> impl FnOnce(&Path) + '_ {
     move |bundle| std::fs::write(bundle.join("policy.rego"), rego).unwrap()
