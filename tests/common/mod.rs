@@ -364,6 +364,38 @@ pub async fn fresh_pg_database(prefix: &str) -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// What one run of the built binary printed and how it exited.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Runs `command` off the runtime, so an in-process server keeps answering while the
+    /// binary waits on it.
+    pub async fn of(mut command: std::process::Command) -> Self {
+        let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    /// The output, once the run is known to have exited 0 (else both streams are shown).
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+}
+
 /// A bundle filler for [`start`]: `rego` as the bundle's one file, `policy.rego`.
 pub fn policy_file(rego: &str) -> impl FnOnce(&Path) + '_ {
     move |bundle| std::fs::write(bundle.join("policy.rego"), rego).unwrap()
