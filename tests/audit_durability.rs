@@ -14,7 +14,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use common::{as_user, kill9, orders_request, serve_dir, write_serve_dir};
+use common::{as_user, kill9, orders_request, serve_dir, write_serve_dir, Run};
 use tokio::sync::watch;
 use tollgate::{
     audit::AuditKind,
@@ -171,19 +171,14 @@ async fn sigkill_under_load_loses_no_answered_decision() {
         &lost[..lost.len().min(5)]
     );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let mut verify = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    verify
         .args(["audit", "verify", "--data-dir"])
         .arg(dir.path().join("data"))
         .env_remove("TOLLGATE_STORE_URL")
-        .env_remove("TOLLGATE_CONFIG")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env_remove("TOLLGATE_CONFIG");
+    let run = Run::of(verify).await;
+    let text = run.ok();
     assert!(text.starts_with("OK: "), "{text}");
     println!(
         "{} answered decisions over {ROUNDS} kills; {text}",

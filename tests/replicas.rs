@@ -172,19 +172,14 @@ async fn replicas_write_one_gap_free_audit_chain() {
         answered += c.await.unwrap().len();
     }
     drop((a, b));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let mut verify = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    verify
         .args(["audit", "verify", "--store-url", &url, "--public-key"])
         .arg(dir.path().join("shared-audit.paserk"))
         .env_remove("TOLLGATE_CONFIG")
-        .env_remove("TOLLGATE_DATA_DIR")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env_remove("TOLLGATE_DATA_DIR");
+    let run = Run::of(verify).await;
+    let text = run.ok();
     // Each answer is a decision and an approval.requested, plus each replica's bundle.activated.
     let expected = format!("OK: {n} records (seq 1..{n})", n = 2 * answered + 2);
     assert!(text.starts_with(&expected), "{expected} expected: {text}");
