@@ -23,28 +23,26 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// The integration tests' harness: the same server on port 0, identities and helpers.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::{
     sync::atomic::{AtomicU64, Ordering},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
+use common::{as_user, identity, policy_file, static_tokens, strukt, TestServer};
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
 };
-use prost_types::{value::Kind, Struct, Value};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
-use tempfile::TempDir;
 use tokio::runtime::Runtime;
-use tollgate::{
-    app::{self, Running},
-    config::Config,
-    grpc::pb::{
-        self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient,
-        ApprovalState, Effect, Verdict,
-    },
-    identity::{AuthConfig, AuthMode, TokenIdentity},
+use tollgate::grpc::pb::{
+    self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,
+    Effect, Verdict,
 };
-use tonic::{transport::Channel, Request};
+use tonic::transport::Channel;
 
 /// Flows in flight at once in the concurrent measurement.
 const CONCURRENCY: usize = 16;
@@ -74,11 +72,9 @@ impl Backend {
     }
 }
 
-/// A running server, a channel to it, and what to clean up.
+/// A running server and what to clean up.
 struct Harness {
-    running: Running,
-    channel: Channel,
-    _dir: TempDir,
+    server: TestServer,
     /// Request ids are `<run>-<n>`: unique across runs on a database that is kept.
     run: String,
     next: AtomicU64,
@@ -88,48 +84,25 @@ struct Harness {
 
 impl Harness {
     async fn start(backend: &Backend) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let bundle = dir.path().join("bundle");
-        std::fs::create_dir_all(&bundle).unwrap();
-        std::fs::write(bundle.join("policy.rego"), POLICY).unwrap();
-        let mut config = Config {
-            grpc_addr: "127.0.0.1:0".parse().unwrap(),
-            http_addr: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().join("data"),
-            ..Config::default()
+        let (store_url, pg_database) = match backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres(base) => {
+                let (url, db) = fresh_database(base).await;
+                (Some(url), Some((base.clone(), db)))
+            }
         };
-        config.bundle.path = bundle;
-        config.bundle.watch = false;
-        config.auth = AuthConfig {
-            mode: AuthMode::StaticTokens,
-            tokens: vec![
+        let server = common::start(policy_file(POLICY), |config| {
+            config.auth = static_tokens(vec![
                 identity("agent", "agent:deployer", "agent", &[]),
                 identity("sre1", "user:sre1", "user", &["sre"]),
                 identity("sre2", "user:sre2", "user", &["sre"]),
                 identity("executor", "service:executor", "service", &[]),
-            ],
-            admin_group: None,
-            auditor_group: None,
-        };
-        let pg_database = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres(base) => {
-                let (url, db) = fresh_database(base).await;
-                config.store.url = Some(url);
-                Some((base.clone(), db))
-            }
-        };
-        let running = app::start(&config).await.expect("server starts");
-        let channel = Channel::from_shared(format!("http://{}", running.grpc_addr))
-            .unwrap()
-            .connect_timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .expect("connects");
+            ]);
+            config.store.url = store_url;
+        })
+        .await;
         Self {
-            running,
-            channel,
-            _dir: dir,
+            server,
             run: uuid::Uuid::now_v7().simple().to_string(),
             next: AtomicU64::new(0),
             pg_database,
@@ -141,8 +114,7 @@ impl Harness {
     }
 
     async fn stop(self) {
-        self.running.shutdown();
-        self.running.wait().await.expect("clean shutdown");
+        self.server.stop().await;
         if let Some((base, db)) = self.pg_database {
             let mut admin = PgConnection::connect(&base).await.unwrap();
             sqlx::query(AssertSqlSafe(format!(
@@ -181,38 +153,9 @@ async fn fresh_database(base: &str) -> (String, String) {
     (url, db)
 }
 
-fn identity(token: &str, id: &str, kind: &str, groups: &[&str]) -> TokenIdentity {
-    TokenIdentity {
-        token_sha256: String::new(),
-        token: token.into(),
-        id: id.into(),
-        kind: kind.into(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-        owner: if kind == "agent" {
-            "team:platform".into()
-        } else {
-            String::new()
-        },
-        assert_subjects: false,
-    }
-}
-
-fn as_user<T>(token: &str, msg: T) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
-}
-
 /// The agent's `db.drop` request; `bound` fills in the verified identity the capability is
 /// bound to (what the executor presents at redemption).
 fn drop_request(request_id: &str, bound: bool) -> pb::AuthorizeRequest {
-    let number = |n: f64| Value {
-        kind: Some(Kind::NumberValue(n)),
-    };
-    let string = |s: &str| Value {
-        kind: Some(Kind::StringValue(s.into())),
-    };
     let mut subject = pb::Subject {
         on_behalf_of: "user:alice".into(),
         ..Default::default()
@@ -226,13 +169,7 @@ fn drop_request(request_id: &str, bound: bool) -> pb::AuthorizeRequest {
         subject: Some(subject),
         action: Some(pb::Action {
             name: "db.drop".into(),
-            params: Some(Struct {
-                fields: [
-                    ("database".to_string(), string("orders")),
-                    ("rows".to_string(), number(1200.0)),
-                ]
-                .into(),
-            }),
+            params: strukt(serde_json::json!({"database": "orders", "rows": 1200})),
         }),
         resource: Some(pb::Resource {
             r#type: "database".into(),
@@ -360,7 +297,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.sample_size(20);
     per_backend(&rt, &backends, &mut group, |rt, h, b| {
-        b.iter(|| rt.block_on(flow(h.channel.clone(), h.request_id())))
+        b.iter(|| rt.block_on(flow(h.server.channel.clone(), h.request_id())))
     });
     group.finish();
 
@@ -375,7 +312,7 @@ fn bench(c: &mut Criterion) {
                 let start = Instant::now();
                 for _ in 0..iters {
                     let flows: Vec<_> = (0..CONCURRENCY)
-                        .map(|_| tokio::spawn(flow(h.channel.clone(), h.request_id())))
+                        .map(|_| tokio::spawn(flow(h.server.channel.clone(), h.request_id())))
                         .collect();
                     for f in flows {
                         f.await.expect("flow completes");

@@ -14,6 +14,8 @@
 //!   activated revision, replay and impact, the decision cache and the Rego test runner.
 //! - [`approval`]: separation of duties and quorum: who may review, and when reviews decide.
 //! - [`capability`]: single-use PASETO capabilities bound to one request: mint, verify, JWKS.
+//! - [`keyfile`]: the Ed25519 key file both keys use: load or generate a 0600 PASERK file,
+//!   key id, JWK.
 //! - [`audit`]: the append-only, hash-chained audit log: events, masking, the group-commit
 //!   writer, signed checkpoints and the verifier. Records commit in the same transaction as
 //!   the state they describe, before the answer.
@@ -44,6 +46,7 @@ pub mod domain;
 pub mod grpc;
 pub mod http;
 pub mod identity;
+pub mod keyfile;
 pub mod policy;
 pub mod service;
 pub mod store;

@@ -6,7 +6,6 @@
 mod common;
 
 use std::{
-    path::Path,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -16,10 +15,7 @@ use std::{
 
 use common::*;
 use tokio_stream::StreamExt;
-use tollgate::{
-    grpc::pb::{self, approvals_client::ApprovalsClient, ApprovalState, Effect, Verdict},
-    identity::{AuthConfig, AuthMode},
-};
+use tollgate::grpc::pb::{self, approvals_client::ApprovalsClient, ApprovalState, Effect, Verdict};
 use tonic::{transport::Channel, Code};
 
 const POLICY: &str = r#"package tollgate
@@ -68,25 +64,20 @@ fn clock() -> (Arc<AtomicU64>, tollgate::approval::Clock) {
 
 async fn server(clock: tollgate::approval::Clock) -> TestServer {
     start_with_clock(
-        |b: &Path| std::fs::write(b.join("policy.rego"), POLICY).unwrap(),
+        policy_file(POLICY),
         |c| {
-            c.auth = AuthConfig {
-                mode: AuthMode::StaticTokens,
-                tokens: vec![
-                    identity("agent", "agent:deployer", "agent", &[]),
-                    identity("sre1", "user:sre1", "user", &["sre"]),
-                    identity("sre2", "user:sre2", "user", &["sre"]),
-                    identity("sec", "user:sec", "user", &["security"]),
-                    identity("both", "user:both", "user", &["sre", "security"]),
-                    identity("alice", "user:alice", "user", &["sre", "security"]),
-                    identity("lead", "user:lead", "user", &["sre", "team:platform"]),
-                    identity("bot", "service:bot", "service", &["sre"]),
-                    identity("outsider", "user:mallory", "user", &["marketing"]),
-                    identity("executor", "service:executor", "service", &[]),
-                ],
-                admin_group: None,
-                auditor_group: None,
-            }
+            c.auth = static_tokens(vec![
+                identity("agent", "agent:deployer", "agent", &[]),
+                identity("sre1", "user:sre1", "user", &["sre"]),
+                identity("sre2", "user:sre2", "user", &["sre"]),
+                identity("sec", "user:sec", "user", &["security"]),
+                identity("both", "user:both", "user", &["sre", "security"]),
+                identity("alice", "user:alice", "user", &["sre", "security"]),
+                identity("lead", "user:lead", "user", &["sre", "team:platform"]),
+                identity("bot", "service:bot", "service", &["sre"]),
+                identity("outsider", "user:mallory", "user", &["marketing"]),
+                identity("executor", "service:executor", "service", &[]),
+            ])
         },
         clock,
     )

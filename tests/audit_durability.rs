@@ -9,13 +9,12 @@ mod common;
 
 use std::{
     collections::HashSet,
-    path::Path,
     process::Command,
     sync::{Arc, Mutex},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use common::{as_user, spawn_serve, strukt, Process};
+use common::{as_user, kill9, orders_request, serve_dir, write_serve_dir, Run};
 use tokio::sync::watch;
 use tollgate::{
     audit::AuditKind,
@@ -50,25 +49,6 @@ auth:
 const ROUNDS: usize = 8;
 const CLIENTS: usize = 4;
 
-fn request(action: &str, request_id: String) -> pb::AuthorizeRequest {
-    pb::AuthorizeRequest {
-        subject: None,
-        action: Some(pb::Action {
-            name: action.into(),
-            params: strukt(serde_json::json!({"database": "orders"})),
-        }),
-        resource: Some(pb::Resource {
-            r#type: "database".into(),
-            id: "orders".into(),
-            attributes: None,
-        }),
-        context: Some(pb::Context {
-            request_id,
-            ..Default::default()
-        }),
-    }
-}
-
 /// One client: ALLOW, DENY and PENDING decisions and small batches, until the server dies;
 /// every decision id it was answered goes into `answered`.
 async fn client(
@@ -84,9 +64,9 @@ async fn client(
         let ids = if i % 4 == 3 {
             let batch = pb::BatchAuthorizeRequest {
                 requests: vec![
-                    request("probe.read", String::new()),
-                    request("db.format", String::new()),
-                    request("db.drop", format!("{rid}-b")),
+                    orders_request("probe.read", String::new()),
+                    orders_request("db.format", String::new()),
+                    orders_request("db.drop", format!("{rid}-b")),
                 ],
             };
             match api.batch_authorize(as_user("agent", batch)).await {
@@ -103,7 +83,10 @@ async fn client(
             }
         } else {
             let action = ["probe.read", "db.format", "db.drop"][i % 3];
-            match api.authorize(as_user("agent", request(action, rid))).await {
+            match api
+                .authorize(as_user("agent", orders_request(action, rid)))
+                .await
+            {
                 Ok(r) => vec![r.into_inner().decision_id],
                 Err(_) => return,
             }
@@ -112,16 +95,6 @@ async fn client(
         answered.lock().unwrap().extend(ids);
         count.send_modify(|c| *c += n);
     }
-}
-
-fn kill(p: &mut Process) {
-    let pid = p.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-KILL", &pid])
-        .status()
-        .unwrap()
-        .success());
-    p.child.wait().unwrap();
 }
 
 /// A pseudo-random delay in 0..max_ms: when to kill, not a synchronisation.
@@ -133,31 +106,14 @@ fn jitter(max_ms: u64) -> Duration {
     Duration::from_millis(u64::from(nanos) % max_ms)
 }
 
-async fn serve(dir: &Path) -> Process {
-    let data = dir.join("data");
-    let bundle = dir.join("bundle");
-    spawn_serve(
-        &dir.join("tollgate.yaml"),
-        &[
-            "--data-dir".as_ref(),
-            data.as_os_str(),
-            "--bundle".as_ref(),
-            bundle.as_os_str(),
-        ],
-    )
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_load_loses_no_answered_decision() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("bundle")).unwrap();
-    std::fs::write(dir.path().join("bundle/policy.rego"), POLICY).unwrap();
-    std::fs::write(dir.path().join("tollgate.yaml"), CONFIG).unwrap();
+    write_serve_dir(dir.path(), POLICY, CONFIG);
     let answered = Arc::new(Mutex::new(Vec::new()));
 
     for round in 0..ROUNDS {
-        let mut server = serve(dir.path()).await;
+        let mut server = serve_dir(dir.path()).await;
         let (count, mut counted) = watch::channel(0usize);
         let clients: Vec<_> = (0..CLIENTS)
             .map(|me| {
@@ -176,7 +132,7 @@ async fn sigkill_under_load_loses_no_answered_decision() {
             .expect("answers within 30 s")
             .unwrap();
         tokio::time::sleep(jitter(150)).await;
-        kill(&mut server);
+        kill9(&mut server);
         for c in clients {
             tokio::time::timeout(Duration::from_secs(30), c)
                 .await
@@ -215,19 +171,14 @@ async fn sigkill_under_load_loses_no_answered_decision() {
         &lost[..lost.len().min(5)]
     );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let mut verify = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    verify
         .args(["audit", "verify", "--data-dir"])
         .arg(dir.path().join("data"))
         .env_remove("TOLLGATE_STORE_URL")
-        .env_remove("TOLLGATE_CONFIG")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env_remove("TOLLGATE_CONFIG");
+    let run = Run::of(verify).await;
+    let text = run.ok();
     assert!(text.starts_with("OK: "), "{text}");
     println!(
         "{} answered decisions over {ROUNDS} kills; {text}",

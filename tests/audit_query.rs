@@ -8,13 +8,12 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{as_user, identity, start, write_probe_bundle, TestServer};
+use common::{as_user, identity, start, static_tokens, write_probe_bundle, TestServer};
 use prost_types::Timestamp;
 use tollgate::{
     app::SQLITE_FILE,
     audit::{AuditEvent, AuditKind},
     grpc::pb::{self, audit_client::AuditClient},
-    identity::{AuthConfig, AuthMode},
     store::{SqliteStore, Store},
 };
 use tonic::Code;
@@ -26,16 +25,11 @@ async fn server() -> (TestServer, Arc<dyn Store>) {
     let server = start(
         |b| write_probe_bundle(b, "r1", true),
         |c| {
-            c.auth = AuthConfig {
-                mode: AuthMode::StaticTokens,
-                tokens: vec![
-                    identity("auditor", "user:auditor", "user", &["tollgate-auditors"]),
-                    identity("admin", "user:admin", "user", &["tollgate-admins"]),
-                    identity("agent", "agent:reporter", "agent", &["analysts"]),
-                ],
-                admin_group: None,
-                auditor_group: None,
-            }
+            c.auth = static_tokens(vec![
+                identity("auditor", "user:auditor", "user", &["tollgate-auditors"]),
+                identity("admin", "user:admin", "user", &["tollgate-admins"]),
+                identity("agent", "agent:reporter", "agent", &["analysts"]),
+            ])
         },
     )
     .await;

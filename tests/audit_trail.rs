@@ -14,7 +14,6 @@ use sqlx::{AssertSqlSafe, Connection, SqliteConnection};
 use tollgate::{
     audit::{AuditFilter, AuditKind, AuditRecord, MASKED},
     grpc::pb::{self, approvals_client::ApprovalsClient, Effect, Verdict},
-    identity::{AuthConfig, AuthMode},
     store::{SqliteStore, Store},
 };
 use tonic::Code;
@@ -46,24 +45,16 @@ approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl
 const TRACE_PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 async fn server() -> TestServer {
-    start(
-        |b: &Path| std::fs::write(b.join("policy.rego"), POLICY).unwrap(),
-        |c| {
-            c.auth = AuthConfig {
-                mode: AuthMode::StaticTokens,
-                tokens: vec![
-                    identity("agent", "agent:deployer", "agent", &[]),
-                    identity("sre1", "user:sre1", "user", &["sre"]),
-                    identity("sre2", "user:sre2", "user", &["sre"]),
-                    identity("executor", "service:executor", "service", &[]),
-                ],
-                admin_group: None,
-                auditor_group: None,
-            };
-            c.audit.mask = vec!["context.attributes.session".into()];
-            c.audit.checkpoint_every = 3;
-        },
-    )
+    start(policy_file(POLICY), |c| {
+        c.auth = static_tokens(vec![
+            identity("agent", "agent:deployer", "agent", &[]),
+            identity("sre1", "user:sre1", "user", &["sre"]),
+            identity("sre2", "user:sre2", "user", &["sre"]),
+            identity("executor", "service:executor", "service", &[]),
+        ]);
+        c.audit.mask = vec!["context.attributes.session".into()];
+        c.audit.checkpoint_every = 3;
+    })
     .await
 }
 

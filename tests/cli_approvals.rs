@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::{path::Path, process::Command};
+use std::process::Command;
 
 use common::*;
-use tollgate::{
-    grpc::pb::{self, Effect},
-    identity::{AuthConfig, AuthMode},
-};
+use tollgate::grpc::pb::{self, Effect};
 use tonic::Request;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
@@ -28,22 +25,14 @@ approval contains {"groups": ["security"], "quorum": 1, "ttl": "15m", "capabilit
 "#;
 
 async fn server() -> TestServer {
-    start(
-        |b: &Path| std::fs::write(b.join("policy.rego"), POLICY).unwrap(),
-        |c| {
-            c.auth = AuthConfig {
-                mode: AuthMode::StaticTokens,
-                tokens: vec![
-                    identity("agent-token", "agent:deployer", "agent", &[]),
-                    identity("sre1-token", "user:sre1", "user", &["sre"]),
-                    identity("sre2-token", "user:sre2", "user", &["sre"]),
-                    identity("sec-token", "user:sec", "user", &["security"]),
-                ],
-                admin_group: None,
-                auditor_group: None,
-            }
-        },
-    )
+    start(policy_file(POLICY), |c| {
+        c.auth = static_tokens(vec![
+            identity("agent-token", "agent:deployer", "agent", &[]),
+            identity("sre1-token", "user:sre1", "user", &["sre"]),
+            identity("sre2-token", "user:sre2", "user", &["sre"]),
+            identity("sec-token", "user:sec", "user", &["security"]),
+        ])
+    })
     .await
 }
 
@@ -83,13 +72,6 @@ async fn pending(server: &TestServer, request_id: &str) -> String {
     r.approval_id
 }
 
-/// What one CLI run printed and how it exited.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `tollgate approvals ARGS --server ... --token TOKEN` off the runtime, so the
 /// in-process server keeps answering while the binary waits on it.
 async fn cli(server: &TestServer, token: &str, args: &[&str]) -> Run {
@@ -101,23 +83,7 @@ async fn cli(server: &TestServer, token: &str, args: &[&str]) -> Run {
         .args(["--token", token])
         .env_remove("TOLLGATE_SERVER")
         .env_remove("TOLLGATE_TOKEN");
-    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-fn ok(run: Run) -> String {
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    run.stdout
+    Run::of(command).await
 }
 
 #[tokio::test]
@@ -125,7 +91,10 @@ async fn a_reviewer_lists_shows_and_answers_requests() {
     let server = server().await;
     let id = pending(&server, "cli-1").await;
 
-    let list = ok(cli(&server, "sre1-token", &["list", "--state", "pending"]).await);
+    let list = cli(&server, "sre1-token", &["list", "--state", "pending"])
+        .await
+        .ok()
+        .to_string();
     let row = list
         .lines()
         .find(|l| l.starts_with(&id))
@@ -143,10 +112,16 @@ async fn a_reviewer_lists_shows_and_answers_requests() {
         assert!(row.contains(cell), "{cell:?} missing from {row:?}");
     }
     assert!(list.starts_with("ID "), "{list}");
-    let none = ok(cli(&server, "sre1-token", &["list", "--state", "denied"]).await);
+    let none = cli(&server, "sre1-token", &["list", "--state", "denied"])
+        .await
+        .ok()
+        .to_string();
     assert_eq!(none, "no approval requests match\n");
 
-    let show = ok(cli(&server, "sre1-token", &["show", &id]).await);
+    let show = cli(&server, "sre1-token", &["show", &id])
+        .await
+        .ok()
+        .to_string();
     for needle in [
         "requester     agent:deployer",
         "on behalf of  user:alice",
@@ -159,12 +134,14 @@ async fn a_reviewer_lists_shows_and_answers_requests() {
         assert!(show.contains(needle), "{needle:?} missing from\n{show}");
     }
 
-    let approved = ok(cli(
+    let approved = cli(
         &server,
         "sre1-token",
         &["approve", &id, "--reason", "matches TICKET-9"],
     )
-    .await);
+    .await
+    .ok()
+    .to_string();
     assert!(approved.contains(": pending"), "{approved}");
     assert!(
         approved.contains("approvals so far: 1 (user:sre1); at least 2 more needed"),
@@ -185,7 +162,10 @@ async fn a_reviewer_lists_shows_and_answers_requests() {
         own.stderr
     );
 
-    let json = ok(cli(&server, "sre1-token", &["--output", "json", "list"]).await);
+    let json = cli(&server, "sre1-token", &["--output", "json", "list"])
+        .await
+        .ok()
+        .to_string();
     let page: serde_json::Value = serde_json::from_str(&json).unwrap();
     let listed = &page["approvals"][0];
     assert_eq!(listed["id"], id.as_str());
@@ -195,16 +175,24 @@ async fn a_reviewer_lists_shows_and_answers_requests() {
     assert_eq!(listed["reviews"][0]["reason"], "matches TICKET-9");
 
     for token in ["sre2-token", "sec-token"] {
-        ok(cli(&server, token, &["approve", &id, "--reason", "fine"]).await);
+        cli(&server, token, &["approve", &id, "--reason", "fine"])
+            .await
+            .ok();
     }
-    let shown = ok(cli(&server, "agent-token", &["show", &id]).await);
+    let shown = cli(&server, "agent-token", &["show", &id])
+        .await
+        .ok()
+        .to_string();
     assert!(shown.contains("state         approved"), "{shown}");
     assert!(
         shown.contains("(hidden; pass --show-capability)"),
         "{shown}"
     );
     assert!(!shown.contains("v4.public."), "{shown}");
-    let revealed = ok(cli(&server, "agent-token", &["show", &id, "--show-capability"]).await);
+    let revealed = cli(&server, "agent-token", &["show", &id, "--show-capability"])
+        .await
+        .ok()
+        .to_string();
     assert!(revealed.contains("v4.public."), "{revealed}");
     server.stop().await;
 }
@@ -214,12 +202,14 @@ async fn a_deny_ends_the_request_and_mistakes_exit_non_zero() {
     let server = server().await;
     let id = pending(&server, "cli-2").await;
 
-    let denied = ok(cli(
+    let denied = cli(
         &server,
         "sec-token",
         &["deny", &id, "--reason", "not this week"],
     )
-    .await);
+    .await
+    .ok()
+    .to_string();
     assert!(denied.contains(": denied"), "{denied}");
     assert!(
         denied.contains("denied by user:sec: not this week"),
@@ -285,7 +275,7 @@ async fn modify_sends_narrowed_params_and_refuses_widening() {
     assert_eq!(wider.code, 2, "{}", wider.stderr);
     assert!(wider.stderr.contains("params.rows"), "{}", wider.stderr);
 
-    let narrowed = ok(cli(
+    let narrowed = cli(
         &server,
         "sre1-token",
         &[
@@ -297,9 +287,14 @@ async fn modify_sends_narrowed_params_and_refuses_widening() {
             r#"{"database": "orders", "rows": 100}"#,
         ],
     )
-    .await);
+    .await
+    .ok()
+    .to_string();
     assert!(narrowed.contains("pending"), "{narrowed}");
-    let shown = ok(cli(&server, "sre1-token", &["show", &id]).await);
+    let shown = cli(&server, "sre1-token", &["show", &id])
+        .await
+        .ok()
+        .to_string();
     assert!(shown.contains("action.params.rows"), "{shown}");
     assert!(shown.contains("1200") && shown.contains("100"), "{shown}");
 }

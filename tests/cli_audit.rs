@@ -9,7 +9,7 @@ mod common;
 
 use std::{collections::BTreeSet, path::Path, process::Command};
 
-use common::{as_user, spawn_serve, strukt};
+use common::{as_user, fresh_pg_database, spawn_serve, strukt, Run};
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient,
     policy_admin_client::PolicyAdminClient, Effect, Verdict,
@@ -134,13 +134,6 @@ async fn decide(channel: &Channel, req: pb::AuthorizeRequest) -> pb::AuthorizeRe
         .into_inner()
 }
 
-/// What one CLI run printed and how it exited.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 async fn cli(config: &Path, args: &[&str]) -> Run {
     let mut command = Command::new(BIN);
     command
@@ -150,23 +143,7 @@ async fn cli(config: &Path, args: &[&str]) -> Run {
         .env_remove("TOLLGATE_DATA_DIR")
         .env_remove("TOLLGATE_STORE_URL")
         .env_remove("TOLLGATE_CONFIG");
-    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-fn ok(run: &Run) -> &str {
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    &run.stdout
+    Run::of(command).await
 }
 
 /// The decisions made under A: (small export ids, the pending export's decision id).
@@ -241,28 +218,6 @@ async fn decisions_under_a(channel: &Channel) -> UnderA {
     }
 }
 
-/// A fresh database on the test PostgreSQL server, or None (skipped) when there is none.
-async fn fresh_database() -> Option<String> {
-    use sqlx::Connection;
-    let Ok(url) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("TOLLGATE_REQUIRE_POSTGRES").is_err(),
-            "TOLLGATE_REQUIRE_POSTGRES is set but TOLLGATE_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("SKIPPED: TOLLGATE_TEST_POSTGRES_URL not set");
-        return None;
-    };
-    let name = format!("tg_cli_audit_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    // The name is ours (a UUID), not input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = url.rsplit_once('/').unwrap().0;
-    Some(format!("{base}/{name}"))
-}
-
 #[tokio::test]
 async fn replay_impact_export_and_show_after_a_bundle_swap() {
     scenario(None).await;
@@ -270,7 +225,7 @@ async fn replay_impact_export_and_show_after_a_bundle_swap() {
 
 #[tokio::test]
 async fn the_same_on_postgresql() {
-    if let Some(url) = fresh_database().await {
+    if let Some(url) = fresh_pg_database("tg_cli_audit_").await {
         scenario(Some(&url)).await;
     }
 }
@@ -300,7 +255,7 @@ async fn scenario(store_url: Option<&str>) {
 
     // Replay: an A decision still replays as A's answer, though B now serves.
     let run = cli(&config, &["audit", "replay", &a.small[0]]).await;
-    let out = ok(&run);
+    let out = run.ok();
     assert!(out.contains("bundle A"), "{out}");
     assert!(
         out.contains("recorded: ALLOW") && out.contains("replayed: ALLOW"),
@@ -315,7 +270,7 @@ async fn scenario(store_url: Option<&str>) {
         &["audit", "replay", &under_b.decision_id, "--format", "json"],
     )
     .await;
-    let replayed: serde_json::Value = serde_json::from_str(ok(&run)).unwrap();
+    let replayed: serde_json::Value = serde_json::from_str(run.ok()).unwrap();
     assert_eq!(replayed["bundle_revision"], "B");
     assert_eq!(replayed["replayed"]["effect"], "DENY");
     assert_eq!(replayed["reproduced"], true);
@@ -341,7 +296,7 @@ async fn scenario(store_url: Option<&str>) {
         ],
     )
     .await;
-    let report: serde_json::Value = serde_json::from_str(ok(&run)).unwrap();
+    let report: serde_json::Value = serde_json::from_str(run.ok()).unwrap();
     assert_eq!(report["candidate_revision"], "B");
     assert_eq!(report["total"], 5, "{report}");
     assert_eq!(report["changed"], 2, "{report}");
@@ -373,7 +328,7 @@ async fn scenario(store_url: Option<&str>) {
         ],
     )
     .await;
-    assert!(ok(&text).contains("ALLOW -> DENY: 2"), "{}", text.stdout);
+    assert!(text.ok().contains("ALLOW -> DENY: 2"), "{}", text.stdout);
 
     // Export: every record, seq gap-free from 1, each linked to the one before.
     let run = cli(
@@ -381,7 +336,8 @@ async fn scenario(store_url: Option<&str>) {
         &["audit", "export", "--since", "1h", "--format", "jsonl"],
     )
     .await;
-    let lines: Vec<serde_json::Value> = ok(&run)
+    let lines: Vec<serde_json::Value> = run
+        .ok()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -412,7 +368,7 @@ async fn scenario(store_url: Option<&str>) {
 
     // Show: the approval flow of the large export, in order.
     let run = cli(&config, &["audit", "show", &a.pending]).await;
-    let shown = ok(&run);
+    let shown = run.ok();
     let mut at = 0;
     for kind in [
         "decision",
@@ -428,7 +384,7 @@ async fn scenario(store_url: Option<&str>) {
     }
     assert!(shown.contains("ticket checked"), "{shown}");
     let run = cli(&config, &["audit", "show", &a.pending, "--format", "json"]).await;
-    let events: Vec<serde_json::Value> = serde_json::from_str(ok(&run)).unwrap();
+    let events: Vec<serde_json::Value> = serde_json::from_str(run.ok()).unwrap();
     assert_eq!(events[0]["event"]["kind"], "decision");
     assert!(events
         .iter()

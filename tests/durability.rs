@@ -5,13 +5,9 @@
 
 mod common;
 
-use std::{
-    path::Path,
-    process::Command,
-    time::{Duration, SystemTime},
-};
+use std::time::{Duration, SystemTime};
 
-use common::{as_user, spawn_serve, strukt, Process};
+use common::{as_user, kill9, orders_request, serve_dir, write_serve_dir, Process};
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,
     Effect, Verdict,
@@ -39,43 +35,9 @@ auth:
     - {token: executor, id: \"service:executor\", kind: service}
 ";
 
-async fn serve(dir: &Path) -> Process {
-    let data = dir.join("data");
-    let bundle = dir.join("bundle");
-    spawn_serve(
-        &dir.join("tollgate.yaml"),
-        &[
-            "--data-dir".as_ref(),
-            data.as_os_str(),
-            "--bundle".as_ref(),
-            bundle.as_os_str(),
-        ],
-    )
-    .await
-}
-
-fn request(action: &str, request_id: &str) -> pb::AuthorizeRequest {
-    pb::AuthorizeRequest {
-        subject: None,
-        action: Some(pb::Action {
-            name: action.into(),
-            params: strukt(serde_json::json!({"database": "orders"})),
-        }),
-        resource: Some(pb::Resource {
-            r#type: "database".into(),
-            id: "orders".into(),
-            attributes: None,
-        }),
-        context: Some(pb::Context {
-            request_id: request_id.into(),
-            ..Default::default()
-        }),
-    }
-}
-
 async fn ask(s: &Process, action: &str, rid: &str) -> pb::AuthorizeResponse {
     let r = AuthorizerClient::new(s.channel.clone())
-        .authorize(as_user("agent", request(action, rid)))
+        .authorize(as_user("agent", orders_request(action, rid)))
         .await
         .unwrap()
         .into_inner();
@@ -114,11 +76,9 @@ async fn get(s: &Process, id: &str) -> pb::Approval {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_no_approval_review_or_capability() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("bundle")).unwrap();
-    std::fs::write(dir.path().join("bundle/policy.rego"), POLICY).unwrap();
-    std::fs::write(dir.path().join("tollgate.yaml"), CONFIG).unwrap();
+    write_serve_dir(dir.path(), POLICY, CONFIG);
 
-    let first = serve(dir.path()).await;
+    let first = serve_dir(dir.path()).await;
     let untouched = ask(&first, "db.drop", "a").await.approval_id;
     let half = ask(&first, "db.drop", "b").await.approval_id;
     approve(&first, "sre1", &half).await.unwrap();
@@ -133,15 +93,9 @@ async fn sigkill_loses_no_approval_review_or_capability() {
 
     // Every answer above was given; now the process dies without any chance to flush.
     let mut first = first;
-    let pid = first.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-KILL", &pid])
-        .status()
-        .unwrap()
-        .success());
-    first.child.wait().unwrap();
+    kill9(&mut first);
 
-    let second = serve(dir.path()).await;
+    let second = serve_dir(dir.path()).await;
     assert_eq!(
         get(&second, &untouched).await.state(),
         ApprovalState::Pending
@@ -159,7 +113,7 @@ async fn sigkill_loses_no_approval_review_or_capability() {
     );
 
     // The capability issued before the crash redeems once, with the same signing key.
-    let mut exact = request("db.drop", "c");
+    let mut exact = orders_request("db.drop", "c");
     exact.subject = Some(pb::Subject {
         id: "agent:deployer".into(),
         kind: "agent".into(),

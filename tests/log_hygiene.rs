@@ -8,7 +8,6 @@ mod common;
 
 use std::{
     io,
-    path::Path,
     sync::{Arc, Mutex},
 };
 
@@ -17,7 +16,6 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tollgate::{
     config::{LogConfig, LogFormat},
     grpc::pb::{self, approvals_client::ApprovalsClient, Effect},
-    identity::{AuthConfig, AuthMode},
 };
 
 const POLICY: &str = r#"package tollgate
@@ -86,22 +84,13 @@ async fn no_log_line_carries_params_intents_tokens_or_capabilities() {
         tollgate::telemetry::subscriber(&log, Some(&provider), move || out.clone()).unwrap();
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
-    let server = start(
-        |b: &Path| std::fs::write(b.join("policy.rego"), POLICY).unwrap(),
-        |c| {
-            let mut tokens = vec![
-                identity("agent-token-7f3a", "agent:exporter", "agent", &[]),
-                identity("sre-token-9c1d", "user:sre", "user", &["sre"]),
-            ];
-            tokens.push(identity("exec", "service:exec", "service", &[]));
-            c.auth = AuthConfig {
-                mode: AuthMode::StaticTokens,
-                tokens,
-                admin_group: None,
-                auditor_group: None,
-            };
-        },
-    )
+    let server = start(policy_file(POLICY), |c| {
+        c.auth = static_tokens(vec![
+            identity("agent-token-7f3a", "agent:exporter", "agent", &[]),
+            identity("sre-token-9c1d", "user:sre", "user", &["sre"]),
+            identity("exec", "service:exec", "service", &[]),
+        ]);
+    })
     .await;
     let pending = server
         .authorizer()

@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use common::*;
-use tollgate::{
-    grpc::pb::{self, approvals_client::ApprovalsClient, Effect},
-    identity::{AuthConfig, AuthMode},
-};
+use tollgate::grpc::pb::{self, approvals_client::ApprovalsClient, Effect};
 
 const POLICY: &str = r#"package tollgate
 
@@ -28,21 +25,13 @@ approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl
 "#;
 
 async fn server() -> TestServer {
-    start(
-        |b: &Path| std::fs::write(b.join("policy.rego"), POLICY).unwrap(),
-        |c| {
-            c.auth = AuthConfig {
-                mode: AuthMode::StaticTokens,
-                tokens: vec![
-                    identity("agent", "agent:deployer", "agent", &[]),
-                    identity("sre1", "user:sre1", "user", &["sre"]),
-                    identity("executor", "service:executor", "service", &[]),
-                ],
-                admin_group: None,
-                auditor_group: None,
-            }
-        },
-    )
+    start(policy_file(POLICY), |c| {
+        c.auth = static_tokens(vec![
+            identity("agent", "agent:deployer", "agent", &[]),
+            identity("sre1", "user:sre1", "user", &["sre"]),
+            identity("executor", "service:executor", "service", &[]),
+        ])
+    })
     .await
 }
 

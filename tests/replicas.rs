@@ -9,7 +9,6 @@ mod common;
 use std::{path::Path, time::Duration};
 
 use common::*;
-use sqlx::Connection;
 use tokio_stream::StreamExt;
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,
@@ -21,27 +20,6 @@ const POLICY: &str = r#"package tollgate
 approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
 	"reason": "an SRE must agree"} if input.action.name == "db.drop"
 "#;
-
-/// A fresh database on the test server, or None (skipped) when there is none.
-async fn fresh_database() -> Option<String> {
-    let Ok(url) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("TOLLGATE_REQUIRE_POSTGRES").is_err(),
-            "TOLLGATE_REQUIRE_POSTGRES is set but TOLLGATE_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("SKIPPED: TOLLGATE_TEST_POSTGRES_URL not set");
-        return None;
-    };
-    let name = format!("tg_replicas_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    // The name is ours (a UUID), not input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = url.rsplit_once('/').unwrap().0;
-    Some(format!("{base}/{name}"))
-}
 
 /// One replica: the real binary in its own process, sharing the database and the signing key.
 async fn replica(dir: &Path, url: &str, name: &str) -> Process {
@@ -75,27 +53,12 @@ auth:
 }
 
 fn drop_db() -> pb::AuthorizeRequest {
-    pb::AuthorizeRequest {
-        subject: None,
-        action: Some(pb::Action {
-            name: "db.drop".into(),
-            params: strukt(serde_json::json!({"database": "orders"})),
-        }),
-        resource: Some(pb::Resource {
-            r#type: "database".into(),
-            id: "orders".into(),
-            attributes: None,
-        }),
-        context: Some(pb::Context {
-            request_id: "r-1".into(),
-            ..Default::default()
-        }),
-    }
+    orders_request("db.drop", "r-1")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_approval_on_one_replica_wakes_the_waiter_on_another() {
-    let Some(url) = fresh_database().await else {
+    let Some(url) = fresh_pg_database("tg_replicas_").await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -178,7 +141,7 @@ async fn an_approval_on_one_replica_wakes_the_waiter_on_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_write_one_gap_free_audit_chain() {
-    let Some(url) = fresh_database().await else {
+    let Some(url) = fresh_pg_database("tg_replicas_").await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -209,19 +172,14 @@ async fn replicas_write_one_gap_free_audit_chain() {
         answered += c.await.unwrap().len();
     }
     drop((a, b));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    let mut verify = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    verify
         .args(["audit", "verify", "--store-url", &url, "--public-key"])
         .arg(dir.path().join("shared-audit.paserk"))
         .env_remove("TOLLGATE_CONFIG")
-        .env_remove("TOLLGATE_DATA_DIR")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env_remove("TOLLGATE_DATA_DIR");
+    let run = Run::of(verify).await;
+    let text = run.ok();
     // Each answer is a decision and an approval.requested, plus each replica's bundle.activated.
     let expected = format!("OK: {n} records (seq 1..{n})", n = 2 * answered + 2);
     assert!(text.starts_with(&expected), "{expected} expected: {text}");

@@ -1,20 +1,21 @@
 //! The audit key: an Ed25519 key, separate from the capability key, that signs checkpoints.
-//! Same mechanism as the capability key: a PASERK `k4.secret` in a 0600 file in the data
+//! Same mechanism as the capability key ([`crate::keyfile`]): a PASERK `k4.secret` in a 0600 file in the data
 //! directory (or `audit.key_file`, shared by replicas), generated on first start. Verifiers
 //! need only the public half: a PASERK `k4.public` file or the JWK published at
 //! `/.well-known/jwks.json`.
 
-use std::{io::Write, path::Path};
+use std::path::Path;
 
 use base64::Engine as _;
 use pasetors::{
-    keys::{AsymmetricKeyPair, AsymmetricPublicKey, AsymmetricSecretKey, Generate},
-    paserk::{FormatAsPaserk, Id},
+    keys::{AsymmetricPublicKey, AsymmetricSecretKey},
     token::UntrustedToken,
     version4::{PublicToken, V4},
     Public,
 };
 use serde_json::{json, Value};
+
+use crate::keyfile::{Ed25519Key, KeyFileError, Origin};
 
 /// The JWK `purpose` of the audit key, so JWKS consumers tell it from the capability key.
 pub const AUDIT_KEY_PURPOSE: &str = "audit-checkpoint";
@@ -47,18 +48,26 @@ pub enum AuditKeyError {
     BadSignature(String),
 }
 
+impl From<KeyFileError> for AuditKeyError {
+    fn from(e: KeyFileError) -> Self {
+        match e {
+            KeyFileError::Io { path, source } => Self::Io { path, source },
+            KeyFileError::Invalid { path, message } => Self::Invalid { path, message },
+            KeyFileError::Crypto(message) => Self::Crypto(message),
+        }
+    }
+}
+
 /// The checkpoint key: both halves when serving, the public half when verifying.
 pub struct AuditKey {
-    secret: Option<AsymmetricSecretKey<V4>>,
-    public: AsymmetricPublicKey<V4>,
-    kid: String,
+    key: Ed25519Key,
 }
 
 impl std::fmt::Debug for AuditKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuditKey")
-            .field("kid", &self.kid)
-            .field("can_sign", &self.secret.is_some())
+            .field("kid", &self.key.kid())
+            .field("can_sign", &self.key.secret().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -70,69 +79,31 @@ fn crypto(e: impl std::fmt::Display) -> AuditKeyError {
 impl AuditKey {
     /// A new random key (not persisted).
     pub fn generate() -> Result<Self, AuditKeyError> {
-        let pair = AsymmetricKeyPair::<V4>::generate().map_err(crypto)?;
-        Self::from_secret(pair.secret)
+        Ok(Self {
+            key: Ed25519Key::generate()?,
+        })
     }
 
     fn from_secret(secret: AsymmetricSecretKey<V4>) -> Result<Self, AuditKeyError> {
-        let public = AsymmetricPublicKey::<V4>::try_from(&secret).map_err(crypto)?;
-        let mut key = Self::from_public(public)?;
-        key.secret = Some(secret);
-        Ok(key)
+        Ok(Self {
+            key: Ed25519Key::from_secret(secret)?,
+        })
     }
 
     fn from_public(public: AsymmetricPublicKey<V4>) -> Result<Self, AuditKeyError> {
-        let mut kid = String::new();
-        Id::from(&public).fmt(&mut kid).map_err(crypto)?;
         Ok(Self {
-            secret: None,
-            public,
-            kid,
+            key: Ed25519Key::from_public(public)?,
         })
     }
 
     /// Loads the signing key at `path`, or creates it (mode 0600) if the file does not exist.
     /// A key file that others can read is refused rather than trusted.
     pub fn load_or_generate(path: &Path) -> Result<Self, AuditKeyError> {
-        let shown = path.display().to_string();
-        let io = |source| AuditKeyError::Io {
-            path: shown.clone(),
-            source,
-        };
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                crate::capability::check_private(path).map_err(|message| {
-                    AuditKeyError::Invalid {
-                        path: shown.clone(),
-                        message,
-                    }
-                })?;
-                let secret = AsymmetricSecretKey::<V4>::try_from(text.trim()).map_err(|_| {
-                    AuditKeyError::Invalid {
-                        path: shown.clone(),
-                        message: "not a PASERK k4.secret key".into(),
-                    }
-                })?;
-                Self::from_secret(secret)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = Self::generate()?;
-                let mut text = String::new();
-                if let Some(secret) = &key.secret {
-                    secret.fmt(&mut text).map_err(crypto)?;
-                }
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(io)?;
-                file.write_all(text.as_bytes()).map_err(io)?;
-                file.sync_all().map_err(io)?;
-                tracing::info!(path = %shown, kid = %key.kid, "generated audit checkpoint key");
-                Ok(key)
-            }
-            Err(e) => Err(io(e)),
+        let (key, origin) = Ed25519Key::load_or_generate(path)?;
+        if origin == Origin::Generated {
+            tracing::info!(path = %path.display(), kid = %key.kid(), "generated audit checkpoint key");
         }
+        Ok(Self { key })
     }
 
     /// A key to verify with, from a PASERK `k4.secret` or `k4.public` file, or a JWK or JWK
@@ -181,16 +152,16 @@ impl AuditKey {
 
     /// The key id (PASERK `k4.pid.`), carried in every checkpoint's footer.
     pub fn kid(&self) -> &str {
-        &self.kid
+        self.key.kid()
     }
 
     /// Signs `payload` as a PASETO v4.public token with the key id in the footer.
     pub fn sign(&self, payload: &[u8]) -> Result<String, AuditKeyError> {
         let secret = self
-            .secret
-            .as_ref()
+            .key
+            .secret()
             .ok_or_else(|| crypto("this audit key has no secret half"))?;
-        let footer = json!({ "kid": self.kid }).to_string();
+        let footer = json!({ "kid": self.key.kid() }).to_string();
         PublicToken::sign(secret, payload, Some(footer.as_bytes()), None).map_err(crypto)
     }
 
@@ -199,7 +170,7 @@ impl AuditKey {
         let bad = |m: &str| AuditKeyError::BadSignature(m.to_string());
         let untrusted = UntrustedToken::<Public, V4>::try_from(token)
             .map_err(|_| bad("not a v4.public token"))?;
-        let trusted = PublicToken::verify(&self.public, &untrusted, None, None)
+        let trusted = PublicToken::verify(self.key.public(), &untrusted, None, None)
             .map_err(|_| bad("signature rejected"))?;
         Ok(trusted.payload().to_string())
     }
@@ -207,27 +178,12 @@ impl AuditKey {
     /// The public key as one JWK (OKP / Ed25519) marked `purpose: audit-checkpoint`, with its
     /// PASERK form alongside, for the JWKS endpoint and for anchoring.
     pub fn jwk(&self) -> Value {
-        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.public.as_bytes());
-        let mut paserk = String::new();
-        let _ = self.public.fmt(&mut paserk);
-        json!({
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "x": x,
-            "kid": self.kid,
-            "use": "sig",
-            "alg": "EdDSA",
-            "purpose": AUDIT_KEY_PURPOSE,
-            "paserk": paserk,
-            "token_format": "PASETO v4.public",
-        })
+        self.key.jwk(Some(AUDIT_KEY_PURPOSE))
     }
 
     /// The public key as a PASERK `k4.public` string (for `--public-key` files).
     pub fn public_paserk(&self) -> String {
-        let mut paserk = String::new();
-        let _ = self.public.fmt(&mut paserk);
-        paserk
+        self.key.public_paserk()
     }
 }
 

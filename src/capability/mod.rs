@@ -8,20 +8,17 @@
 //!
 //! PASETO rather than JWT: no algorithm header to confuse, one fixed construction per
 //! version. The key is a PASERK string in a 0600 file in the data directory, generated on
-//! first start.
+//! first start ([`crate::keyfile`]).
 
 use std::{
-    io::Write,
     path::Path,
     time::{Duration, SystemTime},
 };
 
-use base64::Engine as _;
 use pasetors::{
     claims::{Claims, ClaimsValidationRules},
     footer::Footer,
-    keys::{AsymmetricKeyPair, AsymmetricPublicKey, AsymmetricSecretKey, Generate},
-    paserk::{FormatAsPaserk, Id},
+    paserk::Id,
     public,
     token::UntrustedToken,
     version4::V4,
@@ -29,7 +26,10 @@ use pasetors::{
 };
 use serde_json::{json, Value};
 
-use crate::domain::AuthzRequest;
+use crate::{
+    domain::AuthzRequest,
+    keyfile::{Ed25519Key, KeyFileError, Origin},
+};
 
 /// The `iss` claim of every capability.
 pub const ISSUER: &str = "tollgate";
@@ -66,6 +66,16 @@ pub enum CapabilityError {
     /// The token was issued for a different request.
     #[error("capability is bound to a different request")]
     WrongRequest,
+}
+
+impl From<KeyFileError> for CapabilityError {
+    fn from(e: KeyFileError) -> Self {
+        match e {
+            KeyFileError::Io { path, source } => Self::KeyIo { path, source },
+            KeyFileError::Invalid { path, message } => Self::KeyInvalid { path, message },
+            KeyFileError::Crypto(message) => Self::Crypto(message),
+        }
+    }
 }
 
 /// What a capability grants: one action, once, before `expires_at`.
@@ -123,15 +133,13 @@ fn rfc3339(t: SystemTime) -> String {
 
 /// The signing key pair.
 pub struct CapabilityKey {
-    secret: AsymmetricSecretKey<V4>,
-    public: AsymmetricPublicKey<V4>,
-    kid: String,
+    key: Ed25519Key,
 }
 
 impl std::fmt::Debug for CapabilityKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CapabilityKey")
-            .field("kid", &self.kid)
+            .field("kid", &self.key.kid())
             .finish_non_exhaustive()
     }
 }
@@ -139,75 +147,32 @@ impl std::fmt::Debug for CapabilityKey {
 impl CapabilityKey {
     /// A new random key (not persisted).
     pub fn generate() -> Result<Self, CapabilityError> {
-        let pair = AsymmetricKeyPair::<V4>::generate()
-            .map_err(|e| CapabilityError::Crypto(e.to_string()))?;
-        Self::from_secret(pair.secret)
-    }
-
-    fn from_secret(secret: AsymmetricSecretKey<V4>) -> Result<Self, CapabilityError> {
-        let public = AsymmetricPublicKey::<V4>::try_from(&secret)
-            .map_err(|e| CapabilityError::Crypto(e.to_string()))?;
-        let mut kid = String::new();
-        Id::from(&public)
-            .fmt(&mut kid)
-            .map_err(|e| CapabilityError::Crypto(e.to_string()))?;
         Ok(Self {
-            secret,
-            public,
-            kid,
+            key: Ed25519Key::generate()?,
         })
     }
 
     /// Loads the key at `path`, or creates it (mode 0600) if the file does not exist. A key
     /// file that others can read is refused rather than trusted.
     pub fn load_or_generate(path: &Path) -> Result<Self, CapabilityError> {
-        let shown = path.display().to_string();
-        let io = |source| CapabilityError::KeyIo {
-            path: shown.clone(),
-            source,
-        };
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                check_private(path).map_err(|message| CapabilityError::KeyInvalid {
-                    path: shown.clone(),
-                    message,
-                })?;
-                let secret = AsymmetricSecretKey::<V4>::try_from(text.trim()).map_err(|_| {
-                    CapabilityError::KeyInvalid {
-                        path: shown.clone(),
-                        message: "not a PASERK k4.secret key".into(),
-                    }
-                })?;
-                Self::from_secret(secret)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = Self::generate()?;
-                let mut text = String::new();
-                key.secret
-                    .fmt(&mut text)
-                    .map_err(|e| CapabilityError::Crypto(e.to_string()))?;
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(io)?;
-                file.write_all(text.as_bytes()).map_err(io)?;
-                file.sync_all().map_err(io)?;
-                tracing::info!(path = %shown, kid = %key.kid, "generated capability signing key");
-                Ok(key)
-            }
-            Err(e) => Err(io(e)),
+        let (key, origin) = Ed25519Key::load_or_generate(path)?;
+        if origin == Origin::Generated {
+            tracing::info!(path = %path.display(), kid = %key.kid(), "generated capability signing key");
         }
+        Ok(Self { key })
     }
 
     /// The key id (PASERK `k4.pid.`), carried in every token's footer.
     pub fn kid(&self) -> &str {
-        &self.kid
+        self.key.kid()
     }
 
     /// Signs `grant`.
     pub fn mint(&self, grant: &Grant) -> Result<String, CapabilityError> {
         let crypto = |e: pasetors::errors::Error| CapabilityError::Crypto(e.to_string());
+        let secret = self.key.secret().ok_or_else(|| {
+            CapabilityError::Crypto("this capability key has no secret half".into())
+        })?;
         let mut claims = Claims::new().map_err(crypto)?;
         claims.issuer(ISSUER).map_err(crypto)?;
         claims.subject(&grant.subject).map_err(crypto)?;
@@ -231,8 +196,8 @@ impl CapabilityKey {
             claims.add_additional("aid", aid.as_str()).map_err(crypto)?;
         }
         let mut footer = Footer::new();
-        footer.key_id(&Id::from(&self.public));
-        public::sign(&self.secret, &claims, Some(&footer), None).map_err(crypto)
+        footer.key_id(&Id::from(self.key.public()));
+        public::sign(secret, &claims, Some(&footer), None).map_err(crypto)
     }
 
     /// Checks signature, issuer and expiry against `now`; returns the grant. Binding to a
@@ -245,7 +210,7 @@ impl CapabilityKey {
         // Time is checked below against the caller's clock, so tests and replay control it.
         rules.disable_valid_at();
         rules.validate_issuer_with(ISSUER);
-        let trusted = public::verify(&self.public, &untrusted, &rules, None, None)
+        let trusted = public::verify(self.key.public(), &untrusted, &rules, None, None)
             .map_err(|_| invalid("signature or claims rejected"))?;
         let claims = trusted
             .payload_claims()
@@ -296,43 +261,8 @@ impl CapabilityKey {
     /// The public key as a JWK Set (OKP / Ed25519), with the PASERK form alongside, so an
     /// executor can verify tokens offline.
     pub fn jwks(&self) -> Value {
-        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.public.as_bytes());
-        let mut paserk = String::new();
-        let _ = self.public.fmt(&mut paserk);
-        json!({
-            "keys": [{
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "x": x,
-                "kid": self.kid,
-                "use": "sig",
-                "alg": "EdDSA",
-                "paserk": paserk,
-                "token_format": "PASETO v4.public",
-            }]
-        })
+        json!({ "keys": [self.key.jwk(None)] })
     }
-}
-
-#[cfg(unix)]
-pub(crate) fn check_private(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .map_err(|e| e.to_string())?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "readable by group or others (mode {:o}); run chmod 600",
-            mode & 0o777
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-pub(crate) fn check_private(_: &Path) -> Result<(), String> {
-    Ok(())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use tollgate::{
     app::{self, Running},
     config::Config,
     grpc::pb::{self, authorizer_client::AuthorizerClient, policy_admin_client::PolicyAdminClient},
+    identity::{AuthConfig, AuthMode, TokenIdentity},
 };
 use tonic::transport::Channel;
 
@@ -283,14 +284,137 @@ pub async fn spawn_serve(config: &Path, args: &[&std::ffi::OsStr]) -> Process {
     Process { child, channel }
 }
 
+/// Lays out `dir` for [`serve_dir`]: the bundle `bundle/policy.rego` holding `policy`, and
+/// `tollgate.yaml` holding `config`.
+pub fn write_serve_dir(dir: &Path, policy: &str, config: &str) {
+    std::fs::create_dir_all(dir.join("bundle")).unwrap();
+    std::fs::write(dir.join("bundle/policy.rego"), policy).unwrap();
+    std::fs::write(dir.join("tollgate.yaml"), config).unwrap();
+}
+
+/// [`spawn_serve`] with `dir/tollgate.yaml`, its data in `dir/data` and its bundle in
+/// `dir/bundle`: the same directory serves again after a crash.
+pub async fn serve_dir(dir: &Path) -> Process {
+    let data = dir.join("data");
+    let bundle = dir.join("bundle");
+    spawn_serve(
+        &dir.join("tollgate.yaml"),
+        &[
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--bundle".as_ref(),
+            bundle.as_os_str(),
+        ],
+    )
+    .await
+}
+
+/// SIGKILLs the process, giving it no chance to flush anything, and reaps it.
+pub fn kill9(p: &mut Process) {
+    let pid = p.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
+    p.child.wait().unwrap();
+}
+
+/// `action` on the database `orders` (params `{"database": "orders"}`), no subject: the
+/// caller's token supplies it.
+pub fn orders_request(action: &str, request_id: impl Into<String>) -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        subject: None,
+        action: Some(pb::Action {
+            name: action.into(),
+            params: strukt(serde_json::json!({"database": "orders"})),
+        }),
+        resource: Some(pb::Resource {
+            r#type: "database".into(),
+            id: "orders".into(),
+            attributes: None,
+        }),
+        context: Some(pb::Context {
+            request_id: request_id.into(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// A fresh database named `<prefix><uuid>` on the test PostgreSQL server
+/// (`TOLLGATE_TEST_POSTGRES_URL`), or None (skipped) when there is none.
+pub async fn fresh_pg_database(prefix: &str) -> Option<String> {
+    use sqlx::Connection;
+    let Ok(url) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("TOLLGATE_REQUIRE_POSTGRES").is_err(),
+            "TOLLGATE_REQUIRE_POSTGRES is set but TOLLGATE_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("SKIPPED: TOLLGATE_TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let name = format!("{prefix}{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    // The name is ours (a UUID), not input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = url.rsplit_once('/').unwrap().0;
+    Some(format!("{base}/{name}"))
+}
+
+/// What one run of the built binary printed and how it exited.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Runs `command` off the runtime, so an in-process server keeps answering while the
+    /// binary waits on it.
+    pub async fn of(mut command: std::process::Command) -> Self {
+        let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+
+    /// The output, once the run is known to have exited 0 (else both streams are shown).
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+}
+
+/// A bundle filler for [`start`]: `rego` as the bundle's one file, `policy.rego`.
+pub fn policy_file(rego: &str) -> impl FnOnce(&Path) + '_ {
+    move |bundle| std::fs::write(bundle.join("policy.rego"), rego).unwrap()
+}
+
+/// Static-token authentication for exactly `tokens`; admin and auditor groups are the
+/// defaults (`tollgate-admins`, `tollgate-auditors`).
+pub fn static_tokens(tokens: Vec<TokenIdentity>) -> AuthConfig {
+    AuthConfig {
+        mode: AuthMode::StaticTokens,
+        tokens,
+        admin_group: None,
+        auditor_group: None,
+    }
+}
+
 /// A static-token identity; agents are owned by `team:platform`.
-pub fn identity(
-    token: &str,
-    id: &str,
-    kind: &str,
-    groups: &[&str],
-) -> tollgate::identity::TokenIdentity {
-    tollgate::identity::TokenIdentity {
+pub fn identity(token: &str, id: &str, kind: &str, groups: &[&str]) -> TokenIdentity {
+    TokenIdentity {
         token_sha256: String::new(),
         token: token.into(),
         id: id.into(),
