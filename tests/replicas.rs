@@ -171,6 +171,9 @@ async fn replicas_write_one_gap_free_audit_chain() {
     for c in clients {
         answered += c.await.unwrap().len();
     }
+    // The replicas sign checkpoints on their own tick (every 25 records here); SIGKILL must
+    // not come before one was written, or there is nothing for verify to check.
+    wait_for_checkpoint(&url).await;
     drop((a, b));
     let mut verify = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"));
     verify
@@ -184,4 +187,25 @@ async fn replicas_write_one_gap_free_audit_chain() {
     let expected = format!("OK: {n} records (seq 1..{n})", n = 2 * answered + 2);
     assert!(text.starts_with(&expected), "{expected} expected: {text}");
     assert!(!text.contains(" 0 signed checkpoints"), "{text}");
+}
+
+/// Waits (bounded) until some replica has signed a checkpoint in the database at `url`.
+async fn wait_for_checkpoint(url: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM audit_checkpoints")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if n > 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no audit checkpoint signed within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
