@@ -151,21 +151,35 @@ macro_rules! audit_ops {
                 after_seq: i64,
                 limit: u32,
             ) -> Result<Vec<AuditRecord>, StoreError> {
-                let rows = sqlx::query(sql::QUERY_AUDIT)
-                    .bind(after_seq)
-                    .bind(f.subject_id.as_deref())
-                    .bind(f.action.as_deref())
-                    .bind(f.resource_type.as_deref())
-                    .bind(f.resource_id.as_deref())
-                    .bind(f.effect.as_deref())
-                    .bind(f.approval_id.as_deref())
-                    .bind(f.decision_id.as_deref())
-                    .bind(f.kind.map(AuditKind::as_str))
-                    .bind(f.since_ms)
-                    .bind(f.until_ms)
-                    .bind(i64::from(limit))
-                    .fetch_all(&mut *conn)
-                    .await?;
+                // Only the filters given become predicates (`col = $n`, never `$n IS NULL OR
+                // ...`), so the planner can use the index each filter has. Column names are
+                // constants here; every value is a bind.
+                let mut q = sqlx::QueryBuilder::<$db>::new(sql::AUDIT_SELECT);
+                q.push(" WHERE seq > ").push_bind(after_seq);
+                let equal = [
+                    ("subject_id", f.subject_id.as_deref()),
+                    ("action", f.action.as_deref()),
+                    ("resource_type", f.resource_type.as_deref()),
+                    ("resource_id", f.resource_id.as_deref()),
+                    ("effect", f.effect.as_deref()),
+                    ("approval_id", f.approval_id.as_deref()),
+                    ("decision_id", f.decision_id.as_deref()),
+                    ("kind", f.kind.map(AuditKind::as_str)),
+                ];
+                for (column, value) in equal {
+                    if let Some(value) = value {
+                        q.push(" AND ").push(column).push(" = ");
+                        q.push_bind(value.to_owned());
+                    }
+                }
+                if let Some(since) = f.since_ms {
+                    q.push(" AND at >= ").push_bind(since);
+                }
+                if let Some(until) = f.until_ms {
+                    q.push(" AND at < ").push_bind(until);
+                }
+                q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+                let rows = q.build().fetch_all(&mut *conn).await?;
                 rows.iter().map(record).collect()
             }
 

@@ -154,25 +154,9 @@ pub(super) const AUDIT_RANGE: &str = concat!(
     " FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"
 );
 
-/// $1 after seq, $2 subject, $3 action, $4 resource type, $5 resource id, $6 effect,
-/// $7 approval, $8 decision, $9 kind, $10 since (inclusive), $11 until (exclusive), $12 limit.
-pub(super) const QUERY_AUDIT: &str = concat!(
-    "SELECT ",
-    audit_columns!(),
-    " FROM audit_log \
-     WHERE seq > $1 \
-       AND ($2 IS NULL OR subject_id = $2) \
-       AND ($3 IS NULL OR action = $3) \
-       AND ($4 IS NULL OR resource_type = $4) \
-       AND ($5 IS NULL OR resource_id = $5) \
-       AND ($6 IS NULL OR effect = $6) \
-       AND ($7 IS NULL OR approval_id = $7) \
-       AND ($8 IS NULL OR decision_id = $8) \
-       AND ($9 IS NULL OR kind = $9) \
-       AND ($10 IS NULL OR at >= $10) \
-       AND ($11 IS NULL OR at < $11) \
-     ORDER BY seq LIMIT $12"
-);
+/// The audit query's head; the filter predicates are appended for the filters given only
+/// (see `audit_ops::query`), so each query can use the index its filter has.
+pub(super) const AUDIT_SELECT: &str = concat!("SELECT ", audit_columns!(), " FROM audit_log");
 
 /// Replicas racing to sign the same seq: the first one stays.
 pub(super) const INSERT_CHECKPOINT: &str =
