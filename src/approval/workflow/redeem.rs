@@ -139,7 +139,13 @@ impl Workflow {
     pub async fn sweep(&self) -> Result<usize, WorkflowError> {
         let now = unix_millis(self.now());
         let auditor = self.auditor.clone();
-        let audit = move |a: &Approval| {
+        // The store hands each expired approval to `audit`; its creation time is kept for the
+        // time-to-resolution histogram, so nothing is read again after the commit.
+        let created = std::sync::Mutex::new(std::collections::HashMap::new());
+        let audit = |a: &Approval| {
+            if let Ok(mut created) = created.lock() {
+                created.insert(a.id.clone(), a.created_at);
+            }
             auditor.events(|| {
                 let ctx = AuditContext::service(a.trace_parent.clone());
                 let mut e = auditor.approval_event(AuditKind::ApprovalExpired, &ctx, now, a);
@@ -148,11 +154,11 @@ impl Workflow {
             })
         };
         let ids = self.store.expire_due(now, &audit).await?;
+        let created = created.into_inner().unwrap_or_else(|p| p.into_inner());
         for id in &ids {
             tracing::info!(approval.id = %id, "approval expired");
-            // Only for the histogram; the expiry itself is already committed.
-            if let Ok(Some(a)) = self.store.get_approval(id, now).await {
-                self.resolved(Resolution::Expired, a.created_at, millis_to_time(now));
+            if let Some(&at) = created.get(id) {
+                self.resolved(Resolution::Expired, at, millis_to_time(now));
             }
             self.changed(id).await;
         }
