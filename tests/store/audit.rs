@@ -10,7 +10,7 @@ use tollgate::audit::{
 use tollgate::domain::{ApprovalState, CapabilityState, RedeemOutcome, ReviewVerdict};
 use tollgate::store::Store;
 
-use super::{capability, create, new_approval, review};
+use super::{capability, create, new_approval, review, state_at};
 
 /// An event of `kind` about `subject` doing `action`, at `at`.
 pub(crate) fn event(kind: AuditKind, subject: &str, action: &str, at: i64) -> AuditEvent {
@@ -433,15 +433,7 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn S
         .approve_with_capability(&a.id, &cap, 3_000, &dup())
         .await
         .is_err());
-    assert_eq!(
-        store
-            .get_approval(&a.id, 3_000)
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
-        ApprovalState::Pending
-    );
+    assert_eq!(state_at(&store, &a.id, 3_000).await, ApprovalState::Pending);
     assert_eq!(
         store.get_capability(&cap.id, 3_000).await.unwrap(),
         None,
@@ -458,15 +450,7 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn S
         )
         .await
         .is_err());
-    assert_eq!(
-        store
-            .get_approval(&a.id, 3_000)
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
-        ApprovalState::Pending
-    );
+    assert_eq!(state_at(&store, &a.id, 3_000).await, ApprovalState::Pending);
 
     let free = capability("cap-free", None, 60_000);
     assert!(store.insert_capability(&free, &dup()).await.is_err());
@@ -490,12 +474,7 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn S
     let due = create(&store, &new_approval("agent:a", "", "data.export", 5_000)).await;
     assert!(store.expire_due(5_000, &|_| dup()).await.is_err());
     assert_eq!(
-        store
-            .get_approval(&due.id, 4_000)
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
+        state_at(&store, &due.id, 4_000).await,
         ApprovalState::Pending,
         "not expired without its record"
     );

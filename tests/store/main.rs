@@ -13,7 +13,9 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
     AssertSqlSafe, Connection, PgConnection,
 };
-use tollgate::domain::{Approval, Capability, CapabilityState, NewApproval, Review, ReviewVerdict};
+use tollgate::domain::{
+    Approval, ApprovalState, Capability, CapabilityState, NewApproval, Review, ReviewVerdict,
+};
 use tollgate::store::{PostgresStore, SqliteStore, Store};
 
 /// A fresh SQLite store on a temporary file (kept alive by the returned directory).
@@ -147,6 +149,11 @@ pub(crate) fn new_approval(
         expires_at,
         trace_parent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
     }
+}
+
+/// The state of approval `id` as observed at `at` (it must exist).
+pub(crate) async fn state_at(store: &Arc<dyn Store>, id: &str, at: i64) -> ApprovalState {
+    store.get_approval(id, at).await.unwrap().unwrap().state
 }
 
 pub(crate) async fn create(store: &Arc<dyn Store>, new: &NewApproval) -> Approval {
