@@ -122,6 +122,15 @@ async fn records(data: &Path, filter: AuditFilter) -> Vec<AuditRecord> {
     found
 }
 
+/// Every record of one approval, in seq order.
+async fn approval_records(data: &Path, approval_id: String) -> Vec<AuditRecord> {
+    let filter = AuditFilter {
+        approval_id: Some(approval_id),
+        ..Default::default()
+    };
+    records(data, filter).await
+}
+
 /// `tollgate audit <args> --data-dir data`: (exit success, stdout + stderr).
 fn audit_cli(args: &[&str], data: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
@@ -212,14 +221,7 @@ async fn an_approval_flow_leaves_the_expected_masked_records() {
     running.shutdown();
     running.wait().await.unwrap();
 
-    let flow = records(
-        &data,
-        AuditFilter {
-            approval_id: Some(approval_id.clone()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let flow = approval_records(&data, approval_id.clone()).await;
     use AuditKind::*;
     let kinds: Vec<_> = flow.iter().map(|r| r.event.kind).collect();
     assert_eq!(
@@ -451,14 +453,7 @@ async fn a_modify_records_what_changed_and_what_the_policy_said() {
         .into_inner();
     assert_eq!(narrowed.state(), pb::ApprovalState::Approved);
     let data = s.dir.path().join("data");
-    let flow = records(
-        &data,
-        AuditFilter {
-            approval_id: Some(pending.approval_id.clone()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let flow = approval_records(&data, pending.approval_id.clone()).await;
     use AuditKind::*;
     let kinds: Vec<_> = flow.iter().map(|r| r.event.kind).collect();
     assert_eq!(
