@@ -106,6 +106,19 @@ async fn log(postgres: bool) -> Option<Log> {
 }
 
 impl Log {
+    /// The store over this log's database, for reading what to forge.
+    async fn store(&self) -> Box<dyn Store> {
+        match &self.backend {
+            Backend::Sqlite { db } => Box::new(SqliteStore::open(db).await.unwrap()),
+            Backend::Postgres { url, schema } => {
+                let options = PgConnectOptions::from_str(url)
+                    .unwrap()
+                    .options([("search_path", schema.as_str())]);
+                Box::new(PostgresStore::connect_with(options).await.unwrap())
+            }
+        }
+    }
+
     /// Runs `sql` (several statements) against the log's database, as an intruder would.
     async fn tamper(&self, sql: &str) {
         match &self.backend {
@@ -190,15 +203,7 @@ async fn case(postgres: bool, sql: &str, expected: &[&str]) {
 /// A checkpoint for seq 10 signed by another key over the real head.
 async fn forged_token_sql(postgres: bool) -> Option<String> {
     let log = log(postgres).await?;
-    let store: Box<dyn Store> = match &log.backend {
-        Backend::Sqlite { db } => Box::new(SqliteStore::open(db).await.unwrap()),
-        Backend::Postgres { url, schema } => {
-            let options = PgConnectOptions::from_str(url)
-                .unwrap()
-                .options([("search_path", schema.as_str())]);
-            Box::new(PostgresStore::connect_with(options).await.unwrap())
-        }
-    };
+    let store = log.store().await;
     let real = store.checkpoints(9, 1).await.unwrap().remove(0);
     let other = AuditKey::generate().unwrap();
     let forged = checkpoint::sign(&other, real.seq, &real.head_hash, real.at).unwrap();
@@ -217,15 +222,7 @@ async fn forged_token_sql(postgres: bool) -> Option<String> {
 /// again: only the signed checkpoint can tell.
 async fn rewritten_history(postgres: bool) -> Option<String> {
     let log = log(postgres).await?;
-    let store: Box<dyn Store> = match &log.backend {
-        Backend::Sqlite { db } => Box::new(SqliteStore::open(db).await.unwrap()),
-        Backend::Postgres { url, schema } => {
-            let options = PgConnectOptions::from_str(url)
-                .unwrap()
-                .options([("search_path", schema.as_str())]);
-            Box::new(PostgresStore::connect_with(options).await.unwrap())
-        }
-    };
+    let store = log.store().await;
     let records = store.audit_range(1, 100).await.unwrap();
     let mut events: Vec<AuditEvent> = records.iter().map(|r| r.event.clone()).collect();
     events[2].input = json!({"action": {"name": "data.export", "params": {"rows": 3_000_000}}});
