@@ -166,11 +166,6 @@ impl Workflow {
         self
     }
 
-    /// The auditor the workflow records with (the gRPC layer records plain decisions with it).
-    pub fn auditor(&self) -> &Auditor {
-        &self.auditor
-    }
-
     /// Shares changes with other replicas through `feed` and wakes local waiters for theirs.
     pub async fn with_feed(mut self, feed: Arc<dyn ChangeFeed>) -> Result<Self, WorkflowError> {
         let mut remote = feed.subscribe().await?;
@@ -273,6 +268,23 @@ impl Workflow {
             self.changed(&approval.id).await;
         }
         Ok(approval)
+    }
+
+    /// Records a decision that stores nothing else (a DENY, or an ALLOW without a capability)
+    /// through the group commit; it returns once the record is durable, so the caller may
+    /// answer. PENDING and capability-carrying answers are recorded with what they store.
+    pub async fn record_decision(
+        &self,
+        decision: &Decision,
+        req: &AuthzRequest,
+        ctx: &AuditContext,
+    ) -> Result<(), WorkflowError> {
+        if self.auditor.is_enabled() {
+            self.auditor
+                .record(self.auditor.decision(ctx, decision, req))
+                .await?;
+        }
+        Ok(())
     }
 
     /// A capability for an ALLOW whose policy asked for one (obligation `capability`); the

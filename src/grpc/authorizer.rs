@@ -101,15 +101,11 @@ impl AuthorizerService {
                     .map_err(|e| status::workflow(&e))?;
                 wire.capability = token;
             }
-            _ => {
-                let auditor = self.workflow.auditor();
-                if auditor.is_enabled() {
-                    auditor
-                        .record(auditor.decision(&ctx, &decision, &req))
-                        .await
-                        .map_err(|e| status::audit(&e))?;
-                }
-            }
+            _ => self
+                .workflow
+                .record_decision(&decision, &req, &ctx)
+                .await
+                .map_err(|e| status::workflow(&e))?,
         }
         let evaluation = (!decision.cached).then_some(decision.eval_duration);
         self.metrics
