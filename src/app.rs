@@ -14,7 +14,7 @@ use crate::{
     grpc::{self, GrpcConfig},
     http,
     identity::{AuthMode, Authenticator},
-    policy::{watch as policy_watch, BundleArchive, BundleVerifier, DecisionCache, PolicyStore},
+    policy::{watch as policy_watch, BundleArchive, BundleVerifier, DecisionCache, ActivePolicy},
     service::Decider,
     store::{ChangeFeed, PostgresStore, SqliteStore, Store},
     telemetry::Metrics,
@@ -79,7 +79,7 @@ pub struct Running {
     /// Where HTTP listens.
     pub http_addr: SocketAddr,
     /// The policy store (tests and tooling inspect it).
-    pub policies: Arc<PolicyStore>,
+    pub policies: Arc<ActivePolicy>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
     audit: Option<AuditShutdown>,
@@ -161,7 +161,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         .unwrap_or_else(|| config.data_dir.join(CAPABILITY_KEY_FILE));
     let capability_key = Arc::new(CapabilityKey::load_or_generate(&key_file)?);
     let mut policies =
-        PolicyStore::new(config.bundle.path.clone(), config.limits, config.approvals)
+        ActivePolicy::new(config.bundle.path.clone(), config.limits, config.approvals)
             .with_archive(BundleArchive::in_data_dir(&config.data_dir));
     if let Some(verification) = &config.bundle.verification {
         policies = policies.with_verifier(
@@ -267,7 +267,7 @@ fn start_audit(
     config: &Config,
     store: &Arc<dyn Store>,
     observer: Option<BatchObserver>,
-    policies: &Arc<PolicyStore>,
+    policies: &Arc<ActivePolicy>,
     rx: &watch::Receiver<bool>,
     tasks: &mut Vec<JoinHandle<anyhow::Result<()>>>,
 ) -> anyhow::Result<(Auditor, Option<AuditShutdown>)> {
@@ -415,7 +415,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 #[cfg(unix)]
-async fn wait_for_signals(policies: &Arc<PolicyStore>) -> anyhow::Result<()> {
+async fn wait_for_signals(policies: &Arc<ActivePolicy>) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -433,7 +433,7 @@ async fn wait_for_signals(policies: &Arc<PolicyStore>) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(_: &Arc<PolicyStore>) -> anyhow::Result<()> {
+async fn wait_for_signals(_: &Arc<ActivePolicy>) -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

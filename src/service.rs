@@ -10,7 +10,7 @@ use std::{
 use crate::{
     domain::{decide, AuthzRequest, Decision, InputLimits, InvalidField, Verdict},
     identity::Caller,
-    policy::{input::to_input, CompiledBundle, DecisionCache, PolicyStore},
+    policy::{input::to_input, CompiledBundle, DecisionCache, ActivePolicy},
 };
 
 /// Why no decision was made. Mapped to a gRPC status in exactly one place.
@@ -39,7 +39,7 @@ pub type Decided = (Decision, AuthzRequest);
 /// Makes decisions. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Decider {
-    policies: Arc<PolicyStore>,
+    policies: Arc<ActivePolicy>,
     cache: Option<DecisionCache>,
     limits: InputLimits,
 }
@@ -47,7 +47,7 @@ pub struct Decider {
 impl Decider {
     /// A decider over `policies`.
     pub fn new(
-        policies: Arc<PolicyStore>,
+        policies: Arc<ActivePolicy>,
         cache: Option<DecisionCache>,
         limits: InputLimits,
     ) -> Self {
@@ -59,7 +59,7 @@ impl Decider {
     }
 
     /// The policy store (for status and reload).
-    pub fn policies(&self) -> &Arc<PolicyStore> {
+    pub fn policies(&self) -> &Arc<ActivePolicy> {
         &self.policies
     }
 

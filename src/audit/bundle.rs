@@ -9,14 +9,14 @@ use serde_json::json;
 use super::{AuditContext, AuditEvent, AuditKind, Auditor};
 use crate::{
     domain::unix_millis,
-    policy::{LoadStatus, PolicyStore},
+    policy::{LoadStatus, ActivePolicy},
 };
 
 /// Records bundle activations and rejections until `shutdown`. Attempts are followed through
-/// [`PolicyStore::subscribe_attempts`]; attempts that complete faster than they are recorded
+/// [`ActivePolicy::subscribe_attempts`]; attempts that complete faster than they are recorded
 /// are coalesced into one event per kind, with the number it stands for in `detail.attempts`.
 pub async fn record_bundle_events(
-    policies: Arc<PolicyStore>,
+    policies: Arc<ActivePolicy>,
     auditor: Auditor,
     shutdown: impl std::future::Future<Output = ()>,
 ) {

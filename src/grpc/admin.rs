@@ -7,19 +7,19 @@ use tonic::{Request, Response, Status};
 use super::{authorizer::caller, pb, status};
 use crate::{
     identity::Authenticator,
-    policy::{LoadStatus, PolicyStore},
+    policy::{LoadStatus, ActivePolicy},
 };
 
 /// Serves `tollgate.v1.PolicyAdmin`.
 #[derive(Clone)]
 pub struct AdminService {
-    policies: Arc<PolicyStore>,
+    policies: Arc<ActivePolicy>,
     auth: Arc<Authenticator>,
 }
 
 impl AdminService {
     /// Administers `policies`; callers must be in the admin group.
-    pub fn new(policies: Arc<PolicyStore>, auth: Arc<Authenticator>) -> Self {
+    pub fn new(policies: Arc<ActivePolicy>, auth: Arc<Authenticator>) -> Self {
         Self { policies, auth }
     }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 use crate::{
-    policy::PolicyStore,
+    policy::ActivePolicy,
     telemetry::{metrics::CONTENT_TYPE, Metrics},
 };
 
@@ -23,7 +23,7 @@ use crate::{
 #[derive(Clone)]
 pub struct HttpState {
     /// The policy store (health, status).
-    pub policies: Arc<PolicyStore>,
+    pub policies: Arc<ActivePolicy>,
     /// The capability verification key as a JWK Set, computed once.
     pub jwks: Arc<serde_json::Value>,
     /// The process's metrics, encoded on each scrape.

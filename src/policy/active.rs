@@ -66,7 +66,7 @@ pub enum Reloaded {
 }
 
 /// The policy a service decides with.
-pub struct PolicyStore {
+pub struct ActivePolicy {
     source: PathBuf,
     limits: EvalLimits,
     defaults: RequirementDefaults,
@@ -79,15 +79,15 @@ pub struct PolicyStore {
     attempts_tx: watch::Sender<u64>,
 }
 
-impl std::fmt::Debug for PolicyStore {
+impl std::fmt::Debug for ActivePolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PolicyStore")
+        f.debug_struct("ActivePolicy")
             .field("source", &self.source)
             .finish_non_exhaustive()
     }
 }
 
-impl PolicyStore {
+impl ActivePolicy {
     /// A store with nothing loaded yet; call [`Self::reload`].
     pub fn new(source: PathBuf, limits: EvalLimits, defaults: RequirementDefaults) -> Self {
         Self {

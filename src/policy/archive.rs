@@ -223,11 +223,11 @@ mod tests {
 
     #[test]
     fn activation_archives_and_a_failed_write_still_serves() {
-        use crate::policy::{EvalLimits, PolicyStore, RequirementDefaults};
+        use crate::policy::{EvalLimits, ActivePolicy, RequirementDefaults};
         let tmp = tempfile::tempdir().unwrap();
         let digest = sample(&tmp.path().join("src")).digest;
         let store = |archive: BundleArchive| {
-            PolicyStore::new(
+            ActivePolicy::new(
                 tmp.path().join("src"),
                 EvalLimits::default(),
                 RequirementDefaults::default(),

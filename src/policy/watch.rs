@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use super::active::PolicyStore;
+use super::active::ActivePolicy;
 
 /// Changes closer together than this are one reload (editors write files in several steps).
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -14,7 +14,7 @@ pub const DEBOUNCE: Duration = Duration::from_millis(200);
 /// watched recursively; a bundle file through its parent directory, so atomic renames (the
 /// usual way to publish a new `.tar.gz`) are seen.
 pub async fn watch(
-    store: Arc<PolicyStore>,
+    store: Arc<ActivePolicy>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> notify::Result<()> {
     let (tx, mut rx) = mpsc::channel::<()>(1);

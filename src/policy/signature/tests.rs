@@ -4,7 +4,7 @@ use base64::Engine as _;
 use jsonwebtoken::{EncodingKey, Header};
 
 use super::*;
-use crate::policy::{EvalLimits, LoadError, PolicyStore, RequirementDefaults};
+use crate::policy::{EvalLimits, LoadError, ActivePolicy, RequirementDefaults};
 
 /// A test-only Ed25519 key pair derived from `seed`: (signing key, public key PEM).
 fn keypair(seed: u8) -> (EncodingKey, String) {
@@ -79,7 +79,7 @@ struct Fixture {
     _tmp: tempfile::TempDir,
     bundle: std::path::PathBuf,
     key: EncodingKey,
-    store: Arc<PolicyStore>,
+    store: Arc<ActivePolicy>,
 }
 
 /// A store requiring signatures by key 1, serving a bundle signed by it.
@@ -91,7 +91,7 @@ fn serving() -> Fixture {
     sign(&bundle, &key, "release", "");
     let verifier = BundleVerifier::from_config(&config(tmp.path(), &pem)).unwrap();
     let store = Arc::new(
-        PolicyStore::new(
+        ActivePolicy::new(
             bundle.clone(),
             EvalLimits::default(),
             RequirementDefaults::default(),

@@ -1,13 +1,11 @@
 //! Prometheus metrics, scraped over real HTTP from a real server after real decisions,
 //! approvals, capabilities and reloads: every series, with the counts those calls imply.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use tollgate::grpc::pb::{self, approvals_client::ApprovalsClient, Effect};
 
 const POLICY: &str = r#"package tollgate

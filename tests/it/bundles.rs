@@ -1,7 +1,6 @@
 //! OPA bundle archives (`.tar.gz`): manifest revision and roots, content addressing, and
 //! archives that must be refused.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 

@@ -1,9 +1,7 @@
 //! The release-shaped binary, driven as a user would: `serve` answering grpcurl through
 //! reflection and stopping cleanly on SIGTERM, `eval` and `test` with their exit codes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::{
     io::{BufRead, BufReader},
@@ -13,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use common::repo;
+use crate::common::repo;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
 

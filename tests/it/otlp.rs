@@ -3,19 +3,17 @@
 //! opentelemetry-proto definitions. One span per decision, joined to the caller's trace;
 //! approval calls link back to the trace of the decision that created the approval.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::{collections::HashMap, time::Duration};
 
-use common::*;
+use crate::common::*;
 use opentelemetry_proto::tonic::{
     collector::trace::v1::{
         trace_service_server::{TraceService, TraceServiceServer},
         ExportTraceServiceRequest, ExportTraceServiceResponse,
     },
-    common::v1::{any_value::Value, AnyValue, KeyValue},
+    crate::common::v1::{any_value::Value, AnyValue, KeyValue},
     trace::v1::{span::SpanKind, Span},
 };
 use tokio::sync::mpsc;

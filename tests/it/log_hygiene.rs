@@ -2,16 +2,14 @@
 //! bearer tokens or capabilities. Every log line of a full approval workflow, at TRACE for
 //! tollgate, through the production JSON subscriber with tracing on, is searched for them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::{
     io,
     sync::{Arc, Mutex},
 };
 
-use common::*;
+use crate::common::*;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tollgate::{
     config::{LogConfig, LogFormat},

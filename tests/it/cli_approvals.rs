@@ -1,13 +1,11 @@
 //! The reviewer CLI, driven as a reviewer would: the built binary's `approvals list`, `show`,
 //! `approve` and `deny` against a real server on port 0 with static tokens.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use tollgate::grpc::pb::{self, Effect};
 use tonic::Request;
 

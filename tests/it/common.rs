@@ -1,7 +1,5 @@
 //! Shared test harness: a real server on port 0 over a private copy of a bundle.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::{
     path::{Path, PathBuf},
     time::Duration,

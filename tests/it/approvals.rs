@@ -1,9 +1,7 @@
 //! The approval workflow end to end over gRPC: request -> pending -> reviews -> capability ->
 //! redemption, and every way it must refuse.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::{
     sync::{
@@ -13,7 +11,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use common::*;
+use crate::common::*;
 use tokio_stream::StreamExt;
 use tollgate::grpc::pb::{self, approvals_client::ApprovalsClient, ApprovalState, Effect, Verdict};
 use tonic::{transport::Channel, Code};

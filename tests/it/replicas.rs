@@ -2,13 +2,11 @@
 //! approval made through one wakes the waiter on another, and a capability redeems once
 //! across all of them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::{path::Path, time::Duration};
 
-use common::*;
+use crate::common::*;
 use tokio_stream::StreamExt;
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,

@@ -4,7 +4,6 @@
 //! and pass, unless `TOLLGATE_REQUIRE_POSTGRES=1` (CI) makes them fail. Time is passed
 //! explicitly; nothing sleeps.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{str::FromStr, sync::Arc};
 

@@ -3,13 +3,11 @@
 //! `tollgate audit verify` accepts, the audit key in the JWKS; and when a record cannot be
 //! committed the caller gets an error, never the answer.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::{path::Path, process::Command};
 
-use common::*;
+use crate::common::*;
 use sqlx::{AssertSqlSafe, Connection, SqliteConnection};
 use tollgate::{
     audit::{AuditFilter, AuditKind, AuditRecord, MASKED},

@@ -3,14 +3,12 @@
 //! `PolicyAdmin/ReloadBundle` with the precise reason while the last good revision keeps
 //! answering.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::path::Path;
 
 use base64::Engine as _;
-use common::{request, start, write_probe_bundle};
+use crate::common::{request, start, write_probe_bundle};
 use jsonwebtoken::{EncodingKey, Header};
 use tollgate::{
     grpc::pb::{self, Effect},

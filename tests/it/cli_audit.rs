@@ -3,13 +3,11 @@
 //! `audit replay`, `bundle impact`, `audit export` and `audit show` read what the server wrote,
 //! from the same config file.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::{collections::BTreeSet, path::Path, process::Command};
 
-use common::{as_user, fresh_pg_database, spawn_serve, strukt, Run};
+use crate::common::{as_user, fresh_pg_database, spawn_serve, strukt, Run};
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient,
     policy_admin_client::PolicyAdminClient, Effect, Verdict,

@@ -3,7 +3,6 @@
 //! record and the kind of fault, and exit non-zero. An untouched log verifies. Every case runs
 //! on a SQLite file and, with `TOLLGATE_TEST_POSTGRES_URL`, on PostgreSQL (its own schema).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{path::PathBuf, process::Command, str::FromStr};
 

@@ -3,9 +3,7 @@
 //! decision a client received is in the audit log afterwards, and `tollgate audit verify`
 //! accepts the log (one gap-free chain across all the crashes).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::{
     collections::HashSet,
@@ -14,7 +12,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use common::{as_user, kill9, orders_request, serve_dir, write_serve_dir, Run};
+use crate::common::{as_user, kill9, orders_request, serve_dir, write_serve_dir, Run};
 use tokio::sync::watch;
 use tollgate::{
     audit::AuditKind,

@@ -1,13 +1,11 @@
 //! kill -9 loses nothing answered: pending approvals, reviews and issued capabilities survive
 //! a SIGKILL of the real binary, and deadlines are still enforced after the restart.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{as_user, kill9, orders_request, serve_dir, write_serve_dir, Process};
+use crate::common::{as_user, kill9, orders_request, serve_dir, write_serve_dir, Process};
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,
     Effect, Verdict,

@@ -2,13 +2,11 @@
 //! ranges, permissions and argument validation. Records are appended through the store the
 //! server itself reads (the same SQLite file), so the test controls exactly what is there.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::sync::Arc;
 
-use common::{as_user, identity, start, static_tokens, write_probe_bundle, TestServer};
+use crate::common::{as_user, identity, start, static_tokens, write_probe_bundle, TestServer};
 use prost_types::Timestamp;
 use tollgate::{
     app::SQLITE_FILE,

@@ -1,12 +1,10 @@
 //! Black-box tests: the real server on port 0, called over gRPC.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::*;
+use crate::common::*;
 use tokio_stream::StreamExt;
 use tollgate::{
     grpc::pb::{self, batch_item::Outcome, Effect},

@@ -1,0 +1,28 @@
+//! The integration tests: one binary, so the crate and its dependencies are linked once.
+//! Each module is a black-box suite against a real server (in process on port 0, or the
+//! built `tollgate` binary), a real SQLite file and, where named, the loopback PostgreSQL
+//! that `scripts/test.sh` starts. `common` holds the shared harness.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod approvals;
+mod audit_durability;
+mod audit_query;
+mod audit_tamper;
+mod audit_trail;
+mod binary;
+mod bundles;
+mod cli_approvals;
+mod cli_audit;
+mod differential;
+mod durability;
+mod golden;
+mod grpc;
+mod log_hygiene;
+mod metrics;
+mod otlp;
+mod replicas;
+mod signed_bundles;
+mod store;
