@@ -1,5 +1,7 @@
 //! Shared test harness: a real server on port 0 over a private copy of a bundle.
 
+#![allow(dead_code)]
+
 use std::{
     path::{Path, PathBuf},
     time::Duration,

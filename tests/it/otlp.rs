@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::{
         trace_service_server::{TraceService, TraceServiceServer},
         ExportTraceServiceRequest, ExportTraceServiceResponse,
     },
-    crate::common::v1::{any_value::Value, AnyValue, KeyValue},
+    common::v1::{any_value::Value, AnyValue, KeyValue},
     trace::v1::{span::SpanKind, Span},
 };
 use tokio::sync::mpsc;
