@@ -8,16 +8,16 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
     approval::{Clock, Workflow},
-    audit::{self, AuditKey, AuditWriter, Auditor, BatchObserver},
+    audit::{self, AuditKey, Auditor},
     capability::CapabilityKey,
     config::Config,
     grpc::{self, GrpcConfig},
     http,
     identity::{AuthMode, Authenticator},
-    policy::{watch as policy_watch, BundleArchive, BundleVerifier, DecisionCache, ActivePolicy},
-    service::Decider,
-    store::{ChangeFeed, PostgresStore, SqliteStore, Store},
-    telemetry::Metrics,
+    policy::{watch as policy_watch, ActivePolicy, BundleArchive, BundleVerifier, DecisionCache},
+    service::{Decider, Parts, Roles, Tollgate},
+    store::{AuditLog, BatchObserver, GroupCommit, PostgresStore, SqliteStore, Stores},
+    telemetry::{ErrorChain, Metrics},
 };
 
 /// The capability signing key's file name in the data directory (PASERK, mode 0600).
@@ -64,12 +64,12 @@ fn audit_metrics(metrics: &Metrics, extra: Option<BatchObserver>) -> BatchObserv
     })
 }
 
-/// The audit writer and what to finish after the servers stop.
-struct AuditShutdown {
+/// The group commit and what to finish after the servers stop.
+struct CommitShutdown {
     stop: tokio::sync::oneshot::Sender<()>,
     writer: JoinHandle<()>,
-    store: Arc<dyn Store>,
-    key: Arc<AuditKey>,
+    /// The audit log and its key, for a last checkpoint (audit enabled only).
+    checkpoint: Option<(Arc<dyn AuditLog>, Arc<AuditKey>)>,
 }
 
 /// A started server: its bound addresses and a handle to stop it.
@@ -82,7 +82,7 @@ pub struct Running {
     pub policies: Arc<ActivePolicy>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
-    audit: Option<AuditShutdown>,
+    commit: CommitShutdown,
 }
 
 impl Running {
@@ -91,20 +91,19 @@ impl Running {
         self.shutdown.send_replace(true);
     }
 
-    /// Waits until every server has stopped, then drains the audit writer (calls still in
+    /// Waits until every server has stopped, then drains the group commit (calls still in
     /// flight while the servers drained were recorded) and signs a last checkpoint.
     pub async fn wait(self) -> anyhow::Result<()> {
         for task in self.tasks {
             task.await.context("server task panicked")??;
         }
-        if let Some(audit) = self.audit {
-            // The receiver only goes away with the writer task, which is awaited next.
-            let _ = audit.stop.send(());
-            audit.writer.await.context("audit writer panicked")?;
-            if let Err(e) =
-                audit::checkpoint::checkpoint_now(audit.store.as_ref(), &audit.key).await
-            {
-                tracing::error!(error = %e, "final audit checkpoint failed");
+        let commit = self.commit;
+        // The receiver only goes away with the writer task, which is awaited next.
+        let _ = commit.stop.send(());
+        commit.writer.await.context("audit writer panicked")?;
+        if let Some((log, key)) = commit.checkpoint {
+            if let Err(e) = audit::checkpoint::checkpoint_now(log.as_ref(), &key).await {
+                tracing::error!(error = %ErrorChain(&e), "final audit checkpoint failed");
             }
         }
         Ok(())
@@ -171,18 +170,17 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     let policies = Arc::new(policies);
     let initial = policies.clone();
     if let Err(e) = tokio::task::spawn_blocking(move || initial.reload()).await? {
-        tracing::error!(error = %e, "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");
+        tracing::error!(error = %ErrorChain(&e), "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");
     }
     let metrics = Metrics::new();
-    let (store, feed) = open_store(config).await?;
+    let stores = open_store(config).await?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
     let observer = audit_metrics(&metrics, audit_observer);
-    let (auditor, audit) = start_audit(config, &store, Some(observer), &policies, &rx, &mut tasks)?;
-    let mut workflow = Workflow::new(store, capability_key.clone(), clock)
-        .with_auditor(auditor)
+    let (auditor, commit) = start_audit(config, &stores, observer, &policies, &rx, &mut tasks)?;
+    let mut workflow = Workflow::new(&stores, capability_key.clone(), clock, auditor.clone())
         .with_metrics(metrics.clone());
-    if let Some(feed) = feed {
+    if let Some(feed) = stores.feed.clone() {
         workflow = workflow
             .with_feed(feed)
             .await
@@ -193,6 +191,19 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         DecisionCache::new(&config.decision_cache),
         config.input,
     );
+    let tollgate = Tollgate::new(Parts {
+        decider,
+        workflow: workflow.clone(),
+        auditor,
+        audit_log: stores.audit.clone(),
+        key: capability_key.clone(),
+        roles: Roles::new(
+            config.auth.admin_group.as_deref(),
+            config.auth.auditor_group.as_deref(),
+        ),
+        allow_capability_ttl: config.approvals.capability_ttl,
+        metrics: metrics.clone(),
+    });
 
     let grpc_listener = TcpListener::bind(config.grpc_addr)
         .await
@@ -205,30 +216,28 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
 
     let grpc_config = GrpcConfig {
         max_message_bytes: config.max_message_bytes,
-        allow_capability_ttl: config.approvals.capability_ttl,
         metrics: metrics.clone(),
     };
     let stop = shutdown_signal(&rx);
-    let sweeper = workflow.clone();
     tasks.push(tokio::spawn(sweep(
-        sweeper,
-        metrics.clone(),
-        shutdown_signal(&rx),
-    )));
-    tasks.push(tokio::spawn(track_pending(
         workflow.clone(),
         metrics.clone(),
         shutdown_signal(&rx),
     )));
+    tasks.push(tokio::spawn(track_pending(
+        workflow,
+        metrics.clone(),
+        shutdown_signal(&rx),
+    )));
     tasks.push(tokio::spawn(async move {
-        grpc::serve(grpc_listener, decider, auth, workflow, grpc_config, stop)
+        grpc::serve(grpc_listener, tollgate, auth, grpc_config, stop)
             .await
             .context("gRPC server")
     }));
     let stop = shutdown_signal(&rx);
     let mut jwks = capability_key.jwks();
-    if let (Some(a), Some(keys)) = (&audit, jwks["keys"].as_array_mut()) {
-        keys.push(a.key.jwk());
+    if let (Some((_, key)), Some(keys)) = (&commit.checkpoint, jwks["keys"].as_array_mut()) {
+        keys.push(key.jwk());
     }
     let http_state = http::HttpState {
         policies: policies.clone(),
@@ -245,7 +254,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         let watched = policies.clone();
         tasks.push(tokio::spawn(async move {
             if let Err(e) = policy_watch::watch(watched, stop).await {
-                tracing::error!(error = %e, "bundle watcher stopped; reload with SIGHUP or PolicyAdmin/ReloadBundle");
+                tracing::error!(error = %ErrorChain(&e), "bundle watcher stopped; reload with SIGHUP or PolicyAdmin/ReloadBundle");
             }
             Ok(())
         }));
@@ -257,48 +266,55 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         policies,
         shutdown,
         tasks,
-        audit,
+        commit,
     })
 }
 
-/// Starts the audit trail's tasks (group commit, checkpoints, bundle events) and returns the
-/// auditor the workflow records with; with `audit.enabled: false`, records nothing and says so.
+/// Starts the group commit and, unless `audit.enabled: false` (which records nothing and
+/// says so), the audit trail's tasks (checkpoints, bundle events); returns the auditor the
+/// service records with.
 fn start_audit(
     config: &Config,
-    store: &Arc<dyn Store>,
-    observer: Option<BatchObserver>,
+    stores: &Stores,
+    observer: BatchObserver,
     policies: &Arc<ActivePolicy>,
     rx: &watch::Receiver<bool>,
     tasks: &mut Vec<JoinHandle<anyhow::Result<()>>>,
-) -> anyhow::Result<(Auditor, Option<AuditShutdown>)> {
+) -> anyhow::Result<(Auditor, CommitShutdown)> {
     let c = &config.audit;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (commit, writer) =
+        GroupCommit::spawn(stores.batches.clone(), c.max_batch, Some(observer), async {
+            // A dropped sender also means stop.
+            let _ = stopped.await;
+        });
     if !c.enabled {
         tracing::warn!(
             "AUDIT TRAIL DISABLED (audit.enabled: false): no decision, approval or capability \
              event is recorded. Use only for benchmarks and throwaway set-ups."
         );
-        return Ok((Auditor::disabled(), None));
+        let shutdown = CommitShutdown {
+            stop,
+            writer,
+            checkpoint: None,
+        };
+        return Ok((Auditor::disabled(commit), shutdown));
     }
     let key_path = audit_key_path(config);
     let key = Arc::new(
         AuditKey::load_or_generate(&key_path)
             .with_context(|| format!("audit key {}", key_path.display()))?,
     );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (writer, writer_task) = AuditWriter::spawn(store.clone(), c.max_batch, observer, async {
-        // A dropped sender also means stop.
-        let _ = stopped.await;
-    });
-    let auditor = Auditor::new(writer, c.mask.clone());
-    let (s, k, every, interval) = (
-        store.clone(),
+    let auditor = Auditor::new(commit, c.mask.clone());
+    let (log, k, every, interval) = (
+        stores.audit.clone(),
         key.clone(),
         c.checkpoint_every,
         c.checkpoint_interval,
     );
     let stop_checkpoints = shutdown_signal(rx);
     tasks.push(tokio::spawn(async move {
-        audit::checkpoint::run(s, k, every, interval, stop_checkpoints).await;
+        audit::checkpoint::run(log, k, every, interval, stop_checkpoints).await;
         Ok(())
     }));
     let (p, a, stop_bundles) = (policies.clone(), auditor.clone(), shutdown_signal(rx));
@@ -307,37 +323,32 @@ fn start_audit(
         Ok(())
     }));
     tracing::info!(audit.kid = %key.kid(), audit.max_batch = c.max_batch, "audit trail recording");
-    Ok((
-        auditor,
-        Some(AuditShutdown {
-            stop,
-            writer: writer_task,
-            store: store.clone(),
-            key,
-        }),
-    ))
+    let shutdown = CommitShutdown {
+        stop,
+        writer,
+        checkpoint: Some((stores.audit.clone(), key)),
+    };
+    Ok((auditor, shutdown))
 }
 
 /// Opens the configured store: PostgreSQL (with its cross-replica change feed) when a URL
 /// is set, else SQLite in the data dir. The server and the offline tools (`tollgate audit`,
 /// `tollgate bundle impact`) open it here, so they always read the same database.
-pub async fn open_store(
-    config: &Config,
-) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<dyn ChangeFeed>>)> {
+pub async fn open_store(config: &Config) -> anyhow::Result<Stores> {
     Ok(match &config.store.url {
         Some(url) => {
             let pg = PostgresStore::connect(url)
                 .await
                 .context("connecting to PostgreSQL (store.url)")?;
-            let feed: Arc<dyn ChangeFeed> = Arc::new(pg.changes());
-            (Arc::new(pg), Some(feed))
+            let feed = Arc::new(pg.changes());
+            Stores::of(pg, Some(feed))
         }
         None => {
             let path = config.data_dir.join(SQLITE_FILE);
             let sqlite = SqliteStore::open(&path)
                 .await
                 .with_context(|| format!("opening {}", path.display()))?;
-            (Arc::new(sqlite), None)
+            Stores::of(sqlite, None)
         }
     })
 }
@@ -357,7 +368,7 @@ async fn sweep(
             _ = &mut shutdown => return Ok(()),
             _ = tick.tick() => {
                 if let Err(e) = workflow.sweep().await {
-                    tracing::error!(error = %e, "expiry sweep failed; reads still enforce deadlines");
+                    tracing::error!(error = %ErrorChain(&e), "expiry sweep failed; reads still enforce deadlines");
                 }
                 refresh_pending(&workflow, &metrics).await;
             }
@@ -393,7 +404,7 @@ async fn refresh_pending(workflow: &Workflow, metrics: &Metrics) {
     match workflow.count_pending().await {
         Ok(n) => metrics.set_approvals_pending(n),
         Err(e) => {
-            tracing::warn!(error = %e, "counting pending approvals failed; the gauge keeps its last value")
+            tracing::warn!(error = %ErrorChain(&e), "counting pending approvals failed; the gauge keeps its last value")
         }
     }
 }

@@ -17,19 +17,28 @@ pub mod workflow;
 
 pub use workflow::{ApprovalView, Clock, Narrowed, Redemption, Workflow, WorkflowError};
 
-use crate::domain::{AuthzRequest, Requirement, ReviewVerdict};
+use crate::domain::{AuthzRequest, Caller, Principal, Requirement, Review, ReviewVerdict};
 
-/// Who is reviewing, as verified by the identity layer.
+/// A person allowed to review one request: verified, of kind `user`, not a party to the
+/// request, in a group that may approve it, not yet counted. The only way to get one is
+/// [`eligible_reviewer`], so the compiler, not a string comparison, keeps agents, services
+/// and pipelines from reviewing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reviewer {
-    /// Verified identity, e.g. `user:bob@example.com`.
-    pub id: String,
-    /// `user` for people; anything else is automation.
-    pub kind: String,
-    /// Verified groups.
-    pub groups: Vec<String>,
-    /// False for callers that were not authenticated (insecure mode).
-    pub verified: bool,
+    id: String,
+    groups: Vec<String>,
+}
+
+impl Reviewer {
+    /// The reviewer's verified identity.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The reviewer's verified groups.
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
 }
 
 /// Why a reviewer may not review this request.
@@ -51,7 +60,7 @@ pub enum Ineligible {
     #[error("only people can review ({kind} identities cannot)")]
     NotAPerson {
         /// The reviewer's kind.
-        kind: String,
+        kind: crate::domain::SubjectKind,
     },
     /// The reviewer is in none of the groups any requirement names.
     #[error("reviewer is in none of the groups that may approve ({groups})")]
@@ -64,33 +73,27 @@ pub enum Ineligible {
     AlreadyReviewed,
 }
 
-/// Checks whether `reviewer` may review `request` under `requirements`, given who has
-/// already reviewed.
-pub fn check_eligible(
-    reviewer: &Reviewer,
+/// The reviewer `caller` may be for `request` under `requirements`, given who has already
+/// reviewed: the parties to the request first (so the requester hears that it is the
+/// requester), then personhood, groups and a second review.
+pub fn eligible_reviewer(
+    caller: &Caller,
     request: &AuthzRequest,
     requirements: &[Requirement],
     already_reviewed: &[String],
-) -> Result<(), Ineligible> {
-    if !reviewer.verified || reviewer.id.is_empty() {
+) -> Result<Reviewer, Ineligible> {
+    let Some(p) = caller.principal().filter(|p| !p.id.is_empty()) else {
         return Err(Ineligible::Unverified);
+    };
+    not_a_party(p, request)?;
+    if !p.kind.is_person() {
+        return Err(Ineligible::NotAPerson { kind: p.kind });
     }
-    let s = &request.subject;
-    if reviewer.id == s.id {
-        return Err(Ineligible::Requester);
-    }
-    if !s.on_behalf_of.is_empty() && reviewer.id == s.on_behalf_of {
-        return Err(Ineligible::OnBehalfOf);
-    }
-    if !s.owner.is_empty() && (reviewer.id == s.owner || reviewer.groups.contains(&s.owner)) {
-        return Err(Ineligible::Owner);
-    }
-    if reviewer.kind != "user" {
-        return Err(Ineligible::NotAPerson {
-            kind: reviewer.kind.clone(),
-        });
-    }
-    if !requirements.iter().any(|r| can_fill(reviewer, r)) {
+    let reviewer = Reviewer {
+        id: p.id.clone(),
+        groups: p.groups.clone(),
+    };
+    if !requirements.iter().any(|r| can_fill(&reviewer.groups, r)) {
         let mut groups: Vec<&str> = requirements
             .iter()
             .flat_map(|r| r.groups.iter().map(String::as_str))
@@ -104,15 +107,26 @@ pub fn check_eligible(
     if already_reviewed.contains(&reviewer.id) {
         return Err(Ineligible::AlreadyReviewed);
     }
+    Ok(reviewer)
+}
+
+/// The requester, the human it acts for and its owner are parties, never reviewers.
+fn not_a_party(p: &Principal, request: &AuthzRequest) -> Result<(), Ineligible> {
+    let s = &request.subject;
+    if p.id == s.id {
+        return Err(Ineligible::Requester);
+    }
+    if !s.on_behalf_of.is_empty() && p.id == s.on_behalf_of {
+        return Err(Ineligible::OnBehalfOf);
+    }
+    if !s.owner.is_empty() && (p.id == s.owner || p.groups.contains(&s.owner)) {
+        return Err(Ineligible::Owner);
+    }
     Ok(())
 }
 
-fn can_fill(reviewer: &Reviewer, requirement: &Requirement) -> bool {
-    requirement.groups.is_empty()
-        || requirement
-            .groups
-            .iter()
-            .any(|g| reviewer.groups.contains(g))
+fn can_fill(groups: &[String], requirement: &Requirement) -> bool {
+    requirement.groups.is_empty() || requirement.groups.iter().any(|g| groups.contains(g))
 }
 
 /// Where a request stands after the reviews so far.
@@ -132,17 +146,19 @@ pub enum Tally {
     },
 }
 
-/// Decides the request from eligible reviews (each `(reviewer, verdict)` already passed
-/// [`check_eligible`]). A deny wins; otherwise approved when reviewers can be assigned to
+/// Decides the request from its recorded reviews (each made by an eligible reviewer, with the
+/// groups they had then). A deny wins; otherwise approved when reviewers can be assigned to
 /// requirement slots, each reviewer to one slot of a requirement they may fill.
-pub fn tally(requirements: &[Requirement], reviews: &[(Reviewer, ReviewVerdict)]) -> Tally {
-    if let Some((r, _)) = reviews.iter().find(|(_, v)| *v == ReviewVerdict::Deny) {
-        return Tally::Denied { by: r.id.clone() };
+pub fn tally(requirements: &[Requirement], reviews: &[Review]) -> Tally {
+    if let Some(r) = reviews.iter().find(|r| r.verdict == ReviewVerdict::Deny) {
+        return Tally::Denied {
+            by: r.reviewer_id.clone(),
+        };
     }
-    let approvers: Vec<&Reviewer> = reviews
+    let approvers: Vec<&[String]> = reviews
         .iter()
-        .filter(|(_, v)| *v != ReviewVerdict::Deny)
-        .map(|(r, _)| r)
+        .filter(|r| r.verdict != ReviewVerdict::Deny)
+        .map(|r| r.groups.as_slice())
         .collect();
     // One slot per required approval.
     let slots: Vec<&Requirement> = requirements
@@ -162,7 +178,7 @@ pub fn tally(requirements: &[Requirement], reviews: &[(Reviewer, ReviewVerdict)]
 
 /// Size of a maximum matching between slots and reviewers (Kuhn's augmenting paths; slots
 /// are at most a few hundred).
-fn max_matching(slots: &[&Requirement], reviewers: &[&Reviewer]) -> usize {
+fn max_matching(slots: &[&Requirement], reviewers: &[&[String]]) -> usize {
     let mut slot_of_reviewer: Vec<Option<usize>> = vec![None; reviewers.len()];
     let mut matched = 0;
     for slot in 0..slots.len() {
@@ -177,7 +193,7 @@ fn max_matching(slots: &[&Requirement], reviewers: &[&Reviewer]) -> usize {
 fn augment(
     slot: usize,
     slots: &[&Requirement],
-    reviewers: &[&Reviewer],
+    reviewers: &[&[String]],
     seen: &mut [bool],
     slot_of_reviewer: &mut [Option<usize>],
 ) -> bool {
@@ -201,6 +217,7 @@ fn augment(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::SubjectKind;
     use std::time::Duration;
 
     fn req(groups: &[&str], quorum: u32) -> Requirement {
@@ -215,12 +232,28 @@ mod tests {
         }
     }
 
-    fn person(id: &str, groups: &[&str]) -> Reviewer {
-        Reviewer {
+    fn person(id: &str, groups: &[&str]) -> Caller {
+        Caller::Verified(Principal {
             id: id.into(),
-            kind: "user".into(),
+            kind: SubjectKind::User,
             groups: groups.iter().map(|g| g.to_string()).collect(),
-            verified: true,
+            owner: String::new(),
+            asserts_subjects: false,
+        })
+    }
+
+    fn approve(id: &str, groups: &[&str]) -> Review {
+        reviewed(id, groups, ReviewVerdict::Approve)
+    }
+
+    fn reviewed(id: &str, groups: &[&str], verdict: ReviewVerdict) -> Review {
+        Review {
+            approval_id: "a".into(),
+            reviewer_id: id.into(),
+            verdict,
+            reason: "r".into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            at: crate::domain::UnixMillis(0),
         }
     }
 
@@ -238,7 +271,7 @@ mod tests {
     fn no_self_approval_through_any_identity_field() {
         let reqs = [req(&["security"], 1)];
         let r = request();
-        let check = |rev: Reviewer| check_eligible(&rev, &r, &reqs, &[]);
+        let check = |rev: Caller| eligible_reviewer(&rev, &r, &reqs, &[]).map(|_| ());
         assert_eq!(
             check(person("agent:exporter", &["security"])),
             Err(Ineligible::Requester)
@@ -256,18 +289,18 @@ mod tests {
             Err(Ineligible::Owner)
         );
         let mut bot = person("agent:reviewer-bot", &["security"]);
-        bot.kind = "agent".into();
+        if let Caller::Verified(p) = &mut bot {
+            p.kind = SubjectKind::Agent;
+        }
         assert!(matches!(check(bot), Err(Ineligible::NotAPerson { .. })));
-        let mut anon = person("user:bob", &["security"]);
-        anon.verified = false;
-        assert_eq!(check(anon), Err(Ineligible::Unverified));
+        assert_eq!(check(Caller::Unauthenticated), Err(Ineligible::Unverified));
         assert!(matches!(
             check(person("user:bob", &["sre"])),
             Err(Ineligible::NotInGroups { .. })
         ));
         assert_eq!(check(person("user:bob", &["security"])), Ok(()));
         assert_eq!(
-            check_eligible(
+            eligible_reviewer(
                 &person("user:bob", &["security"]),
                 &r,
                 &reqs,
@@ -280,25 +313,21 @@ mod tests {
     #[test]
     fn quorum_needs_distinct_reviewers_and_every_requirement() {
         let reqs = [req(&["sre"], 2), req(&["security"], 1)];
-        let a = |r: Reviewer| (r, ReviewVerdict::Approve);
         assert_eq!(
-            tally(&reqs, &[a(person("u:1", &["sre"]))]),
+            tally(&reqs, &[approve("u:1", &["sre"])]),
             Tally::Pending { missing: 2 }
         );
         assert_eq!(
-            tally(
-                &reqs,
-                &[a(person("u:1", &["sre"])), a(person("u:2", &["sre"]))]
-            ),
+            tally(&reqs, &[approve("u:1", &["sre"]), approve("u:2", &["sre"])]),
             Tally::Pending { missing: 1 }
         );
         assert_eq!(
             tally(
                 &reqs,
                 &[
-                    a(person("u:1", &["sre"])),
-                    a(person("u:2", &["sre"])),
-                    a(person("u:3", &["security"]))
+                    approve("u:1", &["sre"]),
+                    approve("u:2", &["sre"]),
+                    approve("u:3", &["security"])
                 ]
             ),
             Tally::Approved
@@ -308,13 +337,15 @@ mod tests {
     #[test]
     fn one_person_in_both_groups_fills_one_slot_and_order_does_not_matter() {
         let reqs = [req(&["governance"], 1), req(&["security"], 1)];
-        let both = person("u:both", &["governance", "security"]);
-        let gov = person("u:gov", &["governance"]);
-        let a = |r: &Reviewer| (r.clone(), ReviewVerdict::Approve);
-        assert_eq!(tally(&reqs, &[a(&both)]), Tally::Pending { missing: 1 });
+        let both = approve("u:both", &["governance", "security"]);
+        let gov = approve("u:gov", &["governance"]);
+        assert_eq!(
+            tally(&reqs, std::slice::from_ref(&both)),
+            Tally::Pending { missing: 1 }
+        );
         // `both` first would greedily take governance; matching moves it to security.
-        assert_eq!(tally(&reqs, &[a(&both), a(&gov)]), Tally::Approved);
-        assert_eq!(tally(&reqs, &[a(&gov), a(&both)]), Tally::Approved);
+        assert_eq!(tally(&reqs, &[both.clone(), gov.clone()]), Tally::Approved);
+        assert_eq!(tally(&reqs, &[gov, both]), Tally::Approved);
     }
 
     #[test]
@@ -323,9 +354,9 @@ mod tests {
         let t = tally(
             &reqs,
             &[
-                (person("u:1", &[]), ReviewVerdict::Approve),
-                (person("u:2", &[]), ReviewVerdict::Deny),
-                (person("u:3", &[]), ReviewVerdict::Approve),
+                approve("u:1", &[]),
+                reviewed("u:2", &[], ReviewVerdict::Deny),
+                approve("u:3", &[]),
             ],
         );
         assert_eq!(t, Tally::Denied { by: "u:2".into() });

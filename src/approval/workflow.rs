@@ -3,32 +3,37 @@
 //! capabilities once, expires what nobody decided, and wakes waiters.
 //!
 //! Every state change is a compare-and-set in the store, so racing reviewers, redeemers and
-//! replicas get exactly one outcome; this module only decides *which* change to ask for.
+//! replicas get exactly one outcome; this module only decides *which* change to ask for. Who
+//! may read or change which approval is decided by the caller ([`crate::service`]); this
+//! module is told, as a [`Viewer`], how much a reader may see.
 
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use tokio::sync::broadcast;
 
 use super::Ineligible;
 use crate::{
-    audit::{AuditContext, AuditError, AuditKind, Auditor},
-    capability::{CapabilityError, CapabilityKey, Grant},
+    audit::Auditor,
+    capability::{CapabilityError, CapabilityKey, Grant, IssuedCapability},
     domain::{
-        narrowing, unix_millis, Approval, ApprovalState, AuthzRequest, Capability, CapabilityState,
-        Decision, NewApproval, NotNarrower, ParamChange, Requirement, Review,
+        narrowing, Approval, ApprovalFilter, ApprovalState, AuditContext, AuditEvent, AuthzRequest,
+        Capability, Decided, NewApproval, NotNarrower, Page, ParamChange, Requirement, Review,
+        UnixMillis, Viewer,
     },
-    store::{ApprovalFilter, ApprovalPage, ChangeFeed, Page, Store, StoreError},
-    telemetry::metrics::{CapabilityEvent, Metrics, Resolution},
+    store::{ApprovalStore, CapabilityStore, ChangeFeed, CommitError, StoreError, Stores},
+    telemetry::{
+        metrics::{Metrics, Resolution},
+        ErrorChain,
+    },
 };
 
 mod redeem;
 mod review;
 
+pub use review::Verdict;
+
 /// Where the workflow reads the time; tests substitute a controlled clock.
-pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+pub type Clock = Arc<dyn Fn() -> std::time::SystemTime + Send + Sync>;
 
 /// Why a workflow step did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +72,7 @@ pub enum WorkflowError {
     Capability(#[from] CapabilityError),
     /// The audit record could not be committed, so nothing is answered.
     #[error(transparent)]
-    Audit(#[from] AuditError),
+    Audit(#[from] CommitError),
 }
 
 /// An approval with its reviews, and its capability when the viewer may have it.
@@ -81,8 +86,8 @@ pub struct ApprovalView {
     pub requirements: Vec<Requirement>,
     /// Reviews so far.
     pub reviews: Vec<Review>,
-    /// The capability token and its expiry (approved, and shown to the requester only).
-    pub capability: Option<(String, SystemTime)>,
+    /// The capability (approved, and shown to the requester only).
+    pub capability: Option<IssuedCapability>,
     /// The request as first asked, when a reviewer narrowed it.
     pub original_request: Option<AuthzRequest>,
     /// What the narrowing changed.
@@ -118,7 +123,8 @@ pub struct Redemption {
 /// The workflow. Cheap to clone.
 #[derive(Clone)]
 pub struct Workflow {
-    store: Arc<dyn Store>,
+    approvals: Arc<dyn ApprovalStore>,
+    capabilities: Arc<dyn CapabilityStore>,
     key: Arc<CapabilityKey>,
     clock: Clock,
     changes: broadcast::Sender<String>,
@@ -127,20 +133,17 @@ pub struct Workflow {
     metrics: Metrics,
 }
 
-fn millis_to_time(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-}
-
 impl Workflow {
-    /// A workflow over `store`, signing with `key`.
-    pub fn new(store: Arc<dyn Store>, key: Arc<CapabilityKey>, clock: Clock) -> Self {
+    /// A workflow over `stores`, signing with `key`, recording through `auditor`.
+    pub fn new(stores: &Stores, key: Arc<CapabilityKey>, clock: Clock, auditor: Auditor) -> Self {
         Self {
-            store,
+            approvals: stores.approvals.clone(),
+            capabilities: stores.capabilities.clone(),
             key,
             clock,
             changes: broadcast::channel(1024).0,
             feed: None,
-            auditor: Auditor::disabled(),
+            auditor,
             metrics: Metrics::new(),
         }
     }
@@ -152,18 +155,10 @@ impl Workflow {
         self
     }
 
-    /// Observes that an approval created at `created_at` (ms) reached `outcome` at `now`.
-    fn resolved(&self, outcome: Resolution, created_at: i64, now: SystemTime) {
-        let took = now
-            .duration_since(millis_to_time(created_at))
-            .unwrap_or(Duration::ZERO);
-        self.metrics.observe_resolution(outcome, took);
-    }
-
-    /// Records every step through `auditor` (the default records nothing).
-    pub fn with_auditor(mut self, auditor: Auditor) -> Self {
-        self.auditor = auditor;
-        self
+    /// Observes that an approval created at `created_at` reached `outcome` at `now`.
+    fn resolved(&self, outcome: Resolution, created_at: UnixMillis, now: UnixMillis) {
+        self.metrics
+            .observe_resolution(outcome, now.since(created_at));
     }
 
     /// Shares changes with other replicas through `feed` and wakes local waiters for theirs.
@@ -180,8 +175,9 @@ impl Workflow {
         Ok(self)
     }
 
-    fn now(&self) -> SystemTime {
-        (self.clock)()
+    /// Now, by the workflow's clock.
+    pub fn now(&self) -> UnixMillis {
+        UnixMillis::from_time((self.clock)())
     }
 
     /// Approval ids as they change (created, reviewed, decided, expired, cancelled).
@@ -196,22 +192,25 @@ impl Workflow {
             // The change is committed; a lost announcement only delays remote waiters until
             // their next re-read, so it is logged, not failed.
             if let Err(e) = feed.publish(id).await {
-                tracing::warn!(error = %e, approval.id = %id, "could not announce an approval change to other replicas");
+                tracing::warn!(error = %ErrorChain(&e), approval.id = %id, "could not announce an approval change to other replicas");
             }
         }
     }
 
-    /// Makes `decision` (PENDING_APPROVAL for `req`) a durable approval request, or returns
-    /// the existing one for the same subject and `context.request_id`. The decision and the
-    /// request are recorded in the same transaction as the approval (a replay records only
-    /// its decision, pointing at the existing approval).
+    /// Makes `decided` (PENDING_APPROVAL) a durable approval request, or returns the existing
+    /// one for the same subject and `context.request_id`. The decision and the request are
+    /// recorded in the same transaction as the approval (a replay records only its decision,
+    /// pointing at the existing approval).
     pub async fn request_approval(
         &self,
-        decision: &Decision,
-        req: &AuthzRequest,
+        decided: &Decided,
         ctx: &AuditContext,
     ) -> Result<Approval, WorkflowError> {
-        let now = unix_millis(self.now());
+        let Decided {
+            decision,
+            request: req,
+        } = decided;
+        let now = self.now();
         let requirements = &decision.verdict.requirements;
         let ttl = requirements
             .iter()
@@ -233,93 +232,35 @@ impl Workflow {
             requirements: serde_json::to_value(requirements).map_err(corrupt)?,
             bundle_revision: decision.revision.to_string(),
             created_at: now,
-            expires_at: now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
+            expires_at: now.plus(ttl),
             trace_parent: ctx.trace_parent.clone(),
         };
         let events = self.auditor.events(|| {
-            let mut decided = self.auditor.decision(ctx, decision, req);
-            decided.approval_id.clone_from(&new.id);
-            let mut requested = self.auditor.approval_event(
-                AuditKind::ApprovalRequested,
-                ctx,
-                now,
-                &new.clone().into_pending(),
-            );
-            requested.effect = ApprovalState::Pending.as_str().into();
-            requested.reasons.clone_from(&decided.reasons);
-            requested.detail = serde_json::json!({
-                "requirements": requirements,
-                "expires_at": new.expires_at,
-                "request_hash": new.request_hash,
-            });
-            vec![decided, requested]
+            let pending = new.clone().into_pending();
+            let reasons = &decision.verdict.reasons;
+            vec![
+                self.auditor
+                    .decision(ctx, decision, req)
+                    .for_approval(&new.id),
+                AuditEvent::approval_requested(ctx, &pending, now, reasons, requirements),
+            ]
         });
-        let (approval, created) = self.store.create_approval(&new, &events).await?;
+        let (approval, created) = self.approvals.create_approval(&new, &events).await?;
         if !created && approval.request_hash != new.request_hash {
             return Err(WorkflowError::KeyReused);
         }
-        if !created && self.auditor.is_enabled() {
-            let mut decided = self.auditor.decision(ctx, decision, req);
-            decided.approval_id.clone_from(&approval.id);
-            self.auditor.record(decided).await?;
+        if !created {
+            let replay = self
+                .auditor
+                .decision(ctx, decision, req)
+                .for_approval(&approval.id);
+            self.auditor.record(replay).await?;
         }
         if created {
             tracing::info!(approval.id = %approval.id, decision.id = %decision.id, "approval requested");
             self.changed(&approval.id).await;
         }
         Ok(approval)
-    }
-
-    /// Records a decision that stores nothing else (a DENY, or an ALLOW without a capability)
-    /// through the group commit; it returns once the record is durable, so the caller may
-    /// answer. PENDING and capability-carrying answers are recorded with what they store.
-    pub async fn record_decision(
-        &self,
-        decision: &Decision,
-        req: &AuthzRequest,
-        ctx: &AuditContext,
-    ) -> Result<(), WorkflowError> {
-        if self.auditor.is_enabled() {
-            self.auditor
-                .record(self.auditor.decision(ctx, decision, req))
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// A capability for an ALLOW whose policy asked for one (obligation `capability`); the
-    /// decision and the issue are recorded in the same transaction as the capability, a group
-    /// commit shared with other answers.
-    pub async fn capability_for_allow(
-        &self,
-        decision: &Decision,
-        req: &AuthzRequest,
-        ttl: Duration,
-        ctx: &AuditContext,
-    ) -> Result<(String, SystemTime), WorkflowError> {
-        let mut grant = Grant::for_request(req, None, &decision.revision, self.now(), ttl);
-        grant.id = decision.id.clone();
-        let cap = capability_record(&grant);
-        let events = self.auditor.events(|| {
-            let mut decided = self.auditor.decision(ctx, decision, req);
-            decided.capability_id.clone_from(&cap.id);
-            let mut issued = decided.clone();
-            issued.id = uuid::Uuid::now_v7().to_string();
-            issued.kind = AuditKind::CapabilityIssued;
-            issued.effect = CapabilityState::Issued.as_str().into();
-            issued.reasons = Vec::new();
-            issued.input = serde_json::Value::Null;
-            issued.detail = capability_detail(&cap);
-            vec![decided, issued]
-        });
-        // Nothing else waits on this capability: it joins the group commit with its records.
-        match self.auditor.issue(self.store.as_ref(), cap, events).await {
-            Ok(()) => {}
-            Err(crate::audit::IssueError::Store(e)) => return Err(e.into()),
-            Err(crate::audit::IssueError::Audit(e)) => return Err(e.into()),
-        }
-        self.metrics.observe_capability(CapabilityEvent::Issued);
-        Ok((self.key.mint(&grant)?, grant.expires_at))
     }
 
     fn parse(
@@ -336,25 +277,81 @@ impl Workflow {
         ))
     }
 
-    /// The approval as `viewer` may see it: the capability only for the requester.
-    pub async fn view(
-        &self,
-        id: &str,
-        viewer: Option<&str>,
-    ) -> Result<ApprovalView, WorkflowError> {
-        let now = self.now();
-        let approval = self
-            .store
-            .get_approval(id, unix_millis(now))
+    /// The stored approval as of now (for the caller's access checks).
+    pub async fn get(&self, id: &str) -> Result<Approval, WorkflowError> {
+        self.approvals
+            .get_approval(id, self.now())
             .await?
-            .ok_or_else(|| WorkflowError::NotFound(id.to_string()))?;
+            .ok_or_else(|| WorkflowError::NotFound(id.to_string()))
+    }
+
+    /// `approval` with its reviews as `viewer` may see it: the capability only for the
+    /// requester.
+    pub async fn view_of(
+        &self,
+        approval: Approval,
+        viewer: Viewer,
+    ) -> Result<ApprovalView, WorkflowError> {
+        let reviews = self.approvals.reviews(&approval.id).await?;
+        let capability = if approval.state == ApprovalState::Approved && viewer.sees_capability() {
+            self.capabilities
+                .get_capability(&approval.id, self.now())
+                .await?
+        } else {
+            None
+        };
+        self.assemble(approval, reviews, capability)
+    }
+
+    /// The approval `id` as `viewer` may see it.
+    pub async fn view(&self, id: &str, viewer: Viewer) -> Result<ApprovalView, WorkflowError> {
+        let approval = self.get(id).await?;
         self.view_of(approval, viewer).await
     }
 
-    async fn view_of(
+    /// Approvals matching `filter` that `viewer_of` lets the caller see, as it may see them,
+    /// read in one store call whatever the page size.
+    pub async fn list(
+        &self,
+        filter: &ApprovalFilter,
+        page: &Page,
+        viewer_of: impl Fn(&Approval) -> Option<Viewer>,
+    ) -> Result<(Vec<ApprovalView>, Option<String>), WorkflowError> {
+        let listing = self
+            .approvals
+            .list_approvals(filter, page, self.now())
+            .await?;
+        let mut reviews: HashMap<String, Vec<Review>> = HashMap::new();
+        for r in listing.reviews {
+            reviews.entry(r.approval_id.clone()).or_default().push(r);
+        }
+        let mut capabilities: HashMap<String, Capability> = listing
+            .capabilities
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let mut views = Vec::with_capacity(listing.page.items.len());
+        for approval in listing.page.items {
+            let Some(viewer) = viewer_of(&approval) else {
+                continue;
+            };
+            let reviews = reviews.remove(&approval.id).unwrap_or_default();
+            let capability = capabilities
+                .remove(&approval.id)
+                .filter(|_| approval.state == ApprovalState::Approved && viewer.sees_capability());
+            views.push(self.assemble(approval, reviews, capability)?);
+        }
+        Ok((views, listing.page.next))
+    }
+
+    /// A view from what the store returned; the capability's token is signed again from its
+    /// record (the token is a pure function of the record; single use is the record's state,
+    /// not the token's).
+    fn assemble(
         &self,
         approval: Approval,
-        viewer: Option<&str>,
+        reviews: Vec<Review>,
+        capability: Option<Capability>,
     ) -> Result<ApprovalView, WorkflowError> {
         let (request, requirements) = self.parse(&approval)?;
         let original_request: Option<AuthzRequest> = match &approval.original_request {
@@ -372,12 +369,12 @@ impl Workflow {
             .as_ref()
             .and_then(|o| narrowing("action.params", &o.action.params, &request.action.params).ok())
             .unwrap_or_default();
-        let reviews = self.store.reviews(&approval.id).await?;
-        let is_requester = viewer.is_none_or(|v| v == approval.subject_id);
-        let capability = if approval.state == ApprovalState::Approved && is_requester {
-            self.reissue(&approval, &request, &requirements).await?
-        } else {
-            None
+        let capability = match capability {
+            Some(cap) => {
+                let grant = Grant::of_record(&cap, &request.subject.id, &approval.bundle_revision);
+                Some(self.key.issue(&grant)?)
+            }
+            None => None,
         };
         Ok(ApprovalView {
             approval,
@@ -390,152 +387,58 @@ impl Workflow {
         })
     }
 
-    /// The approval's capability token, signed again from its stored record (the token is
-    /// a pure function of the record; single use is the record's state, not the token's).
-    async fn reissue(
-        &self,
-        approval: &Approval,
-        request: &AuthzRequest,
-        _requirements: &[Requirement],
-    ) -> Result<Option<(String, SystemTime)>, WorkflowError> {
-        let Some(cap) = self
-            .store
-            .get_capability(&approval.id, unix_millis(self.now()))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let grant = Grant {
-            id: cap.id.clone(),
-            subject: request.subject.id.clone(),
-            approval_id: Some(approval.id.clone()),
-            request_hash: cap.request_hash.clone(),
-            revision: approval.bundle_revision.clone(),
-            issued_at: millis_to_time(cap.issued_at),
-            expires_at: millis_to_time(cap.expires_at),
-        };
-        Ok(Some((self.key.mint(&grant)?, grant.expires_at)))
-    }
-
-    /// The pending request, for a reviewer about to narrow it (the caller re-evaluates the
-    /// narrowed form with the policy and passes it to [`Self::review`]).
+    /// The pending request with `params` in place of its own, refused unless it narrows (for
+    /// a reviewer about to modify it: the caller re-evaluates it with the policy and passes it
+    /// to [`Self::review`]).
     pub async fn narrow(
         &self,
         approval_id: &str,
         params: serde_json::Map<String, serde_json::Value>,
     ) -> Result<AuthzRequest, WorkflowError> {
-        let view = self.view(approval_id, None).await?;
-        if view.approval.state != ApprovalState::Pending {
-            return Err(WorkflowError::NotPending(view.approval.state.as_str()));
+        let approval = self.get(approval_id).await?;
+        if approval.state != ApprovalState::Pending {
+            return Err(WorkflowError::NotPending(approval.state.as_str()));
         }
-        narrowing("action.params", &view.request.action.params, &params)?;
-        let mut narrowed = view.request;
+        let (request, _) = self.parse(&approval)?;
+        narrowing("action.params", &request.action.params, &params)?;
+        let mut narrowed = request;
         narrowed.action.params = params;
         Ok(narrowed)
     }
 
-    /// Withdraws a pending request; only its requester may. Recorded with the transition.
+    /// Withdraws a pending request; the caller has checked that the requester asks.
+    /// Recorded with the transition.
     pub async fn cancel(
         &self,
-        caller_id: Option<&str>,
-        approval_id: &str,
+        approval: &Approval,
         ctx: &AuditContext,
     ) -> Result<ApprovalView, WorkflowError> {
-        let now = unix_millis(self.now());
-        let approval = self
-            .store
-            .get_approval(approval_id, now)
-            .await?
-            .ok_or_else(|| WorkflowError::NotFound(approval_id.to_string()))?;
-        if caller_id.is_some_and(|c| c != approval.subject_id) {
-            return Err(WorkflowError::NotRequester("cancel"));
-        }
-        let events = self.auditor.events(|| {
-            let mut e =
-                self.auditor
-                    .approval_event(AuditKind::ApprovalCancelled, ctx, now, &approval);
-            e.effect = ApprovalState::Cancelled.as_str().into();
-            vec![e]
-        });
+        let now = self.now();
+        let events = self
+            .auditor
+            .events(|| vec![AuditEvent::approval_cancelled(ctx, approval, now)]);
+        let from = ApprovalState::Pending;
+        let to = ApprovalState::Cancelled;
         if !self
-            .store
-            .transition(
-                approval_id,
-                ApprovalState::Pending,
-                ApprovalState::Cancelled,
-                now,
-                &events,
-            )
+            .approvals
+            .transition(&approval.id, from, to, now, &events)
             .await?
         {
             let state = self
-                .store
-                .get_approval(approval_id, now)
+                .approvals
+                .get_approval(&approval.id, now)
                 .await?
                 .map(|a| a.state.as_str())
                 .unwrap_or("gone");
             return Err(WorkflowError::NotPending(state));
         }
-        self.resolved(
-            Resolution::Cancelled,
-            approval.created_at,
-            millis_to_time(now),
-        );
-        self.changed(approval_id).await;
-        self.view(approval_id, caller_id).await
-    }
-
-    /// Approvals matching `filter`.
-    pub async fn list(
-        &self,
-        filter: &ApprovalFilter,
-        page: &Page,
-    ) -> Result<ApprovalPage, WorkflowError> {
-        Ok(self
-            .store
-            .list_approvals(filter, page, unix_millis(self.now()))
-            .await?)
+        self.resolved(Resolution::Cancelled, approval.created_at, now);
+        self.changed(&approval.id).await;
+        self.view(&approval.id, Viewer::Requester).await
     }
 
     /// How many approvals are pending now (deadlines enforced), for the pending gauge.
     pub async fn count_pending(&self) -> Result<u64, WorkflowError> {
-        Ok(self.store.count_pending(unix_millis(self.now())).await?)
+        Ok(self.approvals.count_pending(self.now()).await?)
     }
-
-    /// The store (for tooling and tests).
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-}
-
-/// The server-side record of `grant`, issued.
-fn capability_record(grant: &Grant) -> Capability {
-    Capability {
-        id: grant.id.clone(),
-        approval_id: grant.approval_id.clone(),
-        request_hash: grant.request_hash.clone(),
-        state: CapabilityState::Issued,
-        issued_at: unix_millis(grant.issued_at),
-        expires_at: unix_millis(grant.expires_at),
-        redeemed_at: None,
-    }
-}
-
-/// What a `capability.issued` event says about the capability (never its token).
-fn capability_detail(cap: &Capability) -> serde_json::Value {
-    serde_json::json!({
-        "request_hash": cap.request_hash,
-        "issued_at": cap.issued_at,
-        "expires_at": cap.expires_at,
-    })
-}
-
-/// When a pending approval's deadline passes, as a tokio instant (for waiters).
-pub fn deadline(approval: &Approval) -> tokio::time::Instant {
-    let at = millis_to_time(approval.expires_at);
-    let left = at
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO);
-    // Cap the wait so a far deadline cannot overflow the timer; waiters re-read anyway.
-    tokio::time::Instant::now() + left.min(Duration::from_secs(24 * 3600))
 }

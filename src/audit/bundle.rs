@@ -4,12 +4,10 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
-
-use super::{AuditContext, AuditEvent, AuditKind, Auditor};
+use super::Auditor;
 use crate::{
-    domain::unix_millis,
-    policy::{LoadStatus, ActivePolicy},
+    domain::{AuditEvent, UnixMillis},
+    policy::{ActivePolicy, LoadStatus},
 };
 
 /// Records bundle activations and rejections until `shutdown`. Attempts are followed through
@@ -27,7 +25,7 @@ pub async fn record_bundle_events(
         let status = policies.status();
         for event in events(&status, activations, rejections) {
             if let Err(e) = auditor.record(event).await {
-                tracing::error!(error = %e, "could not record a bundle event");
+                tracing::error!(error = %crate::telemetry::ErrorChain(&e), "could not record a bundle event");
             }
         }
         (activations, rejections) = (status.activations, status.rejections);
@@ -40,43 +38,27 @@ pub async fn record_bundle_events(
 
 /// The events for what changed in `status` since `activations` and `rejections` were seen.
 fn events(status: &LoadStatus, activations: u64, rejections: u64) -> Vec<AuditEvent> {
-    let at = unix_millis(
+    let at = UnixMillis::from_time(
         status
             .last_attempt_at
             .unwrap_or_else(std::time::SystemTime::now),
     );
-    let ctx = AuditContext::service("");
-    let revision = status
-        .active_revision
-        .as_deref()
-        .unwrap_or_default()
-        .to_string();
+    let revision = status.active_revision.as_deref().unwrap_or_default();
+    let digest = status.active_digest.as_deref();
     let mut out = Vec::new();
     if status.activations > activations {
-        let mut e = AuditEvent::new(AuditKind::BundleActivated, at, ctx.actor.clone());
-        e.effect = "activated".into();
-        e.bundle_revision.clone_from(&revision);
-        e.detail = json!({
-            "bundle_digest": status.active_digest,
-            "attempts": status.activations - activations,
-        });
-        out.push(e);
+        let attempts = status.activations - activations;
+        out.push(AuditEvent::bundle_activated(at, revision, digest, attempts));
     }
     if status.rejections > rejections {
         let error = match &status.last_result {
-            Some(Err(e)) => e.clone(),
-            _ => String::new(),
+            Some(Err(e)) => e.as_str(),
+            _ => "",
         };
-        let mut e = AuditEvent::new(AuditKind::BundleRejected, at, ctx.actor.clone());
-        e.effect = "rejected".into();
-        e.reasons = vec![error.clone()];
-        e.bundle_revision = revision;
-        e.detail = json!({
-            "bundle_digest": status.active_digest,
-            "error": error,
-            "attempts": status.rejections - rejections,
-        });
-        out.push(e);
+        let attempts = status.rejections - rejections;
+        out.push(AuditEvent::bundle_rejected(
+            at, revision, digest, error, attempts,
+        ));
     }
     out
 }
@@ -84,6 +66,7 @@ fn events(status: &LoadStatus, activations: u64, rejections: u64) -> Vec<AuditEv
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::AuditKind;
 
     #[test]
     fn only_new_activations_and_rejections_become_events() {

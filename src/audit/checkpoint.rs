@@ -8,10 +8,10 @@ use std::{sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-use super::{AuditKey, AuditKeyError, Checkpoint};
+use super::{AuditKey, AuditKeyError};
 use crate::{
-    domain::unix_millis,
-    store::{Store, StoreError},
+    domain::{Checkpoint, UnixMillis},
+    store::{AuditLog, StoreError},
 };
 
 /// Why a checkpoint could not be written.
@@ -37,11 +37,16 @@ pub struct CheckpointClaims {
 }
 
 /// A checkpoint for the head `(seq, head)` at `at`, signed with `key`.
-pub fn sign(key: &AuditKey, seq: i64, head: &str, at: i64) -> Result<Checkpoint, AuditKeyError> {
+pub fn sign(
+    key: &AuditKey,
+    seq: i64,
+    head: &str,
+    at: UnixMillis,
+) -> Result<Checkpoint, AuditKeyError> {
     let claims = CheckpointClaims {
         seq,
         head: head.to_string(),
-        at,
+        at: at.as_i64(),
     };
     let payload = serde_json::to_vec(&claims).map_err(|e| AuditKeyError::Crypto(e.to_string()))?;
     Ok(Checkpoint {
@@ -70,7 +75,7 @@ pub fn verify(key: &AuditKey, cp: &Checkpoint) -> Result<CheckpointClaims, Check
         .map_err(|_| CheckpointFault::Signature)?;
     let claims: CheckpointClaims =
         serde_json::from_str(&payload).map_err(|_| CheckpointFault::Signature)?;
-    if claims.seq != cp.seq || claims.head != cp.head_hash || claims.at != cp.at {
+    if claims.seq != cp.seq || claims.head != cp.head_hash || claims.at != cp.at.as_i64() {
         return Err(CheckpointFault::Edited);
     }
     Ok(claims)
@@ -79,15 +84,20 @@ pub fn verify(key: &AuditKey, cp: &Checkpoint) -> Result<CheckpointClaims, Check
 /// Signs the current head if it is past the last checkpoint; returns the new checkpoint's seq
 /// (`None` when there was nothing new, or another replica signed this seq first).
 pub async fn checkpoint_now(
-    store: &dyn Store,
+    store: &dyn AuditLog,
     key: &AuditKey,
 ) -> Result<Option<i64>, CheckpointError> {
-    let (seq, hash) = store.audit_head().await?;
+    let (seq, hash) = store.head().await?;
     let last = store.last_checkpoint().await?.map_or(0, |c| c.seq);
     if seq <= last {
         return Ok(None);
     }
-    let cp = sign(key, seq, &hash, unix_millis(std::time::SystemTime::now()))?;
+    let cp = sign(
+        key,
+        seq,
+        &hash,
+        UnixMillis::from_time(std::time::SystemTime::now()),
+    )?;
     Ok(store.insert_checkpoint(&cp).await?.then_some(seq))
 }
 
@@ -97,7 +107,7 @@ const POLL: Duration = Duration::from_secs(1);
 /// Writes checkpoints until `shutdown`: when `every` records have accumulated since the last
 /// one, or `interval` has passed and there are new records.
 pub async fn run(
-    store: Arc<dyn Store>,
+    store: Arc<dyn AuditLog>,
     key: Arc<AuditKey>,
     every: u64,
     interval: Duration,
@@ -112,7 +122,7 @@ pub async fn run(
             () = &mut shutdown => return,
             _ = tick.tick() => {}
         }
-        let due = match (store.audit_head().await, store.last_checkpoint().await) {
+        let due = match (store.head().await, store.last_checkpoint().await) {
             (Ok((seq, _)), Ok(last)) => {
                 let behind = seq - last.map_or(0, |c| c.seq);
                 behind > 0
@@ -120,7 +130,7 @@ pub async fn run(
                         || last_written.elapsed() >= interval)
             }
             (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!(error = %e, "audit checkpoint: cannot read the head");
+                tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "audit checkpoint: cannot read the head");
                 false
             }
         };
@@ -133,7 +143,9 @@ pub async fn run(
                 tracing::info!(audit.seq = seq, "audit checkpoint signed");
             }
             Ok(None) => last_written = tokio::time::Instant::now(),
-            Err(e) => tracing::error!(error = %e, "audit checkpoint failed; retrying"),
+            Err(e) => {
+                tracing::error!(error = %crate::telemetry::ErrorChain(&e), "audit checkpoint failed; retrying")
+            }
         }
     }
 }
@@ -145,14 +157,14 @@ mod tests {
     #[test]
     fn checkpoints_verify_and_catch_edits_and_other_keys() {
         let key = AuditKey::generate().unwrap();
-        let cp = sign(&key, 7, "ab", 1_000).unwrap();
+        let cp = sign(&key, 7, "ab", UnixMillis(1_000)).unwrap();
         assert_eq!(verify(&key, &cp).unwrap().seq, 7);
         let edited = Checkpoint {
             head_hash: "cd".into(),
             ..cp.clone()
         };
         assert_eq!(verify(&key, &edited), Err(CheckpointFault::Edited));
-        let forged = sign(&AuditKey::generate().unwrap(), 7, "ab", 1_000).unwrap();
+        let forged = sign(&AuditKey::generate().unwrap(), 7, "ab", UnixMillis(1_000)).unwrap();
         assert_eq!(verify(&key, &forged), Err(CheckpointFault::Signature));
     }
 
@@ -164,15 +176,19 @@ mod tests {
             .unwrap();
         let key = AuditKey::generate().unwrap();
         assert_eq!(checkpoint_now(&store, &key).await.unwrap(), None);
-        let e = crate::audit::AuditEvent::new(crate::audit::AuditKind::Decision, 1, "a");
-        store.append_audit(&[e]).await.unwrap();
+        let e =
+            crate::domain::AuditEvent::new(crate::domain::AuditKind::Decision, UnixMillis(1), "a");
+        let batch = crate::store::Batch::of_events(vec![e]);
+        crate::store::BatchStore::commit(&store, &batch)
+            .await
+            .unwrap();
         let seq = checkpoint_now(&store, &key).await.unwrap();
         assert_eq!(seq, Some(1));
         assert_eq!(checkpoint_now(&store, &key).await.unwrap(), None);
         let cp = store.last_checkpoint().await.unwrap().unwrap();
         assert_eq!(
             verify(&key, &cp).unwrap().head,
-            store.audit_head().await.unwrap().1
+            store.head().await.unwrap().1
         );
     }
 }

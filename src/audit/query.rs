@@ -8,10 +8,10 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{AuditEvent, AuditFilter, AuditKind, AuditRecord};
 use crate::{
+    domain::{AuditEvent, AuditFilter, AuditKind, AuditRecord},
     policy::replay::RecordedDecision,
-    store::{Store, StoreError},
+    store::{AuditLog, StoreError},
 };
 
 /// Records per page when the caller does not say.
@@ -54,13 +54,13 @@ pub fn parse_token(token: &str) -> Option<i64> {
 /// One page: at most `limit` records after `after_seq`, and the seq to continue after when
 /// more records match.
 pub async fn page(
-    store: &dyn Store,
+    store: &dyn AuditLog,
     filter: &AuditFilter,
     after_seq: i64,
     limit: u32,
 ) -> Result<(Vec<AuditRecord>, Option<i64>), StoreError> {
     let mut records = store
-        .query_audit(filter, after_seq, limit.saturating_add(1))
+        .query(filter, after_seq, limit.saturating_add(1))
         .await?;
     let more = records.len() > limit as usize;
     records.truncate(limit as usize);
@@ -88,14 +88,14 @@ pub struct ExportLine<'a> {
 /// Writes every record matching `filter` as one JSON line each, page by page: memory stays
 /// constant however many records match. Returns how many were written.
 pub async fn export(
-    store: &dyn Store,
+    store: &dyn AuditLog,
     filter: &AuditFilter,
     out: &mut impl Write,
 ) -> Result<u64, QueryError> {
     let mut after = 0;
     let mut written = 0;
     loop {
-        let records = store.query_audit(filter, after, MAX_PAGE).await?;
+        let records = store.query(filter, after, MAX_PAGE).await?;
         let Some(last) = records.last() else {
             break;
         };
@@ -120,11 +120,11 @@ pub async fn export(
 }
 
 /// Every record matching `filter`, in seq order (for the bounded sets `show` reads).
-async fn all(store: &dyn Store, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+async fn all(store: &dyn AuditLog, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
     let mut out = Vec::new();
     loop {
         let after = out.last().map_or(0, |r: &AuditRecord| r.seq);
-        let page = store.query_audit(filter, after, MAX_PAGE).await?;
+        let page = store.query(filter, after, MAX_PAGE).await?;
         let done = page.len() < MAX_PAGE as usize;
         out.extend(page);
         if done {
@@ -137,7 +137,7 @@ async fn all(store: &dyn Store, filter: &AuditFilter) -> Result<Vec<AuditRecord>
 /// reviews, the outcome, the capability and its redemption. Events recorded under the
 /// decision's approval id but not its decision id are included too.
 pub async fn request_events(
-    store: &dyn Store,
+    store: &dyn AuditLog,
     decision_id: &str,
 ) -> Result<Vec<AuditRecord>, StoreError> {
     let by_decision = AuditFilter {
@@ -166,7 +166,7 @@ pub async fn request_events(
 
 /// The decision record of `decision_id`, if the trail has one.
 pub async fn decision(
-    store: &dyn Store,
+    store: &dyn AuditLog,
     decision_id: &str,
 ) -> Result<Option<AuditRecord>, StoreError> {
     let filter = AuditFilter {
@@ -174,7 +174,7 @@ pub async fn decision(
         kind: Some(AuditKind::Decision),
         ..AuditFilter::default()
     };
-    Ok(store.query_audit(&filter, 0, 1).await?.into_iter().next())
+    Ok(store.query(&filter, 0, 1).await?.into_iter().next())
 }
 
 /// What replay needs from a decision event; `None` for other kinds.
@@ -209,6 +209,7 @@ pub fn recorded_decision(event: &AuditEvent) -> Option<RecordedDecision> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::UnixMillis;
 
     #[test]
     fn tokens_round_trip_and_garbage_is_refused() {
@@ -221,7 +222,7 @@ mod tests {
 
     #[test]
     fn decision_events_become_recorded_decisions() {
-        let mut e = AuditEvent::new(AuditKind::Decision, 1, "agent:a");
+        let mut e = AuditEvent::new(AuditKind::Decision, UnixMillis(1), "agent:a");
         e.decision_id = "d1".into();
         e.action = "data.export".into();
         e.effect = "DENY".into();

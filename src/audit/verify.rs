@@ -7,9 +7,10 @@ use std::collections::VecDeque;
 
 use super::{
     checkpoint::{self, CheckpointFault},
-    link, AuditEvent, AuditKey, AuditRecord, Checkpoint, GENESIS_HASH,
+    AuditKey,
 };
-use crate::store::{Store, StoreError};
+use crate::domain::{link, AuditEvent, AuditRecord, Checkpoint, GENESIS_HASH};
+use crate::store::{AuditLog, StoreError};
 
 /// What is wrong with the log: the first fault found, in seq order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,7 +112,7 @@ struct Walk {
 /// Verifies the whole log in `store` against `key`, reading `page` records at a time.
 /// `Ok(Err(fault))` names the first bad record.
 pub async fn verify(
-    store: &dyn Store,
+    store: &dyn AuditLog,
     key: Option<&AuditKey>,
     page: u32,
 ) -> Result<Result<Report, Fault>, VerifyError> {
@@ -128,7 +129,7 @@ pub async fn verify(
     };
     let page = page.max(1);
     loop {
-        let records = store.audit_range(walk.expected, page).await?;
+        let records = store.range(walk.expected, page).await?;
         for (i, r) in records.iter().enumerate() {
             if let Err(fault) = check_record(r, &walk, &records[i + 1..]) {
                 return Ok(Err(fault));
@@ -175,7 +176,7 @@ pub async fn verify(
     }))
 }
 
-async fn all_checkpoints(store: &dyn Store) -> Result<Vec<Checkpoint>, StoreError> {
+async fn all_checkpoints(store: &dyn AuditLog) -> Result<Vec<Checkpoint>, StoreError> {
     let mut all: Vec<Checkpoint> = Vec::new();
     loop {
         let after = all.last().map_or(0, |c| c.seq);
@@ -311,11 +312,11 @@ fn check_columns(r: &AuditRecord) -> Result<(), Fault> {
 
 /// The head row must name the last record.
 async fn check_head(
-    store: &dyn Store,
+    store: &dyn AuditLog,
     last: i64,
     last_hash: &str,
 ) -> Result<Result<(), Fault>, StoreError> {
-    let (seq, hash) = store.audit_head().await?;
+    let (seq, hash) = store.head().await?;
     let what = if seq > last {
         format!(
             "the head says seq {seq} but the log ends at seq {last}: seq {} and later were deleted",

@@ -27,7 +27,7 @@ use pasetors::{
 use serde_json::{json, Value};
 
 use crate::{
-    domain::AuthzRequest,
+    domain::{AuthzRequest, Capability, CapabilityState, UnixMillis},
     keyfile::{Ed25519Key, KeyFileError, Origin},
 };
 
@@ -119,6 +119,44 @@ impl Grant {
     }
 }
 
+impl Grant {
+    /// The grant a stored capability record stands for, for `subject` and `revision` (the
+    /// record keeps neither: they are the approval's).
+    pub fn of_record(cap: &Capability, subject: &str, revision: &str) -> Self {
+        Self {
+            id: cap.id.clone(),
+            subject: subject.to_string(),
+            approval_id: cap.approval_id.clone(),
+            request_hash: cap.request_hash.clone(),
+            revision: revision.to_string(),
+            issued_at: cap.issued_at.to_time(),
+            expires_at: cap.expires_at.to_time(),
+        }
+    }
+
+    /// The server-side record of this grant, issued and unused.
+    pub fn record(&self) -> Capability {
+        Capability {
+            id: self.id.clone(),
+            approval_id: self.approval_id.clone(),
+            request_hash: self.request_hash.clone(),
+            state: CapabilityState::Issued,
+            issued_at: UnixMillis::from_time(self.issued_at),
+            expires_at: UnixMillis::from_time(self.expires_at),
+            redeemed_at: None,
+        }
+    }
+}
+
+/// A signed capability as handed to its holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCapability {
+    /// The PASETO token.
+    pub token: String,
+    /// When it stops being redeemable.
+    pub expires_at: SystemTime,
+}
+
 fn whole_seconds(t: SystemTime) -> SystemTime {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -198,6 +236,14 @@ impl CapabilityKey {
         let mut footer = Footer::new();
         footer.key_id(&Id::from(self.key.public()));
         public::sign(secret, &claims, Some(&footer), None).map_err(crypto)
+    }
+
+    /// Signs `grant` for its holder.
+    pub fn issue(&self, grant: &Grant) -> Result<IssuedCapability, CapabilityError> {
+        Ok(IssuedCapability {
+            token: self.mint(grant)?,
+            expires_at: grant.expires_at,
+        })
     }
 
     /// Checks signature, issuer and expiry against `now`; returns the grant. Binding to a

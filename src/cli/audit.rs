@@ -7,25 +7,18 @@
 //! - `replay`: a decision evaluated again with the archived revision that made it; exits 0
 //!   when reproduced, 1 when not, 2 when it cannot be replayed.
 
-use std::{
-    io::Write,
-    process::ExitCode,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{io::Write, process::ExitCode, sync::Arc, time::SystemTime};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::audit_verify::StoreArgs;
 use crate::{
-    audit::{
-        query::{self, ExportLine},
-        AuditFilter, AuditKind, AuditRecord,
-    },
+    audit::query::{self, ExportLine},
     config::Config,
+    domain::{AuditFilter, AuditKind, AuditRecord, UnixMillis},
     policy::{replay::Replayer, BundleArchive},
-    store::Store,
+    store::AuditLog,
 };
 
 /// Output formats of `export`.
@@ -99,14 +92,8 @@ pub fn parse_time(s: &str) -> Result<SystemTime, String> {
         .ok_or_else(|| format!("{s} reaches before the epoch"))
 }
 
-/// Unix milliseconds of `t` (0 before the epoch).
-pub fn millis(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Opens the store `args` names, with the configuration it came from.
-pub async fn open(args: &StoreArgs) -> anyhow::Result<(Config, Arc<dyn Store>)> {
+pub async fn open(args: &StoreArgs) -> anyhow::Result<(Config, Arc<dyn AuditLog>)> {
     let config = args.config()?;
     let store = args.open(&config).await?;
     Ok((config, store))
@@ -117,8 +104,8 @@ pub async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let ExportFormat::Jsonl = args.format;
     let (_, store) = open(&args.store).await?;
     let filter = AuditFilter {
-        since_ms: args.since.map(millis),
-        until_ms: args.until.map(millis),
+        since: args.since.map(UnixMillis::from_time),
+        until: args.until.map(UnixMillis::from_time),
         ..AuditFilter::default()
     };
     let stdout = std::io::stdout();
@@ -161,9 +148,7 @@ pub fn render_events(decision_id: &str, records: &[AuditRecord]) -> String {
     let mut out = format!("decision {decision_id}: {} events\n", records.len());
     for r in records {
         let e = &r.event;
-        let at = humantime::format_rfc3339_millis(
-            UNIX_EPOCH + Duration::from_millis(e.at.max(0) as u64),
-        );
+        let at = humantime::format_rfc3339_millis(e.at.to_time());
         out.push_str(&format!(
             "#{:<6} {at}  {:<20} {:<18} by {}\n",
             r.seq,
@@ -275,9 +260,9 @@ mod tests {
     #[test]
     fn times_are_rfc3339_or_ages() {
         let t = parse_time("2026-11-26T00:00:00Z").unwrap();
-        assert_eq!(millis(t), 1_795_651_200_000);
-        let day_ago = millis(parse_time("24h").unwrap());
-        let expected = millis(SystemTime::now()) - 86_400_000;
+        assert_eq!(UnixMillis::from_time(t).as_i64(), 1_795_651_200_000);
+        let day_ago = UnixMillis::from_time(parse_time("24h").unwrap()).as_i64();
+        let expected = UnixMillis::from_time(SystemTime::now()).as_i64() - 86_400_000;
         assert!((day_ago - expected).abs() < 60_000);
         assert!(parse_time("yesterday").is_err());
     }

@@ -10,7 +10,7 @@ use crate::{
     app,
     audit::{verify, AuditKey},
     config::{Config, Overrides},
-    store::Store,
+    store::AuditLog,
 };
 
 /// Which store to open: the same flags and variables as `serve`.
@@ -46,7 +46,7 @@ impl StoreArgs {
     }
 
     /// The store, refusing to create an empty SQLite file where none exists.
-    pub async fn open(&self, config: &Config) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    pub async fn open(&self, config: &Config) -> anyhow::Result<std::sync::Arc<dyn AuditLog>> {
         if config.store.url.is_none() {
             let file = config.data_dir.join(app::SQLITE_FILE);
             anyhow::ensure!(
@@ -55,7 +55,7 @@ impl StoreArgs {
                 file.display()
             );
         }
-        Ok(app::open_store(config).await?.0)
+        Ok(app::open_store(config).await?.audit)
     }
 }
 
@@ -140,8 +140,7 @@ pub async fn checkpoints(args: &CheckpointsArgs) -> anyhow::Result<ExitCode> {
             match args.format {
                 CheckpointFormat::Jsonl => writeln!(out, "{}", serde_json::to_string(cp)?)?,
                 CheckpointFormat::Text => {
-                    let at = std::time::UNIX_EPOCH
-                        + std::time::Duration::from_millis(u64::try_from(cp.at).unwrap_or(0));
+                    let at = cp.at.to_time();
                     writeln!(
                         out,
                         "{}\t{}\t{}",

@@ -11,15 +11,13 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::{
-    audit::{millis, open, parse_time, Format},
+    audit::{open, parse_time, Format},
     audit_verify::StoreArgs,
 };
 use crate::{
-    audit::{
-        query::{self, MAX_PAGE},
-        AuditFilter, AuditKind,
-    },
+    audit::query::{self, MAX_PAGE},
     config::Config,
+    domain::{AuditFilter, AuditKind, UnixMillis},
     policy::{
         replay::{Impact, ImpactReport},
         Bundle, BundleVerifier, CompiledBundle,
@@ -76,13 +74,13 @@ pub async fn run(args: &BundleArgs) -> anyhow::Result<ExitCode> {
     let mut impact = Impact::new(Arc::new(candidate), impact_args.examples);
     let filter = AuditFilter {
         kind: Some(AuditKind::Decision),
-        since_ms: Some(millis(impact_args.since)),
-        until_ms: impact_args.until.map(millis),
+        since: Some(UnixMillis::from_time(impact_args.since)),
+        until: impact_args.until.map(UnixMillis::from_time),
         ..AuditFilter::default()
     };
     let mut after = 0;
     loop {
-        let page = store.query_audit(&filter, after, MAX_PAGE).await?;
+        let page = store.query(&filter, after, MAX_PAGE).await?;
         for record in &page {
             if let Some(d) = query::recorded_decision(&record.event) {
                 impact.record(&d);

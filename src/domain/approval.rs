@@ -1,21 +1,13 @@
 //! Approval requests, reviews and one-time capabilities as stored records: pure data and the
 //! state machines' rules, with no SQL.
 //!
-//! Times are `i64` Unix milliseconds throughout. That is what the stores persist (an absolute
-//! deadline survives a restart), it orders and compares the same in SQLite and PostgreSQL, and
-//! the caller passes `now` explicitly so tests control the clock.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! Times are [`UnixMillis`] throughout; the caller passes `now` explicitly so tests control
+//! the clock.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Unix milliseconds for `t`; times before the epoch clamp to 0, after year 292 million to max.
-pub fn unix_millis(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+use super::UnixMillis;
 
 /// Where an approval request is in its life. Pending is the only non-terminal state: every
 /// other state is final, so a decided request can never be decided again.
@@ -165,10 +157,10 @@ pub struct NewApproval {
     pub requirements: Value,
     /// Bundle revision that decided, for replay.
     pub bundle_revision: String,
-    /// Creation time, Unix ms.
-    pub created_at: i64,
-    /// Absolute deadline, Unix ms.
-    pub expires_at: i64,
+    /// Creation time.
+    pub created_at: UnixMillis,
+    /// Absolute deadline.
+    pub expires_at: UnixMillis,
     /// The W3C `traceparent` of the decision that asked, so the approval's later events join
     /// that trace ("" when the call carried none).
     pub trace_parent: String,
@@ -197,12 +189,12 @@ pub struct Approval {
     pub bundle_revision: String,
     /// Current state, as observed by the read that returned it (see [`Approval::observed_at`]).
     pub state: ApprovalState,
-    /// Creation time, Unix ms.
-    pub created_at: i64,
-    /// Absolute deadline, Unix ms.
-    pub expires_at: i64,
-    /// Time of the last state change, Unix ms.
-    pub updated_at: i64,
+    /// Creation time.
+    pub created_at: UnixMillis,
+    /// Absolute deadline.
+    pub expires_at: UnixMillis,
+    /// Time of the last state change.
+    pub updated_at: UnixMillis,
     /// The request as first asked, when a reviewer narrowed it (`request` is then the
     /// narrowed one, and the capability binds to it).
     pub original_request: Option<Value>,
@@ -265,7 +257,7 @@ impl NewApproval {
 impl Approval {
     /// The approval as seen at `now`: a pending request past its deadline reads as Expired even
     /// before the sweeper has written that down, so no reader can act on a stale Pending.
-    pub fn observed_at(mut self, now: i64) -> Self {
+    pub fn observed_at(mut self, now: UnixMillis) -> Self {
         if self.state == ApprovalState::Pending && self.expires_at <= now {
             self.state = ApprovalState::Expired;
         }
@@ -286,8 +278,8 @@ pub struct Review {
     pub reason: String,
     /// The reviewer's groups when they answered, for quorum checks and audit.
     pub groups: Vec<String>,
-    /// When, Unix ms.
-    pub at: i64,
+    /// When.
+    pub at: UnixMillis,
 }
 
 /// A single-use capability's server-side record: the signed token carries the same id (`jti`).
@@ -301,17 +293,17 @@ pub struct Capability {
     pub request_hash: String,
     /// Current state, as observed by the read that returned it.
     pub state: CapabilityState,
-    /// Mint time, Unix ms.
-    pub issued_at: i64,
-    /// Absolute deadline, Unix ms.
-    pub expires_at: i64,
-    /// When it was redeemed, Unix ms.
-    pub redeemed_at: Option<i64>,
+    /// Mint time.
+    pub issued_at: UnixMillis,
+    /// Absolute deadline.
+    pub expires_at: UnixMillis,
+    /// When it was redeemed.
+    pub redeemed_at: Option<UnixMillis>,
 }
 
 impl Capability {
     /// The capability as seen at `now`: an issued one past its deadline reads as Expired.
-    pub fn observed_at(mut self, now: i64) -> Self {
+    pub fn observed_at(mut self, now: UnixMillis) -> Self {
         if self.state == CapabilityState::Issued && self.expires_at <= now {
             self.state = CapabilityState::Expired;
         }
@@ -341,7 +333,7 @@ impl RedeemOutcome {
     /// Why a stored capability refused a presentation, judged in a fixed order (state, then
     /// deadline, then binding) so the answer does not depend on timing. `Redeemed` is never
     /// returned: only the atomic update may say that.
-    pub fn refusal(cap: &Capability, request_hash: &str, now: i64) -> Self {
+    pub fn refusal(cap: &Capability, request_hash: &str, now: UnixMillis) -> Self {
         match cap.state {
             CapabilityState::Redeemed => Self::AlreadyRedeemed,
             CapabilityState::Revoked => Self::Revoked,
@@ -401,6 +393,7 @@ mod tests {
     }
 
     fn approval(expires_at: i64) -> Approval {
+        let expires_at = UnixMillis(expires_at);
         NewApproval {
             id: "a".into(),
             decision_id: "d".into(),
@@ -411,7 +404,7 @@ mod tests {
             request_hash: "h".into(),
             requirements: Value::Null,
             bundle_revision: "r1".into(),
-            created_at: 10,
+            created_at: UnixMillis(10),
             expires_at,
             trace_parent: String::new(),
         }
@@ -420,12 +413,21 @@ mod tests {
 
     #[test]
     fn pending_reads_as_expired_at_and_after_its_deadline() {
-        assert_eq!(approval(100).observed_at(99).state, ApprovalState::Pending);
-        assert_eq!(approval(100).observed_at(100).state, ApprovalState::Expired);
+        assert_eq!(
+            approval(100).observed_at(UnixMillis(99)).state,
+            ApprovalState::Pending
+        );
+        assert_eq!(
+            approval(100).observed_at(UnixMillis(100)).state,
+            ApprovalState::Expired
+        );
         let mut denied = approval(100);
         denied.state = ApprovalState::Denied;
-        assert_eq!(denied.observed_at(500).state, ApprovalState::Denied);
-        assert_eq!(approval(100).updated_at, 10);
+        assert_eq!(
+            denied.observed_at(UnixMillis(500)).state,
+            ApprovalState::Denied
+        );
+        assert_eq!(approval(100).updated_at, UnixMillis(10));
     }
 
     fn cap(state: CapabilityState) -> Capability {
@@ -434,8 +436,8 @@ mod tests {
             approval_id: None,
             request_hash: "h".into(),
             state,
-            issued_at: 0,
-            expires_at: 100,
+            issued_at: UnixMillis(0),
+            expires_at: UnixMillis(100),
             redeemed_at: None,
         }
     }
@@ -444,45 +446,34 @@ mod tests {
     fn refusal_reasons_follow_state_then_deadline_then_binding() {
         use RedeemOutcome as R;
         assert_eq!(
-            R::refusal(&cap(CapabilityState::Redeemed), "x", 500),
+            R::refusal(&cap(CapabilityState::Redeemed), "x", UnixMillis(500)),
             R::AlreadyRedeemed
         );
         assert_eq!(
-            R::refusal(&cap(CapabilityState::Revoked), "h", 0),
+            R::refusal(&cap(CapabilityState::Revoked), "h", UnixMillis(0)),
             R::Revoked
         );
         assert_eq!(
-            R::refusal(&cap(CapabilityState::Expired), "h", 0),
+            R::refusal(&cap(CapabilityState::Expired), "h", UnixMillis(0)),
             R::Expired
         );
         assert_eq!(
-            R::refusal(&cap(CapabilityState::Issued), "x", 100),
+            R::refusal(&cap(CapabilityState::Issued), "x", UnixMillis(100)),
             R::Expired
         );
         assert_eq!(
-            R::refusal(&cap(CapabilityState::Issued), "x", 99),
+            R::refusal(&cap(CapabilityState::Issued), "x", UnixMillis(99)),
             R::HashMismatch
         );
         assert_eq!(
-            R::refusal(&cap(CapabilityState::Issued), "h", 99),
+            R::refusal(&cap(CapabilityState::Issued), "h", UnixMillis(99)),
             R::AlreadyRedeemed
         );
         assert_eq!(
-            cap(CapabilityState::Issued).observed_at(100).state,
+            cap(CapabilityState::Issued)
+                .observed_at(UnixMillis(100))
+                .state,
             CapabilityState::Expired
-        );
-    }
-
-    #[test]
-    fn unix_millis_clamps_before_the_epoch() {
-        assert_eq!(unix_millis(UNIX_EPOCH), 0);
-        assert_eq!(
-            unix_millis(UNIX_EPOCH + std::time::Duration::from_millis(1234)),
-            1234
-        );
-        assert_eq!(
-            unix_millis(UNIX_EPOCH - std::time::Duration::from_secs(1)),
-            0
         );
     }
 }

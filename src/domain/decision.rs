@@ -203,6 +203,16 @@ pub struct Decision {
     pub eval_duration: Duration,
 }
 
+/// A decision and the request it decided, the subject bound to the verified caller: the
+/// request an approval or a capability is bound to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    /// What was decided.
+    pub decision: Decision,
+    /// About which request, as decided.
+    pub request: super::AuthzRequest,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -140,7 +140,10 @@ mod tests {
         }
         assert_eq!(SubjectKind::parse("User"), None);
         assert_eq!(SubjectKind::parse(""), None);
-        let people: Vec<_> = SubjectKind::ALL.into_iter().filter(|k| k.is_person()).collect();
+        let people: Vec<_> = SubjectKind::ALL
+            .into_iter()
+            .filter(|k| k.is_person())
+            .collect();
         assert_eq!(people, [SubjectKind::User]);
     }
 

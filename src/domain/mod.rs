@@ -1,21 +1,34 @@
-//! The product's vocabulary: what is asked ([`AuthzRequest`]), what the policy said
-//! ([`PolicyOutcome`]) and what is answered ([`Decision`]). Pure data and pure functions: no
-//! protocol types, no policy engine, no storage.
+//! The product's vocabulary: what is asked ([`AuthzRequest`]), by whom ([`Caller`]), what the
+//! policy said ([`PolicyOutcome`]), what is answered ([`Decision`]), the approval and
+//! capability records, and what the audit trail records ([`AuditEvent`]). Pure data and pure
+//! functions: no protocol types, no policy engine, no storage.
 
 mod approval;
+mod audit;
 mod binding;
 mod decision;
+mod identity;
+mod listing;
 mod narrow;
 mod request;
+mod time;
 mod validate;
 
 pub use approval::{
-    unix_millis, Approval, ApprovalState, Capability, CapabilityState, NewApproval, RedeemOutcome,
+    Approval, ApprovalState, Capability, CapabilityState, NewApproval, RedeemOutcome,
     RequestChange, Review, ReviewOutcome, ReviewVerdict,
 };
-pub use decision::{
-    decide, Decision, Effect, EvalFailure, FailureKind, PolicyOutcome, Requirement, Verdict,
+pub use audit::{
+    chain, link, trace_id_of, AuditContext, AuditEvent, AuditFilter, AuditKind, AuditRecord,
+    Checkpoint, Narrowing, RecordedInput, RedeemedCapability, GENESIS_HASH, SERVICE_ACTOR,
 };
+pub use decision::{
+    decide, Decided, Decision, Effect, EvalFailure, FailureKind, PolicyOutcome, Requirement,
+    Verdict,
+};
+pub use identity::{Caller, Principal, SubjectKind, Viewer, UNAUTHENTICATED_ACTOR};
+pub use listing::{ApprovalFilter, ApprovalPage, Page};
 pub use narrow::{narrowing, NotNarrower, ParamChange};
 pub use request::{Action, AuthzRequest, Context, Resource, Subject};
+pub use time::UnixMillis;
 pub use validate::{InputLimits, InvalidField};

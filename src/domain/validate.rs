@@ -57,20 +57,16 @@ impl Default for InputLimits {
     }
 }
 
-/// Subject kinds tollgate understands; separation of duties treats `agent`, `service` and
-/// `pipeline` as non-human.
-pub const SUBJECT_KINDS: [&str; 4] = ["agent", "service", "pipeline", "user"];
-
 impl AuthzRequest {
     /// Checks required fields, sizes and nesting; the first violation is returned.
     pub fn validate(&self, limits: &InputLimits) -> Result<(), InvalidField> {
         let s = &self.subject;
         identifier("subject.id", &s.id, 256, true)?;
-        if !SUBJECT_KINDS.contains(&s.kind.as_str()) {
+        if super::SubjectKind::parse(&s.kind).is_none() {
             let message = if s.kind.is_empty() {
                 "is required".to_string()
             } else {
-                format!("must be one of {}", SUBJECT_KINDS.join(", "))
+                format!("must be one of {}", super::SubjectKind::spellings())
             };
             return Err(InvalidField::new("subject.kind", message));
         }

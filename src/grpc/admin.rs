@@ -1,60 +1,42 @@
 //! The `PolicyAdmin` service: bundle status and reload.
 
-use std::{sync::Arc, time::SystemTime};
+use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{authorizer::caller, pb, status};
+use super::{authorizer::identify, convert, pb, status};
 use crate::{
     identity::Authenticator,
-    policy::{LoadStatus, ActivePolicy},
+    service::{BundleStatus, Tollgate},
 };
 
 /// Serves `tollgate.v1.PolicyAdmin`.
 #[derive(Clone)]
 pub struct AdminService {
-    policies: Arc<ActivePolicy>,
+    tollgate: Tollgate,
     auth: Arc<Authenticator>,
 }
 
 impl AdminService {
-    /// Administers `policies`; callers must be in the admin group.
-    pub fn new(policies: Arc<ActivePolicy>, auth: Arc<Authenticator>) -> Self {
-        Self { policies, auth }
-    }
-
-    fn check_admin<T>(&self, req: &Request<T>) -> Result<(), Status> {
-        let caller = caller(&self.auth, req)?;
-        if self.auth.is_admin(&caller) {
-            Ok(())
-        } else {
-            Err(Status::permission_denied(
-                "caller is not in the admin group",
-            ))
-        }
-    }
-
-    fn status(&self) -> pb::BundleStatus {
-        to_proto(&self.policies.status(), self.policies.source())
+    /// Answers with `tollgate`, identifying callers with `auth`.
+    pub fn new(tollgate: Tollgate, auth: Arc<Authenticator>) -> Self {
+        Self { tollgate, auth }
     }
 }
 
-fn ts(t: Option<SystemTime>) -> Option<prost_types::Timestamp> {
-    t.map(prost_types::Timestamp::from)
-}
-
-fn to_proto(s: &LoadStatus, source: &std::path::Path) -> pb::BundleStatus {
+fn to_proto(b: &BundleStatus) -> pb::BundleStatus {
+    let s = &b.status;
     pb::BundleStatus {
         active_revision: s.active_revision.as_deref().unwrap_or_default().to_string(),
         active_digest: s.active_digest.clone().unwrap_or_default(),
-        activated_at: ts(s.activated_at),
-        source: source.display().to_string(),
+        activated_at: s.activated_at.map(convert::system_time),
+        source: b.source.display().to_string(),
         last_result: match &s.last_result {
             None => String::new(),
             Some(Ok(())) => "ok".into(),
             Some(Err(e)) => e.clone(),
         },
-        last_attempt_at: ts(s.last_attempt_at),
+        last_attempt_at: s.last_attempt_at.map(convert::system_time),
         activations: s.activations,
         rejections: s.rejections,
     }
@@ -66,22 +48,24 @@ impl pb::policy_admin_server::PolicyAdmin for AdminService {
         &self,
         request: Request<pb::GetBundleStatusRequest>,
     ) -> Result<Response<pb::BundleStatus>, Status> {
-        self.check_admin(&request)?;
-        Ok(Response::new(self.status()))
+        let (caller, _) = identify(&self.auth, &request)?;
+        let status = self
+            .tollgate
+            .bundle_status(&caller)
+            .map_err(|e| status::service(&e))?;
+        Ok(Response::new(to_proto(&status)))
     }
 
     async fn reload_bundle(
         &self,
         request: Request<pb::ReloadBundleRequest>,
     ) -> Result<Response<pb::BundleStatus>, Status> {
-        self.check_admin(&request)?;
-        let policies = self.policies.clone();
-        let result = tokio::task::spawn_blocking(move || policies.reload())
+        let (caller, _) = identify(&self.auth, &request)?;
+        let status = self
+            .tollgate
+            .reload(&caller)
             .await
-            .map_err(|_| Status::internal("reload task failed"))?;
-        match result {
-            Ok(_) => Ok(Response::new(self.status())),
-            Err(e) => Err(status::load(&e)),
-        }
+            .map_err(|e| status::service(&e))?;
+        Ok(Response::new(to_proto(&status)))
     }
 }

@@ -2,45 +2,32 @@
 
 use std::sync::Arc;
 
-use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 
-use super::{authorizer::caller, convert, pb, status};
+use super::{authorizer::identify, convert, pb, status};
 use crate::{
-    audit::{query as audit_query, AuditFilter, AuditKind, AuditRecord},
-    domain::InvalidField,
+    audit::query as audit_query,
+    domain::{AuditFilter, AuditKind, AuditRecord, InvalidField},
     identity::Authenticator,
-    store::Store,
+    service::{AuditQuery, Tollgate},
 };
 
 /// Serves `tollgate.v1.Audit`.
 #[derive(Clone)]
 pub struct AuditService {
-    store: Arc<dyn Store>,
+    tollgate: Tollgate,
     auth: Arc<Authenticator>,
 }
 
 impl AuditService {
-    /// Reads the trail in `store`; callers must be auditors or admins (see
-    /// [`Authenticator::is_auditor`]).
-    pub fn new(store: Arc<dyn Store>, auth: Arc<Authenticator>) -> Self {
-        Self { store, auth }
+    /// Answers with `tollgate`, identifying callers with `auth`.
+    pub fn new(tollgate: Tollgate, auth: Arc<Authenticator>) -> Self {
+        Self { tollgate, auth }
     }
 }
 
-/// A validated query: the filter, where to start and how many.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Query {
-    /// What to match.
-    pub filter: AuditFilter,
-    /// Records after this seq.
-    pub after_seq: i64,
-    /// Page size.
-    pub limit: u32,
-}
-
-/// Checks every field and builds the store query; the error names the field.
-pub fn query(req: pb::QueryAuditRequest) -> Result<Query, InvalidField> {
+/// Checks every field and builds the domain query; the error names the field.
+pub fn query(req: pb::QueryAuditRequest) -> Result<AuditQuery, InvalidField> {
     let pb::QueryAuditRequest {
         subject_id,
         action,
@@ -58,9 +45,9 @@ pub fn query(req: pb::QueryAuditRequest) -> Result<Query, InvalidField> {
     let set = |s: String| (!s.is_empty()).then_some(s);
     let kind = kind_filter(set(kind))?;
     let effect = effect_filter(set(effect))?;
-    let since_ms = since.map(|t| millis(&t, "since")).transpose()?;
-    let until_ms = until.map(|t| millis(&t, "until")).transpose()?;
-    if let (Some(s), Some(u)) = (since_ms, until_ms) {
+    let since = since.map(|t| convert::millis(&t, "since")).transpose()?;
+    let until = until.map(|t| convert::millis(&t, "until")).transpose()?;
+    if let (Some(s), Some(u)) = (since, until) {
         if s > u {
             return Err(InvalidField::new("until", "must not be before since"));
         }
@@ -68,7 +55,7 @@ pub fn query(req: pb::QueryAuditRequest) -> Result<Query, InvalidField> {
     let limit = limit(page_size)?;
     let after_seq = audit_query::parse_token(&page_token)
         .ok_or_else(|| InvalidField::new("page_token", "malformed page token"))?;
-    Ok(Query {
+    Ok(AuditQuery {
         filter: AuditFilter {
             subject_id: set(subject_id),
             action: set(action),
@@ -78,8 +65,8 @@ pub fn query(req: pb::QueryAuditRequest) -> Result<Query, InvalidField> {
             approval_id: set(approval_id),
             decision_id: set(decision_id),
             kind,
-            since_ms,
-            until_ms,
+            since,
+            until,
         },
         after_seq,
         limit,
@@ -115,25 +102,6 @@ fn limit(page_size: u32) -> Result<u32, InvalidField> {
     }
 }
 
-/// Unix milliseconds of a valid timestamp (nanos in range, year 0001 to 9999).
-fn millis(t: &Timestamp, field: &str) -> Result<i64, InvalidField> {
-    const MIN: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
-    const MAX: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
-    if !(0..1_000_000_000).contains(&t.nanos) || !(MIN..=MAX).contains(&t.seconds) {
-        return Err(InvalidField::new(field, "not a valid timestamp"));
-    }
-    Ok(t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
-}
-
-/// The wire timestamp of Unix milliseconds.
-fn timestamp(ms: i64) -> Timestamp {
-    Timestamp {
-        seconds: ms.div_euclid(1000),
-        // In 0..1e9 by construction.
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
-}
-
 /// The wire form of a record: every field.
 pub fn record(r: AuditRecord) -> pb::AuditRecord {
     let AuditRecord {
@@ -146,7 +114,7 @@ pub fn record(r: AuditRecord) -> pb::AuditRecord {
     pb::AuditRecord {
         seq,
         id: event.id,
-        at: Some(timestamp(event.at)),
+        at: Some(convert::timestamp(event.at)),
         kind: event.kind.as_str().to_string(),
         actor: event.actor,
         subject_id: event.subject_id,
@@ -174,17 +142,16 @@ impl pb::audit_server::Audit for AuditService {
         &self,
         request: Request<pb::QueryAuditRequest>,
     ) -> Result<Response<pb::QueryAuditResponse>, Status> {
-        let caller = caller(&self.auth, &request)?;
-        if !self.auth.is_auditor(&caller) {
-            return Err(status::not_auditor(&caller.id));
-        }
+        let (caller, _) = identify(&self.auth, &request)?;
         let q = query(request.into_inner()).map_err(|f| status::invalid(&f))?;
-        let (records, next) = audit_query::page(&*self.store, &q.filter, q.after_seq, q.limit)
+        let page = self
+            .tollgate
+            .query_audit(&caller, q)
             .await
-            .map_err(|e| status::store(&e))?;
+            .map_err(|e| status::service(&e))?;
         Ok(Response::new(pb::QueryAuditResponse {
-            records: records.into_iter().map(record).collect(),
-            next_page_token: next.map(audit_query::token).unwrap_or_default(),
+            records: page.records.into_iter().map(record).collect(),
+            next_page_token: page.next_after.map(audit_query::token).unwrap_or_default(),
         }))
     }
 }
@@ -192,6 +159,7 @@ impl pb::audit_server::Audit for AuditService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost_types::Timestamp;
 
     fn req() -> pb::QueryAuditRequest {
         pb::QueryAuditRequest::default()
@@ -220,7 +188,7 @@ mod tests {
         .unwrap();
         assert_eq!(q.filter.kind, Some(AuditKind::ApprovalRequested));
         assert_eq!(q.filter.effect.as_deref(), Some("DENY"));
-        assert_eq!(q.filter.since_ms, Some(10_005));
+        assert_eq!(q.filter.since, Some(crate::domain::UnixMillis(10_005)));
         assert_eq!((q.after_seq, q.limit), (41, 1000));
     }
 
@@ -277,12 +245,5 @@ mod tests {
             }),
             "page_token"
         );
-    }
-
-    #[test]
-    fn timestamps_round_trip_before_and_after_the_epoch() {
-        for ms in [0, 1, 999, 1_700_000_000_123, -1, -1001] {
-            assert_eq!(millis(&timestamp(ms), "t").unwrap(), ms);
-        }
     }
 }

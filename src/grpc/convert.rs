@@ -1,11 +1,14 @@
 //! Proto <-> domain conversions: small pure functions, the only code that reads both.
 
-use prost_types::{value::Kind, ListValue, Struct, Value as PbValue};
+use std::time::SystemTime;
+
+use prost_types::{value::Kind, ListValue, Struct, Timestamp, Value as PbValue};
 use serde_json::{Map, Number, Value as Json};
 
 use super::pb;
 use crate::domain::{
     Action, AuthzRequest, Context, Decision, Effect, InvalidField, Requirement, Resource, Subject,
+    UnixMillis,
 };
 
 /// Deepest `Struct` nesting converted; deeper input is refused here before validation sees
@@ -108,6 +111,59 @@ fn number(n: f64) -> Option<Number> {
     }
 }
 
+/// A wire `Struct` as a JSON object for display (`{}` when absent): never fails, so
+/// non-finite numbers show as `null`; whole numbers print without `.0`.
+pub fn struct_json(value: Option<&Struct>) -> Json {
+    let fields = value.map(|s| &s.fields);
+    Json::Object(
+        fields
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), value_json(v)))
+            .collect(),
+    )
+}
+
+/// A wire value as JSON for display (see [`struct_json`]).
+pub fn value_json(value: &PbValue) -> Json {
+    match &value.kind {
+        None | Some(Kind::NullValue(_)) => Json::Null,
+        Some(Kind::BoolValue(b)) => Json::Bool(*b),
+        Some(Kind::NumberValue(n)) => number(*n).map_or(Json::Null, Json::Number),
+        Some(Kind::StringValue(s)) => Json::String(s.clone()),
+        Some(Kind::ListValue(l)) => Json::Array(l.values.iter().map(value_json).collect()),
+        Some(Kind::StructValue(s)) => struct_json(Some(s)),
+    }
+}
+
+/// The wire timestamp of a stored time.
+pub fn timestamp(t: UnixMillis) -> Timestamp {
+    let ms = t.as_i64();
+    Timestamp {
+        seconds: ms.div_euclid(1000),
+        // In 0..1e9 by construction.
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+/// The wire timestamp of a clock reading.
+pub fn system_time(t: SystemTime) -> Timestamp {
+    Timestamp::from(t)
+}
+
+/// The stored time of a valid wire timestamp (nanos in range, year 0001 to 9999); `field`
+/// names it in the error.
+pub fn millis(t: &Timestamp, field: &str) -> Result<UnixMillis, InvalidField> {
+    const MIN: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const MAX: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    if !(0..1_000_000_000).contains(&t.nanos) || !(MIN..=MAX).contains(&t.seconds) {
+        return Err(InvalidField::new(field, "not a valid timestamp"));
+    }
+    Ok(UnixMillis(
+        t.seconds * 1000 + i64::from(t.nanos) / 1_000_000,
+    ))
+}
+
 /// Converts a JSON object to a proto `Struct`.
 pub fn to_struct(map: &Map<String, Json>) -> Struct {
     Struct {
@@ -194,7 +250,7 @@ pub fn response(d: &Decision) -> pb::AuthorizeResponse {
         bundle_revision: d.revision.to_string(),
         approval_id: String::new(),
         requirements: v.requirements.iter().map(requirement).collect(),
-        decided_at: Some(prost_types::Timestamp::from(d.decided_at)),
+        decided_at: Some(system_time(d.decided_at)),
         cached: d.cached,
         capability: String::new(),
     }
@@ -218,6 +274,31 @@ mod tests {
         );
         assert_eq!(value(num(2.5), "f", 1).unwrap(), serde_json::json!(2.5));
         assert_eq!(value(num(f64::NAN), "x.y", 1).unwrap_err().field, "x.y");
+    }
+
+    #[test]
+    fn timestamps_round_trip_before_and_after_the_epoch() {
+        for ms in [0, 1, 999, 1_700_000_000_123, -1, -1001] {
+            let t = UnixMillis(ms);
+            assert_eq!(millis(&timestamp(t), "t").unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn display_json_keeps_integers_and_nulls_what_json_cannot_hold() {
+        let s = to_struct(
+            serde_json::json!({"rows": 1200, "ratio": 0.5, "tags": ["a"], "n": null})
+                .as_object()
+                .unwrap(),
+        );
+        assert_eq!(
+            struct_json(Some(&s)),
+            serde_json::json!({"rows": 1200, "ratio": 0.5, "tags": ["a"], "n": null})
+        );
+        let mut inf = Struct::default();
+        inf.fields.insert("x".into(), num(f64::INFINITY));
+        assert_eq!(struct_json(Some(&inf)), serde_json::json!({"x": null}));
+        assert_eq!(struct_json(None), serde_json::json!({}));
     }
 
     #[test]

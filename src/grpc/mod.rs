@@ -14,7 +14,7 @@ use tokio::{net::TcpListener, sync::watch};
 use tonic::transport::{server::TcpIncoming, Server};
 use tonic_health::{server::HealthReporter, ServingStatus};
 
-use crate::{approval::Workflow, identity::Authenticator, service::Decider, telemetry::Metrics};
+use crate::{identity::Authenticator, service::Tollgate, telemetry::Metrics};
 
 /// Generated protobuf and gRPC code for `tollgate.v1`.
 #[allow(
@@ -37,9 +37,7 @@ pub mod pb {
 pub struct GrpcConfig {
     /// Largest accepted request message.
     pub max_message_bytes: usize,
-    /// Lifetime of capabilities minted for ALLOW answers.
-    pub allow_capability_ttl: std::time::Duration,
-    /// Where decisions and their latency are counted.
+    /// Where call latency is counted.
     pub metrics: Metrics,
 }
 
@@ -47,14 +45,13 @@ pub struct GrpcConfig {
 /// calls. Health is NOT_SERVING until a bundle is active.
 pub async fn serve(
     listener: TcpListener,
-    decider: Decider,
+    tollgate: Tollgate,
     auth: Arc<Authenticator>,
-    workflow: Workflow,
     config: GrpcConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    let policies = decider.policies().clone();
+    let policies = tollgate.decider().policies().clone();
     tokio::spawn(report_health(reporter, policies.subscribe()));
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -65,28 +62,22 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let authorizer =
-        pb::authorizer_server::AuthorizerServer::new(authorizer::AuthorizerService::new(
-            decider.clone(),
-            auth.clone(),
-            workflow.clone(),
-            config.allow_capability_ttl,
-            config.metrics.clone(),
-        ))
-        .max_decoding_message_size(config.max_message_bytes);
+    let authorizer = pb::authorizer_server::AuthorizerServer::new(
+        authorizer::AuthorizerService::new(tollgate.clone(), auth.clone(), config.metrics),
+    )
+    .max_decoding_message_size(config.max_message_bytes);
     let audit = pb::audit_server::AuditServer::new(audit::AuditService::new(
-        workflow.store().clone(),
+        tollgate.clone(),
         auth.clone(),
     ))
     .max_decoding_message_size(config.max_message_bytes);
     let approvals = pb::approvals_server::ApprovalsServer::new(approvals::ApprovalsService::new(
-        workflow,
+        tollgate.clone(),
         auth.clone(),
-        decider,
     ))
     .max_decoding_message_size(config.max_message_bytes);
     let admin =
-        pb::policy_admin_server::PolicyAdminServer::new(admin::AdminService::new(policies, auth))
+        pb::policy_admin_server::PolicyAdminServer::new(admin::AdminService::new(tollgate, auth))
             .max_decoding_message_size(config.max_message_bytes);
 
     let mut builder = Server::builder();

@@ -1,12 +1,18 @@
 //! Errors to `Status`, in exactly one place. Callers get a stable message and, for bad input,
-//! a `BadRequest` detail naming the field; internal detail stays in the log.
+//! a `BadRequest` detail naming the field; internal detail, with its whole cause chain, goes
+//! to the log.
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use super::pb;
 use crate::{
-    approval::WorkflowError, audit::AuditError, domain::InvalidField, identity::AuthError,
-    policy::LoadError, service::DecideError,
+    approval::WorkflowError,
+    domain::InvalidField,
+    identity::AuthError,
+    service::{DecideError, ServiceError},
+    store::StoreError,
+    telemetry::ErrorChain,
 };
 
 /// `InvalidArgument` naming the field, with a machine-readable field violation.
@@ -18,8 +24,41 @@ pub fn invalid(f: &InvalidField) -> Status {
     )
 }
 
-/// The status for a failed decision.
-pub fn decide(e: &DecideError) -> Status {
+/// The status for a refused caller.
+pub fn auth(e: &AuthError) -> Status {
+    tracing::warn!(error = %e, "caller refused");
+    Status::unauthenticated(e.to_string())
+}
+
+/// The status for a use case that gave no answer.
+pub fn service(e: &ServiceError) -> Status {
+    match e {
+        ServiceError::Invalid(f) => invalid(f),
+        ServiceError::Decide(d) => decide(d),
+        ServiceError::Workflow(w) => workflow(w),
+        ServiceError::Forbidden(_) => Status::permission_denied(e.to_string()),
+        ServiceError::NarrowedDenied(_) => Status::failed_precondition(e.to_string()),
+        ServiceError::Commit(_) => not_committed(e),
+        ServiceError::Capability(_) => {
+            tracing::error!(error = %ErrorChain(e), "capability signing failed");
+            Status::internal("approval workflow failed; nothing was decided")
+        }
+        ServiceError::AuditRead(_) => {
+            tracing::error!(error = %ErrorChain(e), "audit store read failed");
+            Status::unavailable("audit store unavailable; retry")
+        }
+        // The bundle is the operator's own, so the reason is returned in full.
+        ServiceError::Load(l) => {
+            Status::failed_precondition(format!("bundle rejected, active revision unchanged: {l}"))
+        }
+        ServiceError::ReloadTask(_) => {
+            tracing::error!(error = %ErrorChain(e), "reload task failed");
+            Status::internal("reload task failed")
+        }
+    }
+}
+
+fn decide(e: &DecideError) -> Status {
     match e {
         DecideError::Invalid(f) => invalid(f),
         DecideError::NoBundle => Status::unavailable(
@@ -29,39 +68,9 @@ pub fn decide(e: &DecideError) -> Status {
     }
 }
 
-/// The status for a refused caller.
-pub fn auth(e: &AuthError) -> Status {
-    tracing::warn!(error = %e, "caller refused");
-    Status::unauthenticated(e.to_string())
-}
-
-/// The status for a rejected reload: the bundle is the operator's own, so the reason is
-/// returned in full.
-pub fn load(e: &LoadError) -> Status {
-    Status::failed_precondition(format!("bundle rejected, active revision unchanged: {e}"))
-}
-
-/// The status for a caller who may not read the audit trail.
-pub fn not_auditor(caller: &str) -> Status {
-    tracing::warn!(caller = %caller, "audit query refused: not an auditor");
-    Status::permission_denied("caller is not in the auditor or admin group")
-}
-
-/// The status for a failed store read. The detail goes to the log; the caller may retry.
-pub fn store(e: &crate::store::StoreError) -> Status {
-    tracing::error!(error = %e, "audit store read failed");
-    Status::unavailable("audit store unavailable; retry")
-}
-
-/// The stable item error for a batch entry.
-pub fn item_code(e: &DecideError) -> (i32, String) {
-    let s = decide(e);
-    (s.code() as i32, s.message().to_string())
-}
-
-/// The status for a failed workflow step. Store and signing failures are logged in full
-/// and answered with a stable message: the caller must retry, never proceed.
-pub fn workflow(e: &WorkflowError) -> Status {
+/// Store and signing failures are logged in full and answered with a stable message: the
+/// caller must retry, never proceed.
+fn workflow(e: &WorkflowError) -> Status {
     match e {
         WorkflowError::NotFound(_) => Status::not_found(e.to_string()),
         WorkflowError::Ineligible(_) | WorkflowError::NotRequester(_) => {
@@ -73,24 +82,44 @@ pub fn workflow(e: &WorkflowError) -> Status {
             n.message.clone(),
         )),
         WorkflowError::KeyReused => Status::already_exists(e.to_string()),
-        WorkflowError::Store(crate::store::StoreError::Conflict { .. }) => Status::aborted(
+        WorkflowError::Store(StoreError::Conflict { .. }) => Status::aborted(
             "another reviewer changed this request at the same time; read it again and retry",
         ),
         WorkflowError::Store(_) => {
-            tracing::error!(error = %e, "approval store failed");
+            tracing::error!(error = %ErrorChain(e), "approval store failed");
             Status::unavailable("approval store unavailable; nothing was decided, retry")
         }
-        WorkflowError::Audit(a) => audit(a),
+        WorkflowError::Audit(_) => not_committed(e),
         WorkflowError::Corrupt { .. } | WorkflowError::Capability(_) => {
-            tracing::error!(error = %e, "approval workflow failed");
+            tracing::error!(error = %ErrorChain(e), "approval workflow failed");
             Status::internal("approval workflow failed; nothing was decided")
         }
     }
 }
 
-/// The status when the audit record of an answer could not be committed: the answer is
-/// withheld (fail closed) and the caller retries.
-pub fn audit(e: &AuditError) -> Status {
-    tracing::error!(error = %e, "audit record not committed; answer withheld");
+/// The answer was withheld because its audit record could not be committed (fail closed).
+fn not_committed(e: &(dyn std::error::Error + 'static)) -> Status {
+    tracing::error!(error = %ErrorChain(e), "audit record not committed; answer withheld");
     Status::unavailable("audit log unavailable; nothing was decided, retry")
+}
+
+/// The error of batch item `index`: the field path within the batch, the code and message
+/// the same call alone would have had.
+pub fn item_error(index: usize, e: &ServiceError) -> pb::ItemError {
+    let prefix = format!("requests[{index}]");
+    let field = match e {
+        ServiceError::Invalid(f) | ServiceError::Decide(DecideError::Invalid(f)) => {
+            format!("{prefix}.{}", f.field)
+        }
+        ServiceError::Decide(DecideError::SubjectMismatch { field, .. }) => {
+            format!("{prefix}.{field}")
+        }
+        _ => prefix,
+    };
+    let s = service(e);
+    pb::ItemError {
+        code: s.code() as i32,
+        field,
+        message: s.message().to_string(),
+    }
 }

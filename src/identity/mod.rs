@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::domain::{Caller, Principal, SubjectKind};
+
 /// How callers are identified.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -34,7 +36,7 @@ pub struct TokenIdentity {
     /// Identity, e.g. `agent:billing-exporter` or `user:bob@example.com`.
     pub id: String,
     /// `agent`, `service`, `pipeline` or `user`.
-    pub kind: String,
+    pub kind: SubjectKind,
     /// Group memberships.
     #[serde(default)]
     pub groups: Vec<String>,
@@ -61,37 +63,6 @@ pub struct AuthConfig {
     pub auditor_group: Option<String>,
 }
 
-/// The authenticated caller of one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// Verified identity; empty in insecure mode.
-    pub id: String,
-    /// Verified kind.
-    pub kind: String,
-    /// Verified groups.
-    pub groups: Vec<String>,
-    /// Verified owner.
-    pub owner: String,
-    /// Whether the request body's subject is trusted as is.
-    pub asserts_subjects: bool,
-    /// False in insecure mode.
-    pub verified: bool,
-}
-
-impl Caller {
-    /// The insecure-mode caller: unverified, trusted.
-    pub fn insecure() -> Self {
-        Self {
-            id: String::new(),
-            kind: String::new(),
-            groups: Vec::new(),
-            owner: String::new(),
-            asserts_subjects: true,
-            verified: false,
-        }
-    }
-}
-
 /// Why a caller was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -110,9 +81,7 @@ pub enum AuthError {
 #[derive(Debug, Clone)]
 pub struct Authenticator {
     mode: AuthMode,
-    by_digest: HashMap<[u8; 32], Caller>,
-    admin_group: String,
-    auditor_group: String,
+    by_digest: HashMap<[u8; 32], Principal>,
 }
 
 impl Authenticator {
@@ -135,13 +104,12 @@ impl Authenticator {
                     )))
                 }
             };
-            let caller = Caller {
+            let caller = Principal {
                 id: t.id.clone(),
-                kind: t.kind.clone(),
+                kind: t.kind,
                 groups: t.groups.clone(),
                 owner: t.owner.clone(),
                 asserts_subjects: t.assert_subjects,
-                verified: true,
             };
             if by_digest.insert(digest, caller).is_some() {
                 return Err(AuthError::Config(format!("{}: duplicate token", t.id)));
@@ -155,14 +123,6 @@ impl Authenticator {
         Ok(Self {
             mode: config.mode,
             by_digest,
-            admin_group: config
-                .admin_group
-                .clone()
-                .unwrap_or_else(|| "tollgate-admins".into()),
-            auditor_group: config
-                .auditor_group
-                .clone()
-                .unwrap_or_else(|| "tollgate-auditors".into()),
         })
     }
 
@@ -176,7 +136,7 @@ impl Authenticator {
         // Insecure mode still honours a known token, so development reviewers can be real,
         // verified people; without one the caller is the unverified insecure caller.
         if self.mode == AuthMode::Insecure && authorization.is_none() {
-            return Ok(Caller::insecure());
+            return Ok(Caller::Unauthenticated);
         }
         let token = authorization
             .and_then(|h| {
@@ -192,18 +152,8 @@ impl Authenticator {
         self.by_digest
             .get(&digest)
             .cloned()
+            .map(Caller::Verified)
             .ok_or(AuthError::Unknown)
-    }
-
-    /// Whether `caller` may administer bundles.
-    pub fn is_admin(&self, caller: &Caller) -> bool {
-        !caller.verified || caller.groups.contains(&self.admin_group)
-    }
-
-    /// Whether `caller` may read the audit trail: auditors and admins (and, in insecure
-    /// mode, the unauthenticated caller).
-    pub fn is_auditor(&self, caller: &Caller) -> bool {
-        self.is_admin(caller) || caller.groups.contains(&self.auditor_group)
     }
 }
 
@@ -218,7 +168,7 @@ mod tests {
                 token_sha256: String::new(),
                 token: "s3cret".into(),
                 id: "agent:a".into(),
-                kind: "agent".into(),
+                kind: SubjectKind::Agent,
                 groups: vec!["tollgate-admins".into()],
                 owner: "team:x".into(),
                 assert_subjects: false,
@@ -232,8 +182,8 @@ mod tests {
     fn tokens_identify_callers() {
         let auth = Authenticator::new(&config()).unwrap();
         let c = auth.authenticate(Some("Bearer s3cret")).unwrap();
-        assert_eq!(c.id, "agent:a");
-        assert!(c.verified && auth.is_admin(&c));
+        assert_eq!(c.actor(), "agent:a");
+        assert!(c.principal().is_some());
         assert_eq!(
             auth.authenticate(Some("Bearer nope")),
             Err(AuthError::Unknown)

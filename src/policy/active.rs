@@ -175,7 +175,7 @@ impl ActivePolicy {
                 status.rejections += 1;
                 status.last_result = Some(Err(e.to_string()));
                 tracing::error!(
-                    error = %e,
+                    error = %crate::telemetry::ErrorChain(e),
                     bundle.source = %self.source.display(),
                     bundle.active_revision = ?status.active_revision,
                     "policy bundle rejected; the active revision keeps serving"
@@ -226,7 +226,7 @@ impl ActivePolicy {
                 let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
                 status.archive_failures += 1;
                 tracing::error!(
-                    error = %e,
+                    error = %crate::telemetry::ErrorChain(&e),
                     bundle.revision = %bundle.revision,
                     bundle.digest = %bundle.digest,
                     "policy bundle not archived; it serves, but its decisions cannot be replayed"

@@ -10,10 +10,10 @@ macro_rules! approval_ops {
             use sqlx::{types::Json, Row};
 
             use crate::domain::{
-                Approval, ApprovalState, Capability, CapabilityState, NewApproval, Review,
-                ReviewVerdict,
+                Approval, ApprovalFilter, ApprovalState, Capability, CapabilityState, NewApproval,
+                Page, Review, ReviewVerdict, UnixMillis,
             };
-            use crate::store::{sql, ApprovalFilter, Page, StoreError};
+            use crate::store::{sql, StoreError};
 
             pub(super) type Conn = <$db as sqlx::Database>::Connection;
             type DbRow = <$db as sqlx::Database>::Row;
@@ -39,9 +39,9 @@ macro_rules! approval_ops {
                     bundle_revision: row.try_get("bundle_revision")?,
                     state: ApprovalState::parse(&state)
                         .ok_or_else(|| corrupt("approvals.state", &state))?,
-                    created_at: row.try_get("created_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    updated_at: row.try_get("updated_at")?,
+                    created_at: UnixMillis(row.try_get("created_at")?),
+                    expires_at: UnixMillis(row.try_get("expires_at")?),
+                    updated_at: UnixMillis(row.try_get("updated_at")?),
                     original_request: row
                         .try_get::<Option<Json<serde_json::Value>>, _>("original_request")?
                         .map(|j| j.0),
@@ -58,7 +58,7 @@ macro_rules! approval_ops {
                         .ok_or_else(|| corrupt("reviews.verdict", &verdict))?,
                     reason: row.try_get("reason")?,
                     groups: row.try_get::<Json<Vec<String>>, _>("reviewer_groups")?.0,
-                    at: row.try_get("reviewed_at")?,
+                    at: UnixMillis(row.try_get("reviewed_at")?),
                 })
             }
 
@@ -70,9 +70,11 @@ macro_rules! approval_ops {
                     request_hash: row.try_get("request_hash")?,
                     state: CapabilityState::parse(&state)
                         .ok_or_else(|| corrupt("capabilities.state", &state))?,
-                    issued_at: row.try_get("issued_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    redeemed_at: row.try_get("redeemed_at")?,
+                    issued_at: UnixMillis(row.try_get("issued_at")?),
+                    expires_at: UnixMillis(row.try_get("expires_at")?),
+                    redeemed_at: row
+                        .try_get::<Option<i64>, _>("redeemed_at")?
+                        .map(UnixMillis),
                 })
             }
 
@@ -91,8 +93,8 @@ macro_rules! approval_ops {
                     .bind(&new.request_hash)
                     .bind(Json(&new.requirements))
                     .bind(&new.bundle_revision)
-                    .bind(new.created_at)
-                    .bind(new.expires_at)
+                    .bind(new.created_at.0)
+                    .bind(new.expires_at.0)
                     .bind(&new.trace_parent)
                     .execute(&mut *conn)
                     .await?;
@@ -129,11 +131,11 @@ macro_rules! approval_ops {
                 filter: &ApprovalFilter,
                 page: &Page,
                 limit: i64,
-                now: i64,
+                now: UnixMillis,
             ) -> Result<Vec<Approval>, StoreError> {
                 let rows = sqlx::query(sql::LIST_APPROVALS)
                     .bind(filter.state.map(ApprovalState::as_str))
-                    .bind(now)
+                    .bind(now.0)
                     .bind(filter.subject_id.as_deref())
                     .bind(filter.action.as_deref())
                     .bind(filter.reviewer_id.as_deref())
@@ -148,11 +150,11 @@ macro_rules! approval_ops {
             pub(super) async fn lock_pending(
                 conn: &mut Conn,
                 id: &str,
-                now: i64,
+                now: UnixMillis,
             ) -> Result<bool, StoreError> {
                 let done = sqlx::query(sql::LOCK_PENDING)
                     .bind(id)
-                    .bind(now)
+                    .bind(now.0)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -163,14 +165,14 @@ macro_rules! approval_ops {
                 conn: &mut Conn,
                 id: &str,
                 change: &crate::domain::RequestChange,
-                now: i64,
+                now: UnixMillis,
             ) -> Result<bool, StoreError> {
                 let done = sqlx::query(sql::NARROW_REQUEST)
                     .bind(id)
                     .bind(Json(&change.request))
                     .bind(&change.request_hash)
                     .bind(Json(&change.requirements))
-                    .bind(now)
+                    .bind(now.0)
                     .bind(&change.previous_hash)
                     .execute(&mut *conn)
                     .await?;
@@ -188,7 +190,7 @@ macro_rules! approval_ops {
                     .bind(review.verdict.as_str())
                     .bind(&review.reason)
                     .bind(Json(&review.groups))
-                    .bind(review.at)
+                    .bind(review.at.0)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -205,13 +207,56 @@ macro_rules! approval_ops {
                 rows.iter().map(review).collect()
             }
 
+            /// `select WHERE column IN (ids...)`, every id a bind; `column` is a constant.
+            fn in_list(
+                select: &'static str,
+                column: &'static str,
+                ids: &[&str],
+            ) -> sqlx::QueryBuilder<$db> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(select);
+                q.push(" WHERE ").push(column).push(" IN (");
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(id.to_string());
+                }
+                q.push(")");
+                q
+            }
+
+            /// The reviews of every approval in `ids`, each approval's oldest first.
+            pub(super) async fn reviews_of_many(
+                conn: &mut Conn,
+                ids: &[&str],
+            ) -> Result<Vec<Review>, StoreError> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = in_list(sql::REVIEWS_SELECT, "approval_id", ids);
+                q.push(" ORDER BY approval_id, reviewed_at, reviewer_id");
+                let rows = q.build().fetch_all(&mut *conn).await?;
+                rows.iter().map(review).collect()
+            }
+
+            /// The capabilities whose ids are in `ids` (an approval's capability has its id).
+            pub(super) async fn capabilities_by_ids(
+                conn: &mut Conn,
+                ids: &[&str],
+            ) -> Result<Vec<Capability>, StoreError> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = in_list(sql::CAPABILITIES_SELECT, "id", ids);
+                let rows = q.build().fetch_all(&mut *conn).await?;
+                rows.iter().map(capability).collect()
+            }
+
             /// The compare-and-set; the caller has checked the edge is legal.
             pub(super) async fn transition(
                 conn: &mut Conn,
                 id: &str,
                 from: ApprovalState,
                 to: ApprovalState,
-                now: i64,
+                now: UnixMillis,
             ) -> Result<bool, StoreError> {
                 let statement = if to == ApprovalState::Expired {
                     sql::TRANSITION_OVERDUE
@@ -222,7 +267,7 @@ macro_rules! approval_ops {
                     .bind(id)
                     .bind(from.as_str())
                     .bind(to.as_str())
-                    .bind(now)
+                    .bind(now.0)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -231,10 +276,10 @@ macro_rules! approval_ops {
             /// The approvals it expired, sorted by id.
             pub(super) async fn expire_approvals(
                 conn: &mut Conn,
-                now: i64,
+                now: UnixMillis,
             ) -> Result<Vec<Approval>, StoreError> {
                 let rows = sqlx::query(sql::EXPIRE_APPROVALS)
-                    .bind(now)
+                    .bind(now.0)
                     .fetch_all(&mut *conn)
                     .await?;
                 let mut expired = rows.iter().map(approval).collect::<Result<Vec<_>, _>>()?;
@@ -244,10 +289,10 @@ macro_rules! approval_ops {
 
             pub(super) async fn expire_capabilities(
                 conn: &mut Conn,
-                now: i64,
+                now: UnixMillis,
             ) -> Result<u64, StoreError> {
                 let done = sqlx::query(sql::EXPIRE_CAPABILITIES)
-                    .bind(now)
+                    .bind(now.0)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected())
@@ -262,9 +307,9 @@ macro_rules! approval_ops {
                     .bind(cap.approval_id.as_deref())
                     .bind(&cap.request_hash)
                     .bind(cap.state.as_str())
-                    .bind(cap.issued_at)
-                    .bind(cap.expires_at)
-                    .bind(cap.redeemed_at)
+                    .bind(cap.issued_at.0)
+                    .bind(cap.expires_at.0)
+                    .bind(cap.redeemed_at.map(|t| t.0))
                     .execute(&mut *conn)
                     .await
                     .map_err(|e| match e.as_database_error() {
@@ -297,12 +342,12 @@ macro_rules! approval_ops {
                 conn: &mut Conn,
                 id: &str,
                 request_hash: &str,
-                now: i64,
+                now: UnixMillis,
             ) -> Result<bool, StoreError> {
                 let done = sqlx::query(sql::REDEEM)
                     .bind(id)
                     .bind(request_hash)
-                    .bind(now)
+                    .bind(now.0)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)

@@ -9,7 +9,9 @@ macro_rules! audit_ops {
         mod audit_ops {
             use sqlx::Row;
 
-            use crate::audit::{self, AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint};
+            use crate::domain::{
+                self, AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint, UnixMillis,
+            };
             use crate::store::{sql, StoreError};
 
             type Conn = <$db as sqlx::Database>::Connection;
@@ -30,7 +32,7 @@ macro_rules! audit_ops {
                 let field = |name: &str| parsed.get(name).cloned().unwrap_or_default();
                 let event = AuditEvent {
                     id: row.try_get("id")?,
-                    at: row.try_get("at")?,
+                    at: UnixMillis(row.try_get("at")?),
                     kind: AuditKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
                         column: "audit_log.kind",
                         value: format!("seq {seq}: {kind}"),
@@ -63,7 +65,7 @@ macro_rules! audit_ops {
                 Ok(Checkpoint {
                     seq: row.try_get("seq")?,
                     head_hash: row.try_get("head_hash")?,
-                    at: row.try_get("at")?,
+                    at: UnixMillis(row.try_get("at")?),
                     token: row.try_get("token")?,
                 })
             }
@@ -83,7 +85,7 @@ macro_rules! audit_ops {
                     .await?;
                 let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
                 let records =
-                    audit::chain(seq, &hash, events).map_err(|e| StoreError::Corrupt {
+                    domain::chain(seq, &hash, events).map_err(|e| StoreError::Corrupt {
                         column: "audit_log.body",
                         value: e.to_string(),
                     })?;
@@ -106,7 +108,7 @@ macro_rules! audit_ops {
                     let e = &r.event;
                     b.push_bind(r.seq)
                         .push_bind(e.id.clone())
-                        .push_bind(e.at)
+                        .push_bind(e.at.0)
                         .push_bind(e.kind.as_str())
                         .push_bind(e.actor.clone())
                         .push_bind(e.subject_id.clone())
@@ -172,11 +174,11 @@ macro_rules! audit_ops {
                         q.push_bind(value.to_owned());
                     }
                 }
-                if let Some(since) = f.since_ms {
-                    q.push(" AND at >= ").push_bind(since);
+                if let Some(since) = f.since {
+                    q.push(" AND at >= ").push_bind(since.0);
                 }
-                if let Some(until) = f.until_ms {
-                    q.push(" AND at < ").push_bind(until);
+                if let Some(until) = f.until {
+                    q.push(" AND at < ").push_bind(until.0);
                 }
                 q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
                 let rows = q.build().fetch_all(&mut *conn).await?;
@@ -185,10 +187,10 @@ macro_rules! audit_ops {
 
             pub(super) async fn count_pending(
                 conn: &mut Conn,
-                now: i64,
+                now: UnixMillis,
             ) -> Result<u64, StoreError> {
                 let row = sqlx::query(sql::COUNT_PENDING)
-                    .bind(now)
+                    .bind(now.0)
                     .fetch_one(&mut *conn)
                     .await?;
                 let n: i64 = row.try_get("n")?;
@@ -202,7 +204,7 @@ macro_rules! audit_ops {
                 let done = sqlx::query(sql::INSERT_CHECKPOINT)
                     .bind(c.seq)
                     .bind(&c.head_hash)
-                    .bind(c.at)
+                    .bind(c.at.0)
                     .bind(&c.token)
                     .execute(&mut *conn)
                     .await?;

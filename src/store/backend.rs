@@ -4,11 +4,11 @@
 //!
 //! `ops` (`approval_ops.rs`) and `audit_ops` (`audit_ops.rs`) hold one small function per
 //! statement, each taking `&mut Connection`, so a caller holding a transaction (which derefs to
-//! a connection) composes them: the `Store` impl below builds every transaction from them, the
+//! a connection) composes them: the trait impls below build every transaction from them, the
 //! audit append last, just before the commit.
 
-/// Implements `Store` for `$store` (a struct with a `pool: Pool<$db>` field) over database
-/// `$db`, starting write transactions with `$begin`.
+/// Implements the store traits for `$store` (a struct with a `pool: Pool<$db>` field) over
+/// database `$db`, starting write transactions with `$begin`.
 macro_rules! store_backend {
     ($store:ty, $db:ty, $begin:expr) => {
         $crate::store::audit_ops::audit_ops!($db);
@@ -16,11 +16,11 @@ macro_rules! store_backend {
         $crate::store::approval_ops::approval_ops!($db);
 
         #[async_trait::async_trait]
-        impl $crate::store::Store for $store {
+        impl $crate::store::ApprovalStore for $store {
             async fn create_approval(
                 &self,
                 new: &$crate::domain::NewApproval,
-                audit: &[$crate::audit::AuditEvent],
+                audit: &[$crate::domain::AuditEvent],
             ) -> Result<($crate::domain::Approval, bool), $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 if ops::insert_approval(&mut tx, new).await? {
@@ -46,7 +46,7 @@ macro_rules! store_backend {
             async fn get_approval(
                 &self,
                 id: &str,
-                now: i64,
+                now: $crate::domain::UnixMillis,
             ) -> Result<Option<$crate::domain::Approval>, $crate::store::StoreError> {
                 let mut conn = self.pool.acquire().await?;
                 let found = ops::approval_by_id(&mut conn, id).await?;
@@ -55,10 +55,10 @@ macro_rules! store_backend {
 
             async fn list_approvals(
                 &self,
-                filter: &$crate::store::ApprovalFilter,
-                page: &$crate::store::Page,
-                now: i64,
-            ) -> Result<$crate::store::ApprovalPage, $crate::store::StoreError> {
+                filter: &$crate::domain::ApprovalFilter,
+                page: &$crate::domain::Page,
+                now: $crate::domain::UnixMillis,
+            ) -> Result<$crate::store::ApprovalListing, $crate::store::StoreError> {
                 let limit = page.limit.max(1);
                 let mut conn = self.pool.acquire().await?;
                 // One row more than asked says whether another page exists.
@@ -71,23 +71,26 @@ macro_rules! store_backend {
                 } else {
                     None
                 };
+                let ids: Vec<&str> = items.iter().map(|a| a.id.as_str()).collect();
+                let reviews = ops::reviews_of_many(&mut conn, &ids).await?;
+                let capabilities = ops::capabilities_by_ids(&mut conn, &ids)
+                    .await?
+                    .into_iter()
+                    .map(|c| c.observed_at(now))
+                    .collect();
                 let items = items.into_iter().map(|a| a.observed_at(now)).collect();
-                Ok($crate::store::ApprovalPage { items, next })
+                Ok($crate::store::ApprovalListing {
+                    page: $crate::domain::ApprovalPage { items, next },
+                    reviews,
+                    capabilities,
+                })
             }
 
             async fn add_review(
                 &self,
                 review: &$crate::domain::Review,
-                audit: &[$crate::audit::AuditEvent],
-            ) -> Result<$crate::domain::ReviewOutcome, $crate::store::StoreError> {
-                self.add_review_narrowing(review, None, audit).await
-            }
-
-            async fn add_review_narrowing(
-                &self,
-                review: &$crate::domain::Review,
                 change: Option<&$crate::domain::RequestChange>,
-                audit: &[$crate::audit::AuditEvent],
+                audit: &[$crate::domain::AuditEvent],
             ) -> Result<$crate::domain::ReviewOutcome, $crate::store::StoreError> {
                 use $crate::domain::ReviewOutcome;
                 let mut tx = self.pool.begin_with($begin).await?;
@@ -135,8 +138,8 @@ macro_rules! store_backend {
                 id: &str,
                 from: $crate::domain::ApprovalState,
                 to: $crate::domain::ApprovalState,
-                now: i64,
-                audit: &[$crate::audit::AuditEvent],
+                now: $crate::domain::UnixMillis,
+                audit: &[$crate::domain::AuditEvent],
             ) -> Result<bool, $crate::store::StoreError> {
                 if !from.can_become(to) {
                     return Err($crate::store::StoreError::InvalidTransition { from, to });
@@ -155,8 +158,8 @@ macro_rules! store_backend {
                 &self,
                 id: &str,
                 cap: &$crate::domain::Capability,
-                now: i64,
-                audit: &[$crate::audit::AuditEvent],
+                now: $crate::domain::UnixMillis,
+                audit: &[$crate::domain::AuditEvent],
             ) -> Result<bool, $crate::store::StoreError> {
                 use $crate::domain::ApprovalState;
                 let mut tx = self.pool.begin_with($begin).await?;
@@ -186,7 +189,7 @@ macro_rules! store_backend {
 
             async fn expire_due(
                 &self,
-                now: i64,
+                now: $crate::domain::UnixMillis,
                 audit: &$crate::store::ExpiryAudit<'_>,
             ) -> Result<Vec<String>, $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
@@ -198,22 +201,21 @@ macro_rules! store_backend {
                 Ok(expired.into_iter().map(|a| a.id).collect())
             }
 
-            async fn insert_capability(
+            async fn count_pending(
                 &self,
-                cap: &$crate::domain::Capability,
-                audit: &[$crate::audit::AuditEvent],
-            ) -> Result<(), $crate::store::StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                ops::insert_capability(&mut tx, cap).await?;
-                audit_ops::append(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(())
+                now: $crate::domain::UnixMillis,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                audit_ops::count_pending(&mut conn, now).await
             }
+        }
 
+        #[async_trait::async_trait]
+        impl $crate::store::CapabilityStore for $store {
             async fn get_capability(
                 &self,
                 id: &str,
-                now: i64,
+                now: $crate::domain::UnixMillis,
             ) -> Result<Option<$crate::domain::Capability>, $crate::store::StoreError> {
                 let mut conn = self.pool.acquire().await?;
                 let found = ops::capability_by_id(&mut conn, id).await?;
@@ -224,8 +226,8 @@ macro_rules! store_backend {
                 &self,
                 id: &str,
                 request_hash: &str,
-                now: i64,
-                audit: &[$crate::audit::AuditEvent],
+                now: $crate::domain::UnixMillis,
+                audit: &[$crate::domain::AuditEvent],
             ) -> Result<$crate::domain::RedeemOutcome, $crate::store::StoreError> {
                 use $crate::domain::RedeemOutcome;
                 let mut tx = self.pool.begin_with($begin).await?;
@@ -241,63 +243,53 @@ macro_rules! store_backend {
                     None => RedeemOutcome::NotFound,
                 })
             }
+        }
 
-            async fn count_pending(&self, now: i64) -> Result<u64, $crate::store::StoreError> {
-                let mut conn = self.pool.acquire().await?;
-                audit_ops::count_pending(&mut conn, now).await
-            }
-
-            async fn append_audit(
+        #[async_trait::async_trait]
+        impl $crate::store::BatchStore for $store {
+            async fn commit(
                 &self,
-                events: &[$crate::audit::AuditEvent],
-            ) -> Result<Vec<$crate::audit::AuditRecord>, $crate::store::StoreError> {
+                batch: &$crate::store::Batch,
+            ) -> Result<Vec<$crate::domain::AuditRecord>, $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                let records = audit_ops::append(&mut tx, events).await?;
-                tx.commit().await?;
-                Ok(records)
-            }
-
-            async fn append_audit_with_capabilities(
-                &self,
-                capabilities: &[$crate::domain::Capability],
-                events: &[$crate::audit::AuditEvent],
-            ) -> Result<Vec<$crate::audit::AuditRecord>, $crate::store::StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                for cap in capabilities {
+                for cap in &batch.capabilities {
                     ops::insert_capability(&mut tx, cap).await?;
                 }
-                let records = audit_ops::append(&mut tx, events).await?;
+                let records = audit_ops::append(&mut tx, &batch.events).await?;
                 tx.commit().await?;
                 Ok(records)
             }
+        }
 
-            async fn query_audit(
+        #[async_trait::async_trait]
+        impl $crate::store::AuditLog for $store {
+            async fn query(
                 &self,
-                filter: &$crate::audit::AuditFilter,
+                filter: &$crate::domain::AuditFilter,
                 after_seq: i64,
                 limit: u32,
-            ) -> Result<Vec<$crate::audit::AuditRecord>, $crate::store::StoreError> {
+            ) -> Result<Vec<$crate::domain::AuditRecord>, $crate::store::StoreError> {
                 let mut conn = self.pool.acquire().await?;
                 audit_ops::query(&mut conn, filter, after_seq, limit).await
             }
 
-            async fn audit_range(
+            async fn range(
                 &self,
                 from_seq: i64,
                 limit: u32,
-            ) -> Result<Vec<$crate::audit::AuditRecord>, $crate::store::StoreError> {
+            ) -> Result<Vec<$crate::domain::AuditRecord>, $crate::store::StoreError> {
                 let mut conn = self.pool.acquire().await?;
                 audit_ops::range(&mut conn, from_seq, limit).await
             }
 
-            async fn audit_head(&self) -> Result<(i64, String), $crate::store::StoreError> {
+            async fn head(&self) -> Result<(i64, String), $crate::store::StoreError> {
                 let mut conn = self.pool.acquire().await?;
                 audit_ops::head(&mut conn).await
             }
 
             async fn insert_checkpoint(
                 &self,
-                checkpoint: &$crate::audit::Checkpoint,
+                checkpoint: &$crate::domain::Checkpoint,
             ) -> Result<bool, $crate::store::StoreError> {
                 let mut conn = self.pool.acquire().await?;
                 audit_ops::insert_checkpoint(&mut conn, checkpoint).await
@@ -307,14 +299,14 @@ macro_rules! store_backend {
                 &self,
                 after_seq: i64,
                 limit: u32,
-            ) -> Result<Vec<$crate::audit::Checkpoint>, $crate::store::StoreError> {
+            ) -> Result<Vec<$crate::domain::Checkpoint>, $crate::store::StoreError> {
                 let mut conn = self.pool.acquire().await?;
                 audit_ops::checkpoints(&mut conn, after_seq, limit).await
             }
 
             async fn last_checkpoint(
                 &self,
-            ) -> Result<Option<$crate::audit::Checkpoint>, $crate::store::StoreError> {
+            ) -> Result<Option<$crate::domain::Checkpoint>, $crate::store::StoreError> {
                 let mut conn = self.pool.acquire().await?;
                 audit_ops::last_checkpoint(&mut conn).await
             }

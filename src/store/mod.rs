@@ -1,6 +1,10 @@
-//! Durable state for approvals, reviews and one-time capabilities, behind one trait with two
-//! implementations: [`SqliteStore`] (the embedded default, a file in the data directory) and
-//! [`PostgresStore`] (several replicas sharing one database).
+//! Durable state behind one small trait per concern: [`ApprovalStore`] (approvals and
+//! reviews), [`CapabilityStore`] (single use), [`AuditLog`] (reading the chain, checkpoints)
+//! and [`BatchStore`] (the group commit's target, driven by [`GroupCommit`]). Two databases
+//! implement all four: [`SqliteStore`] (the embedded default, a file in the data directory)
+//! and [`PostgresStore`] (several replicas sharing one database); [`Stores`] holds one
+//! database seen through each trait. The data they carry is the domain's; this module depends
+//! on nothing above it.
 //!
 //! # Guarantees
 //!
@@ -9,7 +13,7 @@
 //!   get exactly one winner. Multi-statement operations run in one transaction; on SQLite it
 //!   starts with `BEGIN IMMEDIATE`, so it holds the write lock from its first read.
 //! - Deadlines are absolute Unix milliseconds in the rows, so they survive restarts. The caller
-//!   passes `now`. [`Store::expire_due`] writes expiries down; until it runs, every read reports
+//!   passes `now`. [`ApprovalStore::expire_due`] writes expiries down; until it runs, every read reports
 //!   a pending approval (or issued capability) past its deadline as expired
 //!   ([`Approval::observed_at`]) and no transition out of Pending other than to Expired is
 //!   accepted after the deadline. Reads never write.
@@ -19,7 +23,8 @@
 //! # Shape
 //!
 //! The SQL of each operation lives in a small function taking a connection (a transaction
-//! derefs to one; see `approval_ops.rs` and `backend.rs`). The statements are shared by both backends. Audit records
+//! derefs to one; see `approval_ops.rs` and `backend.rs`). The statements are shared by both
+//! backends. Audit records
 //! join the same transaction (`audit_ops.rs`), appended last, just before the commit, so the
 //! audit line and the state change commit or vanish together and the chain head (one row every
 //! append locks) is held as briefly as possible.
@@ -33,6 +38,7 @@
 mod approval_ops;
 mod audit_ops;
 mod backend;
+mod group_commit;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -41,12 +47,15 @@ use async_trait::async_trait;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::SqlSafeStr;
 
-use crate::audit::{AuditEvent, AuditFilter, AuditRecord, Checkpoint};
+use std::sync::Arc;
+
 use crate::domain::{
-    Approval, ApprovalState, Capability, NewApproval, RedeemOutcome, RequestChange, Review,
-    ReviewOutcome,
+    Approval, ApprovalFilter, ApprovalPage, ApprovalState, AuditEvent, AuditFilter, AuditRecord,
+    Capability, Checkpoint, NewApproval, Page, RedeemOutcome, RequestChange, Review, ReviewOutcome,
+    UnixMillis,
 };
 
+pub use group_commit::{BatchObserver, CommitError, GroupCommit};
 pub use postgres::{PgChangeFeed, PostgresStore};
 pub use sqlite::SqliteStore;
 
@@ -94,59 +103,31 @@ pub enum StoreError {
     },
 }
 
-/// Which approvals to list; every `Some` must match (AND).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ApprovalFilter {
-    /// State as observed now (an overdue pending approval counts as expired).
-    pub state: Option<ApprovalState>,
-    /// Requester.
-    pub subject_id: Option<String>,
-    /// Action name.
-    pub action: Option<String>,
-    /// Approvals this reviewer has reviewed.
-    pub reviewer_id: Option<String>,
-}
-
-/// One page of a listing, by keyset: ids are UUID v7, so id order is creation order and a
-/// cursor stays valid while rows are added.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
-    /// Most rows to return (at least 1 is used).
-    pub limit: u32,
-    /// Return rows with ids after this one (the previous page's `next`).
-    pub after_id: Option<String>,
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Self {
-            limit: 50,
-            after_id: None,
-        }
-    }
-}
-
-/// A page of approvals, oldest first.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApprovalPage {
-    /// The rows.
-    pub items: Vec<Approval>,
-    /// Cursor for the next page; `None` when this page is the last.
-    pub next: Option<String>,
-}
-
 /// Builds the audit records of the approvals an expiry sweep expired, inside its transaction
 /// (which approvals expire is only known there). Returns no events to record nothing.
 pub type ExpiryAudit<'a> = dyn Fn(&Approval) -> Vec<AuditEvent> + Send + Sync + 'a;
 
-/// Durable approval, capability and audit state. Object safe, so services hold an
-/// `Arc<dyn Store>` and do not care which database is behind it. Times are Unix milliseconds.
+/// A page of approvals with everything a reader's view of them needs, read in one call: the
+/// approvals, all their reviews and the capabilities minted for them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalListing {
+    /// The approvals, oldest first, and the cursor of the next page.
+    pub page: ApprovalPage,
+    /// The reviews of those approvals, each approval's oldest first.
+    pub reviews: Vec<Review>,
+    /// The capabilities minted for those approvals (a capability's id is its approval's).
+    pub capabilities: Vec<Capability>,
+}
+
+/// Durable approval requests and their reviews. Object safe, so services hold an
+/// `Arc<dyn ApprovalStore>` and do not care which database is behind it.
 ///
 /// Every state-changing method takes the audit events describing the change and appends them
-/// (chained, see [`crate::audit`]) in the same transaction, only when the change happens: the
-/// record and the state commit or vanish together. An empty slice records nothing.
+/// (chained, see [`crate::domain::chain`]) in the same transaction, only when the change
+/// happens: the record and the state commit or vanish together. An empty slice records
+/// nothing.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait ApprovalStore: Send + Sync + std::fmt::Debug {
     /// Stores a new pending approval, with `audit` when it is new. With a non-empty
     /// `request_id`, a second create for the same (subject, request id) returns the first row
     /// (observed at the new `created_at`, whatever its request or state) and `false` instead
@@ -159,27 +140,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<(Approval, bool), StoreError>;
 
     /// The approval with this id, observed at `now`.
-    async fn get_approval(&self, id: &str, now: i64) -> Result<Option<Approval>, StoreError>;
+    async fn get_approval(&self, id: &str, now: UnixMillis)
+        -> Result<Option<Approval>, StoreError>;
 
-    /// Approvals matching `filter`, observed at `now`, in id order.
+    /// Approvals matching `filter`, observed at `now`, in id order, with their reviews and
+    /// capabilities: one call however many rows, never one read per row.
     async fn list_approvals(
         &self,
         filter: &ApprovalFilter,
         page: &Page,
-        now: i64,
-    ) -> Result<ApprovalPage, StoreError>;
+        now: UnixMillis,
+    ) -> Result<ApprovalListing, StoreError>;
 
     /// Records a review (and `audit`) if the approval is pending at `review.at` and this
-    /// reviewer has not answered it yet; returns every review so far on success.
+    /// reviewer has not answered it yet; with `change`, in the same transaction replaces the
+    /// pending request by a narrowed one (a reviewer's modify), keeping the original as
+    /// `original_request`. Returns every review so far on success.
     async fn add_review(
-        &self,
-        review: &Review,
-        audit: &[AuditEvent],
-    ) -> Result<ReviewOutcome, StoreError>;
-
-    /// [`Self::add_review`] that, in the same transaction, replaces the pending request by a
-    /// narrowed one (a reviewer's modify), keeping the original as `original_request`.
-    async fn add_review_narrowing(
         &self,
         review: &Review,
         change: Option<&RequestChange>,
@@ -197,7 +174,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: &str,
         from: ApprovalState,
         to: ApprovalState,
-        now: i64,
+        now: UnixMillis,
         audit: &[AuditEvent],
     ) -> Result<bool, StoreError>;
 
@@ -209,7 +186,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         id: &str,
         cap: &Capability,
-        now: i64,
+        now: UnixMillis,
         audit: &[AuditEvent],
     ) -> Result<bool, StoreError>;
 
@@ -218,19 +195,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// ids of the approvals it expired, sorted.
     async fn expire_due(
         &self,
-        now: i64,
+        now: UnixMillis,
         audit: &ExpiryAudit<'_>,
     ) -> Result<Vec<String>, StoreError>;
 
-    /// Stores a capability record (normally in state Issued) with `audit`.
-    async fn insert_capability(
-        &self,
-        cap: &Capability,
-        audit: &[AuditEvent],
-    ) -> Result<(), StoreError>;
+    /// Pending approvals still in time at `now` (for the pending-approvals gauge).
+    async fn count_pending(&self, now: UnixMillis) -> Result<u64, StoreError>;
+}
 
+/// Durable single-use capabilities: what makes a signed token usable exactly once.
+#[async_trait]
+pub trait CapabilityStore: Send + Sync + std::fmt::Debug {
     /// The capability with this id, observed at `now`.
-    async fn get_capability(&self, id: &str, now: i64) -> Result<Option<Capability>, StoreError>;
+    async fn get_capability(
+        &self,
+        id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<Capability>, StoreError>;
 
     /// Uses a capability once: one atomic update succeeds only if it is issued, unexpired at
     /// `now` and bound to `request_hash`, and then records `audit`; otherwise says why not and
@@ -239,28 +220,45 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         id: &str,
         request_hash: &str,
-        now: i64,
+        now: UnixMillis,
         audit: &[AuditEvent],
     ) -> Result<RedeemOutcome, StoreError>;
+}
 
-    /// Pending approvals still in time at `now` (for the pending-approvals gauge).
-    async fn count_pending(&self, now: i64) -> Result<u64, StoreError>;
+/// Writes that no compare-and-set guards, committed for many callers at once by the group
+/// commit ([`GroupCommit`]): capabilities minted for ALLOW answers and audit events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    /// Capabilities to store, in state Issued.
+    pub capabilities: Vec<Capability>,
+    /// Events to chain, in order.
+    pub events: Vec<AuditEvent>,
+}
 
-    /// Chains and stores `events` in one transaction (the group commit of decisions and of
-    /// events without a state change); returns their records, in order.
-    async fn append_audit(&self, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, StoreError>;
+impl Batch {
+    /// A batch of `events` only.
+    pub fn of_events(events: Vec<AuditEvent>) -> Self {
+        Self {
+            capabilities: Vec::new(),
+            events,
+        }
+    }
+}
 
-    /// Stores `capabilities` (in state Issued, as minted for ALLOW answers) and chains
-    /// `events`, all in one transaction: the group commit of ALLOW answers that carry a
-    /// capability. Any failure stores nothing.
-    async fn append_audit_with_capabilities(
-        &self,
-        capabilities: &[Capability],
-        events: &[AuditEvent],
-    ) -> Result<Vec<AuditRecord>, StoreError>;
+/// The store side of the group commit.
+#[async_trait]
+pub trait BatchStore: Send + Sync + std::fmt::Debug {
+    /// Stores `batch` in one transaction (capabilities first, then the events chained at the
+    /// head); returns the events' records, in order. Any failure stores nothing.
+    async fn commit(&self, batch: &Batch) -> Result<Vec<AuditRecord>, StoreError>;
+}
 
+/// The hash-chained audit log as stored: reading records and keeping signed checkpoints.
+/// Appends happen with the state they describe (the other traits) or through a [`Batch`].
+#[async_trait]
+pub trait AuditLog: Send + Sync + std::fmt::Debug {
     /// Records matching `filter` with seq above `after_seq`, ascending, at most `limit`.
-    async fn query_audit(
+    async fn query(
         &self,
         filter: &AuditFilter,
         after_seq: i64,
@@ -269,10 +267,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Raw records from `from_seq` on, in seq order, at most `limit` (for verify and export);
     /// nothing in them is checked.
-    async fn audit_range(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+    async fn range(&self, from_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// The chain head: the last seq (0 when empty) and its hash.
-    async fn audit_head(&self) -> Result<(i64, String), StoreError>;
+    async fn head(&self) -> Result<(i64, String), StoreError>;
 
     /// Stores a signed checkpoint; false if one for this seq exists (another replica won).
     async fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, StoreError>;
@@ -282,6 +280,39 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The checkpoint with the highest seq, if any.
     async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError>;
+}
+
+/// One database seen through each concern's trait, plus the cross-replica change feed when
+/// the database is shared. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Stores {
+    /// Approvals and reviews.
+    pub approvals: Arc<dyn ApprovalStore>,
+    /// Capabilities.
+    pub capabilities: Arc<dyn CapabilityStore>,
+    /// The group commit's target.
+    pub batches: Arc<dyn BatchStore>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditLog>,
+    /// Changes announced by other replicas (PostgreSQL only).
+    pub feed: Option<Arc<dyn ChangeFeed>>,
+}
+
+impl Stores {
+    /// Every concern served by `db`.
+    pub fn of<S>(db: S, feed: Option<Arc<dyn ChangeFeed>>) -> Self
+    where
+        S: ApprovalStore + CapabilityStore + BatchStore + AuditLog + 'static,
+    {
+        let db = Arc::new(db);
+        Self {
+            approvals: db.clone(),
+            capabilities: db.clone(),
+            batches: db.clone(),
+            audit: db,
+            feed,
+        }
+    }
 }
 
 /// Tells other replicas that an approval changed, and hears about theirs. Only a shared

@@ -32,7 +32,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// The shared [`Store`](super::Store).
+/// The shared store: every store trait over one PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
@@ -113,7 +113,7 @@ impl super::ChangeFeed for PgChangeFeed {
                     // The listener reconnects on the next recv; notifications sent while it
                     // was away are lost, so waiters also re-read at their deadlines.
                     Err(e) => {
-                        tracing::warn!(error = %e, "approval change feed interrupted; reconnecting");
+                        tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "approval change feed interrupted; reconnecting");
                         if tx.is_closed() {
                             return;
                         }

@@ -81,6 +81,13 @@ pub(super) const NARROW_REQUEST: &str = "UPDATE approvals \
          request_hash = $3, requirements = $4, updated_at = $5 \
      WHERE id = $1 AND state = 'pending' AND expires_at > $5 AND request_hash = $6";
 
+/// Every review, for a caller to add `WHERE ... ORDER BY ...`.
+pub(super) const REVIEWS_SELECT: &str = concat!("SELECT ", review_columns!(), " FROM reviews");
+
+/// Every capability, for a caller to add `WHERE ...`.
+pub(super) const CAPABILITIES_SELECT: &str =
+    concat!("SELECT ", capability_columns!(), " FROM capabilities");
+
 pub(super) const REVIEWS_OF: &str = concat!(
     "SELECT ",
     review_columns!(),

@@ -39,7 +39,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// The embedded [`Store`](super::Store).
+/// The embedded store: every store trait over one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,

@@ -4,16 +4,19 @@
 //!
 //! - [`metrics`]: the Prometheus registry and every series tollgate exposes on `/metrics`.
 //! - [`trace`]: W3C `traceparent` in and out: parents, links, the value stored on approvals.
+//! - [`ErrorChain`]: an error with its causes, for log lines.
 //! - `json`: the JSON log line, with `trace_id` and `span_id` when spans are exported.
 //!
 //! Spans are ordinary `tracing` spans, so protocol handlers only create and record them;
 //! whether they are exported is decided once, here. Without an endpoint no OpenTelemetry
 //! layer is installed at all.
 
+mod error_chain;
 mod json;
 pub mod metrics;
 pub mod trace;
 
+pub use error_chain::ErrorChain;
 pub use metrics::Metrics;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -73,8 +76,10 @@ impl Telemetry {
         let flush = move || provider.shutdown_with_timeout(FLUSH_TIMEOUT);
         match tokio::task::spawn_blocking(flush).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "flushing spans at shutdown failed"),
-            Err(e) => tracing::warn!(error = %e, "span flush task failed"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %ErrorChain(&e), "flushing spans at shutdown failed")
+            }
+            Err(e) => tracing::warn!(error = %ErrorChain(&e), "span flush task failed"),
         }
     }
 }

@@ -3,8 +3,6 @@
 //! decision a client received is in the audit log afterwards, and `tollgate audit verify`
 //! accepts the log (one gap-free chain across all the crashes).
 
-
-
 use std::{
     collections::HashSet,
     process::Command,
@@ -15,9 +13,9 @@ use std::{
 use crate::common::{as_user, kill9, orders_request, serve_dir, write_serve_dir, Run};
 use tokio::sync::watch;
 use tollgate::{
-    audit::AuditKind,
+    domain::AuditKind,
     grpc::pb::{self, authorizer_client::AuthorizerClient},
-    store::{SqliteStore, Store},
+    store::{AuditLog as _, SqliteStore},
 };
 use tonic::transport::Channel;
 
@@ -147,7 +145,7 @@ async fn sigkill_under_load_loses_no_answered_decision() {
     let mut recorded = HashSet::new();
     let mut from = 1;
     loop {
-        let page = store.audit_range(from, 500).await.unwrap();
+        let page = store.range(from, 500).await.unwrap();
         let Some(last) = page.last() else { break };
         from = last.seq + 1;
         recorded.extend(

@@ -2,24 +2,24 @@
 //! ranges, permissions and argument validation. Records are appended through the store the
 //! server itself reads (the same SQLite file), so the test controls exactly what is there.
 
-
-
 use std::sync::Arc;
 
-use crate::common::{as_user, identity, start, static_tokens, write_probe_bundle, TestServer};
+use crate::common::{
+    as_user, identity, start, static_tokens, write_probe_bundle, Db, DbWrites as _, TestServer,
+};
 use prost_types::Timestamp;
 use tollgate::{
     app::SQLITE_FILE,
-    audit::{AuditEvent, AuditKind},
+    domain::{AuditEvent, AuditKind, UnixMillis},
     grpc::pb::{self, audit_client::AuditClient},
-    store::{SqliteStore, Store},
+    store::SqliteStore,
 };
 use tonic::Code;
 
 /// Base time of the appended events, Unix ms (2026-01-01T00:00:00Z).
 const T0: i64 = 1_767_225_600_000;
 
-async fn server() -> (TestServer, Arc<dyn Store>) {
+async fn server() -> (TestServer, Arc<dyn Db>) {
     let server = start(
         |b| write_probe_bundle(b, "r1", true),
         |c| {
@@ -40,7 +40,7 @@ async fn server() -> (TestServer, Arc<dyn Store>) {
 /// Event `i` of the fixture: subjects alternate a/b, every third is a DENY on `secrets`,
 /// one minute apart.
 fn event(i: i64) -> AuditEvent {
-    let mut e = AuditEvent::new(AuditKind::Decision, T0 + i * 60_000, "agent:x");
+    let mut e = AuditEvent::new(AuditKind::Decision, UnixMillis(T0 + i * 60_000), "agent:x");
     e.subject_id = if i % 2 == 0 { "agent:a" } else { "agent:b" }.into();
     let deny = i % 3 == 0;
     e.action = if deny { "secrets.read" } else { "data.export" }.into();
@@ -324,10 +324,10 @@ async fn export_streams_past_page_boundaries_and_show_follows_the_approval() {
     }
     // The approval of dec-3, recorded once with the decision id and once (a late event)
     // with only the approval id.
-    let mut requested = AuditEvent::new(AuditKind::ApprovalRequested, T0, "tollgate");
+    let mut requested = AuditEvent::new(AuditKind::ApprovalRequested, UnixMillis(T0), "tollgate");
     requested.decision_id = "dec-3".into();
     requested.approval_id = "appr-3".into();
-    let mut expired = AuditEvent::new(AuditKind::ApprovalExpired, T0 + 1, "tollgate");
+    let mut expired = AuditEvent::new(AuditKind::ApprovalExpired, UnixMillis(T0 + 1), "tollgate");
     expired.approval_id = "appr-3".into();
     store.append_audit(&[requested, expired]).await.unwrap();
 

@@ -3,15 +3,17 @@
 //! record and the kind of fault, and exit non-zero. An untouched log verifies. Every case runs
 //! on a SQLite file and, with `TOLLGATE_TEST_POSTGRES_URL`, on PostgreSQL (its own schema).
 
-
 use std::{path::PathBuf, process::Command, str::FromStr};
 
 use serde_json::json;
 use sqlx::{postgres::PgConnectOptions, AssertSqlSafe, Connection, PgConnection, SqliteConnection};
 use tempfile::TempDir;
+
+use crate::common::{Db, DbWrites as _};
 use tollgate::{
-    audit::{checkpoint, AuditEvent, AuditKey, AuditKind},
-    store::{PostgresStore, SqliteStore, Store},
+    audit::{checkpoint, AuditKey},
+    domain::{AuditEvent, AuditKind, UnixMillis},
+    store::{PostgresStore, SqliteStore},
 };
 
 /// Records in every log; checkpoints are signed at seq 10 and 20.
@@ -30,7 +32,7 @@ struct Log {
 }
 
 fn event(i: i64) -> AuditEvent {
-    let mut e = AuditEvent::new(AuditKind::Decision, 1_000 + i, "agent:a");
+    let mut e = AuditEvent::new(AuditKind::Decision, UnixMillis(1_000 + i), "agent:a");
     e.subject_id = "agent:a".into();
     e.action = "data.export".into();
     e.resource_type = "dataset".into();
@@ -43,7 +45,7 @@ fn event(i: i64) -> AuditEvent {
 }
 
 /// Fills `store` with 20 records (in batches of 1 to 4) and signs checkpoints at 10 and 20.
-async fn fill(store: &dyn Store, key: &AuditKey) {
+async fn fill(store: &dyn Db, key: &AuditKey) {
     let mut i = 1;
     while i <= RECORDS {
         let n = (i % 4 + 1).min(RECORDS - i + 1);
@@ -52,8 +54,8 @@ async fn fill(store: &dyn Store, key: &AuditKey) {
         i += n;
     }
     for at in [10, 20] {
-        let record = store.audit_range(at, 1).await.unwrap().remove(0);
-        let cp = checkpoint::sign(key, at, &record.hash, 5_000 + at).unwrap();
+        let record = store.range(at, 1).await.unwrap().remove(0);
+        let cp = checkpoint::sign(key, at, &record.hash, UnixMillis(5_000 + at)).unwrap();
         assert!(store.insert_checkpoint(&cp).await.unwrap());
     }
 }
@@ -106,7 +108,7 @@ async fn log(postgres: bool) -> Option<Log> {
 
 impl Log {
     /// The store over this log's database, for reading what to forge.
-    async fn store(&self) -> Box<dyn Store> {
+    async fn store(&self) -> Box<dyn Db> {
         match &self.backend {
             Backend::Sqlite { db } => Box::new(SqliteStore::open(db).await.unwrap()),
             Backend::Postgres { url, schema } => {
@@ -222,10 +224,10 @@ async fn forged_token_sql(postgres: bool) -> Option<String> {
 async fn rewritten_history(postgres: bool) -> Option<String> {
     let log = log(postgres).await?;
     let store = log.store().await;
-    let records = store.audit_range(1, 100).await.unwrap();
+    let records = store.range(1, 100).await.unwrap();
     let mut events: Vec<AuditEvent> = records.iter().map(|r| r.event.clone()).collect();
     events[2].input = json!({"action": {"name": "data.export", "params": {"rows": 3_000_000}}});
-    let rewritten = tollgate::audit::chain(2, &records[1].hash, &events[2..]).unwrap();
+    let rewritten = tollgate::domain::chain(2, &records[1].hash, &events[2..]).unwrap();
     let mut sql = String::new();
     for r in &rewritten {
         sql.push_str(&format!(

@@ -3,16 +3,15 @@
 //! `tollgate audit verify` accepts, the audit key in the JWKS; and when a record cannot be
 //! committed the caller gets an error, never the answer.
 
-
-
 use std::{path::Path, process::Command};
 
 use crate::common::*;
 use sqlx::{AssertSqlSafe, Connection, SqliteConnection};
 use tollgate::{
-    audit::{AuditFilter, AuditKind, AuditRecord, MASKED},
+    audit::MASKED,
+    domain::{AuditFilter, AuditKind, AuditRecord},
     grpc::pb::{self, approvals_client::ApprovalsClient, Effect, Verdict},
-    store::{SqliteStore, Store},
+    store::{AuditLog as _, SqliteStore},
 };
 use tonic::Code;
 
@@ -115,7 +114,7 @@ async fn redeem(s: &TestServer, token: &str, req: pb::AuthorizeRequest) -> bool 
 
 async fn records(data: &Path, filter: AuditFilter) -> Vec<AuditRecord> {
     let store = SqliteStore::open(data.join("tollgate.db")).await.unwrap();
-    let found = store.query_audit(&filter, 0, 1000).await.unwrap();
+    let found = store.query(&filter, 0, 1000).await.unwrap();
     store.close().await;
     found
 }
@@ -328,7 +327,7 @@ async fn an_approval_flow_leaves_the_expected_masked_records() {
     let (ok, out) = audit_cli(&["checkpoints", "--format", "jsonl"], &data);
     assert!(ok, "{out}");
     let key = tollgate::audit::AuditKey::load_verifier(&jwks_file).unwrap();
-    let exported: Vec<tollgate::audit::Checkpoint> = out
+    let exported: Vec<tollgate::domain::Checkpoint> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -500,14 +499,19 @@ async fn bundle_reloads_are_recorded() {
         ..Default::default()
     };
     // The record follows the reload through the group commit: poll the store until it is there.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let found = loop {
-        let found = records(&data, filter.clone()).await;
-        if !found.is_empty() || tokio::time::Instant::now() > deadline {
-            break found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let found = eventually(
+        "a bundle.rejected record",
+        std::time::Duration::from_secs(10),
+        || async {
+            let found = records(&data, filter.clone()).await;
+            if found.is_empty() {
+                Err("no record".to_string())
+            } else {
+                Ok(found)
+            }
+        },
+    )
+    .await;
     assert_eq!(found.len(), 1, "one bundle.rejected record");
     let e = &found[0].event;
     assert_eq!(

@@ -111,28 +111,10 @@ pub async fn start_shipped() -> TestServer {
 }
 
 pub fn strukt(json: serde_json::Value) -> Option<prost_types::Struct> {
-    fn value(v: serde_json::Value) -> prost_types::Value {
-        use prost_types::value::Kind;
-        let kind = match v {
-            serde_json::Value::Null => Kind::NullValue(0),
-            serde_json::Value::Bool(b) => Kind::BoolValue(b),
-            serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap()),
-            serde_json::Value::String(s) => Kind::StringValue(s),
-            serde_json::Value::Array(a) => Kind::ListValue(prost_types::ListValue {
-                values: a.into_iter().map(value).collect(),
-            }),
-            serde_json::Value::Object(m) => Kind::StructValue(prost_types::Struct {
-                fields: m.into_iter().map(|(k, v)| (k, value(v))).collect(),
-            }),
-        };
-        prost_types::Value { kind: Some(kind) }
-    }
-    match value(json) {
-        prost_types::Value {
-            kind: Some(prost_types::value::Kind::StructValue(s)),
-        } => Some(s),
-        _ => panic!("not an object"),
-    }
+    let serde_json::Value::Object(map) = json else {
+        panic!("not an object")
+    };
+    Some(tollgate::grpc::convert::to_struct(&map))
 }
 
 /// A request for `action` on `resource_type` by a plain agent.
@@ -418,7 +400,7 @@ pub fn identity(token: &str, id: &str, kind: &str, groups: &[&str]) -> TokenIden
         token_sha256: String::new(),
         token: token.into(),
         id: id.into(),
-        kind: kind.into(),
+        kind: tollgate::domain::SubjectKind::parse(kind).expect("a subject kind"),
         groups: groups.iter().map(|g| g.to_string()).collect(),
         owner: if kind == "agent" {
             "team:platform".into()
@@ -466,4 +448,82 @@ pub async fn redeem_race(
         wins += usize::from(r.await.unwrap());
     }
     wins
+}
+
+/// Every store trait at once, as the store contract and the audit tests use one database.
+pub trait Db:
+    tollgate::store::ApprovalStore
+    + tollgate::store::CapabilityStore
+    + tollgate::store::AuditLog
+    + tollgate::store::BatchStore
+{
+}
+
+impl<T> Db for T where
+    T: tollgate::store::ApprovalStore
+        + tollgate::store::CapabilityStore
+        + tollgate::store::AuditLog
+        + tollgate::store::BatchStore
+        + ?Sized
+{
+}
+
+/// Writes the tests make directly, through the group commit's store call.
+#[async_trait::async_trait]
+pub trait DbWrites {
+    /// Chains `events` in one transaction.
+    async fn append_audit(
+        &self,
+        events: &[tollgate::domain::AuditEvent],
+    ) -> Result<Vec<tollgate::domain::AuditRecord>, tollgate::store::StoreError>;
+
+    /// Stores `cap` with `audit` in one transaction.
+    async fn insert_capability(
+        &self,
+        cap: &tollgate::domain::Capability,
+        audit: &[tollgate::domain::AuditEvent],
+    ) -> Result<(), tollgate::store::StoreError>;
+}
+
+#[async_trait::async_trait]
+impl<T: tollgate::store::BatchStore + ?Sized> DbWrites for T {
+    async fn append_audit(
+        &self,
+        events: &[tollgate::domain::AuditEvent],
+    ) -> Result<Vec<tollgate::domain::AuditRecord>, tollgate::store::StoreError> {
+        self.commit(&tollgate::store::Batch::of_events(events.to_vec()))
+            .await
+    }
+
+    async fn insert_capability(
+        &self,
+        cap: &tollgate::domain::Capability,
+        audit: &[tollgate::domain::AuditEvent],
+    ) -> Result<(), tollgate::store::StoreError> {
+        let batch = tollgate::store::Batch {
+            capabilities: vec![cap.clone()],
+            events: audit.to_vec(),
+        };
+        self.commit(&batch).await.map(|_| ())
+    }
+}
+
+/// Polls `probe` until it answers `Ok`, for at most `within`, and panics with `what` and the
+/// last `Err` otherwise: for state that changes asynchronously where nothing can be awaited
+/// (a group commit, a gauge, another process's checkpoint). Bounded, never a bare sleep.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(v) => return v,
+            Err(last) if tokio::time::Instant::now() >= deadline => {
+                panic!("{what} did not happen within {within:?}; last seen: {last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
 }

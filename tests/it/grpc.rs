@@ -1,7 +1,5 @@
 //! Black-box tests: the real server on port 0, called over gRPC.
 
-
-
 use std::{sync::Arc, time::Duration};
 
 use crate::common::*;
@@ -412,7 +410,7 @@ fn token(
         token_sha256: String::new(),
         token: token.into(),
         id: id.into(),
-        kind: kind.into(),
+        kind: tollgate::domain::SubjectKind::parse(kind).expect("a subject kind"),
         groups: groups.iter().map(|g| g.to_string()).collect(),
         owner: "team:growth".into(),
         assert_subjects,

@@ -1,8 +1,6 @@
 //! Prometheus metrics, scraped over real HTTP from a real server after real decisions,
 //! approvals, capabilities and reloads: every series, with the counts those calls imply.
 
-
-
 use std::time::Duration;
 
 use crate::common::*;
@@ -66,18 +64,16 @@ async fn scrape(server: &TestServer) -> String {
 /// Scrapes until `series` reads `want` (the pending gauge follows approval changes
 /// asynchronously); bounded, and the last scrape is shown on failure.
 async fn scrape_until(server: &TestServer, series: &str, want: f64) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let what = format!("{series} reaching {want}");
+    eventually(&what, Duration::from_secs(10), || async {
         let text = scrape(server).await;
         if sample(&text, series) == Some(want) {
-            return text;
+            Ok(text)
+        } else {
+            Err(text)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{series} never reached {want}:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]

@@ -2,8 +2,6 @@
 //! approval made through one wakes the waiter on another, and a capability redeems once
 //! across all of them.
 
-
-
 use std::{path::Path, time::Duration};
 
 use crate::common::*;
@@ -190,20 +188,22 @@ async fn replicas_write_one_gap_free_audit_chain() {
 /// Waits (bounded) until some replica has signed a checkpoint in the database at `url`.
 async fn wait_for_checkpoint(url: &str) {
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM audit_checkpoints")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-        if n > 0 {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no audit checkpoint signed within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let conn = tokio::sync::Mutex::new(sqlx::PgConnection::connect(url).await.unwrap());
+    let conn = &conn;
+    crate::common::eventually(
+        "a signed audit checkpoint",
+        Duration::from_secs(30),
+        || async move {
+            let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM audit_checkpoints")
+                .fetch_one(&mut *conn.lock().await)
+                .await
+                .unwrap();
+            if n > 0 {
+                Ok(())
+            } else {
+                Err("0 checkpoints".to_string())
+            }
+        },
+    )
+    .await;
 }

@@ -2,11 +2,13 @@
 //! each recorded with the change (a redemption, an expiry) or, for a refusal, through the group
 //! commit before the refusal is answered.
 
-use super::{millis_to_time, Redemption, Workflow, WorkflowError};
+use super::{Redemption, Workflow, WorkflowError};
 use crate::{
-    audit::{AuditContext, AuditKind},
     capability::{CapabilityError, Grant},
-    domain::{unix_millis, Approval, ApprovalState, AuthzRequest, RedeemOutcome},
+    domain::{
+        Approval, ApprovalState, AuditContext, AuditEvent, AuthzRequest, RedeemOutcome,
+        RedeemedCapability,
+    },
     telemetry::metrics::{CapabilityEvent, Resolution},
 };
 
@@ -20,7 +22,7 @@ impl Workflow {
         ctx: &AuditContext,
     ) -> Result<Redemption, WorkflowError> {
         let now = self.now();
-        let grant = match self.key.verify(token, now) {
+        let grant = match self.key.verify(token, now.to_time()) {
             Ok(g) => g,
             Err(e) => return self.refuse(ctx, req, e.to_string(), None, None).await,
         };
@@ -30,7 +32,7 @@ impl Workflow {
         }
         let mut approval = None;
         if let Some(aid) = &grant.approval_id {
-            approval = self.store.get_approval(aid, unix_millis(now)).await?;
+            approval = self.approvals.get_approval(aid, now).await?;
             if !approval
                 .as_ref()
                 .is_some_and(|a| a.state == ApprovalState::Approved)
@@ -41,16 +43,13 @@ impl Workflow {
                     .await;
             }
         }
-        let at = unix_millis(now);
         let events = self.auditor.events(|| {
-            let mut e = self.redeem_event(ctx, req, at, &grant, approval.as_ref());
-            e.kind = AuditKind::CapabilityRedeemed;
-            e.effect = "redeemed".into();
-            vec![e]
+            let presented = presented(&grant, approval.as_ref());
+            vec![AuditEvent::capability_redeemed(ctx, req, now, presented)]
         });
         let outcome = self
-            .store
-            .redeem_capability(&grant.id, &grant.request_hash, at, &events)
+            .capabilities
+            .redeem_capability(&grant.id, &grant.request_hash, now, &events)
             .await?;
         let reason = match outcome {
             RedeemOutcome::Redeemed => {
@@ -86,17 +85,9 @@ impl Workflow {
         let capability_id = grant.map(|g| g.id.clone()).unwrap_or_default();
         tracing::warn!(capability.id = %capability_id, reason = %reason, "capability redemption refused");
         if self.auditor.is_enabled() {
-            let at = unix_millis(self.now());
-            let mut e = match grant {
-                Some(g) => self.redeem_event(ctx, req, at, g, approval),
-                None => self
-                    .auditor
-                    .request_event(AuditKind::CapabilityRefused, ctx, at, req),
-            };
-            e.kind = AuditKind::CapabilityRefused;
-            e.effect = "refused".into();
-            e.reasons = vec![reason.clone()];
-            self.auditor.record(e).await?;
+            let presented = grant.map(|g| presented(g, approval));
+            let event = AuditEvent::capability_refused(ctx, req, self.now(), presented, &reason);
+            self.auditor.record(event).await?;
         }
         self.metrics.observe_capability(CapabilityEvent::Refused);
         Ok(Redemption {
@@ -108,36 +99,10 @@ impl Workflow {
         })
     }
 
-    /// An event about redeeming `grant` for `req` (kind and effect set by the caller): the
-    /// capability's id, never its token.
-    fn redeem_event(
-        &self,
-        ctx: &AuditContext,
-        req: &AuthzRequest,
-        at: i64,
-        grant: &Grant,
-        approval: Option<&Approval>,
-    ) -> crate::audit::AuditEvent {
-        let mut e = self
-            .auditor
-            .request_event(AuditKind::CapabilityRedeemed, ctx, at, req);
-        e.capability_id.clone_from(&grant.id);
-        e.bundle_revision.clone_from(&grant.revision);
-        match approval {
-            Some(a) => {
-                e.approval_id.clone_from(&a.id);
-                e.decision_id.clone_from(&a.decision_id);
-            }
-            // A capability for an ALLOW carries its decision's id.
-            None => e.decision_id.clone_from(&grant.id),
-        }
-        e
-    }
-
     /// Expires everything past its deadline and wakes the waiters; returns how many. Each
     /// expiry is recorded in the sweep's transaction, in the trace of the decision that asked.
     pub async fn sweep(&self) -> Result<usize, WorkflowError> {
-        let now = unix_millis(self.now());
+        let now = self.now();
         let auditor = self.auditor.clone();
         // The store hands each expired approval to `audit`; its creation time is kept for the
         // time-to-resolution histogram, so nothing is read again after the commit.
@@ -146,23 +111,27 @@ impl Workflow {
             if let Ok(mut created) = created.lock() {
                 created.insert(a.id.clone(), a.created_at);
             }
-            auditor.events(|| {
-                let ctx = AuditContext::service(a.trace_parent.clone());
-                let mut e = auditor.approval_event(AuditKind::ApprovalExpired, &ctx, now, a);
-                e.effect = ApprovalState::Expired.as_str().into();
-                vec![e]
-            })
+            auditor.events(|| vec![AuditEvent::approval_expired(a, now)])
         };
-        let ids = self.store.expire_due(now, &audit).await?;
+        let ids = self.approvals.expire_due(now, &audit).await?;
         let created = created.into_inner().unwrap_or_else(|p| p.into_inner());
         for id in &ids {
             tracing::info!(approval.id = %id, "approval expired");
             if let Some(&at) = created.get(id) {
-                self.resolved(Resolution::Expired, at, millis_to_time(now));
+                self.resolved(Resolution::Expired, at, now);
             }
             self.changed(id).await;
         }
         Ok(ids.len())
+    }
+}
+
+/// The capability a redemption presented, for its record.
+fn presented<'a>(grant: &'a Grant, approval: Option<&'a Approval>) -> RedeemedCapability<'a> {
+    RedeemedCapability {
+        id: &grant.id,
+        revision: &grant.revision,
+        approval,
     }
 }
 

@@ -1,75 +1,89 @@
 //! Reviews: recording a reviewer's verdict (or narrowing) and deciding the request once the
 //! reviews are enough, each step in one transaction with its audit records.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use super::{
-    capability_detail, capability_record, ApprovalView, Narrowed, Workflow, WorkflowError,
-};
+use super::{ApprovalView, Narrowed, Workflow, WorkflowError};
 use crate::{
-    approval::{check_eligible, tally, Ineligible, Reviewer, Tally},
-    audit::{AuditContext, AuditEvent, AuditKind},
+    approval::{eligible_reviewer, tally, Ineligible, Tally},
     capability::Grant,
     domain::{
-        narrowing, unix_millis, Approval, ApprovalState, AuthzRequest, CapabilityState,
-        RequestChange, Requirement, Review, ReviewOutcome, ReviewVerdict,
+        narrowing, Approval, ApprovalState, AuditContext, AuditEvent, AuthzRequest, Caller,
+        Narrowing, RequestChange, Requirement, Review, ReviewOutcome, ReviewVerdict, UnixMillis,
+        Viewer,
     },
     telemetry::metrics::{CapabilityEvent, Resolution},
 };
 
+/// What a reviewer answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Approve, deny or modify.
+    pub verdict: ReviewVerdict,
+    /// Why, as the reviewer wrote it.
+    pub reason: String,
+    /// For a modify: the narrowed request, already checked against the policy.
+    pub narrowed: Option<Narrowed>,
+}
+
 impl Workflow {
-    /// Records `reviewer`'s verdict (with `narrowed` for a modify); decides the request when
-    /// the reviews are enough. The review, and then the decision with its capability, are
-    /// each recorded in the transaction that makes them.
+    /// Records `caller`'s verdict on `approval_id` if the separation-of-duties rules let them
+    /// review it; decides the request when the reviews are enough. The review, and then the
+    /// decision with its capability, are each recorded in the transaction that makes them.
+    /// The answer is the approval as a reviewer sees it (never with the capability).
     pub async fn review(
         &self,
-        reviewer: &Reviewer,
+        caller: &Caller,
         approval_id: &str,
-        verdict: ReviewVerdict,
-        reason: &str,
-        narrowed: Option<Narrowed>,
+        answer: Verdict,
         ctx: &AuditContext,
     ) -> Result<ApprovalView, WorkflowError> {
         let now = self.now();
-        let approval = self
-            .store
-            .get_approval(approval_id, unix_millis(now))
-            .await?
-            .ok_or_else(|| WorkflowError::NotFound(approval_id.to_string()))?;
+        let approval = self.get(approval_id).await?;
         if approval.state != ApprovalState::Pending {
             return Err(WorkflowError::NotPending(approval.state.as_str()));
         }
         let (request, requirements) = self.parse(&approval)?;
         let prior: Vec<String> = self
-            .store
+            .approvals
             .reviews(approval_id)
             .await?
             .into_iter()
             .map(|r| r.reviewer_id)
             .collect();
-        check_eligible(reviewer, &request, &requirements, &prior)?;
+        let reviewer = eligible_reviewer(caller, &request, &requirements, &prior)?;
+        let Verdict {
+            verdict,
+            reason,
+            narrowed,
+        } = answer;
         let review = Review {
             approval_id: approval_id.to_string(),
-            reviewer_id: reviewer.id.clone(),
+            reviewer_id: reviewer.id().to_string(),
             verdict,
-            reason: reason.to_string(),
-            groups: reviewer.groups.clone(),
-            at: unix_millis(now),
+            reason,
+            groups: reviewer.groups().to_vec(),
+            at: now,
         };
-        let (change, changed) = match narrowed {
-            Some(n) => {
-                let change = self.change(&approval, &request, &n)?;
-                let paths: Vec<String> = change.1;
-                (Some(change.0), Some((n, paths)))
-            }
-            None => None.unzip(),
-        };
-        let events = self
-            .auditor
-            .events(|| vec![self.review_event(ctx, &approval, &review, changed.as_ref())]);
+        let change = narrowed
+            .map(|n| self.change(&approval, &request, n))
+            .transpose()?;
+        let events = self.auditor.events(|| {
+            vec![match &change {
+                Some((c, n, paths)) => {
+                    let narrowing = Narrowing {
+                        paths,
+                        requirements: &n.requirements,
+                        request_hash: &c.request_hash,
+                    };
+                    AuditEvent::approval_modified(ctx, &approval, &review, &narrowing)
+                }
+                None => AuditEvent::approval_reviewed(ctx, &approval, &review),
+            }]
+        });
         let reviews = match self
-            .store
-            .add_review_narrowing(&review, change.as_ref(), &events)
+            .approvals
+            .add_review(&review, change.as_ref().map(|(c, _, _)| c), &events)
             .await?
         {
             ReviewOutcome::Recorded(all) => all,
@@ -78,19 +92,16 @@ impl Workflow {
                 return Err(WorkflowError::NotPending(state.as_str()))
             }
         };
-        tracing::info!(approval.id = %approval_id, reviewer = %reviewer.id, verdict = verdict.as_str(), "review recorded");
-        let (request, requirements) = match changed {
-            Some((n, _)) => (n.request, n.requirements),
+        tracing::info!(approval.id = %approval_id, reviewer = %review.reviewer_id, verdict = verdict.as_str(), "review recorded");
+        let (request, requirements) = match change {
+            Some((_, n, _)) => (n.request, n.requirements),
             None => (request, requirements),
         };
         self.settle(&approval, &request, &requirements, &reviews, ctx, now)
             .await?;
         self.changed(approval_id).await;
-        self.view(approval_id, None).await.map(|mut v| {
-            // The reviewer is not the requester: no capability in their answer.
-            v.capability = None;
-            v
-        })
+        // The reviewer is not the requester: no capability in their answer.
+        self.view(approval_id, Viewer::Party).await
     }
 
     /// A reviewer's narrowing as a store change, checked again against the request as stored
@@ -99,8 +110,8 @@ impl Workflow {
         &self,
         approval: &Approval,
         request: &AuthzRequest,
-        n: &Narrowed,
-    ) -> Result<(RequestChange, Vec<String>), WorkflowError> {
+        n: Narrowed,
+    ) -> Result<(RequestChange, Narrowed, Vec<String>), WorkflowError> {
         let changes = narrowing(
             "action.params",
             &request.action.params,
@@ -116,42 +127,8 @@ impl Workflow {
             requirements: serde_json::to_value(&n.requirements).map_err(corrupt)?,
             previous_hash: approval.request_hash.clone(),
         };
-        Ok((change, changes.into_iter().map(|c| c.path).collect()))
-    }
-
-    /// The review's event: `approval.modified` with the changed paths (not their values,
-    /// which may be secrets), the narrowed request's hash and the requirements the policy gave
-    /// it, for a modify; `approval.reviewed` otherwise.
-    fn review_event(
-        &self,
-        ctx: &AuditContext,
-        approval: &Approval,
-        review: &Review,
-        narrowed: Option<&(Narrowed, Vec<String>)>,
-    ) -> AuditEvent {
-        let kind = match narrowed {
-            Some(_) => AuditKind::ApprovalModified,
-            None => AuditKind::ApprovalReviewed,
-        };
-        let mut e = self.auditor.approval_event(kind, ctx, review.at, approval);
-        e.effect = review.verdict.as_str().into();
-        e.reasons = vec![review.reason.clone()];
-        e.detail = serde_json::json!({
-            "verdict": review.verdict.as_str(),
-            "reason": review.reason,
-            "reviewer_groups": review.groups,
-        });
-        if let (Some((n, paths)), Some(detail)) = (narrowed, e.detail.as_object_mut()) {
-            // What the policy said about the narrowed request (no requirements: it would be
-            // allowed as it is now).
-            detail.insert("changes".into(), serde_json::json!(paths));
-            detail.insert("requirements".into(), serde_json::json!(n.requirements));
-            detail.insert(
-                "request_hash".into(),
-                serde_json::json!(n.request.binding_hash()),
-            );
-        }
-        e
+        let paths = changes.into_iter().map(|c| c.path).collect();
+        Ok((change, n, paths))
     }
 
     /// Decides the request if `reviews` are enough: denied, or approved with its capability
@@ -164,39 +141,20 @@ impl Workflow {
         requirements: &[Requirement],
         reviews: &[Review],
         ctx: &AuditContext,
-        now: SystemTime,
+        now: UnixMillis,
     ) -> Result<(), WorkflowError> {
-        let counted: Vec<(Reviewer, ReviewVerdict)> = reviews
-            .iter()
-            .map(|r| {
-                (
-                    Reviewer {
-                        id: r.reviewer_id.clone(),
-                        kind: "user".into(),
-                        groups: r.groups.clone(),
-                        verified: true,
-                    },
-                    r.verdict,
-                )
-            })
-            .collect();
-        let at = unix_millis(now);
-        match tally(requirements, &counted) {
+        match tally(requirements, reviews) {
             Tally::Denied { .. } => {
-                let events = self.auditor.events(|| {
-                    let mut e =
-                        self.auditor
-                            .approval_event(AuditKind::ApprovalDenied, ctx, at, approval);
-                    e.effect = ApprovalState::Denied.as_str().into();
-                    vec![e]
-                });
+                let events = self
+                    .auditor
+                    .events(|| vec![AuditEvent::approval_denied(ctx, approval, now)]);
                 if self
-                    .store
+                    .approvals
                     .transition(
                         &approval.id,
                         ApprovalState::Pending,
                         ApprovalState::Denied,
-                        at,
+                        now,
                         &events,
                     )
                     .await?
@@ -216,28 +174,19 @@ impl Workflow {
                         request,
                         Some(approval.id.clone()),
                         &approval.bundle_revision,
-                        now,
+                        now.to_time(),
                         ttl,
                     )
                 };
-                let cap = capability_record(&grant);
+                let cap = grant.record();
                 let events = self.auditor.events(|| {
-                    let mut approved =
-                        self.auditor
-                            .approval_event(AuditKind::ApprovalApproved, ctx, at, approval);
-                    approved.effect = ApprovalState::Approved.as_str().into();
-                    approved.capability_id.clone_from(&cap.id);
-                    approved.detail = serde_json::json!({ "request_hash": cap.request_hash });
-                    let mut issued = approved.clone();
-                    issued.id = uuid::Uuid::now_v7().to_string();
-                    issued.kind = AuditKind::CapabilityIssued;
-                    issued.effect = CapabilityState::Issued.as_str().into();
-                    issued.detail = capability_detail(&cap);
+                    let approved = AuditEvent::approval_approved(ctx, approval, now, &cap);
+                    let issued = AuditEvent::capability_issued(&approved, &cap);
                     vec![approved, issued]
                 });
                 if self
-                    .store
-                    .approve_with_capability(&approval.id, &cap, at, &events)
+                    .approvals
+                    .approve_with_capability(&approval.id, &cap, now, &events)
                     .await?
                 {
                     self.resolved(Resolution::Approved, approval.created_at, now);

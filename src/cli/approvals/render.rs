@@ -3,8 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use prost_types::value::Kind;
-use serde_json::{json, Map, Number, Value as Json};
+use serde_json::{json, Value as Json};
 use tonic::Code;
 
 use crate::grpc::pb;
@@ -330,7 +329,10 @@ fn changes(approval: &pb::Approval) -> Vec<String> {
     }
     let mut lines = vec!["narrowed by a reviewer (asked -> approved):".to_string()];
     for c in &approval.changes {
-        let show = |v: Option<&prost_types::Value>| v.map_or(Json::Null, value_json).to_string();
+        let show = |v: Option<&prost_types::Value>| {
+            v.map_or(Json::Null, crate::grpc::convert::value_json)
+                .to_string()
+        };
         lines.push(format!(
             "  {}: {} -> {}",
             c.path,
@@ -465,36 +467,7 @@ pub fn approval_json(approval: &pb::Approval, show_capability: bool) -> Json {
 
 /// A proto `Struct` as a JSON object (`{}` when absent); whole numbers print without `.0`.
 pub fn struct_json(value: Option<&prost_types::Struct>) -> Json {
-    let fields = value.map(|s| &s.fields);
-    Json::Object(
-        fields
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), value_json(v)))
-            .collect::<Map<_, _>>(),
-    )
-}
-
-fn value_json(value: &prost_types::Value) -> Json {
-    match &value.kind {
-        None | Some(Kind::NullValue(_)) => Json::Null,
-        Some(Kind::BoolValue(b)) => Json::Bool(*b),
-        Some(Kind::NumberValue(n)) => number(*n),
-        Some(Kind::StringValue(s)) => Json::String(s.clone()),
-        Some(Kind::ListValue(l)) => Json::Array(l.values.iter().map(value_json).collect()),
-        Some(Kind::StructValue(s)) => struct_json(Some(s)),
-    }
-}
-
-fn number(n: f64) -> Json {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    if n.fract() == 0.0 && n.abs() <= EXACT {
-        #[allow(clippy::cast_possible_truncation)]
-        let i = n as i64;
-        Json::Number(Number::from(i))
-    } else {
-        Number::from_f64(n).map_or(Json::Null, Json::Number)
-    }
+    crate::grpc::convert::struct_json(value)
 }
 
 #[cfg(test)]

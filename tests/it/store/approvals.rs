@@ -2,21 +2,34 @@
 
 use std::{collections::HashSet, sync::Arc};
 
-use tollgate::domain::{ApprovalState, CapabilityState, ReviewOutcome, ReviewVerdict};
-use tollgate::store::{ApprovalFilter, Page, Store, StoreError};
+use tollgate::domain::{
+    ApprovalFilter, ApprovalState, CapabilityState, Page, ReviewOutcome, ReviewVerdict, UnixMillis,
+};
+use tollgate::store::StoreError;
+
+use super::{Db, DbWrites as _};
 
 use super::{capability, create, new_approval, review};
 
-pub(crate) async fn create_then_get_round_trips(store: Arc<dyn Store>) {
+pub(crate) async fn create_then_get_round_trips(store: Arc<dyn Db>) {
     let new = new_approval("agent:a", "k1", "data.export", 10_000);
     let approval = create(&store, &new).await;
     assert_eq!(approval, new.clone().into_pending());
-    let got = store.get_approval(&new.id, 2_000).await.unwrap();
+    let got = store
+        .get_approval(&new.id, UnixMillis(2_000))
+        .await
+        .unwrap();
     assert_eq!(got, Some(approval));
-    assert_eq!(store.get_approval("no-such-id", 2_000).await.unwrap(), None);
+    assert_eq!(
+        store
+            .get_approval("no-such-id", UnixMillis(2_000))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
-pub(crate) async fn create_is_idempotent_per_subject_and_key(store: Arc<dyn Store>) {
+pub(crate) async fn create_is_idempotent_per_subject_and_key(store: Arc<dyn Db>) {
     let first = create(
         &store,
         &new_approval("agent:a", "k1", "data.export", 10_000),
@@ -30,7 +43,7 @@ pub(crate) async fn create_is_idempotent_per_subject_and_key(store: Arc<dyn Stor
 
     // A replay after the deadline sees the first request as it is now: expired.
     let mut late = new_approval("agent:a", "k1", "data.export", 10_000);
-    late.created_at = 10_000;
+    late.created_at = UnixMillis(10_000);
     let (same, created) = store.create_approval(&late, &[]).await.unwrap();
     assert_eq!((same.id.as_str(), created), (first.id.as_str(), false));
     assert_eq!(same.state, ApprovalState::Expired);
@@ -61,7 +74,7 @@ pub(crate) async fn create_is_idempotent_per_subject_and_key(store: Arc<dyn Stor
     );
 }
 
-pub(crate) async fn concurrent_identical_creates_make_one_row(store: Arc<dyn Store>) {
+pub(crate) async fn concurrent_identical_creates_make_one_row(store: Arc<dyn Db>) {
     let tasks: Vec<_> = (0..64)
         .map(|_| {
             let store = store.clone();
@@ -85,19 +98,19 @@ pub(crate) async fn concurrent_identical_creates_make_one_row(store: Arc<dyn Sto
         ..ApprovalFilter::default()
     };
     let page = store
-        .list_approvals(&filter, &Page::default(), 2_000)
+        .list_approvals(&filter, &Page::default(), UnixMillis(2_000))
         .await
         .unwrap();
-    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.page.items.len(), 1);
 }
 
-async fn list_ids(store: &Arc<dyn Store>, filter: ApprovalFilter, now: i64) -> Vec<String> {
+async fn list_ids(store: &Arc<dyn Db>, filter: ApprovalFilter, now: i64) -> Vec<String> {
     let page = store
-        .list_approvals(&filter, &Page::default(), now)
+        .list_approvals(&filter, &Page::default(), UnixMillis(now))
         .await
         .unwrap();
-    assert_eq!(page.next, None);
-    page.items.into_iter().map(|a| a.id).collect()
+    assert_eq!(page.page.next, None);
+    page.page.items.into_iter().map(|a| a.id).collect()
 }
 
 fn sorted(mut ids: Vec<&str>) -> Vec<String> {
@@ -105,7 +118,7 @@ fn sorted(mut ids: Vec<&str>) -> Vec<String> {
     ids.into_iter().map(str::to_owned).collect()
 }
 
-pub(crate) async fn list_filters_and_pages(store: Arc<dyn Store>) {
+pub(crate) async fn list_filters_and_pages(store: Arc<dyn Db>) {
     let now = 5_000;
     let a = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     let b = create(&store, &new_approval("agent:a", "", "iam.widen", 10_000)).await;
@@ -113,7 +126,11 @@ pub(crate) async fn list_filters_and_pages(store: Arc<dyn Store>) {
     let overdue = create(&store, &new_approval("agent:b", "", "data.export", now)).await;
     let approved = create(&store, &new_approval("agent:c", "", "keys.rotate", 10_000)).await;
     let reviewed = store
-        .add_review(&review(&c.id, "user:rev", ReviewVerdict::Approve, now), &[])
+        .add_review(
+            &review(&c.id, "user:rev", ReviewVerdict::Approve, now),
+            None,
+            &[],
+        )
         .await
         .unwrap();
     assert!(matches!(reviewed, ReviewOutcome::Recorded(_)));
@@ -122,7 +139,7 @@ pub(crate) async fn list_filters_and_pages(store: Arc<dyn Store>) {
             &approved.id,
             ApprovalState::Pending,
             ApprovalState::Approved,
-            now,
+            UnixMillis(now),
             &[]
         )
         .await
@@ -177,10 +194,14 @@ pub(crate) async fn list_filters_and_pages(store: Arc<dyn Store>) {
     };
     assert_eq!(list_ids(&store, combined, now).await, vec![c.id.clone()]);
     let listed = store
-        .list_approvals(&by_state(ApprovalState::Expired), &Page::default(), now)
+        .list_approvals(
+            &by_state(ApprovalState::Expired),
+            &Page::default(),
+            UnixMillis(now),
+        )
         .await
         .unwrap();
-    assert_eq!(listed.items[0].state, ApprovalState::Expired);
+    assert_eq!(listed.page.items[0].state, ApprovalState::Expired);
 
     // Pages of two walk every row exactly once, in id order.
     let all = sorted(vec![&a.id, &b.id, &c.id, &overdue.id, &approved.id]);
@@ -192,12 +213,12 @@ pub(crate) async fn list_filters_and_pages(store: Arc<dyn Store>) {
     let mut sizes = Vec::new();
     loop {
         let got = store
-            .list_approvals(&ApprovalFilter::default(), &page, now)
+            .list_approvals(&ApprovalFilter::default(), &page, UnixMillis(now))
             .await
             .unwrap();
-        sizes.push(got.items.len());
-        seen.extend(got.items.into_iter().map(|a| a.id));
-        match got.next {
+        sizes.push(got.page.items.len());
+        seen.extend(got.page.items.into_iter().map(|a| a.id));
+        match got.page.next {
             Some(next) => page.after_id = Some(next),
             None => break,
         }
@@ -206,22 +227,22 @@ pub(crate) async fn list_filters_and_pages(store: Arc<dyn Store>) {
     assert_eq!(seen, all);
 }
 
-pub(crate) async fn reviews_count_once_and_only_while_pending(store: Arc<dyn Store>) {
+pub(crate) async fn reviews_count_once_and_only_while_pending(store: Arc<dyn Db>) {
     let approval = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     let first = review(&approval.id, "user:r1", ReviewVerdict::Approve, 2_000);
-    let outcome = store.add_review(&first, &[]).await.unwrap();
+    let outcome = store.add_review(&first, None, &[]).await.unwrap();
     assert_eq!(outcome, ReviewOutcome::Recorded(vec![first.clone()]));
 
     // The same reviewer again, even with another verdict, does not count.
     let repeat = review(&approval.id, "user:r1", ReviewVerdict::Deny, 2_500);
     assert_eq!(
-        store.add_review(&repeat, &[]).await.unwrap(),
+        store.add_review(&repeat, None, &[]).await.unwrap(),
         ReviewOutcome::Duplicate
     );
 
     let second = review(&approval.id, "user:r2", ReviewVerdict::Modify, 3_000);
     assert_eq!(
-        store.add_review(&second, &[]).await.unwrap(),
+        store.add_review(&second, None, &[]).await.unwrap(),
         ReviewOutcome::Recorded(vec![first.clone(), second.clone()])
     );
     assert_eq!(
@@ -232,7 +253,7 @@ pub(crate) async fn reviews_count_once_and_only_while_pending(store: Arc<dyn Sto
     // At or after the deadline: refused as expired, even before a sweep.
     let late = review(&approval.id, "user:r3", ReviewVerdict::Approve, 10_000);
     assert_eq!(
-        store.add_review(&late, &[]).await.unwrap(),
+        store.add_review(&late, None, &[]).await.unwrap(),
         ReviewOutcome::NotPending(ApprovalState::Expired)
     );
 
@@ -242,20 +263,20 @@ pub(crate) async fn reviews_count_once_and_only_while_pending(store: Arc<dyn Sto
             &approval.id,
             ApprovalState::Pending,
             ApprovalState::Denied,
-            4_000,
+            UnixMillis(4_000),
             &[]
         )
         .await
         .unwrap());
     let after = review(&approval.id, "user:r4", ReviewVerdict::Approve, 4_500);
     assert_eq!(
-        store.add_review(&after, &[]).await.unwrap(),
+        store.add_review(&after, None, &[]).await.unwrap(),
         ReviewOutcome::NotPending(ApprovalState::Denied)
     );
     assert_eq!(store.reviews(&approval.id).await.unwrap().len(), 2);
 
     let unknown = review("no-such-id", "user:r1", ReviewVerdict::Approve, 2_000);
-    let err = store.add_review(&unknown, &[]).await.unwrap_err();
+    let err = store.add_review(&unknown, None, &[]).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -268,22 +289,26 @@ pub(crate) async fn reviews_count_once_and_only_while_pending(store: Arc<dyn Sto
     );
 }
 
-pub(crate) async fn transitions_are_compare_and_set(store: Arc<dyn Store>) {
+pub(crate) async fn transitions_are_compare_and_set(store: Arc<dyn Db>) {
     use ApprovalState::*;
     let a = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     assert!(store
-        .transition(&a.id, Pending, Approved, 2_000, &[])
+        .transition(&a.id, Pending, Approved, UnixMillis(2_000), &[])
         .await
         .unwrap());
     assert!(!store
-        .transition(&a.id, Pending, Denied, 2_001, &[])
+        .transition(&a.id, Pending, Denied, UnixMillis(2_001), &[])
         .await
         .unwrap());
-    let got = store.get_approval(&a.id, 2_002).await.unwrap().unwrap();
-    assert_eq!((got.state, got.updated_at), (Approved, 2_000));
+    let got = store
+        .get_approval(&a.id, UnixMillis(2_002))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((got.state, got.updated_at), (Approved, UnixMillis(2_000)));
 
     let err = store
-        .transition(&a.id, Approved, Pending, 2_003, &[])
+        .transition(&a.id, Approved, Pending, UnixMillis(2_003), &[])
         .await
         .unwrap_err();
     assert!(
@@ -291,29 +316,33 @@ pub(crate) async fn transitions_are_compare_and_set(store: Arc<dyn Store>) {
         "{err:?}"
     );
     assert!(!store
-        .transition("no-such-id", Pending, Cancelled, 2_000, &[])
+        .transition("no-such-id", Pending, Cancelled, UnixMillis(2_000), &[])
         .await
         .unwrap());
 
     // A decision after the deadline is refused; expiry before it is refused too.
     let b = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     assert!(!store
-        .transition(&b.id, Pending, Approved, 10_000, &[])
+        .transition(&b.id, Pending, Approved, UnixMillis(10_000), &[])
         .await
         .unwrap());
     assert!(!store
-        .transition(&b.id, Pending, Expired, 9_999, &[])
+        .transition(&b.id, Pending, Expired, UnixMillis(9_999), &[])
         .await
         .unwrap());
     assert!(store
-        .transition(&b.id, Pending, Expired, 10_000, &[])
+        .transition(&b.id, Pending, Expired, UnixMillis(10_000), &[])
         .await
         .unwrap());
-    let got = store.get_approval(&b.id, 0).await.unwrap().unwrap();
+    let got = store
+        .get_approval(&b.id, UnixMillis(0))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.state, Expired);
 }
 
-pub(crate) async fn racing_transitions_have_one_winner(store: Arc<dyn Store>) {
+pub(crate) async fn racing_transitions_have_one_winner(store: Arc<dyn Db>) {
     let a = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     let targets = [
         ApprovalState::Approved,
@@ -325,7 +354,7 @@ pub(crate) async fn racing_transitions_have_one_winner(store: Arc<dyn Store>) {
             let (store, id, to) = (store.clone(), a.id.clone(), targets[i % 3]);
             tokio::spawn(async move {
                 let won = store
-                    .transition(&id, ApprovalState::Pending, to, 2_000, &[])
+                    .transition(&id, ApprovalState::Pending, to, UnixMillis(2_000), &[])
                     .await
                     .unwrap();
                 won.then_some(to)
@@ -337,11 +366,15 @@ pub(crate) async fn racing_transitions_have_one_winner(store: Arc<dyn Store>) {
         winners.extend(task.await.unwrap());
     }
     assert_eq!(winners.len(), 1, "{winners:?}");
-    let got = store.get_approval(&a.id, 2_000).await.unwrap().unwrap();
+    let got = store
+        .get_approval(&a.id, UnixMillis(2_000))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.state, winners[0]);
 }
 
-pub(crate) async fn expiry_is_swept_and_enforced_on_read(store: Arc<dyn Store>) {
+pub(crate) async fn expiry_is_swept_and_enforced_on_read(store: Arc<dyn Db>) {
     let early = create(&store, &new_approval("agent:a", "", "data.export", 100_000)).await;
     let middle = create(&store, &new_approval("agent:a", "", "data.export", 200_000)).await;
     let late = create(&store, &new_approval("agent:a", "", "data.export", 300_000)).await;
@@ -351,7 +384,7 @@ pub(crate) async fn expiry_is_swept_and_enforced_on_read(store: Arc<dyn Store>) 
             &decided.id,
             ApprovalState::Pending,
             ApprovalState::Approved,
-            50_000,
+            UnixMillis(50_000),
             &[]
         )
         .await
@@ -366,53 +399,88 @@ pub(crate) async fn expiry_is_swept_and_enforced_on_read(store: Arc<dyn Store>) 
         .unwrap();
 
     assert_eq!(
-        store.expire_due(99_999, &|_| Vec::new()).await.unwrap(),
+        store
+            .expire_due(UnixMillis(99_999), &|_| Vec::new())
+            .await
+            .unwrap(),
         Vec::<String>::new()
     );
     assert_eq!(
-        store.expire_due(150_000, &|_| Vec::new()).await.unwrap(),
+        store
+            .expire_due(UnixMillis(150_000), &|_| Vec::new())
+            .await
+            .unwrap(),
         vec![early.id.clone()]
     );
     assert_eq!(
-        store.expire_due(150_000, &|_| Vec::new()).await.unwrap(),
+        store
+            .expire_due(UnixMillis(150_000), &|_| Vec::new())
+            .await
+            .unwrap(),
         Vec::<String>::new()
     );
 
     // Written down: observed at time 0 it is still expired.
-    let swept = store.get_approval(&early.id, 0).await.unwrap().unwrap();
+    let swept = store
+        .get_approval(&early.id, UnixMillis(0))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (swept.state, swept.updated_at),
-        (ApprovalState::Expired, 150_000)
+        (ApprovalState::Expired, UnixMillis(150_000))
     );
-    let cap = store.get_capability("cap-early", 0).await.unwrap().unwrap();
+    let cap = store
+        .get_capability("cap-early", UnixMillis(0))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cap.state, CapabilityState::Expired);
-    let cap = store.get_capability("cap-late", 0).await.unwrap().unwrap();
+    let cap = store
+        .get_capability("cap-late", UnixMillis(0))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cap.state, CapabilityState::Issued);
 
     // Overdue but not swept: reads say expired, the row still says pending.
     let read = store
-        .get_approval(&middle.id, 250_000)
+        .get_approval(&middle.id, UnixMillis(250_000))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(read.state, ApprovalState::Expired);
-    let stored = store.get_approval(&middle.id, 0).await.unwrap().unwrap();
+    let stored = store
+        .get_approval(&middle.id, UnixMillis(0))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.state, ApprovalState::Pending);
 
     assert_eq!(
-        store.expire_due(250_000, &|_| Vec::new()).await.unwrap(),
+        store
+            .expire_due(UnixMillis(250_000), &|_| Vec::new())
+            .await
+            .unwrap(),
         vec![middle.id.clone()]
     );
     let approved = store
-        .get_approval(&decided.id, 1_000_000)
+        .get_approval(&decided.id, UnixMillis(1_000_000))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(approved.state, ApprovalState::Approved);
     assert_eq!(
-        store.expire_due(1_000_000, &|_| Vec::new()).await.unwrap(),
+        store
+            .expire_due(UnixMillis(1_000_000), &|_| Vec::new())
+            .await
+            .unwrap(),
         vec![late.id.clone()]
     );
-    let cap = store.get_capability("cap-late", 0).await.unwrap().unwrap();
+    let cap = store
+        .get_capability("cap-late", UnixMillis(0))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cap.state, CapabilityState::Expired);
 }

@@ -4,17 +4,19 @@
 use std::{collections::HashSet, sync::Arc};
 
 use serde_json::json;
-use tollgate::audit::{
-    link, AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint, GENESIS_HASH,
+use tollgate::domain::{
+    link, ApprovalState, AuditEvent, AuditFilter, AuditKind, AuditRecord, CapabilityState,
+    Checkpoint, RedeemOutcome, ReviewVerdict, UnixMillis, GENESIS_HASH,
 };
-use tollgate::domain::{ApprovalState, CapabilityState, RedeemOutcome, ReviewVerdict};
-use tollgate::store::Store;
+use tollgate::store::Batch;
+
+use super::{Db, DbWrites as _};
 
 use super::{capability, create, new_approval, review, state_at};
 
 /// An event of `kind` about `subject` doing `action`, at `at`.
 pub(crate) fn event(kind: AuditKind, subject: &str, action: &str, at: i64) -> AuditEvent {
-    let mut e = AuditEvent::new(kind, at, subject);
+    let mut e = AuditEvent::new(kind, UnixMillis(at), subject);
     e.subject_id = subject.into();
     e.action = action.into();
     e.resource_type = "dataset".into();
@@ -34,12 +36,12 @@ pub(crate) fn event(kind: AuditKind, subject: &str, action: &str, at: i64) -> Au
 }
 
 /// Every record from 1 to the head, checked link by link against `link()`; returns them.
-pub(crate) async fn whole_chain(store: &Arc<dyn Store>) -> Vec<AuditRecord> {
-    let (head_seq, head_hash) = store.audit_head().await.unwrap();
+pub(crate) async fn whole_chain(store: &Arc<dyn Db>) -> Vec<AuditRecord> {
+    let (head_seq, head_hash) = store.head().await.unwrap();
     let mut all = Vec::new();
     loop {
         let from = all.last().map_or(1, |r: &AuditRecord| r.seq + 1);
-        let page = store.audit_range(from, 64).await.unwrap();
+        let page = store.range(from, 64).await.unwrap();
         if page.is_empty() {
             break;
         }
@@ -58,11 +60,8 @@ pub(crate) async fn whole_chain(store: &Arc<dyn Store>) -> Vec<AuditRecord> {
     all
 }
 
-pub(crate) async fn append_chains_and_reads_back(store: Arc<dyn Store>) {
-    assert_eq!(
-        store.audit_head().await.unwrap(),
-        (0, GENESIS_HASH.to_string())
-    );
+pub(crate) async fn append_chains_and_reads_back(store: Arc<dyn Db>) {
+    assert_eq!(store.head().await.unwrap(), (0, GENESIS_HASH.to_string()));
     assert!(store.append_audit(&[]).await.unwrap().is_empty());
     let first: Vec<_> = (0..3)
         .map(|i| event(AuditKind::Decision, "agent:a", "data.export", 1_000 + i))
@@ -87,12 +86,12 @@ pub(crate) async fn append_chains_and_reads_back(store: Arc<dyn Store>) {
     );
     assert_eq!(all[..3], written[..]);
 
-    let middle = store.audit_range(2, 2).await.unwrap();
+    let middle = store.range(2, 2).await.unwrap();
     assert_eq!(middle.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
-    assert!(store.audit_range(5, 10).await.unwrap().is_empty());
+    assert!(store.range(5, 10).await.unwrap().is_empty());
 }
 
-pub(crate) async fn query_filters_and_pages(store: Arc<dyn Store>) {
+pub(crate) async fn query_filters_and_pages(store: Arc<dyn Db>) {
     let mut events = Vec::new();
     for i in 0..6 {
         let (subject, action) = if i % 2 == 0 {
@@ -113,7 +112,7 @@ pub(crate) async fn query_filters_and_pages(store: Arc<dyn Store>) {
     let seqs = |records: Vec<AuditRecord>| records.iter().map(|r| r.seq).collect::<Vec<_>>();
     let q = |f: AuditFilter| {
         let store = store.clone();
-        async move { seqs(store.query_audit(&f, 0, 100).await.unwrap()) }
+        async move { seqs(store.query(&f, 0, 100).await.unwrap()) }
     };
     assert_eq!(q(AuditFilter::default()).await, [1, 2, 3, 4, 5, 6, 7]);
     let by_subject = AuditFilter {
@@ -153,8 +152,8 @@ pub(crate) async fn query_filters_and_pages(store: Arc<dyn Store>) {
     };
     assert_eq!(q(kind).await, [7]);
     let window = AuditFilter {
-        since_ms: Some(2_000),
-        until_ms: Some(4_000),
+        since: Some(UnixMillis(2_000)),
+        until: Some(UnixMillis(4_000)),
         ..Default::default()
     };
     assert_eq!(q(window).await, [2, 3], "since inclusive, until exclusive");
@@ -165,18 +164,15 @@ pub(crate) async fn query_filters_and_pages(store: Arc<dyn Store>) {
     };
     assert_eq!(q(both).await, [5], "filters AND");
 
-    let page1 = store
-        .query_audit(&AuditFilter::default(), 0, 3)
-        .await
-        .unwrap();
+    let page1 = store.query(&AuditFilter::default(), 0, 3).await.unwrap();
     let page2 = store
-        .query_audit(&AuditFilter::default(), page1[2].seq, 3)
+        .query(&AuditFilter::default(), page1[2].seq, 3)
         .await
         .unwrap();
     assert_eq!((seqs(page1), seqs(page2)), (vec![1, 2, 3], vec![4, 5, 6]));
 }
 
-pub(crate) async fn concurrent_appenders_make_one_gap_free_chain(store: Arc<dyn Store>) {
+pub(crate) async fn concurrent_appenders_make_one_gap_free_chain(store: Arc<dyn Db>) {
     let tasks: Vec<_> = (0..8)
         .map(|t| {
             let store = store.clone();
@@ -216,12 +212,12 @@ pub(crate) async fn concurrent_appenders_make_one_gap_free_chain(store: Arc<dyn 
     );
 }
 
-pub(crate) async fn checkpoints_store_once_per_seq(store: Arc<dyn Store>) {
+pub(crate) async fn checkpoints_store_once_per_seq(store: Arc<dyn Db>) {
     assert_eq!(store.last_checkpoint().await.unwrap(), None);
     let cp = |seq: i64, token: &str| Checkpoint {
         seq,
         head_hash: format!("{seq:064}"),
-        at: 1_000 + seq,
+        at: UnixMillis(1_000 + seq),
         token: token.into(),
     };
     assert!(store.insert_checkpoint(&cp(10, "first")).await.unwrap());
@@ -239,8 +235,8 @@ pub(crate) async fn checkpoints_store_once_per_seq(store: Arc<dyn Store>) {
     assert_eq!(store.last_checkpoint().await.unwrap(), Some(cp(30, "t30")));
 }
 
-pub(crate) async fn count_pending_counts_what_is_open_now(store: Arc<dyn Store>) {
-    assert_eq!(store.count_pending(0).await.unwrap(), 0);
+pub(crate) async fn count_pending_counts_what_is_open_now(store: Arc<dyn Db>) {
+    assert_eq!(store.count_pending(UnixMillis(0)).await.unwrap(), 0);
     let open = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     create(&store, &new_approval("agent:a", "", "data.export", 5_000)).await;
     let decided = create(&store, &new_approval("agent:b", "", "data.export", 10_000)).await;
@@ -249,14 +245,14 @@ pub(crate) async fn count_pending_counts_what_is_open_now(store: Arc<dyn Store>)
             &decided.id,
             ApprovalState::Pending,
             ApprovalState::Denied,
-            2_000,
+            UnixMillis(2_000),
             &[],
         )
         .await
         .unwrap();
-    assert_eq!(store.count_pending(2_000).await.unwrap(), 2);
+    assert_eq!(store.count_pending(UnixMillis(2_000)).await.unwrap(), 2);
     assert_eq!(
-        store.count_pending(5_000).await.unwrap(),
+        store.count_pending(UnixMillis(5_000)).await.unwrap(),
         1,
         "one is past its deadline"
     );
@@ -265,18 +261,18 @@ pub(crate) async fn count_pending_counts_what_is_open_now(store: Arc<dyn Store>)
             &open.id,
             ApprovalState::Pending,
             ApprovalState::Cancelled,
-            6_000,
+            UnixMillis(6_000),
             &[],
         )
         .await
         .unwrap();
-    assert_eq!(store.count_pending(6_000).await.unwrap(), 0);
+    assert_eq!(store.count_pending(UnixMillis(6_000)).await.unwrap(), 0);
 }
 
 /// Kinds of the records from `from` on.
-async fn kinds_from(store: &Arc<dyn Store>, from: i64) -> Vec<AuditKind> {
+async fn kinds_from(store: &Arc<dyn Db>, from: i64) -> Vec<AuditKind> {
     store
-        .audit_range(from, 100)
+        .range(from, 100)
         .await
         .unwrap()
         .iter()
@@ -284,7 +280,7 @@ async fn kinds_from(store: &Arc<dyn Store>, from: i64) -> Vec<AuditKind> {
         .collect()
 }
 
-pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn Store>) {
+pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn Db>) {
     use AuditKind::*;
     let ev = |kind| event(kind, "agent:a", "data.export", 1_500);
     let new = new_approval("agent:a", "k1", "data.export", 100_000);
@@ -294,7 +290,7 @@ pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn St
         .unwrap();
     assert!(created);
     let mut replay = new_approval("agent:a", "k1", "data.export", 100_000);
-    replay.created_at = 1_100;
+    replay.created_at = UnixMillis(1_100);
     let (_, created) = store
         .create_approval(&replay, &[ev(ApprovalRequested)])
         .await
@@ -309,6 +305,7 @@ pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn St
     store
         .add_review(
             &review(&a.id, "user:r1", ReviewVerdict::Approve, 2_000),
+            None,
             &[ev(ApprovalReviewed)],
         )
         .await
@@ -316,6 +313,7 @@ pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn St
     store
         .add_review(
             &review(&a.id, "user:r1", ReviewVerdict::Approve, 2_001),
+            None,
             &[ev(ApprovalReviewed)],
         )
         .await
@@ -331,13 +329,13 @@ pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn St
         .approve_with_capability(
             &a.id,
             &cap,
-            3_000,
+            UnixMillis(3_000),
             &[ev(ApprovalApproved), ev(CapabilityIssued)]
         )
         .await
         .unwrap());
     assert!(!store
-        .approve_with_capability(&a.id, &cap, 3_001, &[ev(ApprovalApproved)])
+        .approve_with_capability(&a.id, &cap, UnixMillis(3_001), &[ev(ApprovalApproved)])
         .await
         .unwrap());
     assert!(!store
@@ -345,7 +343,7 @@ pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn St
             &a.id,
             ApprovalState::Pending,
             ApprovalState::Denied,
-            3_002,
+            UnixMillis(3_002),
             &[ev(ApprovalDenied)]
         )
         .await
@@ -354,20 +352,24 @@ pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn St
         kinds_from(&store, 4).await,
         [ApprovalApproved, CapabilityIssued]
     );
-    let got = store.get_approval(&a.id, 3_003).await.unwrap().unwrap();
+    let got = store
+        .get_approval(&a.id, UnixMillis(3_003))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.state, ApprovalState::Approved);
 
     let hash = cap.request_hash.clone();
     assert_eq!(
         store
-            .redeem_capability(&cap.id, &hash, 4_000, &[ev(CapabilityRedeemed)])
+            .redeem_capability(&cap.id, &hash, UnixMillis(4_000), &[ev(CapabilityRedeemed)])
             .await
             .unwrap(),
         RedeemOutcome::Redeemed
     );
     assert_eq!(
         store
-            .redeem_capability(&cap.id, &hash, 4_001, &[ev(CapabilityRedeemed)])
+            .redeem_capability(&cap.id, &hash, UnixMillis(4_001), &[ev(CapabilityRedeemed)])
             .await
             .unwrap(),
         RedeemOutcome::AlreadyRedeemed
@@ -390,11 +392,15 @@ pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn St
         vec![e]
     };
     assert_eq!(
-        store.expire_due(5_000, &audit).await.unwrap(),
+        store.expire_due(UnixMillis(5_000), &audit).await.unwrap(),
         std::slice::from_ref(&late.id)
     );
-    assert!(store.expire_due(5_001, &audit).await.unwrap().is_empty());
-    let last = store.audit_range(7, 10).await.unwrap();
+    assert!(store
+        .expire_due(UnixMillis(5_001), &audit)
+        .await
+        .unwrap()
+        .is_empty());
+    let last = store.range(7, 10).await.unwrap();
     assert_eq!(last.len(), 1);
     assert_eq!(
         (last[0].event.kind, last[0].event.approval_id.as_str()),
@@ -403,7 +409,7 @@ pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn St
     whole_chain(&store).await;
 }
 
-pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn Store>) {
+pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn Db>) {
     // Event ids are unique: reusing one makes the audit insert fail inside the transaction.
     let taken = event(AuditKind::Decision, "agent:a", "data.export", 1_000);
     store
@@ -415,14 +421,17 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn S
     let new = new_approval("agent:a", "", "data.export", 100_000);
     assert!(store.create_approval(&new, &dup()).await.is_err());
     assert_eq!(
-        store.get_approval(&new.id, 1_000).await.unwrap(),
+        store
+            .get_approval(&new.id, UnixMillis(1_000))
+            .await
+            .unwrap(),
         None,
         "no approval without its record"
     );
 
     let a = create(&store, &new_approval("agent:a", "", "data.export", 100_000)).await;
     let r = review(&a.id, "user:r1", ReviewVerdict::Approve, 2_000);
-    assert!(store.add_review(&r, &dup()).await.is_err());
+    assert!(store.add_review(&r, None, &dup()).await.is_err());
     assert!(
         store.reviews(&a.id).await.unwrap().is_empty(),
         "no review without its record"
@@ -430,12 +439,15 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn S
 
     let cap = capability(&a.id, Some(&a.id), 60_000);
     assert!(store
-        .approve_with_capability(&a.id, &cap, 3_000, &dup())
+        .approve_with_capability(&a.id, &cap, UnixMillis(3_000), &dup())
         .await
         .is_err());
     assert_eq!(state_at(&store, &a.id, 3_000).await, ApprovalState::Pending);
     assert_eq!(
-        store.get_capability(&cap.id, 3_000).await.unwrap(),
+        store
+            .get_capability(&cap.id, UnixMillis(3_000))
+            .await
+            .unwrap(),
         None,
         "no capability either"
     );
@@ -445,7 +457,7 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn S
             &a.id,
             ApprovalState::Pending,
             ApprovalState::Cancelled,
-            3_000,
+            UnixMillis(3_000),
             &dup()
         )
         .await
@@ -454,14 +466,20 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn S
 
     let free = capability("cap-free", None, 60_000);
     assert!(store.insert_capability(&free, &dup()).await.is_err());
-    assert_eq!(store.get_capability("cap-free", 3_000).await.unwrap(), None);
+    assert_eq!(
+        store
+            .get_capability("cap-free", UnixMillis(3_000))
+            .await
+            .unwrap(),
+        None
+    );
     store.insert_capability(&free, &[]).await.unwrap();
     assert!(store
-        .redeem_capability("cap-free", &free.request_hash, 4_000, &dup())
+        .redeem_capability("cap-free", &free.request_hash, UnixMillis(4_000), &dup())
         .await
         .is_err());
     let still = store
-        .get_capability("cap-free", 4_000)
+        .get_capability("cap-free", UnixMillis(4_000))
         .await
         .unwrap()
         .unwrap();
@@ -472,7 +490,10 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn S
     );
 
     let due = create(&store, &new_approval("agent:a", "", "data.export", 5_000)).await;
-    assert!(store.expire_due(5_000, &|_| dup()).await.is_err());
+    assert!(store
+        .expire_due(UnixMillis(5_000), &|_| dup())
+        .await
+        .is_err());
     assert_eq!(
         state_at(&store, &due.id, 4_000).await,
         ApprovalState::Pending,
@@ -483,7 +504,7 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn S
     assert_eq!(all.len(), 1, "only the first record exists");
 }
 
-pub(crate) async fn capabilities_commit_with_their_records(store: Arc<dyn Store>) {
+pub(crate) async fn capabilities_commit_with_their_records(store: Arc<dyn Db>) {
     let caps = [
         capability("cap-a", None, 60_000),
         capability("cap-b", None, 60_000),
@@ -493,20 +514,35 @@ pub(crate) async fn capabilities_commit_with_their_records(store: Arc<dyn Store>
         event(AuditKind::CapabilityIssued, "agent:a", "probe.write", 1_000),
     ];
     let records = store
-        .append_audit_with_capabilities(&caps, &events)
+        .commit(&Batch {
+            capabilities: caps.to_vec(),
+            events: events.clone(),
+        })
         .await
         .unwrap();
     assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2]);
     for cap in &caps {
-        let got = store.get_capability(&cap.id, 2_000).await.unwrap();
+        let got = store
+            .get_capability(&cap.id, UnixMillis(2_000))
+            .await
+            .unwrap();
         assert_eq!(got.as_ref().map(|c| c.state), Some(CapabilityState::Issued));
     }
     // A record that cannot be stored takes its capabilities with it.
     let more = [capability("cap-c", None, 60_000)];
     assert!(store
-        .append_audit_with_capabilities(&more, &events[..1])
+        .commit(&Batch {
+            capabilities: more.to_vec(),
+            events: events[..1].to_vec(),
+        })
         .await
         .is_err());
-    assert_eq!(store.get_capability("cap-c", 2_000).await.unwrap(), None);
+    assert_eq!(
+        store
+            .get_capability("cap-c", UnixMillis(2_000))
+            .await
+            .unwrap(),
+        None
+    );
     whole_chain(&store).await;
 }

@@ -2,14 +2,16 @@
 
 use std::sync::Arc;
 
-use tollgate::domain::{CapabilityState, RedeemOutcome, ReviewVerdict};
-use tollgate::store::{SqliteStore, Store, StoreError};
+use tollgate::domain::{CapabilityState, RedeemOutcome, ReviewVerdict, UnixMillis};
+use tollgate::store::{ApprovalStore as _, CapabilityStore as _, SqliteStore, StoreError};
+
+use super::{Db, DbWrites as _};
 
 use super::{
     capability, create, drop_schema, new_approval, postgres_handle, postgres_store, review,
 };
 
-pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
+pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Db>) {
     let approval = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     let cap = capability("cap-1", Some(&approval.id), 60_000);
     store.insert_capability(&cap, &[]).await.unwrap();
@@ -36,35 +38,45 @@ pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
         ),
         "{err:?}"
     );
-    assert_eq!(store.get_capability("cap-orphan", 0).await.unwrap(), None);
+    assert_eq!(
+        store
+            .get_capability("cap-orphan", UnixMillis(0))
+            .await
+            .unwrap(),
+        None
+    );
 
     let hash = cap.request_hash.clone();
     let wrong = "ef".repeat(32);
     assert_eq!(
         store
-            .redeem_capability("cap-1", &wrong, 2_000, &[])
+            .redeem_capability("cap-1", &wrong, UnixMillis(2_000), &[])
             .await
             .unwrap(),
         RedeemOutcome::HashMismatch
     );
     assert_eq!(
         store
-            .redeem_capability("cap-1", &hash, 2_000, &[])
+            .redeem_capability("cap-1", &hash, UnixMillis(2_000), &[])
             .await
             .unwrap(),
         RedeemOutcome::Redeemed
     );
     assert_eq!(
         store
-            .redeem_capability("cap-1", &hash, 2_001, &[])
+            .redeem_capability("cap-1", &hash, UnixMillis(2_001), &[])
             .await
             .unwrap(),
         RedeemOutcome::AlreadyRedeemed
     );
-    let used = store.get_capability("cap-1", 2_002).await.unwrap().unwrap();
+    let used = store
+        .get_capability("cap-1", UnixMillis(2_002))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (used.state, used.redeemed_at),
-        (CapabilityState::Redeemed, Some(2_000))
+        (CapabilityState::Redeemed, Some(UnixMillis(2_000)))
     );
 
     store
@@ -73,14 +85,14 @@ pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         store
-            .redeem_capability("cap-2", &hash, 60_000, &[])
+            .redeem_capability("cap-2", &hash, UnixMillis(60_000), &[])
             .await
             .unwrap(),
         RedeemOutcome::Expired
     );
     assert_eq!(
         store
-            .get_capability("cap-2", 0)
+            .get_capability("cap-2", UnixMillis(0))
             .await
             .unwrap()
             .unwrap()
@@ -94,21 +106,21 @@ pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Store>) {
     store.insert_capability(&revoked, &[]).await.unwrap();
     assert_eq!(
         store
-            .redeem_capability("cap-3", &hash, 2_000, &[])
+            .redeem_capability("cap-3", &hash, UnixMillis(2_000), &[])
             .await
             .unwrap(),
         RedeemOutcome::Revoked
     );
     assert_eq!(
         store
-            .redeem_capability("no-such-cap", &hash, 2_000, &[])
+            .redeem_capability("no-such-cap", &hash, UnixMillis(2_000), &[])
             .await
             .unwrap(),
         RedeemOutcome::NotFound
     );
 }
 
-pub(crate) async fn concurrent_redeemers_have_one_winner(store: Arc<dyn Store>) {
+pub(crate) async fn concurrent_redeemers_have_one_winner(store: Arc<dyn Db>) {
     let cap = capability("cap-race", None, 60_000);
     store.insert_capability(&cap, &[]).await.unwrap();
     let tasks: Vec<_> = (0..64)
@@ -116,7 +128,7 @@ pub(crate) async fn concurrent_redeemers_have_one_winner(store: Arc<dyn Store>) 
             let (store, hash) = (store.clone(), cap.request_hash.clone());
             tokio::spawn(async move {
                 store
-                    .redeem_capability("cap-race", &hash, 2_000, &[])
+                    .redeem_capability("cap-race", &hash, UnixMillis(2_000), &[])
                     .await
                     .unwrap()
             })
@@ -144,8 +156,8 @@ async fn sqlite_keeps_everything_across_reopen() {
     let first = review(&new.id, "user:r1", ReviewVerdict::Approve, 2_000);
     {
         let store = SqliteStore::open(&path).await.unwrap();
-        create(&(Arc::new(store.clone()) as Arc<dyn Store>), &new).await;
-        store.add_review(&first, &[]).await.unwrap();
+        create(&(Arc::new(store.clone()) as Arc<dyn Db>), &new).await;
+        store.add_review(&first, None, &[]).await.unwrap();
         store
             .insert_capability(&capability("cap-1", Some(&new.id), 60_000), &[])
             .await
@@ -153,23 +165,34 @@ async fn sqlite_keeps_everything_across_reopen() {
         store.close().await;
     }
     let store = SqliteStore::open(&path).await.unwrap();
-    let got = store.get_approval(&new.id, 2_000).await.unwrap().unwrap();
+    let got = store
+        .get_approval(&new.id, UnixMillis(2_000))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got, new.clone().into_pending());
     assert_eq!(store.reviews(&new.id).await.unwrap(), vec![first]);
-    let cap = store.get_capability("cap-1", 2_000).await.unwrap().unwrap();
+    let cap = store
+        .get_capability("cap-1", UnixMillis(2_000))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cap.state, CapabilityState::Issued);
     // The idempotency key and the deadline survive too.
     let (same, created) = store.create_approval(&new, &[]).await.unwrap();
     assert_eq!((same.id, created), (new.id.clone(), false));
     assert_eq!(
-        store.expire_due(10_000, &|_| Vec::new()).await.unwrap(),
+        store
+            .expire_due(UnixMillis(10_000), &|_| Vec::new())
+            .await
+            .unwrap(),
         vec![new.id.clone()]
     );
 }
 
 /// 64 redeemers split across two independent handles (two pools, as two replicas or two
 /// processes would have) on one database: exactly one wins.
-async fn redeem_once_across_handles(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+async fn redeem_once_across_handles(first: Arc<dyn Db>, second: Arc<dyn Db>) {
     let cap = capability("cap-replicas", None, 60_000);
     first.insert_capability(&cap, &[]).await.unwrap();
     let tasks: Vec<_> = (0..64)
@@ -178,7 +201,7 @@ async fn redeem_once_across_handles(first: Arc<dyn Store>, second: Arc<dyn Store
             let hash = cap.request_hash.clone();
             tokio::spawn(async move {
                 store
-                    .redeem_capability("cap-replicas", &hash, 2_000, &[])
+                    .redeem_capability("cap-replicas", &hash, UnixMillis(2_000), &[])
                     .await
                     .unwrap()
             })
@@ -189,7 +212,10 @@ async fn redeem_once_across_handles(first: Arc<dyn Store>, second: Arc<dyn Store
         wins += usize::from(task.await.unwrap() == RedeemOutcome::Redeemed);
     }
     assert_eq!(wins, 1);
-    let seen = second.get_capability("cap-replicas", 2_000).await.unwrap();
+    let seen = second
+        .get_capability("cap-replicas", UnixMillis(2_000))
+        .await
+        .unwrap();
     assert_eq!(seen.unwrap().state, CapabilityState::Redeemed);
 }
 

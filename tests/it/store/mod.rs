@@ -1,9 +1,8 @@
-//! The store contract, written once against `Arc<dyn Store>` and run for both backends:
+//! The store contract, written once against `Arc<dyn Db>` and run for both backends:
 //! `sqlite::*` on a temporary file, `postgres::*` on `TOLLGATE_TEST_POSTGRES_URL`, each test in
 //! a fresh schema so tests run in parallel. Without the URL the PostgreSQL tests print SKIPPED
 //! and pass, unless `TOLLGATE_REQUIRE_POSTGRES=1` (CI) makes them fail. Time is passed
 //! explicitly; nothing sleeps.
-
 
 use std::{str::FromStr, sync::Arc};
 
@@ -14,11 +13,14 @@ use sqlx::{
 };
 use tollgate::domain::{
     Approval, ApprovalState, Capability, CapabilityState, NewApproval, Review, ReviewVerdict,
+    UnixMillis,
 };
-use tollgate::store::{PostgresStore, SqliteStore, Store};
+use tollgate::store::{PostgresStore, SqliteStore};
+
+pub(crate) use crate::common::{Db, DbWrites};
 
 /// A fresh SQLite store on a temporary file (kept alive by the returned directory).
-async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+async fn sqlite_store() -> (Arc<dyn Db>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("tollgate.db"))
         .await
@@ -28,7 +30,7 @@ async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
 
 /// A fresh PostgreSQL store in its own schema, with the URL and schema to drop afterwards;
 /// `None` when PostgreSQL is not configured and not required.
-pub(crate) async fn postgres_store() -> Option<(Arc<dyn Store>, String, String)> {
+pub(crate) async fn postgres_store() -> Option<(Arc<dyn Db>, String, String)> {
     let url = match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => url,
         _ => {
@@ -72,7 +74,7 @@ pub(crate) async fn drop_schema(url: &str, schema: &str) {
     admin.close().await.unwrap();
 }
 
-/// Runs each named `async fn(Arc<dyn Store>)` once per backend, as `sqlite::name` and
+/// Runs each named `async fn(Arc<dyn Db>)` once per backend, as `sqlite::name` and
 /// `postgres::name`.
 macro_rules! store_tests {
     ($($module:ident :: $name:ident),* $(,)?) => {
@@ -144,18 +146,23 @@ pub(crate) fn new_approval(
         request_hash: "ab".repeat(32),
         requirements: json!([{"groups": ["security"], "quorum": 2}]),
         bundle_revision: "rev-1".into(),
-        created_at: 1_000,
-        expires_at,
+        created_at: UnixMillis(1_000),
+        expires_at: UnixMillis(expires_at),
         trace_parent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
     }
 }
 
 /// The state of approval `id` as observed at `at` (it must exist).
-pub(crate) async fn state_at(store: &Arc<dyn Store>, id: &str, at: i64) -> ApprovalState {
-    store.get_approval(id, at).await.unwrap().unwrap().state
+pub(crate) async fn state_at(store: &Arc<dyn Db>, id: &str, at: i64) -> ApprovalState {
+    store
+        .get_approval(id, UnixMillis(at))
+        .await
+        .unwrap()
+        .unwrap()
+        .state
 }
 
-pub(crate) async fn create(store: &Arc<dyn Store>, new: &NewApproval) -> Approval {
+pub(crate) async fn create(store: &Arc<dyn Db>, new: &NewApproval) -> Approval {
     let (approval, created) = store.create_approval(new, &[]).await.unwrap();
     assert!(created);
     approval
@@ -168,7 +175,7 @@ pub(crate) fn review(approval_id: &str, reviewer: &str, verdict: ReviewVerdict, 
         verdict,
         reason: format!("{reviewer} says {}", verdict.as_str()),
         groups: vec!["security".into(), "sre".into()],
-        at,
+        at: UnixMillis(at),
     }
 }
 
@@ -178,8 +185,8 @@ pub(crate) fn capability(id: &str, approval_id: Option<&str>, expires_at: i64) -
         approval_id: approval_id.map(str::to_owned),
         request_hash: "cd".repeat(32),
         state: CapabilityState::Issued,
-        issued_at: 1_000,
-        expires_at,
+        issued_at: UnixMillis(1_000),
+        expires_at: UnixMillis(expires_at),
         redeemed_at: None,
     }
 }

@@ -1,5 +1,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use prost_types::value::Kind;
+
 use super::*;
 
 fn at(secs: u64) -> SystemTime {
@@ -233,7 +235,6 @@ fn json_keeps_numbers_whole_and_the_capability_out_unless_asked() {
     assert!(j.get("capability").is_none());
     assert_eq!(approval_json(&a, true)["capability"], "v4.public.secret");
     assert_eq!(struct_json(None), json!({}));
-    assert_eq!(number(0.5), json!(0.5));
 }
 
 #[test]

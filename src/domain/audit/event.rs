@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::UnixMillis;
+
 /// Which kind of event a record is. The stored and serialized spelling is [`Self::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AuditKind {
@@ -100,8 +102,8 @@ impl AuditKind {
 pub struct AuditEvent {
     /// Event id, a UUID v7.
     pub id: String,
-    /// When, Unix milliseconds.
-    pub at: i64,
+    /// When.
+    pub at: UnixMillis,
     /// What happened.
     pub kind: AuditKind,
     /// The verified caller, reviewer or executor; `tollgate` for the service itself.
@@ -138,9 +140,10 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    /// An event of `kind` at `at` by `actor` with a fresh id and every other field empty, for
-    /// builders to fill in.
-    pub fn new(kind: AuditKind, at: i64, actor: impl Into<String>) -> Self {
+    /// An event of `kind` at `at` by `actor` with a fresh id and every other field empty: the
+    /// base of the per-kind constructors (`kinds.rs`), and what tests and tools use to forge
+    /// raw records. Production code records events through the per-kind constructors.
+    pub fn new(kind: AuditKind, at: UnixMillis, actor: impl Into<String>) -> Self {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
             at,
@@ -186,8 +189,7 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-/// Which records to return; every `Some` must match (AND). Times are Unix ms, `until_ms`
-/// exclusive.
+/// Which records to return; every `Some` must match (AND); `until` is exclusive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
     /// Requester.
@@ -207,9 +209,9 @@ pub struct AuditFilter {
     /// Event kind.
     pub kind: Option<AuditKind>,
     /// At or after.
-    pub since_ms: Option<i64>,
+    pub since: Option<UnixMillis>,
     /// Before.
-    pub until_ms: Option<i64>,
+    pub until: Option<UnixMillis>,
 }
 
 /// A signed statement that the chain had `head_hash` at `seq`: exported elsewhere, it pins
@@ -220,8 +222,8 @@ pub struct Checkpoint {
     pub seq: i64,
     /// That record's hash.
     pub head_hash: String,
-    /// When it was signed, Unix ms.
-    pub at: i64,
+    /// When it was signed.
+    pub at: UnixMillis,
     /// PASETO v4.public over `{"seq","head","at"}`, signed with the audit key.
     pub token: String,
 }
@@ -244,7 +246,7 @@ mod tests {
 
     #[test]
     fn canonical_form_sorts_keys_at_every_depth() {
-        let mut event = AuditEvent::new(AuditKind::Decision, 7, "agent:a");
+        let mut event = AuditEvent::new(AuditKind::Decision, UnixMillis(7), "agent:a");
         event.input = json!({"subject": {"id": "a", "attributes": {"z": 1, "a": 2}}, "action": {}});
         event.detail = json!({"risk": "high", "bundle_digest": "d"});
         let body = event.canonical().unwrap();

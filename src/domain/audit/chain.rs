@@ -43,7 +43,7 @@ pub fn chain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::AuditKind;
+    use crate::domain::{AuditKind, UnixMillis};
 
     #[test]
     fn link_is_sha256_of_prev_newline_body() {
@@ -60,7 +60,7 @@ mod tests {
     #[test]
     fn chained_records_link_in_order() {
         let events: Vec<_> = (0..3)
-            .map(|i| AuditEvent::new(AuditKind::Decision, i, "agent:a"))
+            .map(|i| AuditEvent::new(AuditKind::Decision, UnixMillis(i), "agent:a"))
             .collect();
         let records = chain(0, GENESIS_HASH, &events).unwrap();
         assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);

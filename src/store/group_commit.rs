@@ -1,8 +1,8 @@
-//! Group commit: one task owns the appends of events that change no other state (decisions,
-//! refused redemptions, bundle events) and of ALLOW answers' capabilities with their events.
-//! Callers queue a job and wait; the task takes everything queued (up to a cap) into ONE
-//! transaction and answers every waiter after the commit, so many concurrent decisions share
-//! one fsync. A failed commit answers every waiter with the error: the caller then fails
+//! Group commit: one task owns the writes no compare-and-set guards (audit events of
+//! decisions, refused redemptions and bundle reloads, and the capabilities minted for ALLOW
+//! answers). Callers queue a [`Batch`] and wait; the task takes everything queued (up to a cap)
+//! into ONE transaction and answers every waiter after the commit, so many concurrent answers
+//! share one fsync. A failed commit answers every waiter with the error: the caller then fails
 //! closed (no answer without its record).
 
 use std::{
@@ -15,48 +15,43 @@ use tokio::{
     task::JoinHandle,
 };
 
-use super::AuditEvent;
-use crate::{
-    domain::Capability,
-    store::{Store, StoreError},
-};
+use super::{Batch, BatchStore, StoreError};
 
-/// Called after each commit with the batch size and how long the commit took (metrics).
+/// Called after each commit with the number of events and how long the commit took (metrics).
 pub type BatchObserver = Arc<dyn Fn(usize, Duration) + Send + Sync>;
 
-/// Why an event was not recorded. The caller must not give the answer it describes.
+/// Why a batch was not committed. The caller must not give the answer it describes.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum AuditError {
-    /// The batch's transaction failed; nothing in it was recorded.
+pub enum CommitError {
+    /// The batch's transaction failed; nothing in it was stored.
     #[error("the audit record could not be committed")]
     Commit(#[source] Arc<StoreError>),
-    /// The writer has stopped (shutting down); nothing more is recorded.
+    /// The group commit has stopped (shutting down); nothing more is stored.
     #[error("the audit writer has stopped")]
     Closed,
 }
 
-/// One caller's share of a batch: its events (and capability), committed together.
+/// One caller's share of a transaction.
 struct Job {
-    events: Vec<AuditEvent>,
-    capability: Option<Capability>,
-    done: oneshot::Sender<Result<i64, AuditError>>,
+    batch: Batch,
+    done: oneshot::Sender<Result<i64, CommitError>>,
 }
 
 /// A handle to the group-commit task. Cheap to clone. The task stops, after committing
-/// everything already queued, when its shutdown future resolves (later records fail with
-/// [`AuditError::Closed`]) or when the last handle is dropped.
+/// everything already queued, when its shutdown future resolves (later submissions fail with
+/// [`CommitError::Closed`]) or when the last handle is dropped.
 #[derive(Clone, Debug)]
-pub struct AuditWriter {
+pub struct GroupCommit {
     queue: mpsc::Sender<Job>,
 }
 
-impl AuditWriter {
-    /// Starts the task over `store`, committing at most `max_batch` events per transaction and
-    /// telling `observer` about each commit, until `shutdown` resolves (start it after the
-    /// servers have drained, so in-flight calls still record). The join handle resolves once
-    /// the queue is drained.
+impl GroupCommit {
+    /// Starts the task over `store`, committing at most `max_batch` callers' batches per
+    /// transaction and telling `observer` about each commit, until `shutdown` resolves (start
+    /// it after the servers have drained, so in-flight calls still commit). The join handle
+    /// resolves once the queue is drained.
     pub fn spawn(
-        store: Arc<dyn Store>,
+        store: Arc<dyn BatchStore>,
         max_batch: usize,
         observer: Option<BatchObserver>,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -68,39 +63,21 @@ impl AuditWriter {
         (Self { queue }, task)
     }
 
-    /// Records `event`; returns its seq once it is committed.
-    pub async fn record(&self, event: AuditEvent) -> Result<i64, AuditError> {
-        self.submit(vec![event], None).await
-    }
-
-    /// Stores `capability` (minted for an ALLOW answer) and records `events` with it, in the
-    /// next group commit; returns the last event's seq once committed.
-    pub async fn issue(
-        &self,
-        capability: Capability,
-        events: Vec<AuditEvent>,
-    ) -> Result<i64, AuditError> {
-        self.submit(events, Some(capability)).await
-    }
-
-    async fn submit(
-        &self,
-        events: Vec<AuditEvent>,
-        capability: Option<Capability>,
-    ) -> Result<i64, AuditError> {
+    /// Commits `batch` with whatever else is queued; returns the seq of its last event (or
+    /// of the head before it, when it has none) once committed.
+    pub async fn submit(&self, batch: Batch) -> Result<i64, CommitError> {
         let (done, answer) = oneshot::channel();
-        let job = Job {
-            events,
-            capability,
-            done,
-        };
-        self.queue.send(job).await.map_err(|_| AuditError::Closed)?;
-        answer.await.map_err(|_| AuditError::Closed)?
+        let job = Job { batch, done };
+        self.queue
+            .send(job)
+            .await
+            .map_err(|_| CommitError::Closed)?;
+        answer.await.map_err(|_| CommitError::Closed)?
     }
 }
 
 async fn run(
-    store: Arc<dyn Store>,
+    store: Arc<dyn BatchStore>,
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
     observer: Option<BatchObserver>,
@@ -124,23 +101,16 @@ async fn run(
         if taken == 0 {
             break;
         }
-        let mut events = Vec::with_capacity(jobs.len());
-        let mut capabilities = Vec::new();
+        let mut batch = Batch::default();
         // Each waiter and how many events it added: its seq is the last of them.
         let mut waiters = Vec::with_capacity(jobs.len());
         for job in jobs.drain(..) {
-            waiters.push((job.done, job.events.len()));
-            events.extend(job.events);
-            capabilities.extend(job.capability);
+            waiters.push((job.done, job.batch.events.len()));
+            batch.events.extend(job.batch.events);
+            batch.capabilities.extend(job.batch.capabilities);
         }
         let started = Instant::now();
-        let result = if capabilities.is_empty() {
-            store.append_audit(&events).await
-        } else {
-            store
-                .append_audit_with_capabilities(&capabilities, &events)
-                .await
-        };
+        let result = store.commit(&batch).await;
         let took = started.elapsed();
         match result {
             Ok(records) => {
@@ -152,7 +122,10 @@ async fn run(
                     audit.commit_us = took.as_micros() as u64,
                     "audit batch committed"
                 );
-                let mut seq = records.first().map_or(0, |r| r.seq - 1);
+                let mut seq = match records.first() {
+                    Some(r) => r.seq - 1,
+                    None => 0,
+                };
                 for (done, n) in waiters {
                     seq += i64::try_from(n).unwrap_or(0);
                     // A caller that gave up waiting is fine: its records are committed.
@@ -160,10 +133,10 @@ async fn run(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, audit.batch = events.len(), "audit batch failed to commit; failing its callers closed");
+                tracing::error!(error = %crate::telemetry::ErrorChain(&e), audit.batch = batch.events.len(), "audit batch failed to commit; failing its callers closed");
                 let e = Arc::new(e);
                 for (done, _) in waiters {
-                    let _ = done.send(Err(AuditError::Commit(e.clone())));
+                    let _ = done.send(Err(CommitError::Commit(e.clone())));
                 }
             }
         }
@@ -176,8 +149,8 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::audit::AuditKind;
-    use crate::store::SqliteStore;
+    use crate::domain::{AuditEvent, AuditKind, Capability, UnixMillis};
+    use crate::store::{AuditLog, CapabilityStore, SqliteStore};
 
     async fn store() -> (Arc<SqliteStore>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -185,8 +158,15 @@ mod tests {
         (Arc::new(store), dir)
     }
 
+    fn events<const N: usize>(seqs: [i64; N]) -> Batch {
+        Batch {
+            capabilities: Vec::new(),
+            events: seqs.map(event).to_vec(),
+        }
+    }
+
     fn event(i: i64) -> AuditEvent {
-        AuditEvent::new(AuditKind::Decision, i, "agent:a")
+        AuditEvent::new(AuditKind::Decision, UnixMillis(i), "agent:a")
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -196,9 +176,9 @@ mod tests {
         let seen = batches.clone();
         let observer: BatchObserver = Arc::new(move |n, _| seen.lock().unwrap().push(n));
         let (writer, task) =
-            AuditWriter::spawn(store.clone(), 16, Some(observer), std::future::pending());
+            GroupCommit::spawn(store.clone(), 16, Some(observer), std::future::pending());
         // One thread: many sends are queued before the writer task gets to run.
-        let seqs = futures::future::join_all((0..100).map(|i| writer.record(event(i)))).await;
+        let seqs = futures::future::join_all((0..100).map(|i| writer.submit(events([i])))).await;
         let mut seqs: Vec<i64> = seqs.into_iter().map(Result::unwrap).collect();
         seqs.sort_unstable();
         assert_eq!(
@@ -218,26 +198,29 @@ mod tests {
         );
         drop(writer);
         task.await.unwrap();
-        assert_eq!(store.audit_head().await.unwrap().0, 100);
+        assert_eq!(store.head().await.unwrap().0, 100);
     }
 
     #[tokio::test]
     async fn capabilities_commit_with_their_events() {
         let (store, _dir) = store().await;
-        let (writer, _task) = AuditWriter::spawn(store.clone(), 8, None, std::future::pending());
-        let cap = |id: &str| Capability {
-            id: id.into(),
-            approval_id: None,
-            request_hash: "ab".repeat(32),
-            state: crate::domain::CapabilityState::Issued,
-            issued_at: 1,
-            expires_at: 10_000,
-            redeemed_at: None,
+        let (writer, _task) = GroupCommit::spawn(store.clone(), 8, None, std::future::pending());
+        let issue = |id: &str, seqs: &[i64]| Batch {
+            capabilities: vec![Capability {
+                id: id.into(),
+                approval_id: None,
+                request_hash: "ab".repeat(32),
+                state: crate::domain::CapabilityState::Issued,
+                issued_at: UnixMillis(1),
+                expires_at: UnixMillis(10_000),
+                redeemed_at: None,
+            }],
+            events: seqs.iter().copied().map(event).collect(),
         };
         let (a, b, c) = tokio::join!(
-            writer.issue(cap("cap-a"), vec![event(1), event(2)]),
-            writer.record(event(3)),
-            writer.issue(cap("cap-b"), vec![event(4), event(5)]),
+            writer.submit(issue("cap-a", &[1, 2])),
+            writer.submit(events([3])),
+            writer.submit(issue("cap-b", &[4, 5])),
         );
         let mut seqs = [a.unwrap(), b.unwrap(), c.unwrap()];
         seqs.sort_unstable();
@@ -247,33 +230,40 @@ mod tests {
             "each caller gets the seq of its last event"
         );
         for id in ["cap-a", "cap-b"] {
-            assert!(store.get_capability(id, 2).await.unwrap().is_some(), "{id}");
+            assert!(
+                store
+                    .get_capability(id, UnixMillis(2))
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "{id}"
+            );
         }
         // A capability that cannot be stored fails its batch: nothing of it is recorded.
-        let err = writer.issue(cap("cap-a"), vec![event(6)]).await;
-        assert!(matches!(err, Err(AuditError::Commit(_))), "{err:?}");
-        assert_eq!(store.audit_head().await.unwrap().0, 5);
+        let err = writer.submit(issue("cap-a", &[6])).await;
+        assert!(matches!(err, Err(CommitError::Commit(_))), "{err:?}");
+        assert_eq!(store.head().await.unwrap().0, 5);
     }
 
     #[tokio::test]
     async fn a_failed_commit_fails_every_waiter() {
         let (store, _dir) = store().await;
         store.close().await;
-        let (writer, _task) = AuditWriter::spawn(store, 64, None, std::future::pending());
-        let results = futures::future::join_all((0..5).map(|i| writer.record(event(i)))).await;
+        let (writer, _task) = GroupCommit::spawn(store, 64, None, std::future::pending());
+        let results = futures::future::join_all((0..5).map(|i| writer.submit(events([i])))).await;
         for r in results {
-            assert!(matches!(r, Err(AuditError::Commit(_))), "{r:?}");
+            assert!(matches!(r, Err(CommitError::Commit(_))), "{r:?}");
         }
     }
 
     #[tokio::test]
     async fn dropping_the_handles_drains_the_queue() {
         let (store, _dir) = store().await;
-        let (writer, task) = AuditWriter::spawn(store.clone(), 4, None, std::future::pending());
+        let (writer, task) = GroupCommit::spawn(store.clone(), 4, None, std::future::pending());
         let callers: Vec<_> = (0..20)
             .map(|i| {
                 let w = writer.clone();
-                tokio::spawn(async move { w.record(event(i)).await })
+                tokio::spawn(async move { w.submit(events([i])).await })
             })
             .collect();
         drop(writer);
@@ -281,20 +271,20 @@ mod tests {
             c.await.unwrap().unwrap();
         }
         task.await.unwrap();
-        assert_eq!(store.audit_head().await.unwrap().0, 20);
+        assert_eq!(store.head().await.unwrap().0, 20);
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn shutdown_commits_what_is_queued_then_refuses() {
         let (store, _dir) = store().await;
         let (stop, stopped) = oneshot::channel::<()>();
-        let (writer, task) = AuditWriter::spawn(store.clone(), 4, None, async {
+        let (writer, task) = GroupCommit::spawn(store.clone(), 4, None, async {
             let _ = stopped.await;
         });
         let queued: Vec<_> = (0..10)
             .map(|i| {
                 let w = writer.clone();
-                tokio::spawn(async move { w.record(event(i)).await })
+                tokio::spawn(async move { w.submit(events([i])).await })
             })
             .collect();
         // Let every caller queue its event before the shutdown (one thread: they run first).
@@ -305,9 +295,9 @@ mod tests {
         }
         task.await.unwrap();
         assert!(matches!(
-            writer.record(event(99)).await,
-            Err(AuditError::Closed)
+            writer.submit(events([99])).await,
+            Err(CommitError::Closed)
         ));
-        assert_eq!(store.audit_head().await.unwrap().0, 10);
+        assert_eq!(store.head().await.unwrap().0, 10);
     }
 }

@@ -1,6 +1,5 @@
-//! The decision pipeline every protocol shares: identity -> validation -> cache -> policy ->
-//! verdict. Protocol handlers convert their wire types to [`AuthzRequest`] and call
-//! [`Decider::decide`]; nothing here knows about gRPC or HTTP.
+//! The decision pipeline: identity -> validation -> cache -> policy -> verdict. The use cases
+//! in this module's parent call it; nothing here knows about gRPC or HTTP.
 
 use std::{
     sync::Arc,
@@ -8,9 +7,8 @@ use std::{
 };
 
 use crate::{
-    domain::{decide, AuthzRequest, Decision, InputLimits, InvalidField, Verdict},
-    identity::Caller,
-    policy::{input::to_input, CompiledBundle, DecisionCache, ActivePolicy},
+    domain::{decide, AuthzRequest, Caller, Decided, Decision, InputLimits, InvalidField, Verdict},
+    policy::{input::to_input, ActivePolicy, CompiledBundle, DecisionCache},
 };
 
 /// Why no decision was made. Mapped to a gRPC status in exactly one place.
@@ -31,10 +29,6 @@ pub enum DecideError {
         message: String,
     },
 }
-
-/// A decision and the request it decided, with the subject bound to the verified caller:
-/// the request an approval or capability must be bound to.
-pub type Decided = (Decision, AuthzRequest);
 
 /// Makes decisions. Cheap to clone; share one per process.
 #[derive(Clone)]
@@ -58,7 +52,7 @@ impl Decider {
         }
     }
 
-    /// The policy store (for status and reload).
+    /// The serving policy (for status and reload).
     pub fn policies(&self) -> &Arc<ActivePolicy> {
         &self.policies
     }
@@ -84,6 +78,21 @@ impl Decider {
         mut req: AuthzRequest,
     ) -> Result<Decided, DecideError> {
         bind_subject(caller, &mut req)?;
+        self.decide_bound(bundle, req)
+    }
+
+    /// Decides `req`, whose subject is already bound to a verified identity (a stored
+    /// request a reviewer narrows): validated and evaluated like any other.
+    pub fn decide_stored(&self, req: AuthzRequest) -> Result<Decided, DecideError> {
+        let bundle = self.snapshot()?;
+        self.decide_bound(&bundle, req)
+    }
+
+    fn decide_bound(
+        &self,
+        bundle: &CompiledBundle,
+        req: AuthzRequest,
+    ) -> Result<Decided, DecideError> {
         req.validate(&self.limits)?;
         let cache = self
             .cache
@@ -123,24 +132,27 @@ impl Decider {
             cached,
             "decided"
         );
-        Ok((decision, req))
+        Ok(Decided {
+            decision,
+            request: req,
+        })
     }
 }
 
 /// Makes the subject the verified caller: a verified caller that is not a trusted gateway may
 /// only ask about itself; empty subject fields are filled from its identity.
 fn bind_subject(caller: &Caller, req: &mut AuthzRequest) -> Result<(), DecideError> {
-    if caller.asserts_subjects {
+    let Some(verified) = caller.principal().filter(|_| !caller.asserts_subjects()) else {
         return Ok(());
-    }
+    };
     let s = &mut req.subject;
     for (field, body, verified) in [
-        ("subject.id", &mut s.id, &caller.id),
-        ("subject.kind", &mut s.kind, &caller.kind),
-        ("subject.owner", &mut s.owner, &caller.owner),
+        ("subject.id", &mut s.id, verified.id.as_str()),
+        ("subject.kind", &mut s.kind, verified.kind.as_str()),
+        ("subject.owner", &mut s.owner, verified.owner.as_str()),
     ] {
         if body.is_empty() {
-            body.clone_from(verified);
+            verified.clone_into(body);
         } else if body != verified {
             return Err(DecideError::SubjectMismatch {
                 field,
@@ -149,8 +161,8 @@ fn bind_subject(caller: &Caller, req: &mut AuthzRequest) -> Result<(), DecideErr
         }
     }
     if s.groups.is_empty() {
-        s.groups.clone_from(&caller.groups);
-    } else if s.groups.iter().any(|g| !caller.groups.contains(g)) {
+        s.groups.clone_from(&verified.groups);
+    } else if s.groups.iter().any(|g| !verified.groups.contains(g)) {
         return Err(DecideError::SubjectMismatch {
             field: "subject.groups",
             message: "claims a group the authenticated caller is not in".into(),
@@ -164,14 +176,13 @@ mod tests {
     use super::*;
 
     fn caller() -> Caller {
-        Caller {
+        Caller::Verified(crate::domain::Principal {
             id: "agent:a".into(),
-            kind: "agent".into(),
+            kind: crate::domain::SubjectKind::Agent,
             groups: vec!["g".into()],
             owner: "team:t".into(),
             asserts_subjects: false,
-            verified: true,
-        }
+        })
     }
 
     #[test]
@@ -215,7 +226,7 @@ mod tests {
     fn gateways_and_insecure_mode_keep_the_body() {
         let mut req = AuthzRequest::default();
         req.subject.id = "agent:other".into();
-        bind_subject(&Caller::insecure(), &mut req).unwrap();
+        bind_subject(&Caller::Unauthenticated, &mut req).unwrap();
         assert_eq!(req.subject.id, "agent:other");
     }
 }

@@ -1,0 +1,314 @@
+//! The approval use cases: review (approve, deny, modify), read one, list, withdraw, watch
+//! until decided, and redeem a capability.
+
+use std::{pin::Pin, time::Duration};
+
+use serde_json::{Map, Value};
+use tokio::sync::{broadcast::error::RecvError, mpsc};
+use tokio_stream::{wrappers::ReceiverStream, Stream};
+use tracing::{Instrument as _, Span};
+
+use super::{spans, Call, ServiceError, Tollgate};
+use crate::{
+    approval::{workflow::Verdict, ApprovalView, Narrowed, Redemption, Workflow},
+    domain::{
+        ApprovalFilter, AuthzRequest, Caller, Effect, InvalidField, Page, ReviewVerdict,
+        UnixMillis, Viewer,
+    },
+};
+
+/// Longest accepted review reason, in bytes.
+pub const MAX_REASON_BYTES: usize = 2048;
+
+/// A reviewer's answer to one approval request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewRequest {
+    /// The approval answered.
+    pub approval_id: String,
+    /// Approve, deny or modify.
+    pub verdict: ReviewVerdict,
+    /// Why (required).
+    pub reason: String,
+    /// For a modify: the narrowed `action.params`, complete.
+    pub params: Option<Map<String, Value>>,
+}
+
+impl ReviewRequest {
+    /// Checks what every surface must send; the error names the field.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        check_review_text(&self.approval_id, &self.reason)?;
+        if self.verdict == ReviewVerdict::Modify && self.params.is_none() {
+            return Err(InvalidField::new(
+                "params",
+                "is required for VERDICT_MODIFY",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Which approvals to list, one page at a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApprovalQuery {
+    /// What to match.
+    pub filter: ApprovalFilter,
+    /// Which page (its `limit` at most [`Page::MAX_LIMIT`]).
+    pub page: Page,
+}
+
+/// A page of approvals as the caller may see them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalList {
+    /// The approvals, oldest first.
+    pub approvals: Vec<ApprovalView>,
+    /// The cursor of the next page, `None` on the last.
+    pub next: Option<String>,
+}
+
+/// The approval now, then every change until it is terminal.
+pub type WatchStream = Pin<Box<dyn Stream<Item = Result<ApprovalView, ServiceError>> + Send>>;
+
+/// The longest a watcher sleeps before re-reading an approval whose deadline is far off.
+const MAX_WATCH_SLEEP: Duration = Duration::from_secs(24 * 3600);
+
+impl Tollgate {
+    /// Applies `caller`'s review. A modify is first decided by the serving policy: a DENY
+    /// refuses it, a PENDING gives the narrowed request its requirements, an ALLOW needs no
+    /// more approvals. The answer is the approval as a reviewer sees it.
+    pub async fn review(
+        &self,
+        caller: &Caller,
+        review: ReviewRequest,
+        call: &Call,
+    ) -> Result<ApprovalView, ServiceError> {
+        review.validate()?;
+        let ReviewRequest {
+            approval_id,
+            verdict,
+            reason,
+            params,
+        } = review;
+        let narrowed = match params.filter(|_| verdict == ReviewVerdict::Modify) {
+            Some(params) => Some(self.narrowed(&approval_id, params).await?),
+            None => None,
+        };
+        let answer = Verdict {
+            verdict,
+            reason,
+            narrowed,
+        };
+        let ctx = call.audit(caller);
+        let view = self
+            .inner
+            .workflow
+            .review(caller, &approval_id, answer, &ctx)
+            .await?;
+        spans::record_approval(&Span::current(), &view);
+        Ok(view)
+    }
+
+    /// A reviewer's narrowing, decided by the serving policy.
+    async fn narrowed(
+        &self,
+        approval_id: &str,
+        params: Map<String, Value>,
+    ) -> Result<Narrowed, ServiceError> {
+        let request = self.inner.workflow.narrow(approval_id, params).await?;
+        // The stored request's subject is already the verified requester.
+        let decided = self.inner.decider.decide_stored(request)?;
+        let verdict = decided.decision.verdict;
+        let requirements = match verdict.effect {
+            Effect::Deny => return Err(ServiceError::NarrowedDenied(verdict.reasons)),
+            Effect::PendingApproval => verdict.requirements,
+            Effect::Allow => Vec::new(),
+        };
+        Ok(Narrowed {
+            request: decided.request,
+            requirements,
+        })
+    }
+
+    /// One approval, as `caller` may see it.
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<ApprovalView, ServiceError> {
+        required("approval_id", id)?;
+        let (approval, viewer) = self.readable(caller, id).await?;
+        let view = self.inner.workflow.view_of(approval, viewer).await?;
+        spans::record_approval(&Span::current(), &view);
+        Ok(view)
+    }
+
+    /// Approvals matching `query` that `caller` may see, as it may see them.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        query: ApprovalQuery,
+    ) -> Result<ApprovalList, ServiceError> {
+        let ApprovalQuery { filter, page } = query;
+        if page.limit > Page::MAX_LIMIT {
+            let message = format!("at most {}", Page::MAX_LIMIT);
+            return Err(InvalidField::new("page_size", message).into());
+        }
+        let roles = &self.inner.roles;
+        let (approvals, next) = self
+            .inner
+            .workflow
+            .list(&filter, &page, |a| roles.viewer(caller, a))
+            .await?;
+        Ok(ApprovalList { approvals, next })
+    }
+
+    /// Withdraws a pending request; only its requester may.
+    pub async fn cancel(
+        &self,
+        caller: &Caller,
+        id: &str,
+        call: &Call,
+    ) -> Result<ApprovalView, ServiceError> {
+        required("approval_id", id)?;
+        let (approval, _) = self.readable(caller, id).await?;
+        self.inner
+            .roles
+            .require_requester(caller, &approval, "cancel")?;
+        let view = self
+            .inner
+            .workflow
+            .cancel(&approval, &call.audit(caller))
+            .await?;
+        spans::record_approval(&Span::current(), &view);
+        Ok(view)
+    }
+
+    /// The approval now, then every change (a review, a decision, the deadline) until it is
+    /// terminal or the watcher leaves. Deadlines are read from the workflow's clock. The
+    /// current span lasts as long as the stream: the wait is the call.
+    pub async fn watch(&self, caller: &Caller, id: &str) -> Result<WatchStream, ServiceError> {
+        required("approval_id", id)?;
+        let workflow = self.inner.workflow.clone();
+        // Subscribe before the first read, so no change between the two is missed.
+        let changes = workflow.subscribe();
+        let (approval, viewer) = self.readable(caller, id).await?;
+        let first = workflow.view_of(approval, viewer).await?;
+        spans::record_approval(&Span::current(), &first);
+        let (tx, rx) = mpsc::channel(8);
+        let watcher = Watcher {
+            workflow,
+            id: id.to_string(),
+            viewer,
+            tx,
+        };
+        tokio::spawn(watcher.run(first, changes).instrument(Span::current()));
+        Ok(Box::pin(ReceiverStream::new(rx)))
+    }
+
+    /// Verifies `token` for `req` (the request about to be executed) and marks it used, once.
+    pub async fn redeem(
+        &self,
+        caller: &Caller,
+        token: &str,
+        req: AuthzRequest,
+        call: &Call,
+    ) -> Result<Redemption, ServiceError> {
+        required("capability", token)?;
+        let redemption = self
+            .inner
+            .workflow
+            .redeem(token, &req, &call.audit(caller))
+            .await?;
+        spans::record_redemption(&Span::current(), &redemption);
+        Ok(redemption)
+    }
+
+    /// The approval `id` and how much of it `caller` may see; an approval the caller may not
+    /// see reads as not found, so its existence is not disclosed either.
+    async fn readable(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<(crate::domain::Approval, Viewer), ServiceError> {
+        let approval = self.inner.workflow.get(id).await?;
+        match self.inner.roles.viewer(caller, &approval) {
+            Some(viewer) => Ok((approval, viewer)),
+            None => Err(crate::approval::WorkflowError::NotFound(id.to_string()).into()),
+        }
+    }
+}
+
+/// One `watch`: sends the approval each time its state or reviews change.
+struct Watcher {
+    workflow: Workflow,
+    id: String,
+    viewer: Viewer,
+    tx: mpsc::Sender<Result<ApprovalView, ServiceError>>,
+}
+
+impl Watcher {
+    async fn run(self, first: ApprovalView, mut changes: tokio::sync::broadcast::Receiver<String>) {
+        let mut view = first;
+        loop {
+            let terminal = view.approval.state.is_terminal();
+            let deadline = view.approval.expires_at;
+            if self.tx.send(Ok(view.clone())).await.is_err() || terminal {
+                return;
+            }
+            match self.next_change(&view, deadline, &mut changes).await {
+                Some(next) => view = next,
+                None => return,
+            }
+        }
+    }
+
+    /// Waits for a change to this approval (or its deadline); `None` when the watcher left,
+    /// the feed closed or a read failed (the failure is sent first).
+    async fn next_change(
+        &self,
+        view: &ApprovalView,
+        deadline: UnixMillis,
+        changes: &mut tokio::sync::broadcast::Receiver<String>,
+    ) -> Option<ApprovalView> {
+        let reviews = view.reviews.len();
+        loop {
+            let left = deadline.since(self.workflow.now()).min(MAX_WATCH_SLEEP);
+            tokio::select! {
+                changed = changes.recv() => match changed {
+                    Ok(changed) if changed != self.id => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                },
+                () = tokio::time::sleep(left) => {}
+                () = self.tx.closed() => return None,
+            }
+            match self.workflow.view(&self.id, self.viewer).await {
+                Ok(next)
+                    if next.approval.state != view.approval.state
+                        || next.reviews.len() != reviews =>
+                {
+                    return Some(next)
+                }
+                Ok(_) => continue,
+                Err(e) => {
+                    let _ = self.tx.send(Err(e.into())).await;
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// The approval id and reason every review must carry: checked first by every surface, before
+/// anything surface-specific, so a bad review names the same field wherever it came from.
+pub fn check_review_text(approval_id: &str, reason: &str) -> Result<(), InvalidField> {
+    required("approval_id", approval_id)?;
+    required("reason", reason)?;
+    if reason.len() > MAX_REASON_BYTES {
+        let message = format!("longer than {MAX_REASON_BYTES} bytes");
+        return Err(InvalidField::new("reason", message));
+    }
+    Ok(())
+}
+
+fn required(field: &str, value: &str) -> Result<(), InvalidField> {
+    if value.trim().is_empty() {
+        return Err(InvalidField::new(field, "is required"));
+    }
+    Ok(())
+}

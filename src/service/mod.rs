@@ -1,0 +1,142 @@
+//! The domain API: one entry per use case, the only thing a surface (gRPC, HTTP, the
+//! console, chat callbacks, Envoy, AuthZEN, MCP) calls. Each entry takes the verified
+//! [`Caller`] and a domain request and returns a domain answer; this is the only place that
+//! checks roles and read authorization, so a rule enforced for one surface holds for all.
+//!
+//! - `authorize`: [`Tollgate::authorize`], [`Tollgate::authorize_batch`]
+//! - `approvals`: [`Tollgate::review`], [`Tollgate::get`], [`Tollgate::list`],
+//!   [`Tollgate::cancel`], [`Tollgate::watch`], [`Tollgate::redeem`]
+//! - `audit`: [`Tollgate::query_audit`]
+//! - `admin`: [`Tollgate::bundle_status`], [`Tollgate::reload`]
+//! - [`access`]: roles and who may read which approval
+//! - `decide`: the decision pipeline the use cases share ([`Decider`])
+
+pub mod access;
+mod admin;
+mod approvals;
+mod audit;
+mod authorize;
+mod decide;
+pub mod spans;
+
+use std::{sync::Arc, time::Duration};
+
+pub use access::Roles;
+pub use admin::BundleStatus;
+pub use approvals::{
+    check_review_text, ApprovalList, ApprovalQuery, ReviewRequest, WatchStream, MAX_REASON_BYTES,
+};
+pub use audit::{AuditPage, AuditQuery};
+pub use authorize::{Answer, BatchAnswer, MAX_BATCH};
+pub use decide::{DecideError, Decider};
+
+use crate::{
+    approval::{Workflow, WorkflowError},
+    audit::Auditor,
+    capability::{CapabilityError, CapabilityKey},
+    domain::{AuditContext, Caller, InvalidField},
+    policy::LoadError,
+    store::{AuditLog, CommitError, StoreError},
+    telemetry::Metrics,
+};
+
+/// Why a use case gave no answer. Mapped to a protocol status in exactly one place per
+/// surface; the message is safe to show the caller, the source chain goes to the log.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A request field is missing or malformed.
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
+    /// No decision could be made.
+    #[error(transparent)]
+    Decide(#[from] DecideError),
+    /// An approval step was refused or failed.
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    /// The caller's role does not allow this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// A reviewer's narrowing is denied by the policy.
+    #[error("the narrowed request is denied by policy: {}", .0.join("; "))]
+    NarrowedDenied(Vec<String>),
+    /// The answer's audit record (or capability) could not be committed: nothing answered.
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+    /// Signing a capability failed.
+    #[error(transparent)]
+    Capability(#[from] CapabilityError),
+    /// Reading the audit trail failed.
+    #[error("audit store unavailable")]
+    AuditRead(#[source] StoreError),
+    /// A reload was refused; the serving bundle is unchanged.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The reload task died.
+    #[error("the reload task failed")]
+    ReloadTask(#[source] tokio::task::JoinError),
+}
+
+/// How a call reached the service: what the surface knows that the audit trail keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Call {
+    /// The caller's own W3C `traceparent` ("" when it sent none): kept for the records when
+    /// spans are not exported.
+    pub inbound_traceparent: String,
+}
+
+impl Call {
+    /// The audit context of `caller` making this call, in the trace of the current span (the
+    /// surface's server span, or a batch item's span).
+    fn audit(&self, caller: &Caller) -> AuditContext {
+        let trace_parent = crate::telemetry::trace::traceparent(
+            &tracing::Span::current(),
+            &self.inbound_traceparent,
+        );
+        AuditContext::new(caller.actor(), trace_parent)
+    }
+}
+
+/// What [`Tollgate::new`] needs.
+pub struct Parts {
+    /// The decision pipeline.
+    pub decider: Decider,
+    /// The approval workflow.
+    pub workflow: Workflow,
+    /// Records answers without a state change.
+    pub auditor: Auditor,
+    /// The audit trail, for queries.
+    pub audit_log: Arc<dyn AuditLog>,
+    /// Signs capabilities for ALLOW answers.
+    pub key: Arc<CapabilityKey>,
+    /// Who administers and who audits.
+    pub roles: Roles,
+    /// Lifetime of capabilities minted for ALLOW answers.
+    pub allow_capability_ttl: Duration,
+    /// Decision counters and latencies.
+    pub metrics: Metrics,
+}
+
+/// The service. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Tollgate {
+    inner: Arc<Parts>,
+}
+
+impl Tollgate {
+    /// The service over `parts`.
+    pub fn new(parts: Parts) -> Self {
+        Self {
+            inner: Arc::new(parts),
+        }
+    }
+
+    /// The decision pipeline (health, status, batch snapshots).
+    pub fn decider(&self) -> &Decider {
+        &self.inner.decider
+    }
+
+    /// The approval workflow (the sweeper and the pending gauge run over it).
+    pub fn workflow(&self) -> &Workflow {
+        &self.inner.workflow
+    }
+}
