@@ -80,30 +80,6 @@ async fn server(clock: tollgate::approval::Clock) -> TestServer {
     .await
 }
 
-fn drop_request(request_id: &str) -> pb::AuthorizeRequest {
-    pb::AuthorizeRequest {
-        subject: Some(pb::Subject {
-            on_behalf_of: "user:alice".into(),
-            ..Default::default()
-        }),
-        action: Some(pb::Action {
-            name: "db.drop".into(),
-            params: strukt(serde_json::json!({"database": "orders", "rows": 1200})),
-        }),
-        resource: Some(pb::Resource {
-            r#type: "database".into(),
-            id: "orders-eu".into(),
-            attributes: None,
-        }),
-        context: Some(pb::Context {
-            intent: "decommission after migration TICKET-9".into(),
-            environment: "prod".into(),
-            request_id: request_id.into(),
-            attributes: None,
-        }),
-    }
-}
-
 /// The request as the agent's verified identity makes it (what approvals are bound to).
 fn bound(mut r: pb::AuthorizeRequest) -> pb::AuthorizeRequest {
     let s = r.subject.as_mut().unwrap();
@@ -179,16 +155,7 @@ async fn quorum_approval_yields_a_capability_that_redeems_once() {
     );
     assert_ne!(pending(&server, "req-2").await, id);
 
-    let mut waiter = approvals(&server)
-        .wait_for_decision(as_user(
-            "agent",
-            pb::WaitForDecisionRequest {
-                approval_id: id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut waiter = waiter(&server.channel, "agent", &id).await;
     let first = waiter.next().await.unwrap().unwrap();
     assert_eq!(first.state(), ApprovalState::Pending);
     assert_eq!(
@@ -362,16 +329,7 @@ async fn deadlines_expire_requests_and_capabilities() {
     let (t, clock) = clock();
     let server = server(clock).await;
     let id = pending(&server, "slow").await;
-    let mut waiter = approvals(&server)
-        .wait_for_decision(as_user(
-            "agent",
-            pb::WaitForDecisionRequest {
-                approval_id: id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut waiter = waiter(&server.channel, "agent", &id).await;
     assert_eq!(
         waiter.next().await.unwrap().unwrap().state(),
         ApprovalState::Pending

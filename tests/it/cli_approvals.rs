@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use crate::common::*;
-use tollgate::grpc::pb::{self, Effect};
+use tollgate::grpc::pb::Effect;
 use tonic::Request;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
@@ -34,27 +34,7 @@ async fn server() -> TestServer {
 
 /// Asks for a database drop as the agent; returns the pending approval's id.
 async fn pending(server: &TestServer, request_id: &str) -> String {
-    let mut request = Request::new(pb::AuthorizeRequest {
-        subject: Some(pb::Subject {
-            on_behalf_of: "user:alice".into(),
-            ..Default::default()
-        }),
-        action: Some(pb::Action {
-            name: "db.drop".into(),
-            params: strukt(serde_json::json!({"database": "orders", "rows": 1200})),
-        }),
-        resource: Some(pb::Resource {
-            r#type: "database".into(),
-            id: "orders-eu".into(),
-            attributes: None,
-        }),
-        context: Some(pb::Context {
-            intent: "decommission after migration TICKET-9".into(),
-            environment: "prod".into(),
-            request_id: request_id.into(),
-            attributes: None,
-        }),
-    });
+    let mut request = Request::new(drop_request(request_id));
     request
         .metadata_mut()
         .insert("authorization", "Bearer agent-token".parse().unwrap());

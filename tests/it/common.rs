@@ -144,6 +144,32 @@ pub fn request(action: &str, resource_type: &str) -> pb::AuthorizeRequest {
     }
 }
 
+/// A database drop of `orders-eu` on behalf of `user:alice` (subject from the caller's
+/// token), idempotency key `request_id`: the approval suites' request.
+pub fn drop_request(request_id: &str) -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        subject: Some(pb::Subject {
+            on_behalf_of: "user:alice".into(),
+            ..Default::default()
+        }),
+        action: Some(pb::Action {
+            name: "db.drop".into(),
+            params: strukt(serde_json::json!({"database": "orders", "rows": 1200})),
+        }),
+        resource: Some(pb::Resource {
+            r#type: "database".into(),
+            id: "orders-eu".into(),
+            attributes: None,
+        }),
+        context: Some(pb::Context {
+            intent: "decommission after migration TICKET-9".into(),
+            environment: "prod".into(),
+            request_id: request_id.into(),
+            attributes: None,
+        }),
+    }
+}
+
 /// The shipped bundle's PII export that needs two approvals.
 pub fn pending_export() -> pb::AuthorizeRequest {
     pb::AuthorizeRequest {
@@ -417,6 +443,20 @@ pub fn as_user<T>(token: &str, msg: T) -> tonic::Request<T> {
     r.metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     r
+}
+
+/// `token`'s `WaitForDecision` stream for approval `id` on `channel`.
+pub async fn waiter(channel: &Channel, token: &str, id: &str) -> tonic::Streaming<pb::Approval> {
+    pb::approvals_client::ApprovalsClient::new(channel.clone())
+        .wait_for_decision(as_user(
+            token,
+            pb::WaitForDecisionRequest {
+                approval_id: id.to_string(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// `n` concurrent redemptions of `token` for `req`, spread over `channels` in turn, as the

@@ -79,16 +79,7 @@ async fn an_approval_on_one_replica_wakes_the_waiter_on_another() {
         .into_inner();
     assert_eq!(again.approval_id, id);
 
-    let mut waiter = ApprovalsClient::new(b.channel.clone())
-        .wait_for_decision(as_user(
-            "agent",
-            pb::WaitForDecisionRequest {
-                approval_id: id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut waiter = waiter(&b.channel, "agent", &id).await;
     assert_eq!(
         waiter.next().await.unwrap().unwrap().state(),
         ApprovalState::Pending
