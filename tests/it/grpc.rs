@@ -1,7 +1,5 @@
 //! Black-box tests: the real server on port 0, called over gRPC.
 
-
-
 use std::{sync::Arc, time::Duration};
 
 use crate::common::*;
