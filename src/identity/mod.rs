@@ -6,6 +6,7 @@
 //! the server says so loudly at start-up). mTLS and signed tokens plug in here later.
 
 pub mod canonical;
+pub mod limits;
 
 use std::collections::HashMap;
 
