@@ -6,6 +6,8 @@
 //! the server says so loudly at start-up). mTLS and signed tokens plug in here later.
 
 pub mod canonical;
+pub mod jwt;
+pub mod kind;
 pub mod limits;
 
 use std::collections::HashMap;

@@ -1,0 +1,1 @@
+// OIDC provider tests come next.
