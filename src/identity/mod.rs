@@ -5,6 +5,9 @@
 //! the config holds no secret) and `insecure` (development only: the body is trusted, and
 //! the server says so loudly at start-up). mTLS and signed tokens plug in here later.
 
+pub mod jwt;
+pub mod limits;
+
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
