@@ -96,7 +96,12 @@ impl Harness {
                 identity("agent", "agent:deployer", "agent", &[]),
                 identity("sre1", "user:sre1", "user", &["sre"]),
                 identity("sre2", "user:sre2", "user", &["sre"]),
-                identity("executor", "service:executor", "service", &[]),
+                identity(
+                    "executor",
+                    "service:executor",
+                    "service",
+                    &["tollgate-executors"],
+                ),
             ]);
             config.store.url = store_url;
         })

@@ -13,9 +13,10 @@ use crate::{
     config::Config,
     grpc::{self, GrpcConfig},
     http,
+    identity::limits::RateLimits,
     identity::{AuthMode, Authenticator},
     policy::{watch as policy_watch, ActivePolicy, BundleArchive, BundleVerifier, DecisionCache},
-    service::{Decider, Parts, Roles, Tollgate},
+    service::{Decider, Parts, Tollgate},
     store::{AuditLog, BatchObserver, GroupCommit, PostgresStore, SqliteStore, Stores},
     telemetry::{ErrorChain, Metrics},
 };
@@ -197,10 +198,10 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         auditor,
         audit_log: stores.audit.clone(),
         key: capability_key.clone(),
-        roles: Roles::new(
-            config.auth.admin_group.as_deref(),
-            config.auth.auditor_group.as_deref(),
-        ),
+        roles: config.roles().map_err(anyhow::Error::msg)?,
+        step_up: config.auth.step_up.clone(),
+        limits: Arc::new(RateLimits::new(&config.rate_limits)?),
+        max_pending_per_subject: config.rate_limits.max_pending_per_subject,
         allow_capability_ttl: config.approvals.capability_ttl,
         metrics: metrics.clone(),
     });
@@ -243,6 +244,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         policies: policies.clone(),
         jwks: Arc::new(jwks),
         metrics,
+        insecure: config.auth.mode == AuthMode::Insecure,
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::InputLimits,
-    identity::{AuthConfig, AuthMode},
+    identity::{limits::LimitsConfig, AuthConfig, AuthMode},
     policy::{CacheConfig, EvalLimits, RequirementDefaults, VerificationConfig},
+    service::{Roles, RolesConfig},
 };
 
 /// Why the configuration is unusable. The server does not start.
@@ -224,6 +225,10 @@ pub struct Config {
     pub approvals: RequirementDefaults,
     /// Caller identification.
     pub auth: AuthConfig,
+    /// Who holds which role (authorize, gateway, review, redeem, audit, admin).
+    pub roles: RolesConfig,
+    /// Per-identity rate limits and the pending-approvals quota.
+    pub rate_limits: LimitsConfig,
     /// Approval and capability storage.
     pub store: StoreConfig,
     /// The capability signing key (PASERK, mode 0600), generated if missing. Replicas
@@ -250,6 +255,8 @@ impl Default for Config {
             decision_cache: CacheConfig::default(),
             approvals: RequirementDefaults::default(),
             auth: AuthConfig::default(),
+            roles: RolesConfig::default(),
+            rate_limits: LimitsConfig::default(),
             store: StoreConfig::default(),
             capability_key_file: None,
             log: LogConfig::default(),
@@ -363,6 +370,8 @@ impl Config {
             decision_cache,
             approvals,
             auth,
+            roles: _,
+            rate_limits,
             store,
             capability_key_file: _,
             log: _,
@@ -443,7 +452,30 @@ impl Config {
             field: "auth",
             message: e.to_string(),
         })?;
+        self.roles().map_err(|message| ConfigError::Invalid {
+            field: "roles",
+            message,
+        })?;
+        crate::identity::limits::RateLimits::new(rate_limits).map_err(|e| {
+            ConfigError::Invalid {
+                field: "rate_limits",
+                message: e.to_string(),
+            }
+        })?;
         Ok(())
+    }
+
+    /// The roles as configured: `roles:`, with the older `auth.admin_group` and
+    /// `auth.auditor_group` replacing the admin and audit members when set.
+    pub fn roles(&self) -> Result<Roles, String> {
+        let mut roles = self.roles.clone();
+        if let Some(g) = &self.auth.admin_group {
+            roles.admin = vec![format!("group:{g}")];
+        }
+        if let Some(g) = &self.auth.auditor_group {
+            roles.audit = vec![format!("group:{g}")];
+        }
+        Roles::new(&roles)
     }
 }
 

@@ -4,20 +4,26 @@
 //!
 //! Rules, enforced here and not left to policy:
 //! - the requester, the human it acts for (`on_behalf_of`), its owner, and any non-human
-//!   identity (agent, service, pipeline) can never review;
+//!   identity (agent, service, pipeline) can never review; identities are compared in their
+//!   canonical form, and a look-alike of a party (same confusable skeleton) is that party;
 //! - a reviewer must be verified, and in one of a requirement's groups (empty groups: any
 //!   eligible reviewer);
 //! - **a reviewer counts once**, toward one requirement slot in all: two requirements need
 //!   two different people even if one person is in both groups (the strict reading of
 //!   "every requirement must be satisfied"); the tally finds an assignment by bipartite
 //!   matching, so the order reviews arrive in does not matter;
+//! - a requirement that asks for step-up counts only reviews made with a fresh strong
+//!   authentication;
 //! - a deny by an eligible reviewer ends the request.
 
 pub mod workflow;
 
 pub use workflow::{ApprovalView, Clock, Narrowed, Redemption, Workflow, WorkflowError};
 
-use crate::domain::{AuthzRequest, Caller, Principal, Requirement, Review, ReviewVerdict};
+use crate::domain::{
+    owner_held_by, same_party, AuthzRequest, Caller, IdentityId, Principal, Requirement, Review,
+    ReviewVerdict,
+};
 
 /// A person allowed to review one request: verified, of kind `user`, not a party to the
 /// request, in a group that may approve it, not yet counted. The only way to get one is
@@ -27,6 +33,7 @@ use crate::domain::{AuthzRequest, Caller, Principal, Requirement, Review, Review
 pub struct Reviewer {
     id: String,
     groups: Vec<String>,
+    stepped_up: bool,
 }
 
 impl Reviewer {
@@ -38,6 +45,11 @@ impl Reviewer {
     /// The reviewer's verified groups.
     pub fn groups(&self) -> &[String] {
         &self.groups
+    }
+
+    /// Whether the reviewer has just authenticated strongly (step-up).
+    pub fn stepped_up(&self) -> bool {
+        self.stepped_up
     }
 }
 
@@ -56,6 +68,9 @@ pub enum Ineligible {
     /// The reviewer owns the requesting identity.
     #[error("the requester's owner cannot review its request")]
     Owner,
+    /// The caller does not hold the review role.
+    #[error("caller may not review (role review)")]
+    NoReviewRole,
     /// Agents, services and pipelines never approve.
     #[error("only people can review ({kind} identities cannot)")]
     NotAPerson {
@@ -68,20 +83,49 @@ pub enum Ineligible {
         /// The groups that may approve, comma-separated.
         groups: String,
     },
+    /// Every requirement this reviewer could fill asks for step-up, and the reviewer's
+    /// authentication is not fresh and strong enough.
+    #[error("{0}")]
+    StepUpRequired(String),
     /// The reviewer already reviewed this request.
     #[error("reviewer has already reviewed this request")]
     AlreadyReviewed,
 }
 
+/// What the service knows about a would-be reviewer beyond its identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// Whether it holds the review role.
+    pub review_role: bool,
+    /// Whether its authentication passes step-up (`Err`: why not, and how to get it).
+    pub step_up: Result<(), String>,
+}
+
+impl Standing {
+    /// A reviewer with the role and a fresh strong authentication (for read checks, where
+    /// step-up does not matter).
+    pub fn full() -> Self {
+        Self {
+            review_role: true,
+            step_up: Ok(()),
+        }
+    }
+}
+
 /// The reviewer `caller` may be for `request` under `requirements`, given who has already
-/// reviewed: the parties to the request first (so the requester hears that it is the
-/// requester), then personhood, groups and a second review.
+/// reviewed and its `standing`: the parties to the request first (so the requester hears
+/// that it is the requester), then personhood, the role, groups, step-up and a second review.
 pub fn eligible_reviewer(
     caller: &Caller,
     request: &AuthzRequest,
     requirements: &[Requirement],
     already_reviewed: &[String],
+    standing: Standing,
 ) -> Result<Reviewer, Ineligible> {
+    let Standing {
+        review_role,
+        step_up,
+    } = standing;
     let Some(p) = caller.principal().filter(|p| !p.id.is_empty()) else {
         return Err(Ineligible::Unverified);
     };
@@ -89,11 +133,19 @@ pub fn eligible_reviewer(
     if !p.kind.is_person() {
         return Err(Ineligible::NotAPerson { kind: p.kind });
     }
+    if !review_role {
+        return Err(Ineligible::NoReviewRole);
+    }
     let reviewer = Reviewer {
         id: p.id.clone(),
         groups: p.groups.clone(),
+        stepped_up: step_up.is_ok(),
     };
-    if !requirements.iter().any(|r| can_fill(&reviewer.groups, r)) {
+    let fillable: Vec<&Requirement> = requirements
+        .iter()
+        .filter(|r| in_groups(&reviewer.groups, r))
+        .collect();
+    if fillable.is_empty() {
         let mut groups: Vec<&str> = requirements
             .iter()
             .flat_map(|r| r.groups.iter().map(String::as_str))
@@ -104,29 +156,67 @@ pub fn eligible_reviewer(
             groups: groups.join(", "),
         });
     }
-    if already_reviewed.contains(&reviewer.id) {
+    if let Err(why) = step_up {
+        if fillable.iter().all(|r| r.step_up) {
+            return Err(Ineligible::StepUpRequired(why));
+        }
+    }
+    if already_reviewed.iter().any(|r| same_party(r, &reviewer.id)) {
         return Err(Ineligible::AlreadyReviewed);
     }
     Ok(reviewer)
 }
 
-/// The requester, the human it acts for and its owner are parties, never reviewers.
+/// The requester, the human it acts for and its owner (directly, or through a group that
+/// holds a team owner) are parties, never reviewers; look-alikes of them too.
 fn not_a_party(p: &Principal, request: &AuthzRequest) -> Result<(), Ineligible> {
     let s = &request.subject;
-    if p.id == s.id {
+    if same_party(&p.id, &s.id) {
         return Err(Ineligible::Requester);
     }
-    if !s.on_behalf_of.is_empty() && p.id == s.on_behalf_of {
+    if !s.on_behalf_of.is_empty() && same_party(&p.id, &s.on_behalf_of) {
         return Err(Ineligible::OnBehalfOf);
     }
-    if !s.owner.is_empty() && (p.id == s.owner || p.groups.contains(&s.owner)) {
+    if p.acting_for
+        .as_deref()
+        .is_some_and(|a| same_party(a, &s.id))
+    {
+        // A person acting through the requester's own delegation is the requester.
+        return Err(Ineligible::Requester);
+    }
+    if !s.owner.is_empty() && holds_owner(p, &s.owner) {
         return Err(Ineligible::Owner);
     }
     Ok(())
 }
 
-fn can_fill(groups: &[String], requirement: &Requirement) -> bool {
-    requirement.groups.is_empty() || requirement.groups.iter().any(|g| groups.contains(g))
+/// Whether `p` holds `owner`, by the one owner rule ([`owner_held_by`]); an owner or an
+/// identity that is not a valid identity is compared as it is.
+fn holds_owner(p: &Principal, owner: &str) -> bool {
+    let (Ok(owner_id), Ok(id)) = (IdentityId::parse(owner), IdentityId::parse(&p.id)) else {
+        return p.id == owner || p.groups.iter().any(|g| g == owner);
+    };
+    let groups: Vec<IdentityId> = p
+        .groups
+        .iter()
+        .filter_map(|g| IdentityId::parse(g).ok())
+        .collect();
+    owner_held_by(&owner_id, &id, &groups) || p.groups.iter().any(|g| g == owner)
+}
+
+/// Whether a reviewer in `groups` may fill `requirement` (empty groups: anyone eligible).
+fn in_groups(groups: &[String], requirement: &Requirement) -> bool {
+    requirement.groups.is_empty()
+        || requirement
+            .groups
+            .iter()
+            .any(|g| groups.iter().any(|mine| same_party(mine, g)))
+}
+
+/// Whether `review` may fill `requirement`: the reviewer's groups then, and step-up when the
+/// requirement asks for it.
+fn can_fill(review: &Review, requirement: &Requirement) -> bool {
+    in_groups(&review.groups, requirement) && (!requirement.step_up || review.stepped_up)
 }
 
 /// Where a request stands after the reviews so far.
@@ -155,11 +245,16 @@ pub fn tally(requirements: &[Requirement], reviews: &[Review]) -> Tally {
             by: r.reviewer_id.clone(),
         };
     }
-    let approvers: Vec<&[String]> = reviews
-        .iter()
-        .filter(|r| r.verdict != ReviewVerdict::Deny)
-        .map(|r| r.groups.as_slice())
-        .collect();
+    // One person counts once: a look-alike of an earlier approver is that approver.
+    let mut approvers: Vec<&Review> = Vec::new();
+    for r in reviews.iter().filter(|r| r.verdict != ReviewVerdict::Deny) {
+        if !approvers
+            .iter()
+            .any(|a| same_party(&a.reviewer_id, &r.reviewer_id))
+        {
+            approvers.push(r);
+        }
+    }
     // One slot per required approval.
     let slots: Vec<&Requirement> = requirements
         .iter()
@@ -178,7 +273,7 @@ pub fn tally(requirements: &[Requirement], reviews: &[Review]) -> Tally {
 
 /// Size of a maximum matching between slots and reviewers (Kuhn's augmenting paths; slots
 /// are at most a few hundred).
-fn max_matching(slots: &[&Requirement], reviewers: &[&[String]]) -> usize {
+fn max_matching(slots: &[&Requirement], reviewers: &[&Review]) -> usize {
     let mut slot_of_reviewer: Vec<Option<usize>> = vec![None; reviewers.len()];
     let mut matched = 0;
     for slot in 0..slots.len() {
@@ -193,7 +288,7 @@ fn max_matching(slots: &[&Requirement], reviewers: &[&[String]]) -> usize {
 fn augment(
     slot: usize,
     slots: &[&Requirement],
-    reviewers: &[&[String]],
+    reviewers: &[&Review],
     seen: &mut [bool],
     slot_of_reviewer: &mut [Option<usize>],
 ) -> bool {
@@ -239,6 +334,8 @@ mod tests {
             groups: groups.iter().map(|g| g.to_string()).collect(),
             owner: String::new(),
             asserts_subjects: false,
+            acting_for: None,
+            authentication: crate::domain::Authentication::default(),
         })
     }
 
@@ -254,6 +351,7 @@ mod tests {
             reason: "r".into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
             at: crate::domain::UnixMillis(0),
+            stepped_up: false,
         }
     }
 
@@ -271,7 +369,8 @@ mod tests {
     fn no_self_approval_through_any_identity_field() {
         let reqs = [req(&["security"], 1)];
         let r = request();
-        let check = |rev: Caller| eligible_reviewer(&rev, &r, &reqs, &[]).map(|_| ());
+        let check =
+            |rev: Caller| eligible_reviewer(&rev, &r, &reqs, &[], Standing::full()).map(|_| ());
         assert_eq!(
             check(person("agent:exporter", &["security"])),
             Err(Ineligible::Requester)
@@ -304,7 +403,8 @@ mod tests {
                 &person("user:bob", &["security"]),
                 &r,
                 &reqs,
-                &["user:bob".into()]
+                &["user:bob".into()],
+                Standing::full()
             ),
             Err(Ineligible::AlreadyReviewed)
         );
@@ -360,5 +460,115 @@ mod tests {
             ],
         );
         assert_eq!(t, Tally::Denied { by: "u:2".into() });
+    }
+
+    #[test]
+    fn aliases_of_every_party_are_that_party() {
+        let reqs = [req(&["security"], 1)];
+        let r = request();
+        let check = |id: &str| {
+            eligible_reviewer(&person(id, &["security"]), &r, &reqs, &[], Standing::full())
+                .map(|_| ())
+        };
+        for alias in [
+            "Agent:Exporter",
+            " agent:exporter ",
+            "ａｇｅｎｔ:ｅｘｐｏｒｔｅｒ",
+            "agent:\u{0435}xporter",
+            "agent:exp\u{043e}rter",
+        ] {
+            assert_eq!(check(alias), Err(Ineligible::Requester), "{alias:?}");
+        }
+        for alias in ["USER:ALICE", "user:\u{0430}lice", "user:ａlice"] {
+            assert_eq!(check(alias), Err(Ineligible::OnBehalfOf), "{alias:?}");
+        }
+        assert_eq!(check("Team:Growth"), Err(Ineligible::Owner));
+        // A team owner held through an identity-provider group, with or without the prefix.
+        let team = eligible_reviewer(
+            &person("user:dan", &["security", "growth"]),
+            &r,
+            &reqs,
+            &[],
+            Standing::full(),
+        );
+        assert_eq!(team.map(|_| ()), Err(Ineligible::Owner));
+        // A second review by a look-alike of someone who already reviewed.
+        let again = eligible_reviewer(
+            &person("user:b\u{043e}b", &["security"]),
+            &r,
+            &reqs,
+            &["user:bob".into()],
+            Standing::full(),
+        );
+        assert_eq!(again.map(|_| ()), Err(Ineligible::AlreadyReviewed));
+    }
+
+    fn weak(why: &str) -> Standing {
+        Standing {
+            review_role: true,
+            step_up: Err(why.into()),
+        }
+    }
+
+    #[test]
+    fn step_up_requirements_count_only_stepped_up_reviews() {
+        let mut strong = req(&["security"], 1);
+        strong.step_up = true;
+        let reqs = [strong.clone()];
+        let r = request();
+        let refused = eligible_reviewer(
+            &person("user:bob", &["security"]),
+            &r,
+            &reqs,
+            &[],
+            weak("step-up required: stale"),
+        );
+        assert_eq!(
+            refused,
+            Err(Ineligible::StepUpRequired("step-up required: stale".into()))
+        );
+        let ok = eligible_reviewer(
+            &person("user:bob", &["security"]),
+            &r,
+            &reqs,
+            &[],
+            Standing::full(),
+        );
+        assert!(ok.unwrap().stepped_up());
+        // Mixed: a weak review may fill the plain requirement, never the step-up one.
+        let mixed = [strong, req(&["security"], 1)];
+        assert!(eligible_reviewer(
+            &person("user:bob", &["security"]),
+            &r,
+            &mixed,
+            &[],
+            weak("x")
+        )
+        .is_ok());
+        let mut weak = approve("u:1", &["security"]);
+        let mut fresh = approve("u:2", &["security"]);
+        fresh.stepped_up = true;
+        assert_eq!(
+            tally(&mixed, &[weak.clone()]),
+            Tally::Pending { missing: 1 }
+        );
+        assert_eq!(
+            tally(&mixed, &[weak.clone(), fresh.clone()]),
+            Tally::Approved
+        );
+        weak.stepped_up = false;
+        assert_eq!(tally(&mixed[..1], &[weak]), Tally::Pending { missing: 1 });
+        assert_eq!(tally(&mixed[..1], &[fresh]), Tally::Approved);
+    }
+
+    #[test]
+    fn look_alike_approvers_count_once() {
+        let reqs = [req(&["sre"], 2)];
+        let bob = approve("user:bob", &["sre"]);
+        let cyrillic = approve("user:b\u{043e}b", &["sre"]);
+        assert_eq!(
+            tally(&reqs, &[bob, cyrillic]),
+            Tally::Pending { missing: 1 }
+        );
     }
 }

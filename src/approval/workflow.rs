@@ -32,6 +32,9 @@ mod review;
 
 pub use review::Verdict;
 
+/// Most store pages one listing reads looking for approvals the caller may see.
+pub const MAX_LIST_SCAN: usize = 20;
+
 /// Where the workflow reads the time; tests substitute a controlled clock.
 pub type Clock = Arc<dyn Fn() -> std::time::SystemTime + Send + Sync>;
 
@@ -50,6 +53,9 @@ pub enum WorkflowError {
     /// Only the requester may do this.
     #[error("only the requester may {0}")]
     NotRequester(&'static str),
+    /// The caller is not in the capability's audience; nothing was consumed.
+    #[error("caller is not in the capability's audience; only its executor may redeem it")]
+    NotAudience,
     /// A modification would widen or change the request, not narrow it.
     #[error(transparent)]
     NotNarrower(#[from] NotNarrower),
@@ -197,13 +203,16 @@ impl Workflow {
         }
     }
 
-    /// Makes `decided` (PENDING_APPROVAL) a durable approval request, or returns the existing
-    /// one for the same subject and `context.request_id`. The decision and the request are
-    /// recorded in the same transaction as the approval (a replay records only its decision,
-    /// pointing at the existing approval).
+    /// Makes `decided` (PENDING_APPROVAL) a durable approval request, whose capability
+    /// `audience` may redeem, or returns the existing one for the same subject and
+    /// `context.request_id`. The caller in `ctx` is recorded as who asked (the requester, or
+    /// its gateway). The decision and the request are recorded in the same transaction as the
+    /// approval (a replay records only its decision, pointing at the existing approval).
     pub async fn request_approval(
         &self,
         decided: &Decided,
+        audience: Vec<String>,
+        max_pending: Option<u32>,
         ctx: &AuditContext,
     ) -> Result<Approval, WorkflowError> {
         let Decided {
@@ -234,6 +243,8 @@ impl Workflow {
             created_at: now,
             expires_at: now.plus(ttl),
             trace_parent: ctx.trace_parent.clone(),
+            requested_by: ctx.actor.clone(),
+            capability_audience: audience,
         };
         let events = self.auditor.events(|| {
             let pending = new.clone().into_pending();
@@ -245,7 +256,10 @@ impl Workflow {
                 AuditEvent::approval_requested(ctx, &pending, now, reasons, requirements),
             ]
         });
-        let (approval, created) = self.approvals.create_approval(&new, &events).await?;
+        let (approval, created) = self
+            .approvals
+            .create_approval(&new, max_pending, &events)
+            .await?;
         if !created && approval.request_hash != new.request_hash {
             return Err(WorkflowError::KeyReused);
         }
@@ -263,7 +277,8 @@ impl Workflow {
         Ok(approval)
     }
 
-    fn parse(
+    /// The stored request and requirements of `approval`.
+    pub fn parse(
         &self,
         approval: &Approval,
     ) -> Result<(AuthzRequest, Vec<Requirement>), WorkflowError> {
@@ -272,8 +287,8 @@ impl Workflow {
             message: e.to_string(),
         };
         Ok((
-            serde_json::from_value(approval.request.clone()).map_err(corrupt)?,
-            serde_json::from_value(approval.requirements.clone()).map_err(corrupt)?,
+            approval.parsed_request().map_err(corrupt)?,
+            approval.parsed_requirements().map_err(corrupt)?,
         ))
     }
 
@@ -300,7 +315,8 @@ impl Workflow {
         } else {
             None
         };
-        self.assemble(approval, reviews, capability)
+        let parsed = self.parse(&approval)?;
+        self.assemble(approval, parsed, reviews, capability)
     }
 
     /// The approval `id` as `viewer` may see it.
@@ -309,39 +325,59 @@ impl Workflow {
         self.view_of(approval, viewer).await
     }
 
-    /// Approvals matching `filter` that `viewer_of` lets the caller see, as it may see them,
-    /// read in one store call whatever the page size.
+    /// Up to `page.limit` approvals matching `filter` that `viewer_of` lets the caller see,
+    /// as it may see them, and the cursor after the last one. Each store call reads a page of
+    /// approvals with their reviews and capabilities (never one read per row); pages the
+    /// caller may see little of are read on, at most [`MAX_LIST_SCAN`] of them per call, so a
+    /// caller who sees few approvals still gets full pages and a cursor that never skips.
     pub async fn list(
         &self,
         filter: &ApprovalFilter,
         page: &Page,
-        viewer_of: impl Fn(&Approval) -> Option<Viewer>,
+        viewer_of: impl Fn(&Approval, &AuthzRequest, &[Requirement]) -> Option<Viewer>,
     ) -> Result<(Vec<ApprovalView>, Option<String>), WorkflowError> {
-        let listing = self
-            .approvals
-            .list_approvals(filter, page, self.now())
-            .await?;
-        let mut reviews: HashMap<String, Vec<Review>> = HashMap::new();
-        for r in listing.reviews {
-            reviews.entry(r.approval_id.clone()).or_default().push(r);
+        let limit = page.limit.max(1) as usize;
+        let mut cursor = page.clone();
+        let mut views = Vec::new();
+        for _ in 0..MAX_LIST_SCAN {
+            let listing = self
+                .approvals
+                .list_approvals(filter, &cursor, self.now())
+                .await?;
+            let mut reviews: HashMap<String, Vec<Review>> = HashMap::new();
+            for r in listing.reviews {
+                reviews.entry(r.approval_id.clone()).or_default().push(r);
+            }
+            let mut capabilities: HashMap<String, Capability> = listing
+                .capabilities
+                .into_iter()
+                .map(|c| (c.id.clone(), c))
+                .collect();
+            let last = listing.page.items.last().map(|a| a.id.clone());
+            for approval in listing.page.items {
+                let (request, requirements) = self.parse(&approval)?;
+                let Some(viewer) = viewer_of(&approval, &request, &requirements) else {
+                    continue;
+                };
+                if views.len() == limit {
+                    // Full: the next page starts after the last one returned.
+                    let next = views.last().map(|v: &ApprovalView| v.approval.id.clone());
+                    return Ok((views, next));
+                }
+                let reviews = reviews.remove(&approval.id).unwrap_or_default();
+                let capability = capabilities.remove(&approval.id).filter(|_| {
+                    approval.state == ApprovalState::Approved && viewer.sees_capability()
+                });
+                let parsed = (request, requirements);
+                views.push(self.assemble(approval, parsed, reviews, capability)?);
+            }
+            match listing.page.next {
+                Some(_) if views.len() < limit => cursor.after_id = last,
+                next => return Ok((views, next)),
+            }
         }
-        let mut capabilities: HashMap<String, Capability> = listing
-            .capabilities
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
-        let mut views = Vec::with_capacity(listing.page.items.len());
-        for approval in listing.page.items {
-            let Some(viewer) = viewer_of(&approval) else {
-                continue;
-            };
-            let reviews = reviews.remove(&approval.id).unwrap_or_default();
-            let capability = capabilities
-                .remove(&approval.id)
-                .filter(|_| approval.state == ApprovalState::Approved && viewer.sees_capability());
-            views.push(self.assemble(approval, reviews, capability)?);
-        }
-        Ok((views, listing.page.next))
+        // Read enough for one call: the caller continues after what was read.
+        Ok((views, cursor.after_id))
     }
 
     /// A view from what the store returned; the capability's token is signed again from its
@@ -350,10 +386,10 @@ impl Workflow {
     fn assemble(
         &self,
         approval: Approval,
+        (request, requirements): (AuthzRequest, Vec<Requirement>),
         reviews: Vec<Review>,
         capability: Option<Capability>,
     ) -> Result<ApprovalView, WorkflowError> {
-        let (request, requirements) = self.parse(&approval)?;
         let original_request: Option<AuthzRequest> = match &approval.original_request {
             Some(v) => {
                 Some(

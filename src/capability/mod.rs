@@ -95,6 +95,8 @@ pub struct Grant {
     pub issued_at: SystemTime,
     /// Expiry, whole seconds.
     pub expires_at: SystemTime,
+    /// Who may redeem it: identities and `group:` entries (claim `audience`).
+    pub audience: Vec<String>,
 }
 
 impl Grant {
@@ -115,6 +117,7 @@ impl Grant {
             revision: revision.to_string(),
             issued_at,
             expires_at: issued_at + ttl,
+            audience: Vec::new(),
         }
     }
 }
@@ -131,6 +134,7 @@ impl Grant {
             revision: revision.to_string(),
             issued_at: cap.issued_at.to_time(),
             expires_at: cap.expires_at.to_time(),
+            audience: cap.audience.clone(),
         }
     }
 
@@ -144,6 +148,7 @@ impl Grant {
             issued_at: UnixMillis::from_time(self.issued_at),
             expires_at: UnixMillis::from_time(self.expires_at),
             redeemed_at: None,
+            audience: self.audience.clone(),
         }
     }
 }
@@ -233,6 +238,9 @@ impl CapabilityKey {
         if let Some(aid) = &grant.approval_id {
             claims.add_additional("aid", aid.as_str()).map_err(crypto)?;
         }
+        claims
+            .add_additional("audience", grant.audience.clone())
+            .map_err(crypto)?;
         let mut footer = Footer::new();
         footer.key_id(&Id::from(self.key.public()));
         public::sign(secret, &claims, Some(&footer), None).map_err(crypto)
@@ -283,6 +291,14 @@ impl CapabilityKey {
             revision: text("rev")?,
             issued_at: time("iat")?,
             expires_at: time("exp")?,
+            audience: claims
+                .get_claim("audience")
+                .and_then(Value::as_array)
+                .ok_or_else(|| invalid("missing claim audience"))?
+                .iter()
+                .map(|a| a.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| invalid("claim audience is not a list of strings"))?,
         };
         if now >= grant.expires_at {
             return Err(CapabilityError::Expired);

@@ -164,6 +164,11 @@ pub struct NewApproval {
     /// The W3C `traceparent` of the decision that asked, so the approval's later events join
     /// that trace ("" when the call carried none).
     pub trace_parent: String,
+    /// The verified caller that asked (the requester itself, or the gateway that asked for
+    /// it): a party that may read the approval and hold its capability.
+    pub requested_by: String,
+    /// Who may redeem the capability approval mints: identities and `group:` entries.
+    pub capability_audience: Vec<String>,
 }
 
 /// A stored approval request.
@@ -200,6 +205,10 @@ pub struct Approval {
     pub original_request: Option<Value>,
     /// The W3C `traceparent` of the decision that asked ("" when none).
     pub trace_parent: String,
+    /// The verified caller that asked (the requester, or its gateway).
+    pub requested_by: String,
+    /// Who may redeem the capability approval mints.
+    pub capability_audience: Vec<String>,
 }
 
 /// A reviewer's narrowing of a pending request: the new request, its binding hash and the
@@ -233,6 +242,8 @@ impl NewApproval {
             created_at,
             expires_at,
             trace_parent,
+            requested_by,
+            capability_audience,
         } = self;
         Approval {
             id,
@@ -250,11 +261,23 @@ impl NewApproval {
             updated_at: created_at,
             original_request: None,
             trace_parent,
+            requested_by,
+            capability_audience,
         }
     }
 }
 
 impl Approval {
+    /// The request under review, as stored.
+    pub fn parsed_request(&self) -> Result<super::AuthzRequest, serde_json::Error> {
+        serde_json::from_value(self.request.clone())
+    }
+
+    /// The requirements reviewers must satisfy, as stored.
+    pub fn parsed_requirements(&self) -> Result<Vec<super::Requirement>, serde_json::Error> {
+        serde_json::from_value(self.requirements.clone())
+    }
+
     /// The approval as seen at `now`: a pending request past its deadline reads as Expired even
     /// before the sweeper has written that down, so no reader can act on a stale Pending.
     pub fn observed_at(mut self, now: UnixMillis) -> Self {
@@ -280,6 +303,9 @@ pub struct Review {
     pub groups: Vec<String>,
     /// When.
     pub at: UnixMillis,
+    /// Whether the reviewer had just authenticated strongly (step-up): only such reviews
+    /// count toward a requirement that asks for step-up.
+    pub stepped_up: bool,
 }
 
 /// A single-use capability's server-side record: the signed token carries the same id (`jti`).
@@ -299,6 +325,8 @@ pub struct Capability {
     pub expires_at: UnixMillis,
     /// When it was redeemed.
     pub redeemed_at: Option<UnixMillis>,
+    /// Who may redeem it: identities and `group:` entries.
+    pub audience: Vec<String>,
 }
 
 impl Capability {
@@ -407,6 +435,8 @@ mod tests {
             created_at: UnixMillis(10),
             expires_at,
             trace_parent: String::new(),
+            requested_by: String::new(),
+            capability_audience: Vec::new(),
         }
         .into_pending()
     }
@@ -439,6 +469,7 @@ mod tests {
             issued_at: UnixMillis(0),
             expires_at: UnixMillis(100),
             redeemed_at: None,
+            audience: Vec::new(),
         }
     }
 

@@ -266,6 +266,15 @@ fn canonicalise(s: &str) -> String {
     caseless::default_case_fold_str(&once).nfkc().collect()
 }
 
+/// The first character of `s` that no identifier may contain (the same rule as identities:
+/// controls, invisible format characters, white space, private-use, unassigned and other
+/// invisible characters), with its position in characters.
+pub fn first_forbidden(s: &str) -> Option<(usize, char, CharClass)> {
+    s.chars()
+        .enumerate()
+        .find_map(|(i, c)| forbidden(c).map(|class| (i, c, class)))
+}
+
 /// The class of a character no identity may contain, or `None` if it is allowed.
 fn forbidden(c: char) -> Option<CharClass> {
     if c.is_whitespace() {

@@ -201,6 +201,33 @@ pub struct Decision {
     /// record: it describes this process's run, not the decision.
     #[serde(skip)]
     pub eval_duration: Duration,
+    /// Whether the request's `on_behalf_of` was proven by the caller's credentials.
+    pub on_behalf_of: Delegation,
+}
+
+/// How the human in a request's `subject.on_behalf_of` is known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delegation {
+    /// The request names nobody.
+    #[default]
+    None,
+    /// The caller's token proves it acts for that human (RFC 8693 `act`).
+    Verified,
+    /// Only the request body says so (recorded as claimed; still a party for separation of
+    /// duties).
+    Claimed,
+}
+
+impl Delegation {
+    /// The recorded spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Verified => "verified",
+            Self::Claimed => "claimed",
+        }
+    }
 }
 
 /// A decision and the request it decided, the subject bound to the verified caller: the

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::IdentityId;
+use super::{IdentityId, UnixMillis};
 
 /// What kind of identity acts. Only people review: agents, services and pipelines are
 /// automation and can never approve anything.
@@ -56,7 +56,8 @@ impl std::fmt::Display for SubjectKind {
     }
 }
 
-/// A verified identity: what its credentials prove.
+/// A verified identity: what its credentials prove. Every identity string in it is in the
+/// canonical form (see `identity::canonical`), so comparing them is comparing identities.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// Identity, e.g. `agent:billing-exporter` or `user:bob@example.com`.
@@ -69,6 +70,38 @@ pub struct Principal {
     pub owner: String,
     /// A trusted gateway (an agent runtime, Envoy) that may ask about other subjects.
     pub asserts_subjects: bool,
+    /// The human this caller provably acts for (token delegation, RFC 8693 `act`).
+    pub acting_for: Option<String>,
+    /// How the caller proved who it is.
+    pub authentication: Authentication,
+}
+
+/// How a caller authenticated, as far as step-up needs to know.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authentication {
+    /// The credential.
+    pub method: AuthMethod,
+    /// When the person last actually authenticated (OIDC `auth_time`).
+    pub auth_time: Option<UnixMillis>,
+    /// Authentication context class (OIDC `acr`).
+    pub acr: Option<String>,
+    /// Authentication methods (OIDC `amr`, RFC 8176).
+    pub amr: Vec<String>,
+}
+
+/// Which kind of credential proved the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A static bearer token from the configuration (development, service accounts).
+    #[default]
+    StaticToken,
+    /// A signed token (OIDC / JWT) from `issuer`.
+    Token {
+        /// The issuer that signed it.
+        issuer: String,
+    },
+    /// A client certificate (mTLS).
+    Certificate,
 }
 
 /// The caller of one request, as the identity layer found it.
@@ -174,6 +207,8 @@ mod tests {
             groups: vec![],
             owner: String::new(),
             asserts_subjects: false,
+            acting_for: None,
+            authentication: Authentication::default(),
         };
         let c = Caller::Verified(p);
         assert_eq!(c.actor(), "agent:a");

@@ -24,13 +24,17 @@ pub use audit::{
     Checkpoint, Narrowing, RecordedInput, RedeemedCapability, GENESIS_HASH, SERVICE_ACTOR,
 };
 pub use canonical::{
-    owner_held_by, CharClass, IdentityError, IdentityId, MAX_IDENTITY_BYTES, TEAM_PREFIX,
+    first_forbidden, owner_held_by, CharClass, IdentityError, IdentityId, MAX_IDENTITY_BYTES,
+    TEAM_PREFIX,
 };
 pub use decision::{
-    decide, Decided, Decision, Effect, EvalFailure, FailureKind, PolicyOutcome, Requirement,
-    Verdict,
+    decide, Decided, Decision, Delegation, Effect, EvalFailure, FailureKind, PolicyOutcome,
+    Requirement, Verdict,
 };
-pub use identity::{Caller, Principal, SubjectKind, Viewer, UNAUTHENTICATED_ACTOR};
+pub use identity::{
+    canonical_id, same_party, AuthMethod, Authentication, Caller, Principal, SubjectKind, Viewer,
+    UNAUTHENTICATED_ACTOR,
+};
 pub use listing::{ApprovalFilter, ApprovalPage, Page};
 pub use narrow::{narrowing, NotNarrower, ParamChange};
 pub use request::{Action, AuthzRequest, Context, Resource, Subject};

@@ -98,7 +98,39 @@ impl AuthzRequest {
     }
 }
 
-/// A short printable identifier: no control characters, bounded length.
+impl AuthzRequest {
+    /// Puts every identity of the subject (id, on_behalf_of, owner, groups) in its one
+    /// canonical form (see [`super::IdentityId`]), so the policy, the binding hash and the
+    /// separation-of-duties rules all see one spelling; a field that is not an identity
+    /// (invisible or control characters, white space...) is named. Empty fields stay empty for
+    /// the caller's identity to fill or for validation to name.
+    pub fn canonicalize_identities(&mut self) -> Result<(), InvalidField> {
+        let s = &mut self.subject;
+        for (field, value) in [
+            ("subject.id", &mut s.id),
+            ("subject.on_behalf_of", &mut s.on_behalf_of),
+            ("subject.owner", &mut s.owner),
+        ] {
+            canonical(field, value)?;
+        }
+        for (i, g) in s.groups.iter_mut().enumerate() {
+            canonical(&format!("subject.groups[{i}]"), g)?;
+        }
+        Ok(())
+    }
+}
+
+/// `value` in canonical form, unless empty.
+fn canonical(field: &str, value: &mut String) -> Result<(), InvalidField> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    *value = super::canonical_id(value).map_err(|e| InvalidField::new(field, e.to_string()))?;
+    Ok(())
+}
+
+/// A short printable identifier: no control, invisible or white-space characters, bounded
+/// length.
 fn identifier(field: &str, value: &str, max: usize, required: bool) -> Result<(), InvalidField> {
     if value.is_empty() {
         return if required {
@@ -116,7 +148,15 @@ fn identifier(field: &str, value: &str, max: usize, required: bool) -> Result<()
     if value.chars().any(char::is_whitespace) {
         return Err(InvalidField::new(field, "must not contain whitespace"));
     }
-    text(field, value, max)
+    text(field, value, max)?;
+    if let Some((position, ch, class)) = super::first_forbidden(value) {
+        let message = format!(
+            "contains a forbidden {class} character U+{:04X} at position {position}",
+            u32::from(ch)
+        );
+        return Err(InvalidField::new(field, message));
+    }
+    Ok(())
 }
 
 /// Free text: bounded, no control characters except newline and tab.

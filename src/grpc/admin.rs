@@ -48,7 +48,7 @@ impl pb::policy_admin_server::PolicyAdmin for AdminService {
         &self,
         request: Request<pb::GetBundleStatusRequest>,
     ) -> Result<Response<pb::BundleStatus>, Status> {
-        let (caller, _) = identify(&self.auth, &request)?;
+        let (caller, _) = identify(&self.auth, &request).await?;
         let status = self
             .tollgate
             .bundle_status(&caller)
@@ -60,7 +60,7 @@ impl pb::policy_admin_server::PolicyAdmin for AdminService {
         &self,
         request: Request<pb::ReloadBundleRequest>,
     ) -> Result<Response<pb::BundleStatus>, Status> {
-        let (caller, _) = identify(&self.auth, &request)?;
+        let (caller, _) = identify(&self.auth, &request).await?;
         let status = self
             .tollgate
             .reload(&caller)

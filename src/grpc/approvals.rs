@@ -181,7 +181,7 @@ impl ApprovalsService {
         &self,
         request: Request<pb::ApproveRequest>,
     ) -> Result<pb::Approval, Status> {
-        let (caller, call) = identify(&self.auth, &request)?;
+        let (caller, call) = identify(&self.auth, &request).await?;
         let review = review(request.into_inner()).map_err(|f| status::invalid(&f))?;
         let view = self
             .tollgate
@@ -195,7 +195,7 @@ impl ApprovalsService {
         &self,
         request: Request<pb::GetApprovalRequest>,
     ) -> Result<pb::Approval, Status> {
-        let (caller, _) = identify(&self.auth, &request)?;
+        let (caller, _) = identify(&self.auth, &request).await?;
         let id = request.into_inner().approval_id;
         let view = self
             .tollgate
@@ -209,7 +209,7 @@ impl ApprovalsService {
         &self,
         request: Request<pb::ListApprovalsRequest>,
     ) -> Result<pb::ListApprovalsResponse, Status> {
-        let (caller, _) = identify(&self.auth, &request)?;
+        let (caller, _) = identify(&self.auth, &request).await?;
         let query = listing(request.into_inner()).map_err(|f| status::invalid(&f))?;
         let listed = self
             .tollgate
@@ -226,7 +226,7 @@ impl ApprovalsService {
         &self,
         request: Request<pb::CancelApprovalRequest>,
     ) -> Result<pb::Approval, Status> {
-        let (caller, call) = identify(&self.auth, &request)?;
+        let (caller, call) = identify(&self.auth, &request).await?;
         let id = request.into_inner().approval_id;
         let view = self
             .tollgate
@@ -240,7 +240,7 @@ impl ApprovalsService {
         &self,
         request: Request<pb::WaitForDecisionRequest>,
     ) -> Result<WaitStream, Status> {
-        let (caller, _) = identify(&self.auth, &request)?;
+        let (caller, _) = identify(&self.auth, &request).await?;
         let id = request.into_inner().approval_id;
         let stream = self
             .tollgate
@@ -256,7 +256,7 @@ impl ApprovalsService {
         &self,
         request: Request<pb::RedeemCapabilityRequest>,
     ) -> Result<pb::RedeemCapabilityResponse, Status> {
-        let (caller, call) = identify(&self.auth, &request)?;
+        let (caller, call) = identify(&self.auth, &request).await?;
         let pb::RedeemCapabilityRequest {
             capability,
             request: wire,

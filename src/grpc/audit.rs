@@ -142,7 +142,7 @@ impl pb::audit_server::Audit for AuditService {
         &self,
         request: Request<pb::QueryAuditRequest>,
     ) -> Result<Response<pb::QueryAuditResponse>, Status> {
-        let (caller, _) = identify(&self.auth, &request)?;
+        let (caller, _) = identify(&self.auth, &request).await?;
         let q = query(request.into_inner()).map_err(|f| status::invalid(&f))?;
         let page = self
             .tollgate

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 use super::{convert, pb, status, trace};
 use crate::{
     domain::Caller,
-    identity::Authenticator,
+    identity::{Authenticator, Credentials},
     service::{Answer, Call, Tollgate},
     telemetry::Metrics,
 };
@@ -34,7 +34,7 @@ impl AuthorizerService {
         &self,
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<pb::AuthorizeResponse, Status> {
-        let (caller, call) = identify(&self.auth, &request)?;
+        let (caller, call) = identify(&self.auth, &request).await?;
         let req = convert::request(request.into_inner()).map_err(|f| status::invalid(&f))?;
         let answer = self
             .tollgate
@@ -48,7 +48,7 @@ impl AuthorizerService {
         &self,
         request: Request<pb::BatchAuthorizeRequest>,
     ) -> Result<pb::BatchAuthorizeResponse, Status> {
-        let (caller, call) = identify(&self.auth, &request)?;
+        let (caller, call) = identify(&self.auth, &request).await?;
         let items = request
             .into_inner()
             .requests
@@ -92,12 +92,15 @@ fn response(answer: &Answer) -> pb::AuthorizeResponse {
 }
 
 /// The verified caller of a gRPC request and how the call reached us.
-pub fn identify<T>(auth: &Authenticator, req: &Request<T>) -> Result<(Caller, Call), Status> {
-    let header = req
+pub async fn identify<T>(auth: &Authenticator, req: &Request<T>) -> Result<(Caller, Call), Status> {
+    let authorization = req
         .metadata()
         .get("authorization")
         .and_then(|v| v.to_str().ok());
-    let caller = auth.authenticate(header).map_err(|e| status::auth(&e))?;
+    let caller = auth
+        .authenticate(Credentials { authorization })
+        .await
+        .map_err(|e| status::auth(&e))?;
     let call = Call {
         inbound_traceparent: trace::inbound_traceparent(req.metadata()),
     };

@@ -51,6 +51,13 @@ pub fn service(e: &ServiceError) -> Status {
         ServiceError::Load(l) => {
             Status::failed_precondition(format!("bundle rejected, active revision unchanged: {l}"))
         }
+        ServiceError::Limited(l) => {
+            let s = Status::resource_exhausted(l.to_string());
+            match l.retry_after() {
+                Some(after) => with_retry_after(s, after),
+                None => s,
+            }
+        }
         ServiceError::ReloadTask(_) => {
             tracing::error!(error = %ErrorChain(e), "reload task failed");
             Status::internal("reload task failed")
@@ -73,15 +80,18 @@ fn decide(e: &DecideError) -> Status {
 fn workflow(e: &WorkflowError) -> Status {
     match e {
         WorkflowError::NotFound(_) => Status::not_found(e.to_string()),
-        WorkflowError::Ineligible(_) | WorkflowError::NotRequester(_) => {
-            Status::permission_denied(e.to_string())
-        }
+        WorkflowError::Ineligible(_)
+        | WorkflowError::NotRequester(_)
+        | WorkflowError::NotAudience => Status::permission_denied(e.to_string()),
         WorkflowError::NotPending(_) => Status::failed_precondition(e.to_string()),
         WorkflowError::NotNarrower(n) => invalid(&InvalidField::new(
             n.path.replacen("action.params", "params", 1),
             n.message.clone(),
         )),
         WorkflowError::KeyReused => Status::already_exists(e.to_string()),
+        WorkflowError::Store(StoreError::QuotaExceeded { .. }) => {
+            Status::resource_exhausted(e.to_string())
+        }
         WorkflowError::Store(StoreError::Conflict { .. }) => Status::aborted(
             "another reviewer changed this request at the same time; read it again and retry",
         ),
@@ -101,6 +111,12 @@ fn workflow(e: &WorkflowError) -> Status {
 fn not_committed(e: &(dyn std::error::Error + 'static)) -> Status {
     tracing::error!(error = %ErrorChain(e), "audit record not committed; answer withheld");
     Status::unavailable("audit log unavailable; nothing was decided, retry")
+}
+
+/// `s` with a `RetryInfo` detail saying when to try again.
+fn with_retry_after(s: Status, after: std::time::Duration) -> Status {
+    let details = ErrorDetails::with_retry_info(Some(after));
+    Status::with_error_details(s.code(), s.message(), details)
 }
 
 /// The error of batch item `index`: the field path within the batch, the code and message

@@ -28,6 +28,9 @@ pub struct HttpState {
     pub jwks: Arc<serde_json::Value>,
     /// The process's metrics, encoded on each scrape.
     pub metrics: Metrics,
+    /// Insecure development mode: callers without credentials are trusted, and health says
+    /// so to anyone who looks.
+    pub insecure: bool,
 }
 
 /// The HTTP routes.
@@ -80,12 +83,22 @@ async fn metrics(State(state): State<HttpState>) -> Response {
     }
 }
 
-/// 200 once a bundle is serving, 503 before.
-async fn healthz(State(state): State<HttpState>) -> (StatusCode, &'static str) {
-    if state.policies.current().is_some() {
-        (StatusCode::OK, "serving\n")
+/// What `/healthz` adds in insecure development mode.
+pub const INSECURE_NOTICE: &str =
+    "INSECURE DEVELOPMENT MODE: callers without credentials are not authenticated and request \
+     bodies are trusted";
+
+/// 200 once a bundle is serving, 503 before; in insecure development mode it says so.
+async fn healthz(State(state): State<HttpState>) -> (StatusCode, String) {
+    let (code, text) = if state.policies.current().is_some() {
+        (StatusCode::OK, "serving")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "no policy bundle loaded\n")
+        (StatusCode::SERVICE_UNAVAILABLE, "no policy bundle loaded")
+    };
+    if state.insecure {
+        (code, format!("{text}\n{INSECURE_NOTICE}\n"))
+    } else {
+        (code, format!("{text}\n"))
     }
 }
 

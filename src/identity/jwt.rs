@@ -46,7 +46,7 @@ use serde_json::{Map, Value};
 pub use self::{
     keys::KeyFetchError,
     mapping::{ClaimsConfig, DelegationConfig},
-    step_up::{check_step_up, StepUpPolicy, StepUpRefusal},
+    step_up::{check_authentication, check_step_up, StepUpPolicy, StepUpRefusal},
 };
 use self::{
     keys::{KeyCache, KeySet, KeySource, Lookup, RefreshPolicy},

@@ -50,11 +50,13 @@ pub struct Rate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
-    /// `Authorize` calls per identity (default 600 per minute).
+    /// `Authorize` calls per identity (default 1000 per second: a pipeline calls before every
+    /// action, so this only stops a runaway loop from starving everyone else).
     pub authorize: Rate,
     /// `Approve` calls per identity (default 60 per minute).
     pub approve: Rate,
-    /// Pending approval requests one subject may have open at once (default 20).
+    /// Pending approval requests one subject may have open at once (default 100), so one
+    /// agent cannot flood the reviewers.
     pub max_pending_per_subject: u32,
     /// Identities whose buckets are kept in memory (default 100 000).
     pub max_identities: u64,
@@ -64,14 +66,14 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             authorize: Rate {
-                calls: NonZeroU32::new(600).unwrap_or(NonZeroU32::MIN),
-                per: Duration::from_secs(60),
+                calls: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
+                per: Duration::from_secs(1),
             },
             approve: Rate {
                 calls: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
                 per: Duration::from_secs(60),
             },
-            max_pending_per_subject: 20,
+            max_pending_per_subject: 100,
             max_identities: 100_000,
         }
     }

@@ -1,9 +1,16 @@
 //! Who is calling. The subject of a decision is the verified caller, never just what the
 //! request body claims.
 //!
-//! Two modes today: `static_tokens` (bearer token -> identity, tokens stored as SHA-256 so
-//! the config holds no secret) and `insecure` (development only: the body is trusted, and
-//! the server says so loudly at start-up). mTLS and signed tokens plug in here later.
+//! Credentials, in the order they are tried:
+//! - `authorization: Bearer <token>`: a static token from the config (stored as SHA-256, so
+//!   the config holds no secret), else, when issuers are configured, a signed JWT / OIDC token
+//!   verified by [`jwt`] (several issuers, delegation, the facts step-up needs);
+//! - in `insecure` mode only (development, loopback only, announced at start-up and on
+//!   `/healthz`), no credentials at all: the request body is trusted.
+//!
+//! Every identity that comes out is in canonical form (`crate::domain::IdentityId`), and
+//! the config's identities are checked and canonicalised at load, so later comparisons are
+//! comparisons of identities. [`limits`] keeps one identity from starving another.
 
 pub mod jwt;
 pub mod limits;
@@ -13,17 +20,22 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Caller, Principal, SubjectKind};
+use crate::domain::{
+    canonical_id, AuthMethod, Authentication, Caller, Principal, SubjectKind, UnixMillis,
+};
 
 /// How callers are identified.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
-    /// Trust the request body. Development only; refused on non-loopback addresses.
+    /// Trust the request body when no credentials come. Development only; refused on
+    /// non-loopback addresses.
     #[default]
     Insecure,
-    /// `authorization: Bearer <token>` looked up in the configured token list.
-    StaticTokens,
+    /// Every caller presents verified credentials (static tokens, signed tokens).
+    /// `static_tokens` is the old spelling.
+    #[serde(alias = "static_tokens")]
+    Verified,
 }
 
 /// A configured identity and its token.
@@ -51,14 +63,18 @@ pub struct TokenIdentity {
     pub assert_subjects: bool,
 }
 
-/// Identity settings.
+/// Identity settings (`auth:`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// How callers are identified.
     pub mode: AuthMode,
-    /// Identities for `static_tokens`.
+    /// Static bearer tokens (development, service accounts).
     pub tokens: Vec<TokenIdentity>,
+    /// Trusted OIDC / JWT issuers.
+    pub jwt: jwt::JwtConfig,
+    /// What counts as a fresh strong authentication for `step_up: true` requirements.
+    pub step_up: jwt::StepUpPolicy,
     /// Members of this group may reload bundles (default `tollgate-admins`).
     pub admin_group: Option<String>,
     /// Members of this group (and admins) may read the audit trail (default
@@ -67,7 +83,7 @@ pub struct AuthConfig {
 }
 
 /// Why a caller was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// No credentials were presented.
     #[error("missing bearer token")]
@@ -75,57 +91,61 @@ pub enum AuthError {
     /// The credentials match no identity.
     #[error("unknown bearer token")]
     Unknown,
+    /// A signed token did not verify.
+    #[error("bearer token refused: {0}")]
+    Token(#[source] jwt::JwtError),
     /// The configuration is unusable.
     #[error("invalid auth config: {0}")]
     Config(String),
 }
 
-/// Maps credentials to callers.
-#[derive(Debug, Clone)]
+/// Maps credentials to callers. Cheap to share (`Arc` it).
 pub struct Authenticator {
     mode: AuthMode,
     by_digest: HashMap<[u8; 32], Principal>,
+    jwt: jwt::JwtVerifier,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("mode", &self.mode)
+            .field("static_tokens", &self.by_digest.len())
+            .field("jwt", &self.jwt.is_enabled())
+            .finish()
+    }
+}
+
+/// What a call presented to prove who it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    /// The `authorization` header value, if any.
+    pub authorization: Option<&'a str>,
 }
 
 impl Authenticator {
-    /// Builds the lookup table; rejects malformed or duplicate token digests.
+    /// Builds the lookup tables; rejects malformed, duplicate or non-canonicalisable
+    /// identities and token digests, and a verified mode with no way to verify anyone.
     pub fn new(config: &AuthConfig) -> Result<Self, AuthError> {
         let mut by_digest = HashMap::new();
-        for t in &config.tokens {
-            let digest: [u8; 32] = match (t.token.is_empty(), t.token_sha256.is_empty()) {
-                (false, true) => Sha256::digest(t.token.as_bytes()).into(),
-                (true, false) => hex::decode(&t.token_sha256)
-                    .ok()
-                    .and_then(|d| d.try_into().ok())
-                    .ok_or_else(|| {
-                        AuthError::Config(format!("{}: token_sha256 must be 64 hex digits", t.id))
-                    })?,
-                _ => {
-                    return Err(AuthError::Config(format!(
-                        "{}: set exactly one of token, token_sha256",
-                        t.id
-                    )))
-                }
-            };
-            let caller = Principal {
-                id: t.id.clone(),
-                kind: t.kind,
-                groups: t.groups.clone(),
-                owner: t.owner.clone(),
-                asserts_subjects: t.assert_subjects,
-            };
-            if by_digest.insert(digest, caller).is_some() {
+        for (i, t) in config.tokens.iter().enumerate() {
+            let principal = static_principal(i, t)?;
+            let digest = token_digest(i, t)?;
+            if by_digest.insert(digest, principal).is_some() {
                 return Err(AuthError::Config(format!("{}: duplicate token", t.id)));
             }
         }
-        if config.mode == AuthMode::StaticTokens && by_digest.is_empty() {
+        let jwt =
+            jwt::JwtVerifier::new(&config.jwt).map_err(|e| AuthError::Config(e.to_string()))?;
+        if config.mode == AuthMode::Verified && by_digest.is_empty() && !jwt.is_enabled() {
             return Err(AuthError::Config(
-                "static_tokens mode needs at least one token".into(),
+                "verified mode needs at least one static token or JWT issuer".into(),
             ));
         }
         Ok(Self {
             mode: config.mode,
             by_digest,
+            jwt,
         })
     }
 
@@ -134,10 +154,11 @@ impl Authenticator {
         self.mode
     }
 
-    /// Identifies the caller from the `authorization` header value, if any.
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, AuthError> {
-        // Insecure mode still honours a known token, so development reviewers can be real,
-        // verified people; without one the caller is the unverified insecure caller.
+    /// Identifies the caller from what the call presented.
+    pub async fn authenticate(&self, credentials: Credentials<'_>) -> Result<Caller, AuthError> {
+        let Credentials { authorization } = credentials;
+        // Insecure mode still honours known credentials, so development reviewers can be
+        // real, verified people; without any the caller is the unverified insecure caller.
         if self.mode == AuthMode::Insecure && authorization.is_none() {
             return Ok(Caller::Unauthenticated);
         }
@@ -152,11 +173,88 @@ impl Authenticator {
         // Looking up the digest, not the token, keeps comparison time independent of how
         // much of a guessed token is right.
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        self.by_digest
-            .get(&digest)
-            .cloned()
-            .map(Caller::Verified)
-            .ok_or(AuthError::Unknown)
+        if let Some(p) = self.by_digest.get(&digest) {
+            return Ok(Caller::Verified(p.clone()));
+        }
+        if self.jwt.is_enabled() && token.split('.').count() == 3 {
+            let verified = self.jwt.verify(token).await.map_err(AuthError::Token)?;
+            return Ok(Caller::Verified(token_principal(verified)));
+        }
+        Err(AuthError::Unknown)
+    }
+}
+
+/// The principal a static token stands for, its identities canonicalised.
+fn static_principal(i: usize, t: &TokenIdentity) -> Result<Principal, AuthError> {
+    let canonical = |field: &str, raw: &str| {
+        canonical_id(raw)
+            .map_err(|e| AuthError::Config(format!("auth.tokens[{i}].{field}: {raw:?} {e}")))
+    };
+    Ok(Principal {
+        id: canonical("id", &t.id)?,
+        kind: t.kind,
+        groups: t
+            .groups
+            .iter()
+            .map(|g| canonical("groups", g))
+            .collect::<Result<_, _>>()?,
+        owner: if t.owner.is_empty() {
+            String::new()
+        } else {
+            canonical("owner", &t.owner)?
+        },
+        asserts_subjects: t.assert_subjects,
+        acting_for: None,
+        authentication: Authentication::default(),
+    })
+}
+
+fn token_digest(i: usize, t: &TokenIdentity) -> Result<[u8; 32], AuthError> {
+    match (t.token.is_empty(), t.token_sha256.is_empty()) {
+        (false, true) => Ok(Sha256::digest(t.token.as_bytes()).into()),
+        (true, false) => hex::decode(&t.token_sha256)
+            .ok()
+            .and_then(|d| d.try_into().ok())
+            .ok_or_else(|| {
+                AuthError::Config(format!(
+                    "auth.tokens[{i}] ({}): token_sha256 must be 64 hex digits",
+                    t.id
+                ))
+            }),
+        _ => Err(AuthError::Config(format!(
+            "auth.tokens[{i}] ({}): set exactly one of token, token_sha256",
+            t.id
+        ))),
+    }
+}
+
+/// The principal a verified token proves.
+fn token_principal(t: jwt::VerifiedToken) -> Principal {
+    let jwt::VerifiedToken {
+        id,
+        kind,
+        groups,
+        owner,
+        issuer,
+        auth_time,
+        acr,
+        amr,
+        acting_for,
+        expires_at: _,
+    } = t;
+    Principal {
+        id: id.into(),
+        kind,
+        groups: groups.into_iter().map(String::from).collect(),
+        owner: owner.map(String::from).unwrap_or_default(),
+        asserts_subjects: false,
+        acting_for: acting_for.map(String::from),
+        authentication: Authentication {
+            method: AuthMethod::Token { issuer },
+            auth_time: auth_time.map(UnixMillis::from_time),
+            acr,
+            amr,
+        },
     }
 }
 
@@ -166,43 +264,84 @@ mod tests {
 
     fn config() -> AuthConfig {
         AuthConfig {
-            mode: AuthMode::StaticTokens,
+            mode: AuthMode::Verified,
             tokens: vec![TokenIdentity {
                 token_sha256: String::new(),
                 token: "s3cret".into(),
-                id: "agent:a".into(),
+                id: "Agent:A".into(),
                 kind: SubjectKind::Agent,
-                groups: vec!["tollgate-admins".into()],
+                groups: vec!["Tollgate-Admins".into()],
                 owner: "team:x".into(),
                 assert_subjects: false,
             }],
-            admin_group: None,
-            auditor_group: None,
+            ..AuthConfig::default()
         }
     }
 
-    #[test]
-    fn tokens_identify_callers() {
-        let auth = Authenticator::new(&config()).unwrap();
-        let c = auth.authenticate(Some("Bearer s3cret")).unwrap();
-        assert_eq!(c.actor(), "agent:a");
-        assert!(c.principal().is_some());
-        assert_eq!(
-            auth.authenticate(Some("Bearer nope")),
-            Err(AuthError::Unknown)
-        );
-        assert_eq!(auth.authenticate(None), Err(AuthError::Missing));
-        assert_eq!(auth.authenticate(Some("s3cret")), Err(AuthError::Missing));
+    fn bearer(token: &str) -> Credentials<'_> {
+        Credentials {
+            authorization: Some(token),
+        }
     }
 
-    #[test]
-    fn digests_work_and_bad_ones_are_refused() {
+    #[tokio::test]
+    async fn tokens_identify_callers_in_canonical_form() {
+        let auth = Authenticator::new(&config()).unwrap();
+        let c = auth.authenticate(bearer("Bearer s3cret")).await.unwrap();
+        assert_eq!(c.actor(), "agent:a");
+        assert_eq!(c.principal().unwrap().groups, ["tollgate-admins"]);
+        let refused = |r: Result<Caller, AuthError>| r.unwrap_err().to_string();
+        assert_eq!(
+            refused(auth.authenticate(bearer("Bearer nope")).await),
+            "unknown bearer token"
+        );
+        assert_eq!(
+            refused(auth.authenticate(Credentials::default()).await),
+            "missing bearer token"
+        );
+        assert_eq!(
+            refused(auth.authenticate(bearer("s3cret")).await),
+            "missing bearer token"
+        );
+    }
+
+    #[tokio::test]
+    async fn digests_work_and_bad_ones_are_refused() {
         let mut cfg = config();
         cfg.tokens[0].token.clear();
         cfg.tokens[0].token_sha256 = hex::encode(Sha256::digest(b"s3cret"));
         let auth = Authenticator::new(&cfg).unwrap();
-        assert!(auth.authenticate(Some("Bearer s3cret")).is_ok());
+        assert!(auth.authenticate(bearer("Bearer s3cret")).await.is_ok());
         cfg.tokens[0].token_sha256 = "abc".into();
         assert!(Authenticator::new(&cfg).is_err());
+    }
+
+    #[test]
+    fn identities_the_requests_would_refuse_are_refused_at_load() {
+        for bad in [
+            "user:ali\u{200B}ce",
+            "\u{200B}\u{200C}",
+            "user:a lice",
+            "user:\u{202E}x",
+        ] {
+            let mut cfg = config();
+            cfg.tokens[0].id = bad.into();
+            let err = Authenticator::new(&cfg).unwrap_err().to_string();
+            assert!(err.contains("auth.tokens[0].id"), "{bad:?}: {err}");
+        }
+        let mut cfg = config();
+        cfg.tokens[0].groups = vec!["sre\u{200D}".into()];
+        assert!(Authenticator::new(&cfg).is_err());
+    }
+
+    #[test]
+    fn verified_mode_needs_a_way_to_verify() {
+        let cfg = AuthConfig {
+            mode: AuthMode::Verified,
+            ..AuthConfig::default()
+        };
+        assert!(Authenticator::new(&cfg).is_err());
+        let yaml: AuthConfig = yaml_serde::from_str("mode: static_tokens").unwrap();
+        assert_eq!(yaml.mode, AuthMode::Verified);
     }
 }

@@ -1,131 +1,296 @@
-//! Who may do what: the roles (administer bundles, read the audit trail) and who may read or
-//! withdraw which approval. Every use case asks here; no surface decides this on its own.
+//! Who may do what: the roles every RPC requires, who may read which approval, who may redeem
+//! which capability. Every use case asks here; no surface decides this on its own.
+//!
+//! A role is held by its members, configured in `roles:` (see [`RolesConfig`]): a kind of
+//! identity (`kind:agent`), a group (`group:sre`) or one identity (`service:payments`).
+//! A bundle may take the decision over with a `tollgate.api` package (see
+//! `crate::policy::api`): when it defines `roles`, that set is the caller's roles.
 //!
 //! In insecure development mode the unauthenticated caller is trusted with everything (it is
-//! the developer at the keyboard, and the server says so loudly at start-up).
+//! the developer at the keyboard, and the server says so loudly at start-up and on
+//! `/healthz`).
 
 use serde::{Deserialize, Serialize};
 
 use super::ServiceError;
 use crate::{
-    approval::WorkflowError,
-    domain::{Approval, Caller, Viewer},
+    approval::{eligible_reviewer, Standing, WorkflowError},
+    domain::{
+        same_party, Approval, AuthzRequest, Caller, Principal, Requirement, SubjectKind, Viewer,
+    },
 };
 
-/// The groups that carry roles.
+/// What a caller may do. Each RPC requires one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Ask `Authorize` about itself.
+    Authorize,
+    /// Ask `Authorize` about other subjects (agent runtimes, Envoy, the MCP gateway).
+    Gateway,
+    /// Review approval requests (separation of duties still applies per request).
+    Review,
+    /// Redeem capabilities (executors), within each capability's audience.
+    Redeem,
+    /// Read the audit trail and every approval.
+    Audit,
+    /// Reload bundles, read status; also reads everything an auditor reads.
+    Admin,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 6] = [
+        Self::Authorize,
+        Self::Gateway,
+        Self::Review,
+        Self::Redeem,
+        Self::Audit,
+        Self::Admin,
+    ];
+
+    /// The config and policy spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Authorize => "authorize",
+            Self::Gateway => "gateway",
+            Self::Review => "review",
+            Self::Redeem => "redeem",
+            Self::Audit => "audit",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses [`Self::as_str`]'s spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Who holds each role (`roles:` in the configuration). Members are `kind:<kind>`,
+/// `group:<group>` or an identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RolesConfig {
+    /// May call `Authorize` about themselves. Default: every kind.
+    pub authorize: Vec<String>,
+    /// May call `Authorize` about other subjects. Default: nobody (static tokens can also
+    /// say `assert_subjects: true`).
+    pub gateway: Vec<String>,
+    /// May review. Default: `kind:user`.
+    pub review: Vec<String>,
+    /// May redeem capabilities (and is the default audience of every capability). Default:
+    /// `group:tollgate-executors`.
+    pub redeem: Vec<String>,
+    /// May read the audit trail and every approval. Default: `group:tollgate-auditors`.
+    pub audit: Vec<String>,
+    /// May administer. Default: `group:tollgate-admins`.
+    pub admin: Vec<String>,
+}
+
+impl Default for RolesConfig {
+    fn default() -> Self {
+        Self {
+            authorize: SubjectKind::ALL
+                .iter()
+                .map(|k| format!("kind:{}", k.as_str()))
+                .collect(),
+            gateway: Vec::new(),
+            review: vec!["kind:user".into()],
+            redeem: vec!["group:tollgate-executors".into()],
+            audit: vec!["group:tollgate-auditors".into()],
+            admin: vec!["group:tollgate-admins".into()],
+        }
+    }
+}
+
+/// One holder of a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Member {
+    /// Every identity of this kind.
+    Kind(SubjectKind),
+    /// Every member of this group.
+    Group(String),
+    /// This identity.
+    Identity(String),
+}
+
+impl Member {
+    /// Parses `kind:<kind>`, `group:<group>` or an identity.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if let Some(kind) = s.strip_prefix("kind:") {
+            return SubjectKind::parse(kind)
+                .map(Self::Kind)
+                .ok_or_else(|| format!("{s:?}: unknown kind (use {})", SubjectKind::spellings()));
+        }
+        if let Some(group) = s.strip_prefix("group:") {
+            return crate::domain::canonical_id(group)
+                .map(Self::Group)
+                .map_err(|e| format!("{s:?}: {e}"));
+        }
+        crate::domain::canonical_id(s)
+            .map(Self::Identity)
+            .map_err(|e| format!("{s:?}: {e}"))
+    }
+
+    /// Whether `p` is this member.
+    pub fn includes(&self, p: &Principal) -> bool {
+        match self {
+            Self::Kind(k) => p.kind == *k,
+            Self::Group(g) => p.groups.iter().any(|mine| same_party(mine, g)),
+            Self::Identity(id) => same_party(&p.id, id),
+        }
+    }
+}
+
+impl std::fmt::Display for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Kind(k) => write!(f, "kind:{k}"),
+            Self::Group(g) => write!(f, "group:{g}"),
+            Self::Identity(id) => f.write_str(id),
+        }
+    }
+}
+
+/// The configured roles, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Roles {
-    /// Members may reload bundles and read everything.
-    pub admin_group: String,
-    /// Members may read the audit trail, which holds every request.
-    pub auditor_group: String,
+    members: Vec<(Role, Vec<Member>)>,
 }
 
 impl Default for Roles {
     fn default() -> Self {
-        Self {
-            admin_group: "tollgate-admins".into(),
-            auditor_group: "tollgate-auditors".into(),
-        }
+        Self::new(&RolesConfig::default()).unwrap_or(Self {
+            members: Vec::new(),
+        })
     }
 }
 
 impl Roles {
-    /// Roles from the configured group names, defaults where unset.
-    pub fn new(admin_group: Option<&str>, auditor_group: Option<&str>) -> Self {
-        let defaults = Self::default();
-        Self {
-            admin_group: admin_group.map_or(defaults.admin_group, str::to_string),
-            auditor_group: auditor_group.map_or(defaults.auditor_group, str::to_string),
+    /// Parses `config`; the error names the role and the member.
+    pub fn new(config: &RolesConfig) -> Result<Self, String> {
+        let RolesConfig {
+            authorize,
+            gateway,
+            review,
+            redeem,
+            audit,
+            admin,
+        } = config;
+        let mut members = Vec::new();
+        for (role, list) in [
+            (Role::Authorize, authorize),
+            (Role::Gateway, gateway),
+            (Role::Review, review),
+            (Role::Redeem, redeem),
+            (Role::Audit, audit),
+            (Role::Admin, admin),
+        ] {
+            let parsed = list
+                .iter()
+                .map(|m| Member::parse(m).map_err(|e| format!("roles.{}: {e}", role.as_str())))
+                .collect::<Result<Vec<_>, _>>()?;
+            members.push((role, parsed));
         }
+        Ok(Self { members })
     }
 
-    /// Whether `caller` may administer bundles.
-    pub fn is_admin(&self, caller: &Caller) -> bool {
-        caller
-            .principal()
-            .is_none_or(|p| p.groups.contains(&self.admin_group))
+    /// The members of `role`.
+    pub fn members(&self, role: Role) -> &[Member] {
+        self.members
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map_or(&[], |(_, m)| m.as_slice())
     }
 
-    /// Whether `caller` may read the audit trail: auditors and admins.
-    pub fn is_auditor(&self, caller: &Caller) -> bool {
-        self.is_admin(caller)
-            || caller
-                .principal()
-                .is_some_and(|p| p.groups.contains(&self.auditor_group))
+    /// Whether `caller` holds `role` by configuration. Admins hold the audit role too.
+    pub fn has(&self, caller: &Caller, role: Role) -> bool {
+        let Some(p) = caller.principal() else {
+            return true;
+        };
+        let held = |role| self.members(role).iter().any(|m| m.includes(p));
+        held(role) || (role == Role::Audit && held(Role::Admin))
     }
 
-    /// Refuses callers who may not administer.
-    pub fn require_admin(&self, caller: &Caller) -> Result<(), ServiceError> {
-        if self.is_admin(caller) {
+    /// Refuses callers without `role`.
+    pub fn require(&self, caller: &Caller, role: Role) -> Result<(), ServiceError> {
+        if self.has(caller, role) {
             return Ok(());
         }
-        tracing::warn!(caller = %caller.actor(), "admin call refused: not an admin");
-        Err(ServiceError::Forbidden("caller is not in the admin group"))
+        tracing::warn!(caller = %caller.actor(), role = role.as_str(), "call refused: role not held");
+        Err(ServiceError::Forbidden(match role {
+            Role::Authorize => "caller may not call Authorize (role authorize)",
+            Role::Gateway => "caller may not ask about other subjects (role gateway)",
+            Role::Review => "caller may not review (role review)",
+            Role::Redeem => "caller may not redeem capabilities (role redeem)",
+            Role::Audit => "caller is not in the auditor or admin group",
+            Role::Admin => "caller is not in the admin group",
+        }))
     }
 
-    /// Refuses callers who may not read the audit trail.
-    pub fn require_auditor(&self, caller: &Caller) -> Result<(), ServiceError> {
-        if self.is_auditor(caller) {
-            return Ok(());
+    /// The audience of a capability whose policy names none: the redeem role's members.
+    pub fn default_audience(&self) -> Vec<String> {
+        self.members(Role::Redeem)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// Whether `caller` is in `audience` (identities and `group:` entries).
+    pub fn in_audience(&self, caller: &Caller, audience: &[String]) -> bool {
+        let Some(p) = caller.principal() else {
+            return true;
+        };
+        audience
+            .iter()
+            .filter_map(|a| Member::parse(a).ok())
+            .any(|m| m.includes(p))
+    }
+
+    /// How much of `approval` (for `request` under `requirements`) `caller` may see; `None`
+    /// when it may not see it at all. The parties: the requester and the gateway that asked
+    /// for it (everything, the capability included), reviewers eligible for it, auditors and
+    /// admins (everything but the capability).
+    pub fn viewer(
+        &self,
+        caller: &Caller,
+        approval: &Approval,
+        request: &AuthzRequest,
+        requirements: &[Requirement],
+    ) -> Option<Viewer> {
+        let Some(p) = caller.principal() else {
+            return Some(Viewer::Requester);
+        };
+        if same_party(&p.id, &approval.subject_id)
+            || (!approval.requested_by.is_empty() && same_party(&p.id, &approval.requested_by))
+        {
+            return Some(Viewer::Requester);
         }
-        tracing::warn!(caller = %caller.actor(), "audit query refused: not an auditor");
-        Err(ServiceError::Forbidden(
-            "caller is not in the auditor or admin group",
-        ))
-    }
-
-    /// How much of `approval` `caller` may see; `None` when it may not see it at all. The
-    /// capability is the requester's alone.
-    pub fn viewer(&self, caller: &Caller, approval: &Approval) -> Option<Viewer> {
-        match caller {
-            Caller::Unauthenticated => Some(Viewer::Requester),
-            Caller::Verified(p) if p.id == approval.subject_id => Some(Viewer::Requester),
-            Caller::Verified(_) => Some(Viewer::Party),
+        if self.has(caller, Role::Audit) {
+            return Some(Viewer::Party);
         }
+        let reviewer = self.has(caller, Role::Review)
+            && eligible_reviewer(caller, request, requirements, &[], Standing::full()).is_ok();
+        reviewer.then_some(Viewer::Party)
     }
 
-    /// Refuses anyone but the requester withdrawing `approval`.
+    /// Refuses anyone but the requester (or its gateway) withdrawing `approval`.
     pub fn require_requester(
         &self,
         caller: &Caller,
         approval: &Approval,
         what: &'static str,
     ) -> Result<(), ServiceError> {
-        match caller {
-            Caller::Unauthenticated => Ok(()),
-            Caller::Verified(p) if p.id == approval.subject_id => Ok(()),
-            Caller::Verified(_) => Err(WorkflowError::NotRequester(what).into()),
+        match caller.principal() {
+            None => Ok(()),
+            Some(p)
+                if same_party(&p.id, &approval.subject_id)
+                    || (!approval.requested_by.is_empty()
+                        && same_party(&p.id, &approval.requested_by)) =>
+            {
+                Ok(())
+            }
+            Some(_) => Err(WorkflowError::NotRequester(what).into()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{Principal, SubjectKind};
-
-    fn member(groups: &[&str]) -> Caller {
-        Caller::Verified(Principal {
-            id: "user:x".into(),
-            kind: SubjectKind::User,
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-            owner: String::new(),
-            asserts_subjects: false,
-        })
-    }
-
-    #[test]
-    fn roles_follow_groups_and_insecure_mode_is_trusted() {
-        let roles = Roles::default();
-        assert!(roles.is_admin(&member(&["tollgate-admins"])));
-        assert!(roles.is_auditor(&member(&["tollgate-admins"])));
-        assert!(roles.is_auditor(&member(&["tollgate-auditors"])));
-        assert!(!roles.is_admin(&member(&["tollgate-auditors"])));
-        assert!(!roles.is_auditor(&member(&["sre"])));
-        assert!(roles.is_admin(&Caller::Unauthenticated));
-        let custom = Roles::new(Some("ops"), None);
-        assert!(custom.is_admin(&member(&["ops"])));
-        assert!(!custom.is_admin(&member(&["tollgate-admins"])));
     }
 }

@@ -8,13 +8,14 @@ use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::{wrappers::ReceiverStream, Stream};
 use tracing::{Instrument as _, Span};
 
-use super::{spans, Call, ServiceError, Tollgate};
+use super::{spans, Call, Role, ServiceError, Tollgate};
 use crate::{
-    approval::{workflow::Verdict, ApprovalView, Narrowed, Redemption, Workflow},
+    approval::{workflow::Verdict, ApprovalView, Narrowed, Redemption, Standing, Workflow},
     domain::{
-        ApprovalFilter, AuthzRequest, Caller, Effect, InvalidField, Page, ReviewVerdict,
-        UnixMillis, Viewer,
+        ApprovalFilter, AuthzRequest, Caller, Effect, IdentityId, InvalidField, Page,
+        ReviewVerdict, UnixMillis, Viewer,
     },
+    identity::{jwt::check_authentication, limits::LimitedCall},
 };
 
 /// Longest accepted review reason, in bytes.
@@ -82,6 +83,12 @@ impl Tollgate {
         call: &Call,
     ) -> Result<ApprovalView, ServiceError> {
         review.validate()?;
+        if let Some(id) = caller
+            .principal()
+            .and_then(|p| IdentityId::parse(&p.id).ok())
+        {
+            self.inner.limits.check(LimitedCall::Approve, &id)?;
+        }
         let ReviewRequest {
             approval_id,
             verdict,
@@ -96,6 +103,10 @@ impl Tollgate {
             verdict,
             reason,
             narrowed,
+            standing: Standing {
+                review_role: self.inner.roles.has(caller, Role::Review),
+                step_up: self.step_up(caller),
+            },
         };
         let ctx = call.audit(caller);
         let view = self
@@ -105,6 +116,17 @@ impl Tollgate {
             .await?;
         spans::record_approval(&Span::current(), &view);
         Ok(view)
+    }
+
+    /// Whether `caller` has just authenticated strongly enough for step-up requirements, and
+    /// if not, why and how to.
+    fn step_up(&self, caller: &Caller) -> Result<(), String> {
+        let Some(p) = caller.principal() else {
+            return Err("step-up required: the caller is not authenticated".into());
+        };
+        let now = self.inner.workflow.now().to_time();
+        check_authentication(&p.authentication, &self.inner.step_up, now)
+            .map_err(|refusal| format!("{refusal}; {}", refusal.remedy()))
     }
 
     /// A reviewer's narrowing, decided by the serving policy.
@@ -152,7 +174,9 @@ impl Tollgate {
         let (approvals, next) = self
             .inner
             .workflow
-            .list(&filter, &page, |a| roles.viewer(caller, a))
+            .list(&filter, &page, |a, request, requirements| {
+                roles.viewer(caller, a, request, requirements)
+            })
             .await?;
         Ok(ApprovalList { approvals, next })
     }
@@ -209,10 +233,13 @@ impl Tollgate {
         call: &Call,
     ) -> Result<Redemption, ServiceError> {
         required("capability", token)?;
+        let roles = &self.inner.roles;
+        roles.require(caller, Role::Redeem)?;
+        let in_audience = |audience: &[String]| roles.in_audience(caller, audience);
         let redemption = self
             .inner
             .workflow
-            .redeem(token, &req, &call.audit(caller))
+            .redeem(token, &req, &call.audit(caller), in_audience)
             .await?;
         spans::record_redemption(&Span::current(), &redemption);
         Ok(redemption)
@@ -226,7 +253,12 @@ impl Tollgate {
         id: &str,
     ) -> Result<(crate::domain::Approval, Viewer), ServiceError> {
         let approval = self.inner.workflow.get(id).await?;
-        match self.inner.roles.viewer(caller, &approval) {
+        let (request, requirements) = self.inner.workflow.parse(&approval)?;
+        match self
+            .inner
+            .roles
+            .viewer(caller, &approval, &request, &requirements)
+        {
             Some(viewer) => Ok((approval, viewer)),
             None => Err(crate::approval::WorkflowError::NotFound(id.to_string()).into()),
         }

@@ -1,6 +1,6 @@
 //! `query_audit`: one page of the trail, for auditors and admins only.
 
-use super::{ServiceError, Tollgate};
+use super::{Role, ServiceError, Tollgate};
 use crate::{
     audit::query as audit_query,
     domain::{AuditFilter, AuditRecord, Caller},
@@ -34,7 +34,7 @@ impl Tollgate {
         caller: &Caller,
         query: AuditQuery,
     ) -> Result<AuditPage, ServiceError> {
-        self.inner.roles.require_auditor(caller)?;
+        self.inner.roles.require(caller, Role::Audit)?;
         let AuditQuery {
             filter,
             after_seq,

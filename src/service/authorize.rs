@@ -2,10 +2,12 @@
 
 use tracing::{Instrument as _, Span};
 
+use super::Role;
 use super::{spans, Call, ServiceError, Tollgate};
 use crate::{
     capability::{Grant, IssuedCapability},
-    domain::{AuthzRequest, Caller, Decided, Effect, InvalidField},
+    domain::{AuthzRequest, Caller, Decided, Effect, IdentityId, InvalidField},
+    identity::limits::LimitedCall,
     policy::CompiledBundle,
     telemetry::metrics::CapabilityEvent,
 };
@@ -46,8 +48,22 @@ impl Tollgate {
         req: AuthzRequest,
         call: &Call,
     ) -> Result<Answer, ServiceError> {
-        let decided = self.inner.decider.decide(caller, req)?;
+        let gateway = self.admit(caller)?;
+        let decided = self.inner.decider.decide(caller, gateway, req)?;
         self.answer(decided, caller, call).await
+    }
+
+    /// Whether `caller` may call `Authorize` at all and is within its rate; returns whether
+    /// it may ask about other subjects (a gateway).
+    fn admit(&self, caller: &Caller) -> Result<bool, ServiceError> {
+        let roles = &self.inner.roles;
+        roles.require(caller, Role::Authorize)?;
+        if let Some(p) = caller.principal() {
+            if let Ok(id) = IdentityId::parse(&p.id) {
+                self.inner.limits.check(LimitedCall::Authorize, &id)?;
+            }
+        }
+        Ok(caller.asserts_subjects() || roles.has(caller, Role::Gateway))
     }
 
     /// Decides every item of a batch with one bundle revision, each inside its own span;
@@ -65,6 +81,7 @@ impl Tollgate {
             let message = format!("at most {MAX_BATCH} items");
             return Err(InvalidField::new("requests", message).into());
         }
+        let gateway = self.admit(caller)?;
         // One snapshot, so one revision answers every item.
         let bundle = self.inner.decider.snapshot()?;
         let bundle = &bundle;
@@ -72,7 +89,7 @@ impl Tollgate {
         let answers = items.into_iter().enumerate().map(|(i, item)| async move {
             let span = spans::decision_span(i);
             let answered = self
-                .batch_item(item, bundle, caller, call)
+                .batch_item(item, bundle, caller, gateway, call)
                 .instrument(span.clone())
                 .await;
             if answered.is_err() {
@@ -91,9 +108,13 @@ impl Tollgate {
         item: Result<AuthzRequest, InvalidField>,
         bundle: &CompiledBundle,
         caller: &Caller,
+        gateway: bool,
         call: &Call,
     ) -> Result<Answer, ServiceError> {
-        let decided = self.inner.decider.decide_on(bundle, caller, item?)?;
+        let decided = self
+            .inner
+            .decider
+            .decide_on(bundle, caller, gateway, item?)?;
         self.answer(decided, caller, call).await
     }
 
@@ -115,10 +136,12 @@ impl Tollgate {
         let Decided { decision, request } = &answer.decided;
         match decision.verdict.effect {
             Effect::PendingApproval => {
+                let audience = self.audience(&decision.verdict.obligations);
+                let quota = Some(self.inner.max_pending_per_subject);
                 let approval = self
                     .inner
                     .workflow
-                    .request_approval(&answer.decided, &ctx)
+                    .request_approval(&answer.decided, audience, quota, &ctx)
                     .await?;
                 span.record("tollgate.approval.id", approval.id.as_str());
                 answer.approval_id = Some(approval.id);
@@ -154,6 +177,7 @@ impl Tollgate {
         let grant = Grant {
             // A capability for an ALLOW carries its decision's id.
             id: decision.id.clone(),
+            audience: self.audience(&decision.verdict.obligations),
             ..Grant::for_request(request, None, &decision.revision, now, ttl)
         };
         let cap = grant.record();
@@ -170,6 +194,26 @@ impl Tollgate {
             .metrics
             .observe_capability(CapabilityEvent::Issued);
         Ok(self.inner.key.issue(&grant)?)
+    }
+}
+
+impl Tollgate {
+    /// Who may redeem the capability a decision promises: the `audience` of the policy's
+    /// `capability` obligation (a string or a list of identities and `group:` entries), else
+    /// the holders of the redeem role.
+    fn audience(&self, obligations: &[serde_json::Map<String, serde_json::Value>]) -> Vec<String> {
+        let stated = obligations
+            .iter()
+            .filter(|o| o.get("type").and_then(|t| t.as_str()) == Some("capability"))
+            .find_map(|o| o.get("audience"));
+        match stated {
+            Some(serde_json::Value::String(one)) => vec![one.clone()],
+            Some(serde_json::Value::Array(many)) => many
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect(),
+            _ => self.inner.roles.default_audience(),
+        }
     }
 }
 

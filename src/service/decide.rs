@@ -7,7 +7,10 @@ use std::{
 };
 
 use crate::{
-    domain::{decide, AuthzRequest, Caller, Decided, Decision, InputLimits, InvalidField, Verdict},
+    domain::{
+        decide, same_party, AuthzRequest, Caller, Decided, Decision, Delegation, InputLimits,
+        InvalidField, Principal, Subject, Verdict,
+    },
     policy::{input::to_input, ActivePolicy, CompiledBundle, DecisionCache},
 };
 
@@ -59,9 +62,14 @@ impl Decider {
 
     /// Decides one request. The protocol handler's span describes it (effect, action,
     /// revision, timings), so this adds no span of its own.
-    pub fn decide(&self, caller: &Caller, req: AuthzRequest) -> Result<Decided, DecideError> {
+    pub fn decide(
+        &self,
+        caller: &Caller,
+        gateway: bool,
+        req: AuthzRequest,
+    ) -> Result<Decided, DecideError> {
         let bundle = self.snapshot()?;
-        self.decide_on(&bundle, caller, req)
+        self.decide_on(&bundle, caller, gateway, req)
     }
 
     /// The serving bundle, for deciding several requests by one revision with
@@ -75,10 +83,14 @@ impl Decider {
         &self,
         bundle: &CompiledBundle,
         caller: &Caller,
+        gateway: bool,
         mut req: AuthzRequest,
     ) -> Result<Decided, DecideError> {
-        bind_subject(caller, &mut req)?;
-        self.decide_bound(bundle, req)
+        req.canonicalize_identities()?;
+        let delegation = bind_subject(caller, gateway, &mut req)?;
+        let mut decided = self.decide_bound(bundle, req)?;
+        decided.decision.on_behalf_of = delegation;
+        Ok(decided)
     }
 
     /// Decides `req`, whose subject is already bound to a verified identity (a stored
@@ -124,6 +136,7 @@ impl Decider {
             decided_at: SystemTime::now(),
             cached,
             eval_duration,
+            on_behalf_of: Delegation::None,
         };
         tracing::debug!(
             decision.id = %decision.id,
@@ -139,13 +152,44 @@ impl Decider {
     }
 }
 
-/// Makes the subject the verified caller: a verified caller that is not a trusted gateway may
-/// only ask about itself; empty subject fields are filled from its identity.
-fn bind_subject(caller: &Caller, req: &mut AuthzRequest) -> Result<(), DecideError> {
-    let Some(verified) = caller.principal().filter(|_| !caller.asserts_subjects()) else {
-        return Ok(());
-    };
+/// Makes the subject the verified caller. A verified caller that is not a gateway may only
+/// ask about itself: empty subject fields are filled from its identity, different ones are
+/// refused. Whoever the caller, a human its credentials prove it acts for (token delegation)
+/// is the `on_behalf_of`: an empty one is filled, a contradicting one refused; a body's
+/// `on_behalf_of` nothing proves is kept and recorded as claimed. Identities are compared in
+/// canonical form (the request is canonicalised first). Insecure mode keeps the body.
+fn bind_subject(
+    caller: &Caller,
+    gateway: bool,
+    req: &mut AuthzRequest,
+) -> Result<Delegation, DecideError> {
     let s = &mut req.subject;
+    let Some(verified) = caller.principal() else {
+        return Ok(claimed(&s.on_behalf_of));
+    };
+    if let Some(human) = &verified.acting_for {
+        if s.on_behalf_of.is_empty() {
+            s.on_behalf_of.clone_from(human);
+        } else if !same_party(&s.on_behalf_of, human) {
+            return Err(DecideError::SubjectMismatch {
+                field: "subject.on_behalf_of",
+                message: format!(
+                    "contradicts the human the caller's credentials act for ({human})"
+                ),
+            });
+        }
+    }
+    if !gateway {
+        bind_to(verified, s)?;
+    }
+    Ok(match &verified.acting_for {
+        Some(_) => Delegation::Verified,
+        None => claimed(&s.on_behalf_of),
+    })
+}
+
+/// The subject must be the verified caller.
+fn bind_to(verified: &Principal, s: &mut Subject) -> Result<(), DecideError> {
     for (field, body, verified) in [
         ("subject.id", &mut s.id, verified.id.as_str()),
         ("subject.kind", &mut s.kind, verified.kind.as_str()),
@@ -171,6 +215,14 @@ fn bind_subject(caller: &Caller, req: &mut AuthzRequest) -> Result<(), DecideErr
     Ok(())
 }
 
+fn claimed(on_behalf_of: &str) -> Delegation {
+    if on_behalf_of.is_empty() {
+        Delegation::None
+    } else {
+        Delegation::Claimed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,13 +234,15 @@ mod tests {
             groups: vec!["g".into()],
             owner: "team:t".into(),
             asserts_subjects: false,
+            acting_for: None,
+            authentication: crate::domain::Authentication::default(),
         })
     }
 
     #[test]
     fn verified_identity_fills_and_guards_the_subject() {
         let mut req = AuthzRequest::default();
-        bind_subject(&caller(), &mut req).unwrap();
+        bind_subject(&caller(), false, &mut req).unwrap();
         assert_eq!(
             (
                 req.subject.id.as_str(),
@@ -201,7 +255,7 @@ mod tests {
 
         let mut req = AuthzRequest::default();
         req.subject.id = "agent:other".into();
-        let err = bind_subject(&caller(), &mut req).unwrap_err();
+        let err = bind_subject(&caller(), false, &mut req).unwrap_err();
         assert!(matches!(
             err,
             DecideError::SubjectMismatch {
@@ -212,7 +266,7 @@ mod tests {
 
         let mut req = AuthzRequest::default();
         req.subject.groups = vec!["admins".into()];
-        let err = bind_subject(&caller(), &mut req).unwrap_err();
+        let err = bind_subject(&caller(), false, &mut req).unwrap_err();
         assert!(matches!(
             err,
             DecideError::SubjectMismatch {
@@ -226,7 +280,7 @@ mod tests {
     fn gateways_and_insecure_mode_keep_the_body() {
         let mut req = AuthzRequest::default();
         req.subject.id = "agent:other".into();
-        bind_subject(&Caller::Unauthenticated, &mut req).unwrap();
+        bind_subject(&Caller::Unauthenticated, false, &mut req).unwrap();
         assert_eq!(req.subject.id, "agent:other");
     }
 }

@@ -21,7 +21,7 @@ pub mod spans;
 
 use std::{sync::Arc, time::Duration};
 
-pub use access::Roles;
+pub use access::{Role, Roles, RolesConfig};
 pub use admin::BundleStatus;
 pub use approvals::{
     check_review_text, ApprovalList, ApprovalQuery, ReviewRequest, WatchStream, MAX_REASON_BYTES,
@@ -74,6 +74,9 @@ pub enum ServiceError {
     /// The reload task died.
     #[error("the reload task failed")]
     ReloadTask(#[source] tokio::task::JoinError),
+    /// The caller is over its rate limit.
+    #[error(transparent)]
+    Limited(#[from] crate::identity::limits::LimitError),
 }
 
 /// How a call reached the service: what the surface knows that the audit trail keeps.
@@ -108,8 +111,14 @@ pub struct Parts {
     pub audit_log: Arc<dyn AuditLog>,
     /// Signs capabilities for ALLOW answers.
     pub key: Arc<CapabilityKey>,
-    /// Who administers and who audits.
+    /// Who holds which role.
     pub roles: Roles,
+    /// What counts as a fresh strong authentication for step-up requirements.
+    pub step_up: crate::identity::jwt::StepUpPolicy,
+    /// Per-identity rate limits and the pending quota.
+    pub limits: Arc<crate::identity::limits::RateLimits>,
+    /// Pending approval requests one subject may have open at once.
+    pub max_pending_per_subject: u32,
     /// Lifetime of capabilities minted for ALLOW answers.
     pub allow_capability_ttl: Duration,
     /// Decision counters and latencies.

@@ -46,6 +46,10 @@ macro_rules! approval_ops {
                         .try_get::<Option<Json<serde_json::Value>>, _>("original_request")?
                         .map(|j| j.0),
                     trace_parent: row.try_get("trace_parent")?,
+                    requested_by: row.try_get("requested_by")?,
+                    capability_audience: row
+                        .try_get::<Json<Vec<String>>, _>("capability_audience")?
+                        .0,
                 })
             }
 
@@ -59,6 +63,7 @@ macro_rules! approval_ops {
                     reason: row.try_get("reason")?,
                     groups: row.try_get::<Json<Vec<String>>, _>("reviewer_groups")?.0,
                     at: UnixMillis(row.try_get("reviewed_at")?),
+                    stepped_up: row.try_get("stepped_up")?,
                 })
             }
 
@@ -75,6 +80,7 @@ macro_rules! approval_ops {
                     redeemed_at: row
                         .try_get::<Option<i64>, _>("redeemed_at")?
                         .map(UnixMillis),
+                    audience: row.try_get::<Json<Vec<String>>, _>("audience")?.0,
                 })
             }
 
@@ -96,6 +102,8 @@ macro_rules! approval_ops {
                     .bind(new.created_at.0)
                     .bind(new.expires_at.0)
                     .bind(&new.trace_parent)
+                    .bind(&new.requested_by)
+                    .bind(Json(&new.capability_audience))
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -191,6 +199,7 @@ macro_rules! approval_ops {
                     .bind(&review.reason)
                     .bind(Json(&review.groups))
                     .bind(review.at.0)
+                    .bind(review.stepped_up)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -221,6 +230,21 @@ macro_rules! approval_ops {
                 }
                 q.push(")");
                 q
+            }
+
+            /// `subject`'s pending approvals still in time at `now`.
+            pub(super) async fn count_pending_of(
+                conn: &mut Conn,
+                subject: &str,
+                now: UnixMillis,
+            ) -> Result<u64, StoreError> {
+                let row = sqlx::query(sql::COUNT_PENDING_OF)
+                    .bind(subject)
+                    .bind(now.0)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let n: i64 = row.try_get("n")?;
+                Ok(u64::try_from(n).unwrap_or(0))
             }
 
             /// The reviews of every approval in `ids`, each approval's oldest first.
@@ -310,6 +334,7 @@ macro_rules! approval_ops {
                     .bind(cap.issued_at.0)
                     .bind(cap.expires_at.0)
                     .bind(cap.redeemed_at.map(|t| t.0))
+                    .bind(Json(&cap.audience))
                     .execute(&mut *conn)
                     .await
                     .map_err(|e| match e.as_database_error() {

@@ -20,9 +20,29 @@ macro_rules! store_backend {
             async fn create_approval(
                 &self,
                 new: &$crate::domain::NewApproval,
+                max_pending: Option<u32>,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<($crate::domain::Approval, bool), $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
+                if let Some(limit) = max_pending {
+                    let pending =
+                        ops::count_pending_of(&mut tx, &new.subject_id, new.created_at).await?;
+                    if pending >= u64::from(limit) {
+                        // A replay of an existing request is answered, never counted again.
+                        let replay = if new.request_id.is_empty() {
+                            None
+                        } else {
+                            ops::approval_by_key(&mut tx, &new.subject_id, &new.request_id).await?
+                        };
+                        tx.rollback().await?;
+                        return match replay {
+                            Some(a) => Ok((a.observed_at(new.created_at), false)),
+                            None => {
+                                Err($crate::store::StoreError::QuotaExceeded { pending, limit })
+                            }
+                        };
+                    }
+                }
                 if ops::insert_approval(&mut tx, new).await? {
                     audit_ops::append(&mut tx, audit).await?;
                     tx.commit().await?;

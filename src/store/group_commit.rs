@@ -214,6 +214,7 @@ mod tests {
                 issued_at: UnixMillis(1),
                 expires_at: UnixMillis(10_000),
                 redeemed_at: None,
+                audience: Vec::new(),
             }],
             events: seqs.iter().copied().map(event).collect(),
         };

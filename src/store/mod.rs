@@ -93,6 +93,14 @@ pub enum StoreError {
         /// The state asked to enter.
         to: ApprovalState,
     },
+    /// The subject already has as many pending approvals as it may.
+    #[error("the subject already has {pending} pending approval requests (limit {limit})")]
+    QuotaExceeded {
+        /// Its pending approvals now.
+        pending: u64,
+        /// The configured limit.
+        limit: u32,
+    },
     /// A stored value is not one this version writes.
     #[error("corrupt {column} in the store: {value:?}")]
     Corrupt {
@@ -132,10 +140,12 @@ pub trait ApprovalStore: Send + Sync + std::fmt::Debug {
     /// `request_id`, a second create for the same (subject, request id) returns the first row
     /// (observed at the new `created_at`, whatever its request or state) and `false` instead
     /// of a new one, recording nothing: the service compares `request_hash` if a reused key
-    /// with another request must be refused.
+    /// with another request must be refused. With `max_pending`, a subject that already has
+    /// that many pending approvals gets [`StoreError::QuotaExceeded`] instead of a new one.
     async fn create_approval(
         &self,
         new: &NewApproval,
+        max_pending: Option<u32>,
         audit: &[AuditEvent],
     ) -> Result<(Approval, bool), StoreError>;
 

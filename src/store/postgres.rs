@@ -30,6 +30,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit",
         include_str!("../../migrations/postgres/0003_audit.sql"),
     ),
+    (
+        4,
+        "identity",
+        include_str!("../../migrations/postgres/0004_identity.sql"),
+    ),
 ];
 
 /// The shared store: every store trait over one PostgreSQL database.

@@ -4,7 +4,8 @@
 macro_rules! approval_columns {
     () => {
         "id, decision_id, subject_id, request_id, action, request, request_hash, requirements, \
-         bundle_revision, state, created_at, expires_at, updated_at, trace_parent"
+         bundle_revision, state, created_at, expires_at, updated_at, trace_parent, requested_by, \
+         capability_audience"
     };
 }
 
@@ -17,13 +18,13 @@ macro_rules! approval_select_columns {
 
 macro_rules! review_columns {
     () => {
-        "approval_id, reviewer_id, verdict, reason, reviewer_groups, reviewed_at"
+        "approval_id, reviewer_id, verdict, reason, reviewer_groups, reviewed_at, stepped_up"
     };
 }
 
 macro_rules! capability_columns {
     () => {
-        "id, approval_id, request_hash, state, issued_at, expires_at, redeemed_at"
+        "id, approval_id, request_hash, state, issued_at, expires_at, redeemed_at, audience"
     };
 }
 
@@ -31,7 +32,7 @@ macro_rules! capability_columns {
 pub(super) const INSERT_APPROVAL: &str = concat!(
     "INSERT INTO approvals (",
     approval_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $12) \
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $12, $13, $14) \
      ON CONFLICT DO NOTHING"
 );
 
@@ -70,7 +71,7 @@ pub(super) const LOCK_PENDING: &str = "UPDATE approvals SET updated_at = updated
 pub(super) const INSERT_REVIEW: &str = concat!(
     "INSERT INTO reviews (",
     review_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (approval_id, reviewer_id) DO NOTHING"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (approval_id, reviewer_id) DO NOTHING"
 );
 
 /// Replaces a pending request by its narrowed form, keeping the first version, if it is still
@@ -113,13 +114,17 @@ pub(super) const EXPIRE_APPROVALS: &str = concat!(
 pub(super) const COUNT_PENDING: &str =
     "SELECT COUNT(*) AS n FROM approvals WHERE state = 'pending' AND expires_at > $1";
 
+/// One subject's pending approvals still in time: $1 subject, $2 now.
+pub(super) const COUNT_PENDING_OF: &str = "SELECT COUNT(*) AS n FROM approvals \
+     WHERE subject_id = $1 AND state = 'pending' AND expires_at > $2";
+
 pub(super) const EXPIRE_CAPABILITIES: &str = "UPDATE capabilities SET state = 'expired' \
      WHERE state = 'issued' AND expires_at <= $1";
 
 pub(super) const INSERT_CAPABILITY: &str = concat!(
     "INSERT INTO capabilities (",
     capability_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 );
 
 pub(super) const CAPABILITY_BY_ID: &str = concat!(

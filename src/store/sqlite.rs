@@ -37,6 +37,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit",
         include_str!("../../migrations/sqlite/0003_audit.sql"),
     ),
+    (
+        4,
+        "identity",
+        include_str!("../../migrations/sqlite/0004_identity.sql"),
+    ),
 ];
 
 /// The embedded store: every store trait over one SQLite file.

@@ -72,7 +72,12 @@ async fn server(clock: tollgate::approval::Clock) -> TestServer {
                 identity("lead", "user:lead", "user", &["sre", "team:platform"]),
                 identity("bot", "service:bot", "service", &["sre"]),
                 identity("outsider", "user:mallory", "user", &["marketing"]),
-                identity("executor", "service:executor", "service", &[]),
+                identity(
+                    "executor",
+                    "service:executor",
+                    "service",
+                    &["tollgate-executors"],
+                ),
             ])
         },
         clock,

@@ -40,6 +40,8 @@ auth:
   mode: static_tokens
   tokens:
     - {token: agent, id: \"agent:loader\", kind: agent}
+rate_limits:
+  max_pending_per_subject: 1000000
 ";
 
 const ROUNDS: usize = 8;

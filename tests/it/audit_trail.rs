@@ -47,7 +47,12 @@ async fn server() -> TestServer {
             identity("agent", "agent:deployer", "agent", &[]),
             identity("sre1", "user:sre1", "user", &["sre"]),
             identity("sre2", "user:sre2", "user", &["sre"]),
-            identity("executor", "service:executor", "service", &[]),
+            identity(
+                "executor",
+                "service:executor",
+                "service",
+                &["tollgate-executors"],
+            ),
         ]);
         c.audit.mask = vec!["context.attributes.session".into()];
         c.audit.checkpoint_every = 3;

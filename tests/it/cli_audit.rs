@@ -79,7 +79,7 @@ auth:
     - {{token: agent, id: \"agent:exporter\", kind: agent, owner: \"team:growth\"}}
     - {{token: sre, id: \"user:sre\", kind: user, groups: [sre]}}
     - {{token: admin, id: \"user:admin\", kind: user, groups: [tollgate-admins]}}
-    - {{token: executor, id: \"service:executor\", kind: service}}
+    - {{token: executor, id: \"service:executor\", kind: service, groups: [tollgate-executors]}}
 ",
             data = dir.join("data").display(),
             bundle = dir.join("bundle").display(),

@@ -413,10 +413,9 @@ pub fn policy_file(rego: &str) -> impl FnOnce(&Path) + '_ {
 /// defaults (`tollgate-admins`, `tollgate-auditors`).
 pub fn static_tokens(tokens: Vec<TokenIdentity>) -> AuthConfig {
     AuthConfig {
-        mode: AuthMode::StaticTokens,
+        mode: AuthMode::Verified,
         tokens,
-        admin_group: None,
-        auditor_group: None,
+        ..AuthConfig::default()
     }
 }
 

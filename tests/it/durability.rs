@@ -28,7 +28,7 @@ auth:
     - {token: agent, id: \"agent:deployer\", kind: agent}
     - {token: sre1, id: \"user:sre1\", kind: user, groups: [sre]}
     - {token: sre2, id: \"user:sre2\", kind: user, groups: [sre]}
-    - {token: executor, id: \"service:executor\", kind: service}
+    - {token: executor, id: \"service:executor\", kind: service, groups: [tollgate-executors]}
 ";
 
 async fn ask(s: &Process, action: &str, rid: &str) -> pb::AuthorizeResponse {

@@ -430,7 +430,7 @@ async fn tokens_bind_the_subject_and_guard_administration() {
         |b| copy_dir(&repo().join("policies"), b),
         |c| {
             c.auth = AuthConfig {
-                mode: AuthMode::StaticTokens,
+                mode: AuthMode::Verified,
                 tokens: vec![
                     token(
                         "agent-token",
@@ -448,8 +448,7 @@ async fn tokens_bind_the_subject_and_guard_administration() {
                     ),
                     token("gateway-token", "service:gateway", "service", &[], true),
                 ],
-                admin_group: None,
-                auditor_group: None,
+                ..AuthConfig::default()
             }
         },
     )

@@ -84,7 +84,7 @@ async fn no_log_line_carries_params_intents_tokens_or_capabilities() {
         c.auth = static_tokens(vec![
             identity("agent-token-7f3a", "agent:exporter", "agent", &[]),
             identity("sre-token-9c1d", "user:sre", "user", &["sre"]),
-            identity("exec", "service:exec", "service", &[]),
+            identity("exec", "service:exec", "service", &["tollgate-executors"]),
         ]);
     })
     .await;

@@ -25,7 +25,12 @@ async fn server() -> TestServer {
         c.auth = static_tokens(vec![
             identity("agent", "agent:deployer", "agent", &[]),
             identity("sre1", "user:sre1", "user", &["sre"]),
-            identity("executor", "service:executor", "service", &[]),
+            identity(
+                "executor",
+                "service:executor",
+                "service",
+                &["tollgate-executors"],
+            ),
         ])
     })
     .await

@@ -36,7 +36,8 @@ auth:
   tokens:
     - {{token: agent, id: \"agent:deployer\", kind: agent}}
     - {{token: sre, id: \"user:sre\", kind: user, groups: [sre]}}
-    - {{token: executor, id: \"service:executor\", kind: service}}
+    - {{token: executor, id: \"service:executor\", kind: service, groups: [tollgate-executors]}}
+rate_limits: {{max_pending_per_subject: 100000}}
 ",
             data = dir.join(name).display(),
             key = dir.join("shared.paserk").display(),

@@ -13,19 +13,27 @@ use crate::{
 };
 
 impl Workflow {
-    /// Verifies `token` for `req` and marks it used, once. The redemption is recorded in its
-    /// compare-and-set's transaction; a refusal is recorded before it is answered.
+    /// Verifies `token` for `req` and marks it used, once, if `in_audience` says the caller
+    /// is in its audience: anyone else is refused with [`WorkflowError::NotAudience`] and
+    /// consumes nothing. The redemption is recorded in its compare-and-set's transaction; a
+    /// refusal is recorded before it is answered.
     pub async fn redeem(
         &self,
         token: &str,
         req: &AuthzRequest,
         ctx: &AuditContext,
+        in_audience: impl Fn(&[String]) -> bool,
     ) -> Result<Redemption, WorkflowError> {
         let now = self.now();
         let grant = match self.key.verify(token, now.to_time()) {
             Ok(g) => g,
             Err(e) => return self.refuse(ctx, req, e.to_string(), None, None).await,
         };
+        if !in_audience(&grant.audience) {
+            let reason = WorkflowError::NotAudience.to_string();
+            self.refuse(ctx, req, reason, Some(&grant), None).await?;
+            return Err(WorkflowError::NotAudience);
+        }
         if grant.subject != req.subject.id || grant.request_hash != req.binding_hash() {
             let reason = CapabilityError::WrongRequest.to_string();
             return self.refuse(ctx, req, reason, Some(&grant), None).await;

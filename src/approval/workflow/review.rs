@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{ApprovalView, Narrowed, Workflow, WorkflowError};
 use crate::{
-    approval::{eligible_reviewer, tally, Ineligible, Tally},
+    approval::{eligible_reviewer, tally, Ineligible, Standing, Tally},
     capability::Grant,
     domain::{
         narrowing, Approval, ApprovalState, AuditContext, AuditEvent, AuthzRequest, Caller,
@@ -24,6 +24,9 @@ pub struct Verdict {
     pub reason: String,
     /// For a modify: the narrowed request, already checked against the policy.
     pub narrowed: Option<Narrowed>,
+    /// The reviewer's role and step-up status; only step-up reviews count toward
+    /// requirements that ask for it.
+    pub standing: Standing,
 }
 
 impl Workflow {
@@ -51,12 +54,13 @@ impl Workflow {
             .into_iter()
             .map(|r| r.reviewer_id)
             .collect();
-        let reviewer = eligible_reviewer(caller, &request, &requirements, &prior)?;
         let Verdict {
             verdict,
             reason,
             narrowed,
+            standing,
         } = answer;
+        let reviewer = eligible_reviewer(caller, &request, &requirements, &prior, standing)?;
         let review = Review {
             approval_id: approval_id.to_string(),
             reviewer_id: reviewer.id().to_string(),
@@ -64,6 +68,7 @@ impl Workflow {
             reason,
             groups: reviewer.groups().to_vec(),
             at: now,
+            stepped_up: reviewer.stepped_up(),
         };
         let change = narrowed
             .map(|n| self.change(&approval, &request, n))
@@ -170,6 +175,7 @@ impl Workflow {
                     .unwrap_or(Duration::from_secs(300));
                 let grant = Grant {
                     id: approval.id.clone(),
+                    audience: approval.capability_audience.clone(),
                     ..Grant::for_request(
                         request,
                         Some(approval.id.clone()),

@@ -65,6 +65,7 @@ impl AuditEvent {
                 "requirements": v.requirements,
                 "obligations": v.obligations,
                 "cached": decision.cached,
+                "on_behalf_of": decision.on_behalf_of.as_str(),
             }),
             ..Self::about(
                 AuditKind::Decision,

@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::VerifiedToken;
+use crate::domain::{AuthMethod, Authentication, UnixMillis};
 
 /// What counts as a fresh strong authentication (`step_up:` in the config).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +63,10 @@ pub enum StepUpRefusal {
     /// `auth_time` is later than now (beyond the leeway): not believable.
     #[error("step-up required: auth_time is in the future")]
     InFuture,
+    /// The caller did not present an identity-provider token at all (a static token or a
+    /// certificate proves a workload, never a person's fresh authentication).
+    #[error("step-up required: the review was not made with an identity-provider token")]
+    NotAToken,
     /// Neither `acr` nor `amr` shows a strong method.
     #[error(
         "step-up required: acr/amr does not include {} (acr: {}, amr: {})",
@@ -83,7 +88,7 @@ impl StepUpRefusal {
     /// What the reviewer should do, for the `PERMISSION_DENIED` message.
     pub fn remedy(&self) -> &'static str {
         match self {
-            Self::NoAuthTime | Self::Stale { .. } | Self::InFuture => {
+            Self::NoAuthTime | Self::Stale { .. } | Self::InFuture | Self::NotAToken => {
                 "sign in again (prompt=login, max_age) and retry with the new token"
             }
             Self::Weak { .. } => {
@@ -99,13 +104,49 @@ pub fn check_step_up(
     policy: &StepUpPolicy,
     now: SystemTime,
 ) -> Result<(), StepUpRefusal> {
+    check_fresh(
+        token.auth_time,
+        token.acr.as_deref(),
+        &token.amr,
+        policy,
+        now,
+    )
+}
+
+/// Whether a caller's `authentication` is a fresh strong one under `policy` at `now`: only an
+/// identity-provider token can be.
+pub fn check_authentication(
+    authentication: &Authentication,
+    policy: &StepUpPolicy,
+    now: SystemTime,
+) -> Result<(), StepUpRefusal> {
+    let Authentication {
+        method,
+        auth_time,
+        acr,
+        amr,
+    } = authentication;
+    if !matches!(method, AuthMethod::Token { .. }) {
+        return Err(StepUpRefusal::NotAToken);
+    }
+    let auth_time = auth_time.map(UnixMillis::to_time);
+    check_fresh(auth_time, acr.as_deref(), amr, policy, now)
+}
+
+fn check_fresh(
+    auth_time: Option<SystemTime>,
+    acr: Option<&str>,
+    amr: &[String],
+    policy: &StepUpPolicy,
+    now: SystemTime,
+) -> Result<(), StepUpRefusal> {
     let StepUpPolicy {
         max_age,
         acr_values,
         amr_values,
         leeway,
     } = policy;
-    let auth_time = token.auth_time.ok_or(StepUpRefusal::NoAuthTime)?;
+    let auth_time = auth_time.ok_or(StepUpRefusal::NoAuthTime)?;
     match now.duration_since(auth_time) {
         Ok(age) if age > *max_age => {
             return Err(StepUpRefusal::Stale {
@@ -117,18 +158,15 @@ pub fn check_step_up(
         Err(ahead) if ahead.duration() > *leeway => return Err(StepUpRefusal::InFuture),
         Err(_) => {}
     }
-    let strong_acr = token
-        .acr
-        .as_ref()
-        .is_some_and(|acr| acr_values.contains(acr));
-    let strong_amr = token.amr.iter().any(|m| amr_values.contains(m));
+    let strong_acr = acr.is_some_and(|acr| acr_values.iter().any(|v| v == acr));
+    let strong_amr = amr.iter().any(|m| amr_values.contains(m));
     let nothing_required = acr_values.is_empty() && amr_values.is_empty();
     if strong_acr || strong_amr || nothing_required {
         return Ok(());
     }
     Err(StepUpRefusal::Weak {
         wanted: acr_values.iter().chain(amr_values).cloned().collect(),
-        acr: token.acr.clone(),
-        amr: token.amr.clone(),
+        acr: acr.map(str::to_string),
+        amr: amr.to_vec(),
     })
 }

@@ -37,14 +37,14 @@ pub(crate) async fn create_is_idempotent_per_subject_and_key(store: Arc<dyn Db>)
     .await;
 
     let again = new_approval("agent:a", "k1", "data.export", 10_000);
-    let (same, created) = store.create_approval(&again, &[]).await.unwrap();
+    let (same, created) = store.create_approval(&again, None, &[]).await.unwrap();
     assert!(!created);
     assert_eq!(same, first);
 
     // A replay after the deadline sees the first request as it is now: expired.
     let mut late = new_approval("agent:a", "k1", "data.export", 10_000);
     late.created_at = UnixMillis(10_000);
-    let (same, created) = store.create_approval(&late, &[]).await.unwrap();
+    let (same, created) = store.create_approval(&late, None, &[]).await.unwrap();
     assert_eq!((same.id.as_str(), created), (first.id.as_str(), false));
     assert_eq!(same.state, ApprovalState::Expired);
 
@@ -61,7 +61,7 @@ pub(crate) async fn create_is_idempotent_per_subject_and_key(store: Arc<dyn Db>)
     // Reusing an id without a key is a conflict, not a silent success.
     let mut clash = new_approval("agent:c", "", "data.export", 10_000);
     clash.id = first.id.clone();
-    let err = store.create_approval(&clash, &[]).await.unwrap_err();
+    let err = store.create_approval(&clash, None, &[]).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -80,7 +80,7 @@ pub(crate) async fn concurrent_identical_creates_make_one_row(store: Arc<dyn Db>
             let store = store.clone();
             tokio::spawn(async move {
                 let new = new_approval("agent:race", "same-key", "data.export", 10_000);
-                store.create_approval(&new, &[]).await.unwrap()
+                store.create_approval(&new, None, &[]).await.unwrap()
             })
         })
         .collect();

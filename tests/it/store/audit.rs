@@ -285,14 +285,14 @@ pub(crate) async fn state_changes_record_only_when_they_happen(store: Arc<dyn Db
     let ev = |kind| event(kind, "agent:a", "data.export", 1_500);
     let new = new_approval("agent:a", "k1", "data.export", 100_000);
     let (a, created) = store
-        .create_approval(&new, &[ev(Decision), ev(ApprovalRequested)])
+        .create_approval(&new, None, &[ev(Decision), ev(ApprovalRequested)])
         .await
         .unwrap();
     assert!(created);
     let mut replay = new_approval("agent:a", "k1", "data.export", 100_000);
     replay.created_at = UnixMillis(1_100);
     let (_, created) = store
-        .create_approval(&replay, &[ev(ApprovalRequested)])
+        .create_approval(&replay, None, &[ev(ApprovalRequested)])
         .await
         .unwrap();
     assert!(!created);
@@ -419,7 +419,7 @@ pub(crate) async fn a_failed_record_rolls_the_state_change_back(store: Arc<dyn D
     let dup = || vec![taken.clone()];
 
     let new = new_approval("agent:a", "", "data.export", 100_000);
-    assert!(store.create_approval(&new, &dup()).await.is_err());
+    assert!(store.create_approval(&new, None, &dup()).await.is_err());
     assert_eq!(
         store
             .get_approval(&new.id, UnixMillis(1_000))

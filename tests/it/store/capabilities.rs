@@ -179,7 +179,7 @@ async fn sqlite_keeps_everything_across_reopen() {
         .unwrap();
     assert_eq!(cap.state, CapabilityState::Issued);
     // The idempotency key and the deadline survive too.
-    let (same, created) = store.create_approval(&new, &[]).await.unwrap();
+    let (same, created) = store.create_approval(&new, None, &[]).await.unwrap();
     assert_eq!((same.id, created), (new.id.clone(), false));
     assert_eq!(
         store

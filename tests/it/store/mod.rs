@@ -149,6 +149,8 @@ pub(crate) fn new_approval(
         created_at: UnixMillis(1_000),
         expires_at: UnixMillis(expires_at),
         trace_parent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+        requested_by: "service:gateway".into(),
+        capability_audience: vec!["group:tollgate-executors".into(), "service:db".into()],
     }
 }
 
@@ -163,7 +165,7 @@ pub(crate) async fn state_at(store: &Arc<dyn Db>, id: &str, at: i64) -> Approval
 }
 
 pub(crate) async fn create(store: &Arc<dyn Db>, new: &NewApproval) -> Approval {
-    let (approval, created) = store.create_approval(new, &[]).await.unwrap();
+    let (approval, created) = store.create_approval(new, None, &[]).await.unwrap();
     assert!(created);
     approval
 }
@@ -176,6 +178,7 @@ pub(crate) fn review(approval_id: &str, reviewer: &str, verdict: ReviewVerdict, 
         reason: format!("{reviewer} says {}", verdict.as_str()),
         groups: vec!["security".into(), "sre".into()],
         at: UnixMillis(at),
+        stepped_up: verdict == ReviewVerdict::Approve,
     }
 }
 
@@ -188,5 +191,6 @@ pub(crate) fn capability(id: &str, approval_id: Option<&str>, expires_at: i64) -
         issued_at: UnixMillis(1_000),
         expires_at: UnixMillis(expires_at),
         redeemed_at: None,
+        audience: vec!["service:executor".into()],
     }
 }
