@@ -1,6 +1,7 @@
 //! Policy: bundles in, verdicts out.
 //!
-//! [`bundle`] reads a directory or OPA `.tar.gz`; [`compiled`] turns it into VM bytecode and
+//! [`bundle`] reads a directory or OPA `.tar.gz`; [`api`] lets a bundle decide who holds
+//! which API role; [`compiled`] turns it into VM bytecode and
 //! evaluates under limits; [`contract`] checks what the rules produced; [`active`] swaps
 //! revisions atomically; [`archive`] keeps every activated revision by digest; [`watch`]
 //! reloads on change; [`cache`] memoises verdicts; [`testing`] runs a bundle's Rego tests;
@@ -8,6 +9,7 @@
 //! against archived revisions or a candidate bundle.
 
 pub mod active;
+pub mod api;
 pub mod archive;
 pub mod bundle;
 pub mod cache;

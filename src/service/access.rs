@@ -66,6 +66,40 @@ impl Role {
     }
 }
 
+/// The roles one caller holds, for one call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct RoleSet(u8);
+
+impl RoleSet {
+    /// Every role (the unauthenticated developer in insecure mode).
+    pub const ALL: RoleSet = RoleSet(0b11_1111);
+    /// No role (a bundle whose roles rule failed: fail closed).
+    pub const NONE: RoleSet = RoleSet(0);
+
+    fn bit(role: Role) -> u8 {
+        1 << (role as u8)
+    }
+
+    /// This set with `role` added.
+    pub fn with(self, role: Role) -> Self {
+        Self(self.0 | Self::bit(role))
+    }
+
+    /// Whether `role` is held; admins hold the audit role too.
+    pub fn contains(self, role: Role) -> bool {
+        self.0 & Self::bit(role) != 0
+            || (role == Role::Audit && self.0 & Self::bit(Role::Admin) != 0)
+    }
+
+    /// The roles named in `names` (unknown names hold nothing).
+    pub fn named<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        names
+            .into_iter()
+            .filter_map(Role::parse)
+            .fold(Self::NONE, Self::with)
+    }
+}
+
 /// Who holds each role (`roles:` in the configuration). Members are `kind:<kind>`,
 /// `group:<group>` or an identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,18 +237,17 @@ impl Roles {
             .map_or(&[], |(_, m)| m.as_slice())
     }
 
-    /// Whether `caller` holds `role` by configuration. Admins hold the audit role too.
-    pub fn has(&self, caller: &Caller, role: Role) -> bool {
-        let Some(p) = caller.principal() else {
-            return true;
-        };
-        let held = |role| self.members(role).iter().any(|m| m.includes(p));
-        held(role) || (role == Role::Audit && held(Role::Admin))
+    /// The roles `p` holds by configuration.
+    pub fn of(&self, p: &Principal) -> RoleSet {
+        Role::ALL
+            .into_iter()
+            .filter(|&role| self.members(role).iter().any(|m| m.includes(p)))
+            .fold(RoleSet::NONE, RoleSet::with)
     }
 
-    /// Refuses callers without `role`.
-    pub fn require(&self, caller: &Caller, role: Role) -> Result<(), ServiceError> {
-        if self.has(caller, role) {
+    /// Refuses `caller`, holding `held`, without `role`.
+    pub fn require(caller: &Caller, held: RoleSet, role: Role) -> Result<(), ServiceError> {
+        if held.contains(role) {
             return Ok(());
         }
         tracing::warn!(caller = %caller.actor(), role = role.as_str(), "call refused: role not held");
@@ -237,7 +270,7 @@ impl Roles {
     }
 
     /// Whether `caller` is in `audience` (identities and `group:` entries).
-    pub fn in_audience(&self, caller: &Caller, audience: &[String]) -> bool {
+    pub fn in_audience(caller: &Caller, audience: &[String]) -> bool {
         let Some(p) = caller.principal() else {
             return true;
         };
@@ -252,8 +285,8 @@ impl Roles {
     /// for it (everything, the capability included), reviewers eligible for it, auditors and
     /// admins (everything but the capability).
     pub fn viewer(
-        &self,
         caller: &Caller,
+        held: RoleSet,
         approval: &Approval,
         request: &AuthzRequest,
         requirements: &[Requirement],
@@ -266,17 +299,16 @@ impl Roles {
         {
             return Some(Viewer::Requester);
         }
-        if self.has(caller, Role::Audit) {
+        if held.contains(Role::Audit) {
             return Some(Viewer::Party);
         }
-        let reviewer = self.has(caller, Role::Review)
+        let reviewer = held.contains(Role::Review)
             && eligible_reviewer(caller, request, requirements, &[], Standing::full()).is_ok();
         reviewer.then_some(Viewer::Party)
     }
 
     /// Refuses anyone but the requester (or its gateway) withdrawing `approval`.
     pub fn require_requester(
-        &self,
         caller: &Caller,
         approval: &Approval,
         what: &'static str,

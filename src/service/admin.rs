@@ -17,14 +17,14 @@ pub struct BundleStatus {
 impl Tollgate {
     /// What serves now.
     pub fn bundle_status(&self, caller: &Caller) -> Result<BundleStatus, ServiceError> {
-        self.inner.roles.require(caller, Role::Admin)?;
+        self.require(caller, Role::Admin)?;
         Ok(self.status())
     }
 
     /// Reads, verifies and compiles the bundle source again, off the async workers, and
     /// swaps it in only if every step passed; a refused reload leaves the serving bundle.
     pub async fn reload(&self, caller: &Caller) -> Result<BundleStatus, ServiceError> {
-        self.inner.roles.require(caller, Role::Admin)?;
+        self.require(caller, Role::Admin)?;
         let policies = self.inner.decider.policies().clone();
         tokio::task::spawn_blocking(move || policies.reload())
             .await

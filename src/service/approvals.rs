@@ -8,7 +8,7 @@ use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::{wrappers::ReceiverStream, Stream};
 use tracing::{Instrument as _, Span};
 
-use super::{spans, Call, Role, ServiceError, Tollgate};
+use super::{spans, Call, Role, Roles, ServiceError, Tollgate};
 use crate::{
     approval::{workflow::Verdict, ApprovalView, Narrowed, Redemption, Standing, Workflow},
     domain::{
@@ -104,7 +104,7 @@ impl Tollgate {
             reason,
             narrowed,
             standing: Standing {
-                review_role: self.inner.roles.has(caller, Role::Review),
+                review_role: self.roles_of(caller).contains(Role::Review),
                 step_up: self.step_up(caller),
             },
         };
@@ -170,12 +170,12 @@ impl Tollgate {
             let message = format!("at most {}", Page::MAX_LIMIT);
             return Err(InvalidField::new("page_size", message).into());
         }
-        let roles = &self.inner.roles;
+        let held = self.roles_of(caller);
         let (approvals, next) = self
             .inner
             .workflow
             .list(&filter, &page, |a, request, requirements| {
-                roles.viewer(caller, a, request, requirements)
+                Roles::viewer(caller, held, a, request, requirements)
             })
             .await?;
         Ok(ApprovalList { approvals, next })
@@ -190,9 +190,7 @@ impl Tollgate {
     ) -> Result<ApprovalView, ServiceError> {
         required("approval_id", id)?;
         let (approval, _) = self.readable(caller, id).await?;
-        self.inner
-            .roles
-            .require_requester(caller, &approval, "cancel")?;
+        Roles::require_requester(caller, &approval, "cancel")?;
         let view = self
             .inner
             .workflow
@@ -233,9 +231,8 @@ impl Tollgate {
         call: &Call,
     ) -> Result<Redemption, ServiceError> {
         required("capability", token)?;
-        let roles = &self.inner.roles;
-        roles.require(caller, Role::Redeem)?;
-        let in_audience = |audience: &[String]| roles.in_audience(caller, audience);
+        self.require(caller, Role::Redeem)?;
+        let in_audience = |audience: &[String]| Roles::in_audience(caller, audience);
         let redemption = self
             .inner
             .workflow
@@ -254,11 +251,8 @@ impl Tollgate {
     ) -> Result<(crate::domain::Approval, Viewer), ServiceError> {
         let approval = self.inner.workflow.get(id).await?;
         let (request, requirements) = self.inner.workflow.parse(&approval)?;
-        match self
-            .inner
-            .roles
-            .viewer(caller, &approval, &request, &requirements)
-        {
+        let held = self.roles_of(caller);
+        match Roles::viewer(caller, held, &approval, &request, &requirements) {
             Some(viewer) => Ok((approval, viewer)),
             None => Err(crate::approval::WorkflowError::NotFound(id.to_string()).into()),
         }

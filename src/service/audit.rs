@@ -34,7 +34,7 @@ impl Tollgate {
         caller: &Caller,
         query: AuditQuery,
     ) -> Result<AuditPage, ServiceError> {
-        self.inner.roles.require(caller, Role::Audit)?;
+        self.require(caller, Role::Audit)?;
         let AuditQuery {
             filter,
             after_seq,

@@ -56,14 +56,13 @@ impl Tollgate {
     /// Whether `caller` may call `Authorize` at all and is within its rate; returns whether
     /// it may ask about other subjects (a gateway).
     fn admit(&self, caller: &Caller) -> Result<bool, ServiceError> {
-        let roles = &self.inner.roles;
-        roles.require(caller, Role::Authorize)?;
+        let held = self.require(caller, Role::Authorize)?;
         if let Some(p) = caller.principal() {
             if let Ok(id) = IdentityId::parse(&p.id) {
                 self.inner.limits.check(LimitedCall::Authorize, &id)?;
             }
         }
-        Ok(caller.asserts_subjects() || roles.has(caller, Role::Gateway))
+        Ok(caller.asserts_subjects() || held.contains(Role::Gateway))
     }
 
     /// Decides every item of a batch with one bundle revision, each inside its own span;

@@ -21,7 +21,7 @@ pub mod spans;
 
 use std::{sync::Arc, time::Duration};
 
-pub use access::{Role, Roles, RolesConfig};
+pub use access::{Role, RoleSet, Roles, RolesConfig};
 pub use admin::BundleStatus;
 pub use approvals::{
     check_review_text, ApprovalList, ApprovalQuery, ReviewRequest, WatchStream, MAX_REASON_BYTES,
@@ -129,14 +129,55 @@ pub struct Parts {
 #[derive(Clone)]
 pub struct Tollgate {
     inner: Arc<Parts>,
+    /// Each caller's roles per bundle digest, when a bundle decides them (`tollgate.api`).
+    held: moka::sync::Cache<String, RoleSet>,
 }
+
+/// How long a caller's roles decided by the bundle are remembered (a new bundle revision
+/// decides afresh at once: its digest is part of the key).
+const ROLES_TTL: Duration = Duration::from_secs(60);
 
 impl Tollgate {
     /// The service over `parts`.
     pub fn new(parts: Parts) -> Self {
         Self {
             inner: Arc::new(parts),
+            held: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ROLES_TTL)
+                .build(),
         }
+    }
+
+    /// The roles `caller` holds: all of them for the unauthenticated developer in insecure
+    /// mode; the serving bundle's `tollgate.api` roles when it defines them (none at all if
+    /// they fail to evaluate: fail closed); else the configured ones.
+    fn roles_of(&self, caller: &Caller) -> RoleSet {
+        let Some(p) = caller.principal() else {
+            return RoleSet::ALL;
+        };
+        let Ok(bundle) = self.inner.decider.snapshot() else {
+            return self.inner.roles.of(p);
+        };
+        let key = format!(
+            "{}\n{}\n{}\n{:?}\n{}\n{:?}",
+            bundle.digest, p.id, p.kind, p.groups, p.owner, p.authentication
+        );
+        self.held.get_with(key, || match crate::policy::api::roles(&bundle, p) {
+            Ok(Some(names)) => RoleSet::named(names.iter().map(String::as_str)),
+            Ok(None) => self.inner.roles.of(p),
+            Err(e) => {
+                tracing::error!(error = %e, caller = %p.id, "tollgate.api roles failed to evaluate; the caller holds no role");
+                RoleSet::NONE
+            }
+        })
+    }
+
+    /// Refuses `caller` unless it holds `role`; returns every role it holds.
+    fn require(&self, caller: &Caller, role: Role) -> Result<RoleSet, ServiceError> {
+        let held = self.roles_of(caller);
+        Roles::require(caller, held, role)?;
+        Ok(held)
     }
 
     /// The decision pipeline (health, status, batch snapshots).

@@ -20,6 +20,7 @@ mod differential;
 mod durability;
 mod golden;
 mod grpc;
+mod identity;
 mod log_hygiene;
 mod metrics;
 mod otlp;
