@@ -9,6 +9,7 @@ pub mod canonical;
 pub mod jwt;
 pub mod kind;
 pub mod limits;
+pub mod tls;
 
 use std::collections::HashMap;
 
