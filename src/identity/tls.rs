@@ -323,26 +323,12 @@ fn build(config: &TlsConfig, files: &Files) -> Result<Loaded, TlsError> {
             source,
         })?;
     let builder = match (&config.client_ca_file, &files.client_ca) {
-        (Some(path), Some(pem)) => {
-            let mut roots = RootCertStore::empty();
-            for ca in CertificateDer::pem_slice_iter(pem) {
-                let ca = ca.map_err(|_| pem_error(path, "not a PEM CA bundle"))?;
-                roots
-                    .add(ca)
-                    .map_err(|_| pem_error(path, "holds an unusable CA certificate"))?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-            let verifier = if config.require_client_cert {
-                verifier
-            } else {
-                verifier.allow_unauthenticated()
-            };
-            let verifier = verifier.build().map_err(|source| TlsError::ClientCa {
-                path: path.clone(),
-                source,
-            })?;
-            builder.with_client_cert_verifier(verifier)
-        }
+        (Some(path), Some(pem)) => builder.with_client_cert_verifier(client_verifier(
+            path,
+            pem,
+            config.require_client_cert,
+            provider,
+        )?),
         _ => builder.with_no_client_auth(),
     };
     let base = builder
@@ -360,6 +346,37 @@ fn build(config: &TlsConfig, files: &Files) -> Result<Loaded, TlsError> {
     Ok(Loaded {
         grpc: with_alpn(&[b"h2"]),
         http: with_alpn(&[b"http/1.1"]),
+    })
+}
+
+/// Verifies client certificates against the CA bundle `pem`; without `required`, a client
+/// may send no certificate, but one it sends is still verified.
+fn client_verifier(
+    path: &Path,
+    pem: &[u8],
+    required: bool,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+    let pem_error = |what| TlsError::Pem {
+        path: path.to_path_buf(),
+        what,
+    };
+    let mut roots = RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(pem) {
+        let ca = ca.map_err(|_| pem_error("not a PEM CA bundle"))?;
+        roots
+            .add(ca)
+            .map_err(|_| pem_error("holds an unusable CA certificate"))?;
+    }
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+    let verifier = if required {
+        verifier
+    } else {
+        verifier.allow_unauthenticated()
+    };
+    verifier.build().map_err(|source| TlsError::ClientCa {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
