@@ -70,7 +70,9 @@ pub struct VerifiedToken {
     pub owner: Option<IdentityId>,
     /// The issuer that signed it.
     pub issuer: String,
-    /// When the person last authenticated (OIDC `auth_time`), for step-up.
+    /// When the person last authenticated (OIDC `auth_time`), for step-up. Under delegation
+    /// this, `acr` and `amr` describe the human's sign-in, not the agent's; agents never
+    /// review, so step-up never rests on them.
     pub auth_time: Option<SystemTime>,
     /// Authentication context class (`acr`), for step-up.
     pub acr: Option<String>,
