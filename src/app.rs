@@ -14,7 +14,7 @@ use crate::{
     grpc::{self, GrpcConfig},
     http,
     identity::{AuthMode, Authenticator},
-    policy::{watch as policy_watch, ActivePolicy, BundleArchive, BundleVerifier, DecisionCache},
+    policy::{watch as policy_watch, BundleArchive, BundleVerifier, DecisionCache, ActivePolicy},
     service::Decider,
     store::{ChangeFeed, PostgresStore, SqliteStore, Store},
     telemetry::Metrics,

@@ -10,7 +10,7 @@ use std::{
 use crate::{
     domain::{decide, AuthzRequest, Decision, InputLimits, InvalidField, Verdict},
     identity::Caller,
-    policy::{input::to_input, ActivePolicy, CompiledBundle, DecisionCache},
+    policy::{input::to_input, CompiledBundle, DecisionCache, ActivePolicy},
 };
 
 /// Why no decision was made. Mapped to a gRPC status in exactly one place.

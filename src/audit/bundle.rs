@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{AuditContext, AuditEvent, AuditKind, Auditor};
 use crate::{
     domain::unix_millis,
-    policy::{ActivePolicy, LoadStatus},
+    policy::{LoadStatus, ActivePolicy},
 };
 
 /// Records bundle activations and rejections until `shutdown`. Attempts are followed through

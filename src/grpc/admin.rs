@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 use super::{authorizer::caller, pb, status};
 use crate::{
     identity::Authenticator,
-    policy::{ActivePolicy, LoadStatus},
+    policy::{LoadStatus, ActivePolicy},
 };
 
 /// Serves `tollgate.v1.PolicyAdmin`.

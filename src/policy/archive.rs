@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn activation_archives_and_a_failed_write_still_serves() {
-        use crate::policy::{ActivePolicy, EvalLimits, RequirementDefaults};
+        use crate::policy::{EvalLimits, ActivePolicy, RequirementDefaults};
         let tmp = tempfile::tempdir().unwrap();
         let digest = sample(&tmp.path().join("src")).digest;
         let store = |archive: BundleArchive| {

@@ -19,7 +19,7 @@ pub mod signature;
 pub mod testing;
 pub mod watch;
 
-pub use active::{ActivePolicy, LoadError, LoadStatus, Reloaded};
+pub use active::{LoadError, LoadStatus, ActivePolicy, Reloaded};
 pub use archive::{ArchiveError, BundleArchive};
 pub use bundle::{Bundle, BundleError};
 pub use cache::{CacheConfig, DecisionCache};

@@ -1,6 +1,8 @@
 //! The approval workflow end to end over gRPC: request -> pending -> reviews -> capability ->
 //! redemption, and every way it must refuse.
 
+
+
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},

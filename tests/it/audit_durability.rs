@@ -3,6 +3,8 @@
 //! decision a client received is in the audit log afterwards, and `tollgate audit verify`
 //! accepts the log (one gap-free chain across all the crashes).
 
+
+
 use std::{
     collections::HashSet,
     process::Command,

@@ -2,6 +2,8 @@
 //! ranges, permissions and argument validation. Records are appended through the store the
 //! server itself reads (the same SQLite file), so the test controls exactly what is there.
 
+
+
 use std::sync::Arc;
 
 use crate::common::{as_user, identity, start, static_tokens, write_probe_bundle, TestServer};

@@ -3,6 +3,7 @@
 //! record and the kind of fault, and exit non-zero. An untouched log verifies. Every case runs
 //! on a SQLite file and, with `TOLLGATE_TEST_POSTGRES_URL`, on PostgreSQL (its own schema).
 
+
 use std::{path::PathBuf, process::Command, str::FromStr};
 
 use serde_json::json;

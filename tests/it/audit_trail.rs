@@ -3,6 +3,8 @@
 //! `tollgate audit verify` accepts, the audit key in the JWKS; and when a record cannot be
 //! committed the caller gets an error, never the answer.
 
+
+
 use std::{path::Path, process::Command};
 
 use crate::common::*;

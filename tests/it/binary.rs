@@ -1,6 +1,8 @@
 //! The release-shaped binary, driven as a user would: `serve` answering grpcurl through
 //! reflection and stopping cleanly on SIGTERM, `eval` and `test` with their exit codes.
 
+
+
 use std::{
     io::{BufRead, BufReader},
     path::Path,

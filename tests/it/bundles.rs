@@ -1,6 +1,7 @@
 //! OPA bundle archives (`.tar.gz`): manifest revision and roots, content addressing, and
 //! archives that must be refused.
 
+
 use std::path::Path;
 
 use tollgate::policy::{Bundle, BundleError, CompiledBundle, EvalLimits, RequirementDefaults};

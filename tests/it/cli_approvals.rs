@@ -1,6 +1,8 @@
 //! The reviewer CLI, driven as a reviewer would: the built binary's `approvals list`, `show`,
 //! `approve` and `deny` against a real server on port 0 with static tokens.
 
+
+
 use std::process::Command;
 
 use crate::common::*;

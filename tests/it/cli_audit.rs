@@ -3,6 +3,8 @@
 //! `audit replay`, `bundle impact`, `audit export` and `audit show` read what the server wrote,
 //! from the same config file.
 
+
+
 use std::{collections::BTreeSet, path::Path, process::Command};
 
 use crate::common::{as_user, fresh_pg_database, spawn_serve, strukt, Run};

@@ -2,6 +2,7 @@
 //! serving path always gives the reference interpreter's answer, and the VM alone agrees
 //! with it whenever the interpreter does not fail.
 
+
 use std::sync::OnceLock;
 
 use proptest::prelude::*;

@@ -1,6 +1,8 @@
 //! kill -9 loses nothing answered: pending approvals, reviews and issued capabilities survive
 //! a SIGKILL of the real binary, and deadlines are still enforced after the restart.
 
+
+
 use std::time::{Duration, SystemTime};
 
 use crate::common::{as_user, kill9, orders_request, serve_dir, write_serve_dir, Process};

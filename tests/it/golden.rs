@@ -3,6 +3,7 @@
 //! (the serving path) and the tree interpreter (the reference); the two must agree exactly,
 //! and the result must match the expectation.
 
+
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},

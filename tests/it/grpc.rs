@@ -1,5 +1,7 @@
 //! Black-box tests: the real server on port 0, called over gRPC.
 
+
+
 use std::{sync::Arc, time::Duration};
 
 use crate::common::*;

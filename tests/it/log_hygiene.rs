@@ -2,6 +2,8 @@
 //! bearer tokens or capabilities. Every log line of a full approval workflow, at TRACE for
 //! tollgate, through the production JSON subscriber with tracing on, is searched for them.
 
+
+
 use std::{
     io,
     sync::{Arc, Mutex},

@@ -1,6 +1,8 @@
 //! Prometheus metrics, scraped over real HTTP from a real server after real decisions,
 //! approvals, capabilities and reloads: every series, with the counts those calls imply.
 
+
+
 use std::time::Duration;
 
 use crate::common::*;

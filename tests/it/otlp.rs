@@ -3,6 +3,8 @@
 //! opentelemetry-proto definitions. One span per decision, joined to the caller's trace;
 //! approval calls link back to the trace of the decision that created the approval.
 
+
+
 use std::{collections::HashMap, time::Duration};
 
 use crate::common::*;

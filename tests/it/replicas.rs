@@ -2,6 +2,8 @@
 //! approval made through one wakes the waiter on another, and a capability redeems once
 //! across all of them.
 
+
+
 use std::{path::Path, time::Duration};
 
 use crate::common::*;

@@ -3,10 +3,12 @@
 //! `PolicyAdmin/ReloadBundle` with the precise reason while the last good revision keeps
 //! answering.
 
+
+
 use std::path::Path;
 
-use crate::common::{request, start, write_probe_bundle};
 use base64::Engine as _;
+use crate::common::{request, start, write_probe_bundle};
 use jsonwebtoken::{EncodingKey, Header};
 use tollgate::{
     grpc::pb::{self, Effect},

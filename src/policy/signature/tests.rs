@@ -4,7 +4,7 @@ use base64::Engine as _;
 use jsonwebtoken::{EncodingKey, Header};
 
 use super::*;
-use crate::policy::{ActivePolicy, EvalLimits, LoadError, RequirementDefaults};
+use crate::policy::{EvalLimits, LoadError, ActivePolicy, RequirementDefaults};
 
 /// A test-only Ed25519 key pair derived from `seed`: (signing key, public key PEM).
 fn keypair(seed: u8) -> (EncodingKey, String) {

@@ -4,6 +4,7 @@
 //! and pass, unless `TOLLGATE_REQUIRE_POSTGRES=1` (CI) makes them fail. Time is passed
 //! explicitly; nothing sleeps.
 
+
 use std::{str::FromStr, sync::Arc};
 
 use serde_json::json;
