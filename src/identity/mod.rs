@@ -14,6 +14,7 @@
 
 pub mod jwt;
 pub mod limits;
+pub mod tls;
 
 use std::collections::HashMap;
 

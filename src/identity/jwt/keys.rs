@@ -305,12 +305,18 @@ impl KeyCache {
         kid: Option<&str>,
     ) -> Result<Arc<KeySet>, Option<Arc<KeyFetchError>>> {
         let held = self.current.load_full();
-        if !self.wants_refresh(held.as_deref(), kid) {
-            if let Some(keys) = held {
-                return Ok(keys);
+        let mut attempts = match held {
+            Some(keys) if !self.wants_refresh(Some(&keys), kid) => return Ok(keys),
+            // Merely stale keys that hold this `kid`: while another verification refreshes,
+            // use them rather than wait for the identity provider.
+            Some(keys) if kid.is_none_or(|kid| keys.has_kid(kid)) => {
+                match self.attempts.try_lock() {
+                    Ok(attempts) => attempts,
+                    Err(_) => return Ok(keys),
+                }
             }
-        }
-        let mut attempts = self.attempts.lock().await;
+            _ => self.attempts.lock().await,
+        };
         // Another verification may have refreshed while this one waited for the lock.
         let held = self.current.load_full();
         let due = attempts

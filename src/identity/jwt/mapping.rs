@@ -65,7 +65,7 @@ impl Default for ClaimsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DelegationConfig {
     /// Honour RFC 8693 `act` (default true): the actor is the caller, the token's subject
-    /// is who it acts for.
+    /// is who it acts for. When false, a token carrying `act` is refused.
     pub act: bool,
     /// The kind of an `act` actor (default `agent`), unless `act` carries the kind claim.
     pub actor_kind: SubjectKind,
@@ -104,9 +104,15 @@ pub(super) fn map_claims(
 ) -> Result<VerifiedToken, JwtError> {
     let claims = token.claims;
     let subject = principal(config, claims, &config.id_prefix, config.kind, true)?;
+    if claims.contains_key("act") && !config.delegation.act {
+        // Ignoring `act` would take the agent presenting the token for the human it names.
+        return Err(claim_error(
+            "act",
+            "delegated tokens are not accepted from this issuer",
+        ));
+    }
     let act = claims
         .get("act")
-        .filter(|_| config.delegation.act)
         .map(|v| {
             v.as_object()
                 .ok_or_else(|| claim_error("act", "must be an object"))

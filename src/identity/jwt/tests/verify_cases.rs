@@ -338,6 +338,15 @@ async fn act_delegation_makes_the_actor_the_caller_acting_for_the_subject() {
         "the actor does not inherit the human's groups"
     );
 
+    let mut no_delegation = idp.issuer(&["RS256"]);
+    no_delegation.claims.delegation.act = false;
+    let strict = verifier(vec![no_delegation]);
+    let e = strict.verify(&sign(&a, &c)).await.unwrap_err();
+    assert!(
+        matches!(e, JwtError::InvalidClaim { ref claim, .. } if claim == "act"),
+        "{e:?}"
+    );
+
     c["act"] = json!("billing-exporter");
     let e = v.verify(&sign(&a, &c)).await.unwrap_err();
     assert!(
