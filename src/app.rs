@@ -13,7 +13,10 @@ use crate::{
     config::Config,
     grpc::{self, GrpcConfig},
     http,
-    identity::limits::RateLimits,
+    identity::{
+        limits::RateLimits,
+        tls::{Alpn, PeerMapper, TlsIncoming, TlsReloader},
+    },
     identity::{AuthMode, Authenticator},
     policy::{watch as policy_watch, ActivePolicy, BundleArchive, BundleVerifier, DecisionCache},
     service::{Decider, Parts, Tollgate},
@@ -154,7 +157,8 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-    let auth = Arc::new(Authenticator::new(&config.auth)?);
+    let certificates = config.tls.as_ref().is_some_and(|t| !t.peers.is_empty());
+    let auth = Arc::new(Authenticator::new(&config.auth, certificates)?);
     let key_file = config
         .capability_key_file
         .clone()
@@ -214,6 +218,33 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         .with_context(|| format!("binding HTTP {}", config.http_addr))?;
     let grpc_addr = grpc_listener.local_addr()?;
     let http_addr = http_listener.local_addr()?;
+    let (grpc_listener, http_listener) = match &config.tls {
+        None => (
+            grpc::Listener::Tcp(grpc_listener),
+            http::Listener::Tcp(http_listener),
+        ),
+        Some(tls) => {
+            let reloader = TlsReloader::load(tls).context("tls")?;
+            let peers = Arc::new(PeerMapper::new(&tls.peers).context("tls.peers")?);
+            tasks.push({
+                let watcher = reloader.watch(shutdown_signal(&rx));
+                tokio::spawn(async move {
+                    watcher.await.context("TLS reload watcher")?;
+                    Ok(())
+                })
+            });
+            let (r, p) = (reloader.clone(), peers.clone());
+            (
+                grpc::Listener::Tls(TlsIncoming::new(grpc_listener, r, Alpn::Grpc, p)?),
+                http::Listener::Tls(TlsIncoming::new(
+                    http_listener,
+                    reloader,
+                    Alpn::Http1,
+                    peers,
+                )?),
+            )
+        }
+    };
 
     let grpc_config = GrpcConfig {
         max_message_bytes: config.max_message_bytes,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::InputLimits,
-    identity::{limits::LimitsConfig, AuthConfig, AuthMode},
+    identity::{limits::LimitsConfig, tls::TlsConfig, AuthConfig, AuthMode},
     policy::{CacheConfig, EvalLimits, RequirementDefaults, VerificationConfig},
     service::{Roles, RolesConfig},
 };
@@ -223,6 +223,9 @@ pub struct Config {
     pub decision_cache: CacheConfig,
     /// Defaults for approval requirements that omit a TTL.
     pub approvals: RequirementDefaults,
+    /// TLS for both ports (mutual with a client CA); unset means plaintext, which is only
+    /// allowed on loopback addresses.
+    pub tls: Option<TlsConfig>,
     /// Caller identification.
     pub auth: AuthConfig,
     /// Who holds which role (authorize, gateway, review, redeem, audit, admin).
@@ -254,6 +257,7 @@ impl Default for Config {
             max_message_bytes: 256 * 1024,
             decision_cache: CacheConfig::default(),
             approvals: RequirementDefaults::default(),
+            tls: None,
             auth: AuthConfig::default(),
             roles: RolesConfig::default(),
             rate_limits: LimitsConfig::default(),
@@ -369,6 +373,7 @@ impl Config {
             max_message_bytes,
             decision_cache,
             approvals,
+            tls,
             auth,
             roles: _,
             rate_limits,
@@ -391,6 +396,24 @@ impl Config {
                 "auth.mode",
                 "insecure mode trusts request bodies and is only allowed on loopback addresses; configure static_tokens",
             );
+        }
+        if tls.is_none() && !(grpc_addr.ip().is_loopback() && http_addr.ip().is_loopback()) {
+            return invalid(
+                "tls",
+                "plaintext is only allowed on loopback addresses; configure tls (cert_file, key_file, client_ca_file) to listen elsewhere",
+            );
+        }
+        if let Some(tls) = tls {
+            crate::identity::tls::TlsReloader::load(tls).map_err(|e| ConfigError::Invalid {
+                field: "tls",
+                message: crate::telemetry::ErrorChain(&e).to_string(),
+            })?;
+            crate::identity::tls::PeerMapper::new(&tls.peers).map_err(|e| {
+                ConfigError::Invalid {
+                    field: "tls.peers",
+                    message: e.to_string(),
+                }
+            })?;
         }
         if data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
@@ -448,9 +471,12 @@ impl Config {
             return invalid("telemetry.service_name", "must not be empty");
         }
         audit.validate()?;
-        crate::identity::Authenticator::new(auth).map_err(|e| ConfigError::Invalid {
-            field: "auth",
-            message: e.to_string(),
+        let certificates = tls.as_ref().is_some_and(|t| !t.peers.is_empty());
+        crate::identity::Authenticator::new(auth, certificates).map_err(|e| {
+            ConfigError::Invalid {
+                field: "auth",
+                message: e.to_string(),
+            }
         })?;
         self.roles().map_err(|message| ConfigError::Invalid {
             field: "roles",

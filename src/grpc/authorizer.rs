@@ -97,8 +97,13 @@ pub async fn identify<T>(auth: &Authenticator, req: &Request<T>) -> Result<(Call
         .metadata()
         .get("authorization")
         .and_then(|v| v.to_str().ok());
+    let certificate = crate::identity::tls::peer_of(req).map(|p| &p.identity);
+    let credentials = Credentials {
+        authorization,
+        certificate,
+    };
     let caller = auth
-        .authenticate(Credentials { authorization })
+        .authenticate(credentials)
         .await
         .map_err(|e| status::auth(&e))?;
     let call = Call {

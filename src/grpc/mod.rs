@@ -33,6 +33,15 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/tollgate_descriptor.bin"));
 }
 
+/// Where the gRPC server accepts calls: plaintext (loopback only, see
+/// `crate::config::Config::validate`) or TLS.
+pub enum Listener {
+    /// Plaintext TCP.
+    Tcp(TcpListener),
+    /// TLS (mutual when a client CA is configured), the peer's certificate on every request.
+    Tls(crate::identity::tls::TlsIncoming),
+}
+
 /// What the gRPC server needs.
 pub struct GrpcConfig {
     /// Largest accepted request message.
@@ -44,7 +53,7 @@ pub struct GrpcConfig {
 /// Serves every gRPC service on `listener` until `shutdown` resolves, then drains in-flight
 /// calls. Health is NOT_SERVING until a bundle is active.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
     tollgate: Tollgate,
     auth: Arc<Authenticator>,
     config: GrpcConfig,
@@ -89,15 +98,18 @@ pub async fn serve(
         .add_service(approvals)
         .add_service(audit)
         .add_service(admin);
-    router
+    match listener {
         // TCP_NODELAY must be set on each accepted socket (the builder's setting only applies
         // to listeners tonic binds itself): without it a response's trailers frame waits for
         // the client's delayed ACK, about 40 ms a call.
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        )
-        .await?;
+        Listener::Tcp(tcp) => {
+            let incoming = TcpIncoming::from(tcp).with_nodelay(Some(true));
+            router
+                .serve_with_incoming_shutdown(incoming, shutdown)
+                .await?
+        }
+        Listener::Tls(tls) => router.serve_with_incoming_shutdown(tls, shutdown).await?,
+    }
     Ok(())
 }
 

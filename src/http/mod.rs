@@ -43,22 +43,37 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
+/// Where the HTTP server accepts requests: plaintext (loopback only) or TLS.
+pub enum Listener {
+    /// Plaintext TCP.
+    Tcp(TcpListener),
+    /// TLS (mutual when a client CA is configured).
+    Tls(crate::identity::tls::TlsIncoming),
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
     state: HttpState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
-    // Small JSON answers must not wait for the client's delayed ACK.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    let app = router(state);
+    match listener {
+        Listener::Tcp(tcp) => {
+            // Small JSON answers must not wait for the client's delayed ACK.
+            let tcp = tcp.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "could not set TCP_NODELAY");
+                }
+            });
+            axum::serve(tcp, app).with_graceful_shutdown(shutdown).await
         }
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+        Listener::Tls(tls) => {
+            let app = app.into_make_service_with_connect_info::<crate::identity::tls::PeerInfo>();
+            axum::serve(tls, app).with_graceful_shutdown(shutdown).await
+        }
+    }
 }
 
 /// The key executors use to verify capabilities offline.

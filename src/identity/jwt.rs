@@ -345,17 +345,5 @@ fn classify(e: jsonwebtoken::errors::Error) -> JwtError {
     }
 }
 
-/// An error and all its sources, `: `-separated, for logs.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,10 @@
 //! - `authorization: Bearer <token>`: a static token from the config (stored as SHA-256, so
 //!   the config holds no secret), else, when issuers are configured, a signed JWT / OIDC token
 //!   verified by [`jwt`] (several issuers, delegation, the facts step-up needs);
+//! - a client certificate on a TLS port (mTLS), mapped by `tls.peers` patterns from its
+//!   SPIFFE ID or subject CN ([`tls`]); a bearer token on the same call takes precedence
+//!   (a person's token through a workload's connection), a certificate that maps to nobody
+//!   refuses the call;
 //! - in `insecure` mode only (development, loopback only, announced at start-up and on
 //!   `/healthz`), no credentials at all: the request body is trusted.
 //!
@@ -95,6 +99,9 @@ pub enum AuthError {
     /// A signed token did not verify.
     #[error("bearer token refused: {0}")]
     Token(#[source] jwt::JwtError),
+    /// The client certificate maps to no identity.
+    #[error("client certificate refused: {0}")]
+    Certificate(#[source] tls::PeerIdentityError),
     /// The configuration is unusable.
     #[error("invalid auth config: {0}")]
     Config(String),
@@ -122,12 +129,15 @@ impl std::fmt::Debug for Authenticator {
 pub struct Credentials<'a> {
     /// The `authorization` header value, if any.
     pub authorization: Option<&'a str>,
+    /// What the connection's client certificate maps to (TLS ports only).
+    pub certificate: Option<&'a Result<tls::CertIdentity, tls::PeerIdentityError>>,
 }
 
 impl Authenticator {
     /// Builds the lookup tables; rejects malformed, duplicate or non-canonicalisable
-    /// identities and token digests, and a verified mode with no way to verify anyone.
-    pub fn new(config: &AuthConfig) -> Result<Self, AuthError> {
+    /// identities and token digests, and a verified mode with no way to verify anyone
+    /// (`certificates`: client certificates are mapped to identities, `tls.peers`).
+    pub fn new(config: &AuthConfig, certificates: bool) -> Result<Self, AuthError> {
         let mut by_digest = HashMap::new();
         for (i, t) in config.tokens.iter().enumerate() {
             let principal = static_principal(i, t)?;
@@ -138,9 +148,14 @@ impl Authenticator {
         }
         let jwt =
             jwt::JwtVerifier::new(&config.jwt).map_err(|e| AuthError::Config(e.to_string()))?;
-        if config.mode == AuthMode::Verified && by_digest.is_empty() && !jwt.is_enabled() {
+        if config.mode == AuthMode::Verified
+            && by_digest.is_empty()
+            && !jwt.is_enabled()
+            && !certificates
+        {
             return Err(AuthError::Config(
-                "verified mode needs at least one static token or JWT issuer".into(),
+                "verified mode needs a static token, a JWT issuer or tls.peers to verify callers"
+                    .into(),
             ));
         }
         Ok(Self {
@@ -157,7 +172,22 @@ impl Authenticator {
 
     /// Identifies the caller from what the call presented.
     pub async fn authenticate(&self, credentials: Credentials<'_>) -> Result<Caller, AuthError> {
-        let Credentials { authorization } = credentials;
+        let Credentials {
+            authorization,
+            certificate,
+        } = credentials;
+        // A certificate that was presented but maps to nobody refuses the call, whatever else
+        // came with it; none at all leaves the decision to the other credentials.
+        let certificate = match certificate {
+            Some(Ok(id)) => Some(id),
+            Some(Err(tls::PeerIdentityError::NoCertificate)) | None => None,
+            Some(Err(e)) => return Err(AuthError::Certificate(e.clone())),
+        };
+        if authorization.is_none() {
+            if let Some(id) = certificate {
+                return Ok(Caller::Verified(certificate_principal(id)));
+            }
+        }
         // Insecure mode still honours known credentials, so development reviewers can be
         // real, verified people; without any the caller is the unverified insecure caller.
         if self.mode == AuthMode::Insecure && authorization.is_none() {
@@ -229,6 +259,26 @@ fn token_digest(i: usize, t: &TokenIdentity) -> Result<[u8; 32], AuthError> {
     }
 }
 
+/// The principal a client certificate proves (the configured pattern it matched).
+fn certificate_principal(c: &tls::CertIdentity) -> Principal {
+    Principal {
+        id: c.id.to_string(),
+        kind: c.kind,
+        groups: c.groups.iter().map(ToString::to_string).collect(),
+        owner: c
+            .owner
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        asserts_subjects: c.asserts_subjects,
+        acting_for: None,
+        authentication: Authentication {
+            method: AuthMethod::Certificate,
+            ..Authentication::default()
+        },
+    }
+}
+
 /// The principal a verified token proves.
 fn token_principal(t: jwt::VerifiedToken) -> Principal {
     let jwt::VerifiedToken {
@@ -282,12 +332,13 @@ mod tests {
     fn bearer(token: &str) -> Credentials<'_> {
         Credentials {
             authorization: Some(token),
+            certificate: None,
         }
     }
 
     #[tokio::test]
     async fn tokens_identify_callers_in_canonical_form() {
-        let auth = Authenticator::new(&config()).unwrap();
+        let auth = Authenticator::new(&config(), false).unwrap();
         let c = auth.authenticate(bearer("Bearer s3cret")).await.unwrap();
         assert_eq!(c.actor(), "agent:a");
         assert_eq!(c.principal().unwrap().groups, ["tollgate-admins"]);
@@ -311,10 +362,10 @@ mod tests {
         let mut cfg = config();
         cfg.tokens[0].token.clear();
         cfg.tokens[0].token_sha256 = hex::encode(Sha256::digest(b"s3cret"));
-        let auth = Authenticator::new(&cfg).unwrap();
+        let auth = Authenticator::new(&cfg, false).unwrap();
         assert!(auth.authenticate(bearer("Bearer s3cret")).await.is_ok());
         cfg.tokens[0].token_sha256 = "abc".into();
-        assert!(Authenticator::new(&cfg).is_err());
+        assert!(Authenticator::new(&cfg, false).is_err());
     }
 
     #[test]
@@ -327,12 +378,12 @@ mod tests {
         ] {
             let mut cfg = config();
             cfg.tokens[0].id = bad.into();
-            let err = Authenticator::new(&cfg).unwrap_err().to_string();
+            let err = Authenticator::new(&cfg, false).unwrap_err().to_string();
             assert!(err.contains("auth.tokens[0].id"), "{bad:?}: {err}");
         }
         let mut cfg = config();
         cfg.tokens[0].groups = vec!["sre\u{200D}".into()];
-        assert!(Authenticator::new(&cfg).is_err());
+        assert!(Authenticator::new(&cfg, false).is_err());
     }
 
     #[test]
@@ -341,7 +392,7 @@ mod tests {
             mode: AuthMode::Verified,
             ..AuthConfig::default()
         };
-        assert!(Authenticator::new(&cfg).is_err());
+        assert!(Authenticator::new(&cfg, false).is_err());
         let yaml: AuthConfig = yaml_serde::from_str("mode: static_tokens").unwrap();
         assert_eq!(yaml.mode, AuthMode::Verified);
     }

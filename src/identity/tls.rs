@@ -209,10 +209,10 @@ impl TlsReloader {
             }
             Err(e) => {
                 // Digest of whatever could be read, so one bad state is logged once.
-                let failed = Sha256::digest(crate::identity::jwt::error_chain(&e)).into();
+                let failed = Sha256::digest(crate::telemetry::ErrorChain(&e).to_string()).into();
                 if seen.failed != Some(failed) {
                     tracing::warn!(
-                        error = %crate::identity::jwt::error_chain(&e),
+                        error = %crate::telemetry::ErrorChain(&e),
                         "TLS files changed but are invalid: keeping the previous certificate"
                     );
                     seen.failed = Some(failed);

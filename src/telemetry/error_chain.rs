@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// Displays an error and every `source()` below it: `outer: cause: root cause`.
-pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+pub struct ErrorChain<'a>(pub &'a dyn std::error::Error);
 
 impl fmt::Display for ErrorChain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -92,12 +92,16 @@ pub async fn start_with_clock(
     let running = app::start_with_clock(&config, clock)
         .await
         .expect("server starts");
-    let channel = Channel::from_shared(format!("http://{}", running.grpc_addr))
+    let endpoint = Channel::from_shared(format!("http://{}", running.grpc_addr))
         .unwrap()
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connects");
+        .connect_timeout(Duration::from_secs(5));
+    // Over TLS the suite connects with its own certificates; this plaintext channel is
+    // never used.
+    let channel = if config.tls.is_some() {
+        endpoint.connect_lazy()
+    } else {
+        endpoint.connect().await.expect("connects")
+    };
     TestServer {
         running,
         dir,

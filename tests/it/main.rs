@@ -27,3 +27,4 @@ mod otlp;
 mod replicas;
 mod signed_bundles;
 mod store;
+mod tls;

@@ -8,7 +8,6 @@ use rustls_platform_verifier::BuilderVerifierExt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    error_chain,
     keys::{self, KeyCache, KeySource, RefreshPolicy},
     ClaimsConfig,
 };
@@ -197,7 +196,12 @@ pub(super) fn http_client(timeout: Duration) -> Result<reqwest::Client, JwtConfi
         .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| config_error("jwt", format!("HTTP client setup: {}", error_chain(&e))))
+        .map_err(|e| {
+            config_error(
+                "jwt",
+                format!("HTTP client setup: {}", crate::telemetry::ErrorChain(&e)),
+            )
+        })
 }
 
 pub(super) fn config_error(field: impl Into<String>, message: impl Into<String>) -> JwtConfigError {

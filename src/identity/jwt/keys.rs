@@ -334,7 +334,7 @@ impl KeyCache {
                 Err(e) => {
                     tracing::warn!(
                         issuer = %self.issuer,
-                        error = %crate::identity::jwt::error_chain(&e),
+                        error = %crate::telemetry::ErrorChain(&e),
                         keeping_old_keys = held.is_some(),
                         "issuer keys could not be refreshed"
                     );

@@ -114,6 +114,9 @@ impl tonic::transport::server::Connected for TlsConnection {
     }
 }
 
+/// Most TLS handshakes in progress at once on one port.
+pub const MAX_HANDSHAKES: usize = 1024;
+
 /// The TLS connections of one port, as a tonic incoming stream and an axum listener.
 pub struct TlsIncoming {
     rx: mpsc::Receiver<TlsConnection>,
@@ -195,6 +198,7 @@ async fn accept_loop(
     peers: Arc<PeerMapper>,
     tx: mpsc::Sender<TlsConnection>,
 ) {
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     while !tx.is_closed() {
         let (tcp, remote_addr) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -205,10 +209,20 @@ async fn accept_loop(
                 continue;
             }
         };
+        // Small gRPC answers must not wait for the client's delayed ACK.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+        // At most MAX_HANDSHAKES at once: a flood of slow handshakes waits here (each one
+        // times out) instead of growing without bound.
+        let Ok(permit) = handshakes.clone().acquire_owned().await else {
+            return;
+        };
         let acceptor = TlsAcceptor::from(tls.server_config(alpn));
         let timeout = tls.handshake_timeout();
         let (tx, peers) = (tx.clone(), peers.clone());
         tokio::spawn(async move {
+            let _permit = permit;
             let stream = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => {

@@ -215,7 +215,8 @@ async fn jwks_down_fails_closed_then_recovers() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(error_chain(&e).contains("503"), "{}", error_chain(&e));
+    let chain = crate::telemetry::ErrorChain(&e).to_string();
+    assert!(chain.contains("503"), "{chain}");
     idp.set_up(true);
     assert!(v.verify(&token).await.is_ok());
     // Down again: the last good keys are kept.
