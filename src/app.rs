@@ -261,6 +261,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         metrics.clone(),
         shutdown_signal(&rx),
     )));
+    let (http_tollgate, http_auth) = (tollgate.clone(), auth.clone());
     tasks.push(tokio::spawn(async move {
         grpc::serve(grpc_listener, tollgate, auth, grpc_config, stop)
             .await
@@ -276,6 +277,8 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         jwks: Arc::new(jwks),
         metrics,
         insecure: config.auth.mode == AuthMode::Insecure,
+        tollgate: http_tollgate,
+        auth: http_auth,
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)

@@ -1,6 +1,10 @@
 //! HTTP (axum): health and bundle status for load balancers and operators, Prometheus
 //! metrics, and the capability key as JWKS for executors. The reviewer console and chat
-//! callbacks join here.
+//! callbacks join here; they identify callers with [`auth`] and answer errors with [`error`],
+//! and call the domain ([`crate::service::Tollgate`]) for everything else.
+
+pub mod auth;
+pub mod error;
 
 use std::{future::Future, sync::Arc, time::SystemTime};
 
@@ -31,6 +35,10 @@ pub struct HttpState {
     /// Insecure development mode: callers without credentials are trusted, and health says
     /// so to anyone who looks.
     pub insecure: bool,
+    /// The domain API every HTTP surface calls.
+    pub tollgate: crate::service::Tollgate,
+    /// Identifies callers, as for gRPC.
+    pub auth: Arc<crate::identity::Authenticator>,
 }
 
 /// The HTTP routes.
