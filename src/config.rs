@@ -415,6 +415,13 @@ impl Config {
                 }
             })?;
         }
+        let loopback = grpc_addr.ip().is_loopback() && http_addr.ip().is_loopback();
+        if !loopback && auth.tokens.iter().any(|t| t.step_up) {
+            return invalid(
+                "auth.tokens",
+                "step_up: true is for development tokens on loopback-only servers",
+            );
+        }
         if data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
         }

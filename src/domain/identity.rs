@@ -87,6 +87,9 @@ pub struct Authentication {
     pub acr: Option<String>,
     /// Authentication methods (OIDC `amr`, RFC 8176).
     pub amr: Vec<String>,
+    /// A development token configured to count as a fresh strong authentication (only
+    /// accepted on loopback-only servers; see `identity::TokenIdentity::step_up`).
+    pub development_step_up: bool,
 }
 
 /// Which kind of credential proved the caller.

@@ -66,6 +66,11 @@ pub struct TokenIdentity {
     /// A trusted gateway (e.g. an agent runtime or Envoy) that may ask about other subjects.
     #[serde(default)]
     pub assert_subjects: bool,
+    /// Development only: reviews made with this token count as a fresh strong
+    /// authentication (step-up), so a walkthrough can approve what needs MFA. Refused unless
+    /// both ports listen on loopback.
+    #[serde(default)]
+    pub step_up: bool,
 }
 
 /// Identity settings (`auth:`).
@@ -236,7 +241,10 @@ fn static_principal(i: usize, t: &TokenIdentity) -> Result<Principal, AuthError>
         },
         asserts_subjects: t.assert_subjects,
         acting_for: None,
-        authentication: Authentication::default(),
+        authentication: Authentication {
+            development_step_up: t.step_up,
+            ..Authentication::default()
+        },
     })
 }
 
@@ -305,6 +313,7 @@ fn token_principal(t: jwt::VerifiedToken) -> Principal {
             auth_time: auth_time.map(UnixMillis::from_time),
             acr,
             amr,
+            development_step_up: false,
         },
     }
 }
@@ -324,6 +333,7 @@ mod tests {
                 groups: vec!["Tollgate-Admins".into()],
                 owner: "team:x".into(),
                 assert_subjects: false,
+                step_up: false,
             }],
             ..AuthConfig::default()
         }

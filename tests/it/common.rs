@@ -437,6 +437,7 @@ pub fn identity(token: &str, id: &str, kind: &str, groups: &[&str]) -> TokenIden
             String::new()
         },
         assert_subjects: false,
+        step_up: false,
     }
 }
 

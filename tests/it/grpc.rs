@@ -414,6 +414,7 @@ fn token(
         groups: groups.iter().map(|g| g.to_string()).collect(),
         owner: "team:growth".into(),
         assert_subjects,
+        step_up: false,
     }
 }
 
