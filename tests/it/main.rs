@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "../support/pki.rs"]
+mod pki;
 
 mod approvals;
 mod audit_durability;

@@ -3,17 +3,10 @@
 //! at the handshake or at the first call, and a certificate swapped on disk is served to new
 //! connections while old ones keep working.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use hyper_util::rt::TokioIo;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, SanType,
-};
-use rustls::{
-    pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, ServerName},
-    ClientConfig,
-};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tollgate::{
@@ -24,6 +17,7 @@ use tollgate::{
 use tonic::{transport::Channel, Code};
 
 use crate::common::*;
+use crate::pki::{cn, connector, spiffe, Ca, Leaf};
 
 const POLICY: &str = r#"package tollgate
 
@@ -32,54 +26,16 @@ default allow := false
 allow if input.action.name == "probe.read"
 "#;
 
-struct Ca(CertifiedIssuer<'static, KeyPair>);
-
-struct Leaf {
-    cert: String,
-    key: String,
-}
-
-impl Ca {
-    fn new(name: &str) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        Self(CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap())
-    }
-
-    fn leaf(&self, edit: impl FnOnce(&mut CertificateParams)) -> Leaf {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        edit(&mut params);
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.0).unwrap();
-        Leaf {
-            cert: cert.pem(),
-            key: key.serialize_pem(),
+/// A client certificate with an optional SPIFFE ID and CN.
+fn client(ca: &Ca, spiffe_id: Option<&'static str>, common_name: Option<&'static str>) -> Leaf {
+    ca.client(|p| {
+        if let Some(uri) = spiffe_id {
+            spiffe(uri)(p);
         }
-    }
-
-    fn server(&self, serial: u64) -> Leaf {
-        self.leaf(|p| {
-            p.subject_alt_names
-                .push(SanType::DnsName("localhost".try_into().unwrap()));
-            p.serial_number = Some(serial.into());
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        })
-    }
-
-    fn client(&self, spiffe: Option<&str>, cn: Option<&str>) -> Leaf {
-        self.leaf(|p| {
-            if let Some(uri) = spiffe {
-                p.subject_alt_names
-                    .push(SanType::URI(uri.to_string().try_into().unwrap()));
-            }
-            if let Some(cn) = cn {
-                p.distinguished_name.push(DnType::CommonName, cn);
-            }
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        })
-    }
+        if let Some(name) = common_name {
+            cn(name)(p);
+        }
+    })
 }
 
 struct Pki {
@@ -96,7 +52,7 @@ impl Pki {
             client_ca: Ca::new("tollgate test client CA"),
         };
         pki.install_server(&pki.server_ca.server(1));
-        std::fs::write(pki.path("client-ca.pem"), pki.client_ca.0.pem()).unwrap();
+        std::fs::write(pki.path("client-ca.pem"), pki.client_ca.pem()).unwrap();
         pki
     }
 
@@ -144,26 +100,7 @@ impl Pki {
 
     /// A rustls client trusting `trust`, presenting `cert` if given.
     fn connector(&self, trust: &Ca, cert: Option<&Leaf>) -> TlsConnector {
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_slice(trust.0.pem().as_bytes()).unwrap())
-            .unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots);
-        let mut config = match cert {
-            Some(leaf) => builder
-                .with_client_auth_cert(
-                    vec![CertificateDer::from_pem_slice(leaf.cert.as_bytes()).unwrap()],
-                    PrivateKeyDer::from_pem_slice(leaf.key.as_bytes()).unwrap(),
-                )
-                .unwrap(),
-            None => builder.with_no_client_auth(),
-        };
-        config.alpn_protocols = vec![b"h2".to_vec()];
-        TlsConnector::from(Arc::new(config))
+        connector(&trust.pem(), cert, b"h2")
     }
 }
 
@@ -206,9 +143,11 @@ async fn workloads_are_who_their_certificates_say_and_nobody_else_gets_in() {
     let addr = s.running.grpc_addr;
 
     // A SPIFFE ID maps to an agent; the body may not claim to be anyone else.
-    let agent = pki
-        .client_ca
-        .client(Some("spiffe://tollgate.test/agents/summarizer"), None);
+    let agent = client(
+        &pki.client_ca,
+        Some("spiffe://tollgate.test/agents/summarizer"),
+        None,
+    );
     let c = channel(pki.connector(&pki.server_ca, Some(&agent)), addr)
         .await
         .unwrap();
@@ -225,9 +164,7 @@ async fn workloads_are_who_their_certificates_say_and_nobody_else_gets_in() {
     );
 
     // A CN maps to a pipeline.
-    let pipeline = pki
-        .client_ca
-        .client(None, Some("etl.pipelines.tollgate.test"));
+    let pipeline = client(&pki.client_ca, None, Some("etl.pipelines.tollgate.test"));
     let c = channel(pki.connector(&pki.server_ca, Some(&pipeline)), addr)
         .await
         .unwrap();
@@ -241,9 +178,7 @@ async fn workloads_are_who_their_certificates_say_and_nobody_else_gets_in() {
     assert_eq!(ok.effect(), Effect::Allow);
 
     // A valid certificate that maps to no identity is refused at the first call.
-    let stranger = pki
-        .client_ca
-        .client(Some("spiffe://elsewhere.test/x"), None);
+    let stranger = client(&pki.client_ca, Some("spiffe://elsewhere.test/x"), None);
     let c = channel(pki.connector(&pki.server_ca, Some(&stranger)), addr)
         .await
         .unwrap();
@@ -254,7 +189,11 @@ async fn workloads_are_who_their_certificates_say_and_nobody_else_gets_in() {
     assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
 
     // A certificate from another CA, no certificate at all, and plaintext never get a call in.
-    let rogue = Ca::new("rogue CA").client(Some("spiffe://tollgate.test/agents/summarizer"), None);
+    let rogue = client(
+        &Ca::new("rogue CA"),
+        Some("spiffe://tollgate.test/agents/summarizer"),
+        None,
+    );
     for (what, connector) in [
         ("unknown CA", pki.connector(&pki.server_ca, Some(&rogue))),
         ("no client certificate", pki.connector(&pki.server_ca, None)),
@@ -282,16 +221,10 @@ async fn workloads_are_who_their_certificates_say_and_nobody_else_gets_in() {
 async fn an_expired_client_certificate_is_refused() {
     let pki = Pki::new();
     let s = server(&pki).await;
-    let expired = pki.client_ca.leaf(|p| {
-        p.subject_alt_names.push(SanType::URI(
-            "spiffe://tollgate.test/agents/old"
-                .to_string()
-                .try_into()
-                .unwrap(),
-        ));
+    let expired = pki.client_ca.client(|p| {
+        spiffe("spiffe://tollgate.test/agents/old")(p);
         p.not_before = rcgen::date_time_ymd(2020, 1, 1);
         p.not_after = rcgen::date_time_ymd(2021, 1, 1);
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     });
     let refused = match channel(
         pki.connector(&pki.server_ca, Some(&expired)),
@@ -311,9 +244,11 @@ async fn a_new_certificate_serves_new_connections_while_old_ones_keep_working() 
     let pki = Pki::new();
     let s = server(&pki).await;
     let addr = s.running.grpc_addr;
-    let agent = pki
-        .client_ca
-        .client(Some("spiffe://tollgate.test/agents/a"), None);
+    let agent = client(
+        &pki.client_ca,
+        Some("spiffe://tollgate.test/agents/a"),
+        None,
+    );
     let kept = channel(pki.connector(&pki.server_ca, Some(&agent)), addr)
         .await
         .unwrap();

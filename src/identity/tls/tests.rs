@@ -5,85 +5,23 @@ mod handshakes;
 mod peers;
 mod reload;
 
+#[path = "../../../tests/support/pki.rs"]
+mod pki;
+
 use std::{net::SocketAddr, sync::Mutex};
 
 use axum::{extract::ConnectInfo, routing::get, Json, Router};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, SanType,
-};
-use rustls::{pki_types::ServerName, ClientConfig};
+use rustls::pki_types::ServerName;
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{client::TlsStream, TlsConnector};
 
 use super::*;
 use crate::domain::{IdentityId, SubjectKind};
-
-/// A test certificate authority.
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-/// A certificate and its key, PEM.
-struct Leaf {
-    cert: String,
-    key: String,
-}
-
-impl Ca {
-    fn new(name: &str) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        Self { issuer }
-    }
-
-    fn pem(&self) -> String {
-        self.issuer.pem()
-    }
-
-    /// A server certificate for `localhost`, with `serial` to tell versions apart.
-    fn server(&self, serial: u64) -> Leaf {
-        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        params.serial_number = Some(serial.into());
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        self.sign(params)
-    }
-
-    /// A client certificate; `edit` sets its names and dates.
-    fn client(&self, edit: impl FnOnce(&mut CertificateParams)) -> Leaf {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        edit(&mut params);
-        self.sign(params)
-    }
-
-    fn sign(&self, params: CertificateParams) -> Leaf {
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        Leaf {
-            cert: cert.pem(),
-            key: key.serialize_pem(),
-        }
-    }
-}
-
-fn spiffe(uri: &'static str) -> impl FnOnce(&mut CertificateParams) {
-    move |p| {
-        p.subject_alt_names
-            .push(SanType::URI(uri.try_into().unwrap()))
-    }
-}
-
-fn cn(name: &'static str) -> impl FnOnce(&mut CertificateParams) {
-    move |p| p.distinguished_name.push(DnType::CommonName, name)
-}
+use pki::{cn, connector, spiffe, Ca, Leaf};
 
 /// The peer rules every test server uses.
 fn patterns() -> Vec<PeerPattern> {
@@ -151,26 +89,7 @@ impl Pki {
 
     /// A client trusting the server CA, presenting `cert` if given, offering `alpn`.
     fn connector(&self, cert: Option<&Leaf>, alpn: &[u8]) -> TlsConnector {
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_slice(self.server_ca.pem().as_bytes()).unwrap())
-            .unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots);
-        let mut config = match cert {
-            Some(leaf) => builder
-                .with_client_auth_cert(
-                    vec![CertificateDer::from_pem_slice(leaf.cert.as_bytes()).unwrap()],
-                    PrivateKeyDer::from_pem_slice(leaf.key.as_bytes()).unwrap(),
-                )
-                .unwrap(),
-            None => builder.with_no_client_auth(),
-        };
-        config.alpn_protocols = vec![alpn.to_vec()];
-        TlsConnector::from(Arc::new(config))
+        connector(&self.server_ca.pem(), cert, alpn)
     }
 }
 
