@@ -3,7 +3,7 @@
 //! at the handshake or at the first call, and a certificate swapped on disk is served to new
 //! connections while old ones keep working.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
@@ -17,7 +17,7 @@ use tollgate::{
 use tonic::{transport::Channel, Code};
 
 use crate::common::*;
-use crate::pki::{cn, connector, spiffe, Ca, Leaf};
+use crate::pki::{cn, spiffe, Ca, Leaf, Pki};
 
 const POLICY: &str = r#"package tollgate
 
@@ -38,35 +38,13 @@ fn client(ca: &Ca, spiffe_id: Option<&'static str>, common_name: Option<&'static
     })
 }
 
-struct Pki {
-    dir: tempfile::TempDir,
-    server_ca: Ca,
-    client_ca: Ca,
+/// The suite's server set-up on the shared test PKI.
+trait Server {
+    fn config(&self) -> TlsConfig;
+    fn connector(&self, trust: &Ca, cert: Option<&Leaf>) -> TlsConnector;
 }
 
-impl Pki {
-    fn new() -> Self {
-        let pki = Self {
-            dir: tempfile::tempdir().unwrap(),
-            server_ca: Ca::new("tollgate test server CA"),
-            client_ca: Ca::new("tollgate test client CA"),
-        };
-        pki.install_server(&pki.server_ca.server(1));
-        std::fs::write(pki.path("client-ca.pem"), pki.client_ca.pem()).unwrap();
-        pki
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn install_server(&self, leaf: &Leaf) {
-        // Key first, then the certificate: the reloader never pairs a new key with an old
-        // certificate for long, and refuses a mismatched pair anyway.
-        std::fs::write(self.path("server.key"), &leaf.key).unwrap();
-        std::fs::write(self.path("server.pem"), &leaf.cert).unwrap();
-    }
-
+impl Server for Pki {
     fn config(&self) -> TlsConfig {
         TlsConfig {
             cert_file: self.path("server.pem"),
@@ -98,9 +76,9 @@ impl Pki {
         }
     }
 
-    /// A rustls client trusting `trust`, presenting `cert` if given.
+    /// A gRPC client trusting `trust`, presenting `cert` if given.
     fn connector(&self, trust: &Ca, cert: Option<&Leaf>) -> TlsConnector {
-        connector(&trust.pem(), cert, b"h2")
+        self.connector_to(trust, cert, b"h2")
     }
 }
 

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -102,4 +102,41 @@ pub fn connector(trusted_ca_pem: &str, cert: Option<&Leaf>, alpn: &[u8]) -> TlsC
     };
     config.alpn_protocols = vec![alpn.to_vec()];
     TlsConnector::from(Arc::new(config))
+}
+
+/// A server set-up in a temporary directory: `server.pem`/`server.key` signed by
+/// `server_ca`, and `client-ca.pem` (`client_ca`, which signs the clients' certificates).
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+    pub server_ca: Ca,
+    pub client_ca: Ca,
+}
+
+impl Pki {
+    pub fn new() -> Self {
+        let pki = Self {
+            dir: tempfile::tempdir().unwrap(),
+            server_ca: Ca::new("test server CA"),
+            client_ca: Ca::new("test client CA"),
+        };
+        pki.install_server(&pki.server_ca.server(1));
+        std::fs::write(pki.path("client-ca.pem"), pki.client_ca.pem()).unwrap();
+        pki
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Puts `leaf` in place as the server's certificate: key first, so a reader that sees
+    /// the new certificate finds its key (the reloader refuses a mismatched pair anyway).
+    pub fn install_server(&self, leaf: &Leaf) {
+        std::fs::write(self.path("server.key"), &leaf.key).unwrap();
+        std::fs::write(self.path("server.pem"), &leaf.cert).unwrap();
+    }
+
+    /// A client trusting `trust` (normally `server_ca`), presenting `cert` if given.
+    pub fn connector_to(&self, trust: &Ca, cert: Option<&Leaf>, alpn: &[u8]) -> TlsConnector {
+        connector(&trust.pem(), cert, alpn)
+    }
 }

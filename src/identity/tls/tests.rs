@@ -21,7 +21,7 @@ use tokio_rustls::{client::TlsStream, TlsConnector};
 
 use super::*;
 use crate::domain::{IdentityId, SubjectKind};
-use pki::{cn, connector, spiffe, Ca, Leaf};
+use pki::{cn, spiffe, Ca, Leaf, Pki};
 
 /// The peer rules every test server uses.
 fn patterns() -> Vec<PeerPattern> {
@@ -47,34 +47,14 @@ fn patterns() -> Vec<PeerPattern> {
     ]
 }
 
-/// Files of one server set-up in a temporary directory.
-struct Pki {
-    dir: tempfile::TempDir,
-    server_ca: Ca,
-    client_ca: Ca,
+/// What every unit test server uses from the shared test PKI.
+trait Files {
+    fn config(&self, require_client_cert: bool) -> TlsConfig;
+    fn connector(&self, cert: Option<&Leaf>, alpn: &[u8]) -> TlsConnector;
+    fn write_server(&self, leaf: &Leaf);
 }
 
-impl Pki {
-    fn new() -> Self {
-        let pki = Self {
-            dir: tempfile::tempdir().unwrap(),
-            server_ca: Ca::new("server CA"),
-            client_ca: Ca::new("client CA"),
-        };
-        pki.write_server(&pki.server_ca.server(1));
-        std::fs::write(pki.path("client-ca.pem"), pki.client_ca.pem()).unwrap();
-        pki
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write_server(&self, leaf: &Leaf) {
-        std::fs::write(self.path("server.pem"), &leaf.cert).unwrap();
-        std::fs::write(self.path("server.key"), &leaf.key).unwrap();
-    }
-
+impl Files for Pki {
     fn config(&self, require_client_cert: bool) -> TlsConfig {
         TlsConfig {
             cert_file: self.path("server.pem"),
@@ -89,7 +69,11 @@ impl Pki {
 
     /// A client trusting the server CA, presenting `cert` if given, offering `alpn`.
     fn connector(&self, cert: Option<&Leaf>, alpn: &[u8]) -> TlsConnector {
-        connector(&self.server_ca.pem(), cert, alpn)
+        self.connector_to(&self.server_ca, cert, alpn)
+    }
+
+    fn write_server(&self, leaf: &Leaf) {
+        self.install_server(leaf);
     }
 }
 
