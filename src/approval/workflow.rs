@@ -30,6 +30,7 @@ use crate::{
 mod redeem;
 mod review;
 
+pub use redeem::RedeemChecks;
 pub use review::Verdict;
 
 /// Most store pages one listing reads looking for approvals the caller may see.
@@ -237,9 +238,10 @@ impl Workflow {
             request_id: req.context.request_id.clone(),
             action: req.action.name.clone(),
             request: serde_json::to_value(req).map_err(corrupt)?,
-            request_hash: req.binding_hash(),
+            request_hash: req.request_hash(),
             requirements: serde_json::to_value(requirements).map_err(corrupt)?,
             bundle_revision: decision.revision.to_string(),
+            bundle_digest: decision.bundle_digest.to_string(),
             created_at: now,
             expires_at: now.plus(ttl),
             trace_parent: ctx.trace_parent.clone(),
@@ -407,7 +409,11 @@ impl Workflow {
             .unwrap_or_default();
         let capability = match capability {
             Some(cap) => {
-                let grant = Grant::of_record(&cap, &request.subject.id, &approval.bundle_revision);
+                let bundle = (
+                    approval.bundle_revision.as_str(),
+                    approval.bundle_digest.as_str(),
+                );
+                let grant = Grant::of_record(&cap, &request.subject.id, bundle);
                 Some(self.key.issue(&grant)?)
             }
             None => None,

@@ -1,8 +1,10 @@
 //! One-time capabilities: short-lived PASETO v4.public tokens (Ed25519) bound to the exact
 //! request an approval (or an ALLOW obligation) covers.
 //!
-//! A token proves *that* tollgate granted one action: its claims carry the request binding
-//! hash ([`AuthzRequest::binding_hash`]), the approval id, the bundle revision and an expiry.
+//! A token proves *that* tollgate granted one action: its claims carry the binding hash
+//! ([`AuthzRequest::binding_hash`]: everything the decision saw, the bundle that decided and
+//! the approval, RFC 8785), the approval id, the bundle revision and digest, the audience and
+//! an expiry.
 //! Anyone can check the signature offline with the key published as JWKS; *single use* still
 //! needs `RedeemCapability`, which marks the token redeemed atomically in the store.
 //!
@@ -87,10 +89,12 @@ pub struct Grant {
     pub subject: String,
     /// The approval that granted it; `None` for an ALLOW obligation.
     pub approval_id: Option<String>,
-    /// [`AuthzRequest::binding_hash`] of the granted request.
+    /// [`AuthzRequest::binding_hash`] of the granted request, bundle and approval.
     pub request_hash: String,
     /// Bundle revision that decided.
     pub revision: String,
+    /// Digest of the bundle that decided (claim `bdg`): part of the binding.
+    pub bundle_digest: String,
     /// Issue time, whole seconds.
     pub issued_at: SystemTime,
     /// Expiry, whole seconds.
@@ -100,11 +104,12 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// A grant for `req`, valid for `ttl` from `now`, with a fresh id.
+    /// A grant for `req` as decided by the bundle `revision` with `bundle_digest` (under
+    /// `approval_id`), valid for `ttl` from `now`, with a fresh id.
     pub fn for_request(
         req: &AuthzRequest,
         approval_id: Option<String>,
-        revision: &str,
+        (revision, bundle_digest): (&str, &str),
         now: SystemTime,
         ttl: Duration,
     ) -> Self {
@@ -112,9 +117,10 @@ impl Grant {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
             subject: req.subject.id.clone(),
+            request_hash: req.binding_hash(bundle_digest, approval_id.as_deref()),
             approval_id,
-            request_hash: req.binding_hash(),
             revision: revision.to_string(),
+            bundle_digest: bundle_digest.to_string(),
             issued_at,
             expires_at: issued_at + ttl,
             audience: Vec::new(),
@@ -123,15 +129,21 @@ impl Grant {
 }
 
 impl Grant {
-    /// The grant a stored capability record stands for, for `subject` and `revision` (the
-    /// record keeps neither: they are the approval's).
-    pub fn of_record(cap: &Capability, subject: &str, revision: &str) -> Self {
+    /// The grant a stored capability record stands for, for `subject` and the bundle
+    /// `revision` with `bundle_digest` (the record keeps none of them: they are the
+    /// approval's).
+    pub fn of_record(
+        cap: &Capability,
+        subject: &str,
+        (revision, bundle_digest): (&str, &str),
+    ) -> Self {
         Self {
             id: cap.id.clone(),
             subject: subject.to_string(),
             approval_id: cap.approval_id.clone(),
             request_hash: cap.request_hash.clone(),
             revision: revision.to_string(),
+            bundle_digest: bundle_digest.to_string(),
             issued_at: cap.issued_at.to_time(),
             expires_at: cap.expires_at.to_time(),
             audience: cap.audience.clone(),
@@ -150,6 +162,16 @@ impl Grant {
             redeemed_at: None,
             audience: self.audience.clone(),
         }
+    }
+}
+
+impl Grant {
+    /// Whether this grant is for exactly `req` (its identities in canonical form), decided by
+    /// the grant's bundle under the grant's approval.
+    pub fn binds(&self, req: &AuthzRequest) -> bool {
+        self.subject == req.subject.id
+            && self.request_hash
+                == req.binding_hash(&self.bundle_digest, self.approval_id.as_deref())
     }
 }
 
@@ -235,6 +257,9 @@ impl CapabilityKey {
         claims
             .add_additional("rev", grant.revision.as_str())
             .map_err(crypto)?;
+        claims
+            .add_additional("bdg", grant.bundle_digest.as_str())
+            .map_err(crypto)?;
         if let Some(aid) = &grant.approval_id {
             claims.add_additional("aid", aid.as_str()).map_err(crypto)?;
         }
@@ -289,6 +314,7 @@ impl CapabilityKey {
                 .map(str::to_string),
             request_hash: text("req")?,
             revision: text("rev")?,
+            bundle_digest: text("bdg")?,
             issued_at: time("iat")?,
             expires_at: time("exp")?,
             audience: claims
@@ -306,7 +332,8 @@ impl CapabilityKey {
         Ok(grant)
     }
 
-    /// [`Self::verify`], and the token must be bound to exactly `req`.
+    /// [`Self::verify`], and the token must be bound to exactly `req` (its identities in
+    /// canonical form).
     pub fn verify_for(
         &self,
         token: &str,
@@ -314,7 +341,7 @@ impl CapabilityKey {
         now: SystemTime,
     ) -> Result<Grant, CapabilityError> {
         let grant = self.verify(token, now)?;
-        if grant.request_hash != req.binding_hash() || grant.subject != req.subject.id {
+        if !grant.binds(req) {
             return Err(CapabilityError::WrongRequest);
         }
         Ok(grant)
@@ -351,7 +378,7 @@ mod tests {
         let grant = Grant::for_request(
             &req,
             Some("ap-1".into()),
-            "rev-1",
+            ("rev-1", "sha256:d"),
             t(0),
             Duration::from_secs(300),
         );
@@ -372,7 +399,13 @@ mod tests {
     fn other_keys_and_tampering_are_refused() {
         let key = CapabilityKey::generate().unwrap();
         let other = CapabilityKey::generate().unwrap();
-        let grant = Grant::for_request(&request(1), None, "r", t(0), Duration::from_secs(60));
+        let grant = Grant::for_request(
+            &request(1),
+            None,
+            ("r", "sha256:d"),
+            t(0),
+            Duration::from_secs(60),
+        );
         let token = key.mint(&grant).unwrap();
         assert!(matches!(
             other.verify(&token, t(1)),
@@ -399,7 +432,13 @@ mod tests {
         let a = CapabilityKey::load_or_generate(&path).unwrap();
         let b = CapabilityKey::load_or_generate(&path).unwrap();
         assert_eq!(a.kid(), b.kid());
-        let grant = Grant::for_request(&request(1), None, "r", t(0), Duration::from_secs(60));
+        let grant = Grant::for_request(
+            &request(1),
+            None,
+            ("r", "sha256:d"),
+            t(0),
+            Duration::from_secs(60),
+        );
         b.verify(&a.mint(&grant).unwrap(), t(1)).unwrap();
         #[cfg(unix)]
         {

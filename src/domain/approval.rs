@@ -151,12 +151,14 @@ pub struct NewApproval {
     pub action: String,
     /// The `AuthzRequest` as JSON.
     pub request: Value,
-    /// Hex SHA-256 of the canonical (subject, action, resource, params).
+    /// [`AuthzRequest::request_hash`](super::AuthzRequest::request_hash) of the request.
     pub request_hash: String,
     /// The policy's approval requirements as JSON.
     pub requirements: Value,
     /// Bundle revision that decided, for replay.
     pub bundle_revision: String,
+    /// Digest of the bundle that decided: part of the capability binding.
+    pub bundle_digest: String,
     /// Creation time.
     pub created_at: UnixMillis,
     /// Absolute deadline.
@@ -192,6 +194,8 @@ pub struct Approval {
     pub requirements: Value,
     /// Bundle revision that decided.
     pub bundle_revision: String,
+    /// Digest of the bundle that decided: part of the capability binding.
+    pub bundle_digest: String,
     /// Current state, as observed by the read that returned it (see [`Approval::observed_at`]).
     pub state: ApprovalState,
     /// Creation time.
@@ -239,6 +243,7 @@ impl NewApproval {
             request_hash,
             requirements,
             bundle_revision,
+            bundle_digest,
             created_at,
             expires_at,
             trace_parent,
@@ -255,6 +260,7 @@ impl NewApproval {
             request_hash,
             requirements,
             bundle_revision,
+            bundle_digest,
             state: ApprovalState::Pending,
             created_at,
             expires_at,
@@ -432,6 +438,7 @@ mod tests {
             request_hash: "h".into(),
             requirements: Value::Null,
             bundle_revision: "r1".into(),
+            bundle_digest: "sha256:d".into(),
             created_at: UnixMillis(10),
             expires_at,
             trace_parent: String::new(),

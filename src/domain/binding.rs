@@ -1,74 +1,175 @@
-//! The request binding: what a capability is bound to, so that any change to who, what or
-//! on which resource voids it.
+//! What a capability is bound to: everything the decision saw, the bundle that decided and the
+//! approval that granted it, so that any change to any of them voids it.
+//!
+//! # The binding, precisely
+//!
+//! `binding = hex(SHA-256(JCS(document)))` where JCS is the JSON Canonicalization Scheme (RFC
+//! 8785, the construction the OpenID AuthZEN access-request draft uses for its binding hash)
+//! and `document` is
+//!
+//! ~~~json
+//! {"approval": "<approval id>" | null,
+//!  "bundle":   "<digest of the bundle that decided>",
+//!  "input":    {"subject":  {"id", "kind", "on_behalf_of", "owner", "groups", "attributes"},
+//!               "action":   {"name", "params"},
+//!               "resource": {"type", "id", "attributes"},
+//!               "context":  {"intent", "environment", "attributes"}}}
+//! ~~~
+//!
+//! `input` is the policy's input as decided (identities in canonical form, the subject bound to
+//! the verified caller) without `context.request_id`, the client's idempotency key. Groups are
+//! sorted and deduplicated (they are a set to the policy). Numbers keep the form the request
+//! gave them (whole numbers are integers). Anyone holding the request, the bundle digest and
+//! the approval id can recompute it with any RFC 8785 implementation.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::request::AuthzRequest;
 
 impl AuthzRequest {
-    /// SHA-256 (hex) of the canonical JSON of subject id and on-behalf-of, action name and
-    /// params, resource type and id. Intent, environment, attributes and the idempotency key
-    /// are context, not the action, and are not part of the binding.
-    ///
-    /// Canonical: object keys are sorted (serde_json's map is ordered), whole numbers are
-    /// integers (the gRPC edge converts them), so equal requests hash equally whatever order
-    /// the caller wrote them in.
-    pub fn binding_hash(&self) -> String {
-        let canonical = json!({
-            "subject": {"id": self.subject.id, "on_behalf_of": self.subject.on_behalf_of},
+    /// The `input` part of the binding: the request as the policy saw it, without the
+    /// idempotency key.
+    pub fn bound_input(&self) -> Value {
+        let s = &self.subject;
+        let mut groups = s.groups.clone();
+        groups.sort();
+        groups.dedup();
+        json!({
+            "subject": {
+                "id": s.id, "kind": s.kind, "on_behalf_of": s.on_behalf_of,
+                "owner": s.owner, "groups": groups, "attributes": s.attributes,
+            },
             "action": {"name": self.action.name, "params": self.action.params},
-            "resource": {"type": self.resource.kind, "id": self.resource.id},
-        });
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+            "resource": {
+                "type": self.resource.kind, "id": self.resource.id,
+                "attributes": self.resource.attributes,
+            },
+            "context": {
+                "intent": self.context.intent, "environment": self.context.environment,
+                "attributes": self.context.attributes,
+            },
+        })
     }
+
+    /// SHA-256 (hex) of the JCS form of [`Self::bound_input`]: equal requests hash equally
+    /// whatever order the caller wrote them in. An approval's `request_hash`: what an
+    /// idempotency key is compared by, and what a narrowing replaces.
+    pub fn request_hash(&self) -> String {
+        digest(&self.bound_input())
+    }
+
+    /// The capability binding of this request decided by bundle `bundle_digest` under
+    /// approval `approval_id` (`None` for an ALLOW's capability); see the module docs.
+    pub fn binding_hash(&self, bundle_digest: &str, approval_id: Option<&str>) -> String {
+        digest(&json!({
+            "approval": approval_id,
+            "bundle": bundle_digest,
+            "input": self.bound_input(),
+        }))
+    }
+}
+
+/// Hex SHA-256 of the RFC 8785 form of `v`.
+fn digest(v: &Value) -> String {
+    // A `Value` always serialises; an error would mean a non-finite float, which the gRPC
+    // edge refuses and serde_json cannot hold, so the empty input hashes instead.
+    let canonical = serde_json_canonicalizer::to_vec(v).unwrap_or_default();
+    hex::encode(Sha256::digest(&canonical))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn req(params: serde_json::Value) -> AuthzRequest {
+    fn req(params: Value) -> AuthzRequest {
         serde_json::from_value(json!({
-            "subject": {"id": "agent:a", "kind": "agent", "on_behalf_of": "user:alice"},
+            "subject": {"id": "agent:a", "kind": "agent", "on_behalf_of": "user:alice",
+                        "owner": "team:t", "groups": ["b", "a"], "attributes": {"tier": 1}},
             "action": {"name": "data.export", "params": params},
-            "resource": {"type": "dataset", "id": "users"},
-            "context": {"intent": "x", "request_id": "r1"}
+            "resource": {"type": "dataset", "id": "users", "attributes": {"classification": "pii"}},
+            "context": {"intent": "x", "environment": "prod", "request_id": "r1",
+                        "attributes": {"ticket": "T-1"}}
         }))
         .unwrap()
     }
 
     #[test]
-    fn key_order_does_not_matter_but_every_bound_field_does() {
+    fn key_order_group_order_and_the_idempotency_key_do_not_matter() {
         let a = req(json!({"rows": 10, "dest": "s3://x"}));
-        let b: AuthzRequest = serde_json::from_str(
-            r#"{"action": {"params": {"dest": "s3://x", "rows": 10}, "name": "data.export"},
-                "resource": {"id": "users", "type": "dataset"},
-                "subject": {"on_behalf_of": "user:alice", "kind": "agent", "id": "agent:a"},
-                "context": {"intent": "other intent", "request_id": "r2"}}"#,
-        )
-        .unwrap();
-        assert_eq!(a.binding_hash(), b.binding_hash());
+        let mut b = req(json!({"dest": "s3://x", "rows": 10}));
+        b.subject.groups = vec!["a".into(), "b".into(), "a".into()];
+        b.context.request_id = "r2".into();
+        assert_eq!(a.request_hash(), b.request_hash());
+        assert_eq!(
+            a.binding_hash("sha256:d", Some("ap")),
+            b.binding_hash("sha256:d", Some("ap"))
+        );
+    }
 
-        let base = a.binding_hash();
-        let mut changed = vec![req(json!({"rows": 11, "dest": "s3://x"}))];
-        let mut c = a.clone();
-        c.subject.id = "agent:b".into();
-        changed.push(c);
-        let mut c = a.clone();
-        c.subject.on_behalf_of = "user:bob".into();
-        changed.push(c);
-        let mut c = a.clone();
-        c.action.name = "data.delete".into();
-        changed.push(c);
-        let mut c = a.clone();
-        c.resource.id = "orders".into();
-        changed.push(c);
-        let mut c = a.clone();
-        c.resource.kind = "table".into();
-        changed.push(c);
-        for c in changed {
-            assert_ne!(c.binding_hash(), base, "{c:?}");
+    #[test]
+    fn everything_the_decision_saw_is_bound() {
+        let a = req(json!({"rows": 10}));
+        let base = a.binding_hash("sha256:d", Some("ap"));
+        let mut changed: Vec<(&str, AuthzRequest)> = Vec::new();
+        let mut push = |what, edit: &dyn Fn(&mut AuthzRequest)| {
+            let mut c = a.clone();
+            edit(&mut c);
+            changed.push((what, c));
+        };
+        push("params", &|c| {
+            c.action
+                .params
+                .insert("rows".into(), json!(11))
+                .map(drop)
+                .unwrap_or(())
+        });
+        push("subject.id", &|c| c.subject.id = "agent:b".into());
+        push("subject.kind", &|c| c.subject.kind = "service".into());
+        push("on_behalf_of", &|c| {
+            c.subject.on_behalf_of = "user:bob".into()
+        });
+        push("owner", &|c| c.subject.owner = "team:u".into());
+        push("groups", &|c| c.subject.groups.push("c".into()));
+        push("subject.attributes", &|c| {
+            c.subject
+                .attributes
+                .insert("tier".into(), json!(2))
+                .map(drop)
+                .unwrap_or(())
+        });
+        push("action", &|c| c.action.name = "data.delete".into());
+        push("resource.id", &|c| c.resource.id = "orders".into());
+        push("resource.type", &|c| c.resource.kind = "table".into());
+        push("resource.attributes", &|c| {
+            c.resource
+                .attributes
+                .insert("classification".into(), json!("internal"))
+                .map(drop)
+                .unwrap_or(())
+        });
+        push("environment", &|c| c.context.environment = "dev".into());
+        push("intent", &|c| c.context.intent = "y".into());
+        push("context.attributes", &|c| {
+            c.context
+                .attributes
+                .insert("ticket".into(), json!("T-2"))
+                .map(drop)
+                .unwrap_or(())
+        });
+        for (what, c) in changed {
+            assert_ne!(c.binding_hash("sha256:d", Some("ap")), base, "{what}");
         }
+        assert_ne!(a.binding_hash("sha256:e", Some("ap")), base, "bundle");
+        assert_ne!(a.binding_hash("sha256:d", Some("other")), base, "approval");
+        assert_ne!(a.binding_hash("sha256:d", None), base, "no approval");
+    }
+
+    #[test]
+    fn the_document_is_rfc_8785() {
+        // Keys sorted by UTF-16 code units, no whitespace, integers as integers.
+        let v = json!({"b": 1, "a": [true, null, "é"], "c": {"z": 1.5, "y": 10}});
+        let jcs = String::from_utf8(serde_json_canonicalizer::to_vec(&v).unwrap()).unwrap();
+        assert_eq!(jcs, r#"{"a":[true,null,"é"],"b":1,"c":{"y":10,"z":1.5}}"#);
     }
 }

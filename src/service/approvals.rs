@@ -10,7 +10,10 @@ use tracing::{Instrument as _, Span};
 
 use super::{spans, Call, Role, Roles, ServiceError, Tollgate};
 use crate::{
-    approval::{workflow::Verdict, ApprovalView, Narrowed, Redemption, Standing, Workflow},
+    approval::{
+        workflow::{RedeemChecks, Verdict},
+        ApprovalView, Narrowed, Redemption, Standing, Workflow,
+    },
     domain::{
         ApprovalFilter, AuthzRequest, Caller, Effect, IdentityId, InvalidField, Page,
         ReviewVerdict, UnixMillis, Viewer,
@@ -222,21 +225,36 @@ impl Tollgate {
         Ok(Box::pin(ReceiverStream::new(rx)))
     }
 
-    /// Verifies `token` for `req` (the request about to be executed) and marks it used, once.
+    /// Verifies `token` for `req` (the request about to be executed, in full) and marks it
+    /// used, once: only by its audience, only for exactly the request, bundle and approval it
+    /// is bound to, and only while the serving policy still does not deny that request.
     pub async fn redeem(
         &self,
         caller: &Caller,
         token: &str,
-        req: AuthzRequest,
+        mut req: AuthzRequest,
         call: &Call,
     ) -> Result<Redemption, ServiceError> {
         required("capability", token)?;
         self.require(caller, Role::Redeem)?;
+        req.canonicalize_identities()?;
         let in_audience = |audience: &[String]| Roles::in_audience(caller, audience);
+        let decider = &self.inner.decider;
+        let redecide = |req: &AuthzRequest| match decider.decide_stored(req.clone()) {
+            Ok(d) if d.decision.verdict.effect == Effect::Deny => {
+                Err(d.decision.verdict.reasons.join("; "))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        };
+        let checks = RedeemChecks {
+            in_audience: &in_audience,
+            redecide: &redecide,
+        };
         let redemption = self
             .inner
             .workflow
-            .redeem(token, &req, &call.audit(caller), in_audience)
+            .redeem(token, &req, &call.audit(caller), checks)
             .await?;
         spans::record_redemption(&Span::current(), &redemption);
         Ok(redemption)

@@ -177,7 +177,13 @@ impl Tollgate {
             // A capability for an ALLOW carries its decision's id.
             id: decision.id.clone(),
             audience: self.audience(&decision.verdict.obligations),
-            ..Grant::for_request(request, None, &decision.revision, now, ttl)
+            ..Grant::for_request(
+                request,
+                None,
+                (&decision.revision, &decision.bundle_digest),
+                now,
+                ttl,
+            )
         };
         let cap = grant.record();
         let auditor = &self.inner.auditor;
@@ -185,7 +191,7 @@ impl Tollgate {
             let decided = auditor
                 .decision(ctx, decision, request)
                 .with_capability(&cap.id);
-            let issued = crate::domain::AuditEvent::capability_issued(&decided, &cap);
+            let issued = crate::domain::AuditEvent::capability_issued(&decided, (request, &cap));
             vec![decided, issued]
         });
         auditor.issue(cap, events).await?;

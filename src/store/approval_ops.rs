@@ -47,6 +47,7 @@ macro_rules! approval_ops {
                         .map(|j| j.0),
                     trace_parent: row.try_get("trace_parent")?,
                     requested_by: row.try_get("requested_by")?,
+                    bundle_digest: row.try_get("bundle_digest")?,
                     capability_audience: row
                         .try_get::<Json<Vec<String>>, _>("capability_audience")?
                         .0,
@@ -104,6 +105,7 @@ macro_rules! approval_ops {
                     .bind(&new.trace_parent)
                     .bind(&new.requested_by)
                     .bind(Json(&new.capability_audience))
+                    .bind(&new.bundle_digest)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)

@@ -178,9 +178,11 @@ async fn an_approval_flow_leaves_the_expected_masked_records() {
     let token = approved.capability.clone();
     assert!(token.starts_with("v4.public."));
     let mut exact = drop_request();
+    // The request as decided: the subject the token filled in, owner included.
     exact.subject = Some(pb::Subject {
         id: "agent:deployer".into(),
         kind: "agent".into(),
+        owner: "team:platform".into(),
         ..Default::default()
     });
     assert!(redeem(&s, &token, exact.clone()).await);
@@ -579,9 +581,11 @@ async fn an_allow_with_a_capability_commits_it_with_its_records() {
         );
     }
     let mut exact = write.clone();
+    // The request as decided: the subject the token filled in, owner included.
     exact.subject = Some(pb::Subject {
         id: "agent:deployer".into(),
         kind: "agent".into(),
+        owner: "team:platform".into(),
         ..Default::default()
     });
     exact.context.as_mut().unwrap().request_id = "w0".into();

@@ -22,6 +22,7 @@ mod differential;
 mod durability;
 mod golden;
 mod grpc;
+mod guarantees;
 mod identity;
 mod log_hygiene;
 mod metrics;

@@ -12,18 +12,36 @@ use crate::{
     telemetry::metrics::{CapabilityEvent, Resolution},
 };
 
+/// What the caller of [`Workflow::redeem`] decides about a presented capability.
+pub struct RedeemChecks<'a> {
+    /// Whether the caller is in the capability's audience.
+    pub in_audience: &'a (dyn Fn(&[String]) -> bool + Sync),
+    /// The serving policy's decision on the presented request: `Err(reasons)` when it denies.
+    pub redecide: &'a (dyn Fn(&AuthzRequest) -> Result<(), String> + Sync),
+}
+
 impl Workflow {
-    /// Verifies `token` for `req` and marks it used, once, if `in_audience` says the caller
-    /// is in its audience: anyone else is refused with [`WorkflowError::NotAudience`] and
-    /// consumes nothing. The redemption is recorded in its compare-and-set's transaction; a
-    /// refusal is recorded before it is answered.
+    /// Verifies `token` for `req` (its identities in canonical form) and marks it used, once:
+    /// - a caller `checks.in_audience` refuses is refused with [`WorkflowError::NotAudience`],
+    ///   consuming nothing;
+    /// - the token must bind exactly `req` as decided by the bundle and approval it names;
+    /// - its approval (if any) must still be approved;
+    /// - the serving policy decides `req` again (`checks.redecide`): if it now denies (a
+    ///   revoked rule, a new deny), the redemption is refused with its reasons.
+    ///
+    /// The redemption is recorded in its compare-and-set's transaction; a refusal is recorded
+    /// before it is answered.
     pub async fn redeem(
         &self,
         token: &str,
         req: &AuthzRequest,
         ctx: &AuditContext,
-        in_audience: impl Fn(&[String]) -> bool,
+        checks: RedeemChecks<'_>,
     ) -> Result<Redemption, WorkflowError> {
+        let RedeemChecks {
+            in_audience,
+            redecide,
+        } = checks;
         let now = self.now();
         let grant = match self.key.verify(token, now.to_time()) {
             Ok(g) => g,
@@ -34,7 +52,7 @@ impl Workflow {
             self.refuse(ctx, req, reason, Some(&grant), None).await?;
             return Err(WorkflowError::NotAudience);
         }
-        if grant.subject != req.subject.id || grant.request_hash != req.binding_hash() {
+        if !grant.binds(req) {
             let reason = CapabilityError::WrongRequest.to_string();
             return self.refuse(ctx, req, reason, Some(&grant), None).await;
         }
@@ -50,6 +68,12 @@ impl Workflow {
                     .refuse(ctx, req, reason, Some(&grant), approval.as_ref())
                     .await;
             }
+        }
+        if let Err(reasons) = redecide(req) {
+            let reason = format!("the serving policy no longer allows this request: {reasons}");
+            return self
+                .refuse(ctx, req, reason, Some(&grant), approval.as_ref())
+                .await;
         }
         let events = self.auditor.events(|| {
             let presented = presented(&grant, approval.as_ref());

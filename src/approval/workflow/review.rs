@@ -128,7 +128,7 @@ impl Workflow {
         };
         let change = RequestChange {
             request: serde_json::to_value(&n.request).map_err(corrupt)?,
-            request_hash: n.request.binding_hash(),
+            request_hash: n.request.request_hash(),
             requirements: serde_json::to_value(&n.requirements).map_err(corrupt)?,
             previous_hash: approval.request_hash.clone(),
         };
@@ -179,15 +179,16 @@ impl Workflow {
                     ..Grant::for_request(
                         request,
                         Some(approval.id.clone()),
-                        &approval.bundle_revision,
+                        (&approval.bundle_revision, &approval.bundle_digest),
                         now.to_time(),
                         ttl,
                     )
                 };
                 let cap = grant.record();
                 let events = self.auditor.events(|| {
-                    let approved = AuditEvent::approval_approved(ctx, approval, now, &cap);
-                    let issued = AuditEvent::capability_issued(&approved, &cap);
+                    let approved =
+                        AuditEvent::approval_approved(ctx, approval, now, (request, &cap));
+                    let issued = AuditEvent::capability_issued(&approved, (request, &cap));
                     vec![approved, issued]
                 });
                 if self

@@ -147,17 +147,21 @@ impl AuditEvent {
         }
     }
 
-    /// The reviews met every requirement of `approval`; `capability` was minted for it.
+    /// The reviews met every requirement of `approval`; `capability` was minted for `request`
+    /// (the approved request, narrowed if a reviewer narrowed it).
     pub fn approval_approved(
         ctx: &AuditContext,
         approval: &Approval,
         at: UnixMillis,
-        capability: &Capability,
+        (request, capability): (&AuthzRequest, &Capability),
     ) -> Self {
         Self {
             effect: ApprovalState::Approved.as_str().into(),
             capability_id: capability.id.clone(),
-            detail: json!({ "request_hash": capability.request_hash }),
+            detail: json!({
+                "request_hash": request.request_hash(),
+                "binding": capability.request_hash,
+            }),
             ..Self::of_approval(AuditKind::ApprovalApproved, ctx, at, approval)
         }
     }
@@ -187,9 +191,14 @@ impl AuditEvent {
         Self::approval_ended(kind, ApprovalState::Expired, &ctx, approval, at)
     }
 
-    /// `capability` was minted with `with` (the decision that allowed, or the approval that
-    /// approved): the same parties, ids and trace, the capability's facts, never its token.
-    pub fn capability_issued(with: &AuditEvent, capability: &Capability) -> Self {
+    /// `capability` was minted for `request` with `with` (the decision that allowed, or the
+    /// approval that approved): the same parties, ids and trace, the capability's facts
+    /// (`request_hash` of the request, `binding` of request, bundle and approval, audience),
+    /// never its token.
+    pub fn capability_issued(
+        with: &AuditEvent,
+        (request, capability): (&AuthzRequest, &Capability),
+    ) -> Self {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
             kind: AuditKind::CapabilityIssued,
@@ -198,7 +207,9 @@ impl AuditEvent {
             capability_id: capability.id.clone(),
             input: Value::Null,
             detail: json!({
-                "request_hash": capability.request_hash,
+                "request_hash": request.request_hash(),
+                "binding": capability.request_hash,
+                "audience": capability.audience,
                 "issued_at": capability.issued_at,
                 "expires_at": capability.expires_at,
             }),
@@ -332,7 +343,7 @@ impl AuditEvent {
         capability: Option<RedeemedCapability<'_>>,
     ) -> Self {
         let mut e = Self {
-            detail: json!({ "request_hash": req.binding_hash() }),
+            detail: json!({ "request_hash": req.request_hash() }),
             ..Self::about(kind, ctx, at, req)
         };
         if let Some(c) = capability {

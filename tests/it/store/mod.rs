@@ -146,6 +146,7 @@ pub(crate) fn new_approval(
         request_hash: "ab".repeat(32),
         requirements: json!([{"groups": ["security"], "quorum": 2}]),
         bundle_revision: "rev-1".into(),
+        bundle_digest: "sha256:feedface".into(),
         created_at: UnixMillis(1_000),
         expires_at: UnixMillis(expires_at),
         trace_parent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
