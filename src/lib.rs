@@ -24,6 +24,7 @@
 //! - [`capability`]: single-use PASETO capabilities bound to one request: mint, verify, JWKS.
 //! - [`keyfile`]: the Ed25519 key file both keys use: load or generate a 0600 PASERK file,
 //!   key id, JWK.
+//! - [`outbound`]: the HTTP client for calls tollgate makes (JWKS, anchor webhook).
 //! - [`audit`]: the service side of the hash-chained trail: masking, recording through the
 //!   group commit, signed checkpoints, the verifier, queries, bundle events.
 //! - [`store`]: one small trait per concern (approvals, capabilities, the audit log, the
@@ -53,6 +54,7 @@ pub mod grpc;
 pub mod http;
 pub mod identity;
 pub mod keyfile;
+pub mod outbound;
 pub mod policy;
 pub mod service;
 pub mod store;

@@ -28,6 +28,7 @@
 //! - `bundle`: records bundle activations and rejections.
 //! - [`query`]: reading the trail: pages, JSON-lines export, one request's events, replay input.
 
+pub mod anchor;
 mod bundle;
 pub mod checkpoint;
 mod key;

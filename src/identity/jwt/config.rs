@@ -1,10 +1,9 @@
 //! The JWT configuration: trusted issuers, their algorithms, key sources and timing, checked
 //! once at start-up and turned into ready-to-verify [`Issuer`]s.
 
-use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
+use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use jsonwebtoken::Algorithm;
-use rustls_platform_verifier::BuilderVerifierExt;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -182,26 +181,8 @@ fn allowed_algorithms(field: &str, names: &[String]) -> Result<Vec<Algorithm>, J
 /// The client for discovery and JWKS: rustls with ring and the platform's roots, timeouts,
 /// no redirects (a key URL that moves is a configuration change, not something to follow).
 pub(super) fn http_client(timeout: Duration) -> Result<reqwest::Client, JwtConfigError> {
-    let tls_error = |e: rustls::Error| config_error("jwt", format!("TLS client setup: {e}"));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(tls_error)?
-        .with_platform_verifier()
-        .map_err(tls_error)?
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| {
-            config_error(
-                "jwt",
-                format!("HTTP client setup: {}", crate::telemetry::ErrorChain(&e)),
-            )
-        })
+    crate::outbound::client(timeout)
+        .map_err(|e| config_error("jwt", crate::telemetry::ErrorChain(&e).to_string()))
 }
 
 pub(super) fn config_error(field: impl Into<String>, message: impl Into<String>) -> JwtConfigError {
