@@ -2,7 +2,9 @@
 //!
 //! - `vm_thread_local`: the regorus register VM, one per worker, loaded once per revision.
 //! - `serving_path`: what `Authorize` runs after decoding: validate, build input, evaluate
-//!   (interpreter-confirmed where the VM cannot be trusted), decide.
+//!   (the VM alone, with strict rule errors), decide.
+//! - `serving_path_interpreter_confirmed`: the serving path before the VM patch, for the
+//!   ratio: the VM, then the interpreter for every answer that did not deny through `deny`.
 //! - `interpreter_clone_per_call`: clone the prepared `Engine` for every call.
 //! - `interpreter_reused`: one prepared `Engine` reused across calls.
 //! - `compiled_policy`: regorus `CompiledPolicy::eval_with_input`.
@@ -100,6 +102,18 @@ fn bench(c: &mut Criterion) {
                 let req = black_box(&req);
                 req.validate(&limits).expect("valid");
                 black_box(decide(compiled.evaluate(to_input(req))))
+            })
+        });
+        group.bench_function("serving_path_interpreter_confirmed", |b| {
+            b.iter(|| {
+                let req = black_box(&req);
+                req.validate(&limits).expect("valid");
+                let input = to_input(req);
+                let outcome = match compiled.evaluate_vm(input.clone()) {
+                    Ok(o) if o.deny.is_empty() => compiled.evaluate_interpreter_local(input),
+                    other => other,
+                };
+                black_box(decide(outcome))
             })
         });
         group.bench_function("interpreter_clone_per_call", |b| {

@@ -3,8 +3,11 @@
 //!
 //! The VM path compiles once per bundle revision and keeps one `RegoVM` per worker thread
 //! (thread-local, rebuilt when the revision changes), so evaluation never takes a lock and
-//! never shares a VM mutably. The interpreter path clones the prepared `Engine` per call; it
-//! is slower and exists to prove the VM right (see the differential golden tests).
+//! never shares a VM mutably. The VM runs with strict rule errors (tollgate's patch to the
+//! vendored regorus, `vendor/PATCHES.md`): an error anywhere in any rule aborts the
+//! evaluation, exactly as in the interpreter, so the VM's answer is served alone. The
+//! interpreter path clones the prepared `Engine` per call; it is slower and exists to prove
+//! the VM right (see the golden and differential tests).
 
 use std::{
     cell::RefCell,
@@ -203,6 +206,10 @@ impl CompiledBundle {
         vm.load_program(self.program.clone());
         vm.set_data(self.data.clone())?;
         vm.set_strict_builtin_errors(true);
+        // Without this, regorus's VM drops errors raised in rule bodies (an erroring `deny`
+        // body would read as "no reason to deny") and turns conflicting values into
+        // undefined; with it, the VM fails exactly where the interpreter does.
+        vm.set_strict_rule_errors(true);
         vm.set_max_instructions(self.limits.max_instructions);
         vm.set_execution_timer_config(Some(timer(&self.limits)));
         vm.set_memory_budget_config(
@@ -211,23 +218,15 @@ impl CompiledBundle {
         Ok(vm)
     }
 
-    /// The serving path: every answer a caller gets is the interpreter's answer (the
-    /// reference semantics, where any error in any rule denies), reached as cheaply as
-    /// possible.
+    /// The serving path: the VM's answer alone. Any error (a runtime error in any rule, a
+    /// conflict, a limit) is an `Err`, which the caller turns into DENY.
     ///
-    /// regorus 0.14's VM discards errors raised inside a rule body and treats the body as
-    /// not matching, even with strict builtin errors on. For `allow` that is harmless (it
-    /// denies), but a `deny` or `approval` body that errors (a type mismatch on a
-    /// caller-chosen parameter, say) silently disappears, which could turn DENY into ALLOW.
-    /// So a VM answer is final only when it denies through `deny` members or a VM error;
-    /// anything weaker (ALLOW, PENDING_APPROVAL, default deny) is decided by this worker's
-    /// prepared interpreter.
+    /// This is safe only because the VM runs with strict rule errors (see `new_vm`'s
+    /// use of `set_strict_rule_errors`): without that patch regorus 0.14's VM discards an
+    /// error raised inside a `deny` or `approval` body and the decision silently allows. The
+    /// golden and differential tests hold the VM to the interpreter, errors included.
     pub fn evaluate(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
-        match self.evaluate_vm(input.clone()) {
-            Ok(o) if !o.deny.is_empty() => Ok(o),
-            Err(f) => Err(f),
-            Ok(_) => self.evaluate_interpreter_local(input),
-        }
+        self.evaluate_vm(input)
     }
 
     /// Evaluates `input` on this worker's VM (loaded once per revision per thread).

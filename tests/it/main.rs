@@ -26,3 +26,4 @@ mod otlp;
 mod replicas;
 mod signed_bundles;
 mod store;
+mod vm_patch;

@@ -217,6 +217,10 @@ pub enum VmError {
     #[error("Rule-data conflict: {message} (pc={pc})")]
     RuleDataConflict { message: String, pc: usize },
 
+    /// Raised only with strict rule errors on (see `RegoVM::set_strict_rule_errors`).
+    #[error("{rule}: complete rules and functions must not produce multiple outputs (pc={pc})")]
+    ConflictingRuleValues { rule: String, pc: usize },
+
     #[error("Arithmetic error: {message} (pc={pc})")]
     ArithmeticError { message: String, pc: usize },
 

@@ -713,7 +713,8 @@ impl RegoVM {
         // They represent engine-level constraints, not rule-level failures.
         // Returning Ok(false) causes the caller to clear execution_stack and
         // propagate the error, terminating the evaluation entirely.
-        if RegoVM::is_fatal_vm_error(&err) {
+        // With strict rule errors on, so must every error but a failed condition.
+        if self.must_propagate_body_error(&err) {
             return Ok(false);
         }
 

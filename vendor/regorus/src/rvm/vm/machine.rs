@@ -140,6 +140,11 @@ pub struct RegoVM {
     /// Whether builtins should raise errors strictly or return undefined on failure
     pub(super) strict_builtin_errors: bool,
 
+    /// Whether runtime errors raised inside rule bodies abort evaluation (instead of making
+    /// the body not match) and conflicting rule values raise an error (instead of yielding
+    /// undefined). Off by default.
+    pub(super) strict_rule_errors: bool,
+
     /// Cache for builtin calls that must stay deterministic across a single evaluation.
     ///
     /// Two-level structure: outer BTreeMap keyed by builtin name, inner Vec of
@@ -271,6 +276,7 @@ impl RegoVM {
             next_execution_mode: ExecutionMode::RunToCompletion,
             frame_pc_overridden: false,
             strict_builtin_errors: false,
+            strict_rule_errors: false,
             builtins_cache: BTreeMap::new(),
             execution_timer_config: None,
             execution_timer: ExecutionTimer::new(fallback_timer),
@@ -425,6 +431,28 @@ impl RegoVM {
     /// Returns whether builtin operations raise errors strictly
     pub const fn strict_builtin_errors(&self) -> bool {
         self.strict_builtin_errors
+    }
+
+    /// Configure whether runtime errors inside rule bodies propagate, as they do in the
+    /// tree-walking interpreter.
+    ///
+    /// Off (the default), a rule or function body that raises any error other than a
+    /// resource limit is treated as a body that does not match, and a complete rule or
+    /// function whose bodies produce different values evaluates to undefined (its `default`
+    /// skipped). With strict builtin errors on, that turns a strict builtin error, an
+    /// arithmetic type error, a division by zero or a mixed-type comparison inside a rule
+    /// body into "undefined", so an erroring `deny` body silently allows.
+    ///
+    /// On, only a failed condition ([`VmError::AssertionFailed`]) makes a body not match;
+    /// every other error aborts the evaluation, and conflicting values raise
+    /// [`VmError::ConflictingRuleValues`].
+    pub const fn set_strict_rule_errors(&mut self, strict: bool) {
+        self.strict_rule_errors = strict;
+    }
+
+    /// Returns whether runtime errors inside rule bodies propagate
+    pub const fn strict_rule_errors(&self) -> bool {
+        self.strict_rule_errors
     }
 
     /// Enable or disable single-step execution for suspendable runs

@@ -31,6 +31,14 @@ impl RegoVM {
         )
     }
 
+    /// Returns true if `err`, raised inside a rule body, must abort evaluation instead of
+    /// making the body not match: resource limits always, and with strict rule errors on,
+    /// every error but a failed condition.
+    pub(super) const fn must_propagate_body_error(&self, err: &VmError) -> bool {
+        Self::is_fatal_vm_error(err)
+            || (self.strict_rule_errors && !matches!(err, VmError::AssertionFailed { .. }))
+    }
+
     /// Restore VM state that was swapped out for rule execution.
     /// Must be called before returning an error from `execute_rule_definitions_common`
     /// to avoid leaving the VM in an inconsistent state.
@@ -111,7 +119,7 @@ impl RegoVM {
                 {
                     match self.jump_to(destructuring_entry_point) {
                         Ok(_result) => {}
-                        Err(e) if Self::is_fatal_vm_error(&e) => {
+                        Err(e) if self.must_propagate_body_error(&e) => {
                             self.restore_rule_state(
                                 &mut previous_loop_stack,
                                 &mut previous_comprehension_stack,
@@ -130,6 +138,16 @@ impl RegoVM {
                             let current_result = self.get_register(result_reg)?.clone();
                             if current_result != Value::Undefined {
                                 if let Some(ref expected) = first_successful_result {
+                                    if *expected != current_result && self.strict_rule_errors {
+                                        self.restore_rule_state(
+                                            &mut previous_loop_stack,
+                                            &mut previous_comprehension_stack,
+                                        );
+                                        return Err(VmError::ConflictingRuleValues {
+                                            rule: rule_info.name.clone(),
+                                            pc: self.pc,
+                                        });
+                                    }
                                     if *expected != current_result {
                                         rule_failed_due_to_inconsistency = true;
                                         self.set_register(result_reg, Value::Undefined)?;
@@ -167,7 +185,7 @@ impl RegoVM {
                             break;
                         }
                     }
-                    Err(e) if Self::is_fatal_vm_error(&e) => {
+                    Err(e) if self.must_propagate_body_error(&e) => {
                         self.restore_rule_state(
                             &mut previous_loop_stack,
                             &mut previous_comprehension_stack,
@@ -688,6 +706,12 @@ impl RegoVM {
 
             if current_result != Value::Undefined {
                 if let Some(ref expected) = frame_data.accumulated_result {
+                    if *expected != current_result && self.strict_rule_errors {
+                        return Err(VmError::ConflictingRuleValues {
+                            rule: rule_info.name.clone(),
+                            pc: self.pc,
+                        });
+                    }
                     if *expected != current_result {
                         frame_data.rule_failed_due_to_inconsistency = true;
                         if let Some(result_slot) =
