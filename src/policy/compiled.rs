@@ -7,7 +7,8 @@
 //! vendored regorus, `vendor/PATCHES.md`): an error anywhere in any rule aborts the
 //! evaluation, exactly as in the interpreter, so the VM's answer is served alone. The
 //! interpreter path clones the prepared `Engine` per call; it is slower and exists to prove
-//! the VM right (see the golden and differential tests).
+//! the VM right (see the golden and differential tests), and it serves the bundles the VM
+//! compiler refuses (see [`super::engine`]).
 
 use std::{
     cell::RefCell,
@@ -21,7 +22,7 @@ use std::{
 };
 
 use regorus::{
-    languages::rego::compiler::Compiler,
+    languages::rego::compiler::{Compiler, CompilerError},
     rvm::{
         program::Program,
         vm::{RegoVM, VmError},
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     bundle::{Bundle, Module},
     contract::{self, RequirementDefaults, ENTRY_MODULE, ENTRY_PACKAGE, ENTRY_RULE},
+    engine::ServingEngine,
 };
 use crate::domain::{EvalFailure, FailureKind, PolicyOutcome};
 
@@ -89,7 +91,8 @@ pub enum CompileError {
     /// The data document is rejected by the engine.
     #[error("data: {0}")]
     Data(String),
-    /// Compilation or VM code generation failed.
+    /// The interpreter's compilation failed (VM code generation failing is not an error: the
+    /// interpreter serves such a bundle).
     #[error("compile: {0}")]
     Compile(String),
 }
@@ -109,7 +112,9 @@ pub struct CompiledBundle {
     /// When it was compiled.
     pub compiled_at: SystemTime,
     generation: u64,
-    program: Arc<Program>,
+    /// The VM program, absent when the VM compiler refused the bundle.
+    program: Option<Arc<Program>>,
+    serving: ServingEngine,
     data: Value,
     engine: Mutex<Engine>,
     limits: EvalLimits,
@@ -179,8 +184,21 @@ impl CompiledBundle {
         let compiled = engine
             .compile_with_entrypoint(&Rc::from(ENTRY_RULE))
             .map_err(|e| CompileError::Compile(e.to_string()))?;
-        let program = Compiler::compile_from_policy(&compiled, &[ENTRY_RULE])
-            .map_err(|e| CompileError::Compile(e.to_string()))?;
+        let (program, serving) = match Compiler::compile_from_policy(&compiled, &[ENTRY_RULE]) {
+            Ok(program) => (Some(program), ServingEngine::Vm),
+            Err(e) if policy_is_wrong(&e.error) => {
+                return Err(CompileError::Compile(bounded(e.to_string())))
+            }
+            Err(e) => {
+                let vm_refusal = bounded(e.to_string());
+                tracing::warn!(
+                    bundle.revision = %bundle.revision,
+                    reason = %vm_refusal,
+                    "the VM compiler refused this bundle; the interpreter will serve it"
+                );
+                (None, ServingEngine::Interpreter { vm_refusal })
+            }
+        };
         let compiled = Self {
             revision: Arc::from(bundle.revision.as_str()),
             digest: bundle.digest.clone(),
@@ -189,21 +207,29 @@ impl CompiledBundle {
             compiled_at: SystemTime::now(),
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
             program,
+            serving,
             data,
             engine: Mutex::new(engine),
             limits,
             defaults,
         };
         // Loading the data into a VM catches rule/data conflicts now, not on the first request.
-        compiled
-            .new_vm()
-            .map_err(|e| CompileError::Data(e.to_string()))?;
+        if let Some(program) = &compiled.program {
+            compiled
+                .new_vm(program)
+                .map_err(|e| CompileError::Data(e.to_string()))?;
+        }
         Ok(compiled)
     }
 
-    fn new_vm(&self) -> Result<RegoVM, VmError> {
+    /// Which evaluator serves this bundle.
+    pub fn serving_engine(&self) -> &ServingEngine {
+        &self.serving
+    }
+
+    fn new_vm(&self, program: &Arc<Program>) -> Result<RegoVM, VmError> {
         let mut vm = RegoVM::new();
-        vm.load_program(self.program.clone());
+        vm.load_program(program.clone());
         vm.set_data(self.data.clone())?;
         vm.set_strict_builtin_errors(true);
         // Without this, regorus's VM drops errors raised in rule bodies (an erroring `deny`
@@ -218,25 +244,37 @@ impl CompiledBundle {
         Ok(vm)
     }
 
-    /// The serving path: the VM's answer alone. Any error (a runtime error in any rule, a
+    /// The serving path: the VM's answer alone, or the interpreter's for a bundle the VM
+    /// compiler refused ([`Self::serving_engine`]). Any error (a runtime error in any rule, a
     /// conflict, a limit) is an `Err`, which the caller turns into DENY.
     ///
-    /// This is safe only because the VM runs with strict rule errors (see `new_vm`'s
-    /// use of `set_strict_rule_errors`): without that patch regorus 0.14's VM discards an
-    /// error raised inside a `deny` or `approval` body and the decision silently allows. The
-    /// golden and differential tests hold the VM to the interpreter, errors included.
+    /// Serving the VM alone is safe only because it runs with strict rule errors (see
+    /// `new_vm`'s use of `set_strict_rule_errors`): without that patch regorus 0.14's VM
+    /// discards an error raised inside a `deny` or `approval` body and the decision silently
+    /// allows. The golden and differential tests hold the VM to the interpreter, errors
+    /// included.
     pub fn evaluate(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
-        self.evaluate_vm(input)
+        match self.serving {
+            ServingEngine::Vm => self.evaluate_vm(input),
+            ServingEngine::Interpreter { .. } => self.evaluate_interpreter_local(input),
+        }
     }
 
-    /// Evaluates `input` on this worker's VM (loaded once per revision per thread).
+    /// Evaluates `input` on this worker's VM (loaded once per revision per thread). Fails
+    /// for a bundle the VM compiler refused.
     pub fn evaluate_vm(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
+        let Some(program) = &self.program else {
+            return Err(EvalFailure::new(
+                FailureKind::Evaluation,
+                "the VM compiler refused this bundle",
+            ));
+        };
         let result = WORKER_VM.with(|cell| {
             let mut slot = cell.borrow_mut();
             let vm = match slot.as_mut() {
                 Some((generation, vm)) if *generation == self.generation => vm,
                 _ => {
-                    let vm = self.new_vm().map_err(|e| vm_failure(&e))?;
+                    let vm = self.new_vm(program).map_err(|e| vm_failure(&e))?;
                     &mut slot.insert((self.generation, vm)).1
                 }
             };
@@ -292,6 +330,19 @@ impl CompiledBundle {
     }
 }
 
+/// VM compiler errors that mean the policy itself is wrong, not that the VM lacks a feature:
+/// the interpreter would fail every evaluation that reaches the call. Such a bundle is
+/// rejected like one that does not parse, so it never replaces the last good one; every
+/// other refusal (`with`, constant-key partial objects...) falls back to the interpreter.
+fn policy_is_wrong(e: &CompilerError) -> bool {
+    matches!(
+        e,
+        CompilerError::UnknownFunction { .. }
+            | CompilerError::UnknownBuiltinFunction { .. }
+            | CompilerError::NotBuiltinFunction { .. }
+    )
+}
+
 fn timer(limits: &EvalLimits) -> ExecutionTimerConfig {
     ExecutionTimerConfig {
         limit: limits.timeout,
@@ -331,4 +382,43 @@ fn engine_failure(e: &anyhow::Error) -> EvalFailure {
         FailureKind::Evaluation
     };
     EvalFailure::new(kind, bounded(format!("{e:#}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(rego: &str) -> Result<CompiledBundle, CompileError> {
+        let files = vec![("policy.rego".to_string(), rego.as_bytes().to_vec())];
+        let bundle = Bundle::from_files("test".into(), files).unwrap();
+        CompiledBundle::compile(
+            &bundle,
+            EvalLimits::default(),
+            RequirementDefaults::default(),
+        )
+    }
+
+    #[test]
+    fn the_vm_serves_what_it_compiles() {
+        let b = compile("package tollgate\n\nallow if input.x == 1\n").unwrap();
+        assert_eq!(b.serving_engine(), &ServingEngine::Vm);
+    }
+
+    #[test]
+    fn the_interpreter_serves_what_the_vm_refuses() {
+        let b =
+            compile("package tollgate\n\nok if input.x == 1\n\nallow if ok with input.x as 1\n")
+                .unwrap();
+        let reason = b.serving_engine().vm_refusal().unwrap();
+        assert!(reason.contains("with"), "{reason}");
+        let out = b.evaluate(Value::from_json_str("{}").unwrap()).unwrap();
+        assert!(out.allow);
+        assert!(b.evaluate_vm(Value::new_object()).is_err());
+    }
+
+    #[test]
+    fn a_call_to_an_unknown_function_is_still_rejected() {
+        let err = compile("package tollgate\n\nallow if no_such_fn(1)\n").unwrap_err();
+        assert!(matches!(err, CompileError::Compile(_)), "{err}");
+    }
 }

@@ -1,11 +1,12 @@
 //! Policy: bundles in, verdicts out.
 //!
 //! [`bundle`] reads a directory or OPA `.tar.gz`; [`compiled`] turns it into VM bytecode and
-//! evaluates under limits; [`contract`] checks what the rules produced; [`active`] swaps
-//! revisions atomically; [`archive`] keeps every activated revision by digest; [`watch`]
-//! reloads on change; [`cache`] memoises verdicts; [`testing`] runs a bundle's Rego tests;
-//! [`signature`] verifies OPA bundle signatures; [`replay`] re-evaluates recorded decisions
-//! against archived revisions or a candidate bundle.
+//! evaluates under limits; [`engine`] says which evaluator serves a bundle (the VM, or the
+//! interpreter where the VM compiler refuses it); [`contract`] checks what the rules
+//! produced; [`active`] swaps revisions atomically; [`archive`] keeps every activated
+//! revision by digest; [`watch`] reloads on change; [`cache`] memoises verdicts; [`testing`]
+//! runs a bundle's Rego tests; [`signature`] verifies OPA bundle signatures; [`replay`]
+//! re-evaluates recorded decisions against archived revisions or a candidate bundle.
 
 pub mod active;
 pub mod archive;
@@ -13,6 +14,7 @@ pub mod bundle;
 pub mod cache;
 pub mod compiled;
 pub mod contract;
+pub mod engine;
 pub mod input;
 pub mod replay;
 pub mod signature;
@@ -25,4 +27,5 @@ pub use bundle::{Bundle, BundleError};
 pub use cache::{CacheConfig, DecisionCache};
 pub use compiled::{CompileError, CompiledBundle, EvalLimits};
 pub use contract::RequirementDefaults;
+pub use engine::{agreement, Agreement, ServingEngine};
 pub use signature::{BundleVerifier, SignatureError, VerificationConfig};

@@ -4,12 +4,14 @@
 
 use std::sync::OnceLock;
 
-use crate::golden::{agreement, Agreement};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use tollgate::{
     domain::{AuthzRequest, InputLimits},
-    policy::{input::to_input, Bundle, CompiledBundle, EvalLimits, RequirementDefaults},
+    policy::{
+        agreement, input::to_input, Agreement, Bundle, CompiledBundle, EvalLimits,
+        RequirementDefaults,
+    },
 };
 
 fn bundle() -> &'static CompiledBundle {
@@ -17,7 +19,12 @@ fn bundle() -> &'static CompiledBundle {
     B.get_or_init(|| {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
         let b = Bundle::load(&path).unwrap();
-        CompiledBundle::compile(&b, EvalLimits::default(), RequirementDefaults::default()).unwrap()
+        let compiled =
+            CompiledBundle::compile(&b, EvalLimits::default(), RequirementDefaults::default())
+                .unwrap();
+        // Otherwise the comparison below would hold the interpreter to itself.
+        assert_eq!(compiled.serving_engine().as_str(), "vm");
+        compiled
     })
 }
 

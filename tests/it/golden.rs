@@ -1,9 +1,10 @@
-//! Golden decisions: every `tests/golden/*.yaml` file names a bundle and cases (input ->
-//! expected effect, reasons, requirements...). Each case runs through validation, the serving
-//! path (the VM alone) and the tree interpreter (the reference). The VM must give the
-//! interpreter's answer, errors included; the one tolerated difference is the VM failing
-//! where the interpreter does not (that denies, so it is safe, and it is reported). The
-//! served result must match the expectation.
+//! Golden decisions: every `tests/golden/*.yaml` file names a bundle, optionally the engine
+//! that must serve it, and cases (input -> expected effect, reasons, requirements...). Each
+//! case runs through validation, the serving path and the tree interpreter (the reference).
+//! Where the VM serves, it must give the interpreter's answer, errors included; the one
+//! tolerated difference is the VM failing where the interpreter does not (that denies, so it
+//! is safe, and it is reported). Where the VM compiler refused the bundle, the interpreter
+//! serves. The served result must match the expectation.
 
 use std::{
     collections::BTreeMap,
@@ -13,14 +14,19 @@ use std::{
 use serde::Deserialize;
 use serde_json::Value as Json;
 use tollgate::{
-    domain::{decide, AuthzRequest, Effect, EvalFailure, InputLimits, PolicyOutcome},
-    policy::{input::to_input, Bundle, CompiledBundle, EvalLimits, RequirementDefaults},
+    domain::{decide, AuthzRequest, Effect, InputLimits},
+    policy::{
+        agreement, input::to_input, Agreement, Bundle, CompiledBundle, EvalLimits,
+        RequirementDefaults, ServingEngine,
+    },
 };
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GoldenFile {
     bundle: PathBuf,
+    /// `vm` or `interpreter`: which engine must serve the bundle.
+    engine: Option<String>,
     cases: Vec<Case>,
 }
 
@@ -54,31 +60,6 @@ struct ExpectedRequirement {
 /// Cases where the VM failed (so the answer is DENY) and the interpreter did not: the one
 /// tolerated difference, reported by the runner.
 static VM_ONLY_FAILURES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// How the VM's answer relates to the reference interpreter's.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Agreement {
-    /// Same outcome, or both failed with the same kind of failure.
-    Same,
-    /// The VM failed and the interpreter did not: DENY, so tolerated.
-    VmOnlyFailure,
-    /// Anything else: a bug.
-    Different,
-}
-
-/// Compares the VM with the reference (failures by kind: the engines word messages
-/// differently).
-pub fn agreement(
-    vm: &Result<PolicyOutcome, EvalFailure>,
-    reference: &Result<PolicyOutcome, EvalFailure>,
-) -> Agreement {
-    match (vm, reference) {
-        (Ok(a), Ok(b)) if a == b => Agreement::Same,
-        (Err(a), Err(b)) if a.kind == b.kind => Agreement::Same,
-        (Err(_), Ok(_)) => Agreement::VmOnlyFailure,
-        _ => Agreement::Different,
-    }
-}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -116,10 +97,14 @@ fn run_case(bundle: &CompiledBundle, case: &Case) -> Vec<String> {
     let input = to_input(&req);
     let served = bundle.evaluate(input.clone());
     let reference = bundle.evaluate_interpreted(input.clone());
-    let vm = bundle.evaluate_vm(input);
+    let vm = match bundle.serving_engine() {
+        ServingEngine::Vm => bundle.evaluate_vm(input),
+        // The interpreter serves: the served answer is what must match the reference.
+        ServingEngine::Interpreter { .. } => served.clone(),
+    };
     if agreement(&served, &vm) != Agreement::Same {
         problems.push(format!(
-            "the serving path is not the VM's answer:\n  served: {served:?}\n  vm:     {vm:?}"
+            "the serving path is not the serving engine's answer:\n  served: {served:?}\n  vm:     {vm:?}"
         ));
     }
     match agreement(&vm, &reference) {
@@ -224,6 +209,15 @@ fn golden_cases() {
             yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let bundle = compile(&root().join(&golden.bundle));
         assert!(!golden.cases.is_empty(), "{} has no cases", file.display());
+        if let Some(engine) = &golden.engine {
+            let serving = bundle.serving_engine();
+            assert_eq!(
+                serving.as_str(),
+                engine,
+                "{}: served by {serving:?}",
+                file.display()
+            );
+        }
         for case in &golden.cases {
             total += 1;
             let key = case

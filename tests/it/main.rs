@@ -7,6 +7,7 @@
 
 mod common;
 
+mod all_of_rego;
 mod approvals;
 mod audit_durability;
 mod audit_query;
