@@ -1,0 +1,125 @@
+//! How well evaluation limits hold: each expensive construct of
+//! `tests/golden/bundles/expensive` runs once per engine under a 100 ms / 64 MiB budget, each
+//! in a fresh process, and the run prints how long it took to deny and how far the process's
+//! resident memory rose above where it was before the evaluation (peak RSS).
+//!
+//! Run: `cargo bench --bench eval_limits` (numbers, not assertions: a shared machine is noisy).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{path::Path, time::Duration, time::Instant};
+
+use tollgate::{
+    domain::{AuthzRequest, EvalFailure, PolicyOutcome},
+    policy::{input::to_input, Bundle, CompiledBundle, EvalLimits, RequirementDefaults},
+};
+
+const CASES: &[(&str, u64)] = &[
+    ("cheap", 0),
+    ("range", 20_000_000),
+    ("comprehension", 5_000_000),
+    ("concat", 3_000_000),
+    ("array_concat", 10_000_000),
+    ("marshal", 5_000_000),
+    ("nested", 3_000),
+    ("loops", 30_000),
+];
+
+fn kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn request(mode: &str, n: u64) -> AuthzRequest {
+    serde_json::from_value(serde_json::json!({
+        "subject": {"id": "agent:probe", "kind": "agent", "owner": "team:qa"},
+        "action": {"name": "probe.run"},
+        "resource": {"type": "probe", "id": "p-1"},
+        "context": {"environment": "dev", "intent": "limits bench",
+                    "attributes": {"mode": mode, "n": n}},
+    }))
+    .unwrap()
+}
+
+fn outcome(r: &Result<PolicyOutcome, EvalFailure>) -> String {
+    match r {
+        Ok(o) if o.allow => "completed (allow)".into(),
+        Ok(_) => "completed (deny)".into(),
+        Err(f) => format!(
+            "{:?}: {}",
+            f.kind,
+            f.message.chars().take(60).collect::<String>()
+        ),
+    }
+}
+
+fn compiled() -> CompiledBundle {
+    let limits = EvalLimits {
+        timeout: Duration::from_millis(100),
+        max_memory_bytes: 64 * 1024 * 1024,
+        ..EvalLimits::default()
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/bundles/expensive");
+    let bundle = Bundle::load(&path).unwrap();
+    CompiledBundle::compile(&bundle, limits, RequirementDefaults::default()).unwrap()
+}
+
+/// One case in this (fresh) process: prints `ms<TAB>peak RSS growth MiB<TAB>outcome`.
+fn run_case(mode: &str, n: u64, engine: &str) {
+    let compiled = compiled();
+    let input = to_input(&request(mode, n));
+    // Warm the worker's engine on a cheap input, so the measurement is the evaluation's own.
+    let cheap = to_input(&request("cheap", 0));
+    let warm = match engine {
+        "vm" => compiled.evaluate_vm(cheap),
+        _ => compiled.evaluate_interpreter_local(cheap),
+    };
+    assert!(warm.is_ok_and(|o| o.allow));
+    let before = kib("VmRSS:");
+    let started = Instant::now();
+    let result = match engine {
+        "vm" => compiled.evaluate_vm(input),
+        _ => compiled.evaluate_interpreter_local(input),
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let grew = kib("VmHWM:").saturating_sub(before) as f64 / 1024.0;
+    println!("{ms:.1}\t{grew:.1}\t{}", outcome(&result));
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, mode, n, engine] = args.as_slice() {
+        if flag == "--case" {
+            return run_case(mode, n.parse().unwrap(), engine);
+        }
+    }
+    println!(
+        "limits: 100 ms / 64 MiB / {} instructions",
+        EvalLimits::default().max_instructions
+    );
+    println!(
+        "{:<14} {:>10} {:<12} {:>10} {:>14}  outcome",
+        "case", "n", "engine", "ms", "peak RSS +MiB"
+    );
+    let me = std::env::current_exe().unwrap();
+    for (mode, n) in CASES {
+        for engine in ["vm", "interpreter"] {
+            let out = std::process::Command::new(&me)
+                .args(["--case", mode, &n.to_string(), engine])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            let mut fields = text.trim().splitn(3, '\t');
+            let (ms, mib, what) = (
+                fields.next().unwrap_or("?"),
+                fields.next().unwrap_or("?"),
+                fields.next().unwrap_or("(no output)"),
+            );
+            println!("{mode:<14} {n:>10} {engine:<12} {ms:>10} {mib:>14}  {what}");
+        }
+    }
+}
