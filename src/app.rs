@@ -15,6 +15,7 @@ use crate::{
     http,
     identity::{AuthMode, Authenticator},
     policy::{watch as policy_watch, BundleArchive, BundleVerifier, DecisionCache, ActivePolicy},
+    policy::Evaluator,
     service::Decider,
     store::{ChangeFeed, PostgresStore, SqliteStore, Store},
     telemetry::Metrics,
@@ -188,10 +189,14 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
             .await
             .context("listening for approval changes on PostgreSQL")?;
     }
+    let blown = metrics.clone();
+    let evaluator = Evaluator::new(&config.limits)
+        .with_observer(move |b| blown.observe_blown_budget(b.limit.as_str(), &b.rule));
     let decider = Decider::new(
         policies.clone(),
         DecisionCache::new(&config.decision_cache),
         config.input,
+        evaluator,
     );
 
     let grpc_listener = TcpListener::bind(config.grpc_addr)

@@ -10,7 +10,7 @@ use std::{
 use crate::{
     domain::{decide, AuthzRequest, Decision, InputLimits, InvalidField, Verdict},
     identity::Caller,
-    policy::{input::to_input, CompiledBundle, DecisionCache, ActivePolicy},
+    policy::{input::to_input, ActivePolicy, CompiledBundle, DecisionCache, Evaluator},
 };
 
 /// Why no decision was made. Mapped to a gRPC status in exactly one place.
@@ -42,19 +42,23 @@ pub struct Decider {
     policies: Arc<ActivePolicy>,
     cache: Option<DecisionCache>,
     limits: InputLimits,
+    evaluator: Evaluator,
 }
 
 impl Decider {
-    /// A decider over `policies`.
+    /// A decider over `policies`, evaluating through `evaluator` (inline when cheap, on its
+    /// bounded pool when not).
     pub fn new(
         policies: Arc<ActivePolicy>,
         cache: Option<DecisionCache>,
         limits: InputLimits,
+        evaluator: Evaluator,
     ) -> Self {
         Self {
             policies,
             cache,
             limits,
+            evaluator,
         }
     }
 
@@ -65,9 +69,9 @@ impl Decider {
 
     /// Decides one request. The protocol handler's span describes it (effect, action,
     /// revision, timings), so this adds no span of its own.
-    pub fn decide(&self, caller: &Caller, req: AuthzRequest) -> Result<Decided, DecideError> {
+    pub async fn decide(&self, caller: &Caller, req: AuthzRequest) -> Result<Decided, DecideError> {
         let bundle = self.snapshot()?;
-        self.decide_on(&bundle, caller, req)
+        self.decide_on(&bundle, caller, req).await
     }
 
     /// The serving bundle, for deciding several requests by one revision with
@@ -77,9 +81,9 @@ impl Decider {
     }
 
     /// Decides one request with `bundle`, a [`Self::snapshot`].
-    pub fn decide_on(
+    pub async fn decide_on(
         &self,
-        bundle: &CompiledBundle,
+        bundle: &Arc<CompiledBundle>,
         caller: &Caller,
         mut req: AuthzRequest,
     ) -> Result<Decided, DecideError> {
@@ -96,7 +100,7 @@ impl Decider {
             Some(v) => Verdict::clone(&v),
             None => {
                 let started = Instant::now();
-                let outcome = bundle.evaluate(to_input(&req));
+                let outcome = self.evaluator.evaluate(bundle, to_input(&req)).await;
                 eval_duration = started.elapsed();
                 // A failed evaluation may be transient (a time limit): never remember it.
                 let cacheable = outcome.is_ok();

@@ -61,6 +61,7 @@ impl ApprovalsService {
         let (decision, request) = self
             .decider
             .decide(&Caller::insecure(), request)
+            .await
             .map_err(|e| status::decide(&e))?;
         let requirements = match decision.verdict.effect {
             Effect::Deny => {

@@ -63,6 +63,7 @@ impl AuthorizerService {
         let decided = self
             .decider
             .decide(&caller, req)
+            .await
             .map_err(|e| status::decide(&e))?;
         self.answer(decided, &caller, span, &metadata).await
     }
@@ -118,16 +119,20 @@ impl AuthorizerService {
         &self,
         index: usize,
         item: pb::AuthorizeRequest,
-        bundle: &crate::policy::CompiledBundle,
+        bundle: &Arc<crate::policy::CompiledBundle>,
         caller: &Caller,
         metadata: &MetadataMap,
     ) -> pb::batch_item::Outcome {
         let span = trace::decision_span(index);
-        let decided = span.in_scope(|| {
-            convert::request(item)
-                .map_err(DecideError::from)
-                .and_then(|r| self.decider.decide_on(bundle, caller, r))
-        });
+        let decided = match span.in_scope(|| convert::request(item)) {
+            Ok(r) => {
+                self.decider
+                    .decide_on(bundle, caller, r)
+                    .instrument(span.clone())
+                    .await
+            }
+            Err(f) => Err(DecideError::from(f)),
+        };
         let decided = match decided {
             Ok(decided) => decided,
             Err(e) => {

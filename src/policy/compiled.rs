@@ -12,7 +12,7 @@
 
 use std::{
     cell::RefCell,
-    num::{NonZeroU32, NonZeroU64},
+    num::NonZeroU64,
     path::PathBuf,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -27,41 +27,17 @@ use regorus::{
         program::Program,
         vm::{RegoVM, VmError},
     },
-    utils::limits::ExecutionTimerConfig,
-    Engine, LimitError, MemoryBudgetConfig, Rc, Value,
+    with_evaluation_budget, Engine, MemoryBudgetConfig, Rc, Value,
 };
-use serde::{Deserialize, Serialize};
 
+pub use super::limits::EvalLimits;
 use super::{
     bundle::{Bundle, Module},
     contract::{self, RequirementDefaults, ENTRY_MODULE, ENTRY_PACKAGE, ENTRY_RULE},
     engine::ServingEngine,
+    limits::{bounded, engine_failure, vm_failure, Evaluated},
 };
 use crate::domain::{EvalFailure, FailureKind, PolicyOutcome};
-
-/// Bounds on one evaluation, so a pathological policy or input cannot hang or exhaust the
-/// server. Exceeding any of them denies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EvalLimits {
-    /// Wall-clock budget per evaluation.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Most VM instructions per evaluation.
-    pub max_instructions: usize,
-    /// Most bytes an evaluation may allocate beyond its starting point.
-    pub max_memory_bytes: u64,
-}
-
-impl Default for EvalLimits {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_millis(100),
-            max_instructions: 2_000_000,
-            max_memory_bytes: 64 * 1024 * 1024,
-        }
-    }
-}
 
 /// Why a bundle could not be compiled. The last good bundle keeps serving.
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +123,7 @@ impl CompiledBundle {
     ) -> Result<Self, CompileError> {
         let mut engine = Engine::new();
         engine.set_strict_builtin_errors(true);
-        engine.set_execution_timer_config(timer(&limits));
+        engine.set_execution_timer_config(limits.vm_timer());
         let mut has_policy_package = false;
         for m in &bundle.modules {
             let package = engine
@@ -237,7 +213,7 @@ impl CompiledBundle {
         // undefined; with it, the VM fails exactly where the interpreter does.
         vm.set_strict_rule_errors(true);
         vm.set_max_instructions(self.limits.max_instructions);
-        vm.set_execution_timer_config(Some(timer(&self.limits)));
+        vm.set_execution_timer_config(Some(self.limits.vm_timer()));
         vm.set_memory_budget_config(
             NonZeroU64::new(self.limits.max_memory_bytes).map(|limit| MemoryBudgetConfig { limit }),
         );
@@ -245,8 +221,10 @@ impl CompiledBundle {
     }
 
     /// The serving path: the VM's answer alone, or the interpreter's for a bundle the VM
-    /// compiler refused ([`Self::serving_engine`]). Any error (a runtime error in any rule, a
-    /// conflict, a limit) is an `Err`, which the caller turns into DENY.
+    /// compiler refused ([`Self::serving_engine`]), under the full budget on this thread.
+    /// Any error (a runtime error in any rule, a conflict, a limit) is an `Err`, which the
+    /// caller turns into DENY. The server goes through [`super::Evaluator`] instead, which
+    /// also bounds how many expensive evaluations run at once.
     ///
     /// Serving the VM alone is safe only because it runs with strict rule errors (see
     /// `new_vm`'s use of `set_strict_rule_errors`): without that patch regorus 0.14's VM
@@ -254,71 +232,94 @@ impl CompiledBundle {
     /// allows. The golden and differential tests hold the VM to the interpreter, errors
     /// included.
     pub fn evaluate(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
+        self.evaluate_within(input, self.limits.timeout).result
+    }
+
+    /// The serving path with at most `time_limit` of wall-clock time (the memory budget and
+    /// instruction limit unchanged), reporting which limit stopped it, if one did.
+    pub fn evaluate_within(&self, input: Value, time_limit: Duration) -> Evaluated {
         match self.serving {
-            ServingEngine::Vm => self.evaluate_vm(input),
-            ServingEngine::Interpreter { .. } => self.evaluate_interpreter_local(input),
+            ServingEngine::Vm => self.run_vm(input, time_limit),
+            ServingEngine::Interpreter { .. } => self.run_interpreter(input, time_limit),
         }
+    }
+
+    /// The bundle's evaluation limits.
+    pub fn limits(&self) -> &EvalLimits {
+        &self.limits
     }
 
     /// Evaluates `input` on this worker's VM (loaded once per revision per thread). Fails
     /// for a bundle the VM compiler refused.
     pub fn evaluate_vm(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
+        self.run_vm(input, self.limits.timeout).result
+    }
+
+    fn run_vm(&self, input: Value, time_limit: Duration) -> Evaluated {
         let Some(program) = &self.program else {
-            return Err(EvalFailure::new(
+            let failure = EvalFailure::new(
                 FailureKind::Evaluation,
                 "the VM compiler refused this bundle",
-            ));
+            );
+            return Evaluated::finished(Err(failure));
         };
-        let result = WORKER_VM.with(|cell| {
+        WORKER_VM.with(|cell| {
             let mut slot = cell.borrow_mut();
             let vm = match slot.as_mut() {
                 Some((generation, vm)) if *generation == self.generation => vm,
-                _ => {
-                    let vm = self.new_vm(program).map_err(|e| vm_failure(&e))?;
-                    &mut slot.insert((self.generation, vm)).1
-                }
+                _ => match self.new_vm(program) {
+                    Ok(vm) => &mut slot.insert((self.generation, vm)).1,
+                    Err(e) => return vm_failure(&e, String::new),
+                },
             };
             vm.set_input(input);
-            let result = vm.execute_entry_point_by_index(0);
-            if result.is_err() {
-                // A VM that failed mid-run is not trusted for the next request.
-                *slot = None;
+            let budget = self.limits.budget(time_limit);
+            match with_evaluation_budget(budget, || vm.execute_entry_point_by_index(0)) {
+                Ok(value) => Evaluated::finished(contract::parse_outcome(&value, &self.defaults)),
+                Err(e) => {
+                    let failed = vm_failure(&e, || vm.failed_rule().unwrap_or_default().into());
+                    // A VM that failed mid-run is not trusted for the next request.
+                    *slot = None;
+                    failed
+                }
             }
-            result.map_err(|e| vm_failure(&e))
-        })?;
-        contract::parse_outcome(&result, &self.defaults)
+        })
     }
 
     /// Evaluates `input` on this worker's prepared interpreter (cloned once per revision per
     /// thread, then reused: regorus resets evaluation state on every `eval_rule`).
     pub fn evaluate_interpreter_local(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
-        let result = WORKER_ENGINE.with(|cell| {
+        self.run_interpreter(input, self.limits.timeout).result
+    }
+
+    fn run_interpreter(&self, input: Value, time_limit: Duration) -> Evaluated {
+        WORKER_ENGINE.with(|cell| {
             let mut slot = cell.borrow_mut();
             let engine = match slot.as_mut() {
                 Some((generation, engine)) if *generation == self.generation => engine,
                 _ => &mut slot.insert((self.generation, self.engine())).1,
             };
             engine.set_input(input);
-            let result = engine.eval_rule(ENTRY_RULE.to_string());
-            if result.is_err() {
-                *slot = None;
+            let budget = self.limits.budget(time_limit);
+            match with_evaluation_budget(budget, || engine.eval_rule(ENTRY_RULE.to_string())) {
+                Ok(value) => Evaluated::finished(contract::parse_outcome(&value, &self.defaults)),
+                Err(e) => {
+                    *slot = None;
+                    engine_failure(&e)
+                }
             }
-            result.map_err(|e| engine_failure(&e))
-        })?;
-        contract::parse_outcome(&result, &self.defaults)
+        })
     }
 
     /// Evaluates `input` on a clone of the prepared tree interpreter: the reference path.
     pub fn evaluate_interpreted(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
-        let mut engine = match self.engine.lock() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
+        let mut engine = self.engine();
         engine.set_input(input);
-        let result = engine
-            .eval_rule(ENTRY_RULE.to_string())
-            .map_err(|e| engine_failure(&e))?;
-        contract::parse_outcome(&result, &self.defaults)
+        let budget = self.limits.budget(self.limits.timeout);
+        match with_evaluation_budget(budget, || engine.eval_rule(ENTRY_RULE.to_string())) {
+            Ok(value) => contract::parse_outcome(&value, &self.defaults),
+            Err(e) => engine_failure(&e).result,
+        }
     }
 
     /// A clone of the prepared interpreter, for tooling (tests, coverage).
@@ -328,6 +329,13 @@ impl CompiledBundle {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
+}
+
+/// Forgets this thread's cached VM and interpreter, after a panic left them in an unknown
+/// state.
+pub(crate) fn forget_thread_engines() {
+    WORKER_VM.with(|cell| cell.replace(None));
+    WORKER_ENGINE.with(|cell| cell.replace(None));
 }
 
 /// VM compiler errors that mean the policy itself is wrong, not that the VM lacks a feature:
@@ -341,47 +349,6 @@ fn policy_is_wrong(e: &CompilerError) -> bool {
             | CompilerError::UnknownBuiltinFunction { .. }
             | CompilerError::NotBuiltinFunction { .. }
     )
-}
-
-fn timer(limits: &EvalLimits) -> ExecutionTimerConfig {
-    ExecutionTimerConfig {
-        limit: limits.timeout,
-        check_interval: NonZeroU32::MIN.saturating_add(63),
-    }
-}
-
-/// Engine messages can be long and may quote input; the reason keeps the first part.
-fn bounded(message: String) -> String {
-    const MAX: usize = 300;
-    if message.len() <= MAX {
-        return message;
-    }
-    let mut end = MAX;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &message[..end])
-}
-
-fn vm_failure(e: &VmError) -> EvalFailure {
-    let kind = match e {
-        VmError::InstructionLimitExceeded { .. }
-        | VmError::TimeLimitExceeded { .. }
-        | VmError::MemoryLimitExceeded { .. }
-        | VmError::MemoryBudgetExceeded { .. }
-        | VmError::RegexSizeLimitExceeded { .. } => FailureKind::Limit,
-        _ => FailureKind::Evaluation,
-    };
-    EvalFailure::new(kind, bounded(e.to_string()))
-}
-
-fn engine_failure(e: &anyhow::Error) -> EvalFailure {
-    let kind = if e.chain().any(|c| c.downcast_ref::<LimitError>().is_some()) {
-        FailureKind::Limit
-    } else {
-        FailureKind::Evaluation
-    };
-    EvalFailure::new(kind, bounded(format!("{e:#}")))
 }
 
 #[cfg(test)]

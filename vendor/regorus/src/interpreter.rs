@@ -4222,6 +4222,23 @@ impl Interpreter {
         Ok(())
     }
 
+    /// Names the innermost rule in an error caused by a resource limit (once), so embedders
+    /// can tell which rule blew the budget.
+    fn name_limited_rule(e: anyhow::Error, module: &Ref<Module>, rule: &Ref<Rule>) -> anyhow::Error {
+        let limited = e
+            .chain()
+            .any(|c| c.downcast_ref::<crate::utils::limits::LimitError>().is_some());
+        if !limited || e.downcast_ref::<crate::utils::limits::LimitedRule>().is_some() {
+            return e;
+        }
+        let package = get_path_string(&module.package.refr, Some("data"));
+        let path = package.and_then(|p| get_path_string(Self::get_rule_refr(rule), Some(&p)));
+        match path {
+            Ok(rule) => e.context(crate::utils::limits::LimitedRule { rule }),
+            Err(_) => e,
+        }
+    }
+
     pub fn eval_rule(&mut self, module: &Ref<Module>, rule: &Ref<Rule>) -> Result<()> {
         self.check_execution_time()?;
         // Set current module index
@@ -4265,7 +4282,9 @@ impl Interpreter {
         let scopes = core::mem::take(&mut self.scopes);
         let prev_module = self.set_current_module(Some(module.clone()))?;
 
-        let res = self.eval_rule_impl(module, rule);
+        let res = self
+            .eval_rule_impl(module, rule)
+            .map_err(|e| Self::name_limited_rule(e, module, rule));
 
         self.set_current_module(prev_module)?;
         self.scopes = scopes;

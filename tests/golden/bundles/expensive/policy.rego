@@ -18,7 +18,7 @@ allow if {
 
 # One builtin call materialises n numbers.
 expensive_failed if {
-	mode == "range"
+	mode in {"range", "range_huge"}
 	count(numbers.range(1, n)) < 0
 }
 
@@ -45,6 +45,18 @@ expensive_failed if {
 expensive_failed if {
 	mode == "marshal"
 	count(json.marshal(numbers.range(1, n))) < 0
+}
+
+# Formatting a big value as text.
+expensive_failed if {
+	mode == "sprintf"
+	count(sprintf("%v", [numbers.range(1, n)])) < 0
+}
+
+# Building a big set (sorted insertion).
+expensive_failed if {
+	mode == "set"
+	count({format_int(x, 10) | some x in numbers.range(1, n)}) < 0
 }
 
 # Building and traversing a generated tree (regorus's VM does not compile `walk` in a

@@ -4,7 +4,7 @@
 
 use crate::ast::{Expr, Ref};
 use crate::builtins;
-use crate::builtins::utils::{ensure_args_count, ensure_array, ensure_numeric};
+use crate::builtins::utils::{enforce_allocation, ensure_args_count, ensure_array, ensure_numeric};
 use crate::lexer::Span;
 use crate::Rc;
 use crate::Value;
@@ -23,6 +23,10 @@ fn concat(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> R
     let mut v1 = ensure_array(name, &params[0], args[0].clone())?;
     let mut v2 = ensure_array(name, &params[1], args[1].clone())?;
 
+    enforce_allocation(
+        v1.len().saturating_add(v2.len()),
+        core::mem::size_of::<Value>(),
+    )?;
     Rc::make_mut(&mut v1).append(Rc::make_mut(&mut v2));
     Ok(Value::Array(v1))
 }

@@ -385,9 +385,48 @@ fn json_is_valid(
 fn json_marshal(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
     let name = "json.marshal";
     ensure_args_count(span, name, params, args, 1)?;
+    #[cfg(feature = "std")]
+    {
+        let mut out = BudgetedBuffer::default();
+        if let Err(e) = serde_json::to_writer(&mut out, &args[0]) {
+            // A blown evaluation budget stopped the writer: report the limit, not serde's error.
+            crate::builtins::utils::enforce_limit()?;
+            return Err(span.error(&format!("could not serialize to json\nCaused by\n{e}")));
+        }
+        let text = String::from_utf8(out.bytes)
+            .map_err(|e| span.error(&format!("could not serialize to json\nCaused by\n{e}")))?;
+        Ok(Value::from(text))
+    }
+    #[cfg(not(feature = "std"))]
     Ok(Value::from(serde_json::to_string(&args[0]).map_err(
         |e| span.error(&format!("could not serialize to json\nCaused by\n{e}")),
     )?))
+}
+
+/// An output buffer that checks the installed evaluation budget as it grows, so serialising
+/// a large value stops at the budget instead of after it.
+#[cfg(feature = "std")]
+#[derive(Default)]
+struct BudgetedBuffer {
+    bytes: Vec<u8>,
+    unchecked: usize,
+}
+
+#[cfg(feature = "std")]
+impl std::io::Write for BudgetedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        self.unchecked = self.unchecked.saturating_add(buf.len());
+        if self.unchecked >= 16 * 1024 {
+            self.unchecked = 0;
+            crate::builtins::utils::enforce_limit().map_err(std::io::Error::other)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn json_marshal_with_options(

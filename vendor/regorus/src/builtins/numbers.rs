@@ -10,7 +10,7 @@
 
 use crate::ast::{ArithOp, Expr, Ref};
 use crate::builtins;
-use crate::builtins::utils::{enforce_limit, ensure_args_count, ensure_numeric};
+use crate::builtins::utils::{enforce_allocation, enforce_limit, ensure_args_count, ensure_numeric};
 use crate::lexer::Span;
 use crate::number::Number;
 use crate::value::Value;
@@ -106,6 +106,7 @@ fn range(span: &Span, params: &[Ref<Expr>], args: &[Value], strict: bool) -> Res
         _ => bail!(span.error("could not determine number of elements")),
     };
 
+    enforce_allocation(num_elements, core::mem::size_of::<Value>())?;
     let mut values = Vec::with_capacity(num_elements);
     let mut v = v1;
     let incr = Number::from(incr);
@@ -150,6 +151,7 @@ fn range_step(span: &Span, params: &[Ref<Expr>], args: &[Value], strict: bool) -
         _ => bail!(span.error("could not determine number of elements")),
     };
 
+    enforce_allocation(num_elements as usize, core::mem::size_of::<Value>())?;
     let mut values = Vec::with_capacity(num_elements as usize);
     let incr = Number::from(incr);
     let mut v = v1;

@@ -10,7 +10,7 @@
 use crate::ast::{Expr, Ref};
 use crate::builtins;
 use crate::builtins::utils::{
-    enforce_limit, ensure_args_count, ensure_array, ensure_numeric, ensure_object, ensure_string,
+    enforce_allocation, enforce_limit, ensure_args_count, ensure_array, ensure_numeric, ensure_object, ensure_string,
     ensure_string_collection,
 };
 use crate::lexer::Span;
@@ -54,6 +54,12 @@ fn concat(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> R
     ensure_args_count(span, name, params, args, 2)?;
     let delimiter = ensure_string(name, &params[0], &args[0])?;
     let collection = ensure_string_collection(name, &params[1], &args[1])?;
+    let joined_len = collection.iter().map(|s| s.len()).sum::<usize>().saturating_add(
+        delimiter
+            .len()
+            .saturating_mul(collection.len().saturating_sub(1)),
+    );
+    enforce_allocation(joined_len, 1)?;
     Ok(Value::String(collection.join(&delimiter).into()))
 }
 
@@ -341,6 +347,7 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
                                 .to_digit(10)
                                 .expect("could not get digit from char");
                     }
+                    enforce_allocation(w as usize, 1)?;
                     let width = match first_char {
                         '0' => Width::LeadingZeros(w as usize),
                         '.' => Width::Decimals(w as usize),

@@ -17,6 +17,18 @@ pub fn enforce_limit() -> Result<()> {
     crate::utils::limits::check_memory_limit_if_needed().map_err(anyhow::Error::new)
 }
 
+/// Checks that `count` items of `size` bytes fit the installed evaluation budget (if any)
+/// before a builtin allocates them in one go.
+#[inline]
+pub fn enforce_allocation(count: usize, size: usize) -> Result<()> {
+    #[cfg(feature = "std")]
+    crate::utils::limits::check_evaluation_allocation((count as u64).saturating_mul(size as u64))
+        .map_err(anyhow::Error::new)?;
+    #[cfg(not(feature = "std"))]
+    let _ = (count, size);
+    Ok(())
+}
+
 pub fn ensure_args_count(
     span: &Span,
     fcn: &'static str,

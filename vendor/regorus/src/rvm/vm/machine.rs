@@ -145,6 +145,9 @@ pub struct RegoVM {
     /// undefined). Off by default.
     pub(super) strict_rule_errors: bool,
 
+    /// The innermost rule being evaluated when the latest run-to-completion execution failed.
+    pub(super) failed_rule_index: Option<u16>,
+
     /// Cache for builtin calls that must stay deterministic across a single evaluation.
     ///
     /// Two-level structure: outer BTreeMap keyed by builtin name, inner Vec of
@@ -277,6 +280,7 @@ impl RegoVM {
             frame_pc_overridden: false,
             strict_builtin_errors: false,
             strict_rule_errors: false,
+            failed_rule_index: None,
             builtins_cache: BTreeMap::new(),
             execution_timer_config: None,
             execution_timer: ExecutionTimer::new(fallback_timer),
@@ -453,6 +457,17 @@ impl RegoVM {
     /// Returns whether runtime errors inside rule bodies propagate
     pub const fn strict_rule_errors(&self) -> bool {
         self.strict_rule_errors
+    }
+
+    /// The path (`data.pkg.rule`) of the innermost rule or function being evaluated when the
+    /// latest run-to-completion execution failed, if it failed inside one: where a time or
+    /// memory limit was hit, say.
+    pub fn failed_rule(&self) -> Option<&str> {
+        let index = usize::from(self.failed_rule_index?);
+        self.program
+            .rule_infos
+            .get(index)
+            .map(|info| info.name.as_str())
     }
 
     /// Enable or disable single-step execution for suspendable runs
@@ -1103,6 +1118,12 @@ impl RegoVM {
         match err {
             LimitError::MemoryLimitExceeded { usage, limit } => VmError::MemoryLimitExceeded {
                 usage,
+                limit,
+                pc: self.pc,
+            },
+            // Raised by an installed evaluation budget (`with_evaluation_budget`).
+            LimitError::TimeLimitExceeded { elapsed, limit } => VmError::TimeLimitExceeded {
+                elapsed,
                 limit,
                 pc: self.pc,
             },

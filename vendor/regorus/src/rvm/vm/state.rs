@@ -42,6 +42,7 @@ impl RegoVM {
     /// Release values retained by a failed run-to-completion execution and record its error.
     ///
     pub(super) fn fail_run_to_completion(&mut self, error: VmError) -> VmError {
+        self.failed_rule_index = self.call_rule_stack.last().map(|c| c.rule_index);
         self.release_previous_execution_state();
         #[cfg(all(feature = "allocator-memory-limits", not(miri)))]
         {

@@ -171,9 +171,10 @@ pub fn check_global_memory_limit() -> Result<(), LimitError> {
     Ok(())
 }
 
-/// Enforces the currently configured memory ceiling, if any.
+/// Enforces the installed evaluation budget (if any) and the configured memory ceiling, if any.
 #[inline]
 pub fn enforce_memory_limit() -> Result<(), LimitError> {
+    super::budget::check_evaluation_budget()?;
     check_global_memory_limit()
 }
 

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "std")]
+mod budget;
 mod error;
 mod length;
 #[cfg(all(feature = "allocator-memory-limits", not(miri)))]
@@ -12,7 +14,13 @@ mod memory;
 mod time;
 
 #[allow(unused_imports)]
-pub use error::LimitError;
+#[cfg(feature = "std")]
+pub use budget::{
+    check_evaluation_allocation, check_evaluation_budget, with_evaluation_budget,
+    EvaluationBudget,
+};
+#[allow(unused_imports)]
+pub use error::{LimitError, LimitedRule};
 
 #[allow(unused_imports)]
 #[cfg(all(feature = "allocator-memory-limits", not(miri)))]
@@ -68,9 +76,12 @@ pub use time::acquire_limits_test_lock;
 #[allow(unused_imports)]
 pub use time::{set_time_source, TimeSourceRegistrationError};
 
+/// Checks the installed [`EvaluationBudget`] (if any), then the global memory limit (throttled).
 #[cfg(all(feature = "allocator-memory-limits", not(miri)))]
 #[inline]
 pub fn check_memory_limit_if_needed() -> core::result::Result<(), LimitError> {
+    #[cfg(feature = "std")]
+    budget::check_evaluation_budget()?;
     memory::check_memory_limit_if_needed()
 }
 
