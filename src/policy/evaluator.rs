@@ -172,7 +172,7 @@ fn run_job(bundle: Arc<CompiledBundle>, input: Value, queued_at: Instant) -> Eva
     let timeout = bundle.limits().timeout;
     let Some(left) = timeout.checked_sub(queued_at.elapsed()) else {
         return Evaluated::blown(
-            Limit::Time,
+            Limit::Admission,
             String::new(),
             format!("no evaluation worker was free within the {timeout:?} budget"),
         );

@@ -95,7 +95,8 @@ pub enum Limit {
     Instructions,
     /// A regular expression too large to compile.
     RegexSize,
-    /// No room to wait for a pool worker.
+    /// Not admitted to a pool worker: the queue was full, or no worker was free before the
+    /// time budget ran out.
     Admission,
 }
 

@@ -14,6 +14,7 @@ mod audit_query;
 mod audit_tamper;
 mod audit_trail;
 mod binary;
+mod bounded_evaluation;
 mod bundles;
 mod cli_approvals;
 mod cli_audit;
