@@ -3,16 +3,38 @@
 //! in a fresh process, and the run prints how long it took to deny and how far the process's
 //! resident memory rose above where it was before the evaluation (peak RSS).
 //!
+//! Then a real server (the integration tests' harness, port 0) over the same bundle: cheap
+//! reads alone, then the same reads while four clients keep sending budget-blowing requests,
+//! with the audit trail on (every answer durable first) and off. It prints the cheap reads'
+//! latency both ways and how long the expensive answers took.
+//!
 //! Run: `cargo bench --bench eval_limits` (numbers, not assertions: a shared machine is noisy).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::{path::Path, time::Duration, time::Instant};
+/// The integration tests' harness: the same server on port 0 and helpers.
+#[path = "../tests/it/common.rs"]
+mod common;
+
+use std::{
+    path::Path,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
 
 use tollgate::{
     domain::{AuthzRequest, EvalFailure, PolicyOutcome},
+    grpc::pb::{self, Effect},
     policy::{input::to_input, Bundle, CompiledBundle, EvalLimits, RequirementDefaults},
 };
+
+/// Budget-blowing clients during the burst.
+const EXPENSIVE: usize = 4;
+/// How long the burst lasts.
+const BURST: Duration = Duration::from_secs(5);
 
 /// (mode, n): n is chosen so that the input range itself fits the 64 MiB budget (24 bytes a
 /// number) and the work on it does not, except `range` and `range_huge`, whose range does not.
@@ -128,4 +150,109 @@ fn main() {
             println!("{mode:<14} {n:>10} {engine:<12} {ms:>10} {mib:>14}  {what}");
         }
     }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for audit in [true, false] {
+        runtime.block_on(burst(audit));
+    }
+}
+
+fn probe(mode: &str, n: u64) -> pb::AuthorizeRequest {
+    let mut req = common::request("probe.run", "probe");
+    req.context = Some(pb::Context {
+        environment: "dev".into(),
+        intent: "limits bench".into(),
+        attributes: common::strukt(serde_json::json!({ "mode": mode, "n": n })),
+        ..Default::default()
+    });
+    req
+}
+
+fn summary(mut took: Vec<Duration>) -> String {
+    took.sort();
+    let at = |p: f64| took[((took.len() - 1) as f64 * p).round() as usize];
+    format!(
+        "n={:>6} p50={:>9.3?} p99={:>9.3?} p99.9={:>9.3?} max={:>9.3?}",
+        took.len(),
+        at(0.5),
+        at(0.99),
+        at(0.999),
+        took[took.len() - 1]
+    )
+}
+
+/// Cheap reads alone, then beside EXPENSIVE clients sending budget-blowing requests.
+async fn burst(audit: bool) {
+    let server = common::start(
+        |b| common::copy_dir(&common::repo().join("tests/golden/bundles/expensive"), b),
+        |c| {
+            c.audit.enabled = audit;
+            c.limits.timeout = Duration::from_millis(100);
+            c.limits.max_memory_bytes = 64 * 1024 * 1024;
+            c.limits.max_instructions = usize::MAX;
+        },
+    )
+    .await;
+    let client = server.authorizer();
+    let read = || {
+        let mut client = client.clone();
+        async move {
+            let started = Instant::now();
+            let answer = client
+                .authorize(probe("cheap", 0))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(answer.effect(), Effect::Allow, "{answer:?}");
+            started.elapsed()
+        }
+    };
+    let mut alone = Vec::new();
+    let until = Instant::now() + BURST;
+    while Instant::now() < until {
+        alone.push(read().await);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..EXPENSIVE)
+        .map(|i| {
+            let mut client = server.authorizer();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut took = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let req = if i % 2 == 0 {
+                        probe("loops", 30_000)
+                    } else {
+                        probe("comprehension", 2_000_000)
+                    };
+                    let started = Instant::now();
+                    let answer = client.authorize(req).await.unwrap().into_inner();
+                    assert_eq!(answer.effect(), Effect::Deny);
+                    took.push(started.elapsed());
+                }
+                took
+            })
+        })
+        .collect();
+    let mut beside = Vec::new();
+    let until = Instant::now() + BURST;
+    while Instant::now() < until {
+        beside.push(read().await);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut expensive = Vec::new();
+    for c in clients {
+        expensive.extend(c.await.unwrap());
+    }
+    println!("\nreal server, audit {}:", if audit { "on" } else { "off" });
+    println!("  cheap reads alone:                 {}", summary(alone));
+    println!(
+        "  cheap reads beside {EXPENSIVE} expensive:     {}",
+        summary(beside)
+    );
+    println!(
+        "  expensive answers (all DENY):      {}",
+        summary(expensive)
+    );
+    server.stop().await;
 }

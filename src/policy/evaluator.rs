@@ -13,7 +13,10 @@
 //!   ahead of it on its thread;
 //! - an expensive evaluation denies within the slice plus its time budget (waiting for a
 //!   worker counts against the budget), and its memory stays within its budget;
-//! - memory held by waiting evaluations is bounded by the queue.
+//! - memory held by waiting evaluations is bounded by the queue;
+//! - pool threads run at a lower scheduling priority (nice 10 on Linux), so while expensive
+//!   evaluations keep every core busy the request threads still get the CPU first and a
+//!   cheap decision's slice is not eaten by waiting for a core.
 //!
 //! A blown bound is reported to an observer (the metrics) with the rule that blew it.
 
@@ -151,8 +154,22 @@ fn unavailable(message: &str) -> Evaluated {
     Evaluated::finished(Err(EvalFailure::new(FailureKind::Evaluation, message)))
 }
 
+/// The pool threads' nice value: below the request threads, above idle work.
+#[cfg(target_os = "linux")]
+const POOL_NICE: i32 = 10;
+
+/// Lowers this thread's scheduling priority (Linux: nice is per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), POOL_NICE)
+    {
+        tracing::warn!(error = %e, "could not lower an evaluation worker's priority");
+    }
+}
+
 /// A pool thread: takes jobs until every sender is gone.
 fn work(receiver: &Mutex<Receiver<Job>>) {
+    lower_priority();
     loop {
         let next = {
             let receiver = receiver.lock().unwrap_or_else(|p| p.into_inner());
