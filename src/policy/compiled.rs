@@ -304,8 +304,10 @@ impl CompiledBundle {
             match with_evaluation_budget(budget, || engine.eval_rule(ENTRY_RULE.to_string())) {
                 Ok(value) => Evaluated::finished(contract::parse_outcome(&value, &self.defaults)),
                 Err(e) => {
+                    let failed =
+                        engine_failure(&e, || engine.limited_rule().unwrap_or_default().into());
                     *slot = None;
-                    engine_failure(&e)
+                    failed
                 }
             }
         })
@@ -318,7 +320,9 @@ impl CompiledBundle {
         let budget = self.limits.budget(self.limits.timeout);
         match with_evaluation_budget(budget, || engine.eval_rule(ENTRY_RULE.to_string())) {
             Ok(value) => contract::parse_outcome(&value, &self.defaults),
-            Err(e) => engine_failure(&e).result,
+            Err(e) => {
+                engine_failure(&e, || engine.limited_rule().unwrap_or_default().into()).result
+            }
         }
     }
 

@@ -13,7 +13,6 @@ use std::{
 
 use regorus::{
     rvm::vm::VmError, utils::limits::ExecutionTimerConfig, EvaluationBudget, LimitError,
-    LimitedRule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -183,8 +182,8 @@ pub(crate) fn vm_failure(e: &VmError, rule: impl FnOnce() -> String) -> Evaluate
     Evaluated::blown(limit, rule(), bounded(e.to_string()))
 }
 
-/// An interpreter failure; the vendored interpreter names the rule a limit blew in.
-pub(crate) fn engine_failure(e: &anyhow::Error) -> Evaluated {
+/// An interpreter failure; `rule` is the rule the vendored interpreter says a limit blew in.
+pub(crate) fn engine_failure(e: &anyhow::Error, rule: impl FnOnce() -> String) -> Evaluated {
     let limit = e.chain().find_map(|c| c.downcast_ref::<LimitError>());
     let Some(limit) = limit else {
         let failure = EvalFailure::new(FailureKind::Evaluation, bounded(format!("{e:#}")));
@@ -195,11 +194,7 @@ pub(crate) fn engine_failure(e: &anyhow::Error) -> Evaluated {
         LimitError::MemoryLimitExceeded { .. } => Limit::Memory,
         LimitError::RegexSizeLimitExceeded { .. } => Limit::RegexSize,
     };
-    let rule = e
-        .downcast_ref::<LimitedRule>()
-        .map(|r| r.rule.clone())
-        .unwrap_or_default();
-    Evaluated::blown(limit, rule, bounded(format!("{e:#}")))
+    Evaluated::blown(limit, rule(), bounded(format!("{e:#}")))
 }
 
 #[cfg(test)]
@@ -227,19 +222,15 @@ mod tests {
         assert_eq!(out.blown.unwrap().rule, "data.tollgate.deny");
         assert_eq!(out.result.unwrap_err().kind, FailureKind::Limit);
 
-        let e = anyhow::Error::new(LimitError::MemoryLimitExceeded { usage: 2, limit: 1 }).context(
-            LimitedRule {
-                rule: "data.tollgate.allow".into(),
-            },
-        );
-        let out = engine_failure(&e);
+        let e = anyhow::Error::new(LimitError::MemoryLimitExceeded { usage: 2, limit: 1 });
+        let out = engine_failure(&e, || "data.tollgate.allow".into());
         let blown = out.blown.unwrap();
         assert_eq!(
             (blown.limit, blown.rule.as_str()),
             (Limit::Memory, "data.tollgate.allow")
         );
 
-        let out = engine_failure(&anyhow::anyhow!("divide by zero"));
+        let out = engine_failure(&anyhow::anyhow!("divide by zero"), String::new);
         assert_eq!(out.blown, None);
         assert_eq!(out.result.unwrap_err().kind, FailureKind::Evaluation);
     }

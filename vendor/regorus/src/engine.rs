@@ -1224,6 +1224,12 @@ impl Engine {
     /// # Ok(())
     /// # }
     /// ```
+    /// The path (`data.pkg.rule`) of the innermost rule or function being evaluated when the
+    /// latest evaluation failed on a resource limit (time, memory, regex size), if it did.
+    pub fn limited_rule(&self) -> Option<&str> {
+        self.interpreter.limited_rule()
+    }
+
     pub fn eval_rule(&mut self, rule: String) -> Result<Value> {
         self.prepare_for_eval(false, false)?;
         self.apply_effective_execution_timer_config();

@@ -120,6 +120,8 @@ pub struct Interpreter {
     processed_paths: Value,
     rule_values: RuleValues,
     active_rules: Vec<Ref<Rule>>,
+    /// The innermost rule being evaluated when the latest evaluation hit a resource limit.
+    limited_rule: Option<String>,
     builtins_cache: BTreeMap<(&'static str, Vec<Value>), Value>,
     no_rules_lookup: bool,
     execution_timer: ExecutionTimer,
@@ -163,6 +165,7 @@ impl Clone for Interpreter {
 
             builtins_cache: BTreeMap::default(),
             active_rules: Vec::default(),
+            limited_rule: None,
             contexts: Vec::default(),
             current_module_path: String::default(),
             current_module_index: 0,
@@ -241,6 +244,7 @@ impl Interpreter {
             processed_paths: Value::new_object(),
             rule_values: BTreeMap::default(),
             active_rules: Vec::default(),
+            limited_rule: None,
             builtins_cache: BTreeMap::default(),
             no_rules_lookup: false,
             traces: None,
@@ -280,6 +284,7 @@ impl Interpreter {
             processed_paths: Value::new_object(),
             rule_values: BTreeMap::default(),
             active_rules: Vec::default(),
+            limited_rule: None,
             builtins_cache: BTreeMap::default(),
             no_rules_lookup: false,
             traces: None,
@@ -435,7 +440,14 @@ impl Interpreter {
         self.contexts = vec![];
         self.rule_values.clear();
         self.builtins_cache.clear();
+        self.limited_rule = None;
         self.reset_execution_timer_state();
+    }
+
+    /// The path (`data.pkg.rule`) of the innermost rule or function being evaluated when the
+    /// latest evaluation failed on a resource limit ([`crate::LimitError`]), if it did.
+    pub fn limited_rule(&self) -> Option<&str> {
+        self.limited_rule.as_deref()
     }
 
     #[cfg(all(feature = "allocator-memory-limits", not(miri)))]
@@ -4222,21 +4234,19 @@ impl Interpreter {
         Ok(())
     }
 
-    /// Names the innermost rule in an error caused by a resource limit (once), so embedders
-    /// can tell which rule blew the budget.
-    fn name_limited_rule(e: anyhow::Error, module: &Ref<Module>, rule: &Ref<Rule>) -> anyhow::Error {
-        let limited = e
-            .chain()
-            .any(|c| c.downcast_ref::<crate::utils::limits::LimitError>().is_some());
-        if !limited || e.downcast_ref::<crate::utils::limits::LimitedRule>().is_some() {
-            return e;
+    /// Remembers the innermost rule an error caused by a resource limit came from (the first
+    /// rule to see the error on its way out), so embedders can tell which rule blew it.
+    fn note_limited_rule(&mut self, e: &anyhow::Error, module: &Ref<Module>, rule: &Ref<Rule>) {
+        if self.limited_rule.is_some()
+            || !e
+                .chain()
+                .any(|c| c.downcast_ref::<crate::utils::limits::LimitError>().is_some())
+        {
+            return;
         }
         let package = get_path_string(&module.package.refr, Some("data"));
         let path = package.and_then(|p| get_path_string(Self::get_rule_refr(rule), Some(&p)));
-        match path {
-            Ok(rule) => e.context(crate::utils::limits::LimitedRule { rule }),
-            Err(_) => e,
-        }
+        self.limited_rule = path.ok();
     }
 
     pub fn eval_rule(&mut self, module: &Ref<Module>, rule: &Ref<Rule>) -> Result<()> {
@@ -4282,9 +4292,10 @@ impl Interpreter {
         let scopes = core::mem::take(&mut self.scopes);
         let prev_module = self.set_current_module(Some(module.clone()))?;
 
-        let res = self
-            .eval_rule_impl(module, rule)
-            .map_err(|e| Self::name_limited_rule(e, module, rule));
+        let res = self.eval_rule_impl(module, rule);
+        if let Err(e) = &res {
+            self.note_limited_rule(e, module, rule);
+        }
 
         self.set_current_module(prev_module)?;
         self.scopes = scopes;

@@ -188,7 +188,6 @@ pub use engine::{Engine, InvalidRuleRootError, PolicyPackageComponents};
 pub use lexer::Source;
 pub use policy_info::PolicyInfo;
 pub use utils::limits::LimitError;
-pub use utils::limits::LimitedRule;
 pub use utils::limits::PolicyLengthConfig;
 #[cfg(feature = "std")]
 pub use utils::limits::{with_evaluation_budget, EvaluationBudget};

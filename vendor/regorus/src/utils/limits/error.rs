@@ -78,18 +78,3 @@ impl fmt::Display for LimitError {
 }
 
 impl core::error::Error for LimitError {}
-
-/// Context the interpreter attaches to an error caused by a [`LimitError`]: the innermost
-/// rule (or function) being evaluated when the limit was hit, as a `data.` path. Find it with
-/// `anyhow::Error::downcast_ref::<LimitedRule>()`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LimitedRule {
-    /// The rule's path, such as `data.policy.allow`.
-    pub rule: alloc::string::String,
-}
-
-impl fmt::Display for LimitedRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "limit exceeded while evaluating {}", self.rule)
-    }
-}

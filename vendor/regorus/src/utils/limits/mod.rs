@@ -20,7 +20,7 @@ pub use budget::{
     EvaluationBudget,
 };
 #[allow(unused_imports)]
-pub use error::{LimitError, LimitedRule};
+pub use error::LimitError;
 
 #[allow(unused_imports)]
 #[cfg(all(feature = "allocator-memory-limits", not(miri)))]
