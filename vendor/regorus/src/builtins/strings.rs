@@ -188,8 +188,13 @@ fn split(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Re
     Ok(Value::from(parts))
 }
 
-fn to_string(v: &Value, unescape: bool) -> String {
-    match v {
+// Checks the limits once per element, so formatting a large value stops at the budget.
+fn to_string(v: &Value, unescape: bool) -> Result<String> {
+    let element = |e: &Value| {
+        enforce_limit()?;
+        to_string(e, true)
+    };
+    Ok(match v {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
         Value::String(s) if unescape => {
@@ -200,29 +205,29 @@ fn to_string(v: &Value, unescape: bool) -> String {
         Value::Array(a) => {
             "[".to_owned()
                 + &a.iter()
-                    .map(|e| to_string(e, true))
-                    .collect::<Vec<String>>()
+                    .map(element)
+                    .collect::<Result<Vec<String>>>()?
                     .join(", ")
                 + "]"
         }
         Value::Set(s) => {
             "{".to_owned()
                 + &s.iter()
-                    .map(|e| to_string(e, true))
-                    .collect::<Vec<String>>()
+                    .map(element)
+                    .collect::<Result<Vec<String>>>()?
                     .join(", ")
                 + "}"
         }
         Value::Object(o) => {
             "{".to_owned()
                 + &o.iter_sorted()
-                    .map(|(k, v)| to_string(k, true) + ": " + &to_string(v, true))
-                    .collect::<Vec<String>>()
+                    .map(|(k, v)| Ok(element(k)? + ": " + &element(v)?))
+                    .collect::<Result<Vec<String>>>()?
                     .join(", ")
                 + "}"
         }
         Value::Undefined => "#undefined".to_string(),
-    }
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -401,9 +406,9 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
         // https://pkg.go.dev/fmt
         match (verb, arg) {
             ('s', Value::String(sv)) => s += sv.as_ref(),
-            ('s', v) => s += &to_string(v, false),
+            ('s', v) => s += &to_string(v, false)?,
 
-            ('v', _) => s += &to_string(arg, false),
+            ('v', _) => s += &to_string(arg, false)?,
             ('b', Value::Number(f)) if f.is_integer() => {
                 let (sign, v) = get_sign_value(f);
                 s += sign;
