@@ -2,7 +2,12 @@
 //!
 //! - `vm_thread_local`: the regorus register VM, one per worker, loaded once per revision.
 //! - `serving_path`: what `Authorize` runs after decoding: validate, build input, evaluate
-//!   (interpreter-confirmed where the VM cannot be trusted), decide.
+//!   (the VM alone, with strict rule errors), decide.
+//! - `serving_path_interpreter_confirmed`: the serving path before the VM patch, for the
+//!   ratio: the VM, then the interpreter for every answer that did not deny through `deny`.
+//! - `evaluator_inline`: `serving_path`'s evaluation through `policy::Evaluator` (what the
+//!   server runs: inline under the slice budget, pool only for expensive ones), so the cost of
+//!   the admission machinery on a cheap decision shows against `serving_path`.
 //! - `interpreter_clone_per_call`: clone the prepared `Engine` for every call.
 //! - `interpreter_reused`: one prepared `Engine` reused across calls.
 //! - `compiled_policy`: regorus `CompiledPolicy::eval_with_input`.
@@ -11,7 +16,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::{hint::black_box, path::Path};
+use std::{hint::black_box, path::Path, sync::Arc};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use regorus::{Engine, Rc, Value};
@@ -20,7 +25,7 @@ use tollgate::{
     policy::{
         contract::{ENTRY_MODULE, ENTRY_RULE},
         input::to_input,
-        Bundle, CompiledBundle, EvalLimits, RequirementDefaults,
+        Bundle, CompiledBundle, EvalLimits, Evaluator, RequirementDefaults,
     },
 };
 
@@ -88,6 +93,15 @@ fn bench(c: &mut Criterion) {
         .compile_with_entrypoint(&Rc::from(ENTRY_RULE))
         .expect("compiles");
     let limits = InputLimits::default();
+    let evaluator = Evaluator::new(&EvalLimits::default());
+    let shared = Arc::new(
+        CompiledBundle::compile(
+            &bundle,
+            EvalLimits::default(),
+            RequirementDefaults::default(),
+        )
+        .expect("bundle compiles"),
+    );
 
     for (name, req) in cases() {
         let input = to_input(&req);
@@ -100,6 +114,27 @@ fn bench(c: &mut Criterion) {
                 let req = black_box(&req);
                 req.validate(&limits).expect("valid");
                 black_box(decide(compiled.evaluate(to_input(req))))
+            })
+        });
+        group.bench_function("evaluator_inline", |b| {
+            b.iter(|| {
+                let req = black_box(&req);
+                req.validate(&limits).expect("valid");
+                let outcome =
+                    futures::executor::block_on(evaluator.evaluate(&shared, to_input(req)));
+                black_box(decide(outcome))
+            })
+        });
+        group.bench_function("serving_path_interpreter_confirmed", |b| {
+            b.iter(|| {
+                let req = black_box(&req);
+                req.validate(&limits).expect("valid");
+                let input = to_input(req);
+                let outcome = match compiled.evaluate_vm(input.clone()) {
+                    Ok(o) if o.deny.is_empty() => compiled.evaluate_interpreter_local(input),
+                    other => other,
+                };
+                black_box(decide(outcome))
             })
         });
         group.bench_function("interpreter_clone_per_call", |b| {

@@ -18,7 +18,10 @@ use crate::{
         tls::{Alpn, PeerMapper, TlsIncoming, TlsReloader},
     },
     identity::{AuthMode, Authenticator},
-    policy::{watch as policy_watch, ActivePolicy, BundleArchive, BundleVerifier, DecisionCache},
+    policy::{
+        watch as policy_watch, ActivePolicy, BundleArchive, BundleVerifier, DecisionCache,
+        Evaluator,
+    },
     service::{Decider, Parts, Tollgate},
     store::{AuditLog, BatchObserver, GroupCommit, PostgresStore, SqliteStore, Stores},
     telemetry::{ErrorChain, Metrics},
@@ -191,10 +194,14 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
             .await
             .context("listening for approval changes on PostgreSQL")?;
     }
+    let blown = metrics.clone();
+    let evaluator = Evaluator::new(&config.limits)
+        .with_observer(move |b| blown.observe_blown_budget(b.limit.as_str(), &b.rule));
     let decider = Decider::new(
         policies.clone(),
         DecisionCache::new(&config.decision_cache),
         config.input,
+        evaluator,
     );
     let tollgate = Tollgate::new(Parts {
         decider,

@@ -21,7 +21,10 @@ use serde_json::json;
 use crate::{
     config::{Config, LogFormat, Overrides},
     domain::{decide, AuthzRequest, EvalFailure, InputLimits, PolicyOutcome},
-    policy::{input::to_input, testing, Bundle, CompiledBundle, EvalLimits, RequirementDefaults},
+    policy::{
+        agreement, input::to_input, testing, Agreement, Bundle, CompiledBundle, EvalLimits,
+        RequirementDefaults,
+    },
 };
 
 /// tollgate: policy decisions with action-level human approvals.
@@ -155,11 +158,13 @@ impl ServeArgs {
 /// Which evaluator `eval` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EngineChoice {
-    /// The register VM (what the server uses).
+    /// What the server serves: the register VM, or the tree interpreter for a bundle the VM
+    /// compiler refuses (the output's `engine` says which).
     Vm,
     /// The tree interpreter (the reference).
     Interpreter,
-    /// Both; exits 1 if they disagree.
+    /// Both; exits 1 if they disagree (different outcomes, different failure kinds, or the
+    /// VM failing where the interpreter does not).
     Both,
 }
 
@@ -224,7 +229,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         EngineChoice::Both => {
             let vm = bundle.evaluate(input.clone());
             let interp = bundle.evaluate_interpreted(input);
-            let agree = vm == interp;
+            let agree = agreement(&vm, &interp) == Agreement::Same;
             (vm, agree)
         }
     };
@@ -237,6 +242,8 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         "requirements": verdict.requirements,
         "obligations": verdict.obligations,
         "bundle_revision": &*bundle.revision,
+        "engine": bundle.serving_engine().as_str(),
+        "engine_reason": bundle.serving_engine().vm_refusal(),
         "rules": rules,
         "engines_agree": agree,
     });

@@ -39,6 +39,17 @@ fn to_proto(b: &BundleStatus) -> pb::BundleStatus {
         last_attempt_at: s.last_attempt_at.map(convert::system_time),
         activations: s.activations,
         rejections: s.rejections,
+        engine: s
+            .engine
+            .as_ref()
+            .map(|e| e.as_str().to_string())
+            .unwrap_or_default(),
+        engine_reason: s
+            .engine
+            .as_ref()
+            .and_then(|e| e.vm_refusal())
+            .unwrap_or_default()
+            .to_string(),
     }
 }
 

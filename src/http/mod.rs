@@ -137,6 +137,10 @@ struct StatusBody {
     last_attempt_at: Option<String>,
     activations: u64,
     rejections: u64,
+    /// "vm" or "interpreter": which evaluator serves the active bundle.
+    engine: Option<&'static str>,
+    /// Why the VM does not serve it, when it does not.
+    engine_reason: Option<String>,
 }
 
 fn rfc3339(t: Option<SystemTime>) -> Option<String> {
@@ -161,5 +165,11 @@ async fn status(State(state): State<HttpState>) -> Json<StatusBody> {
         last_attempt_at: rfc3339(s.last_attempt_at),
         activations: s.activations,
         rejections: s.rejections,
+        engine: s.engine.as_ref().map(|e| e.as_str()),
+        engine_reason: s
+            .engine
+            .as_ref()
+            .and_then(|e| e.vm_refusal())
+            .map(str::to_string),
     })
 }

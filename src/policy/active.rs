@@ -18,6 +18,7 @@ use super::{
     bundle::{Bundle, BundleError},
     compiled::{CompileError, CompiledBundle, EvalLimits},
     contract::RequirementDefaults,
+    engine::ServingEngine,
     signature::{BundleVerifier, SignatureError},
 };
 
@@ -44,6 +45,9 @@ pub struct LoadStatus {
     pub active_digest: Option<String>,
     /// When the serving bundle was activated.
     pub activated_at: Option<SystemTime>,
+    /// Which evaluator serves it: the VM, or the interpreter (with the VM compiler's reason)
+    /// for a bundle that uses Rego the VM does not compile yet.
+    pub engine: Option<ServingEngine>,
     /// `Ok` or the error of the latest attempt.
     pub last_result: Option<Result<(), String>>,
     /// When the latest attempt ran.
@@ -161,12 +165,14 @@ impl ActivePolicy {
                 let current = self.current();
                 status.active_revision = current.as_ref().map(|b| b.revision.clone());
                 status.active_digest = current.as_ref().map(|b| b.digest.clone());
+                status.engine = current.as_ref().map(|b| b.serving_engine().clone());
                 status.activated_at = Some(SystemTime::now());
                 status.activations += 1;
                 status.last_result = Some(Ok(()));
                 tracing::info!(
                     bundle.revision = status.active_revision.as_deref().unwrap_or_default(),
                     bundle.source = %self.source.display(),
+                    bundle.engine = status.engine.as_ref().map(ServingEngine::as_str),
                     "policy bundle activated"
                 );
             }

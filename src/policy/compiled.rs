@@ -3,12 +3,16 @@
 //!
 //! The VM path compiles once per bundle revision and keeps one `RegoVM` per worker thread
 //! (thread-local, rebuilt when the revision changes), so evaluation never takes a lock and
-//! never shares a VM mutably. The interpreter path clones the prepared `Engine` per call; it
-//! is slower and exists to prove the VM right (see the differential golden tests).
+//! never shares a VM mutably. The VM runs with strict rule errors (tollgate's patch to the
+//! vendored regorus, `vendor/PATCHES.md`): an error anywhere in any rule aborts the
+//! evaluation, exactly as in the interpreter, so the VM's answer is served alone. The
+//! interpreter path clones the prepared `Engine` per call; it is slower and exists to prove
+//! the VM right (see the golden and differential tests), and it serves the bundles the VM
+//! compiler refuses (see [`super::engine`]).
 
 use std::{
     cell::RefCell,
-    num::{NonZeroU32, NonZeroU64},
+    num::NonZeroU64,
     path::PathBuf,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -18,45 +22,22 @@ use std::{
 };
 
 use regorus::{
-    languages::rego::compiler::Compiler,
+    languages::rego::compiler::{Compiler, CompilerError},
     rvm::{
         program::Program,
         vm::{RegoVM, VmError},
     },
-    utils::limits::ExecutionTimerConfig,
-    Engine, LimitError, MemoryBudgetConfig, Rc, Value,
+    with_evaluation_budget, Engine, MemoryBudgetConfig, Rc, Value,
 };
-use serde::{Deserialize, Serialize};
 
+pub use super::limits::EvalLimits;
 use super::{
     bundle::{Bundle, Module},
     contract::{self, RequirementDefaults, ENTRY_MODULE, ENTRY_PACKAGE, ENTRY_RULE},
+    engine::ServingEngine,
+    limits::{bounded, engine_failure, vm_failure, Evaluated},
 };
 use crate::domain::{EvalFailure, FailureKind, PolicyOutcome};
-
-/// Bounds on one evaluation, so a pathological policy or input cannot hang or exhaust the
-/// server. Exceeding any of them denies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EvalLimits {
-    /// Wall-clock budget per evaluation.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Most VM instructions per evaluation.
-    pub max_instructions: usize,
-    /// Most bytes an evaluation may allocate beyond its starting point.
-    pub max_memory_bytes: u64,
-}
-
-impl Default for EvalLimits {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_millis(100),
-            max_instructions: 2_000_000,
-            max_memory_bytes: 64 * 1024 * 1024,
-        }
-    }
-}
 
 /// Why a bundle could not be compiled. The last good bundle keeps serving.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +67,8 @@ pub enum CompileError {
     /// The data document is rejected by the engine.
     #[error("data: {0}")]
     Data(String),
-    /// Compilation or VM code generation failed.
+    /// The interpreter's compilation failed (VM code generation failing is not an error: the
+    /// interpreter serves such a bundle).
     #[error("compile: {0}")]
     Compile(String),
 }
@@ -106,7 +88,9 @@ pub struct CompiledBundle {
     /// When it was compiled.
     pub compiled_at: SystemTime,
     generation: u64,
-    program: Arc<Program>,
+    /// The VM program, absent when the VM compiler refused the bundle.
+    program: Option<Arc<Program>>,
+    serving: ServingEngine,
     data: Value,
     engine: Mutex<Engine>,
     limits: EvalLimits,
@@ -139,7 +123,7 @@ impl CompiledBundle {
     ) -> Result<Self, CompileError> {
         let mut engine = Engine::new();
         engine.set_strict_builtin_errors(true);
-        engine.set_execution_timer_config(timer(&limits));
+        engine.set_execution_timer_config(limits.vm_timer());
         let mut has_policy_package = false;
         for m in &bundle.modules {
             let package = engine
@@ -176,8 +160,21 @@ impl CompiledBundle {
         let compiled = engine
             .compile_with_entrypoint(&Rc::from(ENTRY_RULE))
             .map_err(|e| CompileError::Compile(e.to_string()))?;
-        let program = Compiler::compile_from_policy(&compiled, &[ENTRY_RULE])
-            .map_err(|e| CompileError::Compile(e.to_string()))?;
+        let (program, serving) = match Compiler::compile_from_policy(&compiled, &[ENTRY_RULE]) {
+            Ok(program) => (Some(program), ServingEngine::Vm),
+            Err(e) if policy_is_wrong(&e.error) => {
+                return Err(CompileError::Compile(bounded(e.to_string())))
+            }
+            Err(e) => {
+                let vm_refusal = bounded(e.to_string());
+                tracing::warn!(
+                    bundle.revision = %bundle.revision,
+                    reason = %vm_refusal,
+                    "the VM compiler refused this bundle; the interpreter will serve it"
+                );
+                (None, ServingEngine::Interpreter { vm_refusal })
+            }
+        };
         let compiled = Self {
             revision: Arc::from(bundle.revision.as_str()),
             digest: bundle.digest.clone(),
@@ -186,102 +183,147 @@ impl CompiledBundle {
             compiled_at: SystemTime::now(),
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
             program,
+            serving,
             data,
             engine: Mutex::new(engine),
             limits,
             defaults,
         };
         // Loading the data into a VM catches rule/data conflicts now, not on the first request.
-        compiled
-            .new_vm()
-            .map_err(|e| CompileError::Data(e.to_string()))?;
+        if let Some(program) = &compiled.program {
+            compiled
+                .new_vm(program)
+                .map_err(|e| CompileError::Data(e.to_string()))?;
+        }
         Ok(compiled)
     }
 
-    fn new_vm(&self) -> Result<RegoVM, VmError> {
+    /// Which evaluator serves this bundle.
+    pub fn serving_engine(&self) -> &ServingEngine {
+        &self.serving
+    }
+
+    fn new_vm(&self, program: &Arc<Program>) -> Result<RegoVM, VmError> {
         let mut vm = RegoVM::new();
-        vm.load_program(self.program.clone());
+        vm.load_program(program.clone());
         vm.set_data(self.data.clone())?;
         vm.set_strict_builtin_errors(true);
+        // Without this, regorus's VM drops errors raised in rule bodies (an erroring `deny`
+        // body would read as "no reason to deny") and turns conflicting values into
+        // undefined; with it, the VM fails exactly where the interpreter does.
+        vm.set_strict_rule_errors(true);
         vm.set_max_instructions(self.limits.max_instructions);
-        vm.set_execution_timer_config(Some(timer(&self.limits)));
+        vm.set_execution_timer_config(Some(self.limits.vm_timer()));
         vm.set_memory_budget_config(
             NonZeroU64::new(self.limits.max_memory_bytes).map(|limit| MemoryBudgetConfig { limit }),
         );
         Ok(vm)
     }
 
-    /// The serving path: every answer a caller gets is the interpreter's answer (the
-    /// reference semantics, where any error in any rule denies), reached as cheaply as
-    /// possible.
+    /// The serving path: the VM's answer alone, or the interpreter's for a bundle the VM
+    /// compiler refused ([`Self::serving_engine`]), under the full budget on this thread.
+    /// Any error (a runtime error in any rule, a conflict, a limit) is an `Err`, which the
+    /// caller turns into DENY. The server goes through [`super::Evaluator`] instead, which
+    /// also bounds how many expensive evaluations run at once.
     ///
-    /// regorus 0.14's VM discards errors raised inside a rule body and treats the body as
-    /// not matching, even with strict builtin errors on. For `allow` that is harmless (it
-    /// denies), but a `deny` or `approval` body that errors (a type mismatch on a
-    /// caller-chosen parameter, say) silently disappears, which could turn DENY into ALLOW.
-    /// So a VM answer is final only when it denies through `deny` members or a VM error;
-    /// anything weaker (ALLOW, PENDING_APPROVAL, default deny) is decided by this worker's
-    /// prepared interpreter.
+    /// Serving the VM alone is safe only because it runs with strict rule errors (see
+    /// `new_vm`'s use of `set_strict_rule_errors`): without that patch regorus 0.14's VM
+    /// discards an error raised inside a `deny` or `approval` body and the decision silently
+    /// allows. The golden and differential tests hold the VM to the interpreter, errors
+    /// included.
     pub fn evaluate(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
-        match self.evaluate_vm(input.clone()) {
-            Ok(o) if !o.deny.is_empty() => Ok(o),
-            Err(f) => Err(f),
-            Ok(_) => self.evaluate_interpreter_local(input),
+        self.evaluate_within(input, self.limits.timeout).result
+    }
+
+    /// The serving path with at most `time_limit` of wall-clock time (the memory budget and
+    /// instruction limit unchanged), reporting which limit stopped it, if one did.
+    pub fn evaluate_within(&self, input: Value, time_limit: Duration) -> Evaluated {
+        match self.serving {
+            ServingEngine::Vm => self.run_vm(input, time_limit),
+            ServingEngine::Interpreter { .. } => self.run_interpreter(input, time_limit),
         }
     }
 
-    /// Evaluates `input` on this worker's VM (loaded once per revision per thread).
+    /// The bundle's evaluation limits.
+    pub fn limits(&self) -> &EvalLimits {
+        &self.limits
+    }
+
+    /// Evaluates `input` on this worker's VM (loaded once per revision per thread). Fails
+    /// for a bundle the VM compiler refused.
     pub fn evaluate_vm(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
-        let result = WORKER_VM.with(|cell| {
+        self.run_vm(input, self.limits.timeout).result
+    }
+
+    fn run_vm(&self, input: Value, time_limit: Duration) -> Evaluated {
+        let Some(program) = &self.program else {
+            let failure = EvalFailure::new(
+                FailureKind::Evaluation,
+                "the VM compiler refused this bundle",
+            );
+            return Evaluated::finished(Err(failure));
+        };
+        WORKER_VM.with(|cell| {
             let mut slot = cell.borrow_mut();
             let vm = match slot.as_mut() {
                 Some((generation, vm)) if *generation == self.generation => vm,
-                _ => {
-                    let vm = self.new_vm().map_err(|e| vm_failure(&e))?;
-                    &mut slot.insert((self.generation, vm)).1
-                }
+                _ => match self.new_vm(program) {
+                    Ok(vm) => &mut slot.insert((self.generation, vm)).1,
+                    Err(e) => return vm_failure(&e, String::new),
+                },
             };
             vm.set_input(input);
-            let result = vm.execute_entry_point_by_index(0);
-            if result.is_err() {
-                // A VM that failed mid-run is not trusted for the next request.
-                *slot = None;
+            let budget = self.limits.budget(time_limit);
+            match with_evaluation_budget(budget, || vm.execute_entry_point_by_index(0)) {
+                Ok(value) => Evaluated::finished(contract::parse_outcome(&value, &self.defaults)),
+                Err(e) => {
+                    let failed = vm_failure(&e, || vm.failed_rule().unwrap_or_default().into());
+                    // A VM that failed mid-run is not trusted for the next request.
+                    *slot = None;
+                    failed
+                }
             }
-            result.map_err(|e| vm_failure(&e))
-        })?;
-        contract::parse_outcome(&result, &self.defaults)
+        })
     }
 
     /// Evaluates `input` on this worker's prepared interpreter (cloned once per revision per
     /// thread, then reused: regorus resets evaluation state on every `eval_rule`).
     pub fn evaluate_interpreter_local(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
-        let result = WORKER_ENGINE.with(|cell| {
+        self.run_interpreter(input, self.limits.timeout).result
+    }
+
+    fn run_interpreter(&self, input: Value, time_limit: Duration) -> Evaluated {
+        WORKER_ENGINE.with(|cell| {
             let mut slot = cell.borrow_mut();
             let engine = match slot.as_mut() {
                 Some((generation, engine)) if *generation == self.generation => engine,
                 _ => &mut slot.insert((self.generation, self.engine())).1,
             };
             engine.set_input(input);
-            let result = engine.eval_rule(ENTRY_RULE.to_string());
-            if result.is_err() {
-                *slot = None;
+            let budget = self.limits.budget(time_limit);
+            match with_evaluation_budget(budget, || engine.eval_rule(ENTRY_RULE.to_string())) {
+                Ok(value) => Evaluated::finished(contract::parse_outcome(&value, &self.defaults)),
+                Err(e) => {
+                    let failed =
+                        engine_failure(&e, || engine.limited_rule().unwrap_or_default().into());
+                    *slot = None;
+                    failed
+                }
             }
-            result.map_err(|e| engine_failure(&e))
-        })?;
-        contract::parse_outcome(&result, &self.defaults)
+        })
     }
 
     /// Evaluates `input` on a clone of the prepared tree interpreter: the reference path.
     pub fn evaluate_interpreted(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
-        let mut engine = match self.engine.lock() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
+        let mut engine = self.engine();
         engine.set_input(input);
-        let result = engine
-            .eval_rule(ENTRY_RULE.to_string())
-            .map_err(|e| engine_failure(&e))?;
-        contract::parse_outcome(&result, &self.defaults)
+        let budget = self.limits.budget(self.limits.timeout);
+        match with_evaluation_budget(budget, || engine.eval_rule(ENTRY_RULE.to_string())) {
+            Ok(value) => contract::parse_outcome(&value, &self.defaults),
+            Err(e) => {
+                engine_failure(&e, || engine.limited_rule().unwrap_or_default().into()).result
+            }
+        }
     }
 
     /// A clone of the prepared interpreter, for tooling (tests, coverage).
@@ -293,43 +335,61 @@ impl CompiledBundle {
     }
 }
 
-fn timer(limits: &EvalLimits) -> ExecutionTimerConfig {
-    ExecutionTimerConfig {
-        limit: limits.timeout,
-        check_interval: NonZeroU32::MIN.saturating_add(63),
-    }
+/// Forgets this thread's cached VM and interpreter, after a panic left them in an unknown
+/// state.
+pub(crate) fn forget_thread_engines() {
+    WORKER_VM.with(|cell| cell.replace(None));
+    WORKER_ENGINE.with(|cell| cell.replace(None));
 }
 
-/// Engine messages can be long and may quote input; the reason keeps the first part.
-fn bounded(message: String) -> String {
-    const MAX: usize = 300;
-    if message.len() <= MAX {
-        return message;
-    }
-    let mut end = MAX;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &message[..end])
+/// VM compiler errors that mean the policy itself is wrong, not that the VM lacks a feature:
+/// the interpreter would fail every evaluation that reaches the call. Such a bundle is
+/// rejected like one that does not parse, so it never replaces the last good one; every
+/// other refusal (`with`, constant-key partial objects...) falls back to the interpreter.
+fn policy_is_wrong(e: &CompilerError) -> bool {
+    matches!(
+        e,
+        CompilerError::UnknownFunction { .. }
+            | CompilerError::UnknownBuiltinFunction { .. }
+            | CompilerError::NotBuiltinFunction { .. }
+    )
 }
 
-fn vm_failure(e: &VmError) -> EvalFailure {
-    let kind = match e {
-        VmError::InstructionLimitExceeded { .. }
-        | VmError::TimeLimitExceeded { .. }
-        | VmError::MemoryLimitExceeded { .. }
-        | VmError::MemoryBudgetExceeded { .. }
-        | VmError::RegexSizeLimitExceeded { .. } => FailureKind::Limit,
-        _ => FailureKind::Evaluation,
-    };
-    EvalFailure::new(kind, bounded(e.to_string()))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn engine_failure(e: &anyhow::Error) -> EvalFailure {
-    let kind = if e.chain().any(|c| c.downcast_ref::<LimitError>().is_some()) {
-        FailureKind::Limit
-    } else {
-        FailureKind::Evaluation
-    };
-    EvalFailure::new(kind, bounded(format!("{e:#}")))
+    fn compile(rego: &str) -> Result<CompiledBundle, CompileError> {
+        let files = vec![("policy.rego".to_string(), rego.as_bytes().to_vec())];
+        let bundle = Bundle::from_files("test".into(), files).unwrap();
+        CompiledBundle::compile(
+            &bundle,
+            EvalLimits::default(),
+            RequirementDefaults::default(),
+        )
+    }
+
+    #[test]
+    fn the_vm_serves_what_it_compiles() {
+        let b = compile("package tollgate\n\nallow if input.x == 1\n").unwrap();
+        assert_eq!(b.serving_engine(), &ServingEngine::Vm);
+    }
+
+    #[test]
+    fn the_interpreter_serves_what_the_vm_refuses() {
+        let b =
+            compile("package tollgate\n\nok if input.x == 1\n\nallow if ok with input.x as 1\n")
+                .unwrap();
+        let reason = b.serving_engine().vm_refusal().unwrap();
+        assert!(reason.contains("with"), "{reason}");
+        let out = b.evaluate(Value::from_json_str("{}").unwrap()).unwrap();
+        assert!(out.allow);
+        assert!(b.evaluate_vm(Value::new_object()).is_err());
+    }
+
+    #[test]
+    fn a_call_to_an_unknown_function_is_still_rejected() {
+        let err = compile("package tollgate\n\nallow if no_such_fn(1)\n").unwrap_err();
+        assert!(matches!(err, CompileError::Compile(_)), "{err}");
+    }
 }

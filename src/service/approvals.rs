@@ -3,6 +3,7 @@
 
 use std::{pin::Pin, time::Duration};
 
+use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::{wrappers::ReceiverStream, Stream};
@@ -140,7 +141,7 @@ impl Tollgate {
     ) -> Result<Narrowed, ServiceError> {
         let request = self.inner.workflow.narrow(approval_id, params).await?;
         // The stored request's subject is already the verified requester.
-        let decided = self.inner.decider.decide_stored(request)?;
+        let decided = self.inner.decider.decide_stored(request).await?;
         let verdict = decided.decision.verdict;
         let requirements = match verdict.effect {
             Effect::Deny => return Err(ServiceError::NarrowedDenied(verdict.reasons)),
@@ -240,12 +241,16 @@ impl Tollgate {
         req.canonicalize_identities()?;
         let in_audience = |audience: &[String]| Roles::in_audience(caller, audience);
         let decider = &self.inner.decider;
-        let redecide = |req: &AuthzRequest| match decider.decide_stored(req.clone()) {
-            Ok(d) if d.decision.verdict.effect == Effect::Deny => {
-                Err(d.decision.verdict.reasons.join("; "))
-            }
-            Ok(_) => Ok(()),
-            Err(e) => Err(e.to_string()),
+        let redecide = |req: AuthzRequest| -> BoxFuture<'_, Result<(), String>> {
+            Box::pin(async move {
+                match decider.decide_stored(req).await {
+                    Ok(d) if d.decision.verdict.effect == Effect::Deny => {
+                        Err(d.decision.verdict.reasons.join("; "))
+                    }
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
         };
         let checks = RedeemChecks {
             in_audience: &in_audience,

@@ -49,7 +49,7 @@ impl Tollgate {
         call: &Call,
     ) -> Result<Answer, ServiceError> {
         let gateway = self.admit(caller)?;
-        let decided = self.inner.decider.decide(caller, gateway, req)?;
+        let decided = self.inner.decider.decide(caller, gateway, req).await?;
         self.answer(decided, caller, call).await
     }
 
@@ -105,7 +105,7 @@ impl Tollgate {
     async fn batch_item(
         &self,
         item: Result<AuthzRequest, InvalidField>,
-        bundle: &CompiledBundle,
+        bundle: &std::sync::Arc<CompiledBundle>,
         caller: &Caller,
         gateway: bool,
         call: &Call,
@@ -113,7 +113,8 @@ impl Tollgate {
         let decided = self
             .inner
             .decider
-            .decide_on(bundle, caller, gateway, item?)?;
+            .decide_on(bundle, caller, gateway, item?)
+            .await?;
         self.answer(decided, caller, call).await
     }
 

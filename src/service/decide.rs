@@ -11,7 +11,7 @@ use crate::{
         decide, same_party, AuthzRequest, Caller, Decided, Decision, Delegation, InputLimits,
         InvalidField, Principal, Subject, Verdict,
     },
-    policy::{input::to_input, ActivePolicy, CompiledBundle, DecisionCache},
+    policy::{input::to_input, ActivePolicy, CompiledBundle, DecisionCache, Evaluator},
 };
 
 /// Why no decision was made. Mapped to a gRPC status in exactly one place.
@@ -39,19 +39,23 @@ pub struct Decider {
     policies: Arc<ActivePolicy>,
     cache: Option<DecisionCache>,
     limits: InputLimits,
+    evaluator: Evaluator,
 }
 
 impl Decider {
-    /// A decider over `policies`.
+    /// A decider over `policies`, evaluating through `evaluator` (inline when cheap, on its
+    /// bounded pool when not).
     pub fn new(
         policies: Arc<ActivePolicy>,
         cache: Option<DecisionCache>,
         limits: InputLimits,
+        evaluator: Evaluator,
     ) -> Self {
         Self {
             policies,
             cache,
             limits,
+            evaluator,
         }
     }
 
@@ -62,14 +66,14 @@ impl Decider {
 
     /// Decides one request. The protocol handler's span describes it (effect, action,
     /// revision, timings), so this adds no span of its own.
-    pub fn decide(
+    pub async fn decide(
         &self,
         caller: &Caller,
         gateway: bool,
         req: AuthzRequest,
     ) -> Result<Decided, DecideError> {
         let bundle = self.snapshot()?;
-        self.decide_on(&bundle, caller, gateway, req)
+        self.decide_on(&bundle, caller, gateway, req).await
     }
 
     /// The serving bundle, for deciding several requests by one revision with
@@ -79,30 +83,30 @@ impl Decider {
     }
 
     /// Decides one request with `bundle`, a [`Self::snapshot`].
-    pub fn decide_on(
+    pub async fn decide_on(
         &self,
-        bundle: &CompiledBundle,
+        bundle: &Arc<CompiledBundle>,
         caller: &Caller,
         gateway: bool,
         mut req: AuthzRequest,
     ) -> Result<Decided, DecideError> {
         req.canonicalize_identities()?;
         let delegation = bind_subject(caller, gateway, &mut req)?;
-        let mut decided = self.decide_bound(bundle, req)?;
+        let mut decided = self.decide_bound(bundle, req).await?;
         decided.decision.on_behalf_of = delegation;
         Ok(decided)
     }
 
     /// Decides `req`, whose subject is already bound to a verified identity (a stored
     /// request a reviewer narrows): validated and evaluated like any other.
-    pub fn decide_stored(&self, req: AuthzRequest) -> Result<Decided, DecideError> {
+    pub async fn decide_stored(&self, req: AuthzRequest) -> Result<Decided, DecideError> {
         let bundle = self.snapshot()?;
-        self.decide_bound(&bundle, req)
+        self.decide_bound(&bundle, req).await
     }
 
-    fn decide_bound(
+    async fn decide_bound(
         &self,
-        bundle: &CompiledBundle,
+        bundle: &Arc<CompiledBundle>,
         req: AuthzRequest,
     ) -> Result<Decided, DecideError> {
         req.validate(&self.limits)?;
@@ -117,7 +121,7 @@ impl Decider {
             Some(v) => Verdict::clone(&v),
             None => {
                 let started = Instant::now();
-                let outcome = bundle.evaluate(to_input(&req));
+                let outcome = self.evaluator.evaluate(bundle, to_input(&req)).await;
                 eval_duration = started.elapsed();
                 // A failed evaluation may be transient (a time limit): never remember it.
                 let cacheable = outcome.is_ok();

@@ -104,6 +104,12 @@ struct ResultLabels {
     result: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BlownLabels {
+    limit: &'static str,
+    rule: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Bundle state already turned into series, so each scrape adds only what is new.
@@ -125,6 +131,7 @@ struct Inner {
     decisions: Family<DecisionLabels, Counter>,
     decision_duration: Histogram,
     evaluation_duration: Histogram,
+    evaluation_limits: Family<BlownLabels, Counter>,
     approvals_pending: Gauge,
     approval_resolution: HistogramFamily<OutcomeLabels>,
     capabilities: Family<EventLabels, Counter>,
@@ -154,6 +161,12 @@ impl Inner {
             "evaluation_duration_seconds",
             "Policy evaluation alone (cache hits are not evaluations)",
             self.evaluation_duration.clone(),
+        );
+        r.register(
+            "evaluation_limits_exceeded",
+            "Evaluations stopped by a limit (time, memory, instructions, regex_size, admission), \
+             by the innermost rule being evaluated (the bundle's rules; empty for admission)",
+            self.evaluation_limits.clone(),
         );
         r.register(
             "approvals_pending",
@@ -233,6 +246,7 @@ impl Metrics {
             decisions: Family::default(),
             decision_duration: latency(),
             evaluation_duration: latency(),
+            evaluation_limits: Family::default(),
             approvals_pending: Gauge::default(),
             approval_resolution: Family::new_with_constructor(resolution),
             capabilities: Family::default(),
@@ -295,6 +309,16 @@ impl Metrics {
         if let Some(took) = evaluation {
             self.inner.evaluation_duration.observe(took.as_secs_f64());
         }
+    }
+
+    /// An evaluation stopped by `limit` while evaluating `rule` (a rule of the serving bundle,
+    /// so the label set is bounded by the bundle, not by callers).
+    pub fn observe_blown_budget(&self, limit: &'static str, rule: &str) {
+        let labels = BlownLabels {
+            limit,
+            rule: rule.to_string(),
+        };
+        self.inner.evaluation_limits.get_or_create(&labels).inc();
     }
 
     /// `action`, or [`OTHER_ACTION`] once [`MAX_ACTIONS`] others have been seen.

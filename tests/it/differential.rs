@@ -1,6 +1,6 @@
 //! Property test: on random requests against the shipped bundle (wrong types included), the
-//! serving path always gives the reference interpreter's answer, and the VM alone agrees
-//! with it whenever the interpreter does not fail.
+//! serving path (the VM alone) gives the reference interpreter's answer, errors included;
+//! the only tolerated difference is the VM failing where the interpreter does not (DENY).
 
 use std::sync::OnceLock;
 
@@ -8,7 +8,10 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use tollgate::{
     domain::{AuthzRequest, InputLimits},
-    policy::{input::to_input, Bundle, CompiledBundle, EvalLimits, RequirementDefaults},
+    policy::{
+        agreement, input::to_input, Agreement, Bundle, CompiledBundle, EvalLimits,
+        RequirementDefaults,
+    },
 };
 
 fn bundle() -> &'static CompiledBundle {
@@ -16,7 +19,12 @@ fn bundle() -> &'static CompiledBundle {
     B.get_or_init(|| {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
         let b = Bundle::load(&path).unwrap();
-        CompiledBundle::compile(&b, EvalLimits::default(), RequirementDefaults::default()).unwrap()
+        let compiled =
+            CompiledBundle::compile(&b, EvalLimits::default(), RequirementDefaults::default())
+                .unwrap();
+        // Otherwise the comparison below would hold the interpreter to itself.
+        assert_eq!(compiled.serving_engine().as_str(), "vm");
+        compiled
     })
 }
 
@@ -137,13 +145,10 @@ proptest! {
         let b = bundle();
         let served = b.evaluate(input.clone());
         let reference = b.evaluate_interpreted(input.clone());
-        match (&served, &reference) {
-            (Ok(s), Ok(r)) => prop_assert_eq!(s, r),
-            (Err(s), Err(r)) => prop_assert_eq!(s.kind, r.kind),
-            _ => prop_assert!(false, "served {:?} vs reference {:?}", served, reference),
-        }
-        if reference.is_ok() {
-            prop_assert_eq!(&b.evaluate_vm(input), &reference);
-        }
+        let found = agreement(&served, &reference);
+        prop_assert!(
+            found != Agreement::Different,
+            "served {:?} vs reference {:?}", served, reference
+        );
     }
 }

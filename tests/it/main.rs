@@ -9,12 +9,14 @@ mod common;
 #[path = "../support/pki.rs"]
 mod pki;
 
+mod all_of_rego;
 mod approvals;
 mod audit_durability;
 mod audit_query;
 mod audit_tamper;
 mod audit_trail;
 mod binary;
+mod bounded_evaluation;
 mod bundles;
 mod cli_approvals;
 mod cli_audit;
@@ -31,3 +33,4 @@ mod replicas;
 mod signed_bundles;
 mod store;
 mod tls;
+mod vm_patch;

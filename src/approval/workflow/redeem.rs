@@ -2,6 +2,8 @@
 //! each recorded with the change (a redemption, an expiry) or, for a refusal, through the group
 //! commit before the refusal is answered.
 
+use futures::future::BoxFuture;
+
 use super::{Redemption, Workflow, WorkflowError};
 use crate::{
     capability::{CapabilityError, Grant},
@@ -17,7 +19,7 @@ pub struct RedeemChecks<'a> {
     /// Whether the caller is in the capability's audience.
     pub in_audience: &'a (dyn Fn(&[String]) -> bool + Sync),
     /// The serving policy's decision on the presented request: `Err(reasons)` when it denies.
-    pub redecide: &'a (dyn Fn(&AuthzRequest) -> Result<(), String> + Sync),
+    pub redecide: &'a (dyn Fn(AuthzRequest) -> BoxFuture<'a, Result<(), String>> + Sync),
 }
 
 impl Workflow {
@@ -69,7 +71,7 @@ impl Workflow {
                     .await;
             }
         }
-        if let Err(reasons) = redecide(req) {
+        if let Err(reasons) = redecide(req.clone()).await {
             let reason = format!("the serving policy no longer allows this request: {reasons}");
             return self
                 .refuse(ctx, req, reason, Some(&grant), approval.as_ref())
