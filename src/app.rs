@@ -75,8 +75,8 @@ fn audit_metrics(metrics: &Metrics, extra: Option<BatchObserver>) -> BatchObserv
 struct CommitShutdown {
     stop: tokio::sync::oneshot::Sender<()>,
     writer: JoinHandle<()>,
-    /// The audit log and its key, for a last checkpoint (audit enabled only).
-    checkpoint: Option<(Arc<dyn AuditLog>, Arc<AuditKey>)>,
+    /// The audit log, its key and anchor, for a last checkpoint (audit enabled only).
+    checkpoint: Option<(Arc<dyn AuditLog>, Arc<AuditKey>, audit::anchor::Anchor)>,
 }
 
 /// A started server: its bound addresses and a handle to stop it.
@@ -108,8 +108,10 @@ impl Running {
         // The receiver only goes away with the writer task, which is awaited next.
         let _ = commit.stop.send(());
         commit.writer.await.context("audit writer panicked")?;
-        if let Some((log, key)) = commit.checkpoint {
-            if let Err(e) = audit::checkpoint::checkpoint_now(log.as_ref(), &key).await {
+        if let Some((log, key, anchor)) = commit.checkpoint {
+            if let Err(e) =
+                audit::checkpoint::checkpoint_now(log.as_ref(), &key, Some(&anchor)).await
+            {
                 tracing::error!(error = %ErrorChain(&e), "final audit checkpoint failed");
             }
         }
@@ -185,7 +187,8 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     let (shutdown, rx) = watch::channel(false);
     let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
     let observer = audit_metrics(&metrics, audit_observer);
-    let (auditor, commit) = start_audit(config, &stores, observer, &policies, &rx, &mut tasks)?;
+    let (auditor, commit) =
+        start_audit(config, &stores, observer, &policies, &rx, &mut tasks).await?;
     let mut workflow = Workflow::new(&stores, capability_key.clone(), clock, auditor.clone())
         .with_metrics(metrics.clone());
     if let Some(feed) = stores.feed.clone() {
@@ -276,7 +279,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     }));
     let stop = shutdown_signal(&rx);
     let mut jwks = capability_key.jwks();
-    if let (Some((_, key)), Some(keys)) = (&commit.checkpoint, jwks["keys"].as_array_mut()) {
+    if let (Some((_, key, _)), Some(keys)) = (&commit.checkpoint, jwks["keys"].as_array_mut()) {
         keys.push(key.jwk());
     }
     let http_state = http::HttpState {
@@ -316,7 +319,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
 /// Starts the group commit and, unless `audit.enabled: false` (which records nothing and
 /// says so), the audit trail's tasks (checkpoints, bundle events); returns the auditor the
 /// service records with.
-fn start_audit(
+async fn start_audit(
     config: &Config,
     stores: &Stores,
     observer: BatchObserver,
@@ -326,6 +329,12 @@ fn start_audit(
 ) -> anyhow::Result<(Auditor, CommitShutdown)> {
     let c = &config.audit;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let trigger = audit::checkpoint::Trigger::new(c.checkpoint_every);
+    let counted = trigger.clone();
+    let observer: BatchObserver = Arc::new(move |records, took| {
+        counted.committed(records);
+        observer(records, took);
+    });
     let (commit, writer) =
         GroupCommit::spawn(stores.batches.clone(), c.max_batch, Some(observer), async {
             // A dropped sender also means stop.
@@ -348,16 +357,25 @@ fn start_audit(
         AuditKey::load_or_generate(&key_path)
             .with_context(|| format!("audit key {}", key_path.display()))?,
     );
+    let anchor = audit::anchor::Anchor::new(&c.anchor, &config.data_dir).context("audit.anchor")?;
+    // Records left by a previous run (a crash) are covered before any new one is written,
+    // so a run of uncovered records never spans the downtime.
+    if let Err(e) =
+        audit::checkpoint::checkpoint_now(stores.audit.as_ref(), &key, Some(&anchor)).await
+    {
+        tracing::error!(error = %ErrorChain(&e), "start-up audit checkpoint failed; the task retries");
+    }
     let auditor = Auditor::new(commit, c.mask.clone());
-    let (log, k, every, interval) = (
-        stores.audit.clone(),
-        key.clone(),
-        c.checkpoint_every,
-        c.checkpoint_interval,
-    );
+    let checkpointer = audit::checkpoint::Checkpointer {
+        store: stores.audit.clone(),
+        key: key.clone(),
+        anchor: Some(anchor.clone()),
+        every: c.checkpoint_every,
+        interval: c.checkpoint_interval,
+    };
     let stop_checkpoints = shutdown_signal(rx);
     tasks.push(tokio::spawn(async move {
-        audit::checkpoint::run(log, k, every, interval, stop_checkpoints).await;
+        checkpointer.run(trigger, stop_checkpoints).await;
         Ok(())
     }));
     let (p, a, stop_bundles) = (policies.clone(), auditor.clone(), shutdown_signal(rx));
@@ -365,11 +383,11 @@ fn start_audit(
         audit::record_bundle_events(p, a, stop_bundles).await;
         Ok(())
     }));
-    tracing::info!(audit.kid = %key.kid(), audit.max_batch = c.max_batch, "audit trail recording");
+    tracing::info!(audit.kid = %key.kid(), audit.max_batch = c.max_batch, audit.anchor = %anchor.file().display(), "audit trail recording");
     let shutdown = CommitShutdown {
         stop,
         writer,
-        checkpoint: Some((stores.audit.clone(), key)),
+        checkpoint: Some((stores.audit.clone(), key, anchor)),
     };
     Ok((auditor, shutdown))
 }

@@ -150,6 +150,8 @@ pub struct AuditConfig {
     pub checkpoint_interval: Duration,
     /// Most events the group commit puts in one transaction.
     pub max_batch: usize,
+    /// Where checkpoints are anchored outside the database (file, webhook).
+    pub anchor: crate::audit::anchor::AnchorConfig,
 }
 
 impl Default for AuditConfig {
@@ -161,6 +163,7 @@ impl Default for AuditConfig {
             checkpoint_every: 1000,
             checkpoint_interval: Duration::from_secs(60),
             max_batch: 512,
+            anchor: crate::audit::anchor::AnchorConfig::default(),
         }
     }
 }
@@ -175,6 +178,7 @@ impl AuditConfig {
             checkpoint_every,
             checkpoint_interval,
             max_batch,
+            anchor,
         } = self;
         let invalid = |field, message: &str| {
             Err(ConfigError::Invalid {
@@ -196,6 +200,21 @@ impl AuditConfig {
         }
         if !(1..=4096).contains(max_batch) {
             return invalid("audit.max_batch", "must be between 1 and 4096");
+        }
+        if anchor
+            .file
+            .as_ref()
+            .is_some_and(|f| f.as_os_str().is_empty())
+        {
+            return invalid("audit.anchor.file", "must not be empty");
+        }
+        if let Some(url) = &anchor.webhook {
+            if !crate::outbound::acceptable_url(url) {
+                return invalid(
+                    "audit.anchor.webhook",
+                    "must be an https:// URL (plain http only to a loopback address)",
+                );
+            }
         }
         Ok(())
     }

@@ -31,3 +31,33 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, OutboundError> {
         .redirect(reqwest::redirect::Policy::none())
         .build()?)
 }
+
+/// Whether tollgate may send to `url`: `https`, or plain `http` to a loopback IP address
+/// (a local collector, tests). Anything else would carry audit data or tokens in clear.
+pub fn acceptable_url(url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    match (url.scheme(), url.host()) {
+        ("https", Some(_)) => true,
+        ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_url;
+
+    #[test]
+    fn only_https_or_loopback_http_is_acceptable() {
+        assert!(acceptable_url("https://siem.example.com/anchor"));
+        assert!(acceptable_url("http://127.0.0.1:9000/x"));
+        assert!(acceptable_url("http://[::1]:9000/x"));
+        assert!(!acceptable_url("http://localhost.evil.example/x"));
+        assert!(!acceptable_url("http://10.0.0.1/x"));
+        assert!(!acceptable_url("ftp://127.0.0.1/x"));
+        assert!(!acceptable_url("not a url"));
+    }
+}

@@ -2,8 +2,14 @@
 //! checkpoints, and names the first bad record. It trusts nothing in the rows: every hash is
 //! re-derived, every indexed column is compared with the hashed body, every checkpoint's
 //! signature is checked with the audit key.
+//!
+//! The database's own checkpoints are not enough: a writer to the database can delete them.
+//! So the verifier also takes checkpoints anchored elsewhere ([`super::anchor`]: the
+//! server's anchor file, files exported earlier), merged with the database's by seq, and it
+//! checks the cadence the server was configured with: a long run of records that no
+//! checkpoint covers is reported, not passed.
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, time::Duration};
 
 use super::{
     checkpoint::{self, CheckpointFault},
@@ -59,6 +65,62 @@ pub enum Fault {
         /// What differs.
         what: String,
     },
+    /// A run of records no checkpoint covers, longer than the configured cadence allows:
+    /// checkpoints were deleted (or the checkpoint task was not running).
+    #[error("seq {first}..{last}: no signed checkpoint covers these {} records ({why}); \
+             checkpoints were deleted or never made", last - first + 1)]
+    Uncovered {
+        /// The run's first record.
+        first: i64,
+        /// The run's last record.
+        last: i64,
+        /// Which bound it breaks.
+        why: String,
+    },
+}
+
+/// The checkpoint cadence the server was configured with (`audit.checkpoint_every`,
+/// `audit.checkpoint_interval`, `audit.max_batch`). A checkpoint is signed after `every`
+/// records or `interval`, so a run of uncovered records is allowed up to twice `every` plus
+/// two batches, or `interval` plus [`Cadence::SLACK`] between its first and last record's
+/// times; anything longer is [`Fault::Uncovered`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cadence {
+    /// `audit.checkpoint_every`.
+    pub every: u64,
+    /// `audit.checkpoint_interval`.
+    pub interval: Duration,
+    /// `audit.max_batch`.
+    pub max_batch: usize,
+}
+
+impl Cadence {
+    /// Time allowed beyond the interval: the checkpoint task's poll and a slow commit.
+    pub const SLACK: Duration = Duration::from_secs(5);
+
+    fn max_records(&self) -> i64 {
+        let batches = u64::try_from(self.max_batch).unwrap_or(u64::MAX);
+        i64::try_from(
+            self.every
+                .saturating_mul(2)
+                .saturating_add(batches.saturating_mul(2)),
+        )
+        .unwrap_or(i64::MAX)
+    }
+
+    fn max_span(&self) -> Duration {
+        self.interval.saturating_add(Self::SLACK)
+    }
+}
+
+/// What the verifier checks beyond the chain and the database's checkpoints.
+#[derive(Debug, Clone, Default)]
+pub struct Anchors {
+    /// Checkpoints from outside the database (anchor files, exports), in any order; merged
+    /// with the database's by seq.
+    pub checkpoints: Vec<Checkpoint>,
+    /// The cadence to hold the log to; `None` checks none.
+    pub cadence: Option<Cadence>,
 }
 
 /// Why verification could not run (as opposed to finding a fault).
@@ -109,17 +171,19 @@ struct Walk {
     recent: VecDeque<String>,
 }
 
-/// Verifies the whole log in `store` against `key`, reading `page` records at a time.
-/// `Ok(Err(fault))` names the first bad record.
+/// Verifies the whole log in `store` against `key`, reading `page` records at a time, with the
+/// anchored checkpoints and cadence in `anchors`. `Ok(Err(fault))` names the first bad record.
 pub async fn verify(
     store: &dyn AuditLog,
     key: Option<&AuditKey>,
     page: u32,
+    anchors: &Anchors,
 ) -> Result<Result<Report, Fault>, VerifyError> {
-    let checkpoints = all_checkpoints(store).await?;
+    let checkpoints = merged(all_checkpoints(store).await?, &anchors.checkpoints);
     if !checkpoints.is_empty() && key.is_none() {
         return Err(VerifyError::NoKey);
     }
+    let mut gaps = Gaps::new(anchors.cadence);
     let mut pending = checkpoints.iter().peekable();
     let mut verified_through = 0;
     let mut walk = Walk {
@@ -134,13 +198,20 @@ pub async fn verify(
             if let Err(fault) = check_record(r, &walk, &records[i + 1..]) {
                 return Ok(Err(fault));
             }
+            let mut covered = false;
             while let Some(cp) = pending.next_if(|cp| cp.seq <= r.seq) {
                 if let (Some(key), true) = (key, cp.seq == r.seq) {
                     if let Err(fault) = check_checkpoint(key, cp, r, verified_through) {
                         return Ok(Err(fault));
                     }
-                    verified_through = cp.seq;
+                    covered = true;
                 }
+            }
+            if covered {
+                verified_through = r.seq;
+            }
+            if let Err(fault) = gaps.record(r, covered) {
+                return Ok(Err(fault));
             }
             if walk.recent.len() == LOOKBACK {
                 walk.recent.pop_front();
@@ -168,6 +239,9 @@ pub async fn verify(
     if let Err(fault) = check_head(store, last, &walk.prev).await? {
         return Ok(Err(fault));
     }
+    if let Err(fault) = gaps.finish() {
+        return Ok(Err(fault));
+    }
     Ok(Ok(Report {
         records: last,
         head: walk.prev,
@@ -185,6 +259,74 @@ async fn all_checkpoints(store: &dyn AuditLog) -> Result<Vec<Checkpoint>, StoreE
             return Ok(all);
         }
         all.extend(page);
+    }
+}
+
+/// The database's checkpoints and the anchored ones, by seq, each distinct checkpoint once.
+/// Checkpoints at one seq that differ in any way all stay and are all checked: a forged copy
+/// beside a genuine one is still reported.
+fn merged(mut all: Vec<Checkpoint>, anchored: &[Checkpoint]) -> Vec<Checkpoint> {
+    all.extend_from_slice(anchored);
+    all.sort_by(|a, b| (a.seq, &a.head_hash, &a.token).cmp(&(b.seq, &b.head_hash, &b.token)));
+    all.dedup();
+    all
+}
+
+/// Runs of records no checkpoint covers, held to the cadence.
+struct Gaps {
+    cadence: Option<Cadence>,
+    /// The current run: its first record's seq and time, and its last record's.
+    run: Option<((i64, i64), (i64, i64))>,
+}
+
+impl Gaps {
+    fn new(cadence: Option<Cadence>) -> Self {
+        Self { cadence, run: None }
+    }
+
+    /// `r` was walked; `covered` says a checkpoint was signed over it (ending the run).
+    fn record(&mut self, r: &AuditRecord, covered: bool) -> Result<(), Fault> {
+        let at = (r.seq, r.event.at.0);
+        let run = match self.run {
+            Some((first, _)) => (first, at),
+            None => (at, at),
+        };
+        self.run = Some(run);
+        self.check()?;
+        if covered {
+            self.run = None;
+        }
+        Ok(())
+    }
+
+    /// The log ended: the last run (records after the last checkpoint) is held to the cadence
+    /// too.
+    fn finish(&mut self) -> Result<(), Fault> {
+        self.check()
+    }
+
+    fn check(&self) -> Result<(), Fault> {
+        let (Some(cadence), Some(((first, first_at), (last, last_at)))) = (self.cadence, self.run)
+        else {
+            return Ok(());
+        };
+        let span = Duration::from_millis(u64::try_from(last_at - first_at).unwrap_or(0));
+        let why = if last - first + 1 > cadence.max_records() {
+            format!(
+                "more than {} records, with checkpoint_every {}",
+                cadence.max_records(),
+                cadence.every
+            )
+        } else if span > cadence.max_span() {
+            format!(
+                "written over {}s, with checkpoint_interval {}s",
+                span.as_secs(),
+                cadence.interval.as_secs()
+            )
+        } else {
+            return Ok(());
+        };
+        Err(Fault::Uncovered { first, last, why })
     }
 }
 
@@ -330,4 +472,43 @@ async fn check_head(
         return Ok(Ok(()));
     };
     Ok(Err(Fault::Head { what }))
+}
+
+#[cfg(test)]
+mod cadence_tests {
+    use super::*;
+    use crate::domain::{AuditKind, UnixMillis};
+
+    fn record(seq: i64, at_ms: i64) -> AuditRecord {
+        AuditRecord {
+            seq,
+            event: AuditEvent::new(AuditKind::Decision, UnixMillis(at_ms), "a"),
+            body: String::new(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_run_longer_than_the_interval_is_uncovered_and_a_checkpoint_ends_a_run() {
+        let cadence = Cadence {
+            every: 1000,
+            interval: Duration::from_secs(10),
+            max_batch: 10,
+        };
+        let mut gaps = Gaps::new(Some(cadence));
+        gaps.record(&record(1, 0), false).unwrap();
+        gaps.record(&record(2, 14_000), true).unwrap();
+        // A new run starts after the checkpoint.
+        gaps.record(&record(3, 20_000), false).unwrap();
+        let fault = gaps.record(&record(4, 35_001), false).unwrap_err();
+        assert!(
+            matches!(&fault, Fault::Uncovered { first: 3, last: 4, why } if why.contains("over 15s")),
+            "{fault}"
+        );
+        let mut unchecked = Gaps::new(None);
+        unchecked.record(&record(1, 0), false).unwrap();
+        unchecked.record(&record(2, 999_999), false).unwrap();
+        unchecked.finish().unwrap();
+    }
 }

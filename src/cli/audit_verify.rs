@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use crate::{
     app,
-    audit::{verify, AuditKey},
+    audit::{anchor, verify, AuditKey},
     config::{Config, Overrides},
     store::AuditLog,
 };
@@ -72,6 +72,11 @@ pub struct VerifyArgs {
     /// Records read per page (memory stays constant whatever the log's size).
     #[arg(long, default_value_t = 1000)]
     pub page: u32,
+    /// Checkpoints exported earlier (`tollgate audit checkpoints --format jsonl`, or a copy of
+    /// an anchor file), verified beside the database's; repeatable. The server's own anchor
+    /// file (`audit.anchor.file`) is always read when it exists.
+    #[arg(long = "checkpoints", value_name = "FILE")]
+    pub checkpoints: Vec<PathBuf>,
 }
 
 /// Walks the chain and the checkpoints: prints one OK line and exits 0, or names the first bad
@@ -91,7 +96,35 @@ pub async fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    match verify::verify(store.as_ref(), key.as_ref(), args.page).await? {
+    let mut files = args.checkpoints.clone();
+    let anchor_file = config
+        .audit
+        .anchor
+        .file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join(anchor::ANCHOR_FILE));
+    if anchor_file.exists() {
+        files.push(anchor_file);
+    } else {
+        eprintln!(
+            "note: no anchor file at {}: only the database's checkpoints and any --checkpoints \
+             files are checked",
+            anchor_file.display()
+        );
+    }
+    let mut checkpoints = Vec::new();
+    for file in &files {
+        checkpoints.extend(anchor::read(file)?);
+    }
+    let anchors = verify::Anchors {
+        checkpoints,
+        cadence: Some(verify::Cadence {
+            every: config.audit.checkpoint_every,
+            interval: config.audit.checkpoint_interval,
+            max_batch: config.audit.max_batch,
+        }),
+    };
+    match verify::verify(store.as_ref(), key.as_ref(), args.page, &anchors).await? {
         Ok(report) => {
             println!("{report}");
             Ok(ExitCode::SUCCESS)

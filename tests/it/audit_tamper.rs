@@ -19,6 +19,9 @@ use tollgate::{
 /// Records in every log; checkpoints are signed at seq 10 and 20.
 const RECORDS: i64 = 20;
 
+/// The checkpoints exported while the log was written, outside the data directory.
+const EXPORT: &str = "exported-checkpoints.jsonl";
+
 /// Where a test log lives and how to reach it.
 enum Backend {
     Sqlite { db: PathBuf },
@@ -44,8 +47,10 @@ fn event(i: i64) -> AuditEvent {
     e
 }
 
-/// Fills `store` with 20 records (in batches of 1 to 4) and signs checkpoints at 10 and 20.
-async fn fill(store: &dyn Db, key: &AuditKey) {
+/// Fills `store` with 20 records (in batches of 1 to 4) and signs checkpoints at 10 and 20,
+/// also exported to `export` (as `tollgate audit checkpoints --format jsonl` or the server's
+/// anchor file would hold them).
+async fn fill(store: &dyn Db, key: &AuditKey, export: &std::path::Path) {
     let mut i = 1;
     while i <= RECORDS {
         let n = (i % 4 + 1).min(RECORDS - i + 1);
@@ -57,6 +62,13 @@ async fn fill(store: &dyn Db, key: &AuditKey) {
         let record = store.range(at, 1).await.unwrap().remove(0);
         let cp = checkpoint::sign(key, at, &record.hash, UnixMillis(5_000 + at)).unwrap();
         assert!(store.insert_checkpoint(&cp).await.unwrap());
+        let line = serde_json::to_string(&cp).unwrap() + "\n";
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(export)
+            .unwrap();
+        std::io::Write::write_all(&mut f, line.as_bytes()).unwrap();
     }
 }
 
@@ -89,13 +101,13 @@ async fn log(postgres: bool) -> Option<Log> {
             .unwrap()
             .options([("search_path", schema.as_str())]);
         let store = PostgresStore::connect_with(options).await.unwrap();
-        fill(&store, &key).await;
+        fill(&store, &key, &dir.path().join(EXPORT)).await;
         store.close().await;
         Backend::Postgres { url, schema }
     } else {
         let db = data.join("tollgate.db");
         let store = SqliteStore::open(&db).await.unwrap();
-        fill(&store, &key).await;
+        fill(&store, &key, &dir.path().join(EXPORT)).await;
         store.close().await;
         Backend::Sqlite { db }
     };
@@ -147,9 +159,20 @@ impl Log {
 
     /// `tollgate audit verify` on this log: (exit success, output).
     fn verify(&self) -> (bool, String) {
+        self.verify_with(&[])
+    }
+
+    /// The exported checkpoints file.
+    fn export(&self) -> PathBuf {
+        self._dir.path().join(EXPORT)
+    }
+
+    /// `tollgate audit verify` with more arguments.
+    fn verify_with(&self, extra: &[&std::ffi::OsStr]) -> (bool, String) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollgate"));
         cmd.args(["audit", "verify", "--page", "7", "--data-dir"])
             .arg(&self.data)
+            .args(extra)
             .env_remove("TOLLGATE_STORE_URL")
             .env_remove("TOLLGATE_CONFIG");
         if let Backend::Postgres { url, schema } = &self.backend {
@@ -250,10 +273,143 @@ async fn rewritten_history(postgres: bool) -> Option<String> {
     Some(out)
 }
 
+/// Every checkpoint row deleted, then the same rewrite as [`rewritten_history`]: the
+/// database alone now verifies (it has no checkpoint left to contradict it), so verify must
+/// find the checkpoints anchored outside it: the server's anchor file in the data directory
+/// (`anchor_file: true`) or an export given with `--checkpoints`.
+async fn checkpoints_deleted_then_rewritten(postgres: bool, anchor_file: bool) -> Option<String> {
+    let log = log(postgres).await?;
+    log.tamper("DELETE FROM audit_checkpoints;").await;
+    let store = log.store().await;
+    let records = store.range(1, 100).await.unwrap();
+    let mut events: Vec<AuditEvent> = records.iter().map(|r| r.event.clone()).collect();
+    events[2].effect = "ALLOW".into();
+    events[2].input =
+        json!({"action": {"name": "data.export", "params": {"rows": 3}}, "was": "DENY"});
+    let rewritten = tollgate::domain::chain(2, &records[1].hash, &events[2..]).unwrap();
+    let mut sql = String::new();
+    for r in &rewritten {
+        sql.push_str(&format!(
+            "UPDATE audit_log SET body = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+            r.body.replace('\'', "''"),
+            r.prev_hash,
+            r.hash,
+            r.seq
+        ));
+    }
+    sql.push_str(&format!(
+        "UPDATE audit_head SET hash = '{}' WHERE id = 1;",
+        rewritten.last().unwrap().hash
+    ));
+    log.tamper(&sql).await;
+    let (ok, out) = log.verify();
+    assert!(
+        ok,
+        "without an anchor the rewrite is undetectable here (20 records): {out}"
+    );
+    let (ok, out) = if anchor_file {
+        std::fs::copy(log.export(), log.data.join("audit-anchor.jsonl")).unwrap();
+        log.verify()
+    } else {
+        let export = log.export();
+        log.verify_with(&["--checkpoints".as_ref(), export.as_os_str()])
+    };
+    assert!(!ok, "{out}");
+    log.drop_schema().await;
+    Some(out)
+}
+
+/// Every checkpoint deleted and the last five records cut (head rewritten to match): only an
+/// anchored checkpoint beyond the new end shows the truncation.
+async fn checkpoints_deleted_then_truncated(postgres: bool) -> Option<String> {
+    let log = log(postgres).await?;
+    log.tamper(
+        "DELETE FROM audit_checkpoints; DELETE FROM audit_log WHERE seq > 15; \
+         UPDATE audit_head SET seq = 15, hash = (SELECT hash FROM audit_log WHERE seq = 15) WHERE id = 1;",
+    )
+    .await;
+    let export = log.export();
+    let (ok, out) = log.verify_with(&["--checkpoints".as_ref(), export.as_os_str()]);
+    assert!(!ok, "{out}");
+    log.drop_schema().await;
+    Some(out)
+}
+
+/// Every checkpoint deleted, verified against the cadence the server was configured with
+/// (a checkpoint every 4 records, batches of 1): 20 uncovered records break it.
+async fn checkpoints_deleted_breaks_cadence(postgres: bool) -> Option<String> {
+    let log = log(postgres).await?;
+    let config = log._dir.path().join("cadence.yaml");
+    std::fs::write(&config, "audit:\n  checkpoint_every: 4\n  max_batch: 1\n").unwrap();
+    let (ok, out) = log.verify_with(&["--config".as_ref(), config.as_os_str()]);
+    assert!(
+        ok,
+        "checkpoints every 10 records keep a 4-record cadence's bound of 10: {out}"
+    );
+    log.tamper("DELETE FROM audit_checkpoints;").await;
+    let (ok, out) = log.verify_with(&["--config".as_ref(), config.as_os_str()]);
+    assert!(!ok, "{out}");
+    log.drop_schema().await;
+    Some(out)
+}
+
 /// Swaps the contents of two rows, keeping their seqs.
 const SWAP_5_6: &str = "UPDATE audit_log SET seq = -5 WHERE seq = 5; \
      UPDATE audit_log SET seq = 5 WHERE seq = 6; \
      UPDATE audit_log SET seq = 6 WHERE seq = -5;";
+
+/// A log could not be built: only PostgreSQL may be absent.
+fn absent(required: bool) {
+    assert!(!required, "the SQLite log must be built");
+}
+
+/// The attacks that delete the database's checkpoints first, on one backend (`$required`:
+/// it must run; PostgreSQL may be absent).
+macro_rules! anchored_tests {
+    ($pg:expr, $required:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn checkpoints_deleted_and_history_rewritten_caught_by_the_anchor_file() {
+            let Some(out) = super::checkpoints_deleted_then_rewritten($pg, true).await else {
+                super::absent($required);
+                return;
+            };
+            assert!(out.contains("FAIL: seq 10: edited"), "{out}");
+            assert!(out.contains("signed checkpoint 10"), "{out}");
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn checkpoints_deleted_and_history_rewritten_caught_by_an_export() {
+            let Some(out) = super::checkpoints_deleted_then_rewritten($pg, false).await else {
+                super::absent($required);
+                return;
+            };
+            assert!(out.contains("FAIL: seq 10: edited"), "{out}");
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn checkpoints_deleted_and_tail_truncated_caught_by_an_export() {
+            let Some(out) = super::checkpoints_deleted_then_truncated($pg).await else {
+                super::absent($required);
+                return;
+            };
+            assert!(
+                out.contains("FAIL: seq 16: truncated after checkpoint 20"),
+                "{out}"
+            );
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn checkpoints_deleted_break_the_configured_cadence() {
+            let Some(out) = super::checkpoints_deleted_breaks_cadence($pg).await else {
+                super::absent($required);
+                return;
+            };
+            assert!(
+                out.contains("FAIL: seq 1..11: no signed checkpoint covers these 11 records"),
+                "{out}"
+            );
+            assert!(out.contains("checkpoint_every 4"), "{out}");
+        }
+    };
+}
+use anchored_tests;
 
 macro_rules! tamper_tests {
     ($($name:ident: $sql:expr => [$($fragment:expr),*];)*) => {
@@ -276,6 +432,7 @@ macro_rules! tamper_tests {
                 assert!(out.contains("FAIL: seq 10: edited"), "{out}");
                 assert!(out.contains("signed checkpoint 10"), "{out}");
             }
+            super::anchored_tests!(false, true);
         }
         mod postgres {
             $(
@@ -296,6 +453,7 @@ macro_rules! tamper_tests {
                 assert!(out.contains("FAIL: seq 10: edited"), "{out}");
                 assert!(out.contains("signed checkpoint 10"), "{out}");
             }
+            super::anchored_tests!(true, false);
         }
     };
 }

@@ -199,7 +199,7 @@ pub(crate) async fn concurrent_appenders_make_one_gap_free_chain(store: Arc<dyn 
     }
     let all = whole_chain(&store).await;
     assert_eq!(all.len(), written.len());
-    let report = tollgate::audit::verify::verify(store.as_ref(), None, 37)
+    let report = tollgate::audit::verify::verify(store.as_ref(), None, 37, &Default::default())
         .await
         .unwrap()
         .unwrap();
