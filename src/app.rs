@@ -22,7 +22,7 @@ use crate::{
         watch as policy_watch, ActivePolicy, BundleArchive, BundleVerifier, DecisionCache,
         Evaluator,
     },
-    service::{Decider, Parts, Tollgate},
+    service::{release::StoredReleaseGuard, Decider, Parts, Tollgate},
     store::{AuditLog, BatchObserver, GroupCommit, PostgresStore, SqliteStore, Stores},
     telemetry::{ErrorChain, Metrics},
 };
@@ -169,13 +169,18 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         .clone()
         .unwrap_or_else(|| config.data_dir.join(CAPABILITY_KEY_FILE));
     let capability_key = Arc::new(CapabilityKey::load_or_generate(&key_file)?);
+    let stores = open_store(config).await?;
     let mut policies =
         ActivePolicy::new(config.bundle.path.clone(), config.limits, config.approvals)
             .with_archive(BundleArchive::in_data_dir(&config.data_dir));
     if let Some(verification) = &config.bundle.verification {
-        policies = policies.with_verifier(
-            BundleVerifier::from_config(verification).context("bundle.verification")?,
-        );
+        let guard =
+            StoredReleaseGuard::new(stores.policy.clone(), tokio::runtime::Handle::current());
+        policies = policies
+            .with_verifier(
+                BundleVerifier::from_config(verification).context("bundle.verification")?,
+            )
+            .with_release_guard(Arc::new(guard));
     }
     let policies = Arc::new(policies);
     let initial = policies.clone();
@@ -183,7 +188,6 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         tracing::error!(error = %ErrorChain(&e), "no policy bundle loaded at start-up; serving NOT_SERVING until one loads");
     }
     let metrics = Metrics::new();
-    let stores = open_store(config).await?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
     let observer = audit_metrics(&metrics, audit_observer);

@@ -37,6 +37,12 @@ pub struct BundleArgs {
 pub enum BundleCommand {
     /// Replay recorded decisions against a candidate bundle; summarise what would change.
     Impact(ImpactArgs),
+    /// Write a release's revision and sequence into the bundle's `.manifest`.
+    Build(super::bundle_release::BuildArgs),
+    /// Sign a bundle (OPA `.signatures.json`), its sequence included.
+    Sign(super::bundle_release::SignArgs),
+    /// Let one older bundle (by digest) serve once below the release floor.
+    AllowRollback(super::bundle_release::AllowRollbackArgs),
 }
 
 /// `tollgate bundle impact`.
@@ -64,7 +70,12 @@ pub struct ImpactArgs {
 
 /// Runs `tollgate bundle`.
 pub async fn run(args: &BundleArgs) -> anyhow::Result<ExitCode> {
-    let BundleCommand::Impact(impact_args) = &args.command;
+    let impact_args = match &args.command {
+        BundleCommand::Impact(a) => a,
+        BundleCommand::Build(a) => return super::bundle_release::build(a),
+        BundleCommand::Sign(a) => return super::bundle_release::sign(a),
+        BundleCommand::AllowRollback(a) => return super::bundle_release::allow_rollback(a).await,
+    };
     let (config, store) = open(&impact_args.store).await?;
     let path = &impact_args.candidate;
     let bundle = Bundle::load(path).with_context(|| format!("loading {}", path.display()))?;

@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod audit;
 pub mod audit_verify;
 pub mod bundle;
+mod bundle_release;
 
 use std::{
     io::Read,

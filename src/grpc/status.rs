@@ -48,6 +48,9 @@ pub fn service(e: &ServiceError) -> Status {
             Status::unavailable("audit store unavailable; retry")
         }
         // The bundle is the operator's own, so the reason is returned in full.
+        ServiceError::Load(l @ crate::policy::LoadError::History(_)) => Status::unavailable(
+            format!("bundle not activated, active revision unchanged: {l}"),
+        ),
         ServiceError::Load(l) => {
             Status::failed_precondition(format!("bundle rejected, active revision unchanged: {l}"))
         }

@@ -34,6 +34,21 @@ pub enum LoadError {
     /// Verification is configured and the bundle's signature does not verify.
     #[error("bundle signature: {0}")]
     Signature(#[from] SignatureError),
+    /// A signed bundle older than the newest that served: a replay or an unintended rollback.
+    #[error("{0}")]
+    Rollback(String),
+    /// The release history could not be read or written, so no bundle may activate.
+    #[error("bundle release history unavailable: {0}")]
+    History(String),
+}
+
+/// Guards against serving an older signed release again: told about each signed bundle about
+/// to serve, it refuses one below the newest that served (the history lives in the store, so
+/// every replica agrees). Called on the reload thread, never on a decision's path.
+pub trait ReleaseGuard: Send + Sync {
+    /// Admits `bundle` (raising the floor to its sequence) or refuses it with a
+    /// [`LoadError::Rollback`] or [`LoadError::History`].
+    fn admit(&self, bundle: &Bundle) -> Result<(), LoadError>;
 }
 
 /// The outcome of the latest reload attempt and the counters operators watch.
@@ -76,6 +91,7 @@ pub struct ActivePolicy {
     defaults: RequirementDefaults,
     archive: Option<BundleArchive>,
     verifier: Option<BundleVerifier>,
+    guard: Option<Arc<dyn ReleaseGuard>>,
     active: ArcSwapOption<CompiledBundle>,
     status: Mutex<LoadStatus>,
     reload_lock: Mutex<()>,
@@ -100,6 +116,7 @@ impl ActivePolicy {
             defaults,
             archive: None,
             verifier: None,
+            guard: None,
             active: ArcSwapOption::empty(),
             status: Mutex::new(LoadStatus::default()),
             reload_lock: Mutex::new(()),
@@ -120,6 +137,13 @@ impl ActivePolicy {
     /// that does not verify is rejected like one that does not compile.
     pub fn with_verifier(mut self, verifier: BundleVerifier) -> Self {
         self.verifier = Some(verifier);
+        self
+    }
+
+    /// Refuses signed bundles older than the newest that served (only with a verifier: an
+    /// unsigned bundle's sequence proves nothing).
+    pub fn with_release_guard(mut self, guard: Arc<dyn ReleaseGuard>) -> Self {
+        self.guard = Some(guard);
         self
     }
 
@@ -208,6 +232,9 @@ impl ActivePolicy {
             }
         }
         let compiled = CompiledBundle::compile(&bundle, self.limits, self.defaults)?;
+        if let (Some(guard), Some(_)) = (&self.guard, &self.verifier) {
+            guard.admit(&bundle)?;
+        }
         self.archive(&bundle);
         self.active.store(Some(Arc::new(compiled)));
         Ok(Reloaded::Activated)

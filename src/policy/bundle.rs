@@ -85,6 +85,9 @@ pub struct Bundle {
     pub data: Value,
     /// The manifest's roots (empty means everything).
     pub roots: Vec<String>,
+    /// The release sequence: the manifest's `metadata.sequence`, else a revision that is a
+    /// plain number. Signed, it orders releases so a replayed older one is refused.
+    pub sequence: Option<u64>,
     /// Every file the digest covers, `(path, bytes)` sorted by path: what the archive writes
     /// back, so an archived revision reloads to the same digest.
     pub files: Vec<(String, Vec<u8>)>,
@@ -99,6 +102,14 @@ struct Manifest {
     revision: String,
     #[serde(default)]
     roots: Option<Vec<String>>,
+    #[serde(default)]
+    metadata: ManifestMetadata,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ManifestMetadata {
+    #[serde(default)]
+    sequence: Option<u64>,
 }
 
 impl Bundle {
@@ -172,6 +183,10 @@ impl Bundle {
             merge_at(&mut data, dir, parsed, &path)?;
         }
         let digest = hex::encode(hasher.finalize());
+        let sequence = manifest
+            .metadata
+            .sequence
+            .or_else(|| manifest.revision.trim().parse().ok());
         let revision = if manifest.revision.trim().is_empty() {
             format!("sha256:{}", &digest[..16])
         } else {
@@ -184,6 +199,7 @@ impl Bundle {
             modules,
             data,
             roots,
+            sequence,
             files: used_files,
             signatures,
         })

@@ -300,6 +300,57 @@ impl BundleVerifier {
     }
 }
 
+/// Signs `files` (a bundle's files as `(path, bytes)`, `.signatures.json` excluded) the way
+/// `opa sign` does: a JWT over every file's SHA-256, with `kid` in the header. Returns the
+/// `.signatures.json` content.
+pub fn sign_files(
+    files: &[(String, Vec<u8>)],
+    key: &jsonwebtoken::EncodingKey,
+    algorithm: SigningAlgorithm,
+    key_id: &str,
+    scope: &str,
+) -> Result<Vec<u8>, SignatureError> {
+    let files = files
+        .iter()
+        .filter(|(name, _)| name != SIGNATURES_FILE)
+        .map(|(name, bytes)| {
+            Ok(SignedFile {
+                name: name.clone(),
+                hash: file_hash(name, bytes, "SHA-256")?,
+                algorithm: "SHA-256".into(),
+            })
+        })
+        .collect::<Result<Vec<_>, SignatureError>>()?;
+    let payload = SignaturePayload {
+        files,
+        keyid: String::new(),
+        scope: scope.to_string(),
+    };
+    let mut header = jsonwebtoken::Header::new(algorithm.jwt());
+    header.kid = Some(key_id.to_string());
+    let token =
+        jsonwebtoken::encode(&header, &payload, key).map_err(|e| SignatureError::BadSignature {
+            key_id: key_id.to_string(),
+            message: e.to_string(),
+        })?;
+    serde_json::to_vec(&serde_json::json!({ "signatures": [token] }))
+        .map_err(|e| SignatureError::Malformed(e.to_string()))
+}
+
+/// Reads a PEM private key for `algorithm` (PKCS#8; `RSA PRIVATE KEY` or `EC PRIVATE KEY`
+/// also accepted for those families).
+pub fn signing_key(
+    pem: &[u8],
+    algorithm: SigningAlgorithm,
+) -> Result<jsonwebtoken::EncodingKey, jsonwebtoken::errors::Error> {
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+    match algorithm.jwt().family() {
+        jsonwebtoken::AlgorithmFamily::Rsa => jsonwebtoken::EncodingKey::from_rsa_pem(pem),
+        jsonwebtoken::AlgorithmFamily::Ec => jsonwebtoken::EncodingKey::from_ec_pem(pem),
+        _ => jsonwebtoken::EncodingKey::from_ed_pem(pem),
+    }
+}
+
 /// The bundle's files must be exactly the signed ones, with the signed hashes.
 fn check_files(signed: &[SignedFile], files: &[(String, Vec<u8>)]) -> Result<(), SignatureError> {
     let mut expected: BTreeMap<&str, &SignedFile> = signed

@@ -17,6 +17,7 @@ mod approvals;
 mod audit;
 mod authorize;
 mod decide;
+pub mod release;
 pub mod spans;
 
 use std::{sync::Arc, time::Duration};

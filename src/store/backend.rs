@@ -266,6 +266,50 @@ macro_rules! store_backend {
         }
 
         #[async_trait::async_trait]
+        impl $crate::store::PolicyHistory for $store {
+            async fn raise_floor(
+                &self,
+                sequence: i64,
+                digest: &str,
+                revision: &str,
+                at: $crate::domain::UnixMillis,
+            ) -> Result<Result<(), $crate::store::PolicyFloor>, $crate::store::StoreError> {
+                let done = sqlx::query($crate::store::sql::RAISE_POLICY_FLOOR)
+                    .bind(sequence)
+                    .bind(digest)
+                    .bind(revision)
+                    .bind(at.0)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 1 {
+                    return Ok(Ok(()));
+                }
+                Ok(Err(self.floor().await?))
+            }
+
+            async fn floor(&self) -> Result<$crate::store::PolicyFloor, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query($crate::store::sql::POLICY_FLOOR)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok($crate::store::PolicyFloor {
+                    sequence: row.try_get("sequence")?,
+                    digest: row.try_get("digest")?,
+                    revision: row.try_get("revision")?,
+                    allowed_digest: row.try_get("allow_digest")?,
+                })
+            }
+
+            async fn allow_rollback(&self, digest: &str) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::sql::ALLOW_POLICY_ROLLBACK)
+                    .bind(digest)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
         impl $crate::store::BatchStore for $store {
             async fn commit(
                 &self,

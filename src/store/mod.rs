@@ -263,6 +263,40 @@ pub trait BatchStore: Send + Sync + std::fmt::Debug {
     async fn commit(&self, batch: &Batch) -> Result<Vec<AuditRecord>, StoreError>;
 }
 
+/// The highest bundle sequence that served, shared by every replica: a signed bundle below it
+/// is a replay of an older revision and is refused (issue 10), unless an admin allowed it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PolicyFloor {
+    /// The highest sequence that served (0: none yet).
+    pub sequence: i64,
+    /// That bundle's digest.
+    pub digest: String,
+    /// That bundle's revision.
+    pub revision: String,
+    /// A digest an admin allowed to serve once whatever its sequence ('' for none).
+    pub allowed_digest: String,
+}
+
+/// Where the bundle sequence floor lives.
+#[async_trait]
+pub trait PolicyHistory: Send + Sync + std::fmt::Debug {
+    /// Raises the floor to `sequence` for the bundle `digest` about to serve; `Ok(Err(floor))`
+    /// refuses it (older than the floor and not the allowed digest).
+    async fn raise_floor(
+        &self,
+        sequence: i64,
+        digest: &str,
+        revision: &str,
+        at: UnixMillis,
+    ) -> Result<Result<(), PolicyFloor>, StoreError>;
+
+    /// The floor as it stands.
+    async fn floor(&self) -> Result<PolicyFloor, StoreError>;
+
+    /// Lets the bundle with `digest` serve once even below the floor (an admin's rollback).
+    async fn allow_rollback(&self, digest: &str) -> Result<(), StoreError>;
+}
+
 /// The hash-chained audit log as stored: reading records and keeping signed checkpoints.
 /// Appends happen with the state they describe (the other traits) or through a [`Batch`].
 #[async_trait]
@@ -304,6 +338,8 @@ pub struct Stores {
     pub batches: Arc<dyn BatchStore>,
     /// The audit log.
     pub audit: Arc<dyn AuditLog>,
+    /// The bundle sequence floor.
+    pub policy: Arc<dyn PolicyHistory>,
     /// Changes announced by other replicas (PostgreSQL only).
     pub feed: Option<Arc<dyn ChangeFeed>>,
 }
@@ -312,13 +348,14 @@ impl Stores {
     /// Every concern served by `db`.
     pub fn of<S>(db: S, feed: Option<Arc<dyn ChangeFeed>>) -> Self
     where
-        S: ApprovalStore + CapabilityStore + BatchStore + AuditLog + 'static,
+        S: ApprovalStore + CapabilityStore + BatchStore + AuditLog + PolicyHistory + 'static,
     {
         let db = Arc::new(db);
         Self {
             approvals: db.clone(),
             capabilities: db.clone(),
             batches: db.clone(),
+            policy: db.clone(),
             audit: db,
             feed,
         }

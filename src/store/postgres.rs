@@ -40,6 +40,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "binding",
         include_str!("../../migrations/postgres/0005_binding.sql"),
     ),
+    (
+        6,
+        "policy floor",
+        include_str!("../../migrations/postgres/0006_policy_floor.sql"),
+    ),
 ];
 
 /// The shared store: every store trait over one PostgreSQL database.

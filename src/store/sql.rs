@@ -181,3 +181,18 @@ pub(super) const CHECKPOINTS: &str = "SELECT seq, head_hash, at, token FROM audi
 
 pub(super) const LAST_CHECKPOINT: &str = "SELECT seq, head_hash, at, token FROM audit_checkpoints \
      ORDER BY seq DESC LIMIT 1";
+
+/// The bundle sequence floor: $1 sequence, $2 digest, $3 revision, $4 at. Raises (or keeps) the
+/// floor only for a sequence above it, the same bundle again, or the digest an admin allowed
+/// (which is then used up): one statement, so racing replicas cannot lower it.
+pub(super) const RAISE_POLICY_FLOOR: &str = "UPDATE policy_floor \
+     SET sequence = $1, digest = $2, revision = $3, at = $4, allow_digest = '' \
+     WHERE id = 1 AND ($1 > sequence OR ($1 = sequence AND digest = $2) OR allow_digest = $2)";
+
+/// The floor as it stands.
+pub(super) const POLICY_FLOOR: &str =
+    "SELECT sequence, digest, revision, at, allow_digest FROM policy_floor WHERE id = 1";
+
+/// Allows one rollback to the bundle with digest $1.
+pub(super) const ALLOW_POLICY_ROLLBACK: &str =
+    "UPDATE policy_floor SET allow_digest = $1 WHERE id = 1";

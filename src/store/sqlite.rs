@@ -47,6 +47,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "binding",
         include_str!("../../migrations/sqlite/0005_binding.sql"),
     ),
+    (
+        6,
+        "policy floor",
+        include_str!("../../migrations/sqlite/0006_policy_floor.sql"),
+    ),
 ];
 
 /// The embedded store: every store trait over one SQLite file.

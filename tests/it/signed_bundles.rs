@@ -182,3 +182,164 @@ async fn only_correctly_signed_bundles_replace_the_serving_one() {
     );
     server.stop().await;
 }
+
+/// Runs the real `tollgate` binary; panics with its output when it fails.
+fn tollgate_cli(args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(args)
+        .env_remove("TOLLGATE_DATA_DIR")
+        .env_remove("TOLLGATE_STORE_URL")
+        .env_remove("TOLLGATE_CONFIG")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "tollgate {args:?}: {text}");
+    text
+}
+
+/// Builds release `sequence` of the probe bundle in `dir` (allowing or denying the probe) and
+/// signs it with `key_pem`, all with the real CLI.
+fn release(dir: &Path, key_pem: &Path, sequence: u64, allow: bool) {
+    write_probe_bundle(dir, "placeholder", allow);
+    let seq = sequence.to_string();
+    tollgate_cli(&[
+        "bundle".as_ref(),
+        "build".as_ref(),
+        dir.as_os_str(),
+        "--sequence".as_ref(),
+        seq.as_ref(),
+    ]);
+    tollgate_cli(&[
+        "bundle".as_ref(),
+        "sign".as_ref(),
+        dir.as_os_str(),
+        "--signing-key".as_ref(),
+        key_pem.as_os_str(),
+        "--key-id".as_ref(),
+        "release".as_ref(),
+    ]);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// No rollback by replay: release 1 allows the probe, release 2 denies it. Once 2 has served,
+/// a replayed, correctly signed release 1 is refused (the weaker rule never serves again), and
+/// so is a signed bundle with no sequence; an admin's `bundle allow-rollback` lets release 1
+/// serve once, on purpose.
+#[tokio::test]
+async fn a_replayed_older_signed_release_is_refused_unless_an_admin_allows_it() {
+    let (_, pem) = keypair(9);
+    let keys = tempfile::tempdir().unwrap();
+    let pem_file = keys.path().join("bundle-signing.pem");
+    std::fs::write(&pem_file, pem).unwrap();
+    let mut pkcs8 = hex::decode("302e020100300506032b657004220420").unwrap();
+    pkcs8.extend_from_slice(&[9u8; 32]);
+    let private = keys.path().join("bundle-signing-key.pem");
+    std::fs::write(
+        &private,
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(pkcs8)
+        ),
+    )
+    .unwrap();
+    let old_release = keys.path().join("release-1");
+    let server = start(
+        |b| {
+            release(b, &private, 1, true);
+            copy_dir(b, &old_release);
+        },
+        |c| {
+            c.bundle.verification = Some(VerificationConfig {
+                public_key_file: pem_file.clone(),
+                key_id: "release".into(),
+                algorithm: SigningAlgorithm::EdDSA,
+                scope: None,
+            })
+        },
+    )
+    .await;
+    let bundle = server.bundle_dir();
+    let probe = || async {
+        server
+            .authorizer()
+            .authorize(request("probe.run", "probe"))
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let reload = || async {
+        server
+            .admin()
+            .reload_bundle(pb::ReloadBundleRequest {})
+            .await
+    };
+    assert_eq!(probe().await.effect(), Effect::Allow);
+    release(&bundle, &private, 2, false);
+    assert_eq!(reload().await.unwrap().into_inner().active_revision, "2");
+    assert_eq!(probe().await.effect(), Effect::Deny);
+
+    // The attacker replays release 1, signature and all.
+    for entry in std::fs::read_dir(&bundle).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    copy_dir(&old_release, &bundle);
+    let refused = reload().await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused
+            .message()
+            .contains("rollback refused: bundle 1 (sequence 1")
+            && refused
+                .message()
+                .contains("older than release 2 (sequence 2)"),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(
+        probe().await.effect(),
+        Effect::Deny,
+        "release 2 keeps serving"
+    );
+
+    // A signed bundle with its sequence stripped is refused too.
+    write_probe_bundle(&bundle, "unnumbered", true);
+    sign(&bundle, &keypair(9).0);
+    let refused = reload().await.unwrap_err();
+    assert!(
+        refused.message().contains("no sequence"),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(probe().await.effect(), Effect::Deny);
+
+    // An admin rolls back on purpose.
+    for entry in std::fs::read_dir(&bundle).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    copy_dir(&old_release, &bundle);
+    let digest = tollgate::policy::Bundle::load(&bundle).unwrap().digest;
+    let data = server.dir.path().join("data");
+    let out = tollgate_cli(&[
+        "bundle".as_ref(),
+        "allow-rollback".as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+        "--digest".as_ref(),
+        digest.as_ref(),
+    ]);
+    assert!(out.contains("may now serve once"), "{out}");
+    assert_eq!(reload().await.unwrap().into_inner().active_revision, "1");
+    assert_eq!(probe().await.effect(), Effect::Allow);
+    server.stop().await;
+}
