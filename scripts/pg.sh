@@ -5,6 +5,8 @@
 #   scripts/pg.sh url      # print the URL (does not start anything)
 #   scripts/pg.sh status   # exit 0 when it is accepting connections
 #   scripts/pg.sh stop     # stop it (the data stays for the next start)
+#   scripts/pg.sh crash    # stop it the hard way (pg_ctl -m immediate: no shutdown checkpoint,
+#                          # clients cut off), as a crash or a lost database host would
 #   scripts/pg.sh destroy  # stop it and delete its data directory
 #
 # Settings (environment):
@@ -12,6 +14,8 @@
 #                          the postgres user when run as root, so not under /root)
 #   TOLLGATE_TEST_PG_PORT  TCP port            (default 54329, listens on 127.0.0.1 only)
 #   TOLLGATE_TEST_PG_DB    database to create  (default tollgate_test)
+#   TOLLGATE_TEST_PG_DURABLE=1  keep fsync and synchronous commit on (crash tests: without
+#                          them an immediate stop loses the last acknowledged commits)
 #
 # The cluster uses trust authentication for loopback and the socket directory inside the
 # cluster directory, and runs with fsync off: it holds test data only. When run as root the
@@ -81,7 +85,12 @@ start_server() {
   # Port, address and socket directory are given on the command line, not written into the
   # cluster, so TOLLGATE_TEST_PG_PORT can change between runs.
   local opts="-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DIR"
-  opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+  if [ "${TOLLGATE_TEST_PG_DURABLE:-0}" = 1 ]; then
+    # Crash tests: a commit must survive an immediate stop, as in production.
+    opts+=" -c max_connections=200"
+  else
+    opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+  fi
   tg_log "postgres: starting on 127.0.0.1:$PG_PORT"
   # 9>&-: the server must not inherit (and so hold forever) the start lock.
   if ! as_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "$opts" -w -t 60 start >/dev/null 2>&1 9>&-; then
@@ -135,6 +144,11 @@ cmd_stop() {
   fi
 }
 
+cmd_crash() {
+  as_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 60 stop >/dev/null
+  tg_log "postgres: crashed (immediate stop)"
+}
+
 main() {
   local cmd="${1:-start}"
   case "$cmd" in
@@ -152,12 +166,13 @@ main() {
   start) cmd_start ;;
   status) accepting ;;
   stop) cmd_stop ;;
+  crash) cmd_crash ;;
   destroy)
     cmd_stop
     rm -rf "$PG_DIR"
     tg_log "postgres: removed $PG_DIR"
     ;;
-  *) tg_die "usage: scripts/pg.sh start|url|status|stop|destroy" ;;
+  *) tg_die "usage: scripts/pg.sh start|url|status|stop|crash|destroy" ;;
   esac
 }
 

@@ -193,6 +193,16 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     let observer = audit_metrics(&metrics, audit_observer);
     let (auditor, commit) =
         start_audit(config, &stores, observer, &policies, &rx, &mut tasks).await?;
+    let (probe, probe_metrics, stop_probe) = (
+        stores.liveness.clone(),
+        metrics.clone(),
+        shutdown_signal(&rx),
+    );
+    let health = stores.health.clone();
+    tasks.push(tokio::spawn(async move {
+        health.run(probe, probe_metrics, stop_probe).await;
+        Ok(())
+    }));
     let mut workflow = Workflow::new(&stores, capability_key.clone(), clock, auditor.clone())
         .with_metrics(metrics.clone());
     if let Some(feed) = stores.feed.clone() {
@@ -263,6 +273,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     let grpc_config = GrpcConfig {
         max_message_bytes: config.max_message_bytes,
         metrics: metrics.clone(),
+        store_health: stores.health.clone(),
     };
     let stop = shutdown_signal(&rx);
     tasks.push(tokio::spawn(sweep(
@@ -293,6 +304,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         insecure: config.auth.mode == AuthMode::Insecure,
         tollgate: http_tollgate,
         auth: http_auth,
+        store_health: stores.health.clone(),
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)
@@ -339,11 +351,16 @@ async fn start_audit(
         counted.committed(records);
         observer(records, took);
     });
-    let (commit, writer) =
-        GroupCommit::spawn(stores.batches.clone(), c.max_batch, Some(observer), async {
+    let (commit, writer) = GroupCommit::spawn_watched(
+        stores.batches.clone(),
+        c.max_batch,
+        Some(observer),
+        Some(stores.health.clone()),
+        async {
             // A dropped sender also means stop.
             let _ = stopped.await;
-        });
+        },
+    );
     if !c.enabled {
         tracing::warn!(
             "AUDIT TRAIL DISABLED (audit.enabled: false): no decision, approval or capability \
@@ -402,7 +419,8 @@ async fn start_audit(
 pub async fn open_store(config: &Config) -> anyhow::Result<Stores> {
     Ok(match &config.store.url {
         Some(url) => {
-            let pg = PostgresStore::connect(url)
+            let options = url.parse().context("store.url is not a PostgreSQL URL")?;
+            let pg = PostgresStore::connect_bounded(options, config.store.acquire_timeout)
                 .await
                 .context("connecting to PostgreSQL (store.url)")?;
             let feed = Arc::new(pg.changes());

@@ -122,12 +122,25 @@ impl Default for BundleConfig {
 }
 
 /// Where approvals and capabilities are kept.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// `postgres://...` to share state between replicas; unset means the SQLite file
     /// `data_dir/tollgate.db`.
     pub url: Option<String>,
+    /// Longest a call waits for a PostgreSQL connection before answering UNAVAILABLE: the
+    /// fail-fast bound while the database is unreachable (SQLite fails at once on a bad disk).
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            acquire_timeout: Duration::from_millis(500),
+        }
+    }
 }
 
 /// The audit trail.

@@ -48,6 +48,8 @@ pub struct GrpcConfig {
     pub max_message_bytes: usize,
     /// Where call latency is counted.
     pub metrics: Metrics,
+    /// Whether the store commits: health is NOT_SERVING while it does not.
+    pub store_health: crate::store::health::StoreHealth,
 }
 
 /// Serves every gRPC service on `listener` until `shutdown` resolves, then drains in-flight
@@ -61,7 +63,11 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
     let policies = tollgate.decider().policies().clone();
-    tokio::spawn(report_health(reporter, policies.subscribe()));
+    tokio::spawn(report_health(
+        reporter,
+        policies.subscribe(),
+        config.store_health.subscribe(),
+    ));
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -124,10 +130,19 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
-/// Keeps gRPC health in step with the policy: SERVING once any bundle is active.
-async fn report_health(reporter: HealthReporter, mut revisions: watch::Receiver<Option<Arc<str>>>) {
+/// Keeps gRPC health in step with the policy and the store: SERVING while a bundle is active
+/// and the store commits. (The reason for NOT_SERVING is on `/healthz`, in the log and in
+/// `tollgate_store_up`: the gRPC health protocol has no field for it.)
+async fn report_health(
+    reporter: HealthReporter,
+    mut revisions: watch::Receiver<Option<Arc<str>>>,
+    mut store: watch::Receiver<crate::store::health::Availability>,
+) {
+    use crate::store::health::Availability;
     loop {
-        let status = if revisions.borrow_and_update().is_some() {
+        let serving = revisions.borrow_and_update().is_some()
+            && *store.borrow_and_update() == Availability::Up;
+        let status = if serving {
             ServingStatus::Serving
         } else {
             ServingStatus::NotServing
@@ -136,7 +151,11 @@ async fn report_health(reporter: HealthReporter, mut revisions: watch::Receiver<
         reporter
             .set_service_status("tollgate.v1.Authorizer", status)
             .await;
-        if revisions.changed().await.is_err() {
+        let changed = tokio::select! {
+            r = revisions.changed() => r.is_ok(),
+            r = store.changed() => r.is_ok(),
+        };
+        if !changed {
             return;
         }
     }

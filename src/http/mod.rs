@@ -39,6 +39,8 @@ pub struct HttpState {
     pub tollgate: crate::service::Tollgate,
     /// Identifies callers, as for gRPC.
     pub auth: Arc<crate::identity::Authenticator>,
+    /// Whether the store commits (health).
+    pub store_health: crate::store::health::StoreHealth,
 }
 
 /// The HTTP routes.
@@ -111,12 +113,19 @@ pub const INSECURE_NOTICE: &str =
     "INSECURE DEVELOPMENT MODE: callers without credentials are not authenticated and request \
      bodies are trusted";
 
-/// 200 once a bundle is serving, 503 before; in insecure development mode it says so.
+/// 200 while a bundle is serving and the store commits, 503 with the reason otherwise; in
+/// insecure development mode it says so.
 async fn healthz(State(state): State<HttpState>) -> (StatusCode, String) {
-    let (code, text) = if state.policies.current().is_some() {
-        (StatusCode::OK, "serving")
+    let down = state.store_health.down_reason();
+    let (code, text) = if state.policies.current().is_none() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no policy bundle loaded".to_string(),
+        )
+    } else if let Some(reason) = down {
+        (StatusCode::SERVICE_UNAVAILABLE, reason)
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "no policy bundle loaded")
+        (StatusCode::OK, "serving".to_string())
     };
     if state.insecure {
         (code, format!("{text}\n{INSECURE_NOTICE}\n"))

@@ -266,6 +266,16 @@ macro_rules! store_backend {
         }
 
         #[async_trait::async_trait]
+        impl $crate::store::Liveness for $store {
+            async fn probe(&self) -> Result<(), $crate::store::StoreError> {
+                sqlx::query($crate::store::sql::PROBE)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
         impl $crate::store::PolicyHistory for $store {
             async fn raise_floor(
                 &self,

@@ -15,7 +15,7 @@ use tokio::{
     task::JoinHandle,
 };
 
-use super::{Batch, BatchStore, StoreError};
+use super::{health::StoreHealth, Batch, BatchStore, StoreError};
 
 /// Called after each commit with the number of events and how long the commit took (metrics).
 pub type BatchObserver = Arc<dyn Fn(usize, Duration) + Send + Sync>;
@@ -26,6 +26,9 @@ pub enum CommitError {
     /// The batch's transaction failed; nothing in it was stored.
     #[error("the audit record could not be committed")]
     Commit(#[source] Arc<StoreError>),
+    /// The store is known to be down (the health probe failed); nothing was tried.
+    #[error("{0}")]
+    Unavailable(String),
     /// The group commit has stopped (shutting down); nothing more is stored.
     #[error("the audit writer has stopped")]
     Closed,
@@ -56,10 +59,23 @@ impl GroupCommit {
         observer: Option<BatchObserver>,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> (Self, JoinHandle<()>) {
+        Self::spawn_watched(store, max_batch, observer, None, shutdown)
+    }
+
+    /// [`Self::spawn`], failing batches at once with [`CommitError::Unavailable`] while
+    /// `health` says the store is down (instead of holding callers behind a dead database),
+    /// and telling it when a commit fails.
+    pub fn spawn_watched(
+        store: Arc<dyn BatchStore>,
+        max_batch: usize,
+        observer: Option<BatchObserver>,
+        health: Option<StoreHealth>,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> (Self, JoinHandle<()>) {
         let max_batch = max_batch.max(1);
         // Room for a few batches: beyond that, callers wait to queue (backpressure).
         let (queue, rx) = mpsc::channel(max_batch.saturating_mul(4));
-        let task = tokio::spawn(run(store, rx, max_batch, observer, shutdown));
+        let task = tokio::spawn(run(store, rx, max_batch, observer, health, shutdown));
         (Self { queue }, task)
     }
 
@@ -81,6 +97,7 @@ async fn run(
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
     observer: Option<BatchObserver>,
+    health: Option<StoreHealth>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -109,6 +126,12 @@ async fn run(
             batch.events.extend(job.batch.events);
             batch.capabilities.extend(job.batch.capabilities);
         }
+        if let Some(reason) = health.as_ref().and_then(StoreHealth::down_reason) {
+            for (done, _) in waiters {
+                let _ = done.send(Err(CommitError::Unavailable(reason.clone())));
+            }
+            continue;
+        }
         let started = Instant::now();
         let result = store.commit(&batch).await;
         let took = started.elapsed();
@@ -134,6 +157,9 @@ async fn run(
             }
             Err(e) => {
                 tracing::error!(error = %crate::telemetry::ErrorChain(&e), audit.batch = batch.events.len(), "audit batch failed to commit; failing its callers closed");
+                if let Some(health) = &health {
+                    health.suspect();
+                }
                 let e = Arc::new(e);
                 for (done, _) in waiters {
                     let _ = done.send(Err(CommitError::Commit(e.clone())));

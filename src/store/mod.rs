@@ -39,6 +39,7 @@ mod approval_ops;
 mod audit_ops;
 mod backend;
 mod group_commit;
+pub mod health;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -277,6 +278,13 @@ pub struct PolicyFloor {
     pub allowed_digest: String,
 }
 
+/// A cheap proof that the store can commit right now (see [`health`]).
+#[async_trait]
+pub trait Liveness: Send + Sync + std::fmt::Debug {
+    /// Commits one tiny write; an error means the store cannot commit.
+    async fn probe(&self) -> Result<(), StoreError>;
+}
+
 /// Where the bundle sequence floor lives.
 #[async_trait]
 pub trait PolicyHistory: Send + Sync + std::fmt::Debug {
@@ -340,6 +348,10 @@ pub struct Stores {
     pub audit: Arc<dyn AuditLog>,
     /// The bundle sequence floor.
     pub policy: Arc<dyn PolicyHistory>,
+    /// The health probe's target.
+    pub liveness: Arc<dyn Liveness>,
+    /// Whether the store commits, as last probed (see [`health`]).
+    pub health: health::StoreHealth,
     /// Changes announced by other replicas (PostgreSQL only).
     pub feed: Option<Arc<dyn ChangeFeed>>,
 }
@@ -348,7 +360,13 @@ impl Stores {
     /// Every concern served by `db`.
     pub fn of<S>(db: S, feed: Option<Arc<dyn ChangeFeed>>) -> Self
     where
-        S: ApprovalStore + CapabilityStore + BatchStore + AuditLog + PolicyHistory + 'static,
+        S: ApprovalStore
+            + CapabilityStore
+            + BatchStore
+            + AuditLog
+            + PolicyHistory
+            + Liveness
+            + 'static,
     {
         let db = Arc::new(db);
         Self {
@@ -356,6 +374,8 @@ impl Stores {
             capabilities: db.clone(),
             batches: db.clone(),
             policy: db.clone(),
+            liveness: db.clone(),
+            health: health::StoreHealth::default(),
             audit: db,
             feed,
         }

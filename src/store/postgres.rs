@@ -12,6 +12,9 @@ use super::{backend::store_backend, migrator, StoreError};
 /// Connections per replica unless the caller brings its own pool.
 const MAX_CONNECTIONS: u32 = 10;
 
+/// How long a call waits for a connection unless configured (`store.acquire_timeout`).
+pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// `migrations/postgres/`, embedded: (version, description, SQL). Applied files are never
 /// edited (their checksums are recorded); changes go in a new file listed here.
 pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -62,8 +65,18 @@ impl PostgresStore {
 
     /// Connects with explicit options (e.g. a `search_path`) and brings the schema up to date.
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        Self::connect_bounded(options, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// Connects with explicit options; a call waits at most `acquire_timeout` for a
+    /// connection (the fail-fast bound while the server is unreachable).
+    pub async fn connect_bounded(
+        options: PgConnectOptions,
+        acquire_timeout: std::time::Duration,
+    ) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await?;
         Self::with_pool(pool).await

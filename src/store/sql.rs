@@ -196,3 +196,6 @@ pub(super) const POLICY_FLOOR: &str =
 /// Allows one rollback to the bundle with digest $1.
 pub(super) const ALLOW_POLICY_ROLLBACK: &str =
     "UPDATE policy_floor SET allow_digest = $1 WHERE id = 1";
+
+/// The health probe: a write that changes nothing, so a read-only or full disk fails it.
+pub(super) const PROBE: &str = "UPDATE policy_floor SET at = at WHERE id = 1";

@@ -140,6 +140,9 @@ struct Inner {
     bundle_last_reload_success: Gauge,
     audit_commit_duration: Histogram,
     audit_batch_size: Histogram,
+    store_up: Gauge,
+    store_outages: Counter,
+    store_outage_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
     actions: RwLock<HashSet<String>>,
     bundle_seen: Mutex<BundleSeen>,
 }
@@ -212,6 +215,21 @@ impl Inner {
             "Audit records per group commit",
             self.audit_batch_size.clone(),
         );
+        r.register(
+            "store_up",
+            "1 while the store commits (the health probe's last answer), 0 during an outage",
+            self.store_up.clone(),
+        );
+        r.register(
+            "store_outages",
+            "Store outages that ended",
+            self.store_outages.clone(),
+        );
+        r.register(
+            "store_outage_seconds",
+            "Total time the store could not commit, over ended outages",
+            self.store_outage_seconds.clone(),
+        );
     }
 }
 
@@ -255,6 +273,9 @@ impl Metrics {
             bundle_last_reload_success: Gauge::default(),
             audit_commit_duration: latency(),
             audit_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 11)),
+            store_up: Gauge::default(),
+            store_outages: Counter::default(),
+            store_outage_seconds: Counter::default(),
             actions: RwLock::new(HashSet::new()),
             bundle_seen: Mutex::new(BundleSeen::default()),
         };
@@ -309,6 +330,17 @@ impl Metrics {
         if let Some(took) = evaluation {
             self.inner.evaluation_duration.observe(took.as_secs_f64());
         }
+    }
+
+    /// Whether the store commits (the health probe's answer).
+    pub fn set_store_up(&self, up: bool) {
+        self.inner.store_up.set(i64::from(up));
+    }
+
+    /// A store outage of `took` ended.
+    pub fn observe_store_outage(&self, took: std::time::Duration) {
+        self.inner.store_outages.inc();
+        self.inner.store_outage_seconds.inc_by(took.as_secs_f64());
     }
 
     /// An evaluation stopped by `limit` while evaluating `rule` (a rule of the serving bundle,

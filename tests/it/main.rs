@@ -32,5 +32,6 @@ mod otlp;
 mod replicas;
 mod signed_bundles;
 mod store;
+mod store_outage;
 mod tls;
 mod vm_patch;
