@@ -129,17 +129,31 @@ acts_for_owner if cfg.groups.security in input.subject.groups
 # Read-only actions
 # ---------------------------------------------------------------------------------------------
 
-# Metadata verbs never return content, so they are allowed on every resource (listing
-# secret *names* is fine; reading their values is not).
+# Metadata verbs never return content, so they are allowed on every resource type this bundle
+# knows (listing secret *names* is fine; reading their values is not).
 metadata_verbs := {"list", "describe"}
 
-# Content verbs return data; they are allowed on anything that is not a secret.
+# Content verbs return data; they are allowed on the readable types, never on a secret.
 content_verbs := {"read", "get"}
 
-read_only if verb in metadata_verbs
+read_verbs := metadata_verbs | content_verbs
+
+# Allow-lists, not deny-lists: a type that is not listed, misspelt or spelt with look-alike
+# letters (a Cyrillic "ѕecret") is not covered, so it gets nothing.
+readable_type if cfg.readable_resource_types[input.resource.type]
+
+known_type if readable_type
+
+known_type if cfg.secret_resource_types[input.resource.type]
+
+read_only if {
+	verb in metadata_verbs
+	known_type
+}
 
 read_only if {
 	verb in content_verbs
+	readable_type
 	not secret_resource
 }
 
@@ -153,6 +167,17 @@ deny contains sprintf("%s: the content of %s resources is only released through 
 	action != "secret.read"
 }
 
+deny contains sprintf("%s: resource type %q is not covered by this policy (readable types are listed in readable_resource_types)", [action, input.resource.type]) if {
+	verb in read_verbs
+	not governed
+	not known_type
+}
+
+deny contains sprintf("action %q is not covered by this policy: no rule governs it", [action]) if {
+	not governed
+	not verb in read_verbs
+}
+
 # ---------------------------------------------------------------------------------------------
 # Guards on every privileged (non read-only) action
 # ---------------------------------------------------------------------------------------------
@@ -162,8 +187,20 @@ deny contains sprintf("subject %s is suspended: %s", [input.subject.id, note]) i
 	note := cfg.suspended_subjects[input.subject.id]
 }
 
-deny contains reason if {
+# Privileged: governed, or an action that is not a read at all. An uncovered read (unknown
+# type) is denied above with its own reason and needs no more.
+privileged if {
 	not read_only
+	governed
+}
+
+privileged if {
+	not read_only
+	not verb in read_verbs
+}
+
+deny contains reason if {
+	privileged
 	some reason in privileged_denials
 }
 

@@ -20,6 +20,16 @@ test_reads_are_allowed_in_unknown_environments if {
 	fx_effect(fx_req("dataset.get", {}, {"type": "dataset", "id": "x"}, "qa")) == "ALLOW"
 }
 
+test_reads_of_unlisted_or_look_alike_types_are_not_covered if {
+	# A Cyrillic "ѕ" (U+0455) in place of the Latin "s".
+	lookalike := fx_req("dataset.read", {}, {"type": "\u0455ecret", "id": "prod/payments"}, "dev")
+	fx_deny(lookalike) == {"dataset.read: resource type \"\u0455ecret\" is not covered by this policy (readable types are listed in readable_resource_types)"}
+	fx_effect(lookalike) == "DENY"
+	fx_effect(fx_req("secrets.list", {}, {"type": "secrets", "id": "x"}, "dev")) == "DENY"
+	fx_effect(fx_req("widget.get", {}, {"type": "widget", "id": "x"}, "dev")) == "DENY"
+	fx_effect(fx_req("dataset.read", {}, {"type": "dataset", "id": "x"}, "dev")) == "ALLOW"
+}
+
 test_credential_content_only_through_secret_read if {
 	inp := fx_req("apikey.get", {}, {"type": "apikey", "id": "key-1"}, "prod")
 	fx_deny(inp) == {"apikey.get: the content of apikey resources is only released through secret.read"}
@@ -31,9 +41,9 @@ test_content_verb_in_secret_namespace_is_not_read_only if {
 	"secret.get: the content of secret resources is only released through secret.read" in fx_deny(inp)
 }
 
-test_unknown_action_is_default_deny if {
+test_unknown_action_is_denied_saying_it_is_not_covered if {
 	inp := fx_req("db.drop", {"table": "users"}, {"type": "database", "id": "orders"}, "dev")
-	count(fx_deny(inp)) == 0
+	fx_deny(inp) == {"action \"db.drop\" is not covered by this policy: no rule governs it"}
 	count(fx_approval(inp)) == 0
 	fx_allow(inp) == false
 	fx_effect(inp) == "DENY"

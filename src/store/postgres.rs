@@ -45,7 +45,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         6,
-        "policy floor",
+        "policy_floor",
         include_str!("../../migrations/postgres/0006_policy_floor.sql"),
     ),
 ];

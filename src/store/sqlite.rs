@@ -49,7 +49,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         6,
-        "policy floor",
+        "policy_floor",
         include_str!("../../migrations/sqlite/0006_policy_floor.sql"),
     ),
 ];
