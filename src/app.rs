@@ -18,6 +18,7 @@ use crate::{
         tls::{Alpn, PeerMapper, TlsIncoming, TlsReloader},
     },
     identity::{AuthMode, Authenticator},
+    notify::{Notifier, NotifierParts},
     policy::{watch as policy_watch, ActivePolicy, BundleArchive, BundleVerifier, DecisionCache},
     service::{Decider, Parts, Tollgate},
     store::{AuditLog, BatchObserver, GroupCommit, PostgresStore, SqliteStore, Stores},
@@ -256,6 +257,22 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         metrics.clone(),
         shutdown_signal(&rx),
     )));
+    let notifier = Notifier::new(NotifierParts {
+        config: config.notify.clone(),
+        outbox: stores.outbox.clone(),
+        workflow: workflow.clone(),
+        metrics: metrics.clone(),
+        mask: config.audit.mask.clone(),
+        console_base: console_base(config, http_addr),
+    })
+    .context("notify")?;
+    tasks.push(tokio::spawn({
+        let stop = shutdown_signal(&rx);
+        async move {
+            notifier.run(stop).await;
+            Ok(())
+        }
+    }));
     tasks.push(tokio::spawn(track_pending(
         workflow,
         metrics.clone(),
@@ -304,6 +321,20 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         tasks,
         commit,
     })
+}
+
+/// Where "Review in console" links point: `notify.console_url`, else the HTTP address.
+fn console_base(config: &Config, http_addr: SocketAddr) -> String {
+    if config.notify.console_url.is_empty() {
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{http_addr}")
+    } else {
+        config.notify.console_url.clone()
+    }
 }
 
 /// Starts the group commit and, unless `audit.enabled: false` (which records nothing and

@@ -35,6 +35,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity",
         include_str!("../../migrations/postgres/0004_identity.sql"),
     ),
+    (
+        5,
+        "notify",
+        include_str!("../../migrations/postgres/0005_notify.sql"),
+    ),
 ];
 
 /// The shared store: every store trait over one PostgreSQL database.

@@ -42,6 +42,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity",
         include_str!("../../migrations/sqlite/0004_identity.sql"),
     ),
+    (
+        5,
+        "notify",
+        include_str!("../../migrations/sqlite/0005_notify.sql"),
+    ),
 ];
 
 /// The embedded store: every store trait over one SQLite file.

@@ -104,6 +104,17 @@ struct ResultLabels {
     result: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    channel: &'static str,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BacklogLabels {
+    state: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Bundle state already turned into series, so each scrape adds only what is new.
@@ -133,6 +144,8 @@ struct Inner {
     bundle_last_reload_success: Gauge,
     audit_commit_duration: Histogram,
     audit_batch_size: Histogram,
+    notify_deliveries: Family<DeliveryLabels, Counter>,
+    notify_outbox: Family<BacklogLabels, Gauge>,
     actions: RwLock<HashSet<String>>,
     bundle_seen: Mutex<BundleSeen>,
 }
@@ -199,6 +212,16 @@ impl Inner {
             "Audit records per group commit",
             self.audit_batch_size.clone(),
         );
+        r.register(
+            "notify_deliveries",
+            "Notification delivery attempts by channel kind and result (delivered, retried, dead)",
+            self.notify_deliveries.clone(),
+        );
+        r.register(
+            "notify_outbox",
+            "Notification deliveries waiting (pending), failing at least once (failing), given up (dead)",
+            self.notify_outbox.clone(),
+        );
     }
 }
 
@@ -241,6 +264,8 @@ impl Metrics {
             bundle_last_reload_success: Gauge::default(),
             audit_commit_duration: latency(),
             audit_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 11)),
+            notify_deliveries: Family::default(),
+            notify_outbox: Family::default(),
             actions: RwLock::new(HashSet::new()),
             bundle_seen: Mutex::new(BundleSeen::default()),
         };
@@ -276,6 +301,20 @@ impl Metrics {
                     outcome: outcome.label(),
                 });
         }
+        for channel in ["slack", "teams", "webhook"] {
+            for result in ["delivered", "retried", "dead"] {
+                let _created = self
+                    .inner
+                    .notify_deliveries
+                    .get_or_create(&DeliveryLabels { channel, result });
+            }
+        }
+        for state in ["pending", "failing", "dead"] {
+            let _created = self
+                .inner
+                .notify_outbox
+                .get_or_create(&BacklogLabels { state });
+        }
         for result in ["ok", "error"] {
             let _created = self
                 .inner
@@ -283,6 +322,25 @@ impl Metrics {
                 .get_or_create(&ResultLabels { result });
         }
         self
+    }
+
+    /// One notification delivery attempt to a `channel` kind (`slack`, `teams`, `webhook`)
+    /// and how it ended (`delivered`, `retried`, `dead`).
+    pub fn observe_notify(&self, channel: &'static str, result: &'static str) {
+        self.inner
+            .notify_deliveries
+            .get_or_create(&DeliveryLabels { channel, result })
+            .inc();
+    }
+
+    /// The outbox backlog: deliveries pending, pending after a failure, and dead.
+    pub fn set_notify_backlog(&self, pending: u64, failing: u64, dead: u64) {
+        for (state, n) in [("pending", pending), ("failing", failing), ("dead", dead)] {
+            self.inner
+                .notify_outbox
+                .get_or_create(&BacklogLabels { state })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
     }
 
     /// One answered decision; `evaluation` is the policy's share, `None` for a cache hit.

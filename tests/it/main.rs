@@ -23,6 +23,7 @@ mod grpc;
 mod identity;
 mod log_hygiene;
 mod metrics;
+mod notify;
 mod otlp;
 mod replicas;
 mod signed_bundles;
