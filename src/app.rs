@@ -12,7 +12,11 @@ use crate::{
     capability::CapabilityKey,
     config::Config,
     grpc::{self, GrpcConfig},
-    http,
+    http::{
+        self,
+        console::keys::{ConsoleKeys, DEEP_LINK_TTL},
+        slack::{SlackInteractions, SlackParts},
+    },
     identity::{
         limits::RateLimits,
         tls::{Alpn, PeerMapper, TlsIncoming, TlsReloader},
@@ -27,6 +31,9 @@ use crate::{
 
 /// The capability signing key's file name in the data directory (PASERK, mode 0600).
 pub const CAPABILITY_KEY_FILE: &str = "capability-ed25519.paserk";
+
+/// The console secret's file name in the data directory (hex, mode 0600).
+pub const CONSOLE_KEY_FILE: &str = "console-secret.hex";
 
 /// The audit checkpoint key's file name in the data directory (PASERK, mode 0600).
 pub const AUDIT_KEY_FILE: &str = "audit-ed25519.paserk";
@@ -257,15 +264,32 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         metrics.clone(),
         shutdown_signal(&rx),
     )));
+    let console_url = console_base(config, http_addr);
     let notifier = Notifier::new(NotifierParts {
         config: config.notify.clone(),
         outbox: stores.outbox.clone(),
         workflow: workflow.clone(),
         metrics: metrics.clone(),
         mask: config.audit.mask.clone(),
-        console_base: console_base(config, http_addr),
+        console_base: console_url.clone(),
     })
     .context("notify")?;
+    let console_key = config
+        .notify
+        .console_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join(CONSOLE_KEY_FILE));
+    let slack = SlackInteractions::new(SlackParts {
+        config: config.notify.slack.clone(),
+        api: notifier.slack().cloned(),
+        nonces: stores.nonces.clone(),
+        keys: ConsoleKeys::load_or_generate(&console_key).context("notify.console_key_file")?,
+        console_base: console_url,
+        link_ttl: DEEP_LINK_TTL,
+        tollgate: tollgate.clone(),
+    })
+    .context("notify.slack")?
+    .map(Arc::new);
     tasks.push(tokio::spawn({
         let stop = shutdown_signal(&rx);
         async move {
@@ -296,6 +320,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         insecure: config.auth.mode == AuthMode::Insecure,
         tollgate: http_tollgate,
         auth: http_auth,
+        slack,
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)

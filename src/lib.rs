@@ -31,7 +31,7 @@
 //! - [`grpc`]: tonic services: validate, one call into [`service`], convert; the only module
 //!   that names proto types.
 //! - [`http`]: axum endpoints for health, bundle status, metrics and the capability JWKS,
-//!   the Slack interactivity endpoint and the reviewer console.
+//!   and the Slack interactivity endpoint (signed clicks reviewed through [`service`]).
 //! - [`notify`]: reviewer notifications (Slack, Teams, signed webhooks) through a durable
 //!   outbox the audit append writes, delivered once per channel across replicas.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.

@@ -102,6 +102,12 @@ pub enum AuthMethod {
     },
     /// A client certificate (mTLS).
     Certificate,
+    /// A chat platform vouching for one of its users (a Slack button click): who clicked is
+    /// known, but not that they just authenticated, so it never passes step-up.
+    Chat {
+        /// The platform, e.g. `slack`.
+        platform: String,
+    },
 }
 
 /// The caller of one request, as the identity layer found it.

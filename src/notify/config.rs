@@ -53,6 +53,10 @@ pub struct NotifyConfig {
     /// "Review in console" links to `<console_url>/console/approvals/<id>` (empty: the HTTP
     /// listen address, which only suits development).
     pub console_url: String,
+    /// The console's secret (64 hex digits, 0600), which signs step-up deep links; generated
+    /// if missing. Replicas sharing a database must share it. Default:
+    /// `data_dir/console-secret.hex`.
+    pub console_key_file: Option<PathBuf>,
 }
 
 impl Default for NotifyConfig {
@@ -67,6 +71,7 @@ impl Default for NotifyConfig {
             http_timeout: Duration::from_secs(10),
             slack: SlackConfig::default(),
             console_url: String::new(),
+            console_key_file: None,
         }
     }
 }
@@ -268,6 +273,7 @@ impl NotifyConfig {
             http_timeout,
             slack,
             console_url,
+            console_key_file: _,
         } = self;
         if !console_url.is_empty() {
             url::Url::parse(console_url)

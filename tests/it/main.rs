@@ -27,5 +27,6 @@ mod notify;
 mod otlp;
 mod replicas;
 mod signed_bundles;
+mod slack_interactions;
 mod store;
 mod tls;

@@ -33,39 +33,43 @@ use tollgate::{
     notify::config::{ChannelConfig, RouteConfig, SlackChannel, TeamsChannel, WebhookChannel},
 };
 
-const POLICY: &str = r#"package tollgate
+pub(crate) const POLICY: &str = r#"package tollgate
 
 default allow := false
 
 approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
 	"risk": "high", "reason": "dropping a database needs an SRE"} if input.action.name == "db.drop"
+
+approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
+	"risk": "critical", "step_up": true, "reason": "truncating needs an SRE fresh from MFA"} if input.action.name == "db.truncate"
 "#;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// One request a receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    headers: HashMap<String, String>,
-    body: Value,
-    raw: String,
+pub(crate) struct Received {
+    pub(crate) path: String,
+    pub(crate) headers: HashMap<String, String>,
+    pub(crate) body: Value,
+    pub(crate) raw: String,
 }
 
-/// A loopback receiver for Slack's Web API (`/api/<method>`), Teams (`/teams`) and webhooks
-/// (`/hook`); while `down`, every request gets a 503 and is not recorded.
+/// A loopback receiver for Slack's Web API (`/api/<method>`), Teams (`/teams`), webhooks
+/// (`/hook`) and Slack interaction answers (`/respond`); while `down`, every request gets a 503 and is not recorded.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
-    down: Arc<AtomicBool>,
+    pub(crate) down: Arc<AtomicBool>,
 }
 
 impl Receiver {
-    async fn start(&self) -> SocketAddr {
+    pub(crate) async fn start(&self) -> SocketAddr {
         let app = Router::new()
             .route("/api/{method}", post(slack_api))
             .route("/teams", post(record))
             .route("/hook", post(record))
+            .route("/respond", post(record))
             .with_state(self.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -90,7 +94,7 @@ impl Receiver {
         true
     }
 
-    fn on(&self, path: &str) -> Vec<Received> {
+    pub(crate) fn on(&self, path: &str) -> Vec<Received> {
         let got = self.got.lock().unwrap();
         got.iter().filter(|r| r.path == path).cloned().collect()
     }
@@ -141,7 +145,7 @@ fn verify(secret: &str, r: &Received) -> bool {
 }
 
 /// `notify:` sending every db.* request to all three kinds of channel at `addr`, retrying fast.
-fn notify_to(c: &mut Config, addr: SocketAddr) {
+pub(crate) fn notify_to(c: &mut Config, addr: SocketAddr) {
     let n = &mut c.notify;
     n.channels = vec![
         ChannelConfig {
@@ -205,7 +209,7 @@ async fn server(addr: SocketAddr, data: &Path, store_url: Option<String>) -> Tes
     .await
 }
 
-async fn pending(server: &TestServer, request_id: &str) -> String {
+pub(crate) async fn pending(server: &TestServer, request_id: &str) -> String {
     let r = server
         .authorizer()
         .authorize(as_user("agent", drop_request(request_id)))
