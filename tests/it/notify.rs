@@ -56,7 +56,8 @@ pub(crate) struct Received {
 }
 
 /// A loopback receiver for Slack's Web API (`/api/<method>`), Teams (`/teams`), webhooks
-/// (`/hook`) and Slack interaction answers (`/respond`); while `down`, every request gets a 503 and is not recorded.
+/// (`/hook`) and Slack interaction answers (`/respond`); while `down`, every request gets a
+/// 503 and is not recorded.
 #[derive(Clone, Default)]
 pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
@@ -459,4 +460,68 @@ async fn two_replicas_on_postgres_deliver_each_event_once() {
     assert_eq!(posts.len(), 6, "{posts:?}");
     one.stop().await;
     two.stop().await;
+}
+
+#[tokio::test]
+async fn a_reminder_is_threaded_before_the_deadline_and_the_expiry_edits_the_message() {
+    use std::sync::atomic::AtomicU64;
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let receiver = Receiver::default();
+    let addr = receiver.start().await;
+    let start_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let t = Arc::new(AtomicU64::new(start_ms));
+    let read = t.clone();
+    let clock: tollgate::approval::Clock =
+        Arc::new(move || UNIX_EPOCH + Duration::from_millis(read.load(Ordering::SeqCst)));
+    let server = start_with_clock(policy_file(POLICY), |c| notify_to(c, addr), clock).await;
+    let id = pending(&server, "remind-1").await;
+    let posted = eventually("the Slack message", Duration::from_secs(30), || async {
+        receiver
+            .on("/api/chat.postMessage")
+            .first()
+            .cloned()
+            .ok_or_else(|| "nothing yet".to_string())
+    })
+    .await;
+    assert!(posted.body["thread_ts"].is_null());
+
+    // Ten minutes before the 15-minute deadline: one reminder, in the request's thread.
+    t.fetch_add(6 * 60 * 1000, Ordering::SeqCst);
+    let reminder = eventually("the reminder", Duration::from_secs(30), || async {
+        receiver
+            .on("/api/chat.postMessage")
+            .into_iter()
+            .find(|p| !p.body["thread_ts"].is_null())
+            .ok_or_else(|| "nothing yet".to_string())
+    })
+    .await;
+    assert_eq!(reminder.body["thread_ts"], "1700000000.000100");
+    let text = reminder.body["text"].as_str().unwrap();
+    assert!(
+        text.contains("Still waiting") && text.contains("<!subteam^S0SRE>"),
+        "{text}"
+    );
+
+    // Past the deadline the sweeper expires it and the original message says so.
+    t.fetch_add(10 * 60 * 1000, Ordering::SeqCst);
+    let edit = eventually("the expiry edit", Duration::from_secs(30), || async {
+        receiver
+            .on("/api/chat.update")
+            .into_iter()
+            .find(|u| u.body["blocks"].to_string().contains("Expired before"))
+            .ok_or_else(|| format!("{:?}", receiver.on("/api/chat.update")))
+    })
+    .await;
+    assert!(edit.body["blocks"].to_string().contains(&id));
+    drained(&server).await;
+    let reminders = receiver
+        .on("/api/chat.postMessage")
+        .into_iter()
+        .filter(|p| !p.body["thread_ts"].is_null())
+        .count();
+    assert_eq!(reminders, 1);
+    server.stop().await;
 }
