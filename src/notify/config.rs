@@ -447,4 +447,37 @@ mod tests {
         c.webhook.as_mut().unwrap().secret = "plain".into();
         assert!(validate_channel("c", &c).is_err());
     }
+
+    #[test]
+    fn the_documented_example_parses_and_validates() {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Doc {
+            notify: NotifyConfig,
+        }
+        let doc = include_str!("../../docs/reviewers.md");
+        let yaml = doc
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap();
+        // The secrets it names, as a deployment would mount them.
+        let dir = tempfile::tempdir().unwrap();
+        for (name, value) in [
+            (
+                "teams-sre-webhook",
+                "https://example.webhook.office.com/webhookb2/x",
+            ),
+            ("tollgate-webhook", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            ("slack-bot-token", "xoxb-1"),
+            ("slack-signing-secret", "8f742231b10e8888abcd99yyyzzz85a5"),
+        ] {
+            std::fs::write(dir.path().join(name), value).unwrap();
+        }
+        let yaml = yaml.replace("/run/secrets", &dir.path().display().to_string());
+        let parsed: Doc = yaml_serde::from_str(&yaml).unwrap();
+        parsed.notify.validate().unwrap();
+        assert_eq!(parsed.notify.routes.len(), 2);
+        assert_eq!(parsed.notify.slack.users.len(), 2);
+    }
 }
