@@ -158,9 +158,12 @@ impl Notifier {
                     }
                 }
             }
-            // Drain: keep passing while passes find work.
+            // Drain: keep passing while passes find work. The backlog gauge follows every
+            // pass, so a worker busy retrying never shows a stale count.
             loop {
-                match self.pass().await {
+                let passed = self.pass().await;
+                self.refresh_backlog().await;
+                match passed {
                     Ok(0) => break,
                     Ok(_) => continue,
                     Err(e) => {
@@ -169,7 +172,6 @@ impl Notifier {
                     }
                 }
             }
-            self.refresh_backlog().await;
         }
     }
 

@@ -293,12 +293,23 @@ macro_rules! notify_ops {
                 before: std::time::Duration,
             ) -> Result<u64, $crate::store::StoreError> {
                 use sqlx::Row;
+                // Look first without taking the write lock: most passes find nothing due,
+                // and a write transaction every pass would queue behind (and hold up) the
+                // decisions' group commits on SQLite.
+                let due = {
+                    let mut conn = self.pool.acquire().await?;
+                    sqlx::query($crate::store::sql::DUE_REMINDERS)
+                        .bind(now.0)
+                        .bind(now.plus(before).0)
+                        .fetch_all(&mut *conn)
+                        .await?
+                };
+                if due.is_empty() {
+                    return Ok(0);
+                }
+                // Another replica may write the same reminders meanwhile: the insert keeps
+                // the first.
                 let mut tx = self.pool.begin_with($begin).await?;
-                let due = sqlx::query($crate::store::sql::DUE_REMINDERS)
-                    .bind(now.0)
-                    .bind(now.plus(before).0)
-                    .fetch_all(&mut *tx)
-                    .await?;
                 let mut written = 0;
                 for row in &due {
                     let id: String = row.try_get("id")?;

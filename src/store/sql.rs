@@ -257,10 +257,11 @@ pub(super) const SETTLE_DELIVERY: &str = "UPDATE notify_deliveries \
          external_ref = $8, attempts = attempts - $9, lease_owner = '', lease_until = 0 \
      WHERE event_id = $1 AND channel = $2 AND lease_owner = $3 AND state = 'pending'";
 
-/// Deliveries per state: state, n.
+/// Undelivered deliveries per state (delivered ones only grow, and nobody waits on them):
+/// state, n, failing.
 pub(super) const DELIVERY_COUNTS: &str = "SELECT state, COUNT(*) AS n, \
      SUM(CASE WHEN last_error <> '' THEN 1 ELSE 0 END) AS failing \
-     FROM notify_deliveries GROUP BY state";
+     FROM notify_deliveries WHERE state IN ('pending', 'dead') GROUP BY state";
 
 /// Pending approvals whose deadline is in ($1, $2] and that have no reminder yet.
 pub(super) const DUE_REMINDERS: &str = "SELECT id, expires_at FROM approvals a \
