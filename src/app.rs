@@ -12,12 +12,17 @@ use crate::{
     capability::CapabilityKey,
     config::Config,
     grpc::{self, GrpcConfig},
-    http,
+    http::{
+        self,
+        console::keys::{ConsoleKeys, DEEP_LINK_TTL},
+        slack::{SlackInteractions, SlackParts},
+    },
     identity::{
         limits::RateLimits,
         tls::{Alpn, PeerMapper, TlsIncoming, TlsReloader},
     },
     identity::{AuthMode, Authenticator},
+    notify::{Notifier, NotifierParts},
     policy::{
         watch as policy_watch, ActivePolicy, BundleArchive, BundleVerifier, DecisionCache,
         Evaluator,
@@ -29,6 +34,9 @@ use crate::{
 
 /// The capability signing key's file name in the data directory (PASERK, mode 0600).
 pub const CAPABILITY_KEY_FILE: &str = "capability-ed25519.paserk";
+
+/// The console secret's file name in the data directory (hex, mode 0600).
+pub const CONSOLE_KEY_FILE: &str = "console-secret.hex";
 
 /// The audit checkpoint key's file name in the data directory (PASERK, mode 0600).
 pub const AUDIT_KEY_FILE: &str = "audit-ed25519.paserk";
@@ -281,6 +289,39 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         metrics.clone(),
         shutdown_signal(&rx),
     )));
+    let console_url = console_base(config, http_addr);
+    let notifier = Notifier::new(NotifierParts {
+        config: config.notify.clone(),
+        outbox: stores.outbox.clone(),
+        workflow: workflow.clone(),
+        metrics: metrics.clone(),
+        mask: config.audit.mask.clone(),
+        console_base: console_url.clone(),
+    })
+    .context("notify")?;
+    let console_key = config
+        .notify
+        .console_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join(CONSOLE_KEY_FILE));
+    let slack = SlackInteractions::new(SlackParts {
+        config: config.notify.slack.clone(),
+        api: notifier.slack().cloned(),
+        nonces: stores.nonces.clone(),
+        keys: ConsoleKeys::load_or_generate(&console_key).context("notify.console_key_file")?,
+        console_base: console_url,
+        link_ttl: DEEP_LINK_TTL,
+        tollgate: tollgate.clone(),
+    })
+    .context("notify.slack")?
+    .map(Arc::new);
+    tasks.push(tokio::spawn({
+        let stop = shutdown_signal(&rx);
+        async move {
+            notifier.run(stop).await;
+            Ok(())
+        }
+    }));
     tasks.push(tokio::spawn(track_pending(
         workflow,
         metrics.clone(),
@@ -305,6 +346,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         tollgate: http_tollgate,
         auth: http_auth,
         store_health: stores.health.clone(),
+        slack,
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)
@@ -330,6 +372,20 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         tasks,
         commit,
     })
+}
+
+/// Where "Review in console" links point: `notify.console_url`, else the HTTP address.
+fn console_base(config: &Config, http_addr: SocketAddr) -> String {
+    if config.notify.console_url.is_empty() {
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{http_addr}")
+    } else {
+        config.notify.console_url.clone()
+    }
 }
 
 /// Starts the group commit and, unless `audit.enabled: false` (which records nothing and

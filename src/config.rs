@@ -275,6 +275,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// The audit trail.
     pub audit: AuditConfig,
+    /// Reviewer notifications (Slack, Teams, webhooks) through the durable outbox.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl Default for Config {
@@ -298,6 +300,7 @@ impl Default for Config {
             log: LogConfig::default(),
             telemetry: TelemetryConfig::default(),
             audit: AuditConfig::default(),
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 }
@@ -414,6 +417,7 @@ impl Config {
             log: _,
             telemetry,
             audit,
+            notify,
         } = self;
         let invalid = |field, message: &str| {
             Err(ConfigError::Invalid {
@@ -510,6 +514,10 @@ impl Config {
             return invalid("telemetry.service_name", "must not be empty");
         }
         audit.validate()?;
+        notify.validate().map_err(|e| ConfigError::Invalid {
+            field: "notify",
+            message: e.to_string(),
+        })?;
         let certificates = tls.as_ref().is_some_and(|t| !t.peers.is_empty());
         crate::identity::Authenticator::new(auth, certificates).map_err(|e| {
             ConfigError::Invalid {

@@ -31,7 +31,10 @@
 //!   group commit's batches) over SQLite and PostgreSQL, and the group commit itself.
 //! - [`grpc`]: tonic services: validate, one call into [`service`], convert; the only module
 //!   that names proto types.
-//! - [`http`]: axum endpoints for health, bundle status, metrics and the capability JWKS.
+//! - [`http`]: axum endpoints for health, bundle status, metrics and the capability JWKS,
+//!   and the Slack interactivity endpoint (signed clicks reviewed through [`service`]).
+//! - [`notify`]: reviewer notifications (Slack, Teams, signed webhooks) through a durable
+//!   outbox the audit append writes, delivered once per channel across replicas.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
 //! - [`cli`]: clap subcommands (`serve`, `eval`, `test`, `approvals` for reviewers, `audit`
 //!   for auditors, `bundle impact` for policy authors).
@@ -54,6 +57,7 @@ pub mod grpc;
 pub mod http;
 pub mod identity;
 pub mod keyfile;
+pub mod notify;
 pub mod outbound;
 pub mod policy;
 pub mod service;

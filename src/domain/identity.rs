@@ -105,9 +105,18 @@ pub enum AuthMethod {
     },
     /// A client certificate (mTLS).
     Certificate,
+    /// A chat platform vouching for one of its users (a Slack button click): who clicked is
+    /// known, but not that they just authenticated, so it never passes step-up.
+    Chat {
+        /// The platform, e.g. `slack`.
+        platform: String,
+    },
 }
 
 /// The caller of one request, as the identity layer found it.
+// One per request, passed by reference: boxing the principal would add an allocation to
+// every call to save stack space in the rare insecure case.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     /// Insecure development mode without credentials: nobody is verified and the request

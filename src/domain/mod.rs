@@ -11,6 +11,7 @@ mod decision;
 mod identity;
 mod listing;
 mod narrow;
+mod notify;
 mod request;
 mod time;
 mod validate;
@@ -37,6 +38,9 @@ pub use identity::{
 };
 pub use listing::{ApprovalFilter, ApprovalPage, Page};
 pub use narrow::{narrowing, NotNarrower, ParamChange};
+pub use notify::{
+    Delivery, DeliveryOutcome, DeliveryState, DeliveryStats, NewDelivery, NotifyEvent, NotifyKind,
+};
 pub use request::{Action, AuthzRequest, Context, Resource, Subject};
 pub use time::UnixMillis;
 pub use validate::{InputLimits, InvalidField};

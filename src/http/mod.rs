@@ -4,7 +4,9 @@
 //! and call the domain ([`crate::service::Tollgate`]) for everything else.
 
 pub mod auth;
+pub mod console;
 pub mod error;
+pub mod slack;
 
 use std::{future::Future, sync::Arc, time::SystemTime};
 
@@ -12,7 +14,7 @@ use axum::{
     extract::State,
     http::{header, StatusCode},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Json, Router,
 };
 use serde::Serialize;
@@ -41,16 +43,27 @@ pub struct HttpState {
     pub auth: Arc<crate::identity::Authenticator>,
     /// Whether the store commits (health).
     pub store_health: crate::store::health::StoreHealth,
+    /// Slack interactivity, when a signing secret is configured (else the endpoint is absent).
+    pub slack: Option<Arc<slack::SlackInteractions>>,
 }
 
 /// The HTTP routes.
 pub fn router(state: HttpState) -> Router {
-    Router::new()
+    let slack = state.slack.clone();
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/status", get(status))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/metrics", get(metrics))
-        .with_state(state)
+        .with_state(state);
+    if let Some(slack) = slack {
+        router = router.merge(
+            Router::new()
+                .route("/slack/interactions", post(slack::interactions))
+                .with_state(slack),
+        );
+    }
+    router
 }
 
 /// Where the HTTP server accepts requests: plaintext (loopback only) or TLS.

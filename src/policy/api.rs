@@ -71,6 +71,7 @@ fn input(p: &Principal) -> Value {
         AuthMethod::StaticToken => "static_token",
         AuthMethod::Token { .. } => "token",
         AuthMethod::Certificate => "certificate",
+        AuthMethod::Chat { .. } => "chat",
     };
     let object = |fields: Vec<(&str, Value)>| {
         Value::from(

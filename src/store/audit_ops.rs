@@ -92,6 +92,8 @@ macro_rules! audit_ops {
                 for chunk in records.chunks(ROWS_PER_INSERT) {
                     insert(conn, chunk).await?;
                 }
+                // Notifications commit or vanish with the records they announce.
+                super::notify_ops::enqueue(conn, events).await?;
                 if let Some(last) = records.last() {
                     sqlx::query(sql::SET_AUDIT_HEAD)
                         .bind(last.seq)

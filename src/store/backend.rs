@@ -15,6 +15,8 @@ macro_rules! store_backend {
 
         $crate::store::approval_ops::approval_ops!($db);
 
+        $crate::store::notify_ops::notify_ops!($store, $db, $begin);
+
         #[async_trait::async_trait]
         impl $crate::store::ApprovalStore for $store {
             async fn create_approval(

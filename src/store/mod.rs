@@ -40,6 +40,7 @@ mod audit_ops;
 mod backend;
 mod group_commit;
 pub mod health;
+mod notify_ops;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -52,8 +53,8 @@ use std::sync::Arc;
 
 use crate::domain::{
     Approval, ApprovalFilter, ApprovalPage, ApprovalState, AuditEvent, AuditFilter, AuditRecord,
-    Capability, Checkpoint, NewApproval, Page, RedeemOutcome, RequestChange, Review, ReviewOutcome,
-    UnixMillis,
+    Capability, Checkpoint, Delivery, DeliveryOutcome, DeliveryStats, NewApproval, NewDelivery,
+    NotifyEvent, Page, RedeemOutcome, RequestChange, Review, ReviewOutcome, UnixMillis,
 };
 
 pub use group_commit::{BatchObserver, CommitError, GroupCommit};
@@ -334,6 +335,76 @@ pub trait AuditLog: Send + Sync + std::fmt::Debug {
     async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError>;
 }
 
+/// The durable outbox of reviewer notifications. The events themselves are written by the
+/// audit append, in the transaction of the records they announce (see `notify_ops.rs`); this
+/// trait is the delivery side: route each event to its channels once, then hand each
+/// delivery to one worker at a time with a lease, so every event reaches every channel once
+/// however many replicas deliver.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + std::fmt::Debug {
+    /// Events whose deliveries do not exist yet, oldest first, at most `limit`.
+    async fn unrouted(&self, limit: u32) -> Result<Vec<NotifyEvent>, StoreError>;
+
+    /// Creates `event`'s `deliveries` (those that exist stay as they are) and marks it routed,
+    /// in one transaction. Idempotent, so replicas routing the same event agree.
+    async fn route(
+        &self,
+        event: &NotifyEvent,
+        deliveries: &[NewDelivery],
+    ) -> Result<(), StoreError>;
+
+    /// Leases up to `limit` deliveries due at `now` to `owner` until `lease_until`, counting
+    /// an attempt each; a delivery waits while an earlier one of the same approval and channel
+    /// is undelivered. Each lease is a compare-and-set: one claimer wins it.
+    async fn claim(
+        &self,
+        owner: &str,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records how a claimed attempt ended, if `owner` still holds the lease (false: it ran
+    /// out and someone else has the delivery now).
+    async fn settle(
+        &self,
+        delivery: &Delivery,
+        owner: &str,
+        outcome: &DeliveryOutcome,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError>;
+
+    /// Every delivery of one approval's events, in order (the console shows them; a channel
+    /// finds the message to edit).
+    async fn deliveries_of(&self, approval_id: &str) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Deliveries per state and the `recent` newest failures.
+    async fn delivery_stats(&self, recent: u32) -> Result<DeliveryStats, StoreError>;
+
+    /// Writes a reminder for every pending approval whose deadline falls within `before` of
+    /// `now` and that has none yet; returns how many it wrote (once per approval, across
+    /// replicas).
+    async fn enqueue_reminders(
+        &self,
+        now: UnixMillis,
+        before: std::time::Duration,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Values accepted once across replicas and restarts: a Slack interaction's trigger id, a
+/// console deep link's id.
+#[async_trait]
+pub trait NonceStore: Send + Sync + std::fmt::Debug {
+    /// Records `nonce` as used until `expires_at` (when it could no longer verify anyway);
+    /// true the first time, false ever after.
+    async fn use_once(
+        &self,
+        nonce: &str,
+        now: UnixMillis,
+        expires_at: UnixMillis,
+    ) -> Result<bool, StoreError>;
+}
+
 /// One database seen through each concern's trait, plus the cross-replica change feed when
 /// the database is shared. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -352,6 +423,10 @@ pub struct Stores {
     pub liveness: Arc<dyn Liveness>,
     /// Whether the store commits, as last probed (see [`health`]).
     pub health: health::StoreHealth,
+    /// The notification outbox.
+    pub outbox: Arc<dyn OutboxStore>,
+    /// Values accepted once.
+    pub nonces: Arc<dyn NonceStore>,
     /// Changes announced by other replicas (PostgreSQL only).
     pub feed: Option<Arc<dyn ChangeFeed>>,
 }
@@ -366,6 +441,8 @@ impl Stores {
             + AuditLog
             + PolicyHistory
             + Liveness
+            + OutboxStore
+            + NonceStore
             + 'static,
     {
         let db = Arc::new(db);
@@ -376,7 +453,9 @@ impl Stores {
             policy: db.clone(),
             liveness: db.clone(),
             health: health::StoreHealth::default(),
-            audit: db,
+            audit: db.clone(),
+            outbox: db.clone(),
+            nonces: db,
             feed,
         }
     }

@@ -48,6 +48,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "policy_floor",
         include_str!("../../migrations/postgres/0006_policy_floor.sql"),
     ),
+    (
+        7,
+        "notify",
+        include_str!("../../migrations/postgres/0007_notify.sql"),
+    ),
 ];
 
 /// The shared store: every store trait over one PostgreSQL database.

@@ -199,3 +199,97 @@ pub(super) const ALLOW_POLICY_ROLLBACK: &str =
 
 /// The health probe: a write that changes nothing, so a read-only or full disk fails it.
 pub(super) const PROBE: &str = "UPDATE policy_floor SET at = at WHERE id = 1";
+
+/// Enqueues an event that notifies (the audit append, in its transaction); an event already
+/// enqueued stays as it is: $1 id, $2 kind, $3 approval id, $4 at, $5 body.
+pub(super) const INSERT_NOTIFY_EVENT: &str = "INSERT INTO notify_events \
+     (id, kind, approval_id, at, body, routed) VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (id) DO NOTHING";
+
+/// Events whose deliveries do not exist yet, oldest first: $1 false, $2 limit.
+pub(super) const UNROUTED_EVENTS: &str = "SELECT id, kind, approval_id, at, body \
+     FROM notify_events WHERE routed = $1 ORDER BY at, id LIMIT $2";
+
+/// $1 id, $2 true.
+pub(super) const MARK_ROUTED: &str = "UPDATE notify_events SET routed = $2 WHERE id = $1";
+
+/// A delivery of an event to a channel, unless it exists: $1 event, $2 channel, $3 approval,
+/// $4 kind, $5 at, $6 first attempt.
+pub(super) const INSERT_DELIVERY: &str = "INSERT INTO notify_deliveries \
+     (event_id, channel, approval_id, kind, at, state, next_attempt_at) \
+     VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (event_id, channel) DO NOTHING";
+
+macro_rules! delivery_columns {
+    () => {
+        "d.event_id, d.channel, d.state, d.attempts, d.next_attempt_at, d.delivered_at, \
+         d.last_error, d.external_ref, e.kind, e.approval_id, e.at, e.body"
+    };
+}
+
+/// Deliveries due at $1 and not leased, with no earlier undelivered message for the same
+/// approval and channel (a channel sees an approval's messages in order: the original first,
+/// then its updates), oldest first, at most $2.
+pub(super) const DUE_DELIVERIES: &str = "SELECT d.event_id, d.channel FROM notify_deliveries d \
+     WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $1 \
+       AND NOT EXISTS (SELECT 1 FROM notify_deliveries p \
+                       WHERE p.approval_id = d.approval_id AND p.channel = d.channel \
+                         AND p.state = 'pending' \
+                         AND (p.at < d.at OR (p.at = d.at AND p.event_id < d.event_id))) \
+     ORDER BY d.at, d.event_id LIMIT $2";
+
+/// The lease compare-and-set: $1 event, $2 channel, $3 owner, $4 lease until, $5 now. Exactly
+/// one claimer of a free lease touches the row.
+pub(super) const CLAIM_DELIVERY: &str = "UPDATE notify_deliveries \
+     SET lease_owner = $3, lease_until = $4, attempts = attempts + 1 \
+     WHERE event_id = $1 AND channel = $2 AND state = 'pending' AND lease_until <= $5";
+
+/// One delivery with its event: $1 event, $2 channel.
+pub(super) const DELIVERY_BY_KEY: &str = concat!(
+    "SELECT ",
+    delivery_columns!(),
+    " FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id \
+     WHERE d.event_id = $1 AND d.channel = $2"
+);
+
+/// An approval's deliveries with their events, in order: $1 approval.
+pub(super) const DELIVERIES_OF: &str = concat!(
+    "SELECT ",
+    delivery_columns!(),
+    " FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id \
+     WHERE d.approval_id = $1 ORDER BY d.at, d.event_id, d.channel"
+);
+
+/// The newest failures: dead, or pending after a failed attempt; at most $1.
+pub(super) const RECENT_FAILURES: &str = concat!(
+    "SELECT ",
+    delivery_columns!(),
+    " FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id \
+     WHERE d.last_error <> '' AND d.state <> 'delivered' ORDER BY d.at DESC, d.event_id LIMIT $1"
+);
+
+/// Settles a claimed delivery if the caller still holds its lease: $1 event, $2 channel,
+/// $3 owner, $4 state, $5 delivered at, $6 next attempt, $7 error, $8 external ref,
+/// $9 attempts to give back (1 for a deferral, else 0).
+pub(super) const SETTLE_DELIVERY: &str = "UPDATE notify_deliveries \
+     SET state = $4, delivered_at = $5, next_attempt_at = $6, last_error = $7, \
+         external_ref = $8, attempts = attempts - $9, lease_owner = '', lease_until = 0 \
+     WHERE event_id = $1 AND channel = $2 AND lease_owner = $3 AND state = 'pending'";
+
+/// Undelivered deliveries per state (delivered ones only grow, and nobody waits on them):
+/// state, n, failing.
+pub(super) const DELIVERY_COUNTS: &str = "SELECT state, COUNT(*) AS n, \
+     SUM(CASE WHEN last_error <> '' THEN 1 ELSE 0 END) AS failing \
+     FROM notify_deliveries WHERE state IN ('pending', 'dead') GROUP BY state";
+
+/// Pending approvals whose deadline is in ($1, $2] and that have no reminder yet.
+pub(super) const DUE_REMINDERS: &str = "SELECT id, expires_at FROM approvals a \
+     WHERE a.state = 'pending' AND a.expires_at > $1 AND a.expires_at <= $2 \
+       AND NOT EXISTS (SELECT 1 FROM notify_events n WHERE n.id = 'reminder:' || a.id) \
+     ORDER BY a.expires_at LIMIT 1000";
+
+/// Uses a nonce once: $1 nonce, $2 now, $3 expires at.
+pub(super) const USE_NONCE: &str = "INSERT INTO used_nonces (nonce, used_at, expires_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING";
+
+/// Forgets nonces that can no longer verify: $1 now.
+pub(super) const PURGE_NONCES: &str = "DELETE FROM used_nonces WHERE expires_at < $1";

@@ -52,6 +52,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "policy_floor",
         include_str!("../../migrations/sqlite/0006_policy_floor.sql"),
     ),
+    (
+        7,
+        "notify",
+        include_str!("../../migrations/sqlite/0007_notify.sql"),
+    ),
 ];
 
 /// The embedded store: every store trait over one SQLite file.

@@ -110,6 +110,17 @@ struct BlownLabels {
     rule: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    channel: &'static str,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BacklogLabels {
+    state: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Bundle state already turned into series, so each scrape adds only what is new.
@@ -143,6 +154,8 @@ struct Inner {
     store_up: Gauge,
     store_outages: Counter,
     store_outage_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
+    notify_deliveries: Family<DeliveryLabels, Counter>,
+    notify_outbox: Family<BacklogLabels, Gauge>,
     actions: RwLock<HashSet<String>>,
     bundle_seen: Mutex<BundleSeen>,
 }
@@ -230,6 +243,16 @@ impl Inner {
             "Total time the store could not commit, over ended outages",
             self.store_outage_seconds.clone(),
         );
+        r.register(
+            "notify_deliveries",
+            "Notification delivery attempts by channel kind and result (delivered, retried, dead)",
+            self.notify_deliveries.clone(),
+        );
+        r.register(
+            "notify_outbox",
+            "Notification deliveries waiting (pending), failing at least once (failing), given up (dead)",
+            self.notify_outbox.clone(),
+        );
     }
 }
 
@@ -276,6 +299,8 @@ impl Metrics {
             store_up: Gauge::default(),
             store_outages: Counter::default(),
             store_outage_seconds: Counter::default(),
+            notify_deliveries: Family::default(),
+            notify_outbox: Family::default(),
             actions: RwLock::new(HashSet::new()),
             bundle_seen: Mutex::new(BundleSeen::default()),
         };
@@ -311,6 +336,20 @@ impl Metrics {
                     outcome: outcome.label(),
                 });
         }
+        for channel in ["slack", "teams", "webhook"] {
+            for result in ["delivered", "retried", "dead"] {
+                let _created = self
+                    .inner
+                    .notify_deliveries
+                    .get_or_create(&DeliveryLabels { channel, result });
+            }
+        }
+        for state in ["pending", "failing", "dead"] {
+            let _created = self
+                .inner
+                .notify_outbox
+                .get_or_create(&BacklogLabels { state });
+        }
         for result in ["ok", "error"] {
             let _created = self
                 .inner
@@ -318,6 +357,25 @@ impl Metrics {
                 .get_or_create(&ResultLabels { result });
         }
         self
+    }
+
+    /// One notification delivery attempt to a `channel` kind (`slack`, `teams`, `webhook`)
+    /// and how it ended (`delivered`, `retried`, `dead`).
+    pub fn observe_notify(&self, channel: &'static str, result: &'static str) {
+        self.inner
+            .notify_deliveries
+            .get_or_create(&DeliveryLabels { channel, result })
+            .inc();
+    }
+
+    /// The outbox backlog: deliveries pending, pending after a failure, and dead.
+    pub fn set_notify_backlog(&self, pending: u64, failing: u64, dead: u64) {
+        for (state, n) in [("pending", pending), ("failing", failing), ("dead", dead)] {
+            self.inner
+                .notify_outbox
+                .get_or_create(&BacklogLabels { state })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
     }
 
     /// One answered decision; `evaluation` is the policy's share, `None` for a cache hit.

@@ -1,0 +1,395 @@
+//! The outbox worker: writes reminders that fell due, routes new events to their channels,
+//! claims due deliveries with a lease, sends them and settles each with its outcome. One
+//! runs per replica; the store's compare-and-set leases keep them from sending twice.
+
+use std::{collections::HashMap, future::Future, sync::Arc};
+
+use super::{
+    backoff,
+    config::{secret, NotifyConfig, NotifyConfigError},
+    message::{Notice, NoticeContext},
+    route::{targets, ChannelKind},
+    slack::{self, SlackApi},
+    teams,
+    webhook::{self, SigningKey},
+    SendError,
+};
+use crate::{
+    approval::Workflow,
+    domain::{
+        Delivery, DeliveryOutcome, DeliveryState, NewDelivery, NotifyEvent, NotifyKind, Viewer,
+    },
+    store::{OutboxStore, StoreError},
+    telemetry::{ErrorChain, Metrics},
+};
+
+/// Most events routed, or deliveries claimed, per pass.
+const BATCH: u32 = 32;
+
+/// A configured channel, secrets resolved.
+#[derive(Clone)]
+enum Channel {
+    Slack { channel: String },
+    Teams { url: String },
+    Webhook { url: String, key: SigningKey },
+}
+
+/// What [`Notifier::new`] needs.
+pub struct NotifierParts {
+    /// `notify:`.
+    pub config: NotifyConfig,
+    /// The outbox.
+    pub outbox: Arc<dyn OutboxStore>,
+    /// Reads approvals as they stand (the messages show the latest state).
+    pub workflow: Workflow,
+    /// Delivery counters and the backlog gauge.
+    pub metrics: Metrics,
+    /// `audit.mask`: the same paths are masked in every message.
+    pub mask: Vec<String>,
+    /// The console's base URL, for "Review in console" links.
+    pub console_base: String,
+}
+
+/// The worker. Cheap to clone.
+#[derive(Clone)]
+pub struct Notifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: NotifyConfig,
+    channels: HashMap<String, Channel>,
+    outbox: Arc<dyn OutboxStore>,
+    workflow: Workflow,
+    metrics: Metrics,
+    mask: Vec<String>,
+    console_base: String,
+    http: reqwest::Client,
+    slack: Option<SlackApi>,
+    /// This worker's lease owner name.
+    owner: String,
+}
+
+impl Notifier {
+    /// Resolves the channels' secrets and builds the clients.
+    pub fn new(parts: NotifierParts) -> Result<Self, NotifyConfigError> {
+        let NotifierParts {
+            config,
+            outbox,
+            workflow,
+            metrics,
+            mask,
+            console_base,
+        } = parts;
+        config.validate()?;
+        let http = super::http_client(config.http_timeout)?;
+        let mut channels = HashMap::new();
+        for (i, c) in config.channels.iter().enumerate() {
+            let field = format!("notify.channels[{i}]");
+            let channel = if let Some(s) = &c.slack {
+                Channel::Slack {
+                    channel: s.channel.clone(),
+                }
+            } else if let Some(t) = &c.teams {
+                Channel::Teams {
+                    url: secret(&format!("{field}.teams.url"), &t.url, t.url_file.as_ref())?,
+                }
+            } else if let Some(w) = &c.webhook {
+                let s = secret(
+                    &format!("{field}.webhook.secret"),
+                    &w.secret,
+                    w.secret_file.as_ref(),
+                )?;
+                let key = SigningKey::parse(&s).map_err(|message| NotifyConfigError {
+                    field: format!("{field}.webhook.secret"),
+                    message,
+                })?;
+                Channel::Webhook {
+                    url: w.url.clone(),
+                    key,
+                }
+            } else {
+                continue;
+            };
+            channels.insert(c.name.clone(), channel);
+        }
+        let s = &config.slack;
+        let token = secret(
+            "notify.slack.bot_token",
+            &s.bot_token,
+            s.bot_token_file.as_ref(),
+        )?;
+        let slack = (!token.is_empty()).then(|| SlackApi::new(http.clone(), &s.api_base, &token));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                channels,
+                outbox,
+                workflow,
+                metrics,
+                mask,
+                console_base,
+                http,
+                slack,
+                owner: format!("notifier-{}", uuid::Uuid::now_v7()),
+            }),
+        })
+    }
+
+    /// The Slack Web API client, when a bot token is configured.
+    pub fn slack(&self) -> Option<&SlackApi> {
+        self.inner.slack.as_ref()
+    }
+
+    /// Runs until `shutdown`: a pass whenever an approval changes on any replica, and every
+    /// `poll_interval` (retries fall due, reminders, other replicas' events).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut changes = self.inner.workflow.subscribe();
+        let mut tick = tokio::time::interval(self.inner.config.poll_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                _ = tick.tick() => {}
+                changed = changes.recv() => {
+                    if let Err(tokio::sync::broadcast::error::RecvError::Closed) = changed {
+                        return;
+                    }
+                }
+            }
+            // Drain: keep passing while passes find work. The backlog gauge follows every
+            // pass, so a worker busy retrying never shows a stale count.
+            loop {
+                let passed = self.pass().await;
+                self.refresh_backlog().await;
+                match passed {
+                    Ok(0) => break,
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %ErrorChain(&e), "notification outbox unavailable; retrying on the next tick");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One pass: reminders, routing, then one batch of deliveries; returns the work done.
+    pub async fn pass(&self) -> Result<usize, StoreError> {
+        let inner = &self.inner;
+        let now = inner.workflow.now();
+        if !inner.config.reminder_before.is_zero() && !inner.config.routes.is_empty() {
+            inner
+                .outbox
+                .enqueue_reminders(now, inner.config.reminder_before)
+                .await?;
+        }
+        let mut work = 0;
+        for event in inner.outbox.unrouted(BATCH).await? {
+            self.route(&event).await?;
+            work += 1;
+        }
+        let lease_until = now.plus(inner.config.lease);
+        let claimed = inner
+            .outbox
+            .claim(&inner.owner, now, lease_until, BATCH)
+            .await?;
+        work += claimed.len();
+        for delivery in claimed {
+            let outcome = self.attempt(&delivery).await;
+            let settled = inner
+                .outbox
+                .settle(&delivery, &inner.owner, &outcome, inner.workflow.now())
+                .await?;
+            self.observe(&delivery, &outcome, settled);
+        }
+        Ok(work)
+    }
+
+    /// Creates `event`'s deliveries: the channels its approval routes to that want its kind.
+    async fn route(&self, event: &NotifyEvent) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        let deliveries = match inner.workflow.view(&event.approval_id, Viewer::Party).await {
+            Ok(view) => targets(&inner.config, &view.request.action.name, &view.requirements)
+                .into_iter()
+                .filter(|t| t.kind.wants(event.kind))
+                .map(|t| NewDelivery {
+                    channel: t.channel,
+                    next_attempt_at: event.at,
+                })
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %ErrorChain(&e), approval.id = %event.approval_id, event = event.kind.as_str(), "cannot read the approval of a notification; it goes nowhere");
+                Vec::new()
+            }
+        };
+        inner.outbox.route(event, &deliveries).await
+    }
+
+    /// Sends one delivery and says how it went.
+    async fn attempt(&self, d: &Delivery) -> DeliveryOutcome {
+        let inner = &self.inner;
+        let Some(channel) = inner.channels.get(&d.channel) else {
+            return DeliveryOutcome::Dead {
+                error: format!("channel {} is no longer configured", d.channel),
+            };
+        };
+        let sent = match self.notice(d).await {
+            Ok(Some((notice, original))) => self.send(channel, d, &notice, original).await,
+            Ok(None) => Ok(String::new()),
+            Err(e) => Err(SendError::retry(format!("reading the approval: {e}"))),
+        };
+        match sent {
+            Ok(external_ref) => DeliveryOutcome::Delivered { external_ref },
+            Err(e) if !e.retryable || d.attempts >= inner.config.retry.max_attempts => {
+                DeliveryOutcome::Dead { error: e.message }
+            }
+            Err(e) => {
+                let mut random = [0u8; 8];
+                let _ = getrandom::fill(&mut random);
+                let wait = backoff(
+                    &inner.config.retry,
+                    d.attempts,
+                    e.retry_after,
+                    u64::from_le_bytes(random),
+                );
+                DeliveryOutcome::Retry {
+                    at: inner.workflow.now().plus(wait),
+                    error: e.message,
+                }
+            }
+        }
+    }
+
+    /// The notice for `d` and, for Slack, the request's original message; `None` when there
+    /// is nothing to say any more (a reminder for a request that has ended).
+    async fn notice(
+        &self,
+        d: &Delivery,
+    ) -> Result<Option<(Notice, Option<String>)>, crate::approval::WorkflowError> {
+        let inner = &self.inner;
+        let view = inner
+            .workflow
+            .view(&d.event.approval_id, Viewer::Party)
+            .await?;
+        if d.event.kind == NotifyKind::Reminder && view.approval.state.is_terminal() {
+            return Ok(None);
+        }
+        let siblings = inner.outbox.deliveries_of(&d.event.approval_id).await?;
+        let requested = siblings
+            .iter()
+            .find(|s| s.event.kind == NotifyKind::Requested);
+        let policy_reasons: Vec<String> = requested
+            .and_then(|s| serde_json::from_value(s.event.body["reasons"].clone()).ok())
+            .unwrap_or_default();
+        let original = siblings
+            .iter()
+            .find(|s| {
+                s.event.kind == NotifyKind::Requested
+                    && s.channel == d.channel
+                    && s.state == DeliveryState::Delivered
+                    && !s.external_ref.is_empty()
+            })
+            .map(|s| s.external_ref.clone());
+        let mention = targets(&inner.config, &view.request.action.name, &view.requirements)
+            .into_iter()
+            .find(|t| t.channel == d.channel)
+            .map(|t| t.mention)
+            .unwrap_or_default();
+        let notice = Notice::build(
+            &view,
+            NoticeContext {
+                event: d.event.kind,
+                policy_reasons: &policy_reasons,
+                mask: &inner.mask,
+                console_base: &inner.console_base,
+                mention: &mention,
+                redeemed_at: (d.event.kind == NotifyKind::Redeemed).then_some(d.event.at),
+            },
+        );
+        Ok(Some((notice, original)))
+    }
+
+    async fn send(
+        &self,
+        channel: &Channel,
+        d: &Delivery,
+        notice: &Notice,
+        original: Option<String>,
+    ) -> Result<String, SendError> {
+        let inner = &self.inner;
+        match channel {
+            Channel::Slack { channel } => {
+                let api = inner
+                    .slack
+                    .as_ref()
+                    .ok_or_else(|| SendError::permanent("no Slack bot token configured"))?;
+                let original = original.as_deref().and_then(slack::parse_ref);
+                let call = slack::call_for(notice, channel, original);
+                let reference = api.send(&call).await?;
+                // Only the request's own message is edited later.
+                Ok(if d.event.kind == NotifyKind::Requested {
+                    reference
+                } else {
+                    String::new()
+                })
+            }
+            Channel::Teams { url } => {
+                teams::post(&inner.http, url, &teams::message(notice)).await?;
+                Ok(String::new())
+            }
+            Channel::Webhook { url, key } => {
+                let body = webhook::payload(notice, d.event.at);
+                let now = inner.workflow.now();
+                webhook::post(&inner.http, url, key, &d.event.id, &body, now).await?;
+                Ok(String::new())
+            }
+        }
+    }
+
+    /// Logs and counts an attempt's outcome.
+    fn observe(&self, d: &Delivery, outcome: &DeliveryOutcome, settled: bool) {
+        let kind = self
+            .inner
+            .channels
+            .get(&d.channel)
+            .map_or("unknown", |c| match c {
+                Channel::Slack { .. } => ChannelKind::Slack.as_str(),
+                Channel::Teams { .. } => ChannelKind::Teams.as_str(),
+                Channel::Webhook { .. } => ChannelKind::Webhook.as_str(),
+            });
+        let (event, approval) = (d.event.kind.as_str(), d.event.approval_id.as_str());
+        if !settled {
+            tracing::warn!(channel = %d.channel, approval.id = %approval, event, "a notification's lease ran out before it was settled; another worker has it");
+        }
+        let result = match outcome {
+            DeliveryOutcome::Delivered { .. } => {
+                tracing::info!(channel = %d.channel, approval.id = %approval, event, attempt = d.attempts, "notification delivered");
+                "delivered"
+            }
+            DeliveryOutcome::Retry { error, at } => {
+                tracing::warn!(channel = %d.channel, approval.id = %approval, event, attempt = d.attempts, next_attempt_at = at.0, error = %error, "notification delivery failed; will retry");
+                "retried"
+            }
+            DeliveryOutcome::Dead { error } => {
+                tracing::error!(channel = %d.channel, approval.id = %approval, event, attempt = d.attempts, error = %error, "notification delivery gave up");
+                "dead"
+            }
+            DeliveryOutcome::Deferred { .. } => "deferred",
+        };
+        self.inner.metrics.observe_notify(kind, result);
+    }
+
+    async fn refresh_backlog(&self) {
+        match self.inner.outbox.delivery_stats(0).await {
+            Ok(s) => self
+                .inner
+                .metrics
+                .set_notify_backlog(s.pending, s.failing, s.dead),
+            Err(e) => {
+                tracing::warn!(error = %ErrorChain(&e), "counting the notification backlog failed")
+            }
+        }
+    }
+}

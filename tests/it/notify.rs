@@ -1,0 +1,527 @@
+//! Reviewer notifications end to end: approvals made over gRPC reach a loopback Slack Web
+//! API, a Teams webhook and a Standard Webhooks receiver through the durable outbox; the
+//! receiver being down, a restart of tollgate and two replicas on PostgreSQL never lose or
+//! duplicate a notification.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::Path,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use axum::{
+    body::Bytes,
+    extract::{Path as UrlPath, State},
+    http::{HeaderMap, StatusCode},
+    routing::post,
+    Json, Router,
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::common::*;
+use tollgate::{
+    config::Config,
+    grpc::pb::{self, approvals_client::ApprovalsClient, Effect, Verdict},
+    notify::config::{ChannelConfig, RouteConfig, SlackChannel, TeamsChannel, WebhookChannel},
+};
+
+pub(crate) const POLICY: &str = r#"package tollgate
+
+default allow := false
+
+approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
+	"risk": "high", "reason": "dropping a database needs an SRE"} if input.action.name == "db.drop"
+
+approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
+	"risk": "critical", "step_up": true, "reason": "truncating needs an SRE fresh from MFA"} if input.action.name == "db.truncate"
+"#;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub(crate) path: String,
+    pub(crate) headers: HashMap<String, String>,
+    pub(crate) body: Value,
+    pub(crate) raw: String,
+}
+
+/// A loopback receiver for Slack's Web API (`/api/<method>`), Teams (`/teams`), webhooks
+/// (`/hook`) and Slack interaction answers (`/respond`); while `down`, every request gets a
+/// 503 and is not recorded.
+#[derive(Clone, Default)]
+pub(crate) struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    pub(crate) down: Arc<AtomicBool>,
+}
+
+impl Receiver {
+    pub(crate) async fn start(&self) -> SocketAddr {
+        let app = Router::new()
+            .route("/api/{method}", post(slack_api))
+            .route("/teams", post(record))
+            .route("/hook", post(record))
+            .route("/respond", post(record))
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    fn keep(&self, path: String, headers: &HeaderMap, raw: &Bytes) -> bool {
+        if self.down.load(Ordering::SeqCst) {
+            return false;
+        }
+        let raw = String::from_utf8(raw.to_vec()).unwrap();
+        self.got.lock().unwrap().push(Received {
+            path,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+                .collect(),
+            body: serde_json::from_str(&raw).unwrap(),
+            raw,
+        });
+        true
+    }
+
+    pub(crate) fn on(&self, path: &str) -> Vec<Received> {
+        let got = self.got.lock().unwrap();
+        got.iter().filter(|r| r.path == path).cloned().collect()
+    }
+}
+
+async fn record(
+    State(r): State<Receiver>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> StatusCode {
+    if r.keep(uri.path().to_string(), &headers, &raw) {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+async fn slack_api(
+    State(r): State<Receiver>,
+    UrlPath(method): UrlPath<String>,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> (StatusCode, Json<Value>) {
+    if !r.keep(format!("/api/{method}"), &headers, &raw) {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({})));
+    }
+    let body: Value = serde_json::from_slice(&raw).unwrap();
+    let ts = body["ts"].as_str().unwrap_or("1700000000.000100");
+    (
+        StatusCode::OK,
+        Json(json!({"ok": true, "channel": "C0SRE", "ts": ts})),
+    )
+}
+
+/// The Standard Webhooks verification a receiver does, written apart from tollgate's signer.
+fn verify(secret: &str, r: &Received) -> bool {
+    let key = STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap();
+    let (id, ts) = (&r.headers["webhook-id"], &r.headers["webhook-timestamp"]);
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.{}", r.raw).as_bytes());
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    r.headers["webhook-signature"]
+        .split(' ')
+        .any(|s| s == expected)
+}
+
+/// `notify:` sending every db.* request to all three kinds of channel at `addr`, retrying fast.
+pub(crate) fn notify_to(c: &mut Config, addr: SocketAddr) {
+    let n = &mut c.notify;
+    n.channels = vec![
+        ChannelConfig {
+            name: "sre-slack".into(),
+            slack: Some(SlackChannel {
+                channel: "C0SRE".into(),
+            }),
+            teams: None,
+            webhook: None,
+        },
+        ChannelConfig {
+            name: "sre-teams".into(),
+            slack: None,
+            teams: Some(TeamsChannel {
+                url: format!("http://{addr}/teams"),
+                url_file: None,
+            }),
+            webhook: None,
+        },
+        ChannelConfig {
+            name: "audit-hook".into(),
+            slack: None,
+            teams: None,
+            webhook: Some(WebhookChannel {
+                url: format!("http://{addr}/hook"),
+                secret: SECRET.into(),
+                secret_file: None,
+            }),
+        },
+    ];
+    n.routes = vec![RouteConfig {
+        actions: vec!["db.*".into()],
+        risks: vec!["high".into(), "critical".into()],
+        channels: vec!["sre-slack".into(), "sre-teams".into(), "audit-hook".into()],
+        mention: vec!["S0SRE".into()],
+    }];
+    n.slack.bot_token = "xoxb-test".into();
+    n.slack.api_base = format!("http://{addr}/api");
+    n.console_url = "https://tollgate.example.com".into();
+    n.poll_interval = Duration::from_millis(50);
+    n.retry.initial = Duration::from_millis(50);
+    n.retry.max = Duration::from_millis(200);
+    n.retry.max_attempts = 1000;
+    n.http_timeout = Duration::from_secs(2);
+    n.lease = Duration::from_secs(5);
+    c.auth = static_tokens(vec![
+        identity("agent", "agent:deployer", "agent", &[]),
+        identity("sre1", "user:sre1", "user", &["sre"]),
+    ]);
+}
+
+async fn server(addr: SocketAddr, data: &Path, store_url: Option<String>) -> TestServer {
+    let data = data.to_path_buf();
+    start(policy_file(POLICY), move |c| {
+        notify_to(c, addr);
+        c.data_dir = data.clone();
+        c.capability_key_file = Some(data.join("shared-capability.paserk"));
+        c.audit.key_file = Some(data.join("shared-audit.paserk"));
+        c.store.url = store_url;
+    })
+    .await
+}
+
+pub(crate) async fn pending(server: &TestServer, request_id: &str) -> String {
+    let r = server
+        .authorizer()
+        .authorize(as_user("agent", drop_request(request_id)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.effect(), Effect::PendingApproval, "{r:?}");
+    r.approval_id
+}
+
+async fn approve(server: &TestServer, id: &str) {
+    ApprovalsClient::new(server.channel.clone())
+        .approve(as_user(
+            "sre1",
+            pb::ApproveRequest {
+                approval_id: id.into(),
+                verdict: Verdict::Approve as i32,
+                reason: "checked TICKET-9".into(),
+                params: None,
+            },
+        ))
+        .await
+        .unwrap();
+}
+
+/// Waits until `server`'s outbox has nothing left to send (so a duplicate would have shown).
+async fn drained(server: &TestServer) {
+    let addr = server.running.http_addr;
+    eventually("an empty outbox", Duration::from_secs(30), || async move {
+        let (_, body) = http_get(addr, "/metrics").await;
+        let line = body
+            .lines()
+            .find(|l| l.starts_with("tollgate_notify_outbox{state=\"pending\"}"))
+            .unwrap_or_default()
+            .to_string();
+        if line.ends_with(" 0") {
+            Ok(())
+        } else {
+            Err(line)
+        }
+    })
+    .await;
+}
+
+/// Waits until the webhook receiver holds `n` events, then returns them by `webhook-id`.
+async fn hooks(r: &Receiver, n: usize) -> HashMap<String, Vec<Received>> {
+    eventually("webhook events", Duration::from_secs(30), || async {
+        let got = r.on("/hook");
+        if got.len() >= n {
+            Ok(())
+        } else {
+            Err(format!("{} of {n}", got.len()))
+        }
+    })
+    .await;
+    let mut by_id: HashMap<String, Vec<Received>> = HashMap::new();
+    for h in r.on("/hook") {
+        by_id
+            .entry(h.headers["webhook-id"].clone())
+            .or_default()
+            .push(h);
+    }
+    by_id
+}
+
+#[tokio::test]
+async fn slack_teams_and_webhooks_carry_the_request_and_its_end() {
+    let receiver = Receiver::default();
+    let addr = receiver.start().await;
+    let data = tempfile::tempdir().unwrap();
+    let server = server(addr, data.path(), None).await;
+    let id = pending(&server, "n-1").await;
+
+    let posted = eventually("the Slack message", Duration::from_secs(30), || async {
+        receiver
+            .on("/api/chat.postMessage")
+            .first()
+            .cloned()
+            .ok_or_else(|| "nothing yet".to_string())
+    })
+    .await;
+    assert_eq!(posted.headers["authorization"], "Bearer xoxb-test");
+    let body = &posted.body;
+    assert_eq!(body["channel"], "C0SRE");
+    let blocks = body["blocks"].to_string();
+    for shown in [
+        "agent:deployer",
+        "user:alice",
+        "decommission after migration TICKET-9",
+        "db.drop",
+        "orders-eu",
+        "1200",
+        "high",
+        "dropping a database needs an SRE",
+        "<!subteam^S0SRE>",
+    ] {
+        assert!(blocks.contains(shown), "{shown} missing from {blocks}");
+    }
+    let actions = body["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .expect("buttons");
+    let buttons: Vec<&str> = actions["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(buttons, ["Approve", "Deny", "Review in console"]);
+    assert_eq!(
+        actions["elements"][2]["url"],
+        format!("https://tollgate.example.com/console/approvals/{id}")
+    );
+
+    approve(&server, &id).await;
+    let updated = eventually("the Slack edit", Duration::from_secs(30), || async {
+        receiver
+            .on("/api/chat.update")
+            .into_iter()
+            .find(|u| u.body["blocks"].to_string().contains("Approved"))
+            .ok_or_else(|| format!("{:?}", receiver.on("/api/chat.update")))
+    })
+    .await;
+    assert_eq!(updated.body["channel"], "C0SRE");
+    assert_eq!(updated.body["ts"], "1700000000.000100");
+    let edited = updated.body["blocks"].as_array().unwrap();
+    assert!(edited.iter().all(|b| b["type"] != "actions"), "{edited:?}");
+
+    // Teams: the request and its end, as Adaptive Cards with a console link and no buttons.
+    let teams = eventually("two Teams cards", Duration::from_secs(30), || async {
+        let t = receiver.on("/teams");
+        if t.len() >= 2 {
+            Ok(t)
+        } else {
+            Err(format!("{} cards", t.len()))
+        }
+    })
+    .await;
+    for t in &teams {
+        assert_eq!(t.body["type"], "message");
+        let a = &t.body["attachments"][0];
+        assert_eq!(a["contentType"], "application/vnd.microsoft.card.adaptive");
+        let card = &a["content"];
+        assert_eq!(card["type"], "AdaptiveCard");
+        assert_eq!(card["actions"][0]["type"], "Action.OpenUrl");
+        assert!(card["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["type"] == "Action.OpenUrl"));
+        assert!(card["body"].to_string().contains("orders-eu"));
+    }
+
+    // Webhooks: requested, reviewed, approved; typed, signed, verifiable apart.
+    let by_id = hooks(&receiver, 3).await;
+    let mut types: Vec<String> = Vec::new();
+    for hs in by_id.values() {
+        assert_eq!(hs.len(), 1);
+        let h = &hs[0];
+        assert!(verify(SECRET, h), "signature of {h:?}");
+        assert!(!verify(
+            "whsec_c2VjcmV0LXRoYXQtaXMtbm90LXRoZS1vbmUtdXNlZA==",
+            h
+        ));
+        assert_eq!(h.body["data"]["approval"]["approval_id"], id.as_str());
+        types.push(h.body["type"].as_str().unwrap().to_string());
+    }
+    types.sort();
+    assert_eq!(
+        types,
+        ["approval.ended", "approval.requested", "approval.updated"]
+    );
+    // A tampered body does not verify.
+    let mut forged = by_id.values().next().unwrap()[0].clone();
+    forged.raw = forged.raw.replace("orders-eu", "orders-us");
+    assert!(!verify(SECRET, &forged));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_receiver_down_across_a_restart_gets_everything_once() {
+    let receiver = Receiver::default();
+    receiver.down.store(true, Ordering::SeqCst);
+    let addr = receiver.start().await;
+    let data = tempfile::tempdir().unwrap();
+    let first = server(addr, data.path(), None).await;
+    let a = pending(&first, "down-1").await;
+    let b = pending(&first, "down-2").await;
+    approve(&first, &a).await;
+    first.stop().await;
+
+    // A new process over the same database; the receiver comes back.
+    let second = server(addr, data.path(), None).await;
+    receiver.down.store(false, Ordering::SeqCst);
+    let c = pending(&second, "down-3").await;
+    // a: requested, reviewed, approved; b and c: requested.
+    hooks(&receiver, 5).await;
+    drained(&second).await;
+    let by_id = hooks(&receiver, 5).await;
+    assert_eq!(by_id.len(), 5, "{:?}", by_id.keys());
+    assert!(
+        by_id.values().all(|v| v.len() == 1),
+        "a duplicate: {by_id:?}"
+    );
+    for approval in [&a, &b, &c] {
+        assert!(by_id
+            .values()
+            .any(|v| v[0].body["data"]["approval"]["approval_id"] == approval.as_str()));
+    }
+    // Slack got each request posted once, the approved one's edit after its post.
+    let posts = receiver.on("/api/chat.postMessage");
+    assert_eq!(posts.len(), 3, "{posts:?}");
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn two_replicas_on_postgres_deliver_each_event_once() {
+    let Some(url) = fresh_pg_database("tollgate_notify_").await else {
+        return;
+    };
+    let receiver = Receiver::default();
+    receiver.down.store(true, Ordering::SeqCst);
+    let addr = receiver.start().await;
+    let data = tempfile::tempdir().unwrap();
+    let one = server(addr, data.path(), Some(url.clone())).await;
+    let two = server(addr, data.path(), Some(url)).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let s = if i % 2 == 0 { &one } else { &two };
+        ids.push(pending(s, &format!("pg-{i}")).await);
+    }
+    approve(&two, &ids[0]).await;
+    receiver.down.store(false, Ordering::SeqCst);
+    // Six requests, plus the first one's review and approval.
+    hooks(&receiver, 8).await;
+    drained(&one).await;
+    drained(&two).await;
+    let by_id = hooks(&receiver, 8).await;
+    assert_eq!(by_id.len(), 8, "{:?}", by_id.keys());
+    assert!(
+        by_id.values().all(|v| v.len() == 1),
+        "a duplicate: {by_id:?}"
+    );
+    let posts = receiver.on("/api/chat.postMessage");
+    assert_eq!(posts.len(), 6, "{posts:?}");
+    one.stop().await;
+    two.stop().await;
+}
+
+#[tokio::test]
+async fn a_reminder_is_threaded_before_the_deadline_and_the_expiry_edits_the_message() {
+    use std::sync::atomic::AtomicU64;
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let receiver = Receiver::default();
+    let addr = receiver.start().await;
+    let start_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let t = Arc::new(AtomicU64::new(start_ms));
+    let read = t.clone();
+    let clock: tollgate::approval::Clock =
+        Arc::new(move || UNIX_EPOCH + Duration::from_millis(read.load(Ordering::SeqCst)));
+    let server = start_with_clock(policy_file(POLICY), |c| notify_to(c, addr), clock).await;
+    let id = pending(&server, "remind-1").await;
+    let posted = eventually("the Slack message", Duration::from_secs(30), || async {
+        receiver
+            .on("/api/chat.postMessage")
+            .first()
+            .cloned()
+            .ok_or_else(|| "nothing yet".to_string())
+    })
+    .await;
+    assert!(posted.body["thread_ts"].is_null());
+
+    // Ten minutes before the 15-minute deadline: one reminder, in the request's thread.
+    t.fetch_add(6 * 60 * 1000, Ordering::SeqCst);
+    let reminder = eventually("the reminder", Duration::from_secs(30), || async {
+        receiver
+            .on("/api/chat.postMessage")
+            .into_iter()
+            .find(|p| !p.body["thread_ts"].is_null())
+            .ok_or_else(|| "nothing yet".to_string())
+    })
+    .await;
+    assert_eq!(reminder.body["thread_ts"], "1700000000.000100");
+    let text = reminder.body["text"].as_str().unwrap();
+    assert!(
+        text.contains("Still waiting") && text.contains("<!subteam^S0SRE>"),
+        "{text}"
+    );
+
+    // Past the deadline the sweeper expires it and the original message says so.
+    t.fetch_add(10 * 60 * 1000, Ordering::SeqCst);
+    let edit = eventually("the expiry edit", Duration::from_secs(30), || async {
+        receiver
+            .on("/api/chat.update")
+            .into_iter()
+            .find(|u| u.body["blocks"].to_string().contains("Expired before"))
+            .ok_or_else(|| format!("{:?}", receiver.on("/api/chat.update")))
+    })
+    .await;
+    assert!(edit.body["blocks"].to_string().contains(&id));
+    drained(&server).await;
+    let reminders = receiver
+        .on("/api/chat.postMessage")
+        .into_iter()
+        .filter(|p| !p.body["thread_ts"].is_null())
+        .count();
+    assert_eq!(reminders, 1);
+    server.stop().await;
+}
