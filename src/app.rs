@@ -279,6 +279,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         insecure: config.auth.mode == AuthMode::Insecure,
         tollgate: http_tollgate,
         auth: http_auth,
+        public_url: config.public_url.clone(),
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)

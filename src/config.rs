@@ -209,6 +209,9 @@ pub struct Config {
     pub grpc_addr: SocketAddr,
     /// HTTP listen address (health, status).
     pub http_addr: SocketAddr,
+    /// The HTTP port's externally visible base URL, e.g. `https://tollgate.example.com`,
+    /// for links in answers (AuthZEN metadata, approval pages). Unset: the request's `Host`.
+    pub public_url: Option<String>,
     /// State directory (created if missing).
     pub data_dir: PathBuf,
     /// Policy source.
@@ -250,6 +253,7 @@ impl Default for Config {
         Self {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8181)),
+            public_url: None,
             data_dir: PathBuf::from("tollgate-data"),
             bundle: BundleConfig::default(),
             limits: EvalLimits::default(),
@@ -366,6 +370,7 @@ impl Config {
         let Self {
             grpc_addr,
             http_addr,
+            public_url,
             data_dir,
             bundle,
             limits,
@@ -414,6 +419,15 @@ impl Config {
                     message: e.to_string(),
                 }
             })?;
+        }
+        if let Some(url) = public_url {
+            let parsed = url::Url::parse(url).map_err(|e| ConfigError::Invalid {
+                field: "public_url",
+                message: e.to_string(),
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+                return invalid("public_url", "must be an http(s) URL without a query");
+            }
         }
         if data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");

@@ -1,10 +1,13 @@
 //! HTTP (axum): health and bundle status for load balancers and operators, Prometheus
-//! metrics, and the capability key as JWKS for executors. The reviewer console and chat
+//! metrics, the capability key as JWKS for executors, and the AuthZEN API for PEPs
+//! ([`authzen`]). The reviewer console and chat
 //! callbacks join here; they identify callers with [`auth`] and answer errors with [`error`],
 //! and call the domain ([`crate::service::Tollgate`]) for everything else.
 
 pub mod auth;
+pub mod authzen;
 pub mod error;
+pub mod trace;
 
 use std::{future::Future, sync::Arc, time::SystemTime};
 
@@ -39,6 +42,9 @@ pub struct HttpState {
     pub tollgate: crate::service::Tollgate,
     /// Identifies callers, as for gRPC.
     pub auth: Arc<crate::identity::Authenticator>,
+    /// The externally visible base URL of this port (`public_url`), for links in answers
+    /// (AuthZEN metadata, approval pages); unset: taken from the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 /// The HTTP routes.
@@ -48,6 +54,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/status", get(status))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/metrics", get(metrics))
+        .merge(authzen::routes())
         .with_state(state)
 }
 

@@ -12,6 +12,7 @@ mod audit_durability;
 mod audit_query;
 mod audit_tamper;
 mod audit_trail;
+mod authzen;
 mod binary;
 mod bundles;
 mod cli_approvals;
