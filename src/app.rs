@@ -249,6 +249,8 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     let grpc_config = GrpcConfig {
         max_message_bytes: config.max_message_bytes,
         metrics: metrics.clone(),
+        ext_authz: config.ext_authz.clone(),
+        public_url: config.public_url.clone(),
     };
     let stop = shutdown_signal(&rx);
     tasks.push(tokio::spawn(sweep(

@@ -212,6 +212,9 @@ pub struct Config {
     /// The HTTP port's externally visible base URL, e.g. `https://tollgate.example.com`,
     /// for links in answers (AuthZEN metadata, approval pages). Unset: the request's `Host`.
     pub public_url: Option<String>,
+    /// Envoy ext_authz: which request headers name the subject, intent and capability, and
+    /// how a pending approval is answered.
+    pub ext_authz: crate::grpc::ext_authz::ExtAuthzConfig,
     /// State directory (created if missing).
     pub data_dir: PathBuf,
     /// Policy source.
@@ -254,6 +257,7 @@ impl Default for Config {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8181)),
             public_url: None,
+            ext_authz: crate::grpc::ext_authz::ExtAuthzConfig::default(),
             data_dir: PathBuf::from("tollgate-data"),
             bundle: BundleConfig::default(),
             limits: EvalLimits::default(),
@@ -371,6 +375,7 @@ impl Config {
             grpc_addr,
             http_addr,
             public_url,
+            ext_authz,
             data_dir,
             bundle,
             limits,
@@ -429,6 +434,9 @@ impl Config {
                 return invalid("public_url", "must be an http(s) URL without a query");
             }
         }
+        ext_authz
+            .check()
+            .map_err(|(field, message)| ConfigError::Invalid { field, message })?;
         if data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
         }

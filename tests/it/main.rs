@@ -19,6 +19,7 @@ mod cli_approvals;
 mod cli_audit;
 mod differential;
 mod durability;
+mod envoy;
 mod golden;
 mod grpc;
 mod identity;
