@@ -32,6 +32,7 @@
 //!   that names proto types.
 //! - [`http`]: axum endpoints for health, bundle status, metrics and the capability JWKS.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
+//! - [`client`]: the agent-side SDK over gRPC: authorize, wait, redeem, run.
 //! - [`cli`]: clap subcommands (`serve`, `eval`, `test`, `approvals` for reviewers, `audit`
 //!   for auditors, `bundle impact` for policy authors).
 //! - [`app`]: wiring: build state, start servers, reload on change, drain on shutdown.
@@ -47,6 +48,7 @@ pub mod approval;
 pub mod audit;
 pub mod capability;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod domain;
 pub mod grpc;

@@ -27,6 +27,7 @@ mod log_hygiene;
 mod metrics;
 mod otlp;
 mod replicas;
+mod sdk;
 mod signed_bundles;
 mod store;
 mod tls;
