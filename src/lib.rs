@@ -36,6 +36,7 @@
 //! - [`notify`]: reviewer notifications (Slack, Teams, signed webhooks) through a durable
 //!   outbox the audit append writes, delivered once per channel across replicas.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
+//! - [`client`]: the agent-side SDK over gRPC: authorize, wait, redeem, run.
 //! - [`cli`]: clap subcommands (`serve`, `eval`, `test`, `approvals` for reviewers, `audit`
 //!   for auditors, `bundle impact` for policy authors).
 //! - [`app`]: wiring: build state, start servers, reload on change, drain on shutdown.
@@ -51,6 +52,7 @@ pub mod approval;
 pub mod audit;
 pub mod capability;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod domain;
 pub mod grpc;

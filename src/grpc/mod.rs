@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod audit;
 pub mod authorizer;
 pub mod convert;
+pub mod ext_authz;
 pub mod status;
 pub mod trace;
 
@@ -50,6 +51,10 @@ pub struct GrpcConfig {
     pub metrics: Metrics,
     /// Whether the store commits: health is NOT_SERVING while it does not.
     pub store_health: crate::store::health::StoreHealth,
+    /// How Envoy's ext_authz checks are read and answered.
+    pub ext_authz: ext_authz::ExtAuthzConfig,
+    /// The HTTP port's public base URL, for approval links in answers.
+    pub public_url: Option<String>,
 }
 
 /// Serves every gRPC service on `listener` until `shutdown` resolves, then drains in-flight
@@ -91,6 +96,15 @@ pub async fn serve(
         auth.clone(),
     ))
     .max_decoding_message_size(config.max_message_bytes);
+    let envoy = ext_authz::pb::auth::authorization_server::AuthorizationServer::new(
+        ext_authz::ExtAuthzService::new(
+            tollgate.clone(),
+            auth.clone(),
+            config.ext_authz,
+            config.public_url.as_deref(),
+        ),
+    )
+    .max_decoding_message_size(config.max_message_bytes);
     let admin =
         pb::policy_admin_server::PolicyAdminServer::new(admin::AdminService::new(tollgate, auth))
             .max_decoding_message_size(config.max_message_bytes);
@@ -103,7 +117,8 @@ pub async fn serve(
         .add_service(authorizer)
         .add_service(approvals)
         .add_service(audit)
-        .add_service(admin);
+        .add_service(admin)
+        .add_service(envoy);
     match listener {
         // TCP_NODELAY must be set on each accepted socket (the builder's setting only applies
         // to listeners tonic binds itself): without it a response's trailers frame waits for

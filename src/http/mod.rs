@@ -1,12 +1,15 @@
 //! HTTP (axum): health and bundle status for load balancers and operators, Prometheus
-//! metrics, and the capability key as JWKS for executors. The reviewer console and chat
+//! metrics, the capability key as JWKS for executors, and the AuthZEN API for PEPs
+//! ([`authzen`]). The reviewer console and chat
 //! callbacks join here; they identify callers with [`auth`] and answer errors with [`error`],
 //! and call the domain ([`crate::service::Tollgate`]) for everything else.
 
 pub mod auth;
+pub mod authzen;
 pub mod console;
 pub mod error;
 pub mod slack;
+pub mod trace;
 
 use std::{future::Future, sync::Arc, time::SystemTime};
 
@@ -45,6 +48,9 @@ pub struct HttpState {
     pub store_health: crate::store::health::StoreHealth,
     /// Slack interactivity, when a signing secret is configured (else the endpoint is absent).
     pub slack: Option<Arc<slack::SlackInteractions>>,
+    /// The externally visible base URL of this port (`public_url`), for links in answers
+    /// (AuthZEN metadata, approval pages); unset: taken from the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 /// The HTTP routes.
@@ -55,6 +61,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/status", get(status))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/metrics", get(metrics))
+        .merge(authzen::routes())
         .with_state(state);
     if let Some(slack) = slack {
         router = router.merge(

@@ -55,7 +55,7 @@ impl Tollgate {
 
     /// Whether `caller` may call `Authorize` at all and is within its rate; returns whether
     /// it may ask about other subjects (a gateway).
-    fn admit(&self, caller: &Caller) -> Result<bool, ServiceError> {
+    pub(super) fn admit(&self, caller: &Caller) -> Result<bool, ServiceError> {
         let held = self.require(caller, Role::Authorize)?;
         if let Some(p) = caller.principal() {
             if let Ok(id) = IdentityId::parse(&p.id) {
@@ -119,7 +119,7 @@ impl Tollgate {
     }
 
     /// Makes `decided` durable and recorded, then answers it.
-    async fn answer(
+    pub(super) async fn answer(
         &self,
         decided: Decided,
         caller: &Caller,

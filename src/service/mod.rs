@@ -4,6 +4,7 @@
 //! checks roles and read authorization, so a rule enforced for one surface holds for all.
 //!
 //! - `authorize`: [`Tollgate::authorize`], [`Tollgate::authorize_batch`]
+//! - `enforce`: [`Tollgate::enforce`], for enforcement points that retry with a capability
 //! - `approvals`: [`Tollgate::review`], [`Tollgate::get`], [`Tollgate::list`],
 //!   [`Tollgate::cancel`], [`Tollgate::watch`], [`Tollgate::redeem`]
 //! - `audit`: [`Tollgate::query_audit`]
@@ -17,6 +18,7 @@ mod approvals;
 mod audit;
 mod authorize;
 mod decide;
+mod enforce;
 pub mod release;
 pub mod spans;
 
@@ -30,6 +32,7 @@ pub use approvals::{
 pub use audit::{AuditPage, AuditQuery};
 pub use authorize::{Answer, BatchAnswer, MAX_BATCH};
 pub use decide::{DecideError, Decider};
+pub use enforce::Enforced;
 
 use crate::{
     approval::{Workflow, WorkflowError},

@@ -1,0 +1,187 @@
+//! The Rust SDK (`tollgate::client`) end to end: the whole pause-approve-redeem-run flow with
+//! a reviewer's narrowing, and the typed errors for DENY, a reviewer's denial and a wait that
+//! runs out.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tollgate::{
+    client::{Client, ClientError},
+    grpc::pb,
+};
+
+use crate::common::{self, as_user, eventually, identity, policy_file, static_tokens, strukt};
+
+const POLICY: &str = r#"package tollgate
+
+default allow := false
+
+allow if input.action.name == "data.export"
+
+approval contains {"groups": ["security"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
+	"reason": "exports need security"} if input.action.name == "data.export"
+
+deny contains "deleting is not allowed" if input.action.name == "data.delete"
+"#;
+
+async fn server() -> common::TestServer {
+    common::start(policy_file(POLICY), |c| {
+        c.auth = static_tokens(vec![
+            identity(
+                "agent-token",
+                "agent:exporter",
+                "agent",
+                &["tollgate-executors"],
+            ),
+            identity("sec-token", "user:sam", "user", &["security"]),
+        ]);
+    })
+    .await
+}
+
+fn export(action: &str, rows: u32) -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        subject: Some(pb::Subject {
+            id: "agent:exporter".into(),
+            kind: "agent".into(),
+            ..Default::default()
+        }),
+        action: Some(pb::Action {
+            name: action.into(),
+            params: strukt(json!({"rows": rows})),
+        }),
+        resource: Some(pb::Resource {
+            r#type: "dataset".into(),
+            id: "users".into(),
+            attributes: None,
+        }),
+        context: Some(pb::Context {
+            intent: "churn analysis".into(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// As reviewer `sam`: waits for the one pending approval, then decides it.
+async fn review(s: &common::TestServer, verdict: pb::Verdict, params: Option<prost_types::Struct>) {
+    let mut approvals = pb::approvals_client::ApprovalsClient::new(s.channel.clone());
+    let id = eventually("the approval is pending", Duration::from_secs(10), || {
+        let mut a = approvals.clone();
+        async move {
+            let listed = a
+                .list_approvals(as_user(
+                    "sec-token",
+                    pb::ListApprovalsRequest {
+                        state: pb::ApprovalState::Pending as i32,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map_err(|e| e.to_string())?
+                .into_inner()
+                .approvals;
+            listed
+                .first()
+                .map(|a| a.id.clone())
+                .ok_or_else(|| "none yet".to_string())
+        }
+    })
+    .await;
+    approvals
+        .approve(as_user(
+            "sec-token",
+            pb::ApproveRequest {
+                approval_id: id,
+                verdict: verdict as i32,
+                reason: "reviewed".into(),
+                params,
+            },
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn run_waits_for_the_reviewer_redeems_and_runs_the_narrowed_request() {
+    let s = server().await;
+    let url = format!("http://{}", s.running.grpc_addr);
+    let client = Client::connect(&url, Some("agent-token".into()))
+        .await
+        .unwrap();
+    let reviewer = review(&s, pb::Verdict::Modify, strukt(json!({"rows": 1000})));
+    let (ran, ()) = tokio::join!(
+        client.run(
+            export("data.export", 5000),
+            Duration::from_secs(30),
+            |approved| async move { approved }
+        ),
+        reviewer
+    );
+    let approved = ran.unwrap();
+    let rows = approved.request.action.unwrap().params.unwrap().fields["rows"].clone();
+    assert_eq!(
+        rows.kind,
+        Some(prost_types::value::Kind::NumberValue(1000.0))
+    );
+    assert!(approved.approval_id.is_some());
+    assert_eq!(approved.changes.len(), 1, "{:?}", approved.changes);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn denials_and_a_wait_that_runs_out_are_typed_errors() {
+    let s = server().await;
+    let url = format!("http://{}", s.running.grpc_addr);
+    let client = Client::connect(&url, Some("agent-token".into()))
+        .await
+        .unwrap();
+    let ran = client
+        .run(
+            export("data.delete", 1),
+            Duration::from_secs(5),
+            |_| async { true },
+        )
+        .await;
+    match ran {
+        Err(ClientError::Denied {
+            reasons,
+            approval_id: None,
+        }) => {
+            assert_eq!(reasons, ["deleting is not allowed"]);
+        }
+        other => panic!("expected a policy denial, got {other:?}"),
+    }
+
+    let reviewer = review(&s, pb::Verdict::Deny, None);
+    let (ran, ()) = tokio::join!(
+        client.run(
+            export("data.export", 7),
+            Duration::from_secs(30),
+            |_| async { true }
+        ),
+        reviewer
+    );
+    assert!(
+        matches!(
+            ran,
+            Err(ClientError::Denied {
+                approval_id: Some(_),
+                ..
+            })
+        ),
+        "{ran:?}"
+    );
+
+    let ran = client
+        .run(
+            export("data.export", 8),
+            Duration::from_millis(200),
+            |_| async { true },
+        )
+        .await;
+    assert!(
+        matches!(ran, Err(ClientError::WaitTimedOut { .. })),
+        "{ran:?}"
+    );
+    s.stop().await;
+}
