@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod audit;
 pub mod authorizer;
 pub mod convert;
+mod decode_errors;
 pub mod ext_authz;
 pub mod status;
 pub mod trace;
@@ -77,10 +78,12 @@ pub async fn serve(
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     let authorizer = pb::authorizer_server::AuthorizerServer::new(
         authorizer::AuthorizerService::new(tollgate.clone(), auth.clone(), config.metrics),
@@ -109,7 +112,8 @@ pub async fn serve(
         pb::policy_admin_server::PolicyAdminServer::new(admin::AdminService::new(tollgate, auth))
             .max_decoding_message_size(config.max_message_bytes);
 
-    let mut builder = Server::builder();
+    let mut builder =
+        Server::builder().layer(tower::util::MapResponseLayer::new(decode_errors::precise));
     let router = builder
         .add_service(health)
         .add_service(reflection_v1)
