@@ -21,6 +21,13 @@ use tracing_subscriber::{
 pub(super) struct DispatchCell(Arc<OnceLock<WeakDispatch>>);
 
 impl<S: Subscriber> Layer<S> for DispatchCell {
+    // The cell wants no span or event, only the dispatch: saying so keeps the global level
+    // at what the filtered layers want. Without the hint the whole stack counts as TRACE and
+    // h2, hyper and tonic build spans for every frame (about 10 us a request).
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::OFF)
+    }
+
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
         // A subscriber is registered once; a second registration keeps the first.
         let _ = self.0.set(subscriber.downgrade());

@@ -157,3 +157,24 @@ where
     };
     Ok(registry.with(output).with(cell))
 }
+
+#[cfg(test)]
+mod tests {
+    use tracing::{level_filters::LevelFilter, Subscriber as _};
+
+    use super::*;
+
+    /// The stack's level hint is what the log filter asks for, not TRACE: otherwise every
+    /// callsite in h2, hyper and tonic is enabled and builds spans on every frame.
+    #[test]
+    fn the_subscriber_is_no_more_verbose_than_its_filter() {
+        for format in [LogFormat::Pretty, LogFormat::Json] {
+            let log = LogConfig {
+                format,
+                level: "info".into(),
+            };
+            let s = subscriber(&log, None, std::io::sink).unwrap();
+            assert_eq!(s.max_level_hint(), Some(LevelFilter::INFO), "{format:?}");
+        }
+    }
+}
