@@ -60,6 +60,7 @@ pub mod http;
 pub mod identity;
 pub mod keyfile;
 pub mod notify;
+pub mod fuzzing;
 pub mod outbound;
 pub mod policy;
 pub mod service;

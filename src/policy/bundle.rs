@@ -353,11 +353,22 @@ fn bundle_path(rel: &Path) -> Result<String, BundleError> {
 }
 
 fn read_tar_gz_files(path: &Path) -> Result<Vec<(String, Vec<u8>)>, BundleError> {
+    let file = fs::File::open(path).map_err(|source| BundleError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    tar_gz_files(path, file)
+}
+
+/// The files of the `.tar.gz` read from `reader` (`path` names it in errors).
+pub fn tar_gz_files(
+    path: &Path,
+    file: impl std::io::Read,
+) -> Result<Vec<(String, Vec<u8>)>, BundleError> {
     let io = |source| BundleError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let file = fs::File::open(path).map_err(io)?;
     // Cap what the decoder may produce in all (skipped entries are decompressed too).
     let decoder = flate2::read::GzDecoder::new(file).take(2 * MAX_BUNDLE_BYTES);
     let mut archive = tar::Archive::new(decoder);

@@ -24,6 +24,7 @@ mod cli_audit;
 mod differential;
 mod durability;
 mod envoy;
+mod fuzz_props;
 mod golden;
 mod grpc;
 mod guarantees;
