@@ -1,0 +1,4 @@
+//! Coverage-guided fuzzing of `tollgate::fuzzing::bundle_signature` (see `scripts/fuzz.sh`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tollgate::fuzzing::bundle_signature(data));
