@@ -40,7 +40,11 @@ pub fn bundle_files(data: &[u8]) {
     let Ok(bundle) = Bundle::from_files("fuzz".into(), files) else {
         return;
     };
-    let _ = CompiledBundle::compile(&bundle, EvalLimits::default(), RequirementDefaults::default());
+    let _ = CompiledBundle::compile(
+        &bundle,
+        EvalLimits::default(),
+        RequirementDefaults::default(),
+    );
 }
 
 /// A `.tar.gz` bundle, read as the server reads one.
@@ -78,7 +82,10 @@ pub fn capability_token(data: &[u8]) {
     };
     KEY.with(|k| {
         if let Some(k) = k {
-            let _ = k.verify(token, SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+            let _ = k.verify(
+                token,
+                SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            );
         }
     });
 }

@@ -36,27 +36,36 @@ fn value(depth: u32) -> BoxedStrategy<prost_types::Value> {
         ]
         .boxed()
     };
-    kind.prop_map(|k| prost_types::Value { kind: Some(k) }).boxed()
+    kind.prop_map(|k| prost_types::Value { kind: Some(k) })
+        .boxed()
 }
 
 fn request() -> impl Strategy<Value = pb::AuthorizeRequest> {
-    (text(), text(), text(), text(), prop::collection::btree_map(text(), value(3), 0..4))
-        .prop_map(|(id, kind, action, resource, params)| pb::AuthorizeRequest {
-            subject: Some(pb::Subject {
-                id,
-                kind,
+    (
+        text(),
+        text(),
+        text(),
+        text(),
+        prop::collection::btree_map(text(), value(3), 0..4),
+    )
+        .prop_map(
+            |(id, kind, action, resource, params)| pb::AuthorizeRequest {
+                subject: Some(pb::Subject {
+                    id,
+                    kind,
+                    ..Default::default()
+                }),
+                action: Some(pb::Action {
+                    name: action,
+                    params: Some(prost_types::Struct { fields: params }),
+                }),
+                resource: Some(pb::Resource {
+                    r#type: resource,
+                    ..Default::default()
+                }),
                 ..Default::default()
-            }),
-            action: Some(pb::Action {
-                name: action,
-                params: Some(prost_types::Struct { fields: params }),
-            }),
-            resource: Some(pb::Resource {
-                r#type: resource,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+            },
+        )
 }
 
 proptest! {
@@ -109,7 +118,8 @@ fn corrupted_tar_gz_bundles_never_panic() {
     let mut header = tar::Header::new_gnu();
     header.set_size(rego.len() as u64);
     header.set_cksum();
-    tar.append_data(&mut header, "policy.rego", &rego[..]).unwrap();
+    tar.append_data(&mut header, "policy.rego", &rego[..])
+        .unwrap();
     let raw = tar.into_inner().unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, &raw).unwrap();
