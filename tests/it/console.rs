@@ -13,13 +13,17 @@ use std::{
     io::{BufRead, BufReader},
     path::PathBuf,
     process::{Child, Command, Stdio},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use crate::common::*;
 use tollgate::{
+    domain::UnixMillis,
     grpc::pb::{self, ApprovalState, Effect},
-    http::console::ConsoleOidc,
+    http::console::{
+        keys::{ConsoleKeys, DeepLink},
+        ConsoleOidc,
+    },
     identity::jwt::{ClaimsConfig, IssuerConfig},
 };
 
@@ -452,4 +456,70 @@ async fn a_step_up_review_counts_only_after_a_fresh_multi_factor_sign_in() {
         .map(|r| r.reviewer_id.as_str())
         .collect();
     assert_eq!(reviewers, ["user:sam@example.com"], "{update:?}");
+}
+
+#[tokio::test]
+async fn a_slack_deep_link_is_used_once_and_leads_to_a_step_up_sign_in_under_a_strict_csp() {
+    let Some(op) = OpenIdProvider::start().await else {
+        return;
+    };
+    let server = server(&op).await;
+    let id = pending(&server, "db.truncate", "user:alice@example.com", "c-4").await;
+    let keys = ConsoleKeys::load_or_generate(
+        &server
+            .dir
+            .path()
+            .join("data")
+            .join(tollgate::app::CONSOLE_KEY_FILE),
+    )
+    .unwrap();
+    let expires = UnixMillis::from_time(SystemTime::now()).plus(Duration::from_secs(60));
+    let link = DeepLink {
+        approval: id.clone(),
+        verdict: "approve".into(),
+        identity: "user:sam@example.com".into(),
+        jti: "link-1".into(),
+    };
+    let token = keys.sign_link(link, expires).unwrap();
+    let http = tollgate::notify::http_client(Duration::from_secs(10)).unwrap();
+    let url = format!("http://{}/console/link?t={token}", server.running.http_addr);
+
+    let first = http.get(&url).send().await.unwrap();
+    assert_eq!(first.status().as_u16(), 303);
+    let csp = first.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(first.headers()["referrer-policy"], "no-referrer");
+    let location = first.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/console/login?"), "{location}");
+    assert!(location.contains("step_up=1"), "{location}");
+    assert!(location.contains(&id), "{location}");
+
+    // The sign-in it leads to asks the provider for a fresh multi-factor login, and keeps
+    // its state in an HttpOnly cookie.
+    let login = http
+        .get(format!("http://{}{location}", server.running.http_addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 303);
+    let to_op = login.headers()["location"].to_str().unwrap();
+    for wanted in [
+        "prompt=login",
+        "max_age=300",
+        "code_challenge_method=S256",
+        "nonce=",
+    ] {
+        assert!(to_op.contains(wanted), "{wanted} in {to_op}");
+    }
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    for wanted in ["HttpOnly", "SameSite=Lax", "Path=/console"] {
+        assert!(cookie.contains(wanted), "{wanted} in {cookie}");
+    }
+
+    // Used once: the second click is refused, and so is a forged link.
+    let again = http.get(&url).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    let forged = http.get(format!("{url}x")).send().await.unwrap();
+    assert_eq!(forged.status().as_u16(), 400);
 }

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod oidc;
 pub mod pages;
 pub mod session;
+pub mod signin;
 
 use std::{sync::Arc, time::Duration};
 
@@ -107,10 +108,10 @@ pub fn routes(console: Arc<Console>) -> Router {
         .route("/console/", get(handlers::list))
         .route("/console/approvals/{id}", get(handlers::detail))
         .route("/console/approvals/{id}/review", post(handlers::review))
-        .route("/console/login", get(handlers::login))
-        .route("/console/auth/callback", get(handlers::callback))
-        .route("/console/link", get(handlers::link))
-        .route("/console/logout", post(handlers::logout))
+        .route("/console/login", get(signin::login))
+        .route("/console/auth/callback", get(signin::callback))
+        .route("/console/link", get(signin::link))
+        .route("/console/logout", post(signin::logout))
         .route("/console/assets/console.css", get(handlers::css))
         .route("/console/assets/console.js", get(handlers::js))
         .with_state(console)
