@@ -544,10 +544,12 @@ impl Config {
             field: "notify",
             message: e.to_string(),
         })?;
-        console.validate().map_err(|message| ConfigError::Invalid {
-            field: "console",
-            message,
-        })?;
+        console
+            .validate(&auth.jwt.issuers)
+            .map_err(|message| ConfigError::Invalid {
+                field: "console",
+                message,
+            })?;
         let certificates = tls.as_ref().is_some_and(|t| !t.peers.is_empty());
         crate::identity::Authenticator::new(auth, certificates).map_err(|e| {
             ConfigError::Invalid {

@@ -57,8 +57,9 @@ fn default_scopes() -> String {
 }
 
 impl ConsoleConfig {
-    /// Checks what the fields cannot check alone.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks what the fields cannot check alone; `issuers` are `auth.jwt.issuers`, which
+    /// must verify the console's ID tokens (its issuer, with `client_id` as an audience).
+    pub fn validate(&self, issuers: &[crate::identity::jwt::IssuerConfig]) -> Result<(), String> {
         let Self {
             enabled: _,
             oidc,
@@ -79,7 +80,50 @@ impl ConsoleConfig {
             if client_id.trim().is_empty() {
                 return Err("console.oidc.client_id: must not be empty".into());
             }
+            let verified = issuers
+                .iter()
+                .any(|i| &i.issuer == issuer && i.audiences.contains(client_id));
+            if !verified {
+                return Err(format!(
+                    "console.oidc.issuer: {issuer} with audience {client_id} must be in auth.jwt.issuers, which verify the console's ID tokens"
+                ));
+            }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sign_in_issuer_must_be_one_the_api_trusts_for_the_console_audience() {
+        let config = ConsoleConfig {
+            oidc: Some(ConsoleOidc {
+                issuer: "https://login.example.com".into(),
+                client_id: "tollgate-console".into(),
+                client_secret: String::new(),
+                scopes: default_scopes(),
+                step_up_acr_values: String::new(),
+            }),
+            ..ConsoleConfig::default()
+        };
+        let err = config.validate(&[]).unwrap_err();
+        assert!(err.contains("auth.jwt.issuers"), "{err}");
+        let issuer: crate::identity::jwt::IssuerConfig = yaml_serde::from_str(
+            "{issuer: 'https://login.example.com', audiences: [tollgate-console], algorithms: [RS256], jwks_file: /dev/null}",
+        )
+        .unwrap();
+        config.validate(std::slice::from_ref(&issuer)).unwrap();
+        let other = ConsoleConfig {
+            oidc: config.oidc.clone().map(|o| ConsoleOidc {
+                client_id: "other".into(),
+                ..o
+            }),
+            ..config.clone()
+        };
+        assert!(other.validate(&[issuer]).is_err());
+        assert!(ConsoleConfig::default().validate(&[]).is_ok());
     }
 }
