@@ -177,9 +177,14 @@ pub async fn callback(
             );
         }
     };
+    start_session(&console, &caller, &login.next)
+}
+
+/// The answer that starts a session for `caller` and continues to `next`.
+fn start_session(console: &Console, caller: &crate::domain::Caller, next: &str) -> Response {
     let session = random_token()
         .ok()
-        .and_then(|csrf| Session::of(&caller, csrf));
+        .and_then(|csrf| Session::of(caller, csrf));
     let value = session.as_ref().and_then(|s| {
         console
             .keys
@@ -200,11 +205,11 @@ pub async fn callback(
     let body = format!(
         "<h1>Signed in</h1><p>Signed in as <strong>{}</strong>.</p><p><a id=\"continue\" href=\"{}\">Continue</a></p>",
         pages::esc(&session.id),
-        pages::esc(&login.next)
+        pages::esc(next)
     );
     let mut response = html(StatusCode::OK, pages::page("Signed in", None, &body));
     let h = response.headers_mut();
-    if let Ok(v) = header::HeaderValue::from_str(&format!("0; url={}", login.next)) {
+    if let Ok(v) = header::HeaderValue::from_str(&format!("0; url={next}")) {
         h.insert(header::REFRESH, v);
     }
     if let Some(c) = set_cookie(
