@@ -14,7 +14,10 @@ use crate::{
     grpc::{self, GrpcConfig},
     http::{
         self,
-        console::keys::{ConsoleKeys, DEEP_LINK_TTL},
+        console::{
+            keys::{ConsoleKeys, DEEP_LINK_TTL},
+            Console, ConsoleParts,
+        },
         slack::{SlackInteractions, SlackParts},
     },
     identity::{
@@ -306,12 +309,14 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         .console_key_file
         .clone()
         .unwrap_or_else(|| config.data_dir.join(CONSOLE_KEY_FILE));
+    let console_keys =
+        ConsoleKeys::load_or_generate(&console_key).context("notify.console_key_file")?;
     let slack = SlackInteractions::new(SlackParts {
         config: config.notify.slack.clone(),
         api: notifier.slack().cloned(),
         nonces: stores.nonces.clone(),
-        keys: ConsoleKeys::load_or_generate(&console_key).context("notify.console_key_file")?,
-        console_base: console_url,
+        keys: console_keys.clone(),
+        console_base: console_url.clone(),
         link_ttl: DEEP_LINK_TTL,
         tollgate: tollgate.clone(),
     })
@@ -329,6 +334,19 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         metrics.clone(),
         shutdown_signal(&rx),
     )));
+    let console = Console::new(ConsoleParts {
+        tollgate: tollgate.clone(),
+        auth: auth.clone(),
+        keys: console_keys,
+        config: config.console.clone(),
+        base: console_url,
+        secure: config.tls.is_some(),
+        step_up_max_age: config.auth.step_up.max_age,
+        nonces: stores.nonces.clone(),
+        http: crate::notify::http_client(std::time::Duration::from_secs(10))
+            .context("console HTTP client")?,
+    })
+    .map(Arc::new);
     let (http_tollgate, http_auth) = (tollgate.clone(), auth.clone());
     tasks.push(tokio::spawn(async move {
         grpc::serve(grpc_listener, tollgate, auth, grpc_config, stop)
@@ -350,6 +368,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         store_health: stores.health.clone(),
         slack,
         public_url: config.public_url.clone(),
+        console,
     };
     tasks.push(tokio::spawn(async move {
         http::serve(http_listener, http_state, stop)

@@ -283,6 +283,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Reviewer notifications (Slack, Teams, webhooks) through the durable outbox.
     pub notify: crate::notify::NotifyConfig,
+    /// The reviewer console on the HTTP port (OIDC sign-in, sessions).
+    pub console: crate::http::console::ConsoleConfig,
 }
 
 impl Default for Config {
@@ -309,6 +311,7 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             audit: AuditConfig::default(),
             notify: crate::notify::NotifyConfig::default(),
+            console: crate::http::console::ConsoleConfig::default(),
         }
     }
 }
@@ -428,6 +431,7 @@ impl Config {
             telemetry,
             audit,
             notify,
+            console,
         } = self;
         let invalid = |field, message: &str| {
             Err(ConfigError::Invalid {
@@ -540,6 +544,12 @@ impl Config {
             field: "notify",
             message: e.to_string(),
         })?;
+        console
+            .validate(&auth.jwt.issuers)
+            .map_err(|message| ConfigError::Invalid {
+                field: "console",
+                message,
+            })?;
         let certificates = tls.as_ref().is_some_and(|t| !t.peers.is_empty());
         crate::identity::Authenticator::new(auth, certificates).map_err(|e| {
             ConfigError::Invalid {

@@ -51,11 +51,14 @@ pub struct HttpState {
     /// The externally visible base URL of this port (`public_url`), for links in answers
     /// (AuthZEN metadata, approval pages); unset: taken from the request's `Host`.
     pub public_url: Option<String>,
+    /// The reviewer console, unless `console.enabled` is false.
+    pub console: Option<Arc<console::Console>>,
 }
 
 /// The HTTP routes.
 pub fn router(state: HttpState) -> Router {
     let slack = state.slack.clone();
+    let console = state.console.clone();
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/status", get(status))
@@ -69,6 +72,9 @@ pub fn router(state: HttpState) -> Router {
                 .route("/slack/interactions", post(slack::interactions))
                 .with_state(slack),
         );
+    }
+    if let Some(console) = console {
+        router = router.merge(console::routes(console));
     }
     router
 }

@@ -174,31 +174,64 @@ pub(crate) fn vm_failure(e: &VmError, rule: impl FnOnce() -> String) -> Evaluate
         VmError::TimeLimitExceeded { .. } => Limit::Time,
         VmError::MemoryLimitExceeded { .. } | VmError::MemoryBudgetExceeded { .. } => Limit::Memory,
         VmError::RegexSizeLimitExceeded { .. } => Limit::RegexSize,
-        _ => {
-            let failure = EvalFailure::new(FailureKind::Evaluation, bounded(e.to_string()));
-            return Evaluated::finished(Err(failure));
-        }
+        _ => match limit_in_text(&e.to_string()) {
+            Some(limit) => limit,
+            None => {
+                let failure = EvalFailure::new(FailureKind::Evaluation, bounded(e.to_string()));
+                return Evaluated::finished(Err(failure));
+            }
+        },
     };
     Evaluated::blown(limit, rule(), bounded(e.to_string()))
 }
 
+/// A limit a builtin reported inside its own error (json.marshal, sprintf and friends wrap
+/// the [`LimitError`] into their message, so its type is lost): the budget still blew, and it
+/// is reported and counted as such. Both ways the evaluation denies.
+fn limit_in_text(message: &str) -> Option<Limit> {
+    if message.contains("execution exceeded time limit") {
+        Some(Limit::Time)
+    } else if message.contains("execution exceeded memory limit") {
+        Some(Limit::Memory)
+    } else if message.contains("compiled regex exceeded size limit") {
+        Some(Limit::RegexSize)
+    } else {
+        None
+    }
+}
+
 /// An interpreter failure; `rule` is the rule the vendored interpreter says a limit blew in.
 pub(crate) fn engine_failure(e: &anyhow::Error, rule: impl FnOnce() -> String) -> Evaluated {
-    let limit = e.chain().find_map(|c| c.downcast_ref::<LimitError>());
-    let Some(limit) = limit else {
-        let failure = EvalFailure::new(FailureKind::Evaluation, bounded(format!("{e:#}")));
-        return Evaluated::finished(Err(failure));
-    };
-    let limit = match limit {
-        LimitError::TimeLimitExceeded { .. } => Limit::Time,
-        LimitError::MemoryLimitExceeded { .. } => Limit::Memory,
-        LimitError::RegexSizeLimitExceeded { .. } => Limit::RegexSize,
+    let limit = match e.chain().find_map(|c| c.downcast_ref::<LimitError>()) {
+        Some(LimitError::TimeLimitExceeded { .. }) => Limit::Time,
+        Some(LimitError::MemoryLimitExceeded { .. }) => Limit::Memory,
+        Some(LimitError::RegexSizeLimitExceeded { .. }) => Limit::RegexSize,
+        None => match limit_in_text(&format!("{e:#}")) {
+            Some(limit) => limit,
+            None => {
+                let failure =
+                    EvalFailure::new(FailureKind::Evaluation, bounded(format!("{e:#}")));
+                return Evaluated::finished(Err(failure));
+            }
+        },
     };
     Evaluated::blown(limit, rule(), bounded(format!("{e:#}")))
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_limit_wrapped_into_a_builtin_message_is_still_a_limit() {
+        let e = anyhow::anyhow!(
+            "json.marshal: execution exceeded time limit (elapsed=1ns, limit=1ns)"
+        );
+        let out = engine_failure(&e, || "data.tollgate.deny".into());
+        assert_eq!(out.blown.map(|b| b.limit), Some(Limit::Time));
+        let other = engine_failure(&anyhow::anyhow!("division by zero"), String::new);
+        assert_eq!(other.blown, None);
+        assert_eq!(other.result.unwrap_err().kind, FailureKind::Evaluation);
+    }
+
     use super::*;
 
     #[test]

@@ -21,6 +21,7 @@ mod bounded_evaluation;
 mod bundles;
 mod cli_approvals;
 mod cli_audit;
+mod console;
 mod differential;
 mod durability;
 mod envoy;

@@ -5,11 +5,21 @@
 // (the issuer) and serves until killed. Signing keys are generated at start-up (RS256 and
 // ES256), so nothing secret is stored anywhere.
 //
-// The login step is automatic, so tests can drive the authorization-code flow over plain HTTP:
-// the authorization request says who logs in and how, with `login_hint` (the account),
-// `test_amr` (space-separated RFC 8176 methods, e.g. "pwd mfa"), `test_acr` and
-// `test_auth_age` (seconds since that login, which becomes `auth_time`). The provider itself
-// does everything else: sessions, codes, PKCE, tokens, discovery, JWKS.
+// With `login_hint`, the login step is automatic, so tests can drive the authorization-code flow
+// over plain HTTP: the authorization request says who logs in and how, with `login_hint` (the
+// account), `test_amr` (space-separated RFC 8176 methods, e.g. "pwd mfa"), `test_acr` and
+// `test_auth_age` (seconds since that login, which becomes `auth_time`). Without `test_amr`, a
+// request whose `acr_values` ask for urn:tollgate:test:mfa gets a multi-factor login
+// (amr "pwd otp mfa"), any other a password login.
+//
+// Without `login_hint` the provider shows a sign-in page (account, password, and a one-time
+// code when multi-factor is asked for), for browser tests. Any password and any six-digit
+// code are accepted: the accounts are test accounts.
+//
+// Clients: `tollgate-test` (the identity tests) and `tollgate-console` (the reviewer console, a
+// native client, so its loopback redirect URI may use any port, RFC 8252 section 7.3).
+//
+// The provider itself does everything else: sessions, codes, PKCE, tokens, discovery, JWKS.
 import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 
@@ -30,17 +40,57 @@ const CLIENT = {
   require_auth_time: true,
 };
 
+const CONSOLE = {
+  client_id: 'tollgate-console',
+  client_secret: 'tollgate-console-secret',
+  application_type: 'native',
+  redirect_uris: ['http://127.0.0.1/console/auth/callback'],
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'client_secret_basic',
+  require_auth_time: true,
+};
+
+const MFA = 'urn:tollgate:test:mfa';
+
 const ACCOUNTS = {
   'rita@example.com': { groups: ['reviewers', 'team:growth'] },
-  'alice@example.com': { groups: ['exporters'] },
+  'sam@example.com': { groups: ['reviewers', 'sre'] },
+  'alice@example.com': { groups: ['exporters', 'tollgate-auditors'] },
+  'omar@example.com': { groups: ['finance', 'tollgate-auditors'] },
 };
+
+const escape = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// The sign-in page for browsers: labelled fields, no script.
+function signInPage(uid, mfa, error) {
+  const otp = mfa
+    ? '<label for="otp">One-time code</label><input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" required pattern="[0-9]{6}">'
+    : '';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test IdP sign-in</title></head>
+<body><main><h1>Test identity provider</h1>${error ? `<p role="alert">${escape(error)}</p>` : ''}
+<form method="post" action="/interaction/${escape(uid)}/login">
+<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+${otp}<button type="submit">Sign in</button></form></main></body></html>`;
+}
+
+async function readForm(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+function wantsMfa(params) {
+  return String(params.acr_values || '').split(' ').includes(MFA);
+}
 
 const server = http.createServer();
 
 server.listen(0, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, {
-    clients: [CLIENT],
+    clients: [CLIENT, CONSOLE],
     jwks: {
       keys: [
         jwk('rsa', { modulusLength: 2048 }, 'RS256', 'test-rs256'),
@@ -85,12 +135,43 @@ server.listen(0, '127.0.0.1', () => {
       return;
     }
     try {
-      const { params } = await provider.interactionDetails(req, res);
+      const { uid, params, prompt } = await provider.interactionDetails(req, res);
+      // oidc-provider always asks a native client (the console) for consent: a first-party
+      // test client is granted what it asked for.
+      if (prompt.name === 'consent') {
+        const { session, grantId } = await provider.interactionDetails(req, res);
+        const grant = grantId
+          ? await provider.Grant.find(grantId)
+          : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+        grant.addOIDCScope(String(params.scope || 'openid'));
+        const consent = { grantId: await grant.save() };
+        await provider.interactionFinished(req, res, { consent }, { mergeWithLastSubmission: true });
+        return;
+      }
+      const mfa = wantsMfa(params);
+      let accountId = params.login_hint;
+      let amr = params.test_amr ? params.test_amr.split(' ') : (mfa ? ['pwd', 'otp', 'mfa'] : ['pwd']);
+      if (!accountId) {
+        if (req.method !== 'POST') {
+          res.setHeader('content-type', 'text/html; charset=utf-8');
+          res.end(signInPage(uid, mfa));
+          return;
+        }
+        const form = await readForm(req);
+        accountId = form.get('email');
+        if (!ACCOUNTS[accountId] || (mfa && !/^[0-9]{6}$/.test(form.get('otp') || ''))) {
+          res.statusCode = 401;
+          res.setHeader('content-type', 'text/html; charset=utf-8');
+          res.end(signInPage(uid, mfa, 'Unknown account or wrong code'));
+          return;
+        }
+        amr = mfa ? ['pwd', 'otp', 'mfa'] : ['pwd'];
+      }
       const age = Number(params.test_auth_age || 0);
       const login = {
-        accountId: params.login_hint,
-        amr: (params.test_amr || 'pwd').split(' '),
-        acr: params.test_acr || 'urn:tollgate:test:pwd',
+        accountId,
+        amr,
+        acr: params.test_acr || (amr.includes('mfa') ? MFA : 'urn:tollgate:test:pwd'),
         ts: Math.floor(Date.now() / 1000) - age,
         remember: false,
       };
