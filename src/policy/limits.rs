@@ -209,8 +209,7 @@ pub(crate) fn engine_failure(e: &anyhow::Error, rule: impl FnOnce() -> String) -
         None => match limit_in_text(&format!("{e:#}")) {
             Some(limit) => limit,
             None => {
-                let failure =
-                    EvalFailure::new(FailureKind::Evaluation, bounded(format!("{e:#}")));
+                let failure = EvalFailure::new(FailureKind::Evaluation, bounded(format!("{e:#}")));
                 return Evaluated::finished(Err(failure));
             }
         },
@@ -222,9 +221,8 @@ pub(crate) fn engine_failure(e: &anyhow::Error, rule: impl FnOnce() -> String) -
 mod tests {
     #[test]
     fn a_limit_wrapped_into_a_builtin_message_is_still_a_limit() {
-        let e = anyhow::anyhow!(
-            "json.marshal: execution exceeded time limit (elapsed=1ns, limit=1ns)"
-        );
+        let e =
+            anyhow::anyhow!("json.marshal: execution exceeded time limit (elapsed=1ns, limit=1ns)");
         let out = engine_failure(&e, || "data.tollgate.deny".into());
         assert_eq!(out.blown.map(|b| b.limit), Some(Limit::Time));
         let other = engine_failure(&anyhow::anyhow!("division by zero"), String::new);
