@@ -29,6 +29,7 @@ mod grpc;
 mod guarantees;
 mod identity;
 mod log_hygiene;
+mod mcp;
 mod metrics;
 mod notify;
 mod otlp;
