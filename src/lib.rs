@@ -37,6 +37,7 @@
 //!   outbox the audit append writes, delivered once per channel across replicas.
 //! - [`config`]: one typed configuration: file -> environment -> flags, validated up front.
 //! - [`client`]: the agent-side SDK over gRPC: authorize, wait, redeem, run.
+//! - [`mcp`]: the MCP gateway (`tollgate mcp`): every tool call decided through [`client`].
 //! - [`cli`]: clap subcommands (`serve`, `eval`, `test`, `approvals` for reviewers, `audit`
 //!   for auditors, `bundle impact` for policy authors).
 //! - [`app`]: wiring: build state, start servers, reload on change, drain on shutdown.
@@ -60,6 +61,7 @@ pub mod grpc;
 pub mod http;
 pub mod identity;
 pub mod keyfile;
+pub mod mcp;
 pub mod notify;
 pub mod outbound;
 pub mod policy;

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Approvals(args) => approvals(&args),
         Command::Audit(cmd) => offline(cmd.run()),
         Command::Bundle(args) => offline(cli::bundle::run(&args)),
+        Command::Mcp(args) => mcp(&args),
     };
     match result {
         Ok(code) => code,
@@ -60,4 +61,21 @@ fn offline(
         .enable_all()
         .build()?;
     runtime.block_on(work)
+}
+
+/// The MCP gateway: stdout is the MCP channel, so logs go to stderr (`RUST_LOG`, default
+/// `info`).
+fn mcp(args: &tollgate::mcp::McpArgs) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(tollgate::mcp::run(args))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -262,7 +262,7 @@ impl Workflow {
             .approvals
             .create_approval(&new, max_pending, &events)
             .await?;
-        if !created && approval.request_hash != new.request_hash {
+        if !created && !asks_for(&approval, &new.request_hash) {
             return Err(WorkflowError::KeyReused);
         }
         if !created {
@@ -483,4 +483,16 @@ impl Workflow {
     pub async fn count_pending(&self) -> Result<u64, WorkflowError> {
         Ok(self.approvals.count_pending(self.now()).await?)
     }
+}
+
+/// Whether a stored approval was created for the request hashing to `hash`: its request, or
+/// the request as first asked when a reviewer narrowed it (a retry repeats what it asked,
+/// not what the reviewer allowed, and must find the same approval).
+fn asks_for(approval: &Approval, hash: &str) -> bool {
+    approval.request_hash == hash
+        || approval
+            .original_request
+            .as_ref()
+            .and_then(|v| serde_json::from_value::<AuthzRequest>(v.clone()).ok())
+            .is_some_and(|o| o.request_hash() == hash)
 }

@@ -1,6 +1,6 @@
 //! The command line: `serve`, `eval`, `test`, `approvals` (the reviewer client), `audit`
 //! (offline tools over the audit trail: verify, checkpoints, export, show, replay) and
-//! `bundle impact`.
+//! `bundle impact`, and `mcp` (the MCP gateway, see [`crate::mcp`]).
 
 pub mod approvals;
 pub mod audit;
@@ -53,6 +53,9 @@ pub enum Command {
     Audit(Audit),
     /// Policy bundle tools: the impact of a candidate bundle on recorded decisions.
     Bundle(bundle::BundleArgs),
+    /// An MCP gateway: serve an agent on stdio, decide every tool call before the upstream
+    /// MCP server (a child process) sees it.
+    Mcp(crate::mcp::McpArgs),
 }
 
 /// `tollgate audit ...`: offline, over the server's store.

@@ -32,6 +32,7 @@ mod guarantees;
 mod identity;
 mod log_hygiene;
 mod malformed;
+mod mcp;
 mod metrics;
 mod notify;
 mod otlp;

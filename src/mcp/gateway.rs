@@ -1,0 +1,261 @@
+//! The MCP server the agent talks to: `tools/list` passes through to the upstream server;
+//! every `tools/call` is decided by tollgate first. ALLOW forwards; DENY answers a tool error
+//! with the policy's reasons; PENDING_APPROVAL holds the call (with progress notifications
+//! when the client asked for them) until a reviewer decides or the wait runs out, then
+//! redeems the capability for exactly the approved arguments and forwards those. Nothing the
+//! client sends can skip a step: the gateway asks, waits and redeems itself.
+
+use std::{sync::Arc, time::Duration};
+
+use rmcp::{
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
+        ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
+        ServerCapabilities, ServerConfig,
+    },
+    service::{Peer, RequestContext},
+    RoleClient, RoleServer, ServerHandler,
+};
+use serde_json::{Map, Value as Json};
+
+use super::mapping::{intent, Agent, Mapping};
+use crate::{
+    client::{Client, ClientError},
+    grpc::{convert::struct_json, pb},
+};
+
+/// How often a held call tells a client that asked for progress that it is still waiting.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// The gateway's server side: one per client session.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    upstream: Peer<RoleClient>,
+    tollgate: Client,
+    agent: Agent,
+    mapping: Mapping,
+    wait: Duration,
+}
+
+/// What tollgate allowed: the call as asked, or a reviewer's narrowed arguments with a note
+/// saying so.
+struct Cleared {
+    narrowed: Option<(Map<String, Json>, String)>,
+}
+
+impl Gateway {
+    /// A gateway forwarding to `upstream`, asking `tollgate` about `agent`'s calls.
+    pub fn new(
+        upstream: Peer<RoleClient>,
+        tollgate: Client,
+        agent: Agent,
+        mapping: Mapping,
+        wait: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                upstream,
+                tollgate,
+                agent,
+                mapping,
+                wait,
+            }),
+        }
+    }
+
+    /// Decides the call, then forwards what was allowed; every refusal is a tool error.
+    async fn guarded(
+        &self,
+        request: CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let tool = request.name.to_string();
+        let arguments = request.arguments.clone().unwrap_or_default();
+        let stated = request
+            .meta
+            .as_ref()
+            .map(|m| intent(m))
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(|| intent(&context.meta));
+        let asked = self
+            .inner
+            .mapping
+            .request(&self.inner.agent, &tool, &arguments, &stated);
+        let cleared = match self.clear(asked, context).await {
+            Ok(c) => c,
+            Err(refusal) => {
+                tracing::info!(tool = %tool, reason = %refusal, "tool call refused");
+                return Ok(CallToolResult::error(vec![ContentBlock::text(refusal)]));
+            }
+        };
+        let (arguments, note) = match cleared.narrowed {
+            Some((narrowed, note)) => (Some(narrowed), Some(note)),
+            None => (request.arguments, None),
+        };
+        let mut forward = CallToolRequestParams::new(request.name.clone());
+        forward.arguments = arguments;
+        let mut result = self.inner.upstream.call_tool(forward).await.map_err(|e| {
+            tracing::warn!(tool = %tool, error = %e, "upstream tool call failed");
+            ErrorData::internal_error(format!("upstream MCP server: {e}"), None)
+        })?;
+        if let Some(note) = note {
+            result.content.push(ContentBlock::text(note));
+        }
+        Ok(result)
+    }
+
+    /// Asks tollgate; the refusal text (for the tool error) when the call may not proceed.
+    async fn clear(
+        &self,
+        asked: pb::AuthorizeRequest,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Cleared, String> {
+        let tollgate = &self.inner.tollgate;
+        let answer = tollgate.authorize(asked.clone()).await.map_err(refusal)?;
+        match pb::Effect::try_from(answer.effect) {
+            Ok(pb::Effect::Allow) => {
+                if !answer.capability.is_empty() {
+                    tollgate
+                        .redeem(&answer.capability, asked)
+                        .await
+                        .map_err(refusal)?;
+                }
+                Ok(Cleared { narrowed: None })
+            }
+            Ok(pb::Effect::PendingApproval) if !answer.approval_id.is_empty() => {
+                self.hold(&answer.approval_id, asked, context).await
+            }
+            _ => Err(format!(
+                "denied by policy: {}",
+                if answer.reasons.is_empty() {
+                    "no reason given".to_string()
+                } else {
+                    answer.reasons.join("; ")
+                }
+            )),
+        }
+    }
+
+    /// Holds the call until approval `id` is decided (or the wait runs out, or the client
+    /// cancels), then redeems its capability for the approved request.
+    async fn hold(
+        &self,
+        id: &str,
+        asked: pb::AuthorizeRequest,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Cleared, String> {
+        tracing::info!(approval_id = %id, "tool call held for approval");
+        let tollgate = &self.inner.tollgate;
+        let progress = context.meta.get_progress_token();
+        let waited = tokio::select! {
+            w = tollgate.wait(id, self.inner.wait) => w,
+            () = keep_informed(&context.peer, progress, id) => unreachable_progress(id),
+            () = context.ct.cancelled() => Err(ClientError::WaitTimedOut { approval_id: id.to_string() }),
+        };
+        let approval = waited.map_err(|e| match e {
+            ClientError::WaitTimedOut { approval_id } => format!(
+                "approval {approval_id} is still pending; call the tool again with the same \
+                 arguments to resume waiting for it"
+            ),
+            other => refusal(other),
+        })?;
+        let approved = approval.request.clone().unwrap_or(asked);
+        tollgate
+            .redeem(&approval.capability, approved.clone())
+            .await
+            .map_err(refusal)?;
+        let narrowed = (!approval.changes.is_empty()).then(|| {
+            let arguments = params(&approved);
+            let note = format!(
+                "tollgate: approval {} narrowed the arguments; the tool ran with {}",
+                approval.id,
+                Json::Object(arguments.clone())
+            );
+            (arguments, note)
+        });
+        Ok(Cleared { narrowed })
+    }
+}
+
+/// The action params of `req` as tool arguments.
+fn params(req: &pb::AuthorizeRequest) -> Map<String, Json> {
+    match struct_json(req.action.as_ref().and_then(|a| a.params.as_ref())) {
+        Json::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The text of a tool error for a refused call.
+fn refusal(e: ClientError) -> String {
+    match e {
+        ClientError::Denied {
+            reasons,
+            approval_id: Some(id),
+        } => format!("approval {id} was denied: {}", reasons.join("; ")),
+        ClientError::Denied { reasons, .. } => format!("denied by policy: {}", reasons.join("; ")),
+        other => format!("not authorized: {other}"),
+    }
+}
+
+/// Sends a progress notification every [`PROGRESS_EVERY`] while a call is held; never
+/// returns (without a progress token it only waits).
+async fn keep_informed(peer: &Peer<RoleServer>, token: Option<ProgressToken>, id: &str) {
+    let mut tick = tokio::time::interval(PROGRESS_EVERY);
+    let mut step = 0u32;
+    loop {
+        tick.tick().await;
+        if let Some(token) = &token {
+            let note = ProgressNotificationParam::new(token.clone(), f64::from(step))
+                .with_message(format!("waiting for a reviewer: approval {id}"));
+            if let Err(e) = peer.notify_progress(note).await {
+                tracing::debug!(error = %e, "progress notification not delivered");
+            }
+        }
+        step = step.saturating_add(1);
+    }
+}
+
+/// [`keep_informed`] never returns; if it ever did, the call is not approved.
+fn unreachable_progress(id: &str) -> Result<pb::Approval, ClientError> {
+    Err(ClientError::WaitTimedOut {
+        approval_id: id.to_string(),
+    })
+}
+
+impl ServerHandler for Gateway {
+    fn get_info(&self) -> ServerConfig {
+        let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        if let Some(info) = self.inner.upstream.peer_info() {
+            if let Some(server) = &info.server_info {
+                config = config.with_server_info(server.clone());
+            }
+            if let Some(i) = &info.instructions {
+                config = config.with_instructions(i.clone());
+            }
+        }
+        config
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        self.inner.upstream.list_tools(request).await.map_err(|e| {
+            tracing::warn!(error = %e, "upstream tools/list failed");
+            ErrorData::internal_error(format!("upstream MCP server: {e}"), None)
+        })
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.guarded(request, &context).await.map(Into::into)
+    }
+}
