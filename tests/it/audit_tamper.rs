@@ -157,6 +157,31 @@ impl Log {
         }
     }
 
+    /// Rewrites record 3 with `edit` and recomputes every later hash and the head, so the
+    /// chain is consistent again, the way an intruder who knows the hashing would.
+    async fn rewrite_record_3(&self, edit: impl FnOnce(&mut AuditEvent)) {
+        let store = self.store().await;
+        let records = store.range(1, 100).await.unwrap();
+        let mut events: Vec<AuditEvent> = records.iter().map(|r| r.event.clone()).collect();
+        edit(&mut events[2]);
+        let rewritten = tollgate::domain::chain(2, &records[1].hash, &events[2..]).unwrap();
+        let mut sql = String::new();
+        for r in &rewritten {
+            sql.push_str(&format!(
+                "UPDATE audit_log SET body = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+                r.body.replace('\'', "''"),
+                r.prev_hash,
+                r.hash,
+                r.seq
+            ));
+        }
+        sql.push_str(&format!(
+            "UPDATE audit_head SET hash = '{}' WHERE id = 1;",
+            rewritten.last().unwrap().hash
+        ));
+        self.tamper(&sql).await;
+    }
+
     /// `tollgate audit verify` on this log: (exit success, output).
     fn verify(&self) -> (bool, String) {
         self.verify_with(&[])
@@ -246,27 +271,10 @@ async fn forged_token_sql(postgres: bool) -> Option<String> {
 /// again: only the signed checkpoint can tell.
 async fn rewritten_history(postgres: bool) -> Option<String> {
     let log = log(postgres).await?;
-    let store = log.store().await;
-    let records = store.range(1, 100).await.unwrap();
-    let mut events: Vec<AuditEvent> = records.iter().map(|r| r.event.clone()).collect();
-    events[2].input = json!({"action": {"name": "data.export", "params": {"rows": 3_000_000}}});
-    let rewritten = tollgate::domain::chain(2, &records[1].hash, &events[2..]).unwrap();
-    let mut sql = String::new();
-    for r in &rewritten {
-        sql.push_str(&format!(
-            "UPDATE audit_log SET body = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
-            r.body.replace('\'', "''"),
-            r.prev_hash,
-            r.hash,
-            r.seq
-        ));
-    }
-    let last = rewritten.last().unwrap();
-    sql.push_str(&format!(
-        "UPDATE audit_head SET hash = '{}' WHERE id = 1;",
-        last.hash
-    ));
-    log.tamper(&sql).await;
+    log.rewrite_record_3(|e| {
+        e.input = json!({"action": {"name": "data.export", "params": {"rows": 3_000_000}}});
+    })
+    .await;
     let (ok, out) = log.verify();
     assert!(!ok, "{out}");
     log.drop_schema().await;
@@ -280,28 +288,11 @@ async fn rewritten_history(postgres: bool) -> Option<String> {
 async fn checkpoints_deleted_then_rewritten(postgres: bool, anchor_file: bool) -> Option<String> {
     let log = log(postgres).await?;
     log.tamper("DELETE FROM audit_checkpoints;").await;
-    let store = log.store().await;
-    let records = store.range(1, 100).await.unwrap();
-    let mut events: Vec<AuditEvent> = records.iter().map(|r| r.event.clone()).collect();
-    events[2].effect = "ALLOW".into();
-    events[2].input =
-        json!({"action": {"name": "data.export", "params": {"rows": 3}}, "was": "DENY"});
-    let rewritten = tollgate::domain::chain(2, &records[1].hash, &events[2..]).unwrap();
-    let mut sql = String::new();
-    for r in &rewritten {
-        sql.push_str(&format!(
-            "UPDATE audit_log SET body = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
-            r.body.replace('\'', "''"),
-            r.prev_hash,
-            r.hash,
-            r.seq
-        ));
-    }
-    sql.push_str(&format!(
-        "UPDATE audit_head SET hash = '{}' WHERE id = 1;",
-        rewritten.last().unwrap().hash
-    ));
-    log.tamper(&sql).await;
+    log.rewrite_record_3(|e| {
+        e.effect = "ALLOW".into();
+        e.input = json!({"action": {"name": "data.export", "params": {"rows": 3}}, "was": "DENY"});
+    })
+    .await;
     let (ok, out) = log.verify();
     assert!(
         ok,

@@ -62,6 +62,16 @@ fn sign(dir: &Path, key: &EncodingKey) {
     .unwrap();
 }
 
+/// Serve only bundles signed by the key in `pem_file` (EdDSA, key id `release`).
+fn verification(pem_file: &Path) -> VerificationConfig {
+    VerificationConfig {
+        public_key_file: pem_file.to_path_buf(),
+        key_id: "release".into(),
+        algorithm: SigningAlgorithm::EdDSA,
+        scope: None,
+    }
+}
+
 #[tokio::test]
 async fn only_correctly_signed_bundles_replace_the_serving_one() {
     let (key, pem) = keypair(7);
@@ -73,14 +83,7 @@ async fn only_correctly_signed_bundles_replace_the_serving_one() {
             write_probe_bundle(b, "v1", true);
             sign(b, &key);
         },
-        |c| {
-            c.bundle.verification = Some(VerificationConfig {
-                public_key_file: pem_file.clone(),
-                key_id: "release".into(),
-                algorithm: SigningAlgorithm::EdDSA,
-                scope: None,
-            })
-        },
+        |c| c.bundle.verification = Some(verification(&pem_file)),
     )
     .await;
     let bundle = server.bundle_dir();
@@ -259,14 +262,7 @@ async fn a_replayed_older_signed_release_is_refused_unless_an_admin_allows_it() 
             release(b, &private, 1, true);
             copy_dir(b, &old_release);
         },
-        |c| {
-            c.bundle.verification = Some(VerificationConfig {
-                public_key_file: pem_file.clone(),
-                key_id: "release".into(),
-                algorithm: SigningAlgorithm::EdDSA,
-                scope: None,
-            })
-        },
+        |c| c.bundle.verification = Some(verification(&pem_file)),
     )
     .await;
     let bundle = server.bundle_dir();

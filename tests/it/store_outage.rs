@@ -53,6 +53,28 @@ impl Drop for Cluster {
     }
 }
 
+/// Waits until gRPC health on `channel` reports `wanted`.
+async fn health_becomes(channel: &tonic::transport::Channel, wanted: ServingStatus) {
+    let health = HealthClient::new(channel.clone());
+    eventually(
+        &format!("gRPC health {wanted:?}"),
+        Duration::from_secs(10),
+        || {
+            let mut health = health.clone();
+            async move {
+                let s = health
+                    .check(HealthCheckRequest::default())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_inner()
+                    .status();
+                (s == wanted).then_some(()).ok_or(format!("{s:?}"))
+            }
+        },
+    )
+    .await;
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -115,22 +137,7 @@ async fn a_lost_postgres_answers_unavailable_at_once_reports_not_serving_and_res
         // while still telling it from the 30 s hold this replaces.
         assert!(took < Duration::from_secs(5), "held for {took:?}");
     }
-    let mut health = HealthClient::new(server.channel.clone());
-    eventually("gRPC health NOT_SERVING", Duration::from_secs(10), || {
-        let mut health = health.clone();
-        async move {
-            let s = health
-                .check(HealthCheckRequest::default())
-                .await
-                .map_err(|e| e.to_string())?
-                .into_inner()
-                .status();
-            (s == ServingStatus::NotServing)
-                .then_some(())
-                .ok_or(format!("{s:?}"))
-        }
-    })
-    .await;
+    health_becomes(&server.channel, ServingStatus::NotServing).await;
     let (code, body) = http_get(server.running.http_addr, "/healthz").await;
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("store unavailable"), "{body}");
@@ -152,32 +159,7 @@ async fn a_lost_postgres_answers_unavailable_at_once_reports_not_serving_and_res
     )
     .await;
     answered.insert(resumed.decision_id);
-    let s = health
-        .check(HealthCheckRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .status();
-    let s = if s == ServingStatus::Serving {
-        s
-    } else {
-        eventually("gRPC health SERVING", Duration::from_secs(10), || {
-            let mut health = health.clone();
-            async move {
-                let s = health
-                    .check(HealthCheckRequest::default())
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .into_inner()
-                    .status();
-                (s == ServingStatus::Serving)
-                    .then_some(s)
-                    .ok_or(format!("{s:?}"))
-            }
-        })
-        .await
-    };
-    assert_eq!(s, ServingStatus::Serving);
+    health_becomes(&server.channel, ServingStatus::Serving).await;
     let (metrics_code, metrics) = http_get(server.running.http_addr, "/metrics").await;
     assert_eq!(metrics_code, 200);
     assert!(
