@@ -498,15 +498,19 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Stores> {
     Ok(match &config.store.url {
         Some(url) => {
             let options = url.parse().context("store.url is not a PostgreSQL URL")?;
-            let pg = PostgresStore::connect_bounded(options, config.store.acquire_timeout)
-                .await
-                .context("connecting to PostgreSQL (store.url)")?;
+            let pg = PostgresStore::connect_durable(
+                options,
+                config.store.acquire_timeout,
+                config.audit.durability,
+            )
+            .await
+            .context("connecting to PostgreSQL (store.url)")?;
             let feed = Arc::new(pg.changes());
             Stores::of(pg, Some(feed))
         }
         None => {
             let path = config.data_dir.join(SQLITE_FILE);
-            let sqlite = SqliteStore::open(&path)
+            let sqlite = SqliteStore::open_durable(&path, config.audit.durability)
                 .await
                 .with_context(|| format!("opening {}", path.display()))?;
             Stores::of(sqlite, None)

@@ -163,6 +163,10 @@ pub struct AuditConfig {
     pub checkpoint_interval: Duration,
     /// Most events the group commit puts in one transaction.
     pub max_batch: usize,
+    /// When an answer's commit reaches the disk: `power` (fsync before answering, the
+    /// default) or `process` (written before answering, flushed within about a second:
+    /// survives kill -9, not power loss). See `docs/audit.md`.
+    pub durability: crate::store::Durability,
     /// Where checkpoints are anchored outside the database (file, webhook).
     pub anchor: crate::audit::anchor::AnchorConfig,
 }
@@ -176,6 +180,7 @@ impl Default for AuditConfig {
             checkpoint_every: 1000,
             checkpoint_interval: Duration::from_secs(60),
             max_batch: 512,
+            durability: crate::store::Durability::Power,
             anchor: crate::audit::anchor::AnchorConfig::default(),
         }
     }
@@ -191,6 +196,7 @@ impl AuditConfig {
             checkpoint_every,
             checkpoint_interval,
             max_batch,
+            durability: _,
             anchor,
         } = self;
         let invalid = |field, message: &str| {
@@ -339,6 +345,8 @@ pub struct Overrides {
     pub audit_enabled: Option<bool>,
     /// `--audit-key-file` / `TOLLGATE_AUDIT_KEY_FILE`.
     pub audit_key_file: Option<PathBuf>,
+    /// `--audit-durability` / `TOLLGATE_AUDIT_DURABILITY`.
+    pub audit_durability: Option<crate::store::Durability>,
 }
 
 impl Config {
@@ -372,6 +380,7 @@ impl Config {
             otlp_endpoint,
             audit_enabled,
             audit_key_file,
+            audit_durability,
         } = overrides;
         if let Some(v) = grpc_addr {
             config.grpc_addr = v;
@@ -402,6 +411,9 @@ impl Config {
         }
         if let Some(v) = audit_key_file {
             config.audit.key_file = Some(v);
+        }
+        if let Some(v) = audit_durability {
+            config.audit.durability = v;
         }
         config.validate()?;
         Ok(config)

@@ -123,6 +123,10 @@ pub struct ServeArgs {
     /// Audit checkpoint key (PASERK) [default: data_dir/audit-ed25519.paserk].
     #[arg(long, env = "TOLLGATE_AUDIT_KEY_FILE")]
     pub audit_key_file: Option<PathBuf>,
+    /// When an answer's commit reaches the disk: power (fsync first) or process (survives
+    /// kill -9, not power loss) [default: power].
+    #[arg(long, env = "TOLLGATE_AUDIT_DURABILITY")]
+    pub audit_durability: Option<crate::store::Durability>,
 }
 
 impl ServeArgs {
@@ -140,6 +144,7 @@ impl ServeArgs {
             otlp_endpoint,
             audit_enabled,
             audit_key_file,
+            audit_durability,
         } = self;
         Config::load(
             config.as_deref(),
@@ -154,6 +159,7 @@ impl ServeArgs {
                 otlp_endpoint: otlp_endpoint.clone(),
                 audit_enabled: *audit_enabled,
                 audit_key_file: audit_key_file.clone(),
+                audit_durability: *audit_durability,
             },
         )
     }

@@ -61,6 +61,32 @@ pub use group_commit::{BatchObserver, CommitError, GroupCommit};
 pub use postgres::{PgChangeFeed, PostgresStore};
 pub use sqlite::SqliteStore;
 
+/// What a committed answer survives (`audit.durability`). Either way nothing is answered
+/// before its transaction committed; the modes differ in when the commit reaches the disk.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// The commit is flushed to stable storage (fsync) before the caller is answered:
+    /// survives kill -9, an operating-system crash and power loss.
+    #[default]
+    Power,
+    /// The commit is written to the operating system (SQLite's WAL; PostgreSQL's WAL buffers
+    /// with `synchronous_commit = off`) before the caller is answered and flushed on a short
+    /// interval: survives kill -9 of tollgate, but an OS crash or power loss may lose the
+    /// last interval of answers (about one second on SQLite, 600 ms on PostgreSQL).
+    Process,
+}
+
 /// Why a store operation failed. Business outcomes (a duplicate review, a refused redemption)
 /// are values, not errors; these are faults and caller mistakes.
 #[derive(Debug, thiserror::Error)]

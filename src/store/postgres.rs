@@ -79,6 +79,21 @@ impl PostgresStore {
         options: PgConnectOptions,
         acquire_timeout: std::time::Duration,
     ) -> Result<Self, StoreError> {
+        Self::connect_durable(options, acquire_timeout, super::Durability::Power).await
+    }
+
+    /// [`Self::connect_bounded`] with the chosen durability: [`super::Durability::Process`]
+    /// sets `synchronous_commit = off` on every connection (PostgreSQL flushes its WAL every
+    /// `wal_writer_delay`, 200 ms by default; a server crash may lose up to three of those).
+    pub async fn connect_durable(
+        options: PgConnectOptions,
+        acquire_timeout: std::time::Duration,
+        durability: super::Durability,
+    ) -> Result<Self, StoreError> {
+        let options = match durability {
+            super::Durability::Power => options,
+            super::Durability::Process => options.options([("synchronous_commit", "off")]),
+        };
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(acquire_timeout)

@@ -29,20 +29,26 @@ approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl
 	"reason": "an SRE looks first"} if input.action.name == "db.drop"
 "#;
 
-const CONFIG: &str = "grpc_addr: 127.0.0.1:0
+/// The server's configuration with `audit.durability` set to `durability`.
+fn config(durability: &str) -> String {
+    format!(
+        "grpc_addr: 127.0.0.1:0
 http_addr: 127.0.0.1:0
 log:
   format: json
   level: warn,tollgate::app=info
 audit:
   checkpoint_every: 40
+  durability: {durability}
 auth:
   mode: static_tokens
   tokens:
-    - {token: agent, id: \"agent:loader\", kind: agent}
+    - {{token: agent, id: \"agent:loader\", kind: agent}}
 rate_limits:
   max_pending_per_subject: 1000000
-";
+"
+    )
+}
 
 const ROUNDS: usize = 8;
 const CLIENTS: usize = 4;
@@ -106,8 +112,19 @@ fn jitter(max_ms: u64) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_load_loses_no_answered_decision() {
+    sigkill_under_load("power").await;
+}
+
+/// `durability: process` skips the fsync on the answer's path: a kill -9 must still lose
+/// nothing (the WAL is in the operating system's hands before the answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_under_load_loses_no_answered_decision_with_process_durability() {
+    sigkill_under_load("process").await;
+}
+
+async fn sigkill_under_load(durability: &str) {
     let dir = tempfile::tempdir().unwrap();
-    write_serve_dir(dir.path(), POLICY, CONFIG);
+    write_serve_dir(dir.path(), POLICY, &config(durability));
     let answered = Arc::new(Mutex::new(Vec::new()));
 
     for round in 0..ROUNDS {

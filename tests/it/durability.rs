@@ -18,18 +18,25 @@ approval contains {"groups": ["sre"], "quorum": 1, "ttl": "2s", "capability_ttl"
 	"reason": "quick look"} if input.action.name == "db.vacuum"
 "#;
 
-const CONFIG: &str = "grpc_addr: 127.0.0.1:0
+/// The server's configuration with `audit.durability` set to `durability`.
+fn config(durability: &str) -> String {
+    format!(
+        "grpc_addr: 127.0.0.1:0
 http_addr: 127.0.0.1:0
 log:
   format: json
+audit:
+  durability: {durability}
 auth:
   mode: static_tokens
   tokens:
-    - {token: agent, id: \"agent:deployer\", kind: agent}
-    - {token: sre1, id: \"user:sre1\", kind: user, groups: [sre]}
-    - {token: sre2, id: \"user:sre2\", kind: user, groups: [sre]}
-    - {token: executor, id: \"service:executor\", kind: service, groups: [tollgate-executors]}
-";
+    - {{token: agent, id: \"agent:deployer\", kind: agent}}
+    - {{token: sre1, id: \"user:sre1\", kind: user, groups: [sre]}}
+    - {{token: sre2, id: \"user:sre2\", kind: user, groups: [sre]}}
+    - {{token: executor, id: \"service:executor\", kind: service, groups: [tollgate-executors]}}
+"
+    )
+}
 
 async fn ask(s: &Process, action: &str, rid: &str) -> pb::AuthorizeResponse {
     let r = AuthorizerClient::new(s.channel.clone())
@@ -71,8 +78,19 @@ async fn get(s: &Process, id: &str) -> pb::Approval {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_no_approval_review_or_capability() {
+    sigkill_loses_nothing("power").await;
+}
+
+/// The same with `durability: process` (no fsync before the answer): kill -9 still loses
+/// nothing answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_no_approval_review_or_capability_with_process_durability() {
+    sigkill_loses_nothing("process").await;
+}
+
+async fn sigkill_loses_nothing(durability: &str) {
     let dir = tempfile::tempdir().unwrap();
-    write_serve_dir(dir.path(), POLICY, CONFIG);
+    write_serve_dir(dir.path(), POLICY, &config(durability));
 
     let first = serve_dir(dir.path()).await;
     let untouched = ask(&first, "db.drop", "a").await.approval_id;
