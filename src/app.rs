@@ -204,6 +204,8 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
     let observer = audit_metrics(&metrics, audit_observer);
     let (auditor, commit) =
         start_audit(config, &stores, observer, &policies, &rx, &mut tasks).await?;
+    // From here on approval and capability state changes share the decisions' transactions.
+    let stores = stores.grouped(auditor.group_commit().clone());
     let (probe, probe_metrics, stop_probe) = (
         stores.liveness.clone(),
         metrics.clone(),

@@ -49,6 +49,12 @@ impl Auditor {
         }
     }
 
+    /// The group commit it records through, which state changes share (see
+    /// [`crate::store::Stores::grouped`]).
+    pub fn group_commit(&self) -> &GroupCommit {
+        &self.commit
+    }
+
     /// Whether anything is recorded.
     pub fn is_enabled(&self) -> bool {
         self.enabled

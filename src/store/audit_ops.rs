@@ -104,6 +104,14 @@ macro_rules! audit_ops {
                 Ok(records)
             }
 
+            /// Locks the chain head until the transaction ends (see `append`).
+            pub(super) async fn lock_head(conn: &mut Conn) -> Result<(), StoreError> {
+                sqlx::query(sql::LOCK_AUDIT_HEAD)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
             async fn insert(conn: &mut Conn, records: &[AuditRecord]) -> Result<(), StoreError> {
                 let mut builder = sqlx::QueryBuilder::<$db>::new(sql::INSERT_AUDIT_PREFIX);
                 builder.push_values(records, |mut b, r| {

@@ -17,6 +17,202 @@ macro_rules! store_backend {
 
         $crate::store::notify_ops::notify_ops!($store, $db, $begin);
 
+        /// Finishes a one-change transaction: an applied change records `audit` and commits;
+        /// one that did not apply is rolled back (it may have written before finding so).
+        async fn finish(
+            mut tx: sqlx::Transaction<'_, $db>,
+            applied: bool,
+            audit: &[$crate::domain::AuditEvent],
+        ) -> Result<(), $crate::store::StoreError> {
+            if applied {
+                audit_ops::append(&mut tx, audit).await?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            Ok(())
+        }
+
+        /// The state changes, each on a connection inside a transaction (its own, or a
+        /// savepoint of the group commit's), returning its outcome and whether it applied
+        /// (then its writes are kept and its audit recorded; else they are rolled back).
+        mod change {
+            use super::ops;
+            use $crate::domain::{
+                Approval, ApprovalState, Capability, NewApproval, RedeemOutcome, RequestChange,
+                Review, ReviewOutcome, UnixMillis,
+            };
+            use $crate::store::{Change, Changed, StoreError};
+
+            type Conn = ops::Conn;
+
+            pub(super) async fn create_approval(
+                conn: &mut Conn,
+                new: &NewApproval,
+                max_pending: Option<u32>,
+            ) -> Result<((Approval, bool), bool), StoreError> {
+                if let Some(limit) = max_pending {
+                    let pending =
+                        ops::count_pending_of(conn, &new.subject_id, new.created_at).await?;
+                    if pending >= u64::from(limit) {
+                        // A replay of an existing request is answered, never counted again.
+                        let replay = if new.request_id.is_empty() {
+                            None
+                        } else {
+                            ops::approval_by_key(conn, &new.subject_id, &new.request_id).await?
+                        };
+                        return match replay {
+                            Some(a) => Ok(((a.observed_at(new.created_at), false), false)),
+                            None => Err(StoreError::QuotaExceeded { pending, limit }),
+                        };
+                    }
+                }
+                if ops::insert_approval(conn, new).await? {
+                    return Ok(((new.clone().into_pending(), true), true));
+                }
+                let existing = if new.request_id.is_empty() {
+                    None
+                } else {
+                    ops::approval_by_key(conn, &new.subject_id, &new.request_id).await?
+                };
+                match existing {
+                    Some(approval) => Ok(((approval.observed_at(new.created_at), false), false)),
+                    None => Err(StoreError::Conflict {
+                        kind: "approval",
+                        id: new.id.clone(),
+                    }),
+                }
+            }
+
+            pub(super) async fn add_review(
+                conn: &mut Conn,
+                review: &Review,
+                change: Option<&RequestChange>,
+            ) -> Result<(ReviewOutcome, bool), StoreError> {
+                if !ops::lock_pending(conn, &review.approval_id, review.at).await? {
+                    return match ops::approval_by_id(conn, &review.approval_id).await? {
+                        Some(a) => Ok((
+                            ReviewOutcome::NotPending(a.observed_at(review.at).state),
+                            false,
+                        )),
+                        None => Err(StoreError::NotFound {
+                            kind: "approval",
+                            id: review.approval_id.clone(),
+                        }),
+                    };
+                }
+                if !ops::insert_review(conn, review).await? {
+                    return Ok((ReviewOutcome::Duplicate, false));
+                }
+                if let Some(change) = change {
+                    // The row is locked and pending (checked above, same transaction).
+                    if !ops::narrow_request(conn, &review.approval_id, change, review.at).await? {
+                        return Ok((ReviewOutcome::NotPending(ApprovalState::Expired), false));
+                    }
+                }
+                let reviews = ops::reviews_of(conn, &review.approval_id).await?;
+                Ok((ReviewOutcome::Recorded(reviews), true))
+            }
+
+            pub(super) async fn transition(
+                conn: &mut Conn,
+                id: &str,
+                from: ApprovalState,
+                to: ApprovalState,
+                now: UnixMillis,
+            ) -> Result<(bool, bool), StoreError> {
+                if !from.can_become(to) {
+                    return Err(StoreError::InvalidTransition { from, to });
+                }
+                let moved = ops::transition(conn, id, from, to, now).await?;
+                Ok((moved, moved))
+            }
+
+            pub(super) async fn approve_with_capability(
+                conn: &mut Conn,
+                id: &str,
+                cap: &Capability,
+                now: UnixMillis,
+            ) -> Result<(bool, bool), StoreError> {
+                // Lock the row while it is pending and in time before inserting, so a losing
+                // racer finds it decided instead of colliding on the capability id.
+                if !ops::lock_pending(conn, id, now).await? {
+                    return Ok((false, false));
+                }
+                ops::insert_capability(conn, cap).await?;
+                let moved = ops::transition(
+                    conn,
+                    id,
+                    ApprovalState::Pending,
+                    ApprovalState::Approved,
+                    now,
+                )
+                .await?;
+                Ok((moved, moved))
+            }
+
+            pub(super) async fn redeem(
+                conn: &mut Conn,
+                id: &str,
+                request_hash: &str,
+                now: UnixMillis,
+            ) -> Result<(RedeemOutcome, bool), StoreError> {
+                if ops::redeem(conn, id, request_hash, now).await? {
+                    return Ok((RedeemOutcome::Redeemed, true));
+                }
+                let outcome = match ops::capability_by_id(conn, id).await? {
+                    Some(cap) => RedeemOutcome::refusal(&cap, request_hash, now),
+                    None => RedeemOutcome::NotFound,
+                };
+                Ok((outcome, false))
+            }
+
+            /// Any [`Change`].
+            pub(super) async fn apply(
+                conn: &mut Conn,
+                change: &Change,
+            ) -> Result<(Changed, bool), StoreError> {
+                Ok(match change {
+                    Change::CreateApproval {
+                        new, max_pending, ..
+                    } => {
+                        let ((a, created), applied) =
+                            create_approval(conn, new, *max_pending).await?;
+                        (Changed::Approval(Box::new(a), created), applied)
+                    }
+                    Change::AddReview { review, change, .. } => {
+                        let (outcome, applied) = add_review(conn, review, change.as_ref()).await?;
+                        (Changed::Review(outcome), applied)
+                    }
+                    Change::Transition {
+                        id, from, to, now, ..
+                    } => {
+                        let (moved, applied) = transition(conn, id, *from, *to, *now).await?;
+                        (Changed::Moved(moved), applied)
+                    }
+                    Change::ApproveWithCapability {
+                        id,
+                        capability,
+                        now,
+                        ..
+                    } => {
+                        let (moved, applied) =
+                            approve_with_capability(conn, id, capability, *now).await?;
+                        (Changed::Moved(moved), applied)
+                    }
+                    Change::Redeem {
+                        id,
+                        request_hash,
+                        now,
+                        ..
+                    } => {
+                        let (outcome, applied) = redeem(conn, id, request_hash, *now).await?;
+                        (Changed::Redeemed(outcome), applied)
+                    }
+                })
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::ApprovalStore for $store {
             async fn create_approval(
@@ -26,43 +222,9 @@ macro_rules! store_backend {
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<($crate::domain::Approval, bool), $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                if let Some(limit) = max_pending {
-                    let pending =
-                        ops::count_pending_of(&mut tx, &new.subject_id, new.created_at).await?;
-                    if pending >= u64::from(limit) {
-                        // A replay of an existing request is answered, never counted again.
-                        let replay = if new.request_id.is_empty() {
-                            None
-                        } else {
-                            ops::approval_by_key(&mut tx, &new.subject_id, &new.request_id).await?
-                        };
-                        tx.rollback().await?;
-                        return match replay {
-                            Some(a) => Ok((a.observed_at(new.created_at), false)),
-                            None => {
-                                Err($crate::store::StoreError::QuotaExceeded { pending, limit })
-                            }
-                        };
-                    }
-                }
-                if ops::insert_approval(&mut tx, new).await? {
-                    audit_ops::append(&mut tx, audit).await?;
-                    tx.commit().await?;
-                    return Ok((new.clone().into_pending(), true));
-                }
-                let existing = if new.request_id.is_empty() {
-                    None
-                } else {
-                    ops::approval_by_key(&mut tx, &new.subject_id, &new.request_id).await?
-                };
-                tx.commit().await?;
-                match existing {
-                    Some(approval) => Ok((approval.observed_at(new.created_at), false)),
-                    None => Err($crate::store::StoreError::Conflict {
-                        kind: "approval",
-                        id: new.id.clone(),
-                    }),
-                }
+                let (out, applied) = change::create_approval(&mut tx, new, max_pending).await?;
+                finish(tx, applied, audit).await?;
+                Ok(out)
             }
 
             async fn get_approval(
@@ -114,37 +276,10 @@ macro_rules! store_backend {
                 change: Option<&$crate::domain::RequestChange>,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<$crate::domain::ReviewOutcome, $crate::store::StoreError> {
-                use $crate::domain::ReviewOutcome;
                 let mut tx = self.pool.begin_with($begin).await?;
-                if !ops::lock_pending(&mut tx, &review.approval_id, review.at).await? {
-                    let found = ops::approval_by_id(&mut tx, &review.approval_id).await?;
-                    tx.rollback().await?;
-                    return match found {
-                        Some(a) => Ok(ReviewOutcome::NotPending(a.observed_at(review.at).state)),
-                        None => Err($crate::store::StoreError::NotFound {
-                            kind: "approval",
-                            id: review.approval_id.clone(),
-                        }),
-                    };
-                }
-                if !ops::insert_review(&mut tx, review).await? {
-                    tx.rollback().await?;
-                    return Ok(ReviewOutcome::Duplicate);
-                }
-                if let Some(change) = change {
-                    // The row is locked and pending (checked above, same transaction).
-                    if !ops::narrow_request(&mut tx, &review.approval_id, change, review.at).await?
-                    {
-                        tx.rollback().await?;
-                        return Ok(ReviewOutcome::NotPending(
-                            $crate::domain::ApprovalState::Expired,
-                        ));
-                    }
-                }
-                let reviews = ops::reviews_of(&mut tx, &review.approval_id).await?;
-                audit_ops::append(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(ReviewOutcome::Recorded(reviews))
+                let (out, applied) = change::add_review(&mut tx, review, change).await?;
+                finish(tx, applied, audit).await?;
+                Ok(out)
             }
 
             async fn reviews(
@@ -163,17 +298,10 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<bool, $crate::store::StoreError> {
-                if !from.can_become(to) {
-                    return Err($crate::store::StoreError::InvalidTransition { from, to });
-                }
                 let mut tx = self.pool.begin_with($begin).await?;
-                if !ops::transition(&mut tx, id, from, to, now).await? {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                audit_ops::append(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(true)
+                let (moved, applied) = change::transition(&mut tx, id, from, to, now).await?;
+                finish(tx, applied, audit).await?;
+                Ok(moved)
             }
 
             async fn approve_with_capability(
@@ -183,30 +311,11 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<bool, $crate::store::StoreError> {
-                use $crate::domain::ApprovalState;
                 let mut tx = self.pool.begin_with($begin).await?;
-                // Lock the row while it is pending and in time before inserting, so a losing
-                // racer finds it decided instead of colliding on the capability id.
-                if !ops::lock_pending(&mut tx, id, now).await? {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                ops::insert_capability(&mut tx, cap).await?;
-                if !ops::transition(
-                    &mut tx,
-                    id,
-                    ApprovalState::Pending,
-                    ApprovalState::Approved,
-                    now,
-                )
-                .await?
-                {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                audit_ops::append(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(true)
+                let (moved, applied) =
+                    change::approve_with_capability(&mut tx, id, cap, now).await?;
+                finish(tx, applied, audit).await?;
+                Ok(moved)
             }
 
             async fn expire_due(
@@ -251,19 +360,10 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<$crate::domain::RedeemOutcome, $crate::store::StoreError> {
-                use $crate::domain::RedeemOutcome;
                 let mut tx = self.pool.begin_with($begin).await?;
-                if ops::redeem(&mut tx, id, request_hash, now).await? {
-                    audit_ops::append(&mut tx, audit).await?;
-                    tx.commit().await?;
-                    return Ok(RedeemOutcome::Redeemed);
-                }
-                let found = ops::capability_by_id(&mut tx, id).await?;
-                tx.rollback().await?;
-                Ok(match found {
-                    Some(cap) => RedeemOutcome::refusal(&cap, request_hash, now),
-                    None => RedeemOutcome::NotFound,
-                })
+                let (out, applied) = change::redeem(&mut tx, id, request_hash, now).await?;
+                finish(tx, applied, audit).await?;
+                Ok(out)
             }
         }
 
@@ -323,17 +423,38 @@ macro_rules! store_backend {
 
         #[async_trait::async_trait]
         impl $crate::store::BatchStore for $store {
-            async fn commit(
+            async fn commit_all(
                 &self,
+                changes: &[$crate::store::Change],
                 batch: &$crate::store::Batch,
-            ) -> Result<Vec<$crate::domain::AuditRecord>, $crate::store::StoreError> {
+            ) -> Result<$crate::store::Committed, $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
+                let mut committed = $crate::store::Committed::default();
+                let mut events = Vec::new();
+                if !changes.is_empty() {
+                    // The head first: every replica's transaction that changes state waits
+                    // here before it locks any approval row, so none can deadlock another.
+                    audit_ops::lock_head(&mut tx).await?;
+                }
+                for change in changes {
+                    let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+                    let outcome = change::apply(&mut savepoint, change).await;
+                    match outcome {
+                        Ok((_, true)) => {
+                            savepoint.commit().await?;
+                            events.extend_from_slice(change.audit());
+                        }
+                        Ok((_, false)) | Err(_) => savepoint.rollback().await?,
+                    }
+                    committed.changes.push(outcome.map(|(out, _)| out));
+                }
+                committed.change_records = audit_ops::append(&mut tx, &events).await?.len();
                 for cap in &batch.capabilities {
                     ops::insert_capability(&mut tx, cap).await?;
                 }
-                let records = audit_ops::append(&mut tx, &batch.events).await?;
+                committed.records = audit_ops::append(&mut tx, &batch.events).await?;
                 tx.commit().await?;
-                Ok(records)
+                Ok(committed)
             }
         }
 

@@ -1,9 +1,12 @@
-//! Group commit: one task owns the writes no compare-and-set guards (audit events of
-//! decisions, refused redemptions and bundle reloads, and the capabilities minted for ALLOW
-//! answers). Callers queue a [`Batch`] and wait; the task takes everything queued (up to a cap)
-//! into ONE transaction and answers every waiter after the commit, so many concurrent answers
-//! share one fsync. A failed commit answers every waiter with the error: the caller then fails
-//! closed (no answer without its record).
+//! Group commit: one task owns the store's writes. Callers queue either a [`Batch`] (writes
+//! no compare-and-set guards: audit events of decisions, refused redemptions and bundle
+//! reloads, the capabilities minted for ALLOW answers) or a [`Change`] (an approval created,
+//! reviewed, moved or approved with its capability, a capability redeemed) and wait; the task
+//! takes everything queued (up to a cap) into ONE transaction and answers every waiter after
+//! the commit, so many concurrent answers and state changes share one fsync. Changes run one
+//! after another inside that transaction, each in its own savepoint, so every compare-and-set
+//! is exactly as strict as alone. A failed commit answers every waiter with the error: the
+//! caller then fails closed (no answer without its record).
 
 use std::{
     sync::Arc,
@@ -15,7 +18,7 @@ use tokio::{
     task::JoinHandle,
 };
 
-use super::{health::StoreHealth, Batch, BatchStore, StoreError};
+use super::{health::StoreHealth, Batch, BatchStore, Change, Changed, StoreError};
 
 /// Called after each commit with the number of events and how long the commit took (metrics).
 pub type BatchObserver = Arc<dyn Fn(usize, Duration) + Send + Sync>;
@@ -35,9 +38,18 @@ pub enum CommitError {
 }
 
 /// One caller's share of a transaction.
-struct Job {
-    batch: Batch,
-    done: oneshot::Sender<Result<i64, CommitError>>,
+enum Job {
+    /// Unguarded writes; answered with the seq of the batch's last event.
+    Batch {
+        batch: Batch,
+        done: oneshot::Sender<Result<i64, CommitError>>,
+    },
+    /// A compare-and-set change; answered with its outcome (its own error, if it failed
+    /// alone, is the inner one).
+    Change {
+        change: Box<Change>,
+        done: oneshot::Sender<Result<Result<Changed, StoreError>, CommitError>>,
+    },
 }
 
 /// A handle to the group-commit task. Cheap to clone. The task stops, after committing
@@ -83,12 +95,49 @@ impl GroupCommit {
     /// of the head before it, when it has none) once committed.
     pub async fn submit(&self, batch: Batch) -> Result<i64, CommitError> {
         let (done, answer) = oneshot::channel();
-        let job = Job { batch, done };
+        let job = Job::Batch { batch, done };
         self.queue
             .send(job)
             .await
             .map_err(|_| CommitError::Closed)?;
         answer.await.map_err(|_| CommitError::Closed)?
+    }
+
+    /// Applies `change` in the next shared transaction; its outcome once committed. A failed
+    /// transaction is [`StoreError::Commit`]: nothing of the change was stored.
+    pub async fn change(&self, change: Change) -> Result<Changed, StoreError> {
+        let (done, answer) = oneshot::channel();
+        let job = Job::Change {
+            change: Box::new(change),
+            done,
+        };
+        let closed = || StoreError::Commit(CommitError::Closed);
+        self.queue.send(job).await.map_err(|_| closed())?;
+        answer
+            .await
+            .map_err(|_| closed())?
+            .map_err(StoreError::Commit)?
+    }
+}
+
+/// The waiters of one transaction.
+#[derive(Default)]
+struct Waiters {
+    /// Each batch's waiter and how many events it added: its seq is the last of them.
+    batches: Vec<(oneshot::Sender<Result<i64, CommitError>>, usize)>,
+    /// Each change's waiter, in the order of `changes`.
+    changes: Vec<oneshot::Sender<Result<Result<Changed, StoreError>, CommitError>>>,
+}
+
+impl Waiters {
+    /// Answers everyone with `error`.
+    fn fail(self, error: &CommitError) {
+        for (done, _) in self.batches {
+            let _ = done.send(Err(error.clone()));
+        }
+        for done in self.changes {
+            let _ = done.send(Err(error.clone()));
+        }
     }
 }
 
@@ -119,51 +168,59 @@ async fn run(
             break;
         }
         let mut batch = Batch::default();
-        // Each waiter and how many events it added: its seq is the last of them.
-        let mut waiters = Vec::with_capacity(jobs.len());
+        let mut changes = Vec::new();
+        let mut waiters = Waiters::default();
         for job in jobs.drain(..) {
-            waiters.push((job.done, job.batch.events.len()));
-            batch.events.extend(job.batch.events);
-            batch.capabilities.extend(job.batch.capabilities);
+            match job {
+                Job::Batch { batch: b, done } => {
+                    waiters.batches.push((done, b.events.len()));
+                    batch.events.extend(b.events);
+                    batch.capabilities.extend(b.capabilities);
+                }
+                Job::Change { change, done } => {
+                    changes.push(*change);
+                    waiters.changes.push(done);
+                }
+            }
         }
         if let Some(reason) = health.as_ref().and_then(StoreHealth::down_reason) {
-            for (done, _) in waiters {
-                let _ = done.send(Err(CommitError::Unavailable(reason.clone())));
-            }
+            waiters.fail(&CommitError::Unavailable(reason));
             continue;
         }
         let started = Instant::now();
-        let result = store.commit(&batch).await;
+        let result = store.commit_all(&changes, &batch).await;
         let took = started.elapsed();
         match result {
-            Ok(records) => {
+            Ok(committed) => {
+                let records = committed.records.len() + committed.change_records;
                 if let Some(observe) = &observer {
-                    observe(records.len(), took);
+                    observe(records, took);
                 }
                 tracing::debug!(
-                    audit.batch = records.len(),
+                    audit.batch = records,
+                    audit.changes = changes.len(),
                     audit.commit_us = took.as_micros() as u64,
                     "audit batch committed"
                 );
-                let mut seq = match records.first() {
+                let mut seq = match committed.records.first() {
                     Some(r) => r.seq - 1,
                     None => 0,
                 };
-                for (done, n) in waiters {
+                for (done, n) in waiters.batches {
                     seq += i64::try_from(n).unwrap_or(0);
                     // A caller that gave up waiting is fine: its records are committed.
                     let _ = done.send(Ok(seq));
                 }
+                for (done, outcome) in waiters.changes.into_iter().zip(committed.changes) {
+                    let _ = done.send(Ok(outcome));
+                }
             }
             Err(e) => {
-                tracing::error!(error = %crate::telemetry::ErrorChain(&e), audit.batch = batch.events.len(), "audit batch failed to commit; failing its callers closed");
+                tracing::error!(error = %crate::telemetry::ErrorChain(&e), audit.batch = batch.events.len(), audit.changes = changes.len(), "audit batch failed to commit; failing its callers closed");
                 if let Some(health) = &health {
                     health.suspect();
                 }
-                let e = Arc::new(e);
-                for (done, _) in waiters {
-                    let _ = done.send(Err(CommitError::Commit(e.clone())));
-                }
+                waiters.fail(&CommitError::Commit(Arc::new(e)));
             }
         }
     }

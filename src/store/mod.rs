@@ -1,6 +1,7 @@
 //! Durable state behind one small trait per concern: [`ApprovalStore`] (approvals and
 //! reviews), [`CapabilityStore`] (single use), [`AuditLog`] (reading the chain, checkpoints)
-//! and [`BatchStore`] (the group commit's target, driven by [`GroupCommit`]). Two databases
+//! and [`BatchStore`] (the group commit's target, driven by [`GroupCommit`]; [`Grouped`] sends
+//! the approval and capability state changes through it too, as [`Change`]s). Two databases
 //! implement all four: [`SqliteStore`] (the embedded default, a file in the data directory)
 //! and [`PostgresStore`] (several replicas sharing one database); [`Stores`] holds one
 //! database seen through each trait. The data they carry is the domain's; this module depends
@@ -39,6 +40,7 @@ mod approval_ops;
 mod audit_ops;
 mod backend;
 mod group_commit;
+mod grouped;
 pub mod health;
 mod notify_ops;
 mod postgres;
@@ -58,6 +60,7 @@ use crate::domain::{
 };
 
 pub use group_commit::{BatchObserver, CommitError, GroupCommit};
+pub use grouped::Grouped;
 pub use postgres::{PgChangeFeed, PostgresStore};
 pub use sqlite::SqliteStore;
 
@@ -129,6 +132,10 @@ pub enum StoreError {
         /// The configured limit.
         limit: u32,
     },
+    /// The group commit's shared transaction failed (or the store is down); nothing of the
+    /// change was stored.
+    #[error("the shared transaction was not committed")]
+    Commit(#[source] CommitError),
     /// A stored value is not one this version writes.
     #[error("corrupt {column} in the store: {value:?}")]
     Corrupt {
@@ -283,12 +290,118 @@ impl Batch {
     }
 }
 
+/// A compare-and-set state change the group commit applies for one caller inside the shared
+/// transaction: the same operation, with the same checks, as the [`ApprovalStore`] or
+/// [`CapabilityStore`] method of the same name, and its `audit` recorded only if it applied.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// [`ApprovalStore::create_approval`].
+    CreateApproval {
+        /// The approval to create.
+        new: NewApproval,
+        /// The subject's pending quota, if any.
+        max_pending: Option<u32>,
+        /// Recorded if created.
+        audit: Vec<AuditEvent>,
+    },
+    /// [`ApprovalStore::add_review`].
+    AddReview {
+        /// The review.
+        review: Review,
+        /// A reviewer's narrowing of the request, if any.
+        change: Option<RequestChange>,
+        /// Recorded if the review is.
+        audit: Vec<AuditEvent>,
+    },
+    /// [`ApprovalStore::transition`].
+    Transition {
+        /// The approval.
+        id: String,
+        /// The state it must be in.
+        from: ApprovalState,
+        /// The state it moves to.
+        to: ApprovalState,
+        /// When.
+        now: UnixMillis,
+        /// Recorded if it moved.
+        audit: Vec<AuditEvent>,
+    },
+    /// [`ApprovalStore::approve_with_capability`].
+    ApproveWithCapability {
+        /// The approval.
+        id: String,
+        /// Its capability.
+        capability: Capability,
+        /// When.
+        now: UnixMillis,
+        /// Recorded if approved.
+        audit: Vec<AuditEvent>,
+    },
+    /// [`CapabilityStore::redeem_capability`].
+    Redeem {
+        /// The capability.
+        id: String,
+        /// The binding hash of the presented request.
+        request_hash: String,
+        /// When.
+        now: UnixMillis,
+        /// Recorded if redeemed.
+        audit: Vec<AuditEvent>,
+    },
+}
+
+impl Change {
+    /// The events recorded if the change applies.
+    pub fn audit(&self) -> &[AuditEvent] {
+        match self {
+            Self::CreateApproval { audit, .. }
+            | Self::AddReview { audit, .. }
+            | Self::Transition { audit, .. }
+            | Self::ApproveWithCapability { audit, .. }
+            | Self::Redeem { audit, .. } => audit,
+        }
+    }
+}
+
+/// What a [`Change`] did: the return value of the method of the same name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Changed {
+    /// The approval, and whether this call created it.
+    Approval(Box<Approval>, bool),
+    /// The review's outcome.
+    Review(ReviewOutcome),
+    /// Whether the transition (or approval) happened.
+    Moved(bool),
+    /// The redemption's outcome.
+    Redeemed(RedeemOutcome),
+}
+
+/// What one shared transaction stored.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// Each change's outcome, in the order given. An error here is that change's alone:
+    /// it was rolled back to its savepoint and the others committed.
+    pub changes: Vec<Result<Changed, StoreError>>,
+    /// The batch's events as chained, in order.
+    pub records: Vec<AuditRecord>,
+    /// Records the applied changes appended (before the batch's).
+    pub change_records: usize,
+}
+
 /// The store side of the group commit.
 #[async_trait]
 pub trait BatchStore: Send + Sync + std::fmt::Debug {
     /// Stores `batch` in one transaction (capabilities first, then the events chained at the
     /// head); returns the events' records, in order. Any failure stores nothing.
-    async fn commit(&self, batch: &Batch) -> Result<Vec<AuditRecord>, StoreError>;
+    async fn commit(&self, batch: &Batch) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(self.commit_all(&[], batch).await?.records)
+    }
+
+    /// Applies `changes` in order, each in its own savepoint (a change that fails is rolled
+    /// back alone and its error reported), then stores `batch`, all in ONE transaction and one
+    /// commit. The chain head is locked first, so concurrent replicas' transactions serialize
+    /// on it and can never deadlock on approval rows. An error means nothing was stored.
+    async fn commit_all(&self, changes: &[Change], batch: &Batch) -> Result<Committed, StoreError>;
 }
 
 /// The highest bundle sequence that served, shared by every replica: a signed bundle below it
@@ -484,6 +597,21 @@ impl Stores {
             nonces: db,
             feed,
         }
+    }
+}
+
+impl Stores {
+    /// The same stores with every approval and capability state change sent through
+    /// `commit` (which must commit to this database): concurrent flows share transactions.
+    pub fn grouped(mut self, commit: GroupCommit) -> Self {
+        let grouped = Arc::new(Grouped::new(
+            self.approvals.clone(),
+            self.capabilities.clone(),
+            commit,
+        ));
+        self.approvals = grouped.clone();
+        self.capabilities = grouped;
+        self
     }
 }
 

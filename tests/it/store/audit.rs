@@ -546,3 +546,77 @@ pub(crate) async fn capabilities_commit_with_their_records(store: Arc<dyn Db>) {
     );
     whole_chain(&store).await;
 }
+
+/// One shared transaction (`commit_all`, what the group commit runs): a change that fails on
+/// a statement (its capability id collides) or a check (quota) is rolled back to its savepoint
+/// alone, a change that does not apply (already decided) records nothing, and the others and
+/// the batch commit, in one gap-free chain. On PostgreSQL the failed statement would abort the
+/// whole transaction without the savepoint.
+pub(crate) async fn a_failing_change_fails_alone_in_a_shared_transaction(store: Arc<dyn Db>) {
+    use tollgate::store::{Change, Changed};
+    let a = create(&store, &new_approval("agent:a", "ra", "db.drop", 60_000)).await;
+    let b = create(&store, &new_approval("agent:b", "rb", "db.drop", 60_000)).await;
+    store
+        .insert_capability(&capability("cap-taken", None, 60_000), &[])
+        .await
+        .unwrap();
+    let approved = |id: &str, cap: &str| Change::ApproveWithCapability {
+        id: id.into(),
+        capability: capability(cap, Some(id), 60_000),
+        now: UnixMillis(2_000),
+        audit: vec![event(AuditKind::ApprovalApproved, "user:r", id, 2_000)],
+    };
+    let changes = [
+        approved(&a.id, "cap-taken"),
+        approved(&b.id, "cap-b"),
+        // B is approved by now: this one does not apply and records nothing.
+        approved(&b.id, "cap-b2"),
+        Change::CreateApproval {
+            new: new_approval("agent:a", "rc", "db.drop", 60_000),
+            max_pending: Some(1),
+            audit: vec![event(AuditKind::ApprovalRequested, "agent:a", "rc", 2_000)],
+        },
+    ];
+    let decision = event(AuditKind::Decision, "agent:c", "probe.read", 2_000);
+    let committed = store
+        .commit_all(&changes, &Batch::of_events(vec![decision.clone()]))
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = committed.changes.iter().map(|o| o.as_ref().ok()).collect();
+    assert!(committed.changes[0].is_err(), "{:?}", committed.changes[0]);
+    assert_eq!(outcomes[1], Some(&Changed::Moved(true)));
+    assert_eq!(outcomes[2], Some(&Changed::Moved(false)));
+    assert!(
+        matches!(
+            committed.changes[3],
+            Err(tollgate::store::StoreError::QuotaExceeded { .. })
+        ),
+        "{:?}",
+        committed.changes[3]
+    );
+    assert_eq!(committed.change_records, 1);
+    assert_eq!(committed.records.len(), 1);
+    assert_eq!(state_at(&store, &a.id, 2_000).await, ApprovalState::Pending);
+    assert_eq!(
+        state_at(&store, &b.id, 2_000).await,
+        ApprovalState::Approved
+    );
+    let b_cap = store
+        .get_capability("cap-b", UnixMillis(2_000))
+        .await
+        .unwrap();
+    assert_eq!(b_cap.map(|c| c.approval_id), Some(Some(b.id.clone())));
+    assert_eq!(
+        store
+            .get_capability("cap-b2", UnixMillis(2_000))
+            .await
+            .unwrap(),
+        None
+    );
+    let chain = whole_chain(&store).await;
+    let ids: Vec<&str> = chain.iter().map(|r| r.event.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [changes[1].audit()[0].id.as_str(), decision.id.as_str()]
+    );
+}

@@ -75,7 +75,8 @@ pub(crate) async fn drop_schema(url: &str, schema: &str) {
 }
 
 /// Runs each named `async fn(Arc<dyn Db>)` once per backend, as `sqlite::name` and
-/// `postgres::name`.
+/// `postgres::name`, and again with state changes through the group commit
+/// (`grouped_sqlite::name`, `grouped_postgres::name`).
 macro_rules! store_tests {
     ($($module:ident :: $name:ident),* $(,)?) => {
         mod sqlite {
@@ -99,12 +100,36 @@ macro_rules! store_tests {
                 }
             )*
         }
+        /// The same contract with every state change through the group commit.
+        mod grouped_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (store, _dir) = super::sqlite_store().await;
+                    super::$module::$name(super::grouped::GroupedDb::over(store)).await;
+                }
+            )*
+        }
+        /// The same contract with every state change through the group commit.
+        mod grouped_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some((store, url, schema)) = super::postgres_store().await else {
+                        return;
+                    };
+                    super::$module::$name(super::grouped::GroupedDb::over(store)).await;
+                    super::drop_schema(&url, &schema).await;
+                }
+            )*
+        }
     };
 }
 
 mod approvals;
 mod audit;
 mod capabilities;
+mod grouped;
 
 store_tests!(
     approvals::create_then_get_round_trips,
@@ -125,6 +150,7 @@ store_tests!(
     audit::state_changes_record_only_when_they_happen,
     audit::a_failed_record_rolls_the_state_change_back,
     audit::capabilities_commit_with_their_records,
+    audit::a_failing_change_fails_alone_in_a_shared_transaction,
 );
 
 pub(crate) fn new_approval(
