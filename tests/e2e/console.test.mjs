@@ -11,7 +11,8 @@
 //   node --test tests/e2e/        (after npm ci in tests/e2e and tests/oidc, and a debug build)
 //
 // Environment: TOLLGATE_BIN (default: debug/tollgate under $CARGO_TARGET_DIR or target/),
-// CHROMIUM (default /usr/bin/chromium), TOLLGATE_E2E_SCREENSHOTS=0 leaves docs/ untouched.
+// CHROMIUM (default /usr/bin/chromium), TOLLGATE_E2E_SCREENSHOTS (the directory the screenshots
+// go to; default docs/, scripts/test.sh puts them with its results).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,7 +36,7 @@ approval contains {"groups": ["reviewers"], "quorum": 1, "ttl": "15m", "capabili
 // Bounded waits for conditions (never sleeps): the browser's and the agent's.
 const STEP = 30_000;
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const SCREENSHOTS = process.env.TOLLGATE_E2E_SCREENSHOTS !== '0';
+const SCREENSHOTS = path.resolve(REPO, process.env.TOLLGATE_E2E_SCREENSHOTS || 'docs');
 
 let op;
 let tollgate;
@@ -119,8 +120,7 @@ async function assertAccessible(page, what) {
 
 // The page at 1280 px wide; `fullPage` also shows what is below the fold.
 async function screenshot(page, name, fullPage = false) {
-  if (!SCREENSHOTS) return;
-  await page.screenshot({ path: path.join(REPO, 'docs', name), fullPage, animations: 'disabled' });
+  await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage, animations: 'disabled' });
 }
 
 test('a reviewer signs in with OIDC, approves in the browser, and the agent is told', async () => {

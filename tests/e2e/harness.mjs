@@ -24,6 +24,10 @@ const children = new Set();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
+// Interrupted (Ctrl-C, a CI timeout): the children go too.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => process.exit(130));
+}
 
 // A child process whose output is collected; `waitFor` resolves when the output matches.
 class Child {
