@@ -263,6 +263,7 @@ phase_browser() {
   command -v chromium >/dev/null 2>&1 || missing="chromium"
   [ -d tests/e2e/node_modules/playwright-core ] || missing="${missing:+$missing, }tests/e2e/node_modules"
   [ -d tests/oidc/node_modules/oidc-provider ] || missing="${missing:+$missing, }tests/oidc/node_modules"
+  command -v grpcurl >/dev/null 2>&1 || missing="${missing:+$missing, }grpcurl"
   if [ -n "$missing" ]; then
     echo "missing: $missing (phase 1 installs them)" >&2
     [ -n "${TOLLGATE_REQUIRE_BROWSER:-}" ] && return 1
@@ -270,9 +271,10 @@ phase_browser() {
   fi
   ensure_debug_bin || return $?
   mkdir -p "$RESULTS_DIR/screenshots"
-  logged "$log" env TOLLGATE_BIN="$TARGET_DIR/debug/tollgate" \
+  # Every step waits at most 30 s for its condition; --test-timeout bounds a test as a whole.
+  logged "$log" env TOLLGATE_BIN="$TARGET_DIR/debug/tollgate" CHROMIUM="$(command -v chromium)" \
     TOLLGATE_E2E_SCREENSHOTS="$RESULTS_DIR/screenshots" \
-    node --test tests/e2e/console.test.mjs || rc=$?
+    node --test --test-timeout=300000 tests/e2e/console.test.mjs || rc=$?
   count_from node "$log"
   return "$rc"
 }
