@@ -82,7 +82,29 @@ async function newReviewer() {
     reducedMotion: 'reduce',
   });
   context.setDefaultTimeout(STEP);
-  return context.newPage();
+  const page = await context.newPage();
+  // Script errors, console errors (a CSP violation is one) and a console asset or icon that
+  // fails to load: none is expected. (A refusal page itself answers 403; documents are not
+  // counted, and neither is the test provider's missing favicon.)
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(`${page.url()}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+      page.errors.push(`${page.url()}: ${m.text()}`);
+    }
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400 && r.request().resourceType() !== 'document' && !r.url().startsWith(op.issuer)) {
+      page.errors.push(`${r.url()}: ${r.status()}`);
+    }
+  });
+  return page;
+}
+
+// Closes the reviewer's browser profile, after checking that no page logged an error.
+async function done(page) {
+  assert.deepEqual(page.errors, [], 'errors in the browser console');
+  await page.context().close();
 }
 
 // Signs in as `email` on the provider's own page, starting at console page `next`; ends on
@@ -169,7 +191,7 @@ test('a reviewer signs in with OIDC, approves in the browser, and the agent is t
     (out) => out.includes('"APPROVAL_STATE_APPROVED"') && out, STEP);
   assert.match(streamed, /"reviewerId": "user:sam@example.com"/);
   await waiter.exited;
-  await page.context().close();
+  await done(page);
 });
 
 test('self-approval and a reviewer outside the group are refused with a clear message', async () => {
@@ -177,22 +199,33 @@ test('self-approval and a reviewer outside the group are refused with a clear me
   const id = pendingDrop('ledger', '', 'e2e-3', RITA_TOKEN);
   const detail = `/console/approvals/${id}`;
 
-  const refusedAs = async (email, message) => {
+  const refusedAs = async (email, message, { keyboard }) => {
     const page = await newReviewer();
     await signIn(page, email, detail);
-    await page.getByLabel('Reason (required)').fill('looks fine to me');
-    await page.getByRole('button', { name: 'Approve', exact: true }).click();
+    if (keyboard) {
+      // Keyboard only: type the reason, Tab past the parameters to Approve, press Enter.
+      await page.getByLabel('Reason (required)').focus();
+      await page.keyboard.type('looks fine to me');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => document.activeElement?.textContent);
+      assert.equal(focused, 'Approve');
+      await page.keyboard.press('Enter');
+    } else {
+      await page.getByLabel('Reason (required)').fill('looks fine to me');
+      await page.getByRole('button', { name: 'Approve', exact: true }).click();
+    }
     const alert = page.getByRole('alert');
     await alert.waitFor();
     assert.equal((await alert.innerText()).trim(), `Your review was refused: ${message}`);
     assert.equal(await page.locator('h1 .state').textContent(), 'pending');
     await assertAccessible(page, `refusal page (${email})`);
-    await page.context().close();
+    await done(page);
   };
 
-  await refusedAs('rita@example.com', 'the requester cannot review its own request');
+  await refusedAs('rita@example.com', 'the requester cannot review its own request', { keyboard: false });
   // Omar (finance, an auditor) may read it but is not in the reviewers group.
-  await refusedAs('omar@example.com', 'reviewer is in none of the groups that may approve (reviewers)');
+  await refusedAs('omar@example.com', 'reviewer is in none of the groups that may approve (reviewers)', { keyboard: true });
 
   const still = grpcCall(tollgate.grpc, 'tollgate.v1.Approvals/GetApproval', { approvalId: id }, RITA_TOKEN);
   assert.equal(still.state, 'APPROVAL_STATE_PENDING', JSON.stringify(still));

@@ -287,6 +287,11 @@ pub async fn js() -> Response {
     )
 }
 
+/// The icon, so browsers do not ask for a `/favicon.ico` the HTTP port does not serve.
+pub async fn icon() -> Response {
+    asset("image/svg+xml", include_str!("assets/favicon.svg"))
+}
+
 fn asset(kind: &'static str, text: &'static str) -> Response {
     (
         [

@@ -114,6 +114,7 @@ pub fn routes(console: Arc<Console>) -> Router {
         .route("/console/logout", post(signin::logout))
         .route("/console/assets/console.css", get(handlers::css))
         .route("/console/assets/console.js", get(handlers::js))
+        .route("/console/assets/favicon.svg", get(handlers::icon))
         .with_state(console)
         .layer(axum::middleware::map_response(security_headers))
 }

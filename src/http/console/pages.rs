@@ -42,6 +42,7 @@ pub fn page(title: &str, who: Option<(&str, &str)>, body: &str) -> String {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} · tollgate</title><link rel=\"stylesheet\" href=\"/console/assets/console.css\">\
+         <link rel=\"icon\" href=\"/console/assets/favicon.svg\" type=\"image/svg+xml\">\
          <script src=\"/console/assets/console.js\" defer></script></head>\
          <body><header><a class=\"brand\" href=\"/console/\">tollgate</a>{nav}</header>\
          <main id=\"main\">{body}</main></body></html>",
