@@ -104,6 +104,15 @@ impl Harness {
                 ),
             ]);
             config.store.url = store_url;
+            // The flows are the load: the per-identity limits that stop a runaway reviewer or
+            // agent would be what is measured otherwise.
+            let unlimited = tollgate::identity::limits::Rate {
+                calls: std::num::NonZeroU32::new(1_000_000).unwrap(),
+                per: std::time::Duration::from_secs(1),
+            };
+            config.rate_limits.authorize = unlimited.clone();
+            config.rate_limits.approve = unlimited;
+            config.rate_limits.max_pending_per_subject = 1_000_000;
         })
         .await;
         Self {

@@ -50,7 +50,8 @@ pub struct Rate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
-    /// `Authorize` calls per identity (default 1000 per second: a pipeline calls before every
+    /// `Authorize` calls per identity (default 10 000 per second: a pipeline, or a gateway
+    /// such as Envoy asking for every request it fronts, calls before every
     /// action, so this only stops a runaway loop from starving everyone else).
     pub authorize: Rate,
     /// `Approve` calls per identity (default 60 per minute).
@@ -66,7 +67,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             authorize: Rate {
-                calls: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
+                calls: NonZeroU32::new(10_000).unwrap_or(NonZeroU32::MIN),
                 per: Duration::from_secs(1),
             },
             approve: Rate {

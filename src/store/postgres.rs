@@ -53,6 +53,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notify",
         include_str!("../../migrations/postgres/0007_notify.sql"),
     ),
+    (
+        8,
+        "pending_by_subject",
+        include_str!("../../migrations/postgres/0008_pending_by_subject.sql"),
+    ),
 ];
 
 /// The shared store: every store trait over one PostgreSQL database.

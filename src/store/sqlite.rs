@@ -63,6 +63,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notify",
         include_str!("../../migrations/sqlite/0007_notify.sql"),
     ),
+    (
+        8,
+        "pending_by_subject",
+        include_str!("../../migrations/sqlite/0008_pending_by_subject.sql"),
+    ),
 ];
 
 /// The embedded store: every store trait over one SQLite file.
