@@ -110,7 +110,7 @@ impl Harness {
                 calls: std::num::NonZeroU32::new(1_000_000).unwrap(),
                 per: std::time::Duration::from_secs(1),
             };
-            config.rate_limits.authorize = unlimited.clone();
+            config.rate_limits.authorize = unlimited;
             config.rate_limits.approve = unlimited;
             config.rate_limits.max_pending_per_subject = 1_000_000;
         })
