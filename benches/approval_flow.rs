@@ -20,6 +20,11 @@
 //! cargo bench --bench approval_flow -- --warm-up-time 1 --measurement-time 5
 //! ```
 //! `scripts/pg.sh` runs PostgreSQL with `fsync=off`: its numbers are not durable-commit numbers.
+//!
+//! `TOLLGATE_AUDIT_DURABILITY=power|process` picks `audit.durability` for the servers
+//! (default: power). The per-identity rate limits and the pending quota are lifted: the bench
+//! measures the store, and one reviewer approving thousands of flows a second would be
+//! throttled otherwise. `scripts/load.sh` runs this bench in its `flow` section.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -28,16 +33,20 @@
 mod common;
 
 use std::{
+    num::NonZeroU32,
     sync::atomic::{AtomicU64, Ordering},
     time::Instant,
 };
 
+use clap::ValueEnum as _;
 use common::{as_user, identity, policy_file, static_tokens, strukt, TestServer};
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::runtime::Runtime;
+use tollgate::identity::limits::{LimitsConfig, Rate};
+use tollgate::store::Durability;
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,
     Effect, Verdict,
@@ -104,6 +113,8 @@ impl Harness {
                 ),
             ]);
             config.store.url = store_url;
+            config.audit.durability = durability();
+            config.rate_limits = unthrottled();
         })
         .await;
         Self {
@@ -130,6 +141,30 @@ impl Harness {
             .unwrap();
             admin.close().await.unwrap();
         }
+    }
+}
+
+/// `TOLLGATE_AUDIT_DURABILITY` (power or process), else the default.
+fn durability() -> Durability {
+    match std::env::var("TOLLGATE_AUDIT_DURABILITY") {
+        Ok(v) if !v.is_empty() => Durability::from_str(&v, true)
+            .unwrap_or_else(|e| panic!("TOLLGATE_AUDIT_DURABILITY={v}: {e}")),
+        _ => Durability::default(),
+    }
+}
+
+/// Rate limits and a pending quota no bench run reaches.
+fn unthrottled() -> LimitsConfig {
+    // The limiter refuses rates faster than one call per nanosecond.
+    let rate = Rate {
+        calls: NonZeroU32::new(1_000_000).unwrap(),
+        per: std::time::Duration::from_secs(1),
+    };
+    LimitsConfig {
+        authorize: rate,
+        approve: rate,
+        max_pending_per_subject: u32::MAX,
+        ..LimitsConfig::default()
     }
 }
 
