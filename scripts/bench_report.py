@@ -84,7 +84,7 @@ def header(res: Results) -> list[str]:
         f"per run {run.get('warmup_s', '?')} s warm-up, then a fixed count of requests worth "
         f"{run.get('duration_s', '?')} s; whole suite {fmt(run.get('elapsed_s'), 0)} s",
         f"- tools: {run.get('h2load', 'h2load')}; {cerbos}",
-        "- tollgate: release build, shipped bundle (policies/, a copy), insecure mode on loopback,"
+        f"- tollgate: `{run.get('binary', 'target/release/tollgate')}`, shipped bundle (policies/, a copy), insecure mode on loopback,"
         " log level warn, SQLite store, audit on; `power` = fsync before answering, `process` ="
         " written before answering, flushed within a second; `off` = audit disabled",
         "- every request accounted for: h2load saw only HTTP 200, and tollgate's"

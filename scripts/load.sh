@@ -362,9 +362,9 @@ fi
 # Report
 # ---------------------------------------------------------------------------------------------
 ELAPSED="$(tg_since "$STARTED")"
-fact "$(python3 - "$ELAPSED" "$LOADAVG_BEFORE" "$QUICK" "$DURATION" "$WARMUP" "$SECTIONS" "$MODES" <<'EOF'
-import json, subprocess, sys
-elapsed, load_before, quick, duration, warmup, sections, modes = sys.argv[1:]
+fact "$(python3 - "$ELAPSED" "$LOADAVG_BEFORE" "$QUICK" "$DURATION" "$WARMUP" "$SECTIONS" "$MODES" "$BIN" <<'EOF'
+import json, os, subprocess, sys
+elapsed, load_before, quick, duration, warmup, sections, modes, binary = sys.argv[1:]
 def sh(cmd):
     try:
         return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
@@ -378,6 +378,7 @@ print(json.dumps({
     "warmup_s": int(warmup),
     "sections": sections,
     "modes": modes,
+    "binary": os.path.relpath(binary) if binary.startswith(os.getcwd() + "/") else binary,
     "date": sh("date -u +%Y-%m-%dT%H:%M:%SZ"),
     "commit": sh("git rev-parse --short HEAD") + ("" if sh("git status --porcelain --untracked-files=no") == "" else " (+ local changes)"),
     "cpu": sh("awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo") or sh("uname -m"),
