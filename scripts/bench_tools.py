@@ -12,6 +12,9 @@
                                                   store DB (created through the API) until N are
                                                   pending; run only while no server uses DB
     bench_tools.py count DB [--state pending]     approvals in DB (in a state), a number
+    bench_tools.py reasons DB --since MS [--not-effect E]
+                                                  why decisions recorded since MS (Unix ms) had
+                                                  another effect than E: reasons with counts
     bench_tools.py decisions URL                  tollgate_decisions_total from a /metrics URL,
                                                   summed by effect, as JSON
     bench_tools.py status URL                     /v1/status (activations, rejections, revision)
@@ -155,6 +158,35 @@ def count(args) -> int:
     return 0
 
 
+def find_key(doc, key: str):
+    if isinstance(doc, dict):
+        if key in doc:
+            return doc[key]
+        for v in doc.values():
+            found = find_key(v, key)
+            if found is not None:
+                return found
+    return None
+
+
+def reasons(args) -> int:
+    db = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = db.execute(
+            "SELECT effect, body FROM audit_log WHERE kind = 'decision' AND at >= ? AND effect <> ?",
+            (args.since, args.not_effect),
+        ).fetchall()
+    finally:
+        db.close()
+    counts: dict[str, int] = {}
+    for effect, body in rows:
+        why = find_key(json.loads(body), "reasons") or []
+        key = f"{effect}: {'; '.join(map(str, why)) or 'no reason recorded'}"
+        counts[key] = counts.get(key, 0) + 1
+    print("; ".join(f"{n} x {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none recorded")
+    return 0
+
+
 def fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as r:
         return r.read().decode()
@@ -207,6 +239,10 @@ def main() -> int:
     p = sub.add_parser("count")
     p.add_argument("db")
     p.add_argument("--state")
+    p = sub.add_parser("reasons")
+    p.add_argument("db")
+    p.add_argument("--since", type=int, required=True)
+    p.add_argument("--not-effect", default="")
     p = sub.add_parser("decisions")
     p.add_argument("url")
     p = sub.add_parser("status")
@@ -221,6 +257,7 @@ def main() -> int:
         "reload-rule": reload_rule,
         "seed-pending": seed_pending,
         "count": count,
+        "reasons": reasons,
         "decisions": decisions,
         "status": status,
         "criterion": criterion,

@@ -191,8 +191,10 @@ decisions_total() {
 # requires exactly N new approval rows in the store. Appends the row to $RESULTS.
 measure() {
   local labels="$1" url="$2" body="$3" c="$4" m="$5" check="${6:-}" base warm_rps n before after verdict
-  local name
-  name="$(tr ' =/' '_--' <<<"$labels")"
+  local name started_ms expected
+  name="${labels// /_}"
+  name="${name//=/-}"
+  name="${name//\//-}"
   base="$OUT_DIR/$name-c$c-m$m"
   local h2=(h2load -c "$c" -m "$m" -t 1 -d "$body" -H 'content-type: application/grpc' -H 'te: trailers')
   tg_log "h2load $labels -c$c -m$m: ${WARMUP}s warm-up, then ${DURATION}s worth of requests"
@@ -204,6 +206,7 @@ measure() {
   n="$(awk -v r="${warm_rps:-0}" -v d="$DURATION" -v c="$c" -v m="$m" \
     'BEGIN { n = int(r * d); if (n < c * m) n = c * m; n = int((n + c - 1) / c) * c; print n }')"
   before="$(check_state "$check")"
+  started_ms="$(date +%s%3N)"
   rm -f "$base.tsv" # h2load appends to its log file
   if ! timeout $((DURATION * 6 + 60)) "${h2[@]}" -n "$n" --log-file="$base.tsv" "$url" >"$base.txt" 2>&1; then
     bench_fail "h2load failed or overran for $labels -c$c -m$m ($base.txt)"
@@ -234,6 +237,13 @@ else:
     print(f"ok: {n} {effect} decisions counted by the server{extra}")
 EOF
 )"
+  if [[ "$verdict" == FAILED* ]] && [ -f "$TG_DATA/tollgate.db" ]; then
+    # Why: the reasons the audit trail recorded for the unexpected answers.
+    expected="$check"
+    [ "$check" != pending ] || expected=PENDING_APPROVAL
+    verdict="$verdict; recorded: $(python3 "$TG_ROOT/scripts/bench_tools.py" reasons "$TG_DATA/tollgate.db" \
+      --since "$started_ms" --not-effect "$expected" | tr -d '"' | head -c 600)"
+  fi
   python3 "$TG_ROOT/scripts/load_stats.py" row --conns "$c" --streams "$m" \
     --h2load "$base.txt" --log "$base.tsv" --labels "$labels" --check "$verdict" >>"$RESULTS"
   tail -n 1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("    %.0f req/s, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, %s" % (r["rps"], r["p50_ms"], r["p99_ms"], r["p999_ms"], "ok" if r["ok"] else "ERRORS")); sys.exit(0 if r["ok"] else 1)' ||
