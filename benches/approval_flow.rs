@@ -38,19 +38,18 @@ use std::{
     time::Instant,
 };
 
-use clap::ValueEnum as _;
 use common::{as_user, identity, policy_file, static_tokens, strukt, TestServer};
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::runtime::Runtime;
-use tollgate::identity::limits::{LimitsConfig, Rate};
-use tollgate::store::Durability;
 use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,
     Effect, Verdict,
 };
+use tollgate::identity::limits::{LimitsConfig, Rate};
+use tollgate::store::Durability;
 use tonic::transport::Channel;
 
 /// Flows in flight at once in the concurrent measurement.
@@ -147,7 +146,7 @@ impl Harness {
 /// `TOLLGATE_AUDIT_DURABILITY` (power or process), else the default.
 fn durability() -> Durability {
     match std::env::var("TOLLGATE_AUDIT_DURABILITY") {
-        Ok(v) if !v.is_empty() => Durability::from_str(&v, true)
+        Ok(v) if !v.is_empty() => <Durability as clap::ValueEnum>::from_str(&v, true)
             .unwrap_or_else(|e| panic!("TOLLGATE_AUDIT_DURABILITY={v}: {e}")),
         _ => Durability::default(),
     }

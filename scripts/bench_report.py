@@ -70,12 +70,13 @@ class Results:
 
 def header(res: Results) -> list[str]:
     run = res.run
-    cerbos = (res.facts.get("cerbos") or [{}])[0].get("version", "not run")
+    cerbos = (res.facts.get("cerbos") or [{}])[0].get("version", "Cerbos not run")
+    disk = " ".join(str(run.get("disk", "?")).split())
     out = [
         "# tollgate benchmarks",
         "",
         f"- date: {run.get('date', '?')}; commit {run.get('commit', '?')}",
-        f"- machine: {run.get('cores', '?')} cores, {run.get('cpu', '?')}; disk {run.get('disk', '?')};"
+        f"- machine: {run.get('cores', '?')} cores, {run.get('cpu', '?')}; disk {disk};"
         " client (h2load, one thread) and servers on the same machine, loopback",
         f"- load average before / after: {run.get('load_before', '?')} / {run.get('load_after', '?')}"
         " (other work on the machine skews the numbers)",
@@ -87,12 +88,17 @@ def header(res: Results) -> list[str]:
         f"- tollgate: `{run.get('binary', 'target/release/tollgate')}`, shipped bundle (policies/, a copy), insecure mode on loopback,"
         " log level warn, SQLite store, audit on; `power` = fsync before answering, `process` ="
         " written before answering, flushed within a second; `off` = audit disabled",
-        "- every request accounted for: h2load saw only HTTP 200, and tollgate's"
-        " `tollgate_decisions_total` grew by exactly the number of requests, all of the expected"
-        " effect (pending: as many new approval rows)",
-        "",
+        "- every request accounted for: h2load must see only HTTP 200, and tollgate's"
+        " `tollgate_decisions_total` must grow by exactly the number of requests, all of the"
+        " expected effect (pending: as many new approval rows); an unexpected answer is"
+        " explained from the audit trail in the last column of \"Every run\"",
     ]
-    return out
+    failed = [r for r in res.loads if not r["ok"]]
+    if failed:
+        out.append(f"- **{len(failed)} of {len(res.loads)} runs had failed or unexpected answers** (see \"Every run\")")
+    else:
+        out.append(f"- all {len(res.loads)} runs: every request answered as expected")
+    return out + [""]
 
 
 def targets(res: Results) -> list[str]:
@@ -156,6 +162,8 @@ def targets(res: Results) -> list[str]:
             "0 failed",
             yes(rl["ok"] and r["ok"]),
         ))
+    bad = sum(1 for r in res.loads if not r["ok"])
+    rows.insert(0, ("every request answered as expected", f"{len(res.loads) - bad} of {len(res.loads)} runs", "all", yes(bad == 0)))
     out = [f"## The targets of issue 11, as this run measured them (first mode: {first})", ""]
     out += ["| target | measured | goal | met |", "|---|---|---|---|"]
     out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]

@@ -2,7 +2,7 @@
 # The benchmark suite: tollgate side by side with its own floor and with Cerbos, in one run.
 #
 #   scripts/load.sh              # the full suite (about 15 min on 2 cores)
-#   scripts/load.sh --quick      # a smoke run of every section (about 4 min): numbers are noise
+#   scripts/load.sh --quick      # a smoke run of every section (about 3-4 min): numbers are noise
 #   scripts/load.sh --sections decisions,rules --modes process
 #
 # Sections (--sections, comma separated; default all, in this order):
@@ -20,8 +20,8 @@
 #   rules      read throughput with the shipped bundle + 0, 10, 100, 1,000 generated deny rules
 #              that never fire for a read (first mode, --rules-levels)
 #   pending    read and export with 0, then 100,000 pending approvals in the store (first mode)
-#   reload     read at 10x10 while the bundle is rewritten every second (the watched directory):
-#              every request must succeed and the reloads must activate
+#   reload     read at 10x10 for at least 10 s while the bundle is rewritten every second (the
+#              watched directory): every request must succeed and the reloads must activate
 #
 # Options: --duration SECS --warmup SECS (per run) --levels "1x1 10x10 50x10" (h2load -c x -m)
 #          --rules-levels "1x1 10x10" --no-build --no-plot --cerbos / --audit-off (old
@@ -87,11 +87,16 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+RELOAD_SECS=10
+FLOW_SECS=10
 if [ "$QUICK" = 1 ]; then
-  DURATION=2
+  DURATION=1
   WARMUP=1
   RULES_LEVELS="10x10"
+  RELOAD_SECS=5
+  FLOW_SECS=2
 fi
+[ -z "$DURATION_SET" ] || FLOW_SECS="$DURATION_SET"
 DURATION="${DURATION_SET:-$DURATION}"
 WARMUP="${WARMUP_SET:-$WARMUP}"
 RULES_LEVELS="${RULES_LEVELS_SET:-$RULES_LEVELS}"
@@ -230,7 +235,7 @@ fi
 # flow: the whole approval flow, through the criterion bench
 # ---------------------------------------------------------------------------------------------
 if section flow; then
-  flow_args=(--warm-up-time "$WARMUP" --measurement-time "$((DURATION < 3 ? 3 : DURATION))" --noplot)
+  flow_args=(--warm-up-time "$WARMUP" --measurement-time "$FLOW_SECS" --noplot)
   for mode in $MODES; do
     [ "$mode" = off ] && continue
     tg_log "flow: cargo bench --bench approval_flow -- flow_concurrent16 (audit.durability $mode)"
@@ -327,7 +332,7 @@ if section reload; then
   RELOADER="$!"
   PIDS+=("$RELOADER")
   saved_duration="$DURATION"
-  DURATION=$((DURATION < 10 ? 10 : DURATION))
+  DURATION=$((DURATION < RELOAD_SECS ? RELOAD_SECS : DURATION))
   load_scenarios "$FIRST_MODE" reload "1/s" "10x10" read
   DURATION="$saved_duration"
   stop_pid "$RELOADER"
