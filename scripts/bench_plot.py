@@ -51,17 +51,20 @@ def main() -> int:
     for r in dec:
         if level(r) not in levels:
             levels.append(level(r))
+    # Floor and Cerbos first, then tollgate by mode and scenario.
+    rank = {"floor": 0, "cerbos": 1, "tollgate": 2}
+    scen = {"health": 0, "read": 1, "export": 2, "deny": 3, "pending": 4}
     series: list[str] = []
-    for r in dec:
-        name = r["target"]
-        if name not in series:
-            series.append(name)
+    for r in sorted(dec, key=lambda r: (rank.get(r["system"], 9), r.get("mode", ""), scen.get(r["scenario"], 9))):
+        if r["target"] not in series:
+            series.append(r["target"])
+    by_name = {r["target"]: r for r in dec}
     rules = [r for r in rows if r.get("section") == "rules"]
 
     fig, axes = plt.subplots(1, 2, figsize=(15, 6), gridspec_kw={"width_ratios": [3, 1.3]})
     ax = axes[0]
     width = 0.8 / max(1, len(series))
-    cmap = plt.get_cmap("tab20")
+    colors = {"read": "tab:blue", "export": "tab:orange", "deny": "tab:green", "pending": "tab:purple"}
     for i, name in enumerate(series):
         xs, ys = [], []
         for j, lvl in enumerate(levels):
@@ -69,8 +72,17 @@ def main() -> int:
             if r:
                 xs.append(j + (i - (len(series) - 1) / 2) * width)
                 ys.append(r["rps"])
-        color = "black" if name.startswith("floor") else ("tab:red" if name.startswith("cerbos") else cmap(i))
-        ax.bar(xs, ys, width, label=name, color=color)
+        r0 = by_name[name]
+        style: dict = {"color": colors.get(r0["scenario"], "grey")}
+        if r0["system"] == "floor":
+            style = {"color": "black"}
+        elif r0["system"] == "cerbos":
+            style = {"color": "tab:red", "edgecolor": "black"}
+        elif r0.get("mode") == "process":
+            style.update(alpha=0.55, hatch="//", edgecolor="white")
+        elif r0.get("mode") == "off":
+            style.update(alpha=0.3)
+        ax.bar(xs, ys, width, label=name, **style)
     ax.set_xticks(range(len(levels)))
     ax.set_xticklabels([f"-c{lv.split('x')[0]} -m{lv.split('x')[1]}" for lv in levels])
     ax.set_yscale("log")

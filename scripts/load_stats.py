@@ -161,7 +161,7 @@ def table(args) -> int:
             fmt(r["p999_ms"], 3),
             fmt(r["max_ms"], 3),
             f"{r['requests']:,}",
-            "yes" if r["ok"] else "NO (" + problems(r) + ")",
+            "yes" if r["ok"] else "NO (" + (problems(r) if args.markdown else problems(r)[:100]) + ")",
         ]
         for r in rows
     ]

@@ -233,7 +233,7 @@ if check == "pending":
 if problems:
     print("FAILED: " + "; ".join(problems))
 else:
-    extra = f", {n} new approval rows" if check == "pending" else ""
+    extra = f", {n} new approval rows ({a['approvals']} in the store after the run)" if check == "pending" else ""
     print(f"ok: {n} {effect} decisions counted by the server{extra}")
 EOF
 )"
