@@ -246,6 +246,12 @@ def small_sections(res: Results) -> list[str]:
         out += [f"| {f['store']} | {f['mode']} | {fmt(f['flows_per_s'])} |" for f in flows]
         if not any(f["store"] == "postgres" for f in flows):
             out += ["", "PostgreSQL: not run (set TOLLGATE_TEST_POSTGRES_URL, e.g. from `scripts/pg.sh start`)."]
+        else:
+            out += [
+                "",
+                "PostgreSQL: the server at TOLLGATE_TEST_POSTGRES_URL, one tollgate; `scripts/pg.sh` runs it"
+                " with fsync off, so its numbers are not durable-commit numbers.",
+            ]
         out += [""]
     rules = [r for r in res.loads if r.get("section") == "rules"]
     if rules:

@@ -181,7 +181,9 @@ def reasons(args) -> int:
     counts: dict[str, int] = {}
     for effect, body in rows:
         why = find_key(json.loads(body), "reasons") or []
-        key = f"{effect}: {'; '.join(map(str, why)) or 'no reason recorded'}"
+        # Numbers (elapsed times, limits) masked, so one cause is one line.
+        text = re.sub(r"\d+(\.\d+)?", "#", "; ".join(map(str, why)))
+        key = f"{effect}: {text or 'no reason recorded'}"
         counts[key] = counts.get(key, 0) + 1
     print("; ".join(f"{n} x {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none recorded")
     return 0

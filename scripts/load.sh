@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark suite: tollgate side by side with its own floor and with Cerbos, in one run.
 #
-#   scripts/load.sh              # the full suite (about 15 min on 2 cores)
-#   scripts/load.sh --quick      # a smoke run of every section (about 3-4 min): numbers are noise
+#   scripts/load.sh              # the full suite (about 13 min on 2 cores, after the builds)
+#   scripts/load.sh --quick      # a smoke run of every section (about 4 min): numbers are noise
 #   scripts/load.sh --sections decisions,rules --modes process
 #
 # Sections (--sections, comma separated; default all, in this order):
@@ -11,12 +11,14 @@
 #              (--modes, default "power process"; "off" = audit disabled) Authorize: read
 #              (dataset.read ALLOW), export (data.export ALLOW), deny (an export guard denies),
 #              pending (PENDING_APPROVAL with an empty request_id: every call creates a new
-#              approval, counted in the store afterwards); at each level (--levels)
+#              approval, counted in the store afterwards; each level on an empty store); at
+#              each level (--levels)
 #   cerbos     Cerbos (npm @cerbos/cerbos-linux-*) deciding the same export, its decisions
 #              verified first (ALLOW, and a PII variant denied); same levels
 #   flow       the full approval flow (benches/approval_flow.rs: Authorize -> 2 Approve ->
 #              GetApproval -> Redeem), flows/s at 16 in flight, SQLite per mode, PostgreSQL
-#              too when TOLLGATE_TEST_POSTGRES_URL is set
+#              too when TOLLGATE_TEST_POSTGRES_URL is set (cargo bench builds the bench profile
+#              once: a second optimised build of the crate, even with --no-build)
 #   rules      read throughput with the shipped bundle + 0, 10, 100, 1,000 generated deny rules
 #              that never fire for a read (first mode, --rules-levels)
 #   pending    read and export with 0, then 100,000 pending approvals in the store (first mode)
@@ -40,7 +42,8 @@
 # target/load/benchmarks.png (a plot; matplotlib in a venv under target/), copied to
 # docs/benchmarks.md and docs/benchmarks.png by a run of every section in both modes.
 # Raw files in target/load/. Servers are stopped on exit, whatever happens. Exit status is
-# non-zero if any request failed or any check failed.
+# non-zero if any request failed or was answered otherwise than expected (an evaluation-limit
+# DENY under overload counts: the audit trail's reasons are shown), or any check failed.
 #
 # Client and server share this machine's cores; compare numbers within one run.
 set -euo pipefail
@@ -69,7 +72,7 @@ WARMUP_SET=""
 RULES_LEVELS_SET=""
 LEVELS_SET=""
 
-usage() { sed -n '2,42p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
   --quick) QUICK=1 ;;
