@@ -340,7 +340,6 @@ if section reload; then
     while :; do
       sleep 1
       python3 "$TG_ROOT/scripts/bench_tools.py" reload-rule "$bundle/zz_reload.rego" "$g"
-      echo "$g" >"$WORK/reload-generation"
       g=$((g + 1))
     done
   ) &
@@ -353,7 +352,8 @@ if section reload; then
   stop_pid "$RELOADER"
   sleep 1 # the last write's debounced reload
   status_after="$(python3 scripts/bench_tools.py status "http://$TG_HTTP/v1/status")"
-  writes="$(cat "$WORK/reload-generation" 2>/dev/null || echo 0)"
+  # Generations 1..N were written: N is what the file holds now.
+  writes="$(sed -n 's/^bench_reload_generation := \([0-9]*\)$/\1/p' "$bundle/zz_reload.rego")"
   verdict="$(python3 - "$writes" "$status_before" "$status_after" <<'EOF'
 import json, sys
 writes, b, a = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
