@@ -20,6 +20,11 @@
 //! cargo bench --bench approval_flow -- --warm-up-time 1 --measurement-time 5
 //! ```
 //! `scripts/pg.sh` runs PostgreSQL with `fsync=off`: its numbers are not durable-commit numbers.
+//!
+//! `TOLLGATE_AUDIT_DURABILITY=power|process` picks `audit.durability` for the servers
+//! (default: power). The per-identity rate limits and the pending quota are lifted: the bench
+//! measures the store, and one reviewer approving thousands of flows a second would be
+//! throttled otherwise. `scripts/load.sh` runs this bench in its `flow` section.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -28,6 +33,7 @@
 mod common;
 
 use std::{
+    num::NonZeroU32,
     sync::atomic::{AtomicU64, Ordering},
     time::Instant,
 };
@@ -42,6 +48,8 @@ use tollgate::grpc::pb::{
     self, approvals_client::ApprovalsClient, authorizer_client::AuthorizerClient, ApprovalState,
     Effect, Verdict,
 };
+use tollgate::identity::limits::{LimitsConfig, Rate};
+use tollgate::store::Durability;
 use tonic::transport::Channel;
 
 /// Flows in flight at once in the concurrent measurement.
@@ -104,15 +112,8 @@ impl Harness {
                 ),
             ]);
             config.store.url = store_url;
-            // The flows are the load: the per-identity limits that stop a runaway reviewer or
-            // agent would be what is measured otherwise.
-            let unlimited = tollgate::identity::limits::Rate {
-                calls: std::num::NonZeroU32::new(1_000_000).unwrap(),
-                per: std::time::Duration::from_secs(1),
-            };
-            config.rate_limits.authorize = unlimited;
-            config.rate_limits.approve = unlimited;
-            config.rate_limits.max_pending_per_subject = 1_000_000;
+            config.audit.durability = durability();
+            config.rate_limits = unthrottled();
         })
         .await;
         Self {
@@ -139,6 +140,30 @@ impl Harness {
             .unwrap();
             admin.close().await.unwrap();
         }
+    }
+}
+
+/// `TOLLGATE_AUDIT_DURABILITY` (power or process), else the default.
+fn durability() -> Durability {
+    match std::env::var("TOLLGATE_AUDIT_DURABILITY") {
+        Ok(v) if !v.is_empty() => <Durability as clap::ValueEnum>::from_str(&v, true)
+            .unwrap_or_else(|e| panic!("TOLLGATE_AUDIT_DURABILITY={v}: {e}")),
+        _ => Durability::default(),
+    }
+}
+
+/// Rate limits and a pending quota no bench run reaches.
+fn unthrottled() -> LimitsConfig {
+    // The limiter refuses rates faster than one call per nanosecond.
+    let rate = Rate {
+        calls: NonZeroU32::new(1_000_000).unwrap(),
+        per: std::time::Duration::from_secs(1),
+    };
+    LimitsConfig {
+        authorize: rate,
+        approve: rate,
+        max_pending_per_subject: u32::MAX,
+        ..LimitsConfig::default()
     }
 }
 

@@ -8,8 +8,11 @@ h2load sends a fixed body file; for gRPC that is one length-prefixed message:
                                                    a tollgate.v1.AuthorizeRequest
     grpc_body.py encode cerbos [--request export | --json REQ.json] -o body.bin
                                                    a cerbos.request.v1.CheckResourcesRequest
+    grpc_body.py encode health -o body.bin         a grpc.health.v1.HealthCheckRequest (the floor)
     grpc_body.py json tollgate|cerbos [--request NAME]           print a built-in request (JSON)
-    grpc_body.py decode tollgate|cerbos RESPONSE.bin             response -> JSON summary
+    grpc_body.py decode tollgate|cerbos|health RESPONSE.bin [--expect EFFECT]
+                                                   response -> JSON summary; exit 0 only if the
+                                                   effect is EFFECT (default: an ALLOW / SERVING)
     grpc_body.py selftest                                        encoder/decoder checks
 
 Requests are JSON objects with the proto field names (snake_case; lowerCamelCase is accepted
@@ -87,6 +90,13 @@ SCHEMAS: dict[str, dict[str, tuple]] = {
         "step_up": (6, "bool"),
         "reason": (7, "string"),
     },
+    # grpc.health.v1 (the floor: the cheapest RPC on tollgate's own server)
+    "grpc.health.v1.HealthCheckRequest": {
+        "service": (1, "string"),
+    },
+    "grpc.health.v1.HealthCheckResponse": {
+        "status": (1, "enum"),
+    },
     # cerbos.request.v1.CheckResourcesRequest and what it contains
     "cerbos.request.v1.CheckResourcesRequest": {
         "request_id": (1, "string"),
@@ -132,20 +142,29 @@ SCHEMAS: dict[str, dict[str, tuple]] = {
 
 TOLLGATE_EFFECTS = {0: "EFFECT_UNSPECIFIED", 1: "EFFECT_ALLOW", 2: "EFFECT_DENY", 3: "EFFECT_PENDING_APPROVAL"}
 CERBOS_EFFECTS = {0: "EFFECT_UNSPECIFIED", 1: "EFFECT_ALLOW", 2: "EFFECT_DENY", 3: "EFFECT_NO_MATCH"}
+HEALTH_STATUSES = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
 
 ROOTS = {
     "tollgate": ("tollgate.v1.AuthorizeRequest", "tollgate.v1.AuthorizeResponse"),
     "cerbos": ("cerbos.request.v1.CheckResourcesRequest", "cerbos.response.v1.CheckResourcesResponse"),
+    "health": ("grpc.health.v1.HealthCheckRequest", "grpc.health.v1.HealthCheckResponse"),
 }
 
-# Named requests (`--request NAME`). scripts/load.sh checks the live answer to each and refuses
-# to load-test anything but ALLOW.
+# Named requests (`--request NAME`). scripts/load.sh checks the live answer to each (the effect
+# it expects) and refuses to load-test anything else.
 #   tollgate read    a read-only action by an agent on an internal dataset: the shipped bundle's
 #                    cheapest ALLOW (one rule: content verb on a non-secret resource)
 #   tollgate export  data.export of 5,000 rows of internal data to an approved EU bucket: ALLOW
 #                    after every export guard ran (rows valid, destination approved and in the
 #                    data's region, classification known and exportable, no approval needed),
 #                    plus the guards on privileged actions (intent, owner, environment)
+#   tollgate deny    the same export to the approved US bucket: eu-resident data may not leave
+#                    the EU, so an export guard denies it after every other export rule ran
+#   tollgate pending an export of 250,000 rows of PII from prod: PENDING_APPROVAL with two
+#                    requirements (data-governance; security with step-up). Its request_id is
+#                    empty: no idempotency key, so every call creates a new approval request
+#                    (with a key, a repeat is an idempotent replay of the first one)
+#   health           grpc.health.v1.Health/Check for the whole server ("")
 #   cerbos export    the same export for Cerbos: one rule for role "agent" with three
 #                    conditions (rows, destination, classification); see scripts/load.sh
 REQUESTS = {
@@ -178,6 +197,53 @@ REQUESTS = {
             "request_id": "load-test-export",
         },
     },
+    ("tollgate", "deny"): {
+        "subject": {
+            "id": "agent:billing-exporter",
+            "kind": "agent",
+            "on_behalf_of": "user:alice@example.com",
+            "owner": "team:growth",
+            "groups": ["exporters"],
+        },
+        "action": {
+            "name": "data.export",
+            "params": {"table": "events", "rows": 5000, "dest": "s3://corp-analytics-us/churn/q3.parquet"},
+        },
+        "resource": {
+            "type": "dataset",
+            "id": "events-eu",
+            "attributes": {"classification": "internal", "residency": "eu"},
+        },
+        "context": {
+            "intent": "quarterly churn analysis requested in TICKET-812",
+            "environment": "prod",
+            "request_id": "load-test-deny",
+        },
+    },
+    ("tollgate", "pending"): {
+        "subject": {
+            "id": "agent:billing-exporter",
+            "kind": "agent",
+            "on_behalf_of": "user:alice@example.com",
+            "owner": "team:growth",
+            "groups": ["exporters"],
+        },
+        "action": {
+            "name": "data.export",
+            "params": {"table": "users", "rows": 250000, "dest": "s3://corp-analytics-eu/churn/q3.parquet"},
+        },
+        "resource": {
+            "type": "dataset",
+            "id": "users-eu",
+            "attributes": {"classification": "pii", "residency": "eu"},
+        },
+        "context": {
+            "intent": "quarterly churn analysis requested in TICKET-812",
+            "environment": "prod",
+            "request_id": "",
+        },
+    },
+    ("health", "check"): {"service": ""},
     ("cerbos", "export"): {
         "request_id": "load-test-export",
         "principal": {
@@ -203,7 +269,7 @@ REQUESTS = {
         ],
     },
 }
-DEFAULT_REQUEST = {"tollgate": "read", "cerbos": "export"}
+DEFAULT_REQUEST = {"tollgate": "read", "cerbos": "export", "health": "check"}
 
 
 def named_request(target: str, name: str | None) -> dict:
@@ -464,12 +530,17 @@ def summarize(target: str, body: bytes) -> dict:
     if target == "tollgate":
         resp["effect"] = TOLLGATE_EFFECTS.get(resp.get("effect", 0), str(resp.get("effect")))
         resp["allow"] = resp["effect"] == "EFFECT_ALLOW"
+    elif target == "health":
+        resp["status"] = HEALTH_STATUSES.get(resp.get("status", 0), str(resp.get("status")))
+        resp["effect"] = resp["status"]
+        resp["allow"] = resp["status"] == "SERVING"
     else:
         effects = []
         for r in resp.get("results", []):
             r["actions"] = {a: CERBOS_EFFECTS.get(e, str(e)) for a, e in r.get("actions", {}).items()}
             effects.extend(r["actions"].values())
         resp["allow"] = bool(effects) and all(e == "EFFECT_ALLOW" for e in effects)
+        resp["effect"] = effects[0] if len(set(effects)) == 1 else "MIXED"
     return resp
 
 
@@ -484,6 +555,15 @@ def normalize(x):
     if isinstance(x, bool) or x is None or isinstance(x, str):
         return x
     return float(x)
+
+
+def drop_empty(x):
+    """proto3 does not send empty strings: what a decoded request lacks."""
+    if isinstance(x, dict):
+        return {k: drop_empty(v) for k, v in x.items() if v != ""}
+    if isinstance(x, list):
+        return [drop_empty(v) for v in x]
+    return x
 
 
 def selftest() -> None:
@@ -501,7 +581,7 @@ def selftest() -> None:
         body = grpc_frame(encode_message(req_type, req))
         (msg,) = unframe(body)
         back = decode_message(req_type, msg)
-        assert normalize(back) == normalize(req), (target, back)
+        assert normalize(back) == normalize(drop_empty(req)), (target, back)
     # Every Value kind.
     v = {"n": None, "b": True, "f": False, "x": -2.5, "s": "é", "l": [1, "two", [3], {"k": None}], "o": {"p": {}}}
     assert normalize(decode_struct(encode_struct(v))) == normalize(v)
@@ -535,6 +615,8 @@ def selftest() -> None:
     )
     s = summarize("cerbos", grpc_frame(length_delimited(1, b"load-test") + length_delimited(2, entry)))
     assert s["allow"] and s["results"][0]["actions"] == {"read": "EFFECT_ALLOW"}, s
+    assert summarize("health", grpc_frame(key(1, 0) + varint(1)))["effect"] == "SERVING"
+    assert grpc_frame(encode_message(ROOTS["health"][0], REQUESTS[("health", "check")])) == bytes(5)
     deny = length_delimited(2, length_delimited(1, b"read") + key(2, 0) + varint(2))
     assert not summarize("cerbos", grpc_frame(length_delimited(2, deny)))["allow"]
     print("selftest: ok")
@@ -555,6 +637,7 @@ def main() -> int:
     dec = sub.add_parser("decode", help="decode a gRPC response body to JSON")
     dec.add_argument("target", choices=sorted(ROOTS))
     dec.add_argument("file")
+    dec.add_argument("--expect", help="the effect required for exit 0 (default: ALLOW / SERVING)")
     sub.add_parser("selftest")
     args = ap.parse_args()
 
@@ -582,6 +665,8 @@ def main() -> int:
         s = summarize(args.target, data)
         json.dump(s, sys.stdout, indent=2, sort_keys=True)
         print()
+        if args.expect:
+            return 0 if s.get("effect") == args.expect else 3
         return 0 if s["allow"] else 3
     return 2
 
