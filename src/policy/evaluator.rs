@@ -33,7 +33,8 @@ use regorus::Value;
 use tokio::sync::oneshot;
 
 use super::{
-    compiled::{forget_thread_engines, CompiledBundle},
+    compiled::CompiledBundle,
+    program::forget_thread_engines,
     limits::{BlownBudget, EvalLimits, Evaluated, Limit},
 };
 use crate::domain::{EvalFailure, FailureKind, PolicyOutcome};
