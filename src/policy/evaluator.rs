@@ -34,8 +34,8 @@ use tokio::sync::oneshot;
 
 use super::{
     compiled::CompiledBundle,
-    program::forget_thread_engines,
     limits::{BlownBudget, EvalLimits, Evaluated, Limit},
+    program::forget_thread_engines,
 };
 use crate::domain::{EvalFailure, FailureKind, PolicyOutcome};
 

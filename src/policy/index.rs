@@ -274,13 +274,7 @@ pub fn with_on_input(parsed: &[Ref<Ast>]) -> bool {
 /// The dotted text of a static ref (`data.tollgate`, `deny`, `a.b["c"]`).
 fn ref_path(refr: &Ref<Expr>) -> Option<String> {
     let parts = Parser::get_path_ref_components(refr).ok()?;
-    Some(
-        parts
-            .iter()
-            .map(|s| s.text())
-            .collect::<Vec<_>>()
-            .join("."),
-    )
+    Some(parts.iter().map(|s| s.text()).collect::<Vec<_>>().join("."))
 }
 
 /// The path a rule declares, head kind included (finer than regorus's notion, which only

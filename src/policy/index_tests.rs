@@ -33,7 +33,13 @@ fn kept(ix: &RuleIndex, action: &str) -> Vec<String> {
     let selection = ix.select(&input(action)).unwrap();
     ix.filtered(&selection)
         .iter()
-        .flat_map(|m| m.text.lines().map(str::trim).map(String::from).collect::<Vec<_>>())
+        .flat_map(|m| {
+            m.text
+                .lines()
+                .map(str::trim)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
         .filter(|l| !l.is_empty() && !l.starts_with("package") && !l.starts_with('#'))
         .collect()
 }
@@ -66,10 +72,16 @@ fn indexes_first_literal_equalities_only() {
         r#"level := 1 if { input.action.name == "e" } else := 2"#,
         r#"f(x) := x if input.action.name == "fn""#,
     ] {
-        assert!(other.iter().any(|l| l == line), "{line} missing from {other:?}");
+        assert!(
+            other.iter().any(|l| l == line),
+            "{line} missing from {other:?}"
+        );
     }
     for gone in [r#""a""#, r#""b""#, r#""c""#, r#"== "g""#] {
-        assert!(!other.iter().any(|l| l.contains(gone)), "{gone} kept: {other:?}");
+        assert!(
+            !other.iter().any(|l| l.contains(gone)),
+            "{gone} kept: {other:?}"
+        );
     }
 }
 
@@ -88,8 +100,12 @@ fn every_declared_path_keeps_a_definition() {
     let ix = index(&[("p.rego", POLICY)]).unwrap();
     let other = kept(&ix, "nothing");
     // `flag` and `pair` have no unclassified definition: their first one stays.
-    assert!(other.iter().any(|l| l.contains(r#"flag if input.action.name == "f""#)));
-    assert!(!other.iter().any(|l| l.contains(r#"flag if input.action.name == "g""#)));
+    assert!(other
+        .iter()
+        .any(|l| l.contains(r#"flag if input.action.name == "f""#)));
+    assert!(!other
+        .iter()
+        .any(|l| l.contains(r#"flag if input.action.name == "g""#)));
     assert!(other.iter().any(|l| l.starts_with("pair := 1")));
     // `deny` keeps its unclassified definitions, so its indexed ones all go.
     assert!(!other.iter().any(|l| l.contains(r#"deny contains "a""#)));
@@ -113,7 +129,11 @@ fn non_string_values_select_the_full_program() {
         r#"{"action": {"name": null}}"#,
         r#"{"action": {"name": ["a"]}}"#,
     ] {
-        assert_eq!(ix.select(&Value::from_json_str(raw).unwrap()), None, "{raw}");
+        assert_eq!(
+            ix.select(&Value::from_json_str(raw).unwrap()),
+            None,
+            "{raw}"
+        );
     }
     for raw in [r#"{}"#, r#"{"action": 1}"#, r#"{"action": {}}"#] {
         let selection = ix.select(&Value::from_json_str(raw).unwrap()).unwrap();
@@ -151,7 +171,8 @@ n if { input.action.name == "x" } { input.resource.type == "y" }
 #[test]
 fn nothing_to_index_or_input_rebound() {
     assert!(index(&[("p.rego", "package tollgate\nallow if input.x == 1\n")]).is_none());
-    let rebound = "package tollgate\nimport data.lib.input\ndeny contains 1 if input.action.name == \"a\"\n";
+    let rebound =
+        "package tollgate\nimport data.lib.input\ndeny contains 1 if input.action.name == \"a\"\n";
     assert!(index(&[("p.rego", rebound)]).is_none());
     let aliased =
         "package tollgate\nimport data.lib as input\ndeny contains 1 if input.action.name == \"a\"\n";
@@ -171,6 +192,10 @@ fn with_on_input_is_found_in_tokens_not_comments() {
     assert!(parse(
         "package t\nok if true\nt if ok with # c\n  input.action.name as \"x\"\n"
     ));
-    assert!(!parse("package t\n# t if ok with input as {}\nok if true\n"));
-    assert!(!parse("package t\nok if true\nt if ok with data.t.ok as false\n"));
+    assert!(!parse(
+        "package t\n# t if ok with input as {}\nok if true\n"
+    ));
+    assert!(!parse(
+        "package t\nok if true\nt if ok with data.t.ok as false\n"
+    ));
 }

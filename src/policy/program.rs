@@ -232,8 +232,7 @@ pub(crate) fn run_vm(
         match with_evaluation_budget(budget, || vm.execute_entry_point_by_index(0)) {
             Ok(value) => {
                 let parsed = contract::parse_outcome(&value, cx.defaults);
-                cell.borrow_mut()
-                    .push((cx.revision_id, prepared.id, vm));
+                cell.borrow_mut().push((cx.revision_id, prepared.id, vm));
                 Evaluated::finished(parsed)
             }
             // A VM that failed mid-run is not trusted for the next request: not put back.

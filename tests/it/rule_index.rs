@@ -38,6 +38,16 @@ deny contains "err {i}" if {{
 	to_number(input.context.intent) > 0
 }}
 
+# Indexed, binds a variable with an erroring expression after the index literal.
+deny contains "err2 {i}" if {{
+	input.action.name == "gen.err2.{i}"
+	n := to_number(input.context.intent)
+	n > 0
+}}
+
+# Indexed, the head raises an error for a non-numeric intent once the body holds.
+deny contains sprintf("head2 %v", [to_number(input.context.intent)]) if input.action.name == "gen.head2.{i}"
+
 # Unclassifiable: the action test comes second.
 deny contains "unc {i}" if {{
 	input.resource.id == "r-{i}"
@@ -172,7 +182,8 @@ fn action_name() -> impl Strategy<Value = Option<Json>> {
     .collect();
     for i in 0..PER_SHAPE + 1 {
         for shape in [
-            "action", "err", "flag", "flag2", "else", "conf", "unify", "head", "obj",
+            "action", "err", "err2", "flag", "flag2", "else", "conf", "unify", "head", "head2",
+            "obj",
         ] {
             names.push(format!("gen.{shape}.{i}"));
         }
@@ -200,7 +211,12 @@ fn request() -> impl Strategy<Value = Json> {
         "gen_type_9",
     ]);
     let intents = prop::sample::select(vec![
-        "", "x0", "x2", "12", "abc", "quarterly analysis TICKET-1",
+        "",
+        "x0",
+        "x2",
+        "12",
+        "abc",
+        "quarterly analysis TICKET-1",
     ]);
     let envs = prop::sample::select(vec!["prod", "dev", ""]);
     let ids = prop::sample::select(vec!["r-0", "r-1", "r-7"]);
@@ -231,10 +247,10 @@ proptest! {
 #[test]
 fn the_generated_bundle_is_indexed() {
     let (rules, values) = generated().index_size().unwrap();
-    // Per shape: gen, err, 2 flags, 2 else, 2 conflicting, unify, type, head, obj and its deny,
-    // else's deny and obligations.
-    assert!(rules >= PER_SHAPE * 14, "{rules} rules indexed");
-    assert!(values >= PER_SHAPE * 9, "{values} values");
+    // Per shape: gen, err, err2, 2 flags, else, else's deny and obligations, 2 conflicting,
+    // unify, type, head, head2, obj and its deny.
+    assert!(rules >= PER_SHAPE * 16, "{rules} rules indexed");
+    assert!(values >= PER_SHAPE * 11, "{values} values");
 }
 
 fn small(rego: &str) -> CompiledBundle {
@@ -322,7 +338,10 @@ fn a_rule_whose_index_literal_fails_contributes_nothing_on_either_engine() {
         let answers: [(&str, Result<PolicyOutcome, EvalFailure>); 4] = [
             ("vm with", with_rule.evaluate_vm(value.clone())),
             ("vm without", without.evaluate_vm(value.clone())),
-            ("interpreter with", with_rule.evaluate_interpreted(value.clone())),
+            (
+                "interpreter with",
+                with_rule.evaluate_interpreted(value.clone()),
+            ),
             ("indexed", with_rule.evaluate(value.clone())),
         ];
         let reference = without.evaluate_interpreted(value);
@@ -378,7 +397,10 @@ fn many_distinct_actions_each_get_their_own_program() {
     assert_eq!(b.index_size(), Some((41, 41)));
     for i in 0..40 {
         let out = b
-            .evaluate(to_value(&edge_input(json!(format!("a.{i}")), &i.to_string())))
+            .evaluate(to_value(&edge_input(
+                json!(format!("a.{i}")),
+                &i.to_string(),
+            )))
             .unwrap();
         assert_eq!(out.deny, vec![format!("d{i}")]);
         check(&b, &edge_input(json!(format!("a.{i}")), "none")).unwrap();
