@@ -11,8 +11,13 @@
 //! - `interpreter_clone_per_call`: clone the prepared `Engine` for every call.
 //! - `interpreter_reused`: one prepared `Engine` reused across calls.
 //! - `compiled_policy`: regorus `CompiledPolicy::eval_with_input`.
+//! - `rules_<n>/<case>/{indexed,unindexed}`: the serving path over the shipped bundle plus
+//!   `n` generated `deny` rules that never fire for the case (each tests its own action
+//!   name first), with the rule index (what serves) and with every rule evaluated; and
+//!   `rules_<n>/compile`, the bundle load (compile, index, the program for unindexed
+//!   actions).
 //!
-//! Run: `cargo bench --bench decision`.
+//! Run: `cargo bench --bench decision` (`-- rules_` for the rule-count groups only).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -75,6 +80,67 @@ fn prepared_engine(bundle: &Bundle, with_tests: bool) -> Engine {
         .add_data(Value::from(bundle.data.clone()))
         .expect("data loads");
     engine
+}
+
+/// The shipped bundle plus `n` deny rules, each for its own action, none for the cases.
+fn bundle_with_rules(n: usize) -> Bundle {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("policies")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            (name, std::fs::read(&p).expect("readable"))
+        })
+        .collect();
+    let mut rego = String::from("package tollgate\n");
+    for i in 0..n {
+        rego.push_str(&format!(
+            "\ndeny contains \"generated rule {i}\" if {{\n\tinput.action.name == \"gen.action.{i}\"\n\tinput.context.intent == \"never {i}\"\n}}\n"
+        ));
+    }
+    files.push(("generated.rego".into(), rego.into_bytes()));
+    Bundle::from_files(dir, files).expect("bundle")
+}
+
+fn rule_count(c: &mut Criterion) {
+    let limits = InputLimits::default();
+    for n in [10, 100, 1000] {
+        let bundle = bundle_with_rules(n);
+        let compile = || {
+            CompiledBundle::compile(
+                &bundle,
+                EvalLimits::default(),
+                RequirementDefaults::default(),
+            )
+            .expect("bundle compiles")
+        };
+        let compiled = compile();
+        assert_eq!(compiled.index_size(), Some((n, n)));
+        let mut group = c.benchmark_group(format!("rules_{n}"));
+        for (name, req) in cases() {
+            let indexed = compiled.evaluate(to_input(&req));
+            assert_eq!(indexed, compiled.evaluate_unindexed(to_input(&req)));
+            group.bench_function(format!("{name}/indexed"), |b| {
+                b.iter(|| {
+                    let req = black_box(&req);
+                    req.validate(&limits).expect("valid");
+                    black_box(decide(compiled.evaluate(to_input(req))))
+                })
+            });
+            group.bench_function(format!("{name}/unindexed"), |b| {
+                b.iter(|| {
+                    let req = black_box(&req);
+                    req.validate(&limits).expect("valid");
+                    black_box(decide(compiled.evaluate_unindexed(to_input(req))))
+                })
+            });
+        }
+        group.sample_size(10);
+        group.bench_function("compile", |b| b.iter(|| black_box(compile())));
+        group.finish();
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -171,5 +237,5 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, rule_count);
 criterion_main!(benches);

@@ -10,34 +10,21 @@
 //! the VM right (see the golden and differential tests), and it serves the bundles the VM
 //! compiler refuses (see [`super::engine`]).
 
-use std::{
-    cell::RefCell,
-    num::NonZeroU64,
-    path::PathBuf,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, Mutex,
-    },
-    time::{Duration, SystemTime},
-};
+use std::{path::PathBuf, sync::Arc, time::Duration, time::SystemTime};
 
-use regorus::{
-    languages::rego::compiler::{Compiler, CompilerError},
-    rvm::{
-        program::Program,
-        vm::{RegoVM, VmError},
-    },
-    with_evaluation_budget, Engine, MemoryBudgetConfig, Rc, Value,
-};
+use moka::sync::Cache;
+use regorus::{unstable::Module as Ast, unstable::Ref, with_evaluation_budget, Engine, Value};
 
 pub use super::limits::EvalLimits;
 use super::{
     bundle::{Bundle, Module},
-    contract::{self, RequirementDefaults, ENTRY_MODULE, ENTRY_PACKAGE, ENTRY_RULE},
+    contract::{self, RequirementDefaults, ENTRY_PACKAGE, ENTRY_RULE},
     engine::ServingEngine,
-    limits::{bounded, engine_failure, vm_failure, Evaluated},
+    index::{self, RuleIndex, Selection},
+    limits::{engine_failure, Evaluated},
+    program::{self, Prepared, RunContext},
 };
-use crate::domain::{EvalFailure, FailureKind, PolicyOutcome};
+use crate::domain::{EvalFailure, PolicyOutcome};
 
 /// Why a bundle could not be compiled. The last good bundle keeps serving.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +60,9 @@ pub enum CompileError {
     Compile(String),
 }
 
-static GENERATION: AtomicU64 = AtomicU64::new(1);
+/// Most filtered programs a bundle keeps compiled at once (one per selection of index
+/// values seen). A bundle with more keys than this recompiles the least used on demand.
+const INDEXED_PROGRAMS: u64 = 256;
 
 /// A bundle ready to evaluate. Immutable; swapped as a whole.
 pub struct CompiledBundle {
@@ -87,14 +76,24 @@ pub struct CompiledBundle {
     pub modules: Vec<Module>,
     /// When it was compiled.
     pub compiled_at: SystemTime,
-    generation: u64,
-    /// The VM program, absent when the VM compiler refused the bundle.
-    program: Option<Arc<Program>>,
-    serving: ServingEngine,
+    id: u64,
+    /// Every rule of the bundle: the reference, and what serves inputs the index cannot
+    /// classify.
+    full: Arc<Prepared>,
+    index: Option<Indexed>,
     data: Value,
-    engine: Mutex<Engine>,
     limits: EvalLimits,
     defaults: RequirementDefaults,
+}
+
+/// The rule index and the filtered programs it selects.
+struct Indexed {
+    rules: RuleIndex,
+    /// The program for inputs that hold no indexed value (compiled at load: most decisions
+    /// use it).
+    other: Arc<Prepared>,
+    /// Programs for selections that hold indexed values, compiled on first use.
+    selected: Cache<Selection, Arc<Prepared>>,
 }
 
 impl std::fmt::Debug for CompiledBundle {
@@ -107,23 +106,15 @@ impl std::fmt::Debug for CompiledBundle {
     }
 }
 
-thread_local! {
-    /// This worker's VM and the generation of the bundle it was loaded with.
-    static WORKER_VM: RefCell<Option<(u64, RegoVM)>> = const { RefCell::new(None) };
-    /// This worker's prepared interpreter and its bundle generation.
-    static WORKER_ENGINE: RefCell<Option<(u64, Engine)>> = const { RefCell::new(None) };
-}
-
 impl CompiledBundle {
-    /// Parses, checks and compiles `bundle`; fails without side effects.
+    /// Parses, checks and compiles `bundle`, and indexes its rules; fails without side
+    /// effects.
     pub fn compile(
         bundle: &Bundle,
         limits: EvalLimits,
         defaults: RequirementDefaults,
     ) -> Result<Self, CompileError> {
-        let mut engine = Engine::new();
-        engine.set_strict_builtin_errors(true);
-        engine.set_execution_timer_config(limits.vm_timer());
+        let mut engine = program::new_engine(&limits);
         let mut has_policy_package = false;
         for m in &bundle.modules {
             let package = engine
@@ -150,87 +141,79 @@ impl CompiledBundle {
         if !has_policy_package {
             return Err(CompileError::NoPolicyPackage);
         }
-        engine
-            .add_policy("tollgate_entry.rego".into(), ENTRY_MODULE.into())
-            .map_err(|e| CompileError::Compile(e.to_string()))?;
+        let parsed = engine.get_modules().clone();
         let data = super::input::json(&bundle.data);
-        engine
-            .add_data(data.clone())
+        let full = Prepared::compile(engine, &data, &bundle.revision)?;
+        // Loading the data into a VM catches rule/data conflicts now, not on the first request.
+        full.check_data(&data, &limits)
             .map_err(|e| CompileError::Data(e.to_string()))?;
-        let compiled = engine
-            .compile_with_entrypoint(&Rc::from(ENTRY_RULE))
-            .map_err(|e| CompileError::Compile(e.to_string()))?;
-        let (program, serving) = match Compiler::compile_from_policy(&compiled, &[ENTRY_RULE]) {
-            Ok(program) => (Some(program), ServingEngine::Vm),
-            Err(e) if policy_is_wrong(&e.error) => {
-                return Err(CompileError::Compile(bounded(e.to_string())))
-            }
-            Err(e) => {
-                let vm_refusal = bounded(e.to_string());
-                tracing::warn!(
-                    bundle.revision = %bundle.revision,
-                    reason = %vm_refusal,
-                    "the VM compiler refused this bundle; the interpreter will serve it"
-                );
-                (None, ServingEngine::Interpreter { vm_refusal })
-            }
-        };
-        let compiled = Self {
+        let index = build_index(bundle, &parsed, &full, &data, &limits);
+        Ok(Self {
             revision: Arc::from(bundle.revision.as_str()),
             digest: bundle.digest.clone(),
             source: bundle.source.clone(),
             modules: bundle.modules.clone(),
             compiled_at: SystemTime::now(),
-            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
-            program,
-            serving,
+            id: program::next_id(),
+            full: Arc::new(full),
+            index,
             data,
-            engine: Mutex::new(engine),
             limits,
             defaults,
-        };
-        // Loading the data into a VM catches rule/data conflicts now, not on the first request.
-        if let Some(program) = &compiled.program {
-            compiled
-                .new_vm(program)
-                .map_err(|e| CompileError::Data(e.to_string()))?;
-        }
-        Ok(compiled)
+        })
     }
 
-    /// Which evaluator serves this bundle.
+    /// Which evaluator serves this bundle (its full program; a filtered program the VM
+    /// compiler refused would fall back to the interpreter the same way).
     pub fn serving_engine(&self) -> &ServingEngine {
-        &self.serving
+        self.full.serving()
     }
 
-    fn new_vm(&self, program: &Arc<Program>) -> Result<RegoVM, VmError> {
-        let mut vm = RegoVM::new();
-        vm.load_program(program.clone());
-        vm.set_data(self.data.clone())?;
-        vm.set_strict_builtin_errors(true);
-        // Without this, regorus's VM drops errors raised in rule bodies (an erroring `deny`
-        // body would read as "no reason to deny") and turns conflicting values into
-        // undefined; with it, the VM fails exactly where the interpreter does.
-        vm.set_strict_rule_errors(true);
-        vm.set_max_instructions(self.limits.max_instructions);
-        vm.set_execution_timer_config(Some(self.limits.vm_timer()));
-        vm.set_memory_budget_config(
-            NonZeroU64::new(self.limits.max_memory_bytes).map(|limit| MemoryBudgetConfig { limit }),
-        );
-        Ok(vm)
+    /// How many rules the index can leave out and how many distinct input values it keys
+    /// them on; `None` when the bundle has no indexable rule (every decision evaluates
+    /// every rule, as it must).
+    pub fn index_size(&self) -> Option<(usize, usize)> {
+        self.index
+            .as_ref()
+            .map(|ix| (ix.rules.indexed_rules(), ix.rules.values()))
+    }
+
+    fn context(&self) -> RunContext<'_> {
+        RunContext {
+            revision_id: self.id,
+            data: &self.data,
+            limits: &self.limits,
+            defaults: &self.defaults,
+        }
+    }
+
+    /// The program that evaluates `input`: the filtered one its selection of index values
+    /// names, or the full one for what the index cannot classify.
+    fn program_for(&self, input: &Value) -> Arc<Prepared> {
+        let Some(ix) = &self.index else {
+            return self.full.clone();
+        };
+        match ix.rules.select(input) {
+            None => self.full.clone(),
+            Some(selection) if selection.is_other() => ix.other.clone(),
+            Some(selection) => ix.selected.get_with_by_ref(&selection, || {
+                filtered_program(&ix.rules, &selection, self, &self.full)
+            }),
+        }
     }
 
     /// The serving path: the VM's answer alone, or the interpreter's for a bundle the VM
-    /// compiler refused ([`Self::serving_engine`]), under the full budget on this thread.
-    /// Any error (a runtime error in any rule, a conflict, a limit) is an `Err`, which the
-    /// caller turns into DENY. The server goes through [`super::Evaluator`] instead, which
-    /// also bounds how many expensive evaluations run at once.
+    /// compiler refused ([`Self::serving_engine`]), under the full budget on this thread,
+    /// over the rules the index selects for `input`. Any error (a runtime error in any
+    /// rule, a conflict, a limit) is an `Err`, which the caller turns into DENY. The server
+    /// goes through [`super::Evaluator`] instead, which also bounds how many expensive
+    /// evaluations run at once.
     ///
     /// Serving the VM alone is safe only because it runs with strict rule errors (see
-    /// `new_vm`'s use of `set_strict_rule_errors`): without that patch regorus 0.14's VM
-    /// discards an error raised inside a `deny` or `approval` body and the decision silently
-    /// allows. The golden and differential tests hold the VM to the interpreter, errors
-    /// included.
+    /// `program::load_vm`'s use of `set_strict_rule_errors`): without that patch regorus
+    /// 0.14's VM discards an error raised inside a `deny` or `approval` body and the
+    /// decision silently allows. The golden and differential tests hold the VM to the
+    /// interpreter, errors included, and the indexed path to the full one.
     pub fn evaluate(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
         self.evaluate_within(input, self.limits.timeout).result
     }
@@ -238,10 +221,15 @@ impl CompiledBundle {
     /// The serving path with at most `time_limit` of wall-clock time (the memory budget and
     /// instruction limit unchanged), reporting which limit stopped it, if one did.
     pub fn evaluate_within(&self, input: Value, time_limit: Duration) -> Evaluated {
-        match self.serving {
-            ServingEngine::Vm => self.run_vm(input, time_limit),
-            ServingEngine::Interpreter { .. } => self.run_interpreter(input, time_limit),
-        }
+        let prepared = self.program_for(&input);
+        program::run(&prepared, &self.context(), input, time_limit)
+    }
+
+    /// The serving path without the rule index: every rule evaluated. For the differential
+    /// tests and the benchmarks, which hold the indexed path to it.
+    pub fn evaluate_unindexed(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
+        let limit = self.limits.timeout;
+        program::run(&self.full, &self.context(), input, limit).result
     }
 
     /// The bundle's evaluation limits.
@@ -249,71 +237,21 @@ impl CompiledBundle {
         &self.limits
     }
 
-    /// Evaluates `input` on this worker's VM (loaded once per revision per thread). Fails
-    /// for a bundle the VM compiler refused.
+    /// Evaluates `input` with every rule on this worker's VM (loaded once per revision per
+    /// thread). Fails for a bundle the VM compiler refused.
     pub fn evaluate_vm(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
-        self.run_vm(input, self.limits.timeout).result
+        program::run_vm(&self.full, &self.context(), input, self.limits.timeout).result
     }
 
-    fn run_vm(&self, input: Value, time_limit: Duration) -> Evaluated {
-        let Some(program) = &self.program else {
-            let failure = EvalFailure::new(
-                FailureKind::Evaluation,
-                "the VM compiler refused this bundle",
-            );
-            return Evaluated::finished(Err(failure));
-        };
-        WORKER_VM.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let vm = match slot.as_mut() {
-                Some((generation, vm)) if *generation == self.generation => vm,
-                _ => match self.new_vm(program) {
-                    Ok(vm) => &mut slot.insert((self.generation, vm)).1,
-                    Err(e) => return vm_failure(&e, String::new),
-                },
-            };
-            vm.set_input(input);
-            let budget = self.limits.budget(time_limit);
-            match with_evaluation_budget(budget, || vm.execute_entry_point_by_index(0)) {
-                Ok(value) => Evaluated::finished(contract::parse_outcome(&value, &self.defaults)),
-                Err(e) => {
-                    let failed = vm_failure(&e, || vm.failed_rule().unwrap_or_default().into());
-                    // A VM that failed mid-run is not trusted for the next request.
-                    *slot = None;
-                    failed
-                }
-            }
-        })
-    }
-
-    /// Evaluates `input` on this worker's prepared interpreter (cloned once per revision per
-    /// thread, then reused: regorus resets evaluation state on every `eval_rule`).
+    /// Evaluates `input` with every rule on this worker's prepared interpreter (cloned once
+    /// per revision per thread, then reused: regorus resets evaluation state on every
+    /// `eval_rule`).
     pub fn evaluate_interpreter_local(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
-        self.run_interpreter(input, self.limits.timeout).result
+        program::run_interpreter(&self.full, &self.context(), input, self.limits.timeout).result
     }
 
-    fn run_interpreter(&self, input: Value, time_limit: Duration) -> Evaluated {
-        WORKER_ENGINE.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let engine = match slot.as_mut() {
-                Some((generation, engine)) if *generation == self.generation => engine,
-                _ => &mut slot.insert((self.generation, self.engine())).1,
-            };
-            engine.set_input(input);
-            let budget = self.limits.budget(time_limit);
-            match with_evaluation_budget(budget, || engine.eval_rule(ENTRY_RULE.to_string())) {
-                Ok(value) => Evaluated::finished(contract::parse_outcome(&value, &self.defaults)),
-                Err(e) => {
-                    let failed =
-                        engine_failure(&e, || engine.limited_rule().unwrap_or_default().into());
-                    *slot = None;
-                    failed
-                }
-            }
-        })
-    }
-
-    /// Evaluates `input` on a clone of the prepared tree interpreter: the reference path.
+    /// Evaluates `input` on a clone of the prepared tree interpreter with every rule: the
+    /// reference path.
     pub fn evaluate_interpreted(&self, input: Value) -> Result<PolicyOutcome, EvalFailure> {
         let mut engine = self.engine();
         engine.set_input(input);
@@ -326,33 +264,91 @@ impl CompiledBundle {
         }
     }
 
-    /// A clone of the prepared interpreter, for tooling (tests, coverage).
+    /// A clone of the prepared interpreter with every rule, for tooling (tests, coverage).
     pub fn engine(&self) -> Engine {
-        match self.engine.lock() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.full.engine()
     }
 }
 
-/// Forgets this thread's cached VM and interpreter, after a panic left them in an unknown
-/// state.
-pub(crate) fn forget_thread_engines() {
-    WORKER_VM.with(|cell| cell.replace(None));
-    WORKER_ENGINE.with(|cell| cell.replace(None));
+/// Indexes `bundle`'s rules and compiles the program for inputs that hold no indexed value.
+/// `None` (every decision evaluates every rule) when nothing can be left out, when a `with`
+/// could evaluate a rule under another input than the decision's (possible only where the
+/// interpreter serves: the VM compiler refuses `with`), or when the filtered program does
+/// not compile (which would be a bug in the indexer, logged).
+fn build_index(
+    bundle: &Bundle,
+    parsed: &[Ref<Ast>],
+    full: &Prepared,
+    data: &Value,
+    limits: &EvalLimits,
+) -> Option<Indexed> {
+    let rules = RuleIndex::build(&bundle.modules, parsed)?;
+    if !full.has_vm() && index::with_on_input(parsed) {
+        tracing::info!(
+            bundle.revision = %bundle.revision,
+            "a `with` modifier replaces the input somewhere in this bundle; rules are not indexed"
+        );
+        return None;
+    }
+    let other = rules.filtered(&rules.other());
+    let other = match compile_modules(&other, data, limits, &bundle.revision) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(
+                bundle.revision = %bundle.revision,
+                error = %e,
+                "the rule index's program does not compile; every rule will be evaluated"
+            );
+            return None;
+        }
+    };
+    tracing::info!(
+        bundle.revision = %bundle.revision,
+        indexed_rules = rules.indexed_rules(),
+        index_values = rules.values(),
+        "rule index built"
+    );
+    Some(Indexed {
+        rules,
+        other: Arc::new(other),
+        selected: Cache::new(INDEXED_PROGRAMS),
+    })
 }
 
-/// VM compiler errors that mean the policy itself is wrong, not that the VM lacks a feature:
-/// the interpreter would fail every evaluation that reaches the call. Such a bundle is
-/// rejected like one that does not parse, so it never replaces the last good one; every
-/// other refusal (`with`, constant-key partial objects...) falls back to the interpreter.
-fn policy_is_wrong(e: &CompilerError) -> bool {
-    matches!(
-        e,
-        CompilerError::UnknownFunction { .. }
-            | CompilerError::UnknownBuiltinFunction { .. }
-            | CompilerError::NotBuiltinFunction { .. }
-    )
+fn compile_modules(
+    modules: &[Module],
+    data: &Value,
+    limits: &EvalLimits,
+    revision: &str,
+) -> Result<Prepared, CompileError> {
+    let engine = program::engine_with(modules, limits)?;
+    let prepared = Prepared::compile(engine, data, revision)?;
+    prepared
+        .check_data(data, limits)
+        .map_err(|e| CompileError::Data(e.to_string()))?;
+    Ok(prepared)
+}
+
+/// The program for `selection`, or the full one (always right, only slower) if it does not
+/// compile.
+fn filtered_program(
+    rules: &RuleIndex,
+    selection: &Selection,
+    bundle: &CompiledBundle,
+    full: &Arc<Prepared>,
+) -> Arc<Prepared> {
+    let modules = rules.filtered(selection);
+    match compile_modules(&modules, &bundle.data, &bundle.limits, &bundle.revision) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            tracing::warn!(
+                bundle.revision = %bundle.revision,
+                error = %e,
+                "a rule index program does not compile; evaluating every rule for it"
+            );
+            full.clone()
+        }
+    }
 }
 
 #[cfg(test)]

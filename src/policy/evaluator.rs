@@ -33,8 +33,9 @@ use regorus::Value;
 use tokio::sync::oneshot;
 
 use super::{
-    compiled::{forget_thread_engines, CompiledBundle},
+    compiled::CompiledBundle,
     limits::{BlownBudget, EvalLimits, Evaluated, Limit},
+    program::forget_thread_engines,
 };
 use crate::domain::{EvalFailure, FailureKind, PolicyOutcome};
 

@@ -177,12 +177,35 @@ pub(crate) fn vm_failure(e: &VmError, rule: impl FnOnce() -> String) -> Evaluate
         _ => match limit_in_text(&e.to_string()) {
             Some(limit) => limit,
             None => {
-                let failure = EvalFailure::new(FailureKind::Evaluation, bounded(e.to_string()));
+                let message = bounded(without_pc(&e.to_string()));
+                let failure = EvalFailure::new(FailureKind::Evaluation, message);
                 return Evaluated::finished(Err(failure));
             }
         },
     };
     Evaluated::blown(limit, rule(), bounded(e.to_string()))
+}
+
+/// `message` without the VM's ` (pc=N)` notes. A program counter means nothing to a caller,
+/// and it differs between the full program and a rule-indexed one (`super::index`) for the
+/// same error, so a reason that carried it would not replay identically.
+fn without_pc(message: &str) -> String {
+    const NOTE: &str = " (pc=";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(NOTE) {
+        let after = &rest[at + NOTE.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(')') {
+            out.push_str(&rest[..at]);
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(&rest[..at + NOTE.len()]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A limit a builtin reported inside its own error (json.marshal, sprintf and friends wrap
@@ -231,6 +254,16 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn program_counters_are_not_part_of_a_reason() {
+        assert_eq!(
+            without_pc("x: multiple outputs (pc=437)"),
+            "x: multiple outputs"
+        );
+        assert_eq!(without_pc("a (pc=1) b (pc=22)"), "a b");
+        assert_eq!(without_pc("a (pc=x) (pc=)"), "a (pc=x) (pc=)");
+    }
 
     #[test]
     fn defaults_run_out_of_the_box() {

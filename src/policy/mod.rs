@@ -2,7 +2,8 @@
 //!
 //! [`bundle`] reads a directory or OPA `.tar.gz`; [`api`] lets a bundle decide who holds
 //! which API role; [`compiled`] turns it into VM bytecode and
-//! evaluates under [`limits`]; [`evaluator`] runs evaluations inline or on a bounded pool so
+//! evaluates under [`limits`], over the rules `index` selects for the input (one
+//! `program` per selection); [`evaluator`] runs evaluations inline or on a bounded pool so
 //! expensive ones cannot hold up cheap ones; [`engine`] says which evaluator serves a bundle
 //! (the VM, or the interpreter where the VM compiler refuses it); [`contract`] checks what
 //! the rules produced; [`active`] swaps revisions atomically; [`archive`] keeps every
@@ -20,8 +21,10 @@ pub mod compiled;
 pub mod contract;
 pub mod engine;
 pub mod evaluator;
+mod index;
 pub mod input;
 pub mod limits;
+mod program;
 pub mod replay;
 pub mod signature;
 pub mod testing;

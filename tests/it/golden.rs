@@ -1,6 +1,7 @@
 //! Golden decisions: every `tests/golden/*.yaml` file names a bundle, optionally the engine
 //! that must serve it, and cases (input -> expected effect, reasons, requirements...). Each
-//! case runs through validation, the serving path and the tree interpreter (the reference).
+//! case runs through validation, the serving path (rule-indexed), every rule without the
+//! index, and the tree interpreter (the reference).
 //! Where the VM serves, it must give the interpreter's answer, errors included; the one
 //! tolerated difference is the VM failing where the interpreter does not (that denies, so it
 //! is safe, and it is reported). Where the VM compiler refused the bundle, the interpreter
@@ -14,7 +15,7 @@ use std::{
 use serde::Deserialize;
 use serde_json::Value as Json;
 use tollgate::{
-    domain::{decide, AuthzRequest, Effect, InputLimits},
+    domain::{decide, AuthzRequest, Effect, FailureKind, InputLimits},
     policy::{
         agreement, input::to_input, Agreement, Bundle, CompiledBundle, EvalLimits,
         RequirementDefaults, ServingEngine,
@@ -98,10 +99,22 @@ fn run_case(bundle: &CompiledBundle, case: &Case) -> Vec<String> {
     let served = bundle.evaluate(input.clone());
     let reference = bundle.evaluate_interpreted(input.clone());
     let vm = match bundle.serving_engine() {
-        ServingEngine::Vm => bundle.evaluate_vm(input),
+        ServingEngine::Vm => bundle.evaluate_vm(input.clone()),
         // The interpreter serves: the served answer is what must match the reference.
         ServingEngine::Interpreter { .. } => served.clone(),
     };
+    // The rule index is an evaluation detail: evaluating every rule answers the same, word
+    // for word (a blown limit says how far it got, which varies from run to run).
+    let unindexed = bundle.evaluate_unindexed(input.clone());
+    let same = match (&served, &unindexed) {
+        (Err(a), Err(b)) if a.kind == FailureKind::Limit => b.kind == FailureKind::Limit,
+        _ => served == unindexed,
+    };
+    if !same {
+        problems.push(format!(
+            "the rule index changed the answer:\n  served:    {served:?}\n  unindexed: {unindexed:?}"
+        ));
+    }
     if agreement(&served, &vm) != Agreement::Same {
         problems.push(format!(
             "the serving path is not the serving engine's answer:\n  served: {served:?}\n  vm:     {vm:?}"

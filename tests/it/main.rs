@@ -37,6 +37,7 @@ mod metrics;
 mod notify;
 mod otlp;
 mod replicas;
+mod rule_index;
 mod sdk;
 mod signed_bundles;
 mod slack_interactions;
