@@ -26,112 +26,13 @@ pub(crate) struct GroupedDb {
 impl GroupedDb {
     /// Starts a group commit over `inner` (stopped when the last handle is dropped).
     pub(crate) fn over(inner: Arc<dyn Db>) -> Arc<dyn Db> {
-        let batches: Arc<dyn BatchStore> = Arc::new(Inner(inner.clone()));
+        // `Db` has each store trait as a supertrait: the same object, seen through each.
+        let batches: Arc<dyn BatchStore> = inner.clone();
         let (commit, _task) = GroupCommit::spawn(batches, 64, None, std::future::pending());
-        let approvals: Arc<dyn ApprovalStore> = Arc::new(Inner(inner.clone()));
-        let capabilities: Arc<dyn CapabilityStore> = Arc::new(Inner(inner.clone()));
         Arc::new(Self {
-            grouped: Grouped::new(approvals, capabilities, commit),
+            grouped: Grouped::new(inner.clone(), inner.clone(), commit),
             inner,
         })
-    }
-}
-
-/// `Arc<dyn Db>` seen through one of its traits.
-#[derive(Debug)]
-struct Inner(Arc<dyn Db>);
-
-#[async_trait]
-impl BatchStore for Inner {
-    async fn commit_all(&self, changes: &[Change], batch: &Batch) -> Result<Committed, StoreError> {
-        self.0.commit_all(changes, batch).await
-    }
-}
-
-#[async_trait]
-impl ApprovalStore for Inner {
-    async fn create_approval(
-        &self,
-        new: &NewApproval,
-        max_pending: Option<u32>,
-        audit: &[AuditEvent],
-    ) -> Result<(Approval, bool), StoreError> {
-        self.0.create_approval(new, max_pending, audit).await
-    }
-    async fn get_approval(
-        &self,
-        id: &str,
-        now: UnixMillis,
-    ) -> Result<Option<Approval>, StoreError> {
-        self.0.get_approval(id, now).await
-    }
-    async fn list_approvals(
-        &self,
-        filter: &ApprovalFilter,
-        page: &Page,
-        now: UnixMillis,
-    ) -> Result<ApprovalListing, StoreError> {
-        self.0.list_approvals(filter, page, now).await
-    }
-    async fn add_review(
-        &self,
-        review: &Review,
-        change: Option<&RequestChange>,
-        audit: &[AuditEvent],
-    ) -> Result<ReviewOutcome, StoreError> {
-        self.0.add_review(review, change, audit).await
-    }
-    async fn reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError> {
-        self.0.reviews(approval_id).await
-    }
-    async fn transition(
-        &self,
-        id: &str,
-        from: ApprovalState,
-        to: ApprovalState,
-        now: UnixMillis,
-        audit: &[AuditEvent],
-    ) -> Result<bool, StoreError> {
-        self.0.transition(id, from, to, now, audit).await
-    }
-    async fn approve_with_capability(
-        &self,
-        id: &str,
-        cap: &Capability,
-        now: UnixMillis,
-        audit: &[AuditEvent],
-    ) -> Result<bool, StoreError> {
-        self.0.approve_with_capability(id, cap, now, audit).await
-    }
-    async fn expire_due(
-        &self,
-        now: UnixMillis,
-        audit: &ExpiryAudit<'_>,
-    ) -> Result<Vec<String>, StoreError> {
-        self.0.expire_due(now, audit).await
-    }
-    async fn count_pending(&self, now: UnixMillis) -> Result<u64, StoreError> {
-        self.0.count_pending(now).await
-    }
-}
-
-#[async_trait]
-impl CapabilityStore for Inner {
-    async fn get_capability(
-        &self,
-        id: &str,
-        now: UnixMillis,
-    ) -> Result<Option<Capability>, StoreError> {
-        self.0.get_capability(id, now).await
-    }
-    async fn redeem_capability(
-        &self,
-        id: &str,
-        request_hash: &str,
-        now: UnixMillis,
-        audit: &[AuditEvent],
-    ) -> Result<RedeemOutcome, StoreError> {
-        self.0.redeem_capability(id, request_hash, now, audit).await
     }
 }
 
