@@ -542,6 +542,10 @@ pub trait NonceStore: Send + Sync + std::fmt::Debug {
         now: UnixMillis,
         expires_at: UnixMillis,
     ) -> Result<bool, StoreError>;
+
+    /// Whether `nonce` was recorded and its record is still in force at `now` (a revoked
+    /// console session, for one).
+    async fn was_used(&self, nonce: &str, now: UnixMillis) -> Result<bool, StoreError>;
 }
 
 /// One database seen through each concern's trait, plus the cross-replica change feed when

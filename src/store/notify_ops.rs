@@ -345,6 +345,20 @@ macro_rules! notify_ops {
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
+
+            async fn was_used(
+                &self,
+                nonce: &str,
+                now: $crate::domain::UnixMillis,
+            ) -> Result<bool, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query($crate::store::sql::NONCE_USED)
+                    .bind(nonce)
+                    .bind(now.0)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get::<i64, _>("n")? > 0)
+            }
         }
     };
 }

@@ -291,5 +291,9 @@ pub(super) const DUE_REMINDERS: &str = "SELECT id, expires_at FROM approvals a \
 pub(super) const USE_NONCE: &str = "INSERT INTO used_nonces (nonce, used_at, expires_at) \
      VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING";
 
+/// Whether a nonce is recorded and still in force: $1 nonce, $2 now.
+pub(super) const NONCE_USED: &str =
+    "SELECT COUNT(*) AS n FROM used_nonces WHERE nonce = $1 AND expires_at >= $2";
+
 /// Forgets nonces that can no longer verify: $1 now.
 pub(super) const PURGE_NONCES: &str = "DELETE FROM used_nonces WHERE expires_at < $1";

@@ -523,3 +523,58 @@ async fn a_slack_deep_link_is_used_once_and_leads_to_a_step_up_sign_in_under_a_s
     let forged = http.get(format!("{url}x")).send().await.unwrap();
     assert_eq!(forged.status().as_u16(), 400);
 }
+
+/// Sign-out ends the session on the server: a copy of the session cookie taken before it (a
+/// second tab, a stolen cookie) is refused afterwards and cannot review.
+#[tokio::test]
+async fn a_session_cookie_is_dead_after_sign_out_even_where_it_was_copied() {
+    let Some(op) = OpenIdProvider::start().await else {
+        return;
+    };
+    let server = server(&op).await;
+    let id = pending(&server, "db.drop", "user:rita@example.com", "c-out").await;
+    let mut sam = Browser::new(&server, &op);
+    let detail = sam
+        .sign_in(
+            "sam@example.com",
+            &format!("/console/approvals/{id}"),
+            false,
+        )
+        .await;
+    let token = csrf(&detail);
+    let mut copy = Browser::new(&server, &op);
+    copy.cookies = sam.cookies.clone();
+    assert_eq!(
+        copy.get("/console/").await.status,
+        200,
+        "the copy works before"
+    );
+
+    let out = sam.post("/console/logout", &[("csrf", &token)]).await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert!(out.body.contains("You are signed out."), "{}", out.body);
+
+    let list = copy.get("/console/").await;
+    assert_eq!(list.status, 303, "{}", list.body);
+    assert!(
+        list.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/console/login")),
+        "{:?}",
+        list.location
+    );
+    let refused = review(&mut copy, &id, &token, "approve").await;
+    assert_ne!(refused.status, 200, "{}", refused.body);
+    let mut approvals = pb::approvals_client::ApprovalsClient::new(server.channel.clone());
+    let still = approvals
+        .get_approval(as_user(
+            "agent",
+            pb::GetApprovalRequest {
+                approval_id: id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(still.reviews.is_empty(), "{still:?}");
+}

@@ -48,8 +48,19 @@ pub(super) fn message(
 }
 
 impl Console {
-    pub(super) fn session(&self, headers: &HeaderMap) -> Option<Session> {
-        cookie(headers, SESSION_COOKIE).and_then(|v| self.keys.verify_session(v))
+    /// The session of a signed, unexpired cookie that was not signed out. A store fault
+    /// counts as signed out (fail closed: the reviewer signs in again).
+    pub(super) async fn session(&self, headers: &HeaderMap) -> Option<Session> {
+        let session: Session =
+            cookie(headers, SESSION_COOKIE).and_then(|v| self.keys.verify_session(v))?;
+        match self.nonces.was_used(&session.revocation_key(), now()).await {
+            Ok(false) => Some(session),
+            Ok(true) => None,
+            Err(e) => {
+                tracing::error!(error = %crate::telemetry::ErrorChain(&e), "console session check failed; treating the session as signed out");
+                None
+            }
+        }
     }
 
     fn sign_in_first(next: &str) -> Response {
@@ -71,7 +82,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(session) = console.session(&headers) else {
+    let Some(session) = console.session(&headers).await else {
         return Console::sign_in_first("/console/");
     };
     let action = query
@@ -118,7 +129,7 @@ pub async fn detail(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(session) = console.session(&headers) else {
+    let Some(session) = console.session(&headers).await else {
         return Console::sign_in_first(&format!("/console/approvals/{id}"));
     };
     let banner = if query.contains_key("reviewed") {
@@ -220,7 +231,7 @@ pub async fn review(
     Path(id): Path<String>,
     body: String,
 ) -> Response {
-    let Some(session) = console.session(&headers) else {
+    let Some(session) = console.session(&headers).await else {
         let link = format!("/console/login?next=/console/approvals/{id}");
         return message(
             StatusCode::UNAUTHORIZED,

@@ -1,7 +1,8 @@
 //! Console sessions: a signed cookie (HS256 under the console secret, its own audience) that
-//! holds the verified principal of the sign-in and the session's CSRF token. Nothing is
-//! stored server-side; a session ends at its `exp`, or when the browser drops the cookie on
-//! sign-out. Cookies are `HttpOnly`, `SameSite=Strict` (the sign-in state cookie `Lax`, as it
+//! holds the verified principal of the sign-in and the session's CSRF token. A session ends
+//! at its `exp`, or at sign-out: the browser drops the cookie AND the session is recorded as
+//! revoked in the store (`used_nonces`, until its `exp`), so a copy of the cookie is refused
+//! on every replica. Cookies are `HttpOnly`, `SameSite=Strict` (the sign-in state cookie `Lax`, as it
 //! must survive the identity provider's redirect back), `Path=/console` and `Secure` on TLS.
 
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -80,6 +81,16 @@ impl Session {
                 development_step_up: false,
             },
         })
+    }
+
+    /// The key under which this session's sign-out is recorded: its CSRF token is random and
+    /// unique per sign-in; only its digest is stored.
+    pub fn revocation_key(&self) -> String {
+        use sha2::Digest as _;
+        format!(
+            "console-session:{}",
+            hex::encode(Sha256::digest(self.csrf.as_bytes()))
+        )
     }
 
     /// Whether `presented` is this session's CSRF token (compared in constant time).

@@ -286,7 +286,13 @@ pub async fn logout(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    if let Some(session) = console.session(&headers) {
+    let mut response = message(
+        StatusCode::OK,
+        "Signed out",
+        "You are signed out.",
+        Some(("/console/", "Sign in again")),
+    );
+    if let Some(session) = console.session(&headers).await {
         if !session.csrf_matches(&parse_review(&body).csrf) {
             return message(
                 StatusCode::FORBIDDEN,
@@ -295,13 +301,24 @@ pub async fn logout(
                 None,
             );
         }
+        // Revoked server-side until it would have expired anyway, so a copy of the cookie
+        // (another tab, a stolen one) is dead too, on every replica.
+        let until = now().plus(console.session_ttl);
+        if let Err(e) = console
+            .nonces
+            .use_once(&session.revocation_key(), now(), until)
+            .await
+        {
+            tracing::error!(error = %crate::telemetry::ErrorChain(&e), "console sign-out could not be recorded");
+            response = message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-out not recorded",
+                "The browser's session cookie is cleared, but the server could not record the \
+                 sign-out: a copy of the cookie stays valid until it expires. Try again.",
+                None,
+            );
+        }
     }
-    let mut response = message(
-        StatusCode::OK,
-        "Signed out",
-        "You are signed out.",
-        Some(("/console/", "Sign in again")),
-    );
     if let Some(c) = set_cookie(SESSION_COOKIE, "", 0, "Strict", console.secure) {
         response.headers_mut().append(header::SET_COOKIE, c);
     }
