@@ -138,6 +138,20 @@ async fn pending(server: &TestServer, action: &str, human: &str, request_id: &st
     r.approval_id
 }
 
+/// Approval `id` as its requester (the agent) reads it over gRPC.
+async fn approval(server: &TestServer, id: &str) -> pb::Approval {
+    pb::approvals_client::ApprovalsClient::new(server.channel.clone())
+        .get_approval(as_user(
+            "agent",
+            pb::GetApprovalRequest {
+                approval_id: id.to_string(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// A browser: one cookie jar for the provider and the console (names do not collide), no
 /// automatic redirects so each hop is seen.
 struct Browser {
@@ -402,17 +416,7 @@ async fn self_approval_and_a_reviewer_outside_the_group_are_refused_with_a_clear
         refused.body
     );
 
-    let mut approvals = pb::approvals_client::ApprovalsClient::new(server.channel.clone());
-    let still = approvals
-        .get_approval(as_user(
-            "agent",
-            pb::GetApprovalRequest {
-                approval_id: id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let still = approval(&server, &id).await;
     assert_eq!(still.state(), ApprovalState::Pending);
     assert!(still.reviews.is_empty(), "{still:?}");
 }
@@ -565,16 +569,6 @@ async fn a_session_cookie_is_dead_after_sign_out_even_where_it_was_copied() {
     );
     let refused = review(&mut copy, &id, &token, "approve").await;
     assert_ne!(refused.status, 200, "{}", refused.body);
-    let mut approvals = pb::approvals_client::ApprovalsClient::new(server.channel.clone());
-    let still = approvals
-        .get_approval(as_user(
-            "agent",
-            pb::GetApprovalRequest {
-                approval_id: id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let still = approval(&server, &id).await;
     assert!(still.reviews.is_empty(), "{still:?}");
 }
