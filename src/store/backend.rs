@@ -324,6 +324,9 @@ macro_rules! store_backend {
                 audit: &$crate::store::ExpiryAudit<'_>,
             ) -> Result<Vec<String>, $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
+                // The head before any row, as the group commit takes them: the sweep and a
+                // replica's shared transaction queue on it instead of deadlocking.
+                audit_ops::lock_head(&mut tx).await?;
                 let expired = ops::expire_approvals(&mut tx, now).await?;
                 ops::expire_capabilities(&mut tx, now).await?;
                 let events: Vec<_> = expired.iter().flat_map(|a| audit(a)).collect();

@@ -18,19 +18,11 @@ use crate::domain::{
 
 /// Approvals and capabilities whose writes go through a [`GroupCommit`] over the same
 /// database as `approvals` and `capabilities`.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Grouped {
     approvals: Arc<dyn ApprovalStore>,
     capabilities: Arc<dyn CapabilityStore>,
     commit: GroupCommit,
-}
-
-impl std::fmt::Debug for Grouped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Grouped")
-            .field("approvals", &self.approvals)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Grouped {
