@@ -38,6 +38,9 @@ auth:
   mode: static_tokens
   tokens:
     - {token: envoy-token, id: "service:envoy", kind: service, assert_subjects: true}
+# The bench's client is trusted to name itself (a header); production reads a verified JWT
+# claim (ext_authz.subject_claim, docs/integrations.md).
+ext_authz: {subject_header: x-tollgate-subject}
 """
 
 

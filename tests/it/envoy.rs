@@ -29,7 +29,33 @@ approval contains {"groups": ["security"], "quorum": 1, "ttl": "15m", "capabilit
 	"reason": "exports need security"} if input.action.params.path == "/v1/exports"
 
 deny contains "deleting is not allowed" if input.action.name == "http.delete"
+
+deny contains "exports are the exporter's" if {
+	input.action.params.path == "/v1/exports"
+	input.subject.id != "agent:exporter"
+}
 "#;
+
+/// The HS256 key Envoy's `jwt_authn` verifies the clients' tokens with.
+const JWT_KEY: &[u8] = b"envoy-test-key-of-thirty-two-bytes!!";
+
+/// A token for `sub` that Envoy verifies; tollgate reads only the verified claim.
+fn jwt(sub: &str) -> String {
+    let claims = json!({"iss": "https://idp.test", "sub": sub, "exp": 4_102_444_800_u64});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_KEY),
+    )
+    .unwrap()
+}
+
+/// The JWKS holding [`JWT_KEY`], as `jwt_authn` reads it.
+fn jwks() -> String {
+    use base64::Engine as _;
+    let k = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(JWT_KEY);
+    json!({"keys": [{"kty": "oct", "alg": "HS256", "k": k}]}).to_string()
+}
 
 /// A child process killed (and reaped) when dropped.
 struct Child(std::process::Child);
@@ -75,8 +101,10 @@ async fn upstream() -> SocketAddr {
     addr
 }
 
-/// Envoy's bootstrap: one listener with the ext_authz filter (gRPC to tollgate, bearer token
-/// in its metadata, the request body sent) in front of the upstream.
+/// Envoy's bootstrap: one listener in front of the upstream with `jwt_authn` (every request
+/// needs a token it verifies; its payload goes into the dynamic metadata) and then the
+/// ext_authz filter (gRPC to tollgate, bearer token in its metadata, the request body and the
+/// verified payload sent).
 fn bootstrap(listen: u16, admin: u16, upstream: SocketAddr, tollgate: SocketAddr) -> String {
     let cluster = |name: &str, addr: SocketAddr, h2: bool| {
         let options = if h2 {
@@ -119,12 +147,22 @@ static_resources:
               domains: ["*"]
               routes: [{{match: {{prefix: "/"}}, route: {{cluster: upstream}}}}]
           http_filters:
+          - name: envoy.filters.http.jwt_authn
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
+              providers:
+                test:
+                  issuer: https://idp.test
+                  local_jwks: {{inline_string: '{jwks}'}}
+                  payload_in_metadata: jwt_payload
+              rules: [{{match: {{prefix: "/"}}, requires: {{provider_name: test}}}}]
           - name: envoy.filters.http.ext_authz
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
               transport_api_version: V3
               failure_mode_allow: false
               with_request_body: {{max_request_bytes: 65536}}
+              metadata_context_namespaces: [envoy.filters.http.jwt_authn]
               grpc_service:
                 envoy_grpc: {{cluster_name: tollgate}}
                 timeout: 5s
@@ -136,6 +174,7 @@ static_resources:
 "#,
         cluster("upstream", upstream, false),
         cluster("tollgate", tollgate, true),
+        jwks = jwks(),
     )
 }
 
@@ -207,6 +246,9 @@ async fn envoy_forwards_allowed_denies_denied_and_pauses_until_the_capability_is
             identity("sec-token", "user:sam", "user", &["security"]),
         ]);
         c.ext_authz.pending_status = 202;
+        // The subject is the claim Envoy verified, never a header the client sends.
+        c.ext_authz.subject_claim =
+            Some(tollgate::grpc::ext_authz::subject::SubjectClaim::default());
     })
     .await;
     let up = upstream().await;
@@ -219,10 +261,25 @@ async fn envoy_forwards_allowed_denies_denied_and_pauses_until_the_capability_is
     )
     .await;
     let front = SocketAddr::from(([127, 0, 0, 1], listen));
-    let agent = [("x-tollgate-subject", "agent:exporter")];
+    let token = format!("Bearer {}", jwt("agent:exporter"));
+    let agent = [("authorization", token.as_str())];
+
+    // No token: Envoy refuses it before tollgate is asked.
+    let (status, _, body) = send(front, &[], &json!({})).await;
+    assert_eq!(status, 401, "{body}");
+    // A verified subject that names another in a header is still itself: the policy keeps
+    // exports for the exporter, so a header naming the exporter does not help a stranger.
+    let stranger = format!("Bearer {}", jwt("agent:stranger"));
+    let spoof = [
+        ("authorization", stranger.as_str()),
+        ("x-tollgate-subject", "agent:exporter"),
+    ];
+    let (status, _, body) = send(front, &spoof, &json!({"dataset": "users"})).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["reasons"], json!(["exports are the exporter's"]));
 
     // Allowed: forwarded.
-    let (status, body) = get(front, "/v1/ping").await;
+    let (status, body) = get(front, "/v1/ping", &token).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["path"],
@@ -230,7 +287,7 @@ async fn envoy_forwards_allowed_denies_denied_and_pauses_until_the_capability_is
     );
 
     // Denied: 403 with the reasons; the upstream never sees it.
-    let (status, _, body) = http_delete(front).await;
+    let (status, _, body) = http_delete(front, &token).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["reasons"], json!(["deleting is not allowed"]));
 
@@ -271,7 +328,7 @@ async fn envoy_forwards_allowed_denies_denied_and_pauses_until_the_capability_is
         .capability;
     assert!(!capability.is_empty());
     let with_capability = [
-        ("x-tollgate-subject", "agent:exporter"),
+        ("authorization", token.as_str()),
         ("x-tollgate-capability", capability.as_str()),
     ];
 
@@ -293,12 +350,12 @@ async fn envoy_forwards_allowed_denies_denied_and_pauses_until_the_capability_is
     s.stop().await;
 }
 
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    raw(addr, &format!("GET {path} HTTP/1.1\r\nHost: api.internal\r\nx-tollgate-subject: agent:exporter\r\nConnection: close\r\n\r\n")).await
+async fn get(addr: SocketAddr, path: &str, token: &str) -> (u16, String) {
+    raw(addr, &format!("GET {path} HTTP/1.1\r\nHost: api.internal\r\nAuthorization: {token}\r\nConnection: close\r\n\r\n")).await
 }
 
-async fn http_delete(addr: SocketAddr) -> (u16, String, Value) {
-    let (status, body) = raw(addr, "DELETE /v1/exports/7 HTTP/1.1\r\nHost: api.internal\r\nx-tollgate-subject: agent:exporter\r\nConnection: close\r\n\r\n").await;
+async fn http_delete(addr: SocketAddr, token: &str) -> (u16, String, Value) {
+    let (status, body) = raw(addr, &format!("DELETE /v1/exports/7 HTTP/1.1\r\nHost: api.internal\r\nAuthorization: {token}\r\nConnection: close\r\n\r\n")).await;
     (
         status,
         String::new(),

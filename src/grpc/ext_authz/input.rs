@@ -4,7 +4,7 @@
 //!
 //! | Envoy `CheckRequest`                          | tollgate input                          |
 //! |-----------------------------------------------|-----------------------------------------|
-//! | header `subject_header`, else source principal | `subject.id`; `subject.kind` its prefix (`agent:x` is an agent) |
+//! | a verified JWT claim, a trusted header, else the source principal ([`super::subject`]) | `subject.id`; `subject.kind` its prefix (`agent:x` is an agent) |
 //! | header `on_behalf_of_header`                  | `subject.on_behalf_of`                  |
 //! | `request.http.method`                         | `action.name` = `http.<method, lower case>`, `action.params.method` |
 //! | `request.http.path` (before `?`)              | `action.params.path`                    |
@@ -66,22 +66,19 @@ pub fn to_request(
             .unwrap_or_default()
     };
     let capability = take(&config.capability_header);
-    let subject_id = Some(take(&config.subject_header))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| source.principal.clone());
     let on_behalf_of = take(&config.on_behalf_of_header);
     let intent = take(&config.intent_header);
     let request_id = take("x-request-id");
+    let subject_id = super::subject::subject_of(
+        attributes.metadata_context.as_ref(),
+        &source.principal,
+        &mut headers,
+        config,
+    )?;
     for name in SECRET_HEADERS.iter().chain(&VOLATILE_HEADERS) {
         headers.remove(*name);
     }
     headers.retain(|name, _| !VOLATILE_PREFIXES.iter().any(|p| name.starts_with(p)));
-    if subject_id.is_empty() {
-        return Err(InvalidField::new(
-            config.subject_header.clone(),
-            "is required (or a verified source principal)",
-        ));
-    }
     let kind = subject_id
         .split_once(':')
         .map(|(k, _)| k.to_string())
@@ -208,7 +205,7 @@ mod tests {
                 "/v1/exports?dataset=users&rows=10",
                 r#"{"format": "csv"}"#,
             ),
-            &ExtAuthzConfig::default(),
+            &behind_an_authenticating_proxy(),
         )
         .unwrap();
         assert_eq!(capability.as_deref(), Some("v4.public.cap"));
@@ -241,6 +238,87 @@ mod tests {
         );
     }
 
+    /// A deployment whose proxy in front sets `x-tollgate-subject` and strips the client's.
+    fn behind_an_authenticating_proxy() -> ExtAuthzConfig {
+        ExtAuthzConfig {
+            subject_header: "x-tollgate-subject".into(),
+            ..ExtAuthzConfig::default()
+        }
+    }
+
+    /// `check` with `jwt_authn`'s verified payload `claims` in its metadata.
+    fn with_jwt(mut check: auth::CheckRequest, claims: Value) -> auth::CheckRequest {
+        let payload = crate::grpc::convert::to_struct(claims.as_object().unwrap());
+        let namespace = prost_types::Struct {
+            fields: [(
+                "jwt_payload".to_string(),
+                prost_types::Value {
+                    kind: Some(prost_types::value::Kind::StructValue(payload)),
+                },
+            )]
+            .into(),
+        };
+        if let Some(a) = check.attributes.as_mut() {
+            a.metadata_context = Some(crate::grpc::ext_authz::pb::core::Metadata {
+                filter_metadata: [("envoy.filters.http.jwt_authn".to_string(), namespace)].into(),
+                ..Default::default()
+            });
+        }
+        check
+    }
+
+    #[test]
+    fn by_default_a_client_cannot_name_its_subject_in_a_header() {
+        let spoofed = check(&[("x-tollgate-subject", "user:admin")], "/", "");
+        let (req, _) = to_request(spoofed, &ExtAuthzConfig::default()).unwrap();
+        assert_eq!(req.subject.id, "spiffe://example.org/agent");
+        // Still visible to the policy, as what it is: a header the client sent.
+        assert_eq!(
+            req.context.attributes["headers"]["x-tollgate-subject"],
+            "user:admin"
+        );
+    }
+
+    #[test]
+    fn a_verified_jwt_claim_names_the_subject_before_any_header_or_principal() {
+        let config = ExtAuthzConfig {
+            subject_claim: Some(super::super::subject::SubjectClaim::default()),
+            ..behind_an_authenticating_proxy()
+        };
+        let spoofed = check(&[("x-tollgate-subject", "user:admin")], "/", "");
+        let (req, _) = to_request(
+            with_jwt(spoofed.clone(), json!({"sub": "agent:exporter"})),
+            &config,
+        )
+        .unwrap();
+        assert_eq!(req.subject.id, "agent:exporter");
+        // No token verified: the next configured source.
+        let (req, _) = to_request(spoofed.clone(), &config).unwrap();
+        assert_eq!(req.subject.id, "user:admin");
+        let err = to_request(with_jwt(spoofed, json!({"sub": 7})), &config).unwrap_err();
+        assert_eq!(
+            err.field,
+            "attributes.metadata_context.envoy.filters.http.jwt_authn.jwt_payload.sub"
+        );
+    }
+
+    #[test]
+    fn a_mapped_source_principal_stands_for_its_subject() {
+        let config = ExtAuthzConfig {
+            principals: [(
+                "spiffe://example.org/agent".to_string(),
+                "agent:exporter".to_string(),
+            )]
+            .into(),
+            ..ExtAuthzConfig::default()
+        };
+        let (req, _) = to_request(check(&[], "/", ""), &config).unwrap();
+        assert_eq!(
+            (req.subject.id.as_str(), req.subject.kind.as_str()),
+            ("agent:exporter", "agent")
+        );
+    }
+
     #[test]
     fn the_source_principal_is_the_subject_without_the_header_and_a_text_body_stays_text() {
         let (req, capability) =
@@ -258,7 +336,24 @@ mod tests {
         if let Some(a) = no_subject.attributes.as_mut() {
             a.source = None;
         }
-        let err = to_request(no_subject, &ExtAuthzConfig::default()).unwrap_err();
-        assert_eq!(err.field, "x-tollgate-subject");
+        let err = to_request(no_subject.clone(), &ExtAuthzConfig::default()).unwrap_err();
+        assert_eq!(err.field, "attributes.source.principal");
+        // A header alone is no subject unless the deployment says it is trusted.
+        let named = |mut c: auth::CheckRequest| {
+            if let Some(http) = c
+                .attributes
+                .as_mut()
+                .and_then(|a| a.request.as_mut())
+                .and_then(|r| r.http.as_mut())
+            {
+                http.headers
+                    .insert("x-tollgate-subject".into(), "agent:a".into());
+            }
+            c
+        };
+        let err = to_request(named(no_subject.clone()), &ExtAuthzConfig::default()).unwrap_err();
+        assert_eq!(err.field, "attributes.source.principal");
+        let (req, _) = to_request(named(no_subject), &behind_an_authenticating_proxy()).unwrap();
+        assert_eq!(req.subject.id, "agent:a");
     }
 }

@@ -15,6 +15,7 @@
 //! - a bad request: 400 naming the field; any other fault denies (fail closed).
 
 pub mod input;
+pub mod subject;
 
 use std::sync::Arc;
 
@@ -99,9 +100,13 @@ use pb::{auth, core, types};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExtAuthzConfig {
-    /// The request header naming the subject (set by an authenticating layer in front);
-    /// without it, the source's verified principal.
+    /// A verified JWT claim naming the subject ([`subject`]); none by default.
+    pub subject_claim: Option<subject::SubjectClaim>,
+    /// A request header naming the subject, trusted only behind a layer that sets it and strips
+    /// the client's own ([`subject`]); "" (the default) never reads one.
     pub subject_header: String,
+    /// Source principals (e.g. SPIFFE ids) and the subject ids they stand for.
+    pub principals: std::collections::BTreeMap<String, String>,
     /// The request header naming the human an agent acts for.
     pub on_behalf_of_header: String,
     /// The request header carrying the client's stated intent, shown to reviewers.
@@ -120,7 +125,9 @@ pub struct ExtAuthzConfig {
 impl Default for ExtAuthzConfig {
     fn default() -> Self {
         Self {
-            subject_header: "x-tollgate-subject".into(),
+            subject_claim: None,
+            subject_header: String::new(),
+            principals: std::collections::BTreeMap::new(),
             on_behalf_of_header: "x-tollgate-on-behalf-of".into(),
             intent_header: "x-tollgate-intent".into(),
             capability_header: "x-tollgate-capability".into(),
@@ -134,13 +141,16 @@ impl Default for ExtAuthzConfig {
 impl ExtAuthzConfig {
     /// Why the settings are unusable, if they are: (field, message).
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        let headers = [
-            ("ext_authz.subject_header", &self.subject_header),
-            ("ext_authz.on_behalf_of_header", &self.on_behalf_of_header),
-            ("ext_authz.intent_header", &self.intent_header),
-            ("ext_authz.capability_header", &self.capability_header),
-            ("ext_authz.approval_header", &self.approval_header),
-        ];
+        let optional = [("ext_authz.subject_header", &self.subject_header)];
+        let headers = optional
+            .into_iter()
+            .filter(|(_, name)| !name.is_empty())
+            .chain([
+                ("ext_authz.on_behalf_of_header", &self.on_behalf_of_header),
+                ("ext_authz.intent_header", &self.intent_header),
+                ("ext_authz.capability_header", &self.capability_header),
+                ("ext_authz.approval_header", &self.approval_header),
+            ]);
         for (field, name) in headers {
             if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return Err((field, format!("{name:?} is not a header name")));
