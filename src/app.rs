@@ -347,6 +347,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         nonces: stores.nonces.clone(),
         http: crate::notify::http_client(std::time::Duration::from_secs(10))
             .context("console HTTP client")?,
+        stop: rx.clone(),
     })
     .map(Arc::new);
     let (http_tollgate, http_auth) = (tollgate.clone(), auth.clone());

@@ -6,8 +6,8 @@
 //! - `authorize`: [`Tollgate::authorize`], [`Tollgate::authorize_batch`]
 //! - `enforce`: [`Tollgate::enforce`], for enforcement points that retry with a capability
 //! - `approvals`: [`Tollgate::review`], [`Tollgate::get`], [`Tollgate::list`],
-//!   [`Tollgate::cancel`], [`Tollgate::watch`], [`Tollgate::redeem`]
-//! - `audit`: [`Tollgate::query_audit`]
+//!   [`Tollgate::cancel`], [`Tollgate::watch`], [`Tollgate::changes`], [`Tollgate::redeem`]
+//! - `audit`: [`Tollgate::query_audit`], [`Tollgate::approval_history`]
 //! - `admin`: [`Tollgate::bundle_status`], [`Tollgate::reload`]
 //! - [`access`]: roles and who may read which approval
 //! - `decide`: the decision pipeline the use cases share ([`Decider`])
@@ -27,9 +27,10 @@ use std::{sync::Arc, time::Duration};
 pub use access::{Role, RoleSet, Roles, RolesConfig};
 pub use admin::BundleStatus;
 pub use approvals::{
-    check_review_text, ApprovalList, ApprovalQuery, ReviewRequest, WatchStream, MAX_REASON_BYTES,
+    check_review_text, ApprovalChange, ApprovalList, ApprovalQuery, ChangeEvent, ChangeStream,
+    ReviewRequest, WatchStream, MAX_REASON_BYTES,
 };
-pub use audit::{AuditPage, AuditQuery};
+pub use audit::{AuditPage, AuditQuery, HistoryEntry};
 pub use authorize::{Answer, BatchAnswer, MAX_BATCH};
 pub use decide::{DecideError, Decider};
 pub use enforce::Enforced;

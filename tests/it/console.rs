@@ -5,6 +5,9 @@
 //! the CSRF token is refused; a step-up requirement counts only a review made after a
 //! `prompt=login` sign-in with multi-factor authentication.
 //!
+//! Live updates (`live`) and the audit history and searchable history (`history`) are in
+//! the submodules.
+//!
 //! Without `tests/oidc/node_modules` the tests print SKIPPED and pass, unless
 //! `TOLLGATE_REQUIRE_OIDC=1` (CI) makes that a failure.
 
@@ -15,6 +18,9 @@ use std::{
     process::{Child, Command, Stdio},
     time::{Duration, SystemTime},
 };
+
+mod history;
+mod live;
 
 use crate::common::*;
 use tollgate::{
@@ -33,6 +39,9 @@ default allow := false
 
 approval contains {"groups": ["reviewers"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
 	"risk": "high", "reason": "dropping a database needs a reviewer"} if input.action.name == "db.drop"
+
+approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
+	"risk": "high", "reason": "rotating a key needs an SRE"} if input.action.name == "db.rotate"
 
 approval contains {"groups": ["reviewers"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
 	"risk": "critical", "step_up": true, "reason": "truncating needs a reviewer fresh from MFA"} if input.action.name == "db.truncate"
@@ -97,7 +106,10 @@ impl OpenIdProvider {
 async fn server(op: &OpenIdProvider) -> TestServer {
     let issuer = op.issuer.clone();
     start(policy_file(POLICY), move |c| {
-        c.auth = static_tokens(vec![identity("agent", "agent:deployer", "agent", &[])]);
+        c.auth = static_tokens(vec![
+            identity("agent", "agent:deployer", "agent", &[]),
+            identity("sam", "user:sam@example.com", "user", &["reviewers", "sre"]),
+        ]);
         c.auth.jwt.issuers = vec![IssuerConfig {
             issuer: issuer.clone(),
             audiences: vec!["tollgate-console".into()],
@@ -188,13 +200,17 @@ impl Browser {
         }
     }
 
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let jar = self
-            .cookies
+    /// The `Cookie` header this browser sends.
+    fn jar(&self) -> String {
+        self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
-            .join("; ");
+            .join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let jar = self.jar();
         let response = request.header("cookie", jar).send().await.unwrap();
         for set in response.headers().get_all("set-cookie") {
             let set = set.to_str().unwrap();
