@@ -152,3 +152,51 @@ async fn the_history_searches_what_the_reviewer_may_read() {
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert!(bad.body.contains("state: must be pending"), "{}", bad.body);
 }
+
+#[tokio::test]
+async fn a_modification_shows_its_diff_once_it_counted() {
+    let Some(op) = OpenIdProvider::start().await else {
+        return;
+    };
+    let server = server(&op).await;
+    let id = pending(&server, "db.drop", "user:alice@example.com", "m-1").await;
+    let mut sam = Browser::new(&server, &op);
+    let page = format!("/console/approvals/{id}");
+    let detail = sam.sign_in("sam@example.com", &page, false).await;
+    assert!(
+        detail.body.contains("id=\"params-diff\""),
+        "the form has the diff region: {}",
+        detail.body
+    );
+    assert!(
+        !detail.body.contains("Modified by a reviewer"),
+        "{}",
+        detail.body
+    );
+    let modified = sam
+        .post(
+            &format!("/console/approvals/{id}/review"),
+            &[
+                ("csrf", &csrf(&detail)),
+                ("verdict", "modify"),
+                ("reason", "only the first hundred rows"),
+                ("params", r#"{"database": "orders", "rows": 100}"#),
+            ],
+        )
+        .await;
+    assert_eq!(modified.status, 303, "{}", modified.body);
+    let after = sam.follow(&modified.location.unwrap()).await;
+    let diff = &after.body[at(&after.body, "Modified by a reviewer")..];
+    assert!(
+        diff.contains(
+            "<th scope=\"row\"><code>action.params.rows</code></th><td><code>1200</code></td>\
+             <td><code>100</code></td>"
+        ),
+        "{diff}"
+    );
+    assert!(
+        after.body.contains("(changed action.params.rows)"),
+        "the history names the changed path: {}",
+        after.body
+    );
+}
