@@ -5,8 +5,10 @@
 // the Rust test build). An agent creates requests over gRPC (grpcurl) and waits on
 // `WaitForDecision`; a reviewer sees the request, opens it and approves it with a reason, and the
 // agent's stream receives APPROVED. Self-approval and a reviewer outside the eligible group are
-// refused with the service's message on the page. axe-core finds no WCAG 2 A/AA violation on the
-// list, detail and refusal pages; the list and detail pages are saved as docs/console-*.png.
+// refused with the service's message on the page. Another reviewer's approval shows live on a page
+// that is open (no reload), with the params diff, the audit history and the history search.
+// axe-core finds no WCAG 2 A/AA violation on the list, detail, refusal, live-updated and history
+// pages; the list and detail pages are saved as docs/console-*.png.
 //
 //   node --test tests/e2e/        (after npm ci in tests/e2e and tests/oidc, and a debug build)
 //
