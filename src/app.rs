@@ -238,6 +238,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         workflow: workflow.clone(),
         auditor,
         audit_log: stores.audit.clone(),
+        outbox: stores.outbox.clone(),
         key: capability_key.clone(),
         roles: config.roles().map_err(anyhow::Error::msg)?,
         step_up: config.auth.step_up.clone(),

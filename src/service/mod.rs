@@ -8,7 +8,7 @@
 //! - `approvals`: [`Tollgate::review`], [`Tollgate::get`], [`Tollgate::list`],
 //!   [`Tollgate::cancel`], [`Tollgate::watch`], [`Tollgate::changes`], [`Tollgate::redeem`]
 //! - `audit`: [`Tollgate::query_audit`], [`Tollgate::approval_history`]
-//! - `admin`: [`Tollgate::bundle_status`], [`Tollgate::reload`]
+//! - `admin`: [`Tollgate::bundle_status`], [`Tollgate::reload`], [`Tollgate::deliveries`]
 //! - [`access`]: roles and who may read which approval
 //! - `decide`: the decision pipeline the use cases share ([`Decider`])
 
@@ -41,7 +41,7 @@ use crate::{
     capability::{CapabilityError, CapabilityKey},
     domain::{AuditContext, Caller, InvalidField},
     policy::LoadError,
-    store::{AuditLog, CommitError, StoreError},
+    store::{AuditLog, CommitError, OutboxStore, StoreError},
     telemetry::Metrics,
 };
 
@@ -73,6 +73,9 @@ pub enum ServiceError {
     /// Reading the audit trail failed.
     #[error("audit store unavailable")]
     AuditRead(#[source] StoreError),
+    /// Reading the notification outbox failed.
+    #[error("notification outbox unavailable")]
+    OutboxRead(#[source] StoreError),
     /// A reload was refused; the serving bundle is unchanged.
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -114,6 +117,8 @@ pub struct Parts {
     pub auditor: Auditor,
     /// The audit trail, for queries.
     pub audit_log: Arc<dyn AuditLog>,
+    /// The notification outbox, for the admins' view of failing deliveries.
+    pub outbox: Arc<dyn OutboxStore>,
     /// Signs capabilities for ALLOW answers.
     pub key: Arc<CapabilityKey>,
     /// Who holds which role.

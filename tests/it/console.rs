@@ -5,8 +5,8 @@
 //! the CSRF token is refused; a step-up requirement counts only a review made after a
 //! `prompt=login` sign-in with multi-factor authentication.
 //!
-//! Live updates (`live`) and the audit history and searchable history (`history`) are in
-//! the submodules.
+//! Live updates (`live`), the audit history and searchable history (`history`) and the
+//! admins' view of failing deliveries (`deliveries`) are in the submodules.
 //!
 //! Without `tests/oidc/node_modules` the tests print SKIPPED and pass, unless
 //! `TOLLGATE_REQUIRE_OIDC=1` (CI) makes that a failure.
@@ -19,6 +19,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+mod deliveries;
 mod history;
 mod live;
 
@@ -104,6 +105,14 @@ impl OpenIdProvider {
 }
 
 async fn server(op: &OpenIdProvider) -> TestServer {
+    server_with(op, |_| {}).await
+}
+
+/// [`server`], with `more` configured on top.
+async fn server_with(
+    op: &OpenIdProvider,
+    more: impl FnOnce(&mut tollgate::config::Config),
+) -> TestServer {
     let issuer = op.issuer.clone();
     start(policy_file(POLICY), move |c| {
         c.auth = static_tokens(vec![
@@ -131,6 +140,7 @@ async fn server(op: &OpenIdProvider) -> TestServer {
             scopes: "email groups".into(),
             step_up_acr_values: MFA.into(),
         });
+        more(c);
     })
     .await
 }

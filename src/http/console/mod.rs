@@ -1,7 +1,8 @@
 //! The reviewer console under `/console/` on the HTTP port: server-rendered pages (embedded
 //! CSS and a small script, a strict Content-Security-Policy, no inline script) for the
 //! pending requests a reviewer may see, reviewing one of them (with its audit history), a
-//! searchable history ([`history`]) and live updates when another reviewer acts ([`live`]).
+//! searchable history ([`history`]), live updates when another reviewer acts ([`live`]), and
+//! the outbox's failing deliveries for admins ([`deliveries`]).
 //!
 //! Every read and review goes through [`crate::service::Tollgate`] (`list`, `get`,
 //! `review`): the same read authorization, roles, separation of duties and step-up checks
@@ -10,6 +11,7 @@
 //! with a CSRF token every POST must carry. Its secret and tokens are in [`keys`].
 
 pub mod config;
+pub mod deliveries;
 pub mod handlers;
 pub mod history;
 pub mod keys;
@@ -119,6 +121,7 @@ pub fn routes(console: Arc<Console>) -> Router {
         .route("/console/approvals/{id}/review", post(handlers::review))
         .route("/console/events", get(live::events))
         .route("/console/history", get(history::history))
+        .route("/console/deliveries", get(deliveries::deliveries))
         .route("/console/login", get(signin::login))
         .route("/console/auth/callback", get(signin::callback))
         .route("/console/link", get(signin::link))
