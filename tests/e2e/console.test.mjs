@@ -245,6 +245,8 @@ test('another reviewer\'s approval shows live on an open page, without a reload'
   const watcher = await newReviewer();
   await signIn(watcher, 'omar@example.com', detail);
   await watcher.evaluate(() => { globalThis.notReloaded = true; });
+  // Its live-update stream is open (subscribed) before anything changes.
+  await watcher.locator('#live[data-connected="true"]').waitFor({ state: 'attached' });
 
   // The params editor shows what a modification would change, before it is submitted.
   await watcher.locator('#params').fill('{"database": "payments", "rows": 100}');
@@ -285,4 +287,18 @@ test('another reviewer\'s approval shows live on an open page, without a reload'
   await rows.locator(`a[href="${detail}"]`).waitFor();
   await assertAccessible(watcher, 'history page');
   await done(watcher);
+});
+
+test('a new request appears on an open list, without a reload', async () => {
+  const rita = await newReviewer();
+  await signIn(rita, 'rita@example.com', '/console/');
+  await rita.evaluate(() => { globalThis.notReloaded = true; });
+  await rita.locator('#live[data-connected="true"]').waitFor({ state: 'attached' });
+  const id = pendingDrop('archive', 'user:alice@example.com', 'e2e-5');
+  const table = rita.getByRole('table', { name: 'Pending approval requests' });
+  await table.locator(`a[href="/console/approvals/${id}"]`).waitFor();
+  await rita.locator('#live').getByText('The list was updated.').waitFor();
+  assert.equal(await rita.evaluate(() => globalThis.notReloaded), true, 'the page was not reloaded');
+  await assertAccessible(rita, 'list page with a live update');
+  await done(rita);
 });

@@ -77,6 +77,8 @@
     var live = document.getElementById('live');
     if (!live || !window.EventSource) return;
     var source = new EventSource('/console/events');
+    // Open means subscribed: every change from now on arrives (tests wait for this).
+    source.addEventListener('open', function () { live.setAttribute('data-connected', 'true'); });
     source.addEventListener('approval', function (e) {
       var change;
       try { change = JSON.parse(e.data); } catch (_) { return; }
