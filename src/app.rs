@@ -238,6 +238,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         workflow: workflow.clone(),
         auditor,
         audit_log: stores.audit.clone(),
+        outbox: stores.outbox.clone(),
         key: capability_key.clone(),
         roles: config.roles().map_err(anyhow::Error::msg)?,
         step_up: config.auth.step_up.clone(),
@@ -347,6 +348,7 @@ pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Resul
         nonces: stores.nonces.clone(),
         http: crate::notify::http_client(std::time::Duration::from_secs(10))
             .context("console HTTP client")?,
+        stop: rx.clone(),
     })
     .map(Arc::new);
     let (http_tollgate, http_auth) = (tollgate.clone(), auth.clone());

@@ -1,5 +1,6 @@
 //! Reading the trail: pages for `QueryAudit`, JSON lines for `tollgate audit export`, the
-//! events of one request for `tollgate audit show`, and recorded decisions for replay.
+//! events of one request for `tollgate audit show` (and of one approval for the console's
+//! history), and recorded decisions for replay.
 //!
 //! Everything pages by seq (keyset), so a reader holds one page at a time however long the
 //! trail, and a cursor stays valid while records are appended.
@@ -162,6 +163,19 @@ pub async fn request_events(
     records.sort_by_key(|r| r.seq);
     records.dedup_by_key(|r| r.seq);
     Ok(records)
+}
+
+/// Every record of approval `approval_id`, in seq order: its decision, the request, each
+/// review and modification, the outcome, and its capability's minting and use.
+pub async fn approval_events(
+    store: &dyn AuditLog,
+    approval_id: &str,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let filter = AuditFilter {
+        approval_id: Some(approval_id.to_string()),
+        ..AuditFilter::default()
+    };
+    all(store, &filter).await
 }
 
 /// The decision record of `decision_id`, if the trail has one.

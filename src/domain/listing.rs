@@ -14,6 +14,9 @@ pub struct ApprovalFilter {
     pub action: Option<String>,
     /// Approvals this reviewer has reviewed.
     pub reviewer_id: Option<String>,
+    /// Text the action, the resource (`type/id`) or the intent contains (case-insensitive
+    /// for ASCII letters; `%` and `_` are matched literally).
+    pub text: Option<String>,
 }
 
 /// One page of a listing, by keyset: ids are UUID v7, so id order is creation order and a

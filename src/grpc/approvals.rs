@@ -81,6 +81,7 @@ pub fn listing(req: pb::ListApprovalsRequest) -> Result<ApprovalQuery, InvalidFi
             subject_id: non_empty(subject_id),
             action: non_empty(action),
             reviewer_id: non_empty(reviewer_id),
+            text: None,
         },
         page: Page {
             limit: if page_size == 0 {

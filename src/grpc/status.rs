@@ -47,6 +47,10 @@ pub fn service(e: &ServiceError) -> Status {
             tracing::error!(error = %ErrorChain(e), "audit store read failed");
             Status::unavailable("audit store unavailable; retry")
         }
+        ServiceError::OutboxRead(_) => {
+            tracing::error!(error = %ErrorChain(e), "notification outbox read failed");
+            Status::unavailable("notification outbox unavailable; retry")
+        }
         // The bundle is the operator's own, so the reason is returned in full.
         ServiceError::Load(l @ crate::policy::LoadError::History(_)) => Status::unavailable(
             format!("bundle not activated, active revision unchanged: {l}"),

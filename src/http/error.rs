@@ -77,7 +77,7 @@ impl HttpError {
             }
             ServiceError::Load(_) => Self::new(S::CONFLICT, "failed_precondition", e.to_string()),
             ServiceError::Workflow(w) => Self::workflow(w),
-            ServiceError::Commit(_) | ServiceError::AuditRead(_) => {
+            ServiceError::Commit(_) | ServiceError::AuditRead(_) | ServiceError::OutboxRead(_) => {
                 tracing::error!(error = %ErrorChain(e), "store unavailable");
                 Self::new(
                     S::SERVICE_UNAVAILABLE,

@@ -1,9 +1,16 @@
-//! Administration: what serves, and reloading the bundle. Admins only.
+//! Administration: what serves, reloading the bundle, and the outbox's failing deliveries.
+//! Admins only.
 
 use std::path::PathBuf;
 
 use super::{Role, ServiceError, Tollgate};
-use crate::{domain::Caller, policy::LoadStatus};
+use crate::{
+    domain::{Caller, DeliveryStats},
+    policy::LoadStatus,
+};
+
+/// Most failing deliveries one look at the outbox returns.
+pub const MAX_RECENT_FAILURES: u32 = 200;
 
 /// The serving bundle and how the latest reload went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,5 +45,21 @@ impl Tollgate {
             status: policies.status(),
             source: policies.source().to_path_buf(),
         }
+    }
+
+    /// The outbox's deliveries per state and the `recent` newest failing or dead ones (at
+    /// most [`MAX_RECENT_FAILURES`]), with their last error and next attempt: a delivery's
+    /// error can name any channel and any request, so admins only.
+    pub async fn deliveries(
+        &self,
+        caller: &Caller,
+        recent: u32,
+    ) -> Result<DeliveryStats, ServiceError> {
+        self.require(caller, Role::Admin)?;
+        self.inner
+            .outbox
+            .delivery_stats(recent.min(MAX_RECENT_FAILURES))
+            .await
+            .map_err(ServiceError::OutboxRead)
     }
 }

@@ -1,5 +1,5 @@
 //! The approval use cases: review (approve, deny, modify), read one, list, withdraw, watch
-//! until decided, and redeem a capability.
+//! until decided, follow every change the caller may read, and redeem a capability.
 
 use std::{pin::Pin, time::Duration};
 
@@ -16,8 +16,8 @@ use crate::{
         ApprovalView, Narrowed, Redemption, Standing, Workflow,
     },
     domain::{
-        ApprovalFilter, AuthzRequest, Caller, Effect, IdentityId, InvalidField, Page,
-        ReviewVerdict, UnixMillis, Viewer,
+        ApprovalFilter, ApprovalState, AuthzRequest, Caller, Effect, IdentityId, InvalidField,
+        Page, Review, ReviewVerdict, UnixMillis, Viewer,
     },
     identity::{jwt::check_authentication, limits::LimitedCall},
 };
@@ -72,6 +72,34 @@ pub struct ApprovalList {
 
 /// The approval now, then every change until it is terminal.
 pub type WatchStream = Pin<Box<dyn Stream<Item = Result<ApprovalView, ServiceError>> + Send>>;
+
+/// One approval changed, as a reader of it may learn it: which one, its state, how many
+/// reviews it has and who decided it. Never its request or params: a live update only says
+/// "look again", and the page then shows the rest under the same read rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalChange {
+    /// The approval.
+    pub approval_id: String,
+    /// Its state now.
+    pub state: ApprovalState,
+    /// How many reviews it has now.
+    pub reviews: usize,
+    /// Who decided it: the approving reviewers of an approved request, the denying one of a
+    /// denied request; empty otherwise.
+    pub decided_by: Vec<String>,
+}
+
+/// What [`Tollgate::changes`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeEvent {
+    /// An approval the caller may read changed.
+    Changed(ApprovalChange),
+    /// The follower fell behind and changes were dropped: read everything again.
+    Missed,
+}
+
+/// Every change the caller may read, as it happens, until the caller stops reading.
+pub type ChangeStream = Pin<Box<dyn Stream<Item = ChangeEvent> + Send>>;
 
 /// The longest a watcher sleeps before re-reading an approval whose deadline is far off.
 const MAX_WATCH_SLEEP: Duration = Duration::from_secs(24 * 3600);
@@ -226,6 +254,66 @@ impl Tollgate {
         Ok(Box::pin(ReceiverStream::new(rx)))
     }
 
+    /// Every change to an approval `caller` may read (created, reviewed, decided, expired,
+    /// cancelled, on this replica or another), from now on. Each change is checked against
+    /// the caller's read authorization when it happens, exactly as [`Self::get`] would: an
+    /// approval the caller may not read is never mentioned, and a read that fails mentions
+    /// nothing (fail closed). Only ids, states and deciders leave; never params.
+    pub fn changes(&self, caller: &Caller) -> ChangeStream {
+        // Subscribed before returning, so no change after this call is missed.
+        let feed = self.inner.workflow.subscribe();
+        let state = (self.clone(), caller.clone(), feed);
+        Box::pin(futures::stream::unfold(
+            state,
+            |(this, caller, mut feed)| async move {
+                loop {
+                    let event = match feed.recv().await {
+                        Ok(id) => match this.change_of(&caller, &id).await {
+                            Some(change) => ChangeEvent::Changed(change),
+                            None => continue,
+                        },
+                        Err(RecvError::Lagged(missed)) => {
+                            tracing::debug!(missed, caller = %caller.actor(), "change follower fell behind");
+                            ChangeEvent::Missed
+                        }
+                        Err(RecvError::Closed) => return None,
+                    };
+                    return Some((event, (this, caller, feed)));
+                }
+            },
+        ))
+    }
+
+    /// Approval `id` as a change `caller` may learn of, or `None` when it may not read it
+    /// (or the read failed: logged, and nothing is said).
+    async fn change_of(&self, caller: &Caller, id: &str) -> Option<ApprovalChange> {
+        let approval = match self.readable(caller, id).await {
+            Ok((approval, _)) => approval,
+            Err(ServiceError::Workflow(crate::approval::WorkflowError::NotFound(_))) => {
+                return None
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::ErrorChain(&e), approval.id = %id, "approval change not checked; not announced");
+                return None;
+            }
+        };
+        // Only the reviews are read from the view; the capability is never looked at.
+        let view = match self.inner.workflow.view_of(approval, Viewer::Party).await {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::warn!(error = %crate::telemetry::ErrorChain(&e), approval.id = %id, "approval change not read; not announced");
+                return None;
+            }
+        };
+        let state = view.approval.state;
+        Some(ApprovalChange {
+            approval_id: view.approval.id,
+            state,
+            reviews: view.reviews.len(),
+            decided_by: decided_by(state, &view.reviews),
+        })
+    }
+
     /// Verifies `token` for `req` (the request about to be executed, in full) and marks it
     /// used, once: only by its audience, only for exactly the request, bundle and approval it
     /// is bound to, and only while the serving policy still does not deny that request.
@@ -267,7 +355,7 @@ impl Tollgate {
 
     /// The approval `id` and how much of it `caller` may see; an approval the caller may not
     /// see reads as not found, so its existence is not disclosed either.
-    async fn readable(
+    pub(super) async fn readable(
         &self,
         caller: &Caller,
         id: &str,
@@ -280,6 +368,20 @@ impl Tollgate {
             None => Err(crate::approval::WorkflowError::NotFound(id.to_string()).into()),
         }
     }
+}
+
+/// Who decided a request that ended in `state`, by its reviews.
+fn decided_by(state: ApprovalState, reviews: &[Review]) -> Vec<String> {
+    let deny = match state {
+        ApprovalState::Approved => false,
+        ApprovalState::Denied => true,
+        _ => return Vec::new(),
+    };
+    reviews
+        .iter()
+        .filter(|r| (r.verdict == ReviewVerdict::Deny) == deny)
+        .map(|r| r.reviewer_id.clone())
+        .collect()
 }
 
 /// One `watch`: sends the approval each time its state or reviews change.
@@ -355,7 +457,7 @@ pub fn check_review_text(approval_id: &str, reason: &str) -> Result<(), InvalidF
     Ok(())
 }
 
-fn required(field: &str, value: &str) -> Result<(), InvalidField> {
+pub(super) fn required(field: &str, value: &str) -> Result<(), InvalidField> {
     if value.trim().is_empty() {
         return Err(InvalidField::new(field, "is required"));
     }

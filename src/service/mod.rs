@@ -6,9 +6,9 @@
 //! - `authorize`: [`Tollgate::authorize`], [`Tollgate::authorize_batch`]
 //! - `enforce`: [`Tollgate::enforce`], for enforcement points that retry with a capability
 //! - `approvals`: [`Tollgate::review`], [`Tollgate::get`], [`Tollgate::list`],
-//!   [`Tollgate::cancel`], [`Tollgate::watch`], [`Tollgate::redeem`]
-//! - `audit`: [`Tollgate::query_audit`]
-//! - `admin`: [`Tollgate::bundle_status`], [`Tollgate::reload`]
+//!   [`Tollgate::cancel`], [`Tollgate::watch`], [`Tollgate::changes`], [`Tollgate::redeem`]
+//! - `audit`: [`Tollgate::query_audit`], [`Tollgate::approval_history`]
+//! - `admin`: [`Tollgate::bundle_status`], [`Tollgate::reload`], [`Tollgate::deliveries`]
 //! - [`access`]: roles and who may read which approval
 //! - `decide`: the decision pipeline the use cases share ([`Decider`])
 
@@ -27,9 +27,10 @@ use std::{sync::Arc, time::Duration};
 pub use access::{Role, RoleSet, Roles, RolesConfig};
 pub use admin::BundleStatus;
 pub use approvals::{
-    check_review_text, ApprovalList, ApprovalQuery, ReviewRequest, WatchStream, MAX_REASON_BYTES,
+    check_review_text, ApprovalChange, ApprovalList, ApprovalQuery, ChangeEvent, ChangeStream,
+    ReviewRequest, WatchStream, MAX_REASON_BYTES,
 };
-pub use audit::{AuditPage, AuditQuery};
+pub use audit::{AuditPage, AuditQuery, HistoryEntry};
 pub use authorize::{Answer, BatchAnswer, MAX_BATCH};
 pub use decide::{DecideError, Decider};
 pub use enforce::Enforced;
@@ -40,7 +41,7 @@ use crate::{
     capability::{CapabilityError, CapabilityKey},
     domain::{AuditContext, Caller, InvalidField},
     policy::LoadError,
-    store::{AuditLog, CommitError, StoreError},
+    store::{AuditLog, CommitError, OutboxStore, StoreError},
     telemetry::Metrics,
 };
 
@@ -72,6 +73,9 @@ pub enum ServiceError {
     /// Reading the audit trail failed.
     #[error("audit store unavailable")]
     AuditRead(#[source] StoreError),
+    /// Reading the notification outbox failed.
+    #[error("notification outbox unavailable")]
+    OutboxRead(#[source] StoreError),
     /// A reload was refused; the serving bundle is unchanged.
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -113,6 +117,8 @@ pub struct Parts {
     pub auditor: Auditor,
     /// The audit trail, for queries.
     pub audit_log: Arc<dyn AuditLog>,
+    /// The notification outbox, for the admins' view of failing deliveries.
+    pub outbox: Arc<dyn OutboxStore>,
     /// Signs capabilities for ALLOW answers.
     pub key: Arc<CapabilityKey>,
     /// Who holds which role.

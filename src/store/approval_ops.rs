@@ -151,6 +151,7 @@ macro_rules! approval_ops {
                     .bind(filter.reviewer_id.as_deref())
                     .bind(page.after_id.as_deref())
                     .bind(limit)
+                    .bind(filter.text.as_deref().map(sql::contains_pattern))
                     .fetch_all(&mut *conn)
                     .await?;
                 rows.iter().map(approval).collect()

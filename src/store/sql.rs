@@ -60,8 +60,28 @@ pub(super) const LIST_APPROVALS: &str = concat!(
        AND ($5 IS NULL OR EXISTS (SELECT 1 FROM reviews r \
                                   WHERE r.approval_id = approvals.id AND r.reviewer_id = $5)) \
        AND ($6 IS NULL OR id > $6) \
+       AND ($8 IS NULL OR LOWER(action || ' ' \
+             || COALESCE((request -> 'resource') ->> 'type', '') || '/' \
+             || COALESCE((request -> 'resource') ->> 'id', '') || ' ' \
+             || COALESCE((request -> 'context') ->> 'intent', '')) LIKE $8 ESCAPE '\\') \
      ORDER BY id LIMIT $7"
 );
+
+/// The `LIKE` pattern of [`LIST_APPROVALS`]'s `$8`: rows containing `text`, lower-cased
+/// (as the statement lower-cases the row), with `\`, `%` and `_` escaped so they match
+/// literally.
+pub(super) fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
 
 /// Takes the approval's row lock (PostgreSQL; SQLite already holds the write lock) while it is
 /// pending and in time, so no decision can commit between this check and the review insert.

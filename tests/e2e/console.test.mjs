@@ -5,8 +5,10 @@
 // the Rust test build). An agent creates requests over gRPC (grpcurl) and waits on
 // `WaitForDecision`; a reviewer sees the request, opens it and approves it with a reason, and the
 // agent's stream receives APPROVED. Self-approval and a reviewer outside the eligible group are
-// refused with the service's message on the page. axe-core finds no WCAG 2 A/AA violation on the
-// list, detail and refusal pages; the list and detail pages are saved as docs/console-*.png.
+// refused with the service's message on the page. Another reviewer's approval shows live on a page
+// that is open (no reload), with the params diff, the audit history and the history search.
+// axe-core finds no WCAG 2 A/AA violation on the list, detail, refusal, live-updated and history
+// pages; the list and detail pages are saved as docs/console-*.png.
 //
 //   node --test tests/e2e/        (after npm ci in tests/e2e and tests/oidc, and a debug build)
 //
@@ -169,7 +171,7 @@ test('a reviewer signs in with OIDC, approves in the browser, and the agent is t
   await link.click();
   await page.waitForURL(`**/console/approvals/${id}`);
   await page.getByText('decommission orders after migration TICKET-9').waitFor();
-  await page.getByText('dropping a database needs a reviewer').waitFor();
+  await page.locator('.requirements').getByText('dropping a database needs a reviewer').waitFor();
   await page.getByText('Satisfied by: nobody yet').waitFor();
   await assertAccessible(page, 'detail page');
   await screenshot(page, 'console-detail.png', true);
@@ -182,7 +184,10 @@ test('a reviewer signs in with OIDC, approves in the browser, and the agent is t
   assert.equal(await status.textContent(), 'Your review was recorded.');
   assert.equal(await page.locator('h1 .state').textContent(), 'approved');
   await page.getByText('Satisfied by: user:sam@example.com').waitFor();
-  await page.getByText('migration verified in TICKET-9').waitFor();
+  await page.locator('.reviews').getByText('migration verified in TICKET-9').waitFor();
+  // The request's audit history: the review, with who and why.
+  await page.locator('.history')
+    .getByText('Reviewed (approve) by user:sam@example.com: migration verified in TICKET-9').waitFor();
   // The review form is gone once the request is decided.
   assert.equal(await page.getByRole('button', { name: 'Approve', exact: true }).count(), 0);
 
@@ -230,4 +235,70 @@ test('self-approval and a reviewer outside the group are refused with a clear me
   const still = grpcCall(tollgate.grpc, 'tollgate.v1.Approvals/GetApproval', { approvalId: id }, RITA_TOKEN);
   assert.equal(still.state, 'APPROVAL_STATE_PENDING', JSON.stringify(still));
   assert.equal(still.reviews, undefined, JSON.stringify(still));
+});
+
+test('another reviewer\'s approval shows live on an open page, without a reload', async () => {
+  const id = pendingDrop('payments', 'user:alice@example.com', 'e2e-4');
+  const detail = `/console/approvals/${id}`;
+
+  // Omar (an auditor) has the request open; the page must not reload (the marker survives).
+  const watcher = await newReviewer();
+  await signIn(watcher, 'omar@example.com', detail);
+  await watcher.evaluate(() => { globalThis.notReloaded = true; });
+  // Its live-update stream is open (subscribed) before anything changes.
+  await watcher.locator('#live[data-connected="true"]').waitFor({ state: 'attached' });
+
+  // The params editor shows what a modification would change, before it is submitted.
+  await watcher.locator('#params').fill('{"database": "payments", "rows": 100}');
+  await watcher.locator('#params-diff').getByText('rows: 1200 \u2192 100').waitFor();
+
+  // Sam approves in his own browser.
+  const sam = await newReviewer();
+  await signIn(sam, 'sam@example.com', detail);
+  await sam.getByLabel('Reason (required)').fill('payments moved to the new cluster');
+  await sam.getByRole('button', { name: 'Approve', exact: true }).click();
+  await sam.waitForURL(`**${detail}?reviewed=1`);
+  await done(sam);
+
+  // Omar's page says so, politely, and its review buttons are disabled.
+  const live = watcher.locator('#live');
+  await live.getByText('Approved by user:sam@example.com.').waitFor();
+  assert.equal(await live.getAttribute('aria-live'), 'polite');
+  assert.equal(await watcher.evaluate(() => globalThis.notReloaded), true, 'the page was not reloaded');
+  assert.equal(await watcher.getByRole('button', { name: 'Approve', exact: true }).isDisabled(), true);
+  assert.equal(await watcher.getByRole('button', { name: 'Deny', exact: true }).isDisabled(), true);
+  await assertAccessible(watcher, 'detail page with a live update');
+
+  // The reload shows the outcome and the request's audit history.
+  await live.getByRole('link', { name: 'Reload' }).click();
+  await watcher.getByRole('heading', { name: 'History', level: 2 }).waitFor();
+  await watcher.locator('.history').getByText('by user:sam@example.com: payments moved to the new cluster').waitFor();
+  assert.equal(await watcher.locator('h1 .state').textContent(), 'approved');
+
+  // The searchable history finds it, and passes axe-core.
+  await watcher.getByRole('link', { name: 'History', exact: true }).click();
+  await watcher.getByRole('heading', { name: 'History', level: 1 }).waitFor();
+  await watcher.getByLabel('Search action, resource, intent').fill('payments');
+  await watcher.getByLabel('State').selectOption('approved');
+  await watcher.getByRole('button', { name: 'Search' }).click();
+  await watcher.waitForURL(/\/console\/history\?.*q=payments/);
+  const rows = watcher.getByRole('table', { name: 'Requests matching the search, oldest first' }).locator('tbody tr');
+  assert.equal(await rows.count(), 1);
+  await rows.locator(`a[href="${detail}"]`).waitFor();
+  await assertAccessible(watcher, 'history page');
+  await done(watcher);
+});
+
+test('a new request appears on an open list, without a reload', async () => {
+  const rita = await newReviewer();
+  await signIn(rita, 'rita@example.com', '/console/');
+  await rita.evaluate(() => { globalThis.notReloaded = true; });
+  await rita.locator('#live[data-connected="true"]').waitFor({ state: 'attached' });
+  const id = pendingDrop('archive', 'user:alice@example.com', 'e2e-5');
+  const table = rita.getByRole('table', { name: 'Pending approval requests' });
+  await table.locator(`a[href="/console/approvals/${id}"]`).waitFor();
+  await rita.locator('#live').getByText('The list was updated.').waitFor();
+  assert.equal(await rita.evaluate(() => globalThis.notReloaded), true, 'the page was not reloaded');
+  await assertAccessible(rita, 'list page with a live update');
+  await done(rita);
 });

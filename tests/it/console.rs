@@ -5,6 +5,9 @@
 //! the CSRF token is refused; a step-up requirement counts only a review made after a
 //! `prompt=login` sign-in with multi-factor authentication.
 //!
+//! Live updates (`live`), the audit history and searchable history (`history`) and the
+//! admins' view of failing deliveries (`deliveries`) are in the submodules.
+//!
 //! Without `tests/oidc/node_modules` the tests print SKIPPED and pass, unless
 //! `TOLLGATE_REQUIRE_OIDC=1` (CI) makes that a failure.
 
@@ -15,6 +18,10 @@ use std::{
     process::{Child, Command, Stdio},
     time::{Duration, SystemTime},
 };
+
+mod deliveries;
+mod history;
+mod live;
 
 use crate::common::*;
 use tollgate::{
@@ -33,6 +40,9 @@ default allow := false
 
 approval contains {"groups": ["reviewers"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
 	"risk": "high", "reason": "dropping a database needs a reviewer"} if input.action.name == "db.drop"
+
+approval contains {"groups": ["sre"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
+	"risk": "high", "reason": "rotating a key needs an SRE"} if input.action.name == "db.rotate"
 
 approval contains {"groups": ["reviewers"], "quorum": 1, "ttl": "15m", "capability_ttl": "5m",
 	"risk": "critical", "step_up": true, "reason": "truncating needs a reviewer fresh from MFA"} if input.action.name == "db.truncate"
@@ -95,9 +105,20 @@ impl OpenIdProvider {
 }
 
 async fn server(op: &OpenIdProvider) -> TestServer {
+    server_with(op, |_| {}).await
+}
+
+/// [`server`], with `more` configured on top.
+async fn server_with(
+    op: &OpenIdProvider,
+    more: impl FnOnce(&mut tollgate::config::Config),
+) -> TestServer {
     let issuer = op.issuer.clone();
     start(policy_file(POLICY), move |c| {
-        c.auth = static_tokens(vec![identity("agent", "agent:deployer", "agent", &[])]);
+        c.auth = static_tokens(vec![
+            identity("agent", "agent:deployer", "agent", &[]),
+            identity("sam", "user:sam@example.com", "user", &["reviewers", "sre"]),
+        ]);
         c.auth.jwt.issuers = vec![IssuerConfig {
             issuer: issuer.clone(),
             audiences: vec!["tollgate-console".into()],
@@ -119,6 +140,7 @@ async fn server(op: &OpenIdProvider) -> TestServer {
             scopes: "email groups".into(),
             step_up_acr_values: MFA.into(),
         });
+        more(c);
     })
     .await
 }
@@ -188,13 +210,17 @@ impl Browser {
         }
     }
 
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let jar = self
-            .cookies
+    /// The `Cookie` header this browser sends.
+    fn jar(&self) -> String {
+        self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
-            .join("; ");
+            .join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let jar = self.jar();
         let response = request.header("cookie", jar).send().await.unwrap();
         for set in response.headers().get_all("set-cookie") {
             let set = set.to_str().unwrap();

@@ -12,7 +12,7 @@ use axum::{
 use serde_json::{Map, Value};
 
 use super::{
-    pages::{self, Banner},
+    pages::{self, Banner, DetailExtras},
     session::{cookie, Session, SESSION_COOKIE},
     Console,
 };
@@ -63,7 +63,7 @@ impl Console {
         }
     }
 
-    fn sign_in_first(next: &str) -> Response {
+    pub(super) fn sign_in_first(next: &str) -> Response {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("next", next)
             .finish();
@@ -148,10 +148,23 @@ async fn render_detail(
     banner: Banner<'_>,
 ) -> Response {
     let who = Some((session.id.as_str(), session.csrf.as_str()));
-    match console.tollgate.get(&session.caller(), id).await {
+    let caller = session.caller();
+    match console.tollgate.get(&caller, id).await {
         Ok(view) => {
+            let history = match console.tollgate.approval_history(&caller, id).await {
+                Ok(history) => Some(history),
+                Err(e) => {
+                    tracing::warn!(error = %crate::telemetry::ErrorChain(&e), approval = %id, "console history unavailable");
+                    None
+                }
+            };
             let now = console.tollgate.workflow().now();
-            let body = pages::detail(&view, &session.csrf, banner, now);
+            let extras = DetailExtras {
+                csrf: &session.csrf,
+                banner,
+                history: history.as_deref(),
+            };
+            let body = pages::detail(&view, extras, now);
             html(status, pages::page(&view.approval.action, who, &body))
         }
         Err(e) => {

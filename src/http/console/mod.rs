@@ -1,6 +1,8 @@
 //! The reviewer console under `/console/` on the HTTP port: server-rendered pages (embedded
 //! CSS and a small script, a strict Content-Security-Policy, no inline script) for the
-//! pending requests a reviewer may see and for reviewing one of them.
+//! pending requests a reviewer may see, reviewing one of them (with its audit history), a
+//! searchable history ([`history`]), live updates when another reviewer acts ([`live`]), and
+//! the outbox's failing deliveries for admins ([`deliveries`]).
 //!
 //! Every read and review goes through [`crate::service::Tollgate`] (`list`, `get`,
 //! `review`): the same read authorization, roles, separation of duties and step-up checks
@@ -9,8 +11,11 @@
 //! with a CSRF token every POST must carry. Its secret and tokens are in [`keys`].
 
 pub mod config;
+pub mod deliveries;
 pub mod handlers;
+pub mod history;
 pub mod keys;
+pub mod live;
 pub mod oidc;
 pub mod pages;
 pub mod session;
@@ -53,6 +58,9 @@ pub struct ConsoleParts {
     pub nonces: Arc<dyn NonceStore>,
     /// For the identity provider's discovery and token endpoints.
     pub http: reqwest::Client,
+    /// Becomes true when the server stops: live-update streams end then, so they never hold
+    /// the HTTP server's graceful shutdown open.
+    pub stop: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The console's state, shared by its handlers.
@@ -66,6 +74,7 @@ pub struct Console {
     session_ttl: Duration,
     step_up_max_age: Duration,
     nonces: Arc<dyn NonceStore>,
+    stop: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Console {
@@ -81,6 +90,7 @@ impl Console {
             step_up_max_age,
             nonces,
             http,
+            stop,
         } = parts;
         let ConsoleConfig {
             enabled,
@@ -97,6 +107,7 @@ impl Console {
             session_ttl,
             step_up_max_age,
             nonces,
+            stop,
         })
     }
 }
@@ -108,6 +119,9 @@ pub fn routes(console: Arc<Console>) -> Router {
         .route("/console/", get(handlers::list))
         .route("/console/approvals/{id}", get(handlers::detail))
         .route("/console/approvals/{id}/review", post(handlers::review))
+        .route("/console/events", get(live::events))
+        .route("/console/history", get(history::history))
+        .route("/console/deliveries", get(deliveries::deliveries))
         .route("/console/login", get(signin::login))
         .route("/console/auth/callback", get(signin::callback))
         .route("/console/link", get(signin::link))

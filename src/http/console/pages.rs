@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use crate::{
     approval::ApprovalView,
-    domain::{ApprovalState, UnixMillis},
+    domain::{ApprovalState, AuditKind, UnixMillis},
+    service::HistoryEntry,
 };
 
 /// `s` escaped for HTML text and attribute values.
@@ -29,6 +30,7 @@ pub fn page(title: &str, who: Option<(&str, &str)>, body: &str) -> String {
     let nav = match who {
         Some((id, csrf)) => format!(
             "<nav aria-label=\"Session\"><a href=\"/console/\">Pending requests</a> \
+             <a href=\"/console/history\">History</a> \
              <span class=\"who\">Signed in as <strong>{}</strong></span> \
              <form method=\"post\" action=\"/console/logout\" class=\"inline\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
@@ -111,10 +113,25 @@ pub fn list(views: &[ApprovalView], action: &str, now: UnixMillis) -> String {
         )
     };
     format!(
-        "<h1>Pending requests</h1><form method=\"get\" action=\"/console/\" class=\"filters\">\
+        "<h1>Pending requests</h1>{live}<form method=\"get\" action=\"/console/\" class=\"filters\">\
          <label for=\"action\">Action</label><input id=\"action\" name=\"action\" value=\"{}\">\
-         <button type=\"submit\">Filter</button></form>{table}",
-        esc(action)
+         <button type=\"submit\">Filter</button></form><div id=\"live-list\">{table}</div>",
+        esc(action),
+        live = LIVE_LIST,
+    )
+}
+
+/// Where `console.js` announces live updates on a list page (it reads the list again).
+pub const LIVE_LIST: &str =
+    "<div id=\"live\" class=\"live\" aria-live=\"polite\" data-live=\"list\"></div>";
+
+/// Where `console.js` announces that this approval changed (another reviewer acted).
+fn live_detail(a: &crate::domain::Approval, reviews: usize) -> String {
+    format!(
+        "<div id=\"live\" class=\"live\" aria-live=\"polite\" data-live=\"detail\" \
+         data-approval=\"{}\" data-state=\"{}\" data-reviews=\"{reviews}\"></div>",
+        esc(&a.id),
+        a.state.as_str()
     )
 }
 
@@ -128,8 +145,23 @@ pub enum Banner<'a> {
     Refused(&'a str, Option<&'a str>),
 }
 
+/// What the detail page shows of an approval besides the approval itself.
+pub struct DetailExtras<'a> {
+    /// The reviewer's CSRF token, for the review form.
+    pub csrf: &'a str,
+    /// A notice or refusal above the request.
+    pub banner: Banner<'a>,
+    /// Its audit history; `None` when the trail could not be read.
+    pub history: Option<&'a [HistoryEntry]>,
+}
+
 /// The detail page of one approval, with the review forms while it is pending.
-pub fn detail(v: &ApprovalView, csrf: &str, banner: Banner<'_>, now: UnixMillis) -> String {
+pub fn detail(v: &ApprovalView, extras: DetailExtras<'_>, now: UnixMillis) -> String {
+    let DetailExtras {
+        csrf,
+        banner,
+        history,
+    } = extras;
     let a = &v.approval;
     let r = &v.request;
     let mut out = format!(
@@ -137,6 +169,7 @@ pub fn detail(v: &ApprovalView, csrf: &str, banner: Banner<'_>, now: UnixMillis)
         esc(&a.action),
         state_label(a.state)
     );
+    out.push_str(&live_detail(a, v.reviews.len()));
     match banner {
         Banner::None => {}
         Banner::Done(text) => {
@@ -214,7 +247,9 @@ pub fn detail(v: &ApprovalView, csrf: &str, banner: Banner<'_>, now: UnixMillis)
             }),
         );
     }
-    out.push_str("</ol><h2>Reviews</h2>");
+    out.push_str("</ol>");
+    out.push_str(&modification(v));
+    out.push_str("<h2>Reviews</h2>");
     if v.reviews.is_empty() {
         out.push_str("<p class=\"empty\">No reviews yet.</p>");
     } else {
@@ -239,7 +274,8 @@ pub fn detail(v: &ApprovalView, csrf: &str, banner: Banner<'_>, now: UnixMillis)
              <label for=\"reason\">Reason (required)</label>\
              <textarea id=\"reason\" name=\"reason\" required maxlength=\"2048\" rows=\"3\"></textarea>\
              <label for=\"params\">Parameters (for Modify: the narrowed parameters, JSON)</label>\
-             <textarea id=\"params\" name=\"params\" rows=\"8\" spellcheck=\"false\">{params}</textarea>\
+             <textarea id=\"params\" name=\"params\" rows=\"8\" spellcheck=\"false\" aria-describedby=\"params-diff\">{params}</textarea>\
+             <div id=\"params-diff\" class=\"diff\" aria-live=\"polite\"></div>\
              <div class=\"actions\"><button type=\"submit\" name=\"verdict\" value=\"approve\" class=\"approve\">Approve</button>\
              <button type=\"submit\" name=\"verdict\" value=\"modify\">Approve modified</button>\
              <button type=\"submit\" name=\"verdict\" value=\"deny\" class=\"deny\">Deny</button></div></form>",
@@ -248,5 +284,83 @@ pub fn detail(v: &ApprovalView, csrf: &str, banner: Banner<'_>, now: UnixMillis)
             params = esc(&pretty(&params)),
         );
     }
+    out.push_str(&history_panel(history));
+    out
+}
+
+/// What a reviewer's modification changed, requested against approved (server-rendered, so
+/// the page shows it without its script).
+fn modification(v: &ApprovalView) -> String {
+    if v.changes.is_empty() {
+        return String::new();
+    }
+    let mut rows = String::new();
+    for c in &v.changes {
+        let _ = write!(
+            rows,
+            "<tr><th scope=\"row\"><code>{}</code></th><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            esc(&c.path),
+            esc(&c.before.to_string()),
+            esc(&c.after.to_string()),
+        );
+    }
+    format!(
+        "<h2>Modified by a reviewer</h2><table class=\"diff\"><caption>Parameters as requested \
+         and as modified</caption><thead><tr><th scope=\"col\">Parameter</th>\
+         <th scope=\"col\">Requested</th><th scope=\"col\">Modified</th></tr></thead>\
+         <tbody>{rows}</tbody></table>"
+    )
+}
+
+/// How a history entry reads.
+fn history_label(kind: AuditKind) -> &'static str {
+    match kind {
+        AuditKind::Decision => "Decided by the policy",
+        AuditKind::ApprovalRequested => "Approval requested",
+        AuditKind::ApprovalReviewed => "Reviewed",
+        AuditKind::ApprovalModified => "Modified",
+        AuditKind::ApprovalApproved => "Approved",
+        AuditKind::ApprovalDenied => "Denied",
+        AuditKind::ApprovalExpired => "Expired",
+        AuditKind::ApprovalCancelled => "Cancelled",
+        AuditKind::CapabilityIssued => "Capability minted",
+        AuditKind::CapabilityRedeemed => "Capability redeemed",
+        AuditKind::CapabilityRefused => "Capability refused",
+        AuditKind::BundleActivated => "Bundle activated",
+        AuditKind::BundleRejected => "Bundle rejected",
+    }
+}
+
+/// The approval's audit history, in the order it happened.
+fn history_panel(history: Option<&[HistoryEntry]>) -> String {
+    let Some(history) = history else {
+        return "<h2>History</h2><p class=\"empty\">The audit history cannot be read right now.</p>"
+            .into();
+    };
+    let mut out = String::from("<h2>History</h2><ol class=\"history\">");
+    for h in history {
+        let at = humantime::format_rfc3339_seconds(h.at.to_time()).to_string();
+        let _ = write!(
+            out,
+            "<li data-seq=\"{seq}\"><time datetime=\"{at}\">{at}</time> <strong>{what}</strong>",
+            seq = h.seq,
+            at = esc(&at),
+            what = history_label(h.kind),
+        );
+        if !h.verdict.is_empty() {
+            let _ = write!(out, " ({})", esc(&h.verdict));
+        } else if !h.outcome.is_empty() {
+            let _ = write!(out, " ({})", esc(&h.outcome));
+        }
+        let _ = write!(out, " by {}", esc(&h.actor));
+        if !h.reasons.is_empty() {
+            let _ = write!(out, ": {}", esc(&h.reasons.join("; ")));
+        }
+        if !h.changed.is_empty() {
+            let _ = write!(out, " (changed {})", esc(&h.changed.join(", ")));
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ol>");
     out
 }

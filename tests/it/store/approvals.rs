@@ -2,6 +2,8 @@
 
 use std::{collections::HashSet, sync::Arc};
 
+use serde_json::json;
+
 use tollgate::domain::{
     ApprovalFilter, ApprovalState, CapabilityState, Page, ReviewOutcome, ReviewVerdict, UnixMillis,
 };
@@ -191,6 +193,7 @@ pub(crate) async fn list_filters_and_pages(store: Arc<dyn Db>) {
         subject_id: Some("agent:b".into()),
         action: Some("data.export".into()),
         reviewer_id: None,
+        text: None,
     };
     assert_eq!(list_ids(&store, combined, now).await, vec![c.id.clone()]);
     let listed = store
@@ -483,4 +486,75 @@ pub(crate) async fn expiry_is_swept_and_enforced_on_read(store: Arc<dyn Db>) {
         .unwrap()
         .unwrap();
     assert_eq!(cap.state, CapabilityState::Expired);
+}
+
+/// The free-text filter matches the action, the resource and the intent, case-insensitively,
+/// with `%` and `_` taken literally, and combines with the others.
+pub(crate) async fn list_searches_action_resource_and_intent(store: Arc<dyn Db>) {
+    let now = 5_000;
+    let with = |action: &str, resource: (&str, &str), intent: &str| {
+        let mut new = new_approval("agent:a", "", action, 10_000);
+        new.request["resource"] = json!({"type": resource.0, "id": resource.1});
+        new.request["context"] = json!({"intent": intent});
+        new
+    };
+    let export = create(
+        &store,
+        &with(
+            "data.export",
+            ("dataset", "users-eu"),
+            "Quarterly churn, TICKET-812",
+        ),
+    )
+    .await;
+    let drop = create(
+        &store,
+        &with(
+            "db.drop",
+            ("database", "orders_eu"),
+            "decommission after migration",
+        ),
+    )
+    .await;
+    let rotate = create(&store, &with("keys.rotate", ("key", "api-100%"), "")).await;
+    let search = |text: &str| ApprovalFilter {
+        text: Some(text.into()),
+        ..ApprovalFilter::default()
+    };
+    assert_eq!(
+        list_ids(&store, search("ticket-812"), now).await,
+        vec![export.id.clone()],
+        "the intent, whatever the case"
+    );
+    assert_eq!(
+        list_ids(&store, search("database/orders"), now).await,
+        vec![drop.id.clone()],
+        "the resource as type/id"
+    );
+    assert_eq!(
+        list_ids(&store, search("DB.DROP"), now).await,
+        vec![drop.id.clone()],
+        "the action"
+    );
+    assert_eq!(
+        list_ids(&store, search("s_e"), now).await,
+        vec![drop.id.clone()],
+        "_ is literal: orders_eu, not users-eu"
+    );
+    assert_eq!(
+        list_ids(&store, search("%"), now).await,
+        vec![rotate.id.clone()],
+        "% is literal"
+    );
+    assert!(list_ids(&store, search("nothing like it"), now)
+        .await
+        .is_empty());
+    let combined = ApprovalFilter {
+        action: Some("data.export".into()),
+        ..search("e")
+    };
+    assert_eq!(
+        list_ids(&store, combined, now).await,
+        vec![export.id.clone()]
+    );
 }

@@ -136,6 +136,7 @@ store_tests!(
     approvals::create_is_idempotent_per_subject_and_key,
     approvals::concurrent_identical_creates_make_one_row,
     approvals::list_filters_and_pages,
+    approvals::list_searches_action_resource_and_intent,
     approvals::reviews_count_once_and_only_while_pending,
     approvals::transitions_are_compare_and_set,
     approvals::racing_transitions_have_one_winner,
