@@ -30,7 +30,7 @@ pub use approvals::{
     check_review_text, ApprovalList, ApprovalQuery, ReviewRequest, WatchStream, MAX_REASON_BYTES,
 };
 pub use audit::{AuditPage, AuditQuery};
-pub use authorize::{Answer, BatchAnswer, MAX_BATCH};
+pub use authorize::{Answer, BatchAnswer, Mode, MAX_BATCH};
 pub use decide::{DecideError, Decider};
 pub use enforce::Enforced;
 
