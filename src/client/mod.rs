@@ -134,6 +134,17 @@ impl Client {
         answer.map(|r| r.into_inner()).map_err(ClientError::Rpc)
     }
 
+    /// One `BatchAuthorize` call: every item decided by one bundle revision in one round
+    /// trip, each answered with its decision or its own error, in request order.
+    pub async fn authorize_batch(
+        &self,
+        batch: pb::BatchAuthorizeRequest,
+    ) -> Result<pb::BatchAuthorizeResponse, ClientError> {
+        let mut c = self.authorizer.clone();
+        let answer = c.batch_authorize(self.call(batch)?).await;
+        answer.map(|r| r.into_inner()).map_err(ClientError::Rpc)
+    }
+
     /// Waits up to `within` for approval `id` to be decided, reconnecting when the stream
     /// drops; returns the approved approval (its capability set) or the typed outcome.
     pub async fn wait(&self, id: &str, within: Duration) -> Result<pb::Approval, ClientError> {

@@ -8,7 +8,7 @@ use super::{convert, pb, status, trace};
 use crate::{
     domain::Caller,
     identity::{Authenticator, Credentials},
-    service::{Answer, Call, Tollgate},
+    service::{Answer, Call, Mode, Tollgate},
     telemetry::Metrics,
 };
 
@@ -49,15 +49,12 @@ impl AuthorizerService {
         request: Request<pb::BatchAuthorizeRequest>,
     ) -> Result<pb::BatchAuthorizeResponse, Status> {
         let (caller, call) = identify(&self.auth, &request).await?;
-        let items = request
-            .into_inner()
-            .requests
-            .into_iter()
-            .map(convert::request)
-            .collect();
+        let pb::BatchAuthorizeRequest { requests, dry_run } = request.into_inner();
+        let items = requests.into_iter().map(convert::request).collect();
+        let mode = if dry_run { Mode::DryRun } else { Mode::Act };
         let batch = self
             .tollgate
-            .authorize_batch(&caller, items, &call)
+            .authorize_batch(&caller, items, mode, &call)
             .await
             .map_err(|e| status::service(&e))?;
         let results = batch

@@ -1,11 +1,15 @@
-//! The MCP server the agent talks to: `tools/list` passes through to the upstream server;
-//! every `tools/call` is decided by tollgate first. ALLOW forwards; DENY answers a tool error
+//! The MCP server the agent talks to: `tools/list` passes through to the upstream server
+//! (with `--filter-tools`, without the tools the policy denies this agent outright); every
+//! `tools/call` is decided by tollgate first. ALLOW forwards; DENY answers a tool error
 //! with the policy's reasons; PENDING_APPROVAL holds the call (with progress notifications
 //! when the client asked for them) until a reviewer decides or the wait runs out, then
 //! redeems the capability for exactly the approved arguments and forwards those. Nothing the
 //! client sends can skip a step: the gateway asks, waits and redeems itself.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use rmcp::{
     model::{
@@ -18,7 +22,10 @@ use rmcp::{
 };
 use serde_json::{Map, Value as Json};
 
-use super::mapping::{intent, Agent, Mapping};
+use super::{
+    listing,
+    mapping::{intent, with_generation, Agent, Mapping},
+};
 use crate::{
     client::{Client, ClientError},
     grpc::{convert::struct_json, pb},
@@ -26,6 +33,17 @@ use crate::{
 
 /// How often a held call tells a client that asked for progress that it is still waiting.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// How many used-up approvals one call steps past before it gives up (each step is one
+/// `Authorize`; more than a few happen only after a gateway restart forgot the generations).
+const MAX_ASKS: u32 = 16;
+
+/// How many calls' generations the gateway remembers; a forgotten one costs round trips,
+/// never safety (tollgate refuses a used capability whatever the gateway remembers).
+const REMEMBERED_CALLS: u64 = 100_000;
+
+/// The redemption refusals that mean the approval was used up, not that the call is wrong.
+const SPENT_REASONS: [&str; 2] = ["capability already redeemed", "capability expired"];
 
 /// The gateway's server side: one per client session.
 #[derive(Clone)]
@@ -39,22 +57,39 @@ struct Inner {
     agent: Agent,
     mapping: Mapping,
     wait: Duration,
+    filter_tools: bool,
+    /// The generation each call (by its idempotency key) asks under: 0 unless an approval
+    /// it mapped to was used up, so an identical later call asks anew, never reusing it.
+    generations: moka::sync::Cache<String, u32>,
 }
 
 /// What tollgate allowed: the call as asked, or a reviewer's narrowed arguments with a note
-/// saying so.
+/// saying so; `approved` when an approval's capability was redeemed (the approval is spent).
 struct Cleared {
     narrowed: Option<(Map<String, Json>, String)>,
+    approved: bool,
+}
+
+/// Why a call was not cleared.
+enum Refusal {
+    /// The approval the call mapped to is used up (its capability redeemed or expired, or it
+    /// expired or was withdrawn unanswered): the call asks anew under the next generation.
+    Spent(String),
+    /// The tool error's text.
+    Final(String),
 }
 
 impl Gateway {
-    /// A gateway forwarding to `upstream`, asking `tollgate` about `agent`'s calls.
+    /// A gateway forwarding to `upstream`, asking `tollgate` about `agent`'s calls, holding
+    /// a pending call up to `wait`; with `filter_tools`, `tools/list` leaves out the tools
+    /// the policy denies `agent` outright.
     pub fn new(
         upstream: Peer<RoleClient>,
         tollgate: Client,
         agent: Agent,
         mapping: Mapping,
         wait: Duration,
+        filter_tools: bool,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -63,6 +98,8 @@ impl Gateway {
                 agent,
                 mapping,
                 wait,
+                filter_tools,
+                generations: moka::sync::Cache::new(REMEMBERED_CALLS),
             }),
         }
     }
@@ -108,66 +145,123 @@ impl Gateway {
         Ok(result)
     }
 
-    /// Asks tollgate; the refusal text (for the tool error) when the call may not proceed.
+    /// Asks tollgate, stepping past approvals this call's key maps to that were used up
+    /// (so an identical later call gets a new approval, never the spent one), holding at
+    /// most `--wait` in all; the refusal text (for the tool error) when the call may not
+    /// proceed.
     async fn clear(
         &self,
         asked: pb::AuthorizeRequest,
         context: &RequestContext<RoleServer>,
     ) -> Result<Cleared, String> {
+        let key = asked
+            .context
+            .as_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default();
+        let deadline = Instant::now() + self.inner.wait;
+        let generations = &self.inner.generations;
+        let mut generation = generations.get(&key).unwrap_or(0);
+        let mut last = String::new();
+        for _ in 0..MAX_ASKS {
+            let attempt = with_generation(asked.clone(), generation);
+            let spent = match self.clear_once(attempt, deadline, context).await {
+                Ok(cleared) if cleared.approved => Ok(cleared),
+                Ok(cleared) => return Ok(cleared),
+                Err(Refusal::Spent(why)) => Err(why),
+                Err(Refusal::Final(text)) => return Err(text),
+            };
+            // Compare-then-set: a lost race only costs the next call a round trip.
+            generation = generation.saturating_add(1);
+            if generations.get(&key).unwrap_or(0) < generation {
+                generations.insert(key.clone(), generation);
+            }
+            match spent {
+                Ok(cleared) => return Ok(cleared),
+                Err(why) => {
+                    tracing::info!(reason = %why, generation, "approval used up; asking anew");
+                    last = why;
+                }
+            }
+        }
+        Err(format!("not authorized: {last}"))
+    }
+
+    /// One `Authorize` of `asked`, then forwarding, redeeming or holding as it answers.
+    async fn clear_once(
+        &self,
+        asked: pb::AuthorizeRequest,
+        deadline: Instant,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Cleared, Refusal> {
         let tollgate = &self.inner.tollgate;
-        let answer = tollgate.authorize(asked.clone()).await.map_err(refusal)?;
+        let answer = tollgate
+            .authorize(asked.clone())
+            .await
+            .map_err(|e| Refusal::Final(refusal(e)))?;
         match pb::Effect::try_from(answer.effect) {
             Ok(pb::Effect::Allow) => {
                 if !answer.capability.is_empty() {
                     tollgate
                         .redeem(&answer.capability, asked)
                         .await
-                        .map_err(refusal)?;
+                        .map_err(|e| Refusal::Final(refusal(e)))?;
                 }
-                Ok(Cleared { narrowed: None })
+                Ok(Cleared {
+                    narrowed: None,
+                    approved: false,
+                })
             }
             Ok(pb::Effect::PendingApproval) if !answer.approval_id.is_empty() => {
-                self.hold(&answer.approval_id, asked, context).await
+                let within = deadline.saturating_duration_since(Instant::now());
+                self.hold(&answer.approval_id, asked, within, context).await
             }
-            _ => Err(format!(
+            _ => Err(Refusal::Final(format!(
                 "denied by policy: {}",
                 if answer.reasons.is_empty() {
                     "no reason given".to_string()
                 } else {
                     answer.reasons.join("; ")
                 }
-            )),
+            ))),
         }
     }
 
-    /// Holds the call until approval `id` is decided (or the wait runs out, or the client
+    /// Holds the call until approval `id` is decided (or `within` runs out, or the client
     /// cancels), then redeems its capability for the approved request.
     async fn hold(
         &self,
         id: &str,
         asked: pb::AuthorizeRequest,
+        within: Duration,
         context: &RequestContext<RoleServer>,
-    ) -> Result<Cleared, String> {
+    ) -> Result<Cleared, Refusal> {
         tracing::info!(approval_id = %id, "tool call held for approval");
         let tollgate = &self.inner.tollgate;
         let progress = context.meta.get_progress_token();
         let waited = tokio::select! {
-            w = tollgate.wait(id, self.inner.wait) => w,
+            w = tollgate.wait(id, within) => w,
             () = keep_informed(&context.peer, progress, id) => unreachable_progress(id),
             () = context.ct.cancelled() => Err(ClientError::WaitTimedOut { approval_id: id.to_string() }),
         };
         let approval = waited.map_err(|e| match e {
-            ClientError::WaitTimedOut { approval_id } => format!(
+            ClientError::WaitTimedOut { approval_id } => Refusal::Final(format!(
                 "approval {approval_id} is still pending; call the tool again with the same \
                  arguments to resume waiting for it"
-            ),
-            other => refusal(other),
+            )),
+            e @ ClientError::Expired { .. } => Refusal::Spent(e.to_string()),
+            other => Refusal::Final(refusal(other)),
         })?;
         let approved = approval.request.clone().unwrap_or(asked);
         tollgate
             .redeem(&approval.capability, approved.clone())
             .await
-            .map_err(refusal)?;
+            .map_err(|e| match e {
+                ClientError::Refused { reason } if SPENT_REASONS.contains(&reason.as_str()) => {
+                    Refusal::Spent(format!("approval {id}: {reason}"))
+                }
+                other => Refusal::Final(refusal(other)),
+            })?;
         let narrowed = (!approval.changes.is_empty()).then(|| {
             let arguments = params(&approved);
             let note = format!(
@@ -177,7 +271,10 @@ impl Gateway {
             );
             (arguments, note)
         });
-        Ok(Cleared { narrowed })
+        Ok(Cleared {
+            narrowed,
+            approved: true,
+        })
     }
 }
 
@@ -245,10 +342,20 @@ impl ServerHandler for Gateway {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        self.inner.upstream.list_tools(request).await.map_err(|e| {
+        let mut listed = self.inner.upstream.list_tools(request).await.map_err(|e| {
             tracing::warn!(error = %e, "upstream tools/list failed");
             ErrorData::internal_error(format!("upstream MCP server: {e}"), None)
-        })
+        })?;
+        if self.inner.filter_tools {
+            let Inner {
+                tollgate,
+                agent,
+                mapping,
+                ..
+            } = &*self.inner;
+            listed.tools = listing::permitted(tollgate, agent, mapping, listed.tools).await?;
+        }
+        Ok(listed)
     }
 
     async fn call_tool(

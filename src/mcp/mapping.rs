@@ -2,7 +2,9 @@
 //! action, the arguments are its params, the agent the gateway speaks for is the subject, and
 //! a small YAML mapping names the resource and the context. The idempotency key is a digest
 //! of everything that identifies the call, so the same call maps to the same approval and a
-//! client that gave up waiting resumes it by calling again.
+//! client that gave up waiting resumes it by calling again; once that approval is used up,
+//! the gateway asks under the key's next generation, so an identical later call gets a new
+//! approval (see [`with_generation`]).
 
 use std::{collections::BTreeMap, path::Path};
 
@@ -150,6 +152,18 @@ pub fn idempotency_key(
     format!("mcp-{}", hex::encode(digest))
 }
 
+/// `req` asked under generation `generation` of its idempotency key: generation 0 is the key
+/// itself, generation `n` the key with `-n` appended (a new approval request, as tollgate
+/// answers a key with its one approval whatever became of it).
+pub fn with_generation(mut req: pb::AuthorizeRequest, generation: u32) -> pb::AuthorizeRequest {
+    if generation > 0 {
+        if let Some(context) = req.context.as_mut() {
+            context.request_id = format!("{}-{generation}", context.request_id);
+        }
+    }
+    req
+}
+
 /// The intent a client stated in the call's `_meta`, if any.
 pub fn intent(meta: &Map<String, Json>) -> String {
     INTENT_META_KEYS
@@ -216,6 +230,19 @@ mod tests {
         let other = m.request(&agent(), "echo", &Map::new(), "");
         let res = other.resource.unwrap();
         assert_eq!((res.r#type.as_str(), res.id.as_str()), ("mcp.tool", "echo"));
+    }
+
+    #[test]
+    fn a_later_generation_is_another_key_and_the_first_is_the_key() {
+        let req = Mapping::default().request(&agent(), "export", &Map::new(), "");
+        let key = req.context.clone().unwrap().request_id;
+        let first = with_generation(req.clone(), 0).context.unwrap().request_id;
+        let next = with_generation(req.clone(), 1).context.unwrap().request_id;
+        let after = with_generation(req, 2).context.unwrap().request_id;
+        assert_eq!(first, key);
+        assert_eq!(next, format!("{key}-1"));
+        assert_ne!(after, next);
+        assert!(after.len() <= 128, "fits context.request_id");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `tollgate mcp`: an MCP gateway that puts tollgate in front of any MCP server without
-//! changing the agent or the server. The upstream server runs as a stdio child process; the
-//! agent's MCP client talks to the gateway on stdio. `tools/list` passes through; every
+//! changing the agent or the server. The upstream server runs as a stdio child process or is
+//! reached over Streamable HTTP (see [`upstream`]); the agent's MCP client talks to the
+//! gateway on stdio. `tools/list` passes through; every
 //! `tools/call` is an `Authorize` request through [`crate::client`] (see [`mapping`] for the
 //! input it becomes) and is forwarded only once tollgate allowed exactly those arguments
 //! (see [`gateway`] for the hold-and-resume flow).
@@ -10,22 +11,23 @@
 //! the capabilities of approved calls.
 
 pub mod gateway;
+mod listing;
 pub mod mapping;
+pub mod upstream;
 
 use std::{path::PathBuf, time::Duration};
 
 use clap::Args;
-use rmcp::{
-    transport::{stdio, TokioChildProcess},
-    ServiceExt,
-};
+use rmcp::{transport::stdio, ServiceExt};
 
 use crate::client::{Client, ClientError};
 use gateway::Gateway;
 use mapping::{Agent, Mapping};
+use upstream::Upstream;
 
-/// `tollgate mcp [flags] -- <server command> [args...]`.
-#[derive(Debug, Clone, Args)]
+/// `tollgate mcp [flags] --upstream-url <URL>` or `tollgate mcp [flags] -- <server command>
+/// [args...]`.
+#[derive(Clone, Args)]
 pub struct McpArgs {
     /// The tollgate gRPC endpoint.
     #[arg(
@@ -55,9 +57,67 @@ pub struct McpArgs {
     /// How long a call awaiting approval is held before it answers with the approval id.
     #[arg(long, env = "TOLLGATE_MCP_WAIT", default_value = "60s", value_parser = humantime::parse_duration)]
     pub wait: Duration,
-    /// The upstream MCP server command and its arguments (after `--`).
-    #[arg(last = true, required = true, num_args = 1..)]
+    /// List only the tools the policy does not deny this agent outright (asked with empty
+    /// arguments, one dry-run batch per listing); calls are decided as always.
+    #[arg(long, env = "TOLLGATE_MCP_FILTER_TOOLS")]
+    pub filter_tools: bool,
+    /// The upstream MCP server's Streamable HTTP endpoint, e.g. `https://tools.example/mcp`
+    /// (instead of a server command after `--`).
+    #[arg(long, env = "TOLLGATE_MCP_UPSTREAM_URL", value_name = "URL")]
+    pub upstream_url: Option<String>,
+    /// A header sent with every request to `--upstream-url`, as `Name: value`, e.g.
+    /// `Authorization: Bearer ...` (repeatable; in the environment one per line). Values are
+    /// never logged.
+    #[arg(
+        long = "upstream-header",
+        env = "TOLLGATE_MCP_UPSTREAM_HEADERS",
+        value_name = "NAME: VALUE",
+        value_delimiter = '\n',
+        hide_env_values = true
+    )]
+    pub upstream_headers: Vec<String>,
+    /// The upstream MCP server command and its arguments, started as a stdio child process
+    /// (after `--`; instead of `--upstream-url`).
+    #[arg(last = true, num_args = 1..)]
     pub server: Vec<String>,
+}
+
+impl std::fmt::Debug for McpArgs {
+    /// Everything but the secrets: the token and the upstream headers' values are redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            tollgate,
+            token,
+            subject,
+            kind,
+            owner,
+            on_behalf_of,
+            mapping,
+            wait,
+            filter_tools,
+            upstream_url,
+            upstream_headers,
+            server,
+        } = self;
+        let names: Vec<&str> = upstream_headers
+            .iter()
+            .map(|h| h.split_once(':').map_or("<malformed>", |(n, _)| n.trim()))
+            .collect();
+        f.debug_struct("McpArgs")
+            .field("tollgate", tollgate)
+            .field("token", &token.as_ref().map(|_| "<redacted>"))
+            .field("subject", subject)
+            .field("kind", kind)
+            .field("owner", owner)
+            .field("on_behalf_of", on_behalf_of)
+            .field("mapping", mapping)
+            .field("wait", wait)
+            .field("filter_tools", filter_tools)
+            .field("upstream_url", upstream_url)
+            .field("upstream_header_names", &names)
+            .field("server", server)
+            .finish()
+    }
 }
 
 /// Why the gateway could not start or stopped.
@@ -74,13 +134,24 @@ pub enum McpError {
     /// `--subject` or `--kind` is empty.
     #[error("{0} is required")]
     Missing(&'static str),
+    /// A flag's value is unusable (the message never repeats a header's value).
+    #[error("{flag}: {reason}")]
+    Flag {
+        /// The flag, e.g. `--upstream-url`.
+        flag: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The HTTP client for an HTTP upstream could not be built.
+    #[error("HTTP client for the upstream MCP server: {0}")]
+    HttpClient(#[source] reqwest::Error),
     /// tollgate is not reachable.
     #[error("tollgate: {0}")]
     Tollgate(#[source] ClientError),
     /// The upstream server could not be started.
     #[error("cannot start the upstream MCP server: {0}")]
     Spawn(#[source] std::io::Error),
-    /// The MCP handshake with the upstream server failed.
+    /// The MCP handshake with the upstream server failed (or it could not be reached).
     #[error("upstream MCP server: {0}")]
     Upstream(#[source] Box<rmcp::service::ClientInitializeError>),
     /// The MCP handshake with the agent's client failed.
@@ -102,8 +173,12 @@ pub async fn run(args: &McpArgs) -> Result<(), McpError> {
         on_behalf_of,
         mapping,
         wait,
+        filter_tools,
+        upstream_url,
+        upstream_headers,
         server,
     } = args;
+    let upstream = Upstream::choose(upstream_url.as_deref(), upstream_headers, server)?;
     if subject.trim().is_empty() {
         return Err(McpError::Missing("--subject"));
     }
@@ -117,23 +192,23 @@ pub async fn run(args: &McpArgs) -> Result<(), McpError> {
     let client = Client::connect(tollgate, token.clone())
         .await
         .map_err(McpError::Tollgate)?;
-    let (program, rest) = server
-        .split_first()
-        .ok_or(McpError::Missing("the server command"))?;
-    let mut command = tokio::process::Command::new(program);
-    command.args(rest);
-    let upstream =
-        ().serve(TokioChildProcess::new(command).map_err(McpError::Spawn)?)
-            .await
-            .map_err(|e| McpError::Upstream(Box::new(e)))?;
+    let described = upstream.describe();
+    let upstream = upstream.connect().await?;
     let agent = Agent {
         id: subject.clone(),
         kind: kind.clone(),
         owner: owner.clone(),
         on_behalf_of: on_behalf_of.clone(),
     };
-    tracing::info!(subject = %agent.id, upstream = %program, "MCP gateway serving on stdio");
-    let gateway = Gateway::new(upstream.peer().clone(), client, agent, mapping, *wait);
+    tracing::info!(subject = %agent.id, upstream = %described, "MCP gateway serving on stdio");
+    let gateway = Gateway::new(
+        upstream.peer().clone(),
+        client,
+        agent,
+        mapping,
+        *wait,
+        *filter_tools,
+    );
     let session = gateway
         .serve(stdio())
         .await

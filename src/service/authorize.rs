@@ -15,6 +15,18 @@ use crate::{
 /// Most items in one batch.
 pub const MAX_BATCH: usize = 128;
 
+/// What deciding may set in motion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Act on the decision: open the approval a PENDING answer names, mint the capability an
+    /// ALLOW asks for.
+    Act,
+    /// Decide and record the decision only: no approval request, no capability, not counted
+    /// in the decision metrics. For callers asking what the policy would say (a gateway
+    /// filtering what it lists), so that asking never reaches a reviewer.
+    DryRun,
+}
+
 /// What an `authorize` answers: the decision on the request as decided, and what it made
 /// durable (the approval to wait on, or the capability an ALLOW carries).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,12 +77,14 @@ impl Tollgate {
         Ok(caller.asserts_subjects() || held.contains(Role::Gateway))
     }
 
-    /// Decides every item of a batch with one bundle revision, each inside its own span;
-    /// items that did not convert are answered with their field error.
+    /// Decides every item of a batch with one bundle revision, each inside its own span,
+    /// acting on the decisions or not as `mode` says; items that did not convert are answered
+    /// with their field error.
     pub async fn authorize_batch(
         &self,
         caller: &Caller,
         items: Vec<Result<AuthzRequest, InvalidField>>,
+        mode: Mode,
         call: &Call,
     ) -> Result<BatchAnswer, ServiceError> {
         if items.is_empty() {
@@ -88,7 +102,7 @@ impl Tollgate {
         let answers = items.into_iter().enumerate().map(|(i, item)| async move {
             let span = spans::decision_span(i);
             let answered = self
-                .batch_item(item, bundle, caller, gateway, call)
+                .batch_item(item, bundle, (caller, gateway), mode, call)
                 .instrument(span.clone())
                 .await;
             if answered.is_err() {
@@ -106,8 +120,8 @@ impl Tollgate {
         &self,
         item: Result<AuthzRequest, InvalidField>,
         bundle: &std::sync::Arc<CompiledBundle>,
-        caller: &Caller,
-        gateway: bool,
+        (caller, gateway): (&Caller, bool),
+        mode: Mode,
         call: &Call,
     ) -> Result<Answer, ServiceError> {
         let decided = self
@@ -115,7 +129,29 @@ impl Tollgate {
             .decider
             .decide_on(bundle, caller, gateway, item?)
             .await?;
-        self.answer(decided, caller, call).await
+        match mode {
+            Mode::Act => self.answer(decided, caller, call).await,
+            Mode::DryRun => self.record_only(decided, caller, call).await,
+        }
+    }
+
+    /// A dry run's answer: the decision is recorded in the audit trail before it is answered
+    /// (as every decision is), and nothing else happens.
+    async fn record_only(
+        &self,
+        decided: Decided,
+        caller: &Caller,
+        call: &Call,
+    ) -> Result<Answer, ServiceError> {
+        spans::record_decision(&Span::current(), &decided.decision, &decided.request);
+        let auditor = &self.inner.auditor;
+        let event = auditor.decision(&call.audit(caller), &decided.decision, &decided.request);
+        auditor.record(event).await?;
+        Ok(Answer {
+            decided,
+            approval_id: None,
+            capability: None,
+        })
     }
 
     /// Makes `decided` durable and recorded, then answers it.

@@ -31,7 +31,7 @@ pub use approvals::{
     ReviewRequest, WatchStream, MAX_REASON_BYTES,
 };
 pub use audit::{AuditPage, AuditQuery, HistoryEntry};
-pub use authorize::{Answer, BatchAnswer, MAX_BATCH};
+pub use authorize::{Answer, BatchAnswer, Mode, MAX_BATCH};
 pub use decide::{DecideError, Decider};
 pub use enforce::Enforced;
 

@@ -72,6 +72,7 @@ async fn client(
                     orders_request("db.format", String::new()),
                     orders_request("db.drop", format!("{rid}-b")),
                 ],
+                dry_run: false,
             };
             match api.batch_authorize(as_user("agent", batch)).await {
                 Ok(r) => r

@@ -391,6 +391,7 @@ async fn no_answer_without_its_record() {
             "agent",
             pb::BatchAuthorizeRequest {
                 requests: vec![read.clone(), read.clone()],
+                dry_run: false,
             },
         ))
         .await

@@ -76,6 +76,7 @@ async fn batch_authorize_decides_each_item_with_one_revision() {
         .authorizer()
         .batch_authorize(pb::BatchAuthorizeRequest {
             requests: vec![request("dataset.read", "dataset"), bad, pending_export()],
+            dry_run: false,
         })
         .await
         .unwrap()
@@ -100,11 +101,33 @@ async fn batch_authorize_decides_each_item_with_one_revision() {
         effects,
         [Some(Effect::Allow), None, Some(Effect::PendingApproval)]
     );
+    let pending_of = |r: &pb::BatchAuthorizeResponse| match r.results[2].outcome.as_ref() {
+        Some(Outcome::Decision(d)) => (d.effect(), d.approval_id.clone()),
+        other => panic!("{other:?}"),
+    };
+    assert!(!pending_of(&resp).1.is_empty(), "acting opens an approval");
+
+    // A dry run decides the same, but opens no approval.
+    let mut another = pending_export();
+    another.context.as_mut().unwrap().request_id = "dry-run-1".into();
+    let dry = server
+        .authorizer()
+        .batch_authorize(pb::BatchAuthorizeRequest {
+            requests: vec![request("dataset.read", "dataset"), another.clone(), another],
+            dry_run: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pending_of(&dry), (Effect::PendingApproval, String::new()));
 
     for requests in [vec![], vec![request("dataset.read", "dataset"); 129]] {
         let err = server
             .authorizer()
-            .batch_authorize(pb::BatchAuthorizeRequest { requests })
+            .batch_authorize(pb::BatchAuthorizeRequest {
+                requests,
+                dry_run: false,
+            })
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);

@@ -16,7 +16,7 @@ use tollgate::{grpc::pb, identity::TokenIdentity};
 
 use crate::common::{self, as_user, eventually, identity, policy_file, static_tokens, strukt};
 
-const POLICY: &str = r#"package tollgate
+pub(crate) const POLICY: &str = r#"package tollgate
 
 default allow := false
 
@@ -28,7 +28,7 @@ approval contains {"groups": ["security"], "quorum": 1, "ttl": "15m", "capabilit
 deny contains "dropping tables is not allowed" if input.action.name == "mcp.delete_table"
 "#;
 
-async fn server() -> common::TestServer {
+pub(crate) async fn server() -> common::TestServer {
     common::start(policy_file(POLICY), |c| {
         c.auth = static_tokens(vec![
             TokenIdentity {
@@ -46,32 +46,47 @@ async fn server() -> common::TestServer {
     .await
 }
 
-/// An MCP client session through the gateway (`wait` is `--wait`), the fixture logging to
-/// `log`.
-async fn gateway(s: &common::TestServer, log: &Path, wait: &str) -> RunningService<RoleClient, ()> {
+/// `tollgate mcp` asking `s` for agent `agent:exporter` (`wait` is `--wait`); the caller
+/// adds the upstream.
+pub(crate) fn gateway_command(s: &common::TestServer, wait: &str) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"));
     cmd.arg("mcp")
         .args(["--tollgate", &format!("http://{}", s.running.grpc_addr)])
         .args(["--token", "gw-token", "--subject", "agent:exporter"])
-        .args(["--owner", "team:growth", "--wait", wait, "--"])
-        .arg("python3")
-        .arg(common::repo().join("tests/mcp/server.py"))
-        .env("MCP_FIXTURE_LOG", log)
+        .args(["--owner", "team:growth", "--wait", wait])
         .env("RUST_LOG", "warn")
         .stderr(Stdio::inherit());
+    cmd
+}
+
+/// An MCP client session through the gateway (`wait` is `--wait`) in front of the stdio
+/// fixture, which logs to `log`.
+async fn gateway(s: &common::TestServer, log: &Path, wait: &str) -> RunningService<RoleClient, ()> {
+    stdio_gateway(gateway_command(s, wait), log).await
+}
+
+/// An MCP client session through the gateway `cmd` in front of the stdio fixture.
+async fn stdio_gateway(
+    mut cmd: tokio::process::Command,
+    log: &Path,
+) -> RunningService<RoleClient, ()> {
+    cmd.arg("--")
+        .arg("python3")
+        .arg(common::repo().join("tests/mcp/server.py"))
+        .env("MCP_FIXTURE_LOG", log);
     ().serve(TokioChildProcess::new(cmd).unwrap())
         .await
         .expect("the gateway and the upstream server start")
 }
 
-fn call(tool: &'static str, args: Value) -> CallToolRequestParams {
+pub(crate) fn call(tool: &'static str, args: Value) -> CallToolRequestParams {
     let Value::Object(map) = args else {
         panic!("arguments are an object")
     };
     CallToolRequestParams::new(tool).with_arguments(map)
 }
 
-fn text(r: &CallToolResult) -> String {
+pub(crate) fn text(r: &CallToolResult) -> String {
     r.content
         .iter()
         .filter_map(|c| c.as_text().map(|t| t.text.clone()))
@@ -80,7 +95,7 @@ fn text(r: &CallToolResult) -> String {
 }
 
 /// The calls the fixture server received.
-fn received(log: &Path) -> Vec<Value> {
+pub(crate) fn received(log: &Path) -> Vec<Value> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
@@ -89,7 +104,7 @@ fn received(log: &Path) -> Vec<Value> {
 }
 
 /// As reviewer `sam`: waits until an approval is pending, decides it, returns its id.
-async fn review(
+pub(crate) async fn review(
     s: &common::TestServer,
     verdict: pb::Verdict,
     params: Option<prost_types::Struct>,
@@ -218,10 +233,107 @@ async fn a_client_that_gives_up_resumes_the_same_approval_by_calling_again() {
         [json!({"tool": "export_rows", "arguments": {"table": "users", "rows": 1000}})]
     );
 
-    // The capability was used: the same call again is refused, never forwarded twice.
+    // The approval was used: the same call again asks anew. Nobody answers the new approval
+    // within the wait, so it is not forwarded; the answer names the new approval.
     let again = client.call_tool(export()).await.unwrap();
     assert_eq!(again.is_error, Some(true), "{again:?}");
+    let said = text(&again);
+    assert!(
+        said.contains("still pending") && !said.contains(&id),
+        "{said}"
+    );
     assert_eq!(received(&log).len(), 1);
+    client.cancel().await.unwrap();
+    s.stop().await;
+}
+
+/// The pending approvals `sam` sees.
+async fn pending(s: &common::TestServer) -> Vec<pb::Approval> {
+    let mut approvals = pb::approvals_client::ApprovalsClient::new(s.channel.clone());
+    approvals
+        .list_approvals(as_user(
+            "sec-token",
+            pb::ListApprovalsRequest {
+                state: pb::ApprovalState::Pending as i32,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .approvals
+}
+
+#[tokio::test]
+async fn filtered_tools_leave_out_what_the_policy_denies_and_fail_closed() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let mut cmd = gateway_command(&s, "60s");
+    cmd.arg("--filter-tools");
+    let client = stdio_gateway(cmd, &log).await;
+
+    // delete_table is denied outright; export_rows needs an approval, so it stays listed,
+    // and asking opened no approval for a reviewer.
+    let mut names: Vec<_> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["echo", "export_rows"]);
+    let opened = pending(&s).await;
+    assert!(opened.is_empty(), "listing opened approvals: {opened:?}");
+
+    // Filtering is a courtesy: a call of the unlisted tool is still decided, and denied.
+    let denied = client
+        .call_tool(call("delete_table", json!({"table": "users"})))
+        .await
+        .unwrap();
+    assert_eq!(denied.is_error, Some(true));
+    assert!(
+        text(&denied).contains("dropping tables is not allowed"),
+        "{denied:?}"
+    );
+    assert_eq!(received(&log), Vec::<Value>::new());
+
+    // Without tollgate there is no list, never the unfiltered one.
+    s.stop().await;
+    let listed = client.list_all_tools().await;
+    assert!(listed.is_err(), "{listed:?}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_used_approval_is_never_reused_an_identical_later_call_asks_anew() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let client = gateway(&s, &log, "60s").await;
+    let export = || call("export_rows", json!({"table": "users", "rows": 5000}));
+
+    let (first, first_id) = tokio::join!(
+        client.call_tool(export()),
+        review(&s, pb::Verdict::Approve, None)
+    );
+    let first = first.unwrap();
+    assert_ne!(first.is_error, Some(true), "{first:?}");
+
+    // A new gateway process (which remembers nothing) makes the identical call: it is held
+    // for a new approval, and forwarded once that is approved.
+    client.cancel().await.unwrap();
+    let client = gateway(&s, &log, "60s").await;
+    let (second, second_id) = tokio::join!(
+        client.call_tool(export()),
+        review(&s, pb::Verdict::Approve, None)
+    );
+    let second = second.unwrap();
+    assert_ne!(second.is_error, Some(true), "{second:?}");
+    assert_ne!(first_id, second_id, "the used approval was reused");
+    let forwarded = json!({"tool": "export_rows", "arguments": {"table": "users", "rows": 5000}});
+    assert_eq!(received(&log), [forwarded.clone(), forwarded]);
     client.cancel().await.unwrap();
     s.stop().await;
 }

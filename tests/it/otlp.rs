@@ -182,6 +182,7 @@ async fn decisions_export_one_span_each_joined_to_the_callers_trace() {
             tp,
             pb::BatchAuthorizeRequest {
                 requests: vec![read_request(), read_request()],
+                dry_run: false,
             },
         ))
         .await

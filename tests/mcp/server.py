@@ -1,9 +1,14 @@
-"""A small MCP tool server for the gateway tests and the latency bench (official `mcp` SDK,
-stdio). Every call that reaches it is appended to the file named by MCP_FIXTURE_LOG as one
-JSON line, so a test can tell whether (and how often, with which arguments) a call arrived."""
+"""A small MCP tool server for the gateway tests and the latency bench (official `mcp` SDK).
+Every call that reaches it is appended to the file named by MCP_FIXTURE_LOG as one JSON line,
+so a test can tell whether (and how often, with which arguments) a call arrived.
+
+`server.py` serves on stdio; `server.py streamable-http PORT` serves Streamable HTTP on
+127.0.0.1:PORT at /mcp, and when MCP_FIXTURE_BEARER is set answers 401 to any request whose
+`Authorization` is not `Bearer <that value>`."""
 
 import json
 import os
+import sys
 
 from mcp.server.mcpserver import MCPServer
 
@@ -38,5 +43,33 @@ def delete_table(table: str) -> str:
     return f"deleted {table}"
 
 
+def _bearer_required(app, token: str):
+    """ASGI middleware: HTTP requests without the bearer token are refused with 401."""
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(scope, receive, send):
+        if scope["type"] == "http" and dict(scope["headers"]).get(b"authorization") != expected:
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"missing bearer token"})
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def _serve_http(port: int) -> None:
+    import uvicorn
+
+    app = server.streamable_http_app()
+    token = os.environ.get("MCP_FIXTURE_BEARER")
+    if token:
+        app = _bearer_required(app, token)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
 if __name__ == "__main__":
-    server.run("stdio")
+    if sys.argv[1:2] == ["streamable-http"]:
+        _serve_http(int(sys.argv[2]))
+    else:
+        server.run("stdio")

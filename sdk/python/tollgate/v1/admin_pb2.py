@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tollgate/v1/admin.proto\x12\x0btollgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x18\n\x16GetBundleStatusRequest\"\x15\n\x13ReloadBundleRequest\"\xf3\x01\n\x0c\x42undleStatus\x12\x17\n\x0f\x61\x63tive_revision\x18\x01 \x01(\t\x12\x15\n\ractive_digest\x18\x02 \x01(\t\x12\x30\n\x0c\x61\x63tivated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x13\n\x0blast_result\x18\x05 \x01(\t\x12\x33\n\x0flast_attempt_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61\x63tivations\x18\x07 \x01(\x04\x12\x12\n\nrejections\x18\x08 \x01(\x04\x32\xad\x01\n\x0bPolicyAdmin\x12Q\n\x0fGetBundleStatus\x12#.tollgate.v1.GetBundleStatusRequest\x1a\x19.tollgate.v1.BundleStatus\x12K\n\x0cReloadBundle\x12 .tollgate.v1.ReloadBundleRequest\x1a\x19.tollgate.v1.BundleStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tollgate/v1/admin.proto\x12\x0btollgate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x18\n\x16GetBundleStatusRequest\"\x15\n\x13ReloadBundleRequest\"\x9a\x02\n\x0c\x42undleStatus\x12\x17\n\x0f\x61\x63tive_revision\x18\x01 \x01(\t\x12\x15\n\ractive_digest\x18\x02 \x01(\t\x12\x30\n\x0c\x61\x63tivated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x13\n\x0blast_result\x18\x05 \x01(\t\x12\x33\n\x0flast_attempt_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61\x63tivations\x18\x07 \x01(\x04\x12\x12\n\nrejections\x18\x08 \x01(\x04\x12\x0e\n\x06\x65ngine\x18\t \x01(\t\x12\x15\n\rengine_reason\x18\n \x01(\t2\xad\x01\n\x0bPolicyAdmin\x12Q\n\x0fGetBundleStatus\x12#.tollgate.v1.GetBundleStatusRequest\x1a\x19.tollgate.v1.BundleStatus\x12K\n\x0cReloadBundle\x12 .tollgate.v1.ReloadBundleRequest\x1a\x19.tollgate.v1.BundleStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,7 +37,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RELOADBUNDLEREQUEST']._serialized_start=99
   _globals['_RELOADBUNDLEREQUEST']._serialized_end=120
   _globals['_BUNDLESTATUS']._serialized_start=123
-  _globals['_BUNDLESTATUS']._serialized_end=366
-  _globals['_POLICYADMIN']._serialized_start=369
-  _globals['_POLICYADMIN']._serialized_end=542
+  _globals['_BUNDLESTATUS']._serialized_end=405
+  _globals['_POLICYADMIN']._serialized_start=408
+  _globals['_POLICYADMIN']._serialized_end=581
 # @@protoc_insertion_point(module_scope)

@@ -126,10 +126,12 @@ class AuthorizeResponse(_message.Message):
     def __init__(self, decision_id: _Optional[str] = ..., effect: _Optional[_Union[Effect, str]] = ..., reasons: _Optional[_Iterable[str]] = ..., risk: _Optional[str] = ..., obligations: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., bundle_revision: _Optional[str] = ..., approval_id: _Optional[str] = ..., requirements: _Optional[_Iterable[_Union[ApprovalRequirement, _Mapping]]] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cached: _Optional[bool] = ..., capability: _Optional[str] = ...) -> None: ...
 
 class BatchAuthorizeRequest(_message.Message):
-    __slots__ = ("requests",)
+    __slots__ = ("requests", "dry_run")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     requests: _containers.RepeatedCompositeFieldContainer[AuthorizeRequest]
-    def __init__(self, requests: _Optional[_Iterable[_Union[AuthorizeRequest, _Mapping]]] = ...) -> None: ...
+    dry_run: bool
+    def __init__(self, requests: _Optional[_Iterable[_Union[AuthorizeRequest, _Mapping]]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class ItemError(_message.Message):
     __slots__ = ("code", "field", "message")
