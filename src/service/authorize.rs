@@ -145,7 +145,9 @@ impl Tollgate {
     ) -> Result<Answer, ServiceError> {
         spans::record_decision(&Span::current(), &decided.decision, &decided.request);
         let auditor = &self.inner.auditor;
-        let event = auditor.decision(&call.audit(caller), &decided.decision, &decided.request);
+        let event = auditor
+            .decision(&call.audit(caller), &decided.decision, &decided.request)
+            .as_dry_run();
         auditor.record(event).await?;
         Ok(Answer {
             decided,

@@ -120,6 +120,35 @@ async fn batch_authorize_decides_each_item_with_one_revision() {
         .unwrap()
         .into_inner();
     assert_eq!(pending_of(&dry), (Effect::PendingApproval, String::new()));
+    // Recorded like every decision, and marked, so nobody looks for the approval it did not open.
+    let store = tollgate::store::SqliteStore::open(
+        server
+            .dir
+            .path()
+            .join("data")
+            .join(tollgate::app::SQLITE_FILE),
+    )
+    .await
+    .unwrap();
+    let trail = tollgate::store::AuditLog::query(
+        &store,
+        &tollgate::domain::AuditFilter::default(),
+        0,
+        1000,
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    let marked: Vec<_> = trail
+        .iter()
+        .filter(|r| r.event.detail["dry_run"] == true)
+        .collect();
+    assert_eq!(
+        marked.len(),
+        3,
+        "every dry-run decision is marked: {trail:#?}"
+    );
+    assert!(marked.iter().all(|r| r.event.approval_id.is_empty()));
 
     for requests in [vec![], vec![request("dataset.read", "dataset"); 129]] {
         let err = server

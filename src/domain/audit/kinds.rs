@@ -76,6 +76,16 @@ impl AuditEvent {
         }
     }
 
+    /// This decision event, marked as a dry run's (`detail.dry_run`): decided and recorded,
+    /// but nothing acted on it (no approval opened, no capability minted), so an auditor
+    /// does not look for the approval a PENDING_APPROVAL would otherwise have opened.
+    pub fn as_dry_run(mut self) -> Self {
+        if let Some(detail) = self.detail.as_object_mut() {
+            detail.insert("dry_run".into(), serde_json::Value::Bool(true));
+        }
+        self
+    }
+
     /// This decision event, naming the approval it created.
     pub fn for_approval(self, approval_id: &str) -> Self {
         Self {
