@@ -190,7 +190,8 @@ pub struct SlackConfig {
     /// Slack users and the tollgate identities they are.
     pub users: Vec<SlackUser>,
     /// Slack users not listed in `users` are the identity `user:<email>` of their confirmed
-    /// Slack email (`users.info`), with the groups of the `users` entry of that id, if any.
+    /// Slack email (`users.info`), with the groups of the `users` entries of that id; an
+    /// email whose identity no entry lists is refused (a mailbox is not a reviewer).
     pub email_lookup: bool,
     /// How long a signed request's timestamp is accepted (Slack's advice: 5 minutes).
     #[serde(with = "humantime_serde")]
