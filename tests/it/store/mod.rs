@@ -130,6 +130,7 @@ mod approvals;
 mod audit;
 mod capabilities;
 mod grouped;
+mod outbox;
 
 store_tests!(
     approvals::create_then_get_round_trips,
