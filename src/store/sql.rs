@@ -5,7 +5,7 @@ macro_rules! approval_columns {
     () => {
         "id, decision_id, subject_id, request_id, action, request, request_hash, requirements, \
          bundle_revision, state, created_at, expires_at, updated_at, trace_parent, requested_by, \
-         capability_audience, bundle_digest"
+         capability_audience, bundle_digest, on_behalf_of_proven"
     };
 }
 
@@ -32,7 +32,7 @@ macro_rules! capability_columns {
 pub(super) const INSERT_APPROVAL: &str = concat!(
     "INSERT INTO approvals (",
     approval_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $12, $13, $14, $15) \
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $12, $13, $14, $15, $16) \
      ON CONFLICT DO NOTHING"
 );
 
