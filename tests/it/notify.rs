@@ -568,3 +568,63 @@ async fn a_reminder_is_threaded_before_the_deadline_and_the_expiry_edits_the_mes
     assert_eq!(reminders, 1);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_worker_deletes_delivered_rows_once_past_their_retention() {
+    use std::sync::atomic::AtomicU64;
+    use std::time::{SystemTime, UNIX_EPOCH};
+    use tollgate::domain::{DeliveryState, NotifyKind};
+    use tollgate::store::OutboxStore;
+    let receiver = Receiver::default();
+    let addr = receiver.start().await;
+    let start_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let t = Arc::new(AtomicU64::new(start_ms));
+    let read = t.clone();
+    let clock: tollgate::approval::Clock =
+        Arc::new(move || UNIX_EPOCH + Duration::from_millis(read.load(Ordering::SeqCst)));
+    let server = start_with_clock(policy_file(POLICY), |c| notify_to(c, addr), clock).await;
+    let id = pending(&server, "retention-1").await;
+    approve(&server, &id).await;
+    let db = tollgate::store::SqliteStore::open(
+        server
+            .dir
+            .path()
+            .join("data")
+            .join(tollgate::app::SQLITE_FILE),
+    )
+    .await
+    .unwrap();
+    // Every notification of the request and its approval delivered (at the clock's time).
+    let before = eventually("every delivery", Duration::from_secs(30), || async {
+        let all = db.deliveries_of(&id).await.unwrap();
+        let approved = all.iter().any(|d| d.event.kind == NotifyKind::Approved);
+        let delivered = all.iter().all(|d| d.state == DeliveryState::Delivered);
+        if approved && delivered {
+            Ok(all)
+        } else {
+            Err(format!("{all:?}"))
+        }
+    })
+    .await;
+    assert!(!before.is_empty());
+    // A day on, nothing is past the retention yet; eight days on (retention: 7 days), the
+    // worker's next look deletes them.
+    t.fetch_add(86_400_000, Ordering::SeqCst);
+    pending(&server, "retention-2").await;
+    let _ = hooks(&receiver, 3).await;
+    assert_eq!(db.deliveries_of(&id).await.unwrap().len(), before.len());
+    t.fetch_add(7 * 86_400_000, Ordering::SeqCst);
+    eventually("the rows to go", Duration::from_secs(30), || async {
+        let left = db.deliveries_of(&id).await.unwrap();
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} left", left.len()))
+        }
+    })
+    .await;
+    server.stop().await;
+}
