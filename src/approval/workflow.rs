@@ -247,6 +247,7 @@ impl Workflow {
             trace_parent: ctx.trace_parent.clone(),
             requested_by: ctx.actor.clone(),
             capability_audience: audience,
+            on_behalf_of_proven: decision.on_behalf_of == crate::domain::Delegation::Verified,
         };
         let events = self.auditor.events(|| {
             let pending = new.clone().into_pending();

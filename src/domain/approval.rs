@@ -171,6 +171,9 @@ pub struct NewApproval {
     pub requested_by: String,
     /// Who may redeem the capability approval mints: identities and `group:` entries.
     pub capability_audience: Vec<String>,
+    /// Whether the requester's credentials proved the request's `on_behalf_of` (RFC 8693
+    /// `act`): only a proven human may read the request as a party.
+    pub on_behalf_of_proven: bool,
 }
 
 /// A stored approval request.
@@ -213,6 +216,8 @@ pub struct Approval {
     pub requested_by: String,
     /// Who may redeem the capability approval mints.
     pub capability_audience: Vec<String>,
+    /// Whether the request's `on_behalf_of` was proven by the requester's credentials.
+    pub on_behalf_of_proven: bool,
 }
 
 /// A reviewer's narrowing of a pending request: the new request, its binding hash and the
@@ -249,6 +254,7 @@ impl NewApproval {
             trace_parent,
             requested_by,
             capability_audience,
+            on_behalf_of_proven,
         } = self;
         Approval {
             id,
@@ -269,6 +275,7 @@ impl NewApproval {
             trace_parent,
             requested_by,
             capability_audience,
+            on_behalf_of_proven,
         }
     }
 }
@@ -444,6 +451,7 @@ mod tests {
             trace_parent: String::new(),
             requested_by: String::new(),
             capability_audience: Vec::new(),
+            on_behalf_of_proven: false,
         }
         .into_pending()
     }

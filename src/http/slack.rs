@@ -356,8 +356,10 @@ impl SlackInteractions {
             (Some(u), _) => u.id.clone(),
             (None, Some(api)) if self.email_lookup => {
                 match api.confirmed_email(user).await {
-                    Ok(Some(email)) => format!("user:{email}"),
-                    Ok(None) => return Err(unmapped()),
+                    Ok(Some(email)) => self.by_email(user, &email)?,
+                    Ok(None) => {
+                        return Err(format!("Your Slack account ({user}) has no confirmed email, so it is not mapped to a tollgate identity; review in the console."));
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, slack.user = %user, "users.info failed");
                         return Err("Slack did not tell us who you are; try again, or review in the console.".into());
@@ -387,6 +389,29 @@ impl SlackInteractions {
                 ..Authentication::default()
             },
         }))
+    }
+
+    /// The identity `user:<email>` of Slack user `user`, whose confirmed email is `email`:
+    /// only an identity listed in `notify.slack.users` (a confirmed email is proof of a
+    /// mailbox, not of being a reviewer), and not one bound there to other Slack accounts.
+    fn by_email(&self, user: &str, email: &str) -> Result<String, String> {
+        let id = canonical_id(&format!("user:{email}")).map_err(|_| {
+            format!("Your Slack account ({user}) has an email tollgate cannot use as an identity.")
+        })?;
+        let listed: Vec<&SlackUser> = self
+            .users
+            .iter()
+            .filter(|u| canonical_id(&u.id).is_ok_and(|c| c == id))
+            .collect();
+        if listed.is_empty() {
+            tracing::warn!(slack.user = %user, identity = %id, "Slack email is not a configured reviewer");
+            return Err(format!("Your Slack account ({user}) has the email {email}, which is not a tollgate reviewer; ask an admin, or review in the console."));
+        }
+        if listed.iter().all(|u| !u.slack_user.is_empty()) {
+            tracing::warn!(slack.user = %user, identity = %id, "Slack email names an identity bound to another Slack account");
+            return Err(format!("Your Slack account ({user}) has the email {email}, whose tollgate identity is bound to another Slack account."));
+        }
+        Ok(id)
     }
 
     /// Tells the clicking user `text`, through the interaction's `response_url`.

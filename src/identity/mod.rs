@@ -175,6 +175,15 @@ impl Authenticator {
         self.mode
     }
 
+    /// The configured static identities, by id: what the console's development sign-in form
+    /// offers (never their tokens).
+    pub fn static_principals(&self) -> Vec<Principal> {
+        let mut all: Vec<Principal> = self.by_digest.values().cloned().collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all.dedup_by(|a, b| a.id == b.id);
+        all
+    }
+
     /// Identifies the caller from what the call presented.
     pub async fn authenticate(&self, credentials: Credentials<'_>) -> Result<Caller, AuthError> {
         let Credentials {

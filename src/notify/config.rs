@@ -47,6 +47,14 @@ pub struct NotifyConfig {
     /// Timeout of one outgoing request.
     #[serde(with = "humantime_serde")]
     pub http_timeout: Duration,
+    /// How long delivered notifications (and their events) are kept before the worker deletes
+    /// them; the audit trail, not the outbox, is the record (0: kept forever).
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// How long given-up (dead) deliveries are kept, longer, so an operator can still see
+    /// what failed and why (0: kept forever).
+    #[serde(with = "humantime_serde")]
+    pub dead_retention: Duration,
     /// The Slack app: bot token, signing secret, API base, user mapping.
     pub slack: SlackConfig,
     /// The external base URL of the HTTP port (`https://tollgate.example.com`), for
@@ -69,6 +77,8 @@ impl Default for NotifyConfig {
             poll_interval: Duration::from_secs(2),
             lease: Duration::from_secs(60),
             http_timeout: Duration::from_secs(10),
+            retention: Duration::from_secs(7 * 86_400),
+            dead_retention: Duration::from_secs(30 * 86_400),
             slack: SlackConfig::default(),
             console_url: String::new(),
             console_key_file: None,
@@ -190,7 +200,8 @@ pub struct SlackConfig {
     /// Slack users and the tollgate identities they are.
     pub users: Vec<SlackUser>,
     /// Slack users not listed in `users` are the identity `user:<email>` of their confirmed
-    /// Slack email (`users.info`), with the groups of the `users` entry of that id, if any.
+    /// Slack email (`users.info`), with the groups of the `users` entries of that id; an
+    /// email whose identity no entry lists is refused (a mailbox is not a reviewer).
     pub email_lookup: bool,
     /// How long a signed request's timestamp is accepted (Slack's advice: 5 minutes).
     #[serde(with = "humantime_serde")]
@@ -271,6 +282,8 @@ impl NotifyConfig {
             poll_interval,
             lease,
             http_timeout,
+            retention: _,
+            dead_retention: _,
             slack,
             console_url,
             console_key_file: _,

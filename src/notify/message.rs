@@ -264,6 +264,7 @@ pub(crate) mod tests {
             trace_parent: String::new(),
             requested_by: String::new(),
             capability_audience: vec![],
+            on_behalf_of_proven: false,
         }
         .into_pending();
         ApprovalView {

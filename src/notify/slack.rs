@@ -265,14 +265,35 @@ impl SlackApi {
         }
     }
 
-    /// Calls `method` with a JSON body; the answer when `ok`.
+    /// Calls `method` with a JSON body (what Slack's write methods read); the answer when `ok`.
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, SendError> {
+        self.answer(method, "application/json; charset=utf-8", body.to_string())
+            .await
+    }
+
+    /// Calls `method` with form-encoded arguments: Slack's read methods (`users.info`) do not
+    /// read a JSON body, and would answer as if the arguments were missing.
+    pub async fn call_form(&self, method: &str, args: &[(&str, &str)]) -> Result<Value, SendError> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(args)
+            .finish();
+        self.answer(method, "application/x-www-form-urlencoded", body)
+            .await
+    }
+
+    /// Posts `body` of `content_type` to `method`; the answer when `ok`.
+    async fn answer(
+        &self,
+        method: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<Value, SendError> {
         let response = self
             .http
             .post(format!("{}/{method}", self.base))
             .bearer_auth(&self.token)
-            .header("content-type", "application/json; charset=utf-8")
-            .body(body.to_string())
+            .header("content-type", content_type)
+            .body(body)
             .send()
             .await
             .map_err(|e| {
@@ -327,9 +348,10 @@ impl SlackApi {
         Ok(format!("{channel}|{ts}"))
     }
 
-    /// The confirmed email of Slack user `user`, if Slack has one (`users.info`).
+    /// The confirmed email of Slack user `user`, if Slack has one (`users.info`); an
+    /// unconfirmed email is no email (anyone can type one into a profile).
     pub async fn confirmed_email(&self, user: &str) -> Result<Option<String>, SendError> {
-        let answer = self.call("users.info", &json!({ "user": user })).await?;
+        let answer = self.call_form("users.info", &[("user", user)]).await?;
         let u = &answer["user"];
         let confirmed = u["is_email_confirmed"] == true;
         Ok(u["profile"]["email"]

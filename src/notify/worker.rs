@@ -17,7 +17,8 @@ use super::{
 use crate::{
     approval::Workflow,
     domain::{
-        Delivery, DeliveryOutcome, DeliveryState, NewDelivery, NotifyEvent, NotifyKind, Viewer,
+        Delivery, DeliveryOutcome, DeliveryState, NewDelivery, NotifyEvent, NotifyKind, UnixMillis,
+        Viewer,
     },
     store::{OutboxStore, StoreError},
     telemetry::{ErrorChain, Metrics},
@@ -25,6 +26,13 @@ use crate::{
 
 /// Most events routed, or deliveries claimed, per pass.
 const BATCH: u32 = 32;
+
+/// Most outbox rows deleted per retention batch: short write transactions, so a purge never
+/// holds up the decisions' commits for long.
+const PURGE_BATCH: u32 = 200;
+
+/// How often an idle worker looks for rows past their retention.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A configured channel, secrets resolved.
 #[derive(Clone)]
@@ -68,6 +76,8 @@ struct Inner {
     slack: Option<SlackApi>,
     /// This worker's lease owner name.
     owner: String,
+    /// When the next retention batch is due (Unix ms; 0: at the first pass).
+    next_purge: std::sync::atomic::AtomicI64,
 }
 
 impl Notifier {
@@ -132,6 +142,7 @@ impl Notifier {
                 http,
                 slack,
                 owner: format!("notifier-{}", uuid::Uuid::now_v7()),
+                next_purge: std::sync::atomic::AtomicI64::new(0),
             }),
         })
     }
@@ -204,7 +215,49 @@ impl Notifier {
                 .await?;
             self.observe(&delivery, &outcome, settled);
         }
-        Ok(work)
+        Ok(work + self.purge(now).await?)
+    }
+
+    /// Retention: when due, deletes one batch of delivered and dead rows past
+    /// `notify.retention` and `notify.dead_retention`; the rows deleted (a full batch keeps
+    /// the worker draining, anything less waits [`PURGE_EVERY`]).
+    async fn purge(&self, now: UnixMillis) -> Result<usize, StoreError> {
+        use std::sync::atomic::Ordering;
+        let inner = &self.inner;
+        if now.0 < inner.next_purge.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        // Zero keeps rows forever: a cut-off before every row.
+        let cutoff = |keep: std::time::Duration| {
+            if keep.is_zero() {
+                UnixMillis(i64::MIN)
+            } else {
+                UnixMillis(
+                    now.0
+                        .saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX)),
+                )
+            }
+        };
+        let (delivered, dead) = (
+            cutoff(inner.config.retention),
+            cutoff(inner.config.dead_retention),
+        );
+        if delivered.0 == i64::MIN && dead.0 == i64::MIN {
+            return Ok(0);
+        }
+        let gone = inner
+            .outbox
+            .purge_deliveries(now, delivered, dead, PURGE_BATCH)
+            .await?;
+        if gone > 0 {
+            tracing::info!(rows = gone, "outbox rows past their retention deleted");
+        }
+        if gone < u64::from(PURGE_BATCH) {
+            inner
+                .next_purge
+                .store(now.plus(PURGE_EVERY).0, Ordering::Relaxed);
+        }
+        Ok(usize::try_from(gone).unwrap_or(usize::MAX))
     }
 
     /// Creates `event`'s deliveries: the channels its approval routes to that want its kind.

@@ -16,7 +16,8 @@ use super::ServiceError;
 use crate::{
     approval::{eligible_reviewer, Standing, WorkflowError},
     domain::{
-        same_party, Approval, AuthzRequest, Caller, Principal, Requirement, SubjectKind, Viewer,
+        canonical_id, same_party, Approval, AuthzRequest, Caller, Principal, Requirement,
+        SubjectKind, Viewer,
     },
 };
 
@@ -98,6 +99,20 @@ impl RoleSet {
             .filter_map(Role::parse)
             .fold(Self::NONE, Self::with)
     }
+}
+
+/// Whether `p` is the human `request` acts for, proven by the requester's credentials. The
+/// same canonical identity only: a look-alike counts as a party where that refuses
+/// something (separation of duties), never where it grants a read.
+fn proven_human(p: &Principal, approval: &Approval, request: &AuthzRequest) -> bool {
+    let human = &request.subject.on_behalf_of;
+    approval.on_behalf_of_proven
+        && p.kind == SubjectKind::User
+        && !human.is_empty()
+        && matches!(
+            (canonical_id(&p.id), canonical_id(human)),
+            (Ok(mine), Ok(theirs)) if mine == theirs
+        )
 }
 
 /// Who holds each role (`roles:` in the configuration). Members are `kind:<kind>`,
@@ -282,8 +297,10 @@ impl Roles {
 
     /// How much of `approval` (for `request` under `requirements`) `caller` may see; `None`
     /// when it may not see it at all. The parties: the requester and the gateway that asked
-    /// for it (everything, the capability included), reviewers eligible for it, auditors and
-    /// admins (everything but the capability).
+    /// for it (everything, the capability included), reviewers eligible for it, auditors,
+    /// admins, and the human the request acts for when the requester's credentials proved it
+    /// (RFC 8693 `act`, recorded at the decision) (everything but the capability). A human
+    /// the body merely claims is not told the request exists: anyone can name anyone.
     pub fn viewer(
         caller: &Caller,
         held: RoleSet,
@@ -299,7 +316,7 @@ impl Roles {
         {
             return Some(Viewer::Requester);
         }
-        if held.contains(Role::Audit) {
+        if held.contains(Role::Audit) || proven_human(p, approval, request) {
             return Some(Viewer::Party);
         }
         let reviewer = held.contains(Role::Review)

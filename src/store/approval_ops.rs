@@ -51,6 +51,7 @@ macro_rules! approval_ops {
                     capability_audience: row
                         .try_get::<Json<Vec<String>>, _>("capability_audience")?
                         .0,
+                    on_behalf_of_proven: row.try_get("on_behalf_of_proven")?,
                 })
             }
 
@@ -106,6 +107,7 @@ macro_rules! approval_ops {
                     .bind(&new.requested_by)
                     .bind(Json(&new.capability_audience))
                     .bind(&new.bundle_digest)
+                    .bind(new.on_behalf_of_proven)
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)

@@ -528,6 +528,19 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug {
         now: UnixMillis,
         before: std::time::Duration,
     ) -> Result<u64, StoreError>;
+
+    /// Retention, one batch of at most `limit` deliveries then `limit` events: deletes
+    /// deliveries delivered before `delivered_before` or given up before `dead_before`, then
+    /// routed events from before `delivered_before` left without deliveries; never rows of
+    /// an approval still pending at `now` (its message may still be edited). Returns how many
+    /// rows went; the worker calls again while a batch comes back full.
+    async fn purge_deliveries(
+        &self,
+        now: UnixMillis,
+        delivered_before: UnixMillis,
+        dead_before: UnixMillis,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Values accepted once across replicas and restarts: a Slack interaction's trigger id, a

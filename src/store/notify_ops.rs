@@ -322,6 +322,35 @@ macro_rules! notify_ops {
                 tx.commit().await?;
                 Ok(written)
             }
+
+            async fn purge_deliveries(
+                &self,
+                now: $crate::domain::UnixMillis,
+                delivered_before: $crate::domain::UnixMillis,
+                dead_before: $crate::domain::UnixMillis,
+                limit: u32,
+            ) -> Result<u64, $crate::store::StoreError> {
+                // Two short statements, each its own transaction: a batch holds the write
+                // lock briefly, and a purge cut short is simply continued by the next.
+                let mut conn = self.pool.acquire().await?;
+                let deliveries = sqlx::query($crate::store::sql::PURGE_DELIVERIES)
+                    .bind(now.0)
+                    .bind(delivered_before.0)
+                    .bind(dead_before.0)
+                    .bind(i64::from(limit))
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                let events = sqlx::query($crate::store::sql::PURGE_EVENTS)
+                    .bind(now.0)
+                    .bind(delivered_before.0)
+                    .bind(true)
+                    .bind(i64::from(limit))
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                Ok(deliveries + events)
+            }
         }
 
         #[async_trait::async_trait]

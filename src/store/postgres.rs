@@ -58,6 +58,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pending_by_subject",
         include_str!("../../migrations/postgres/0008_pending_by_subject.sql"),
     ),
+    (
+        9,
+        "on_behalf_of_proven",
+        include_str!("../../migrations/postgres/0009_on_behalf_of_proven.sql"),
+    ),
 ];
 
 /// The shared store: every store trait over one PostgreSQL database.

@@ -5,7 +5,7 @@ macro_rules! approval_columns {
     () => {
         "id, decision_id, subject_id, request_id, action, request, request_hash, requirements, \
          bundle_revision, state, created_at, expires_at, updated_at, trace_parent, requested_by, \
-         capability_audience, bundle_digest"
+         capability_audience, bundle_digest, on_behalf_of_proven"
     };
 }
 
@@ -32,7 +32,7 @@ macro_rules! capability_columns {
 pub(super) const INSERT_APPROVAL: &str = concat!(
     "INSERT INTO approvals (",
     approval_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $12, $13, $14, $15) \
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $12, $13, $14, $15, $16) \
      ON CONFLICT DO NOTHING"
 );
 
@@ -306,6 +306,26 @@ pub(super) const DUE_REMINDERS: &str = "SELECT id, expires_at FROM approvals a \
      WHERE a.state = 'pending' AND a.expires_at > $1 AND a.expires_at <= $2 \
        AND NOT EXISTS (SELECT 1 FROM notify_events n WHERE n.id = 'reminder:' || a.id) \
      ORDER BY a.expires_at LIMIT 1000";
+
+/// Retention, one batch: deliveries delivered before $2 or given up (dead, `next_attempt_at`
+/// being when) before $3, none of an approval still pending at $1, at most $4.
+pub(super) const PURGE_DELIVERIES: &str = "DELETE FROM notify_deliveries \
+     WHERE (event_id, channel) IN (SELECT d.event_id, d.channel FROM notify_deliveries d \
+       WHERE ((d.state = 'delivered' AND d.delivered_at < $2) \
+              OR (d.state = 'dead' AND d.next_attempt_at < $3)) \
+         AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.id = d.approval_id \
+                         AND a.state = 'pending' AND a.expires_at > $1) \
+       LIMIT $4)";
+
+/// Retention, one batch: routed events from before $2 left without deliveries, none of an
+/// approval still pending at $1 (its reminder is written once), at most $4; $3 true.
+pub(super) const PURGE_EVENTS: &str = "DELETE FROM notify_events WHERE id IN ( \
+     SELECT e.id FROM notify_events e \
+       WHERE e.routed = $3 AND e.at < $2 \
+         AND NOT EXISTS (SELECT 1 FROM notify_deliveries d WHERE d.event_id = e.id) \
+         AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.id = e.approval_id \
+                         AND a.state = 'pending' AND a.expires_at > $1) \
+       LIMIT $4)";
 
 /// Uses a nonce once: $1 nonce, $2 now, $3 expires at.
 pub(super) const USE_NONCE: &str = "INSERT INTO used_nonces (nonce, used_at, expires_at) \

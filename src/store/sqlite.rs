@@ -76,6 +76,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "pending_by_subject",
         include_str!("../../migrations/sqlite/0008_pending_by_subject.sql"),
     ),
+    (
+        9,
+        "on_behalf_of_proven",
+        include_str!("../../migrations/sqlite/0009_on_behalf_of_proven.sql"),
+    ),
 ];
 
 /// The embedded store: every store trait over one SQLite file.

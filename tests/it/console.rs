@@ -20,6 +20,7 @@ use std::{
 };
 
 mod deliveries;
+mod devlogin;
 mod history;
 mod live;
 

@@ -628,3 +628,62 @@ async fn one_identitys_burst_does_not_slow_another() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_human_a_token_proves_reads_the_request_and_a_claimed_one_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, jwks) = signing_key(dir.path());
+    let s = server_with(|c| c.auth.jwt.issuers = vec![issuer(jwks)]).await;
+    let person = |email: &str| {
+        jwt(
+            &key,
+            json!({"iss": ISSUER, "aud": "tollgate", "sub": email, "email": email,
+                   "iat": now(), "exp": now() + 600}),
+        )
+    };
+    // Proven: an RFC 8693 token of the assistant acting for carol.
+    let delegated = jwt(
+        &key,
+        json!({"iss": ISSUER, "aud": "tollgate", "sub": "carol", "email": "carol@example.com",
+               "act": {"sub": "assistant"}, "iat": now(), "exp": now() + 600}),
+    );
+    let mut r = ask("db.drop", "proven");
+    r.subject = None;
+    let proven = s
+        .authorizer()
+        .authorize(as_user(&delegated, r))
+        .await
+        .unwrap()
+        .into_inner()
+        .approval_id;
+    // Claimed: the agent's body merely names carol.
+    let mut r = ask("db.drop", "claimed");
+    r.subject.as_mut().unwrap().on_behalf_of = "user:carol@example.com".into();
+    let claimed = pending_of(&s, "agent", r).await;
+
+    let (carol, dave) = (person("carol@example.com"), person("dave@example.com"));
+    // The proven human reads it (Get, Wait, List alike), never the capability.
+    assert_eq!(reads(&s, &carol, &proven).await, (true, false));
+    // A claimed human is not told the request exists; nor is a third user.
+    assert_eq!(reads(&s, &carol, &claimed).await, (false, false));
+    assert_eq!(reads(&s, &dave, &proven).await, (false, false));
+    // A look-alike of carol (Cyrillic a) is someone else where reading is concerned.
+    let lookalike = person("c\u{0430}rol@example.com");
+    assert_eq!(reads(&s, &lookalike, &proven).await, (false, false));
+    // Once approved, still no capability for the human: it belongs to the requester.
+    review(&s, "sre", &proven).await.unwrap();
+    assert_eq!(reads(&s, &carol, &proven).await, (true, false));
+    assert_eq!(reads(&s, &delegated, &proven).await, (true, true));
+    s.stop().await;
+}
+
+async fn pending_of(s: &TestServer, token: &str, r: pb::AuthorizeRequest) -> String {
+    let r = s
+        .authorizer()
+        .authorize(as_user(token, r))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.effect(), Effect::PendingApproval, "{r:?}");
+    r.approval_id
+}

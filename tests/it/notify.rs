@@ -57,11 +57,13 @@ pub(crate) struct Received {
 
 /// A loopback receiver for Slack's Web API (`/api/<method>`), Teams (`/teams`), webhooks
 /// (`/hook`) and Slack interaction answers (`/respond`); while `down`, every request gets a
-/// 503 and is not recorded.
+/// 503 and is not recorded. `users.info` answers from `slack_users` (Slack user id to the
+/// `user` object), reading its argument the way Slack does: form-encoded, not JSON.
 #[derive(Clone, Default)]
 pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
     pub(crate) down: Arc<AtomicBool>,
+    pub(crate) slack_users: Arc<Mutex<HashMap<String, Value>>>,
 }
 
 impl Receiver {
@@ -83,13 +85,25 @@ impl Receiver {
             return false;
         }
         let raw = String::from_utf8(raw.to_vec()).unwrap();
+        let form = headers.get("content-type").is_some_and(|t| {
+            t.as_bytes()
+                .starts_with(b"application/x-www-form-urlencoded")
+        });
+        let body = if form {
+            url::form_urlencoded::parse(raw.as_bytes())
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        } else {
+            serde_json::from_str(&raw).unwrap()
+        };
         self.got.lock().unwrap().push(Received {
             path,
             headers: headers
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
                 .collect(),
-            body: serde_json::from_str(&raw).unwrap(),
+            body,
             raw,
         });
         true
@@ -123,12 +137,41 @@ async fn slack_api(
     if !r.keep(format!("/api/{method}"), &headers, &raw) {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({})));
     }
-    let body: Value = serde_json::from_slice(&raw).unwrap();
+    let body = r.got.lock().unwrap().last().unwrap().body.clone();
+    if method == "users.info" {
+        return users_info(&r, &headers, &body);
+    }
     let ts = body["ts"].as_str().unwrap_or("1700000000.000100");
     (
         StatusCode::OK,
         Json(json!({"ok": true, "channel": "C0SRE", "ts": ts})),
     )
+}
+
+/// Slack's `users.info`: a bearer token, the `user` argument form-encoded (Slack does not read
+/// a JSON body for this method, so the user is then missing), the user object or an error.
+fn users_info(r: &Receiver, headers: &HeaderMap, body: &Value) -> (StatusCode, Json<Value>) {
+    if headers
+        .get("authorization")
+        .is_none_or(|v| v != "Bearer xoxb-test")
+    {
+        return (
+            StatusCode::OK,
+            Json(json!({"ok": false, "error": "not_authed"})),
+        );
+    }
+    let user = body["user"].as_str().unwrap_or_default();
+    match r.slack_users.lock().unwrap().get(user) {
+        Some(u) if u["error"].is_string() => (
+            StatusCode::OK,
+            Json(json!({"ok": false, "error": u["error"]})),
+        ),
+        Some(u) => (StatusCode::OK, Json(json!({"ok": true, "user": u}))),
+        None => (
+            StatusCode::OK,
+            Json(json!({"ok": false, "error": "user_not_found"})),
+        ),
+    }
 }
 
 /// The Standard Webhooks verification a receiver does, written apart from tollgate's signer.
@@ -523,5 +566,65 @@ async fn a_reminder_is_threaded_before_the_deadline_and_the_expiry_edits_the_mes
         .filter(|p| !p.body["thread_ts"].is_null())
         .count();
     assert_eq!(reminders, 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_worker_deletes_delivered_rows_once_past_their_retention() {
+    use std::sync::atomic::AtomicU64;
+    use std::time::{SystemTime, UNIX_EPOCH};
+    use tollgate::domain::{DeliveryState, NotifyKind};
+    use tollgate::store::OutboxStore;
+    let receiver = Receiver::default();
+    let addr = receiver.start().await;
+    let start_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let t = Arc::new(AtomicU64::new(start_ms));
+    let read = t.clone();
+    let clock: tollgate::approval::Clock =
+        Arc::new(move || UNIX_EPOCH + Duration::from_millis(read.load(Ordering::SeqCst)));
+    let server = start_with_clock(policy_file(POLICY), |c| notify_to(c, addr), clock).await;
+    let id = pending(&server, "retention-1").await;
+    approve(&server, &id).await;
+    let db = tollgate::store::SqliteStore::open(
+        server
+            .dir
+            .path()
+            .join("data")
+            .join(tollgate::app::SQLITE_FILE),
+    )
+    .await
+    .unwrap();
+    // Every notification of the request and its approval delivered (at the clock's time).
+    let before = eventually("every delivery", Duration::from_secs(30), || async {
+        let all = db.deliveries_of(&id).await.unwrap();
+        let approved = all.iter().any(|d| d.event.kind == NotifyKind::Approved);
+        let delivered = all.iter().all(|d| d.state == DeliveryState::Delivered);
+        if approved && delivered {
+            Ok(all)
+        } else {
+            Err(format!("{all:?}"))
+        }
+    })
+    .await;
+    assert!(!before.is_empty());
+    // A day on, nothing is past the retention yet; eight days on (retention: 7 days), the
+    // worker's next look deletes them.
+    t.fetch_add(86_400_000, Ordering::SeqCst);
+    pending(&server, "retention-2").await;
+    let _ = hooks(&receiver, 3).await;
+    assert_eq!(db.deliveries_of(&id).await.unwrap().len(), before.len());
+    t.fetch_add(7 * 86_400_000, Ordering::SeqCst);
+    eventually("the rows to go", Duration::from_secs(30), || async {
+        let left = db.deliveries_of(&id).await.unwrap();
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} left", left.len()))
+        }
+    })
+    .await;
     server.stop().await;
 }

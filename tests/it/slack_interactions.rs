@@ -21,9 +21,16 @@ use tollgate::{
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
 async fn server(addr: SocketAddr) -> TestServer {
+    server_with(addr, false).await
+}
+
+/// With `email_lookup`, Slack users not listed are looked up by confirmed email; two
+/// identities are listed without a Slack user (found by email only) and one bound to U0RITA.
+async fn server_with(addr: SocketAddr, email_lookup: bool) -> TestServer {
     start(policy_file(POLICY), move |c| {
         notify_to(c, addr);
         let s = &mut c.notify.slack;
+        s.email_lookup = email_lookup;
         s.signing_secret = SIGNING_SECRET.into();
         s.response_url_prefixes = vec![format!("http://{addr}/respond")];
         s.users = vec![
@@ -35,6 +42,16 @@ async fn server(addr: SocketAddr) -> TestServer {
             SlackUser {
                 slack_user: "U0AGENT".into(),
                 id: "agent:deployer".into(),
+                groups: vec!["sre".into()],
+            },
+            SlackUser {
+                slack_user: String::new(),
+                id: "user:sre2@example.com".into(),
+                groups: vec!["sre".into()],
+            },
+            SlackUser {
+                slack_user: "U0RITA".into(),
+                id: "user:rita@example.com".into(),
                 groups: vec!["sre".into()],
             },
         ];
@@ -211,5 +228,99 @@ async fn a_click_on_a_step_up_request_yields_a_console_link_not_a_review() {
     assert!(posted.body["blocks"]
         .to_string()
         .contains("Approve (MFA sign-in)"));
+    server.stop().await;
+}
+
+/// The approval as sre1 sees it.
+async fn approval(server: &TestServer, id: &str) -> pb::Approval {
+    ApprovalsClient::new(server.channel.clone())
+        .get_approval(as_user(
+            "sre1",
+            pb::GetApprovalRequest {
+                approval_id: id.into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn a_confirmed_slack_email_is_that_reviewer_and_nothing_less_counts() {
+    let receiver = Receiver::default();
+    let addr = receiver.start().await;
+    {
+        let mut users = receiver.slack_users.lock().unwrap();
+        let user = |id: &str, confirmed: bool, email: &str| json!({"id": id, "is_email_confirmed": confirmed, "profile": {"email": email}});
+        users.insert("U0MAIL".into(), user("U0MAIL", true, "SRE2@Example.com"));
+        users.insert(
+            "U0UNCONF".into(),
+            user("U0UNCONF", false, "sre2@example.com"),
+        );
+        users.insert(
+            "U0STRANGER".into(),
+            user("U0STRANGER", true, "eve@example.com"),
+        );
+        users.insert("U0OTHER".into(), user("U0OTHER", true, "rita@example.com"));
+        users.insert("U0BROKEN".into(), json!({"error": "fatal_error"}));
+    }
+    let server = server_with(addr, true).await;
+    let id = pending(&server, "slack-mail-1").await;
+
+    // Each of these is refused, says why, and records nothing.
+    for (n, (user, says)) in [
+        ("U0UNCONF", "no confirmed email"),
+        (
+            "U0STRANGER",
+            "eve@example.com, which is not a tollgate reviewer",
+        ),
+        ("U0OTHER", "bound to another Slack account"),
+        ("U0BROKEN", "Slack did not tell us who you are"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = click(addr, user, "tollgate_approve", &id, &format!("t-mail-{n}"));
+        assert_eq!(post(&server, &body, now_secs(), SIGNING_SECRET).await, 200);
+        let text = answered(&receiver, says).await;
+        assert!(text.contains(user) || user == "U0BROKEN", "{text}");
+    }
+    let a = approval(&server, &id).await;
+    assert_eq!(a.state(), ApprovalState::Pending);
+    assert!(a.reviews.is_empty(), "{:?}", a.reviews);
+
+    // The confirmed email's identity is a party to this request (it acts for it): refused
+    // by separation of duties, exactly as over gRPC.
+    let mut own = drop_request("slack-mail-2");
+    own.subject.as_mut().unwrap().on_behalf_of = "user:sre2@example.com".into();
+    let own = server
+        .authorizer()
+        .authorize(as_user("agent", own))
+        .await
+        .unwrap()
+        .into_inner()
+        .approval_id;
+    let body = click(addr, "U0MAIL", "tollgate_approve", &own, "t-mail-own");
+    assert_eq!(post(&server, &body, now_secs(), SIGNING_SECRET).await, 200);
+    answered(&receiver, "Not recorded").await;
+    assert_eq!(
+        approval(&server, &own).await.state(),
+        ApprovalState::Pending
+    );
+
+    // Otherwise it reviews as that identity, with that identity's groups.
+    let body = click(addr, "U0MAIL", "tollgate_approve", &id, "t-mail-ok");
+    assert_eq!(post(&server, &body, now_secs(), SIGNING_SECRET).await, 200);
+    answered(&receiver, "now approved").await;
+    let a = approval(&server, &id).await;
+    assert_eq!(a.state(), ApprovalState::Approved);
+    let reviewers: Vec<&str> = a.reviews.iter().map(|r| r.reviewer_id.as_str()).collect();
+    assert_eq!(reviewers, ["user:sre2@example.com"]);
+    // Slack was asked the way its API reads this method: form-encoded, with the bot token.
+    let asked = receiver.on("/api/users.info");
+    assert!(
+        asked.iter().any(|r| r.body["user"] == "U0MAIL"),
+        "{asked:?}"
+    );
     server.stop().await;
 }

@@ -53,6 +53,10 @@ impl Console {
     pub(super) async fn session(&self, headers: &HeaderMap) -> Option<Session> {
         let session: Session =
             cookie(headers, SESSION_COOKIE).and_then(|v| self.keys.verify_session(v))?;
+        if session.development && !self.development_sign_in() {
+            tracing::warn!(reviewer = %session.id, "a development console session outside development mode; refused");
+            return None;
+        }
         match self.nonces.was_used(&session.revocation_key(), now()).await {
             Ok(false) => Some(session),
             Ok(true) => None,

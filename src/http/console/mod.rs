@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod deliveries;
+pub mod devlogin;
 pub mod handlers;
 pub mod history;
 pub mod keys;
@@ -112,6 +113,14 @@ impl Console {
     }
 }
 
+impl Console {
+    /// Whether `/console/login` is the development form: insecure mode (which the
+    /// configuration allows on loopback only) and no identity provider configured.
+    pub(crate) fn development_sign_in(&self) -> bool {
+        self.oidc.is_none() && self.auth.mode() == crate::identity::AuthMode::Insecure
+    }
+}
+
 /// The console's routes, with its security headers on every answer.
 pub fn routes(console: Arc<Console>) -> Router {
     Router::new()
@@ -122,7 +131,7 @@ pub fn routes(console: Arc<Console>) -> Router {
         .route("/console/events", get(live::events))
         .route("/console/history", get(history::history))
         .route("/console/deliveries", get(deliveries::deliveries))
-        .route("/console/login", get(signin::login))
+        .route("/console/login", get(signin::login).post(devlogin::submit))
         .route("/console/auth/callback", get(signin::callback))
         .route("/console/link", get(signin::link))
         .route("/console/logout", post(signin::logout))

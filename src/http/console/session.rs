@@ -38,6 +38,10 @@ pub struct Session {
     pub amr: Vec<String>,
     /// The token every POST of this session must carry.
     pub csrf: String,
+    /// Signed in with the development form as a configured static identity (insecure mode
+    /// only, and only honoured there): never an identity provider's sign-in, never step-up.
+    #[serde(default)]
+    pub development: bool,
 }
 
 impl Session {
@@ -58,6 +62,28 @@ impl Session {
             acr: p.authentication.acr.clone(),
             amr: p.authentication.amr.clone(),
             csrf,
+            development: false,
+        })
+    }
+
+    /// The development session of a configured static identity (the development sign-in
+    /// form); `None` for any other caller.
+    pub fn development(caller: &Caller, csrf: String) -> Option<Self> {
+        let p = caller.principal()?;
+        if p.authentication.method != AuthMethod::StaticToken {
+            return None;
+        }
+        Some(Self {
+            id: p.id.clone(),
+            kind: p.kind,
+            groups: p.groups.clone(),
+            owner: p.owner.clone(),
+            issuer: String::new(),
+            auth_time: None,
+            acr: None,
+            amr: Vec::new(),
+            csrf,
+            development: true,
         })
     }
 
@@ -72,8 +98,12 @@ impl Session {
             asserts_subjects: false,
             acting_for: None,
             authentication: Authentication {
-                method: AuthMethod::Token {
-                    issuer: self.issuer.clone(),
+                method: if self.development {
+                    AuthMethod::StaticToken
+                } else {
+                    AuthMethod::Token {
+                        issuer: self.issuer.clone(),
+                    }
                 },
                 auth_time: self.auth_time.map(UnixMillis),
                 acr: self.acr.clone(),
@@ -197,6 +227,7 @@ mod tests {
             acr: None,
             amr: vec![],
             csrf: "abc".into(),
+            development: false,
         };
         assert!(session.csrf_matches("abc"));
         assert!(!session.csrf_matches("abd"));

@@ -32,6 +32,9 @@ pub struct LoginQuery {
 
 /// Sends the browser to the identity provider (authorization code with PKCE).
 pub async fn login(State(console): State<Arc<Console>>, Query(q): Query<LoginQuery>) -> Response {
+    if console.development_sign_in() {
+        return super::devlogin::form(&console, q.next.as_deref());
+    }
     let Some(oidc) = &console.oidc else {
         return message(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -177,14 +180,24 @@ pub async fn callback(
             );
         }
     };
-    start_session(&console, &caller, &login.next)
+    start_session(&console, &caller, &login.next, false)
 }
 
-/// The answer that starts a session for `caller` and continues to `next`.
-fn start_session(console: &Console, caller: &crate::domain::Caller, next: &str) -> Response {
-    let session = random_token()
-        .ok()
-        .and_then(|csrf| Session::of(caller, csrf));
+/// The answer that starts a session for `caller` (a `development` one: a static identity
+/// chosen on the development form) and continues to `next`.
+pub(super) fn start_session(
+    console: &Console,
+    caller: &crate::domain::Caller,
+    next: &str,
+    development: bool,
+) -> Response {
+    let session = random_token().ok().and_then(|csrf| {
+        if development {
+            Session::development(caller, csrf)
+        } else {
+            Session::of(caller, csrf)
+        }
+    });
     let value = session.as_ref().and_then(|s| {
         console
             .keys

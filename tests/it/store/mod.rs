@@ -130,6 +130,7 @@ mod approvals;
 mod audit;
 mod capabilities;
 mod grouped;
+mod outbox;
 
 store_tests!(
     approvals::create_then_get_round_trips,
@@ -179,6 +180,7 @@ pub(crate) fn new_approval(
         trace_parent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
         requested_by: "service:gateway".into(),
         capability_audience: vec!["group:tollgate-executors".into(), "service:db".into()],
+        on_behalf_of_proven: true,
     }
 }
 

@@ -1,0 +1,170 @@
+//! The outbox's retention, on both backends: delivered rows go after the retention, dead ones
+//! after the (longer) dead retention, in batches; newer rows, undelivered ones and those of an
+//! approval still pending stay. Time is passed explicitly.
+
+use std::{sync::Arc, time::Duration};
+
+use tollgate::{
+    domain::{DeliveryOutcome, NewDelivery, UnixMillis},
+    store::{OutboxStore, PostgresStore, SqliteStore},
+};
+
+use super::{create, new_approval, Db};
+
+const DAY: i64 = 86_400_000;
+
+/// One approval expiring at `expires_at` with a reminder routed to channel `hook`; its id.
+async fn with_delivery<S: Db + OutboxStore + 'static>(store: &Arc<S>, expires_at: i64) -> String {
+    let db: Arc<dyn Db> = store.clone();
+    let a = create(
+        &db,
+        &new_approval(
+            "agent:a",
+            &uuid::Uuid::now_v7().to_string(),
+            "db.drop",
+            expires_at,
+        ),
+    )
+    .await;
+    let written = store
+        .enqueue_reminders(UnixMillis(1_000), Duration::from_secs(100 * 86_400))
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    let events = store.unrouted(10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    let hook = NewDelivery {
+        channel: "hook".into(),
+        next_attempt_at: UnixMillis(1_000),
+    };
+    store.route(&events[0], &[hook]).await.unwrap();
+    a.id
+}
+
+/// Claims every due delivery, then settles approval `id`'s with `outcome` at `at` for each
+/// of `settle` (the others go back to pending).
+async fn settle_all<S: OutboxStore>(store: &S, settle: Vec<(&String, (DeliveryOutcome, i64))>) {
+    let claimed = store
+        .claim(
+            "worker",
+            UnixMillis(1_000),
+            UnixMillis(1_000 + 100 * DAY),
+            100,
+        )
+        .await
+        .unwrap();
+    for (id, (outcome, at)) in settle {
+        let d = claimed.iter().find(|d| &d.event.approval_id == id).unwrap();
+        assert!(store
+            .settle(d, "worker", &outcome, UnixMillis(at))
+            .await
+            .unwrap());
+    }
+}
+
+async fn kept<S: OutboxStore>(store: &S, id: &str) -> bool {
+    !store.deliveries_of(id).await.unwrap().is_empty()
+}
+
+async fn rows_past_retention_go_and_the_rest_stay<S: Db + OutboxStore + 'static>(store: Arc<S>) {
+    let delivered = |at: i64| {
+        (
+            DeliveryOutcome::Delivered {
+                external_ref: String::new(),
+            },
+            at,
+        )
+    };
+    let dead = |at: i64| {
+        (
+            DeliveryOutcome::Dead {
+                error: "410 gone".into(),
+            },
+            at,
+        )
+    };
+    let old_delivered = with_delivery(&store, 2 * DAY).await;
+    let new_delivered = with_delivery(&store, 2 * DAY).await;
+    let old_dead = with_delivery(&store, 2 * DAY).await;
+    let younger_dead = with_delivery(&store, 2 * DAY).await;
+    let still_pending = with_delivery(&store, 20 * DAY).await;
+    let undelivered = with_delivery(&store, 2 * DAY).await;
+    settle_all(
+        &*store,
+        vec![
+            (&old_delivered, delivered(DAY)),
+            (&new_delivered, delivered(5 * DAY)),
+            (&old_dead, dead(DAY + DAY / 2)),
+            (&younger_dead, dead(2 * DAY + DAY / 2)),
+            (&still_pending, delivered(DAY)),
+        ],
+    )
+    .await;
+
+    // At day 10, delivered rows older than day 3 go, dead ones older than day 2; one row a
+    // batch, so it takes passes until a pass finds nothing.
+    let (now, delivered_before, dead_before) = (
+        UnixMillis(10 * DAY),
+        UnixMillis(3 * DAY),
+        UnixMillis(2 * DAY),
+    );
+    let mut gone = 0;
+    loop {
+        let n = store
+            .purge_deliveries(now, delivered_before, dead_before, 1)
+            .await
+            .unwrap();
+        assert!(
+            n <= 2,
+            "a batch of 1 deletes at most a delivery and an event: {n}"
+        );
+        if n == 0 {
+            break;
+        }
+        gone += n;
+    }
+    // Two deliveries and their two events.
+    assert_eq!(gone, 4);
+    assert!(!kept(&*store, &old_delivered).await);
+    assert!(!kept(&*store, &old_dead).await);
+    assert!(
+        kept(&*store, &new_delivered).await,
+        "delivered after the cutoff"
+    );
+    assert!(
+        kept(&*store, &younger_dead).await,
+        "dead rows are kept longer"
+    );
+    assert!(
+        kept(&*store, &still_pending).await,
+        "its approval is still pending"
+    );
+    assert!(kept(&*store, &undelivered).await, "never delivered");
+    // Nothing else is due; an idle purge deletes nothing.
+    assert_eq!(
+        store
+            .purge_deliveries(now, delivered_before, dead_before, 100)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_rows_past_retention_go_and_the_rest_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("tollgate.db"))
+        .await
+        .unwrap();
+    rows_past_retention_go_and_the_rest_stay(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_rows_past_retention_go_and_the_rest_stay() {
+    let Some((_, url, schema)) = super::postgres_store().await else {
+        return;
+    };
+    let store: PostgresStore = super::postgres_handle(&url, &schema).await;
+    rows_past_retention_go_and_the_rest_stay(Arc::new(store)).await;
+    super::drop_schema(&url, &schema).await;
+}
