@@ -21,8 +21,8 @@ pub mod workflow;
 pub use workflow::{ApprovalView, Clock, Narrowed, Redemption, Workflow, WorkflowError};
 
 use crate::domain::{
-    owner_held_by, same_party, AuthzRequest, Caller, IdentityId, Principal, Requirement, Review,
-    ReviewVerdict,
+    owner_held_by, same_identity, same_party, AuthzRequest, Caller, IdentityId, Principal,
+    Requirement, Review, ReviewVerdict,
 };
 
 /// A person allowed to review one request: verified, of kind `user`, not a party to the
@@ -204,13 +204,14 @@ fn holds_owner(p: &Principal, owner: &str) -> bool {
     owner_held_by(&owner_id, &id, &groups) || p.groups.iter().any(|g| g == owner)
 }
 
-/// Whether a reviewer in `groups` may fill `requirement` (empty groups: anyone eligible).
+/// Whether a reviewer in `groups` may fill `requirement` (empty groups: anyone eligible): a
+/// group grants, so only the same group counts, never a look-alike.
 fn in_groups(groups: &[String], requirement: &Requirement) -> bool {
     requirement.groups.is_empty()
         || requirement
             .groups
             .iter()
-            .any(|g| groups.iter().any(|mine| same_party(mine, g)))
+            .any(|g| groups.iter().any(|mine| same_identity(mine, g)))
 }
 
 /// Whether `review` may fill `requirement`: the reviewer's groups then, and step-up when the

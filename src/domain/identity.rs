@@ -172,6 +172,18 @@ pub fn same_party(a: &str, b: &str) -> bool {
     }
 }
 
+/// Whether `a` and `b` are one identity: the same canonical form (case, width and
+/// normalisation folded), look-alikes NOT included. Use it wherever a match grants something
+/// (a role, a group, reading, the capability, cancelling); [`same_party`] is for where a match
+/// refuses (separation of duties). Identities that are not valid ones are only equal to
+/// themselves.
+pub fn same_identity(a: &str, b: &str) -> bool {
+    match (IdentityId::parse(a), IdentityId::parse(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 /// How much of an approval a reader may see, as the read rules decided it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {

@@ -33,8 +33,8 @@ pub use decision::{
     Requirement, Verdict,
 };
 pub use identity::{
-    canonical_id, same_party, AuthMethod, Authentication, Caller, Principal, SubjectKind, Viewer,
-    UNAUTHENTICATED_ACTOR,
+    canonical_id, same_identity, same_party, AuthMethod, Authentication, Caller, Principal,
+    SubjectKind, Viewer, UNAUTHENTICATED_ACTOR,
 };
 pub use listing::{ApprovalFilter, ApprovalPage, Page};
 pub use narrow::{narrowing, NotNarrower, ParamChange};

@@ -16,7 +16,7 @@ use super::ServiceError;
 use crate::{
     approval::{eligible_reviewer, Standing, WorkflowError},
     domain::{
-        canonical_id, same_party, Approval, AuthzRequest, Caller, Principal, Requirement,
+        canonical_id, same_identity, Approval, AuthzRequest, Caller, Principal, Requirement,
         SubjectKind, Viewer,
     },
 };
@@ -104,6 +104,13 @@ impl RoleSet {
 /// Whether `p` is the human `request` acts for, proven by the requester's credentials. The
 /// same canonical identity only: a look-alike counts as a party where that refuses
 /// something (separation of duties), never where it grants a read.
+/// Whether `p` asked for `approval`: its subject, or the gateway that asked for it. Exactly
+/// that identity: a look-alike reads nothing and never the capability.
+fn is_requester(p: &Principal, approval: &Approval) -> bool {
+    same_identity(&p.id, &approval.subject_id)
+        || (!approval.requested_by.is_empty() && same_identity(&p.id, &approval.requested_by))
+}
+
 fn proven_human(p: &Principal, approval: &Approval, request: &AuthzRequest) -> bool {
     let human = &request.subject.on_behalf_of;
     approval.on_behalf_of_proven
@@ -185,8 +192,9 @@ impl Member {
     pub fn includes(&self, p: &Principal) -> bool {
         match self {
             Self::Kind(k) => p.kind == *k,
-            Self::Group(g) => p.groups.iter().any(|mine| same_party(mine, g)),
-            Self::Identity(id) => same_party(&p.id, id),
+            // Granting: the same identity exactly, never a look-alike.
+            Self::Group(g) => p.groups.iter().any(|mine| same_identity(mine, g)),
+            Self::Identity(id) => same_identity(&p.id, id),
         }
     }
 }
@@ -311,9 +319,7 @@ impl Roles {
         let Some(p) = caller.principal() else {
             return Some(Viewer::Requester);
         };
-        if same_party(&p.id, &approval.subject_id)
-            || (!approval.requested_by.is_empty() && same_party(&p.id, &approval.requested_by))
-        {
+        if is_requester(p, approval) {
             return Some(Viewer::Requester);
         }
         if held.contains(Role::Audit) || proven_human(p, approval, request) {
@@ -332,13 +338,7 @@ impl Roles {
     ) -> Result<(), ServiceError> {
         match caller.principal() {
             None => Ok(()),
-            Some(p)
-                if same_party(&p.id, &approval.subject_id)
-                    || (!approval.requested_by.is_empty()
-                        && same_party(&p.id, &approval.requested_by)) =>
-            {
-                Ok(())
-            }
+            Some(p) if is_requester(p, approval) => Ok(()),
             Some(_) => Err(WorkflowError::NotRequester(what).into()),
         }
     }

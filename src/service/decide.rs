@@ -8,7 +8,7 @@ use std::{
 
 use crate::{
     domain::{
-        decide, same_party, AuthzRequest, Caller, Decided, Decision, Delegation, InputLimits,
+        decide, same_identity, AuthzRequest, Caller, Decided, Decision, Delegation, InputLimits,
         InvalidField, Principal, Subject, Verdict,
     },
     policy::{input::to_input, ActivePolicy, CompiledBundle, DecisionCache, Evaluator},
@@ -174,7 +174,8 @@ fn bind_subject(
     if let Some(human) = &verified.acting_for {
         if s.on_behalf_of.is_empty() {
             s.on_behalf_of.clone_from(human);
-        } else if !same_party(&s.on_behalf_of, human) {
+        } else if !same_identity(&s.on_behalf_of, human) {
+            // Exactly the proven human: a look-alike recorded as proven would read as them.
             return Err(DecideError::SubjectMismatch {
                 field: "subject.on_behalf_of",
                 message: format!(

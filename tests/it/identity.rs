@@ -72,6 +72,20 @@ fn cast() -> Vec<TokenIdentity> {
         identity("human-case", "User:Alice", "user", &["sre"]),
         identity("human-cyrillic", "user:\u{0430}lice", "user", &["sre"]),
         identity("owner-group", "user:lead", "user", &["sre", "platform"]),
+        // Look-alikes of groups that grant something: never members of them.
+        identity("sre-lookalike", "user:sre2", "user", &["\u{0455}re"]),
+        identity(
+            "auditor-lookalike",
+            "user:auditor2",
+            "user",
+            &["tollgate-\u{0430}uditors"],
+        ),
+        identity(
+            "executor-lookalike",
+            "service:executor2",
+            "service",
+            &["tollgate-execut\u{043e}rs"],
+        ),
         identity(
             "owner-lookalike",
             "user:lead2",
@@ -159,6 +173,65 @@ async fn redeem(
         .redeem_capability(as_user(token, msg))
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// Look-alikes count as the same party where that refuses (separation of duties), never where
+/// it grants: reading, the capability, cancelling, a reviewer's group, a role, an audience.
+#[tokio::test]
+async fn a_look_alike_is_granted_nothing_its_original_holds() {
+    let s = server_with(|_| {}).await;
+    let id = pending(&s, "agent", "db.drop", "look-alike").await;
+    // Cyrillic and Greek look-alikes of the requester read nothing and cannot cancel; the
+    // same identity in another case is the requester.
+    assert_eq!(reads(&s, "alias-case", &id).await, (true, false));
+    for token in [
+        "alias-cyrillic",
+        "alias-greek",
+        "sre-lookalike",
+        "auditor-lookalike",
+    ] {
+        assert_eq!(reads(&s, token, &id).await, (false, false), "{token}");
+        let err = approvals(&s)
+            .cancel_approval(as_user(
+                token,
+                pb::CancelApprovalRequest {
+                    approval_id: id.clone(),
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.code(), Code::NotFound | Code::PermissionDenied),
+            "{token}: {err:?}"
+        );
+    }
+    // A group that only looks like the required one fills no requirement.
+    let err = review(&s, "sre-lookalike", &id).await.unwrap_err();
+    assert!(
+        matches!(err.code(), Code::NotFound | Code::PermissionDenied),
+        "{err:?}"
+    );
+    // Nor does it hold a role.
+    let err = tollgate::grpc::pb::audit_client::AuditClient::new(s.channel.clone())
+        .query_audit(as_user(
+            "auditor-lookalike",
+            pb::QueryAuditRequest::default(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    // Nor is it in a capability's audience.
+    review(&s, "sre", &id).await.unwrap();
+    let capability = get(&s, "agent", &id).await.unwrap().capability;
+    let request = bound(ask("db.drop", "look-alike"));
+    let redeemed = redeem(&s, "executor-lookalike", &capability, request.clone()).await;
+    assert!(
+        redeemed.as_ref().map_or(true, |r| !r.allowed),
+        "a look-alike of the executors redeemed: {redeemed:?}"
+    );
+    let redeemed = redeem(&s, "executor", &capability, request).await.unwrap();
+    assert!(redeemed.allowed, "{redeemed:?}");
+    s.stop().await;
 }
 
 #[tokio::test]
@@ -656,6 +729,20 @@ async fn the_human_a_token_proves_reads_the_request_and_a_claimed_one_does_not()
         .unwrap()
         .into_inner()
         .approval_id;
+    // A delegated token for carol cannot name a look-alike of carol as the human.
+    let mut r = ask("db.drop", "proven-look-alike");
+    r.subject.as_mut().unwrap().on_behalf_of = "user:c\u{0430}rol@example.com".into();
+    r.subject.as_mut().unwrap().id = String::new();
+    let err = s
+        .authorizer()
+        .authorize(as_user(&delegated, r))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.code(), Code::InvalidArgument | Code::PermissionDenied),
+        "{err:?}"
+    );
+    assert!(err.message().contains("on_behalf_of"), "{err:?}");
     // Claimed: the agent's body merely names carol.
     let mut r = ask("db.drop", "claimed");
     r.subject.as_mut().unwrap().on_behalf_of = "user:carol@example.com".into();
