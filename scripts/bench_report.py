@@ -87,7 +87,7 @@ def header(res: Results) -> list[str]:
         f"- tools: {run.get('h2load', 'h2load')}; {cerbos}",
         f"- tollgate: `{run.get('binary', 'target/release/tollgate')}`, shipped bundle (policies/, a copy), insecure mode on loopback,"
         " log level warn, SQLite store, audit on; `power` = fsync before answering, `process` ="
-        " written before answering, flushed within a second; `off` = audit disabled",
+        " written before answering, flushed within a quarter second; `off` = audit disabled",
         "- every request accounted for: h2load must see only HTTP 200, and tollgate's"
         " `tollgate_decisions_total` must grow by exactly the number of requests, all of the"
         " expected effect (pending: as many new approval rows); an unexpected answer is"

@@ -164,7 +164,7 @@ pub struct AuditConfig {
     /// Most events the group commit puts in one transaction.
     pub max_batch: usize,
     /// When an answer's commit reaches the disk: `power` (fsync before answering, the
-    /// default) or `process` (written before answering, flushed within about a second:
+    /// default) or `process` (written before answering, flushed within about a quarter second:
     /// survives kill -9, not power loss). See `docs/audit.md`.
     pub durability: crate::store::Durability,
     /// Where checkpoints are anchored outside the database (file, webhook).

@@ -86,7 +86,7 @@ pub enum Durability {
     /// The commit is written to the operating system (SQLite's WAL; PostgreSQL's WAL buffers
     /// with `synchronous_commit = off`) before the caller is answered and flushed on a short
     /// interval: survives kill -9 of tollgate, but an OS crash or power loss may lose the
-    /// last interval of answers (about one second on SQLite, 600 ms on PostgreSQL).
+    /// last interval of answers (about a quarter second on SQLite, 600 ms on PostgreSQL).
     Process,
 }
 

@@ -30,8 +30,10 @@ const MAX_CONNECTIONS: u32 = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often the checkpoint task copies the WAL into the database (with
-/// [`Durability::Process`], also how often the WAL reaches stable storage).
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// [`Durability::Process`], also how often the WAL reaches stable storage). Short, so each
+/// checkpoint's fsync of the database is small: a second's worth of pages flushed at once
+/// queued the writer's own WAL fsync behind it (p99.9 of a pending creation 36 -> 184 ms).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// `migrations/sqlite/`, embedded: (version, description, SQL). Applied files are never
 /// edited (their checksums are recorded); changes go in a new file listed here.
