@@ -179,7 +179,7 @@ pub fn same_party(a: &str, b: &str) -> bool {
 /// themselves.
 pub fn same_identity(a: &str, b: &str) -> bool {
     match (IdentityId::parse(a), IdentityId::parse(b)) {
-        (Ok(a), Ok(b)) => a == b,
+        (Ok(x), Ok(y)) => x == y,
         _ => a == b,
     }
 }

@@ -116,10 +116,7 @@ fn proven_human(p: &Principal, approval: &Approval, request: &AuthzRequest) -> b
     approval.on_behalf_of_proven
         && p.kind == SubjectKind::User
         && !human.is_empty()
-        && matches!(
-            (canonical_id(&p.id), canonical_id(human)),
-            (Ok(mine), Ok(theirs)) if mine == theirs
-        )
+        && same_identity(&p.id, human)
 }
 
 /// Who holds each role (`roles:` in the configuration). Members are `kind:<kind>`,
@@ -179,11 +176,11 @@ impl Member {
                 .ok_or_else(|| format!("{s:?}: unknown kind (use {})", SubjectKind::spellings()));
         }
         if let Some(group) = s.strip_prefix("group:") {
-            return crate::domain::canonical_id(group)
+            return canonical_id(group)
                 .map(Self::Group)
                 .map_err(|e| format!("{s:?}: {e}"));
         }
-        crate::domain::canonical_id(s)
+        canonical_id(s)
             .map(Self::Identity)
             .map_err(|e| format!("{s:?}: {e}"))
     }
