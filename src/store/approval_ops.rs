@@ -342,17 +342,63 @@ macro_rules! approval_ops {
                     .bind(Json(&cap.audience))
                     .execute(&mut *conn)
                     .await
-                    .map_err(|e| match e.as_database_error() {
-                        Some(db) if db.is_unique_violation() => StoreError::Conflict {
-                            kind: "capability",
-                            id: cap.id.clone(),
+                    .map_err(|e| capability_error(e, std::slice::from_ref(cap)))?;
+                Ok(())
+            }
+
+            /// The store's error for a failed insert of `caps`: a collision names the id
+            /// (or the batch), a missing approval names it.
+            fn capability_error(e: sqlx::Error, caps: &[Capability]) -> StoreError {
+                let Some(first) = caps.first() else {
+                    return StoreError::Database(e);
+                };
+                match e.as_database_error() {
+                    Some(db) if db.is_unique_violation() => StoreError::Conflict {
+                        kind: "capability",
+                        id: match caps {
+                            [one] => one.id.clone(),
+                            _ => format!("among {} ({}, ...)", caps.len(), first.id),
                         },
-                        Some(db) if db.is_foreign_key_violation() => StoreError::NotFound {
-                            kind: "approval",
-                            id: cap.approval_id.clone().unwrap_or_default(),
-                        },
-                        _ => StoreError::Database(e),
-                    })?;
+                    },
+                    Some(db) if db.is_foreign_key_violation() => StoreError::NotFound {
+                        kind: "approval",
+                        id: caps
+                            .iter()
+                            .filter_map(|c| c.approval_id.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    },
+                    _ => StoreError::Database(e),
+                }
+            }
+
+            /// Inserts the capabilities minted for ALLOW answers, many rows per statement. A
+            /// collision fails the whole batch (its ids are fresh: a collision is a fault).
+            pub(super) async fn insert_capabilities(
+                conn: &mut Conn,
+                caps: &[Capability],
+            ) -> Result<(), StoreError> {
+                // Eight columns a row: far below either database's limit on parameters.
+                const ROWS: usize = 256;
+                for chunk in caps.chunks(ROWS) {
+                    let mut builder =
+                        sqlx::QueryBuilder::<$db>::new(sql::INSERT_CAPABILITIES_PREFIX);
+                    builder.push_values(chunk, |mut b, cap| {
+                        b.push_bind(cap.id.clone())
+                            .push_bind(cap.approval_id.clone())
+                            .push_bind(cap.request_hash.clone())
+                            .push_bind(cap.state.as_str())
+                            .push_bind(cap.issued_at.0)
+                            .push_bind(cap.expires_at.0)
+                            .push_bind(cap.redeemed_at.map(|t| t.0))
+                            .push_bind(Json(cap.audience.clone()));
+                    });
+                    builder
+                        .build()
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(|e| capability_error(e, chunk))?;
+                }
                 Ok(())
             }
 

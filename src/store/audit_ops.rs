@@ -77,13 +77,23 @@ macro_rules! audit_ops {
                 conn: &mut Conn,
                 events: &[AuditEvent],
             ) -> Result<Vec<AuditRecord>, StoreError> {
+                append_at(conn, None, events).await
+            }
+
+            /// [`append`] after `head` when the caller has locked and read it already
+            /// ([`lock_head`] in this transaction), else after the head it locks and reads.
+            pub(super) async fn append_at(
+                conn: &mut Conn,
+                head: Option<(i64, String)>,
+                events: &[AuditEvent],
+            ) -> Result<Vec<AuditRecord>, StoreError> {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
-                let head = sqlx::query(sql::LOCK_AUDIT_HEAD)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+                let (seq, hash) = match head {
+                    Some(head) => head,
+                    None => lock_head(conn).await?,
+                };
                 let records =
                     domain::chain(seq, &hash, events).map_err(|e| StoreError::Corrupt {
                         column: "audit_log.body",
@@ -104,12 +114,12 @@ macro_rules! audit_ops {
                 Ok(records)
             }
 
-            /// Locks the chain head until the transaction ends (see `append`).
-            pub(super) async fn lock_head(conn: &mut Conn) -> Result<(), StoreError> {
-                sqlx::query(sql::LOCK_AUDIT_HEAD)
+            /// Locks the chain head until the transaction ends (see `append`) and reads it.
+            pub(super) async fn lock_head(conn: &mut Conn) -> Result<(i64, String), StoreError> {
+                let head = sqlx::query(sql::LOCK_AUDIT_HEAD)
                     .fetch_one(&mut *conn)
                     .await?;
-                Ok(())
+                Ok((head.try_get("seq")?, head.try_get("hash")?))
             }
 
             async fn insert(conn: &mut Conn, records: &[AuditRecord]) -> Result<(), StoreError> {

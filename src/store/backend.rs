@@ -39,12 +39,16 @@ macro_rules! store_backend {
         mod change {
             use super::ops;
             use $crate::domain::{
-                Approval, ApprovalState, Capability, NewApproval, RedeemOutcome, RequestChange,
-                Review, ReviewOutcome, UnixMillis,
+                Approval, ApprovalState, AuditEvent, Capability, NewApproval, RedeemOutcome,
+                RequestChange, Review, ReviewOutcome, UnixMillis,
             };
-            use $crate::store::{Change, Changed, StoreError};
+            use $crate::store::{Change, Changed, Settle, Settlement, StoreError};
 
             type Conn = ops::Conn;
+
+            /// A review's outcome, the state it settled the request to, and the
+            /// settlement's events.
+            pub(super) type Reviewed = (ReviewOutcome, Option<ApprovalState>, Vec<AuditEvent>);
 
             pub(super) async fn create_approval(
                 conn: &mut Conn,
@@ -84,15 +88,23 @@ macro_rules! store_backend {
                 }
             }
 
+            /// Records the review; with `settle`, then applies what the reviews settle to
+            /// (the row is locked by then). The outcome, the settled state and the settlement's
+            /// events (recorded with the review's).
             pub(super) async fn add_review(
                 conn: &mut Conn,
                 review: &Review,
                 change: Option<&RequestChange>,
-            ) -> Result<(ReviewOutcome, bool), StoreError> {
+                settle: Option<&Settle>,
+            ) -> Result<(Reviewed, bool), StoreError> {
                 if !ops::lock_pending(conn, &review.approval_id, review.at).await? {
                     return match ops::approval_by_id(conn, &review.approval_id).await? {
                         Some(a) => Ok((
-                            ReviewOutcome::NotPending(a.observed_at(review.at).state),
+                            (
+                                ReviewOutcome::NotPending(a.observed_at(review.at).state),
+                                None,
+                                Vec::new(),
+                            ),
                             false,
                         )),
                         None => Err(StoreError::NotFound {
@@ -102,16 +114,52 @@ macro_rules! store_backend {
                     };
                 }
                 if !ops::insert_review(conn, review).await? {
-                    return Ok((ReviewOutcome::Duplicate, false));
+                    return Ok(((ReviewOutcome::Duplicate, None, Vec::new()), false));
                 }
                 if let Some(change) = change {
                     // The row is locked and pending (checked above, same transaction).
                     if !ops::narrow_request(conn, &review.approval_id, change, review.at).await? {
-                        return Ok((ReviewOutcome::NotPending(ApprovalState::Expired), false));
+                        return Ok((
+                            (
+                                ReviewOutcome::NotPending(ApprovalState::Expired),
+                                None,
+                                Vec::new(),
+                            ),
+                            false,
+                        ));
                     }
                 }
                 let reviews = ops::reviews_of(conn, &review.approval_id).await?;
-                Ok((ReviewOutcome::Recorded(reviews), true))
+                let (settled, events) = match settle.and_then(|s| s.of(&reviews)) {
+                    None => (None, Vec::new()),
+                    Some(settlement) => {
+                        settle_now(conn, &review.approval_id, review.at, settlement).await?
+                    }
+                };
+                Ok(((ReviewOutcome::Recorded(reviews), settled, events), true))
+            }
+
+            /// Applies a settlement to a pending approval this transaction has locked.
+            async fn settle_now(
+                conn: &mut Conn,
+                id: &str,
+                now: UnixMillis,
+                settlement: Settlement,
+            ) -> Result<(Option<ApprovalState>, Vec<AuditEvent>), StoreError> {
+                let (to, audit) = match settlement {
+                    Settlement::Deny { audit } => (ApprovalState::Denied, audit),
+                    Settlement::Approve { capability, audit } => {
+                        ops::insert_capability(conn, &capability).await?;
+                        (ApprovalState::Approved, audit)
+                    }
+                };
+                Ok(
+                    if ops::transition(conn, id, ApprovalState::Pending, to, now).await? {
+                        (Some(to), audit)
+                    } else {
+                        (None, Vec::new())
+                    },
+                )
             }
 
             pub(super) async fn transition(
@@ -167,28 +215,35 @@ macro_rules! store_backend {
                 Ok((outcome, false))
             }
 
-            /// Any [`Change`].
+            /// Any [`Change`]: its outcome, whether it applied, and the events it records
+            /// beyond [`Change::audit`] (a settlement's).
             pub(super) async fn apply(
                 conn: &mut Conn,
                 change: &Change,
-            ) -> Result<(Changed, bool), StoreError> {
+            ) -> Result<(Changed, bool, Vec<AuditEvent>), StoreError> {
                 Ok(match change {
                     Change::CreateApproval {
                         new, max_pending, ..
                     } => {
                         let ((a, created), applied) =
                             create_approval(conn, new, *max_pending).await?;
-                        (Changed::Approval(Box::new(a), created), applied)
+                        (Changed::Approval(Box::new(a), created), applied, Vec::new())
                     }
-                    Change::AddReview { review, change, .. } => {
-                        let (outcome, applied) = add_review(conn, review, change.as_ref()).await?;
-                        (Changed::Review(outcome), applied)
+                    Change::AddReview {
+                        review,
+                        change,
+                        settle,
+                        ..
+                    } => {
+                        let ((outcome, settled, events), applied) =
+                            add_review(conn, review, change.as_ref(), settle.as_ref()).await?;
+                        (Changed::Review(outcome, settled), applied, events)
                     }
                     Change::Transition {
                         id, from, to, now, ..
                     } => {
                         let (moved, applied) = transition(conn, id, *from, *to, *now).await?;
-                        (Changed::Moved(moved), applied)
+                        (Changed::Moved(moved), applied, Vec::new())
                     }
                     Change::ApproveWithCapability {
                         id,
@@ -198,7 +253,7 @@ macro_rules! store_backend {
                     } => {
                         let (moved, applied) =
                             approve_with_capability(conn, id, capability, *now).await?;
-                        (Changed::Moved(moved), applied)
+                        (Changed::Moved(moved), applied, Vec::new())
                     }
                     Change::Redeem {
                         id,
@@ -207,7 +262,7 @@ macro_rules! store_backend {
                         ..
                     } => {
                         let (outcome, applied) = redeem(conn, id, request_hash, *now).await?;
-                        (Changed::Redeemed(outcome), applied)
+                        (Changed::Redeemed(outcome), applied, Vec::new())
                     }
                 })
             }
@@ -277,9 +332,38 @@ macro_rules! store_backend {
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<$crate::domain::ReviewOutcome, $crate::store::StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                let (out, applied) = change::add_review(&mut tx, review, change).await?;
+                let ((out, _, _), applied) =
+                    change::add_review(&mut tx, review, change, None).await?;
                 finish(tx, applied, audit).await?;
                 Ok(out)
+            }
+
+            async fn review_and_settle(
+                &self,
+                review: &$crate::domain::Review,
+                change: Option<&$crate::domain::RequestChange>,
+                audit: &[$crate::domain::AuditEvent],
+                settle: &$crate::store::Settle,
+            ) -> Result<
+                (
+                    $crate::domain::ReviewOutcome,
+                    Option<$crate::domain::ApprovalState>,
+                ),
+                $crate::store::StoreError,
+            > {
+                let mut tx = self.pool.begin_with($begin).await?;
+                // The head before the approval row, as the group commit takes them.
+                let head = audit_ops::lock_head(&mut tx).await?;
+                let ((out, settled, more), applied) =
+                    change::add_review(&mut tx, review, change, Some(settle)).await?;
+                if applied {
+                    let events: Vec<_> = audit.iter().chain(&more).cloned().collect();
+                    audit_ops::append_at(&mut tx, Some(head), &events).await?;
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok((out, settled))
             }
 
             async fn reviews(
@@ -326,11 +410,11 @@ macro_rules! store_backend {
                 let mut tx = self.pool.begin_with($begin).await?;
                 // The head before any row, as the group commit takes them: the sweep and a
                 // replica's shared transaction queue on it instead of deadlocking.
-                audit_ops::lock_head(&mut tx).await?;
+                let head = audit_ops::lock_head(&mut tx).await?;
                 let expired = ops::expire_approvals(&mut tx, now).await?;
                 ops::expire_capabilities(&mut tx, now).await?;
                 let events: Vec<_> = expired.iter().flat_map(|a| audit(a)).collect();
-                audit_ops::append(&mut tx, &events).await?;
+                audit_ops::append_at(&mut tx, Some(head), &events).await?;
                 tx.commit().await?;
                 Ok(expired.into_iter().map(|a| a.id).collect())
             }
@@ -434,28 +518,52 @@ macro_rules! store_backend {
                 let mut tx = self.pool.begin_with($begin).await?;
                 let mut committed = $crate::store::Committed::default();
                 let mut events = Vec::new();
-                if !changes.is_empty() {
-                    // The head first: every replica's transaction that changes state waits
-                    // here before it locks any approval row, so none can deadlock another.
-                    audit_ops::lock_head(&mut tx).await?;
-                }
-                for change in changes {
-                    let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
-                    let outcome = change::apply(&mut savepoint, change).await;
-                    match outcome {
-                        Ok((_, true)) => {
-                            savepoint.commit().await?;
+                // The head first: every replica's transaction that changes state waits here
+                // before it locks any approval row, so none can deadlock another. Read once
+                // and kept: the lock holds it still until the commit.
+                let head = if changes.is_empty() {
+                    None
+                } else {
+                    Some(audit_ops::lock_head(&mut tx).await?)
+                };
+                // A lone change with nothing else to commit needs no savepoint: when it does
+                // not apply, the whole transaction is rolled back instead.
+                if let ([change], true) = (changes, batch.is_empty()) {
+                    match change::apply(&mut tx, change).await {
+                        Ok((out, true, more)) => {
+                            committed.changes.push(Ok(out));
                             events.extend_from_slice(change.audit());
+                            events.extend(more);
                         }
-                        Ok((_, false)) | Err(_) => savepoint.rollback().await?,
+                        outcome => {
+                            committed.changes.push(outcome.map(|(out, _, _)| out));
+                            tx.rollback().await?;
+                            return Ok(committed);
+                        }
                     }
-                    committed.changes.push(outcome.map(|(out, _)| out));
+                } else {
+                    for change in changes {
+                        let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+                        match change::apply(&mut savepoint, change).await {
+                            Ok((out, true, more)) => {
+                                savepoint.commit().await?;
+                                events.extend_from_slice(change.audit());
+                                events.extend(more);
+                                committed.changes.push(Ok(out));
+                            }
+                            outcome => {
+                                savepoint.rollback().await?;
+                                committed.changes.push(outcome.map(|(out, _, _)| out));
+                            }
+                        }
+                    }
                 }
-                committed.change_records = audit_ops::append(&mut tx, &events).await?.len();
-                for cap in &batch.capabilities {
-                    ops::insert_capability(&mut tx, cap).await?;
-                }
-                committed.records = audit_ops::append(&mut tx, &batch.events).await?;
+                ops::insert_capabilities(&mut tx, &batch.capabilities).await?;
+                // One append for everything: the changes' records, then the batch's.
+                committed.change_records = events.len();
+                events.extend_from_slice(&batch.events);
+                let mut records = audit_ops::append_at(&mut tx, head, &events).await?;
+                committed.records = records.split_off(committed.change_records);
                 tx.commit().await?;
                 Ok(committed)
             }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{
     ApprovalListing, ApprovalStore, CapabilityStore, Change, Changed, ExpiryAudit, GroupCommit,
-    StoreError,
+    Settle, StoreError,
 };
 use crate::domain::{
     Approval, ApprovalFilter, ApprovalState, AuditEvent, Capability, NewApproval, Page,
@@ -96,10 +96,30 @@ impl ApprovalStore for Grouped {
             review: review.clone(),
             change: change.cloned(),
             audit: audit.to_vec(),
+            settle: None,
         };
         match self.commit.change(change).await? {
-            Changed::Review(outcome) => Ok(outcome),
+            Changed::Review(outcome, _) => Ok(outcome),
             _ => Err(mismatched("add_review")),
+        }
+    }
+
+    async fn review_and_settle(
+        &self,
+        review: &Review,
+        change: Option<&RequestChange>,
+        audit: &[AuditEvent],
+        settle: &Settle,
+    ) -> Result<(ReviewOutcome, Option<ApprovalState>), StoreError> {
+        let change = Change::AddReview {
+            review: review.clone(),
+            change: change.cloned(),
+            audit: audit.to_vec(),
+            settle: Some(settle.clone()),
+        };
+        match self.commit.change(change).await? {
+            Changed::Review(outcome, settled) => Ok((outcome, settled)),
+            _ => Err(mismatched("review_and_settle")),
         }
     }
 

@@ -208,6 +208,19 @@ pub trait ApprovalStore: Send + Sync + std::fmt::Debug {
         audit: &[AuditEvent],
     ) -> Result<ReviewOutcome, StoreError>;
 
+    /// [`Self::add_review`], then in the same transaction, with the row still locked, what
+    /// `settle` makes of every review so far: the request denied, or approved with its
+    /// capability inserted, each recording its own events. So the review that completes a
+    /// quorum decides the request in one commit, and no reader ever sees the quorum met but
+    /// the request undecided. Returns the review's outcome and the state it settled to.
+    async fn review_and_settle(
+        &self,
+        review: &Review,
+        change: Option<&RequestChange>,
+        audit: &[AuditEvent],
+        settle: &Settle,
+    ) -> Result<(ReviewOutcome, Option<ApprovalState>), StoreError>;
+
     /// Every review of an approval, oldest first (empty for an unknown id).
     async fn reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError>;
 
@@ -281,6 +294,11 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Nothing to store.
+    pub fn is_empty(&self) -> bool {
+        self.capabilities.is_empty() && self.events.is_empty()
+    }
+
     /// A batch of `events` only.
     pub fn of_events(events: Vec<AuditEvent>) -> Self {
         Self {
@@ -312,6 +330,9 @@ pub enum Change {
         change: Option<RequestChange>,
         /// Recorded if the review is.
         audit: Vec<AuditEvent>,
+        /// What follows from the reviews, decided in the same transaction
+        /// ([`ApprovalStore::review_and_settle`]).
+        settle: Option<Settle>,
     },
     /// [`ApprovalStore::transition`].
     Transition {
@@ -363,13 +384,63 @@ impl Change {
     }
 }
 
+/// How a request settles once reviewed: what [`Settle`] answers from its reviews.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settlement {
+    /// Pending -> Denied, recording `audit`.
+    Deny {
+        /// Recorded if it moved.
+        audit: Vec<AuditEvent>,
+    },
+    /// The capability inserted and Pending -> Approved, recording `audit`.
+    Approve {
+        /// The capability the approval grants.
+        capability: Capability,
+        /// Recorded if it moved.
+        audit: Vec<AuditEvent>,
+    },
+}
+
+/// The rule that settles a request from every review so far (`None`: still pending). The
+/// store calls it inside the review's transaction, so it must not block or touch the store.
+#[derive(Clone)]
+pub struct Settle(Arc<SettleRule>);
+
+/// The function inside a [`Settle`].
+type SettleRule = dyn Fn(&[Review]) -> Option<Settlement> + Send + Sync;
+
+impl Settle {
+    /// Wraps the rule.
+    pub fn new(rule: impl Fn(&[Review]) -> Option<Settlement> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(rule))
+    }
+
+    /// What `reviews` settle to.
+    pub fn of(&self, reviews: &[Review]) -> Option<Settlement> {
+        (self.0)(reviews)
+    }
+}
+
+impl std::fmt::Debug for Settle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Settle(..)")
+    }
+}
+
+/// Two rules are equal only when they are the same rule (a function cannot be compared).
+impl PartialEq for Settle {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// What a [`Change`] did: the return value of the method of the same name.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Changed {
     /// The approval, and whether this call created it.
     Approval(Box<Approval>, bool),
-    /// The review's outcome.
-    Review(ReviewOutcome),
+    /// The review's outcome, and the state its settlement moved the request to.
+    Review(ReviewOutcome, Option<ApprovalState>),
     /// Whether the transition (or approval) happened.
     Moved(bool),
     /// The redemption's outcome.

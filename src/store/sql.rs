@@ -147,6 +147,10 @@ pub(super) const INSERT_CAPABILITY: &str = concat!(
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 );
 
+/// The start of a many-row capability insert; the rows follow as `VALUES (...), (...)`.
+pub(super) const INSERT_CAPABILITIES_PREFIX: &str =
+    concat!("INSERT INTO capabilities (", capability_columns!(), ") ");
+
 pub(super) const CAPABILITY_BY_ID: &str = concat!(
     "SELECT ",
     capability_columns!(),

@@ -12,6 +12,7 @@ use crate::{
         Narrowing, RequestChange, Requirement, Review, ReviewOutcome, ReviewVerdict, UnixMillis,
         Viewer,
     },
+    store::{Settle, Settlement},
     telemetry::metrics::{CapabilityEvent, Resolution},
 };
 
@@ -86,24 +87,38 @@ impl Workflow {
                 None => AuditEvent::approval_reviewed(ctx, &approval, &review),
             }]
         });
-        let reviews = match self
+        let (request, requirements) = match &change {
+            Some((_, n, _)) => (n.request.clone(), n.requirements.clone()),
+            None => (request, requirements),
+        };
+        let settle = self.settle(&approval, request, requirements, ctx, now);
+        let (outcome, settled) = self
             .approvals
-            .add_review(&review, change.as_ref().map(|(c, _, _)| c), &events)
-            .await?
-        {
-            ReviewOutcome::Recorded(all) => all,
+            .review_and_settle(
+                &review,
+                change.as_ref().map(|(c, _, _)| c),
+                &events,
+                &settle,
+            )
+            .await?;
+        match outcome {
+            ReviewOutcome::Recorded(_) => {}
             ReviewOutcome::Duplicate => return Err(Ineligible::AlreadyReviewed.into()),
             ReviewOutcome::NotPending(state) => {
                 return Err(WorkflowError::NotPending(state.as_str()))
             }
-        };
+        }
         tracing::info!(approval.id = %approval_id, reviewer = %review.reviewer_id, verdict = verdict.as_str(), "review recorded");
-        let (request, requirements) = match change {
-            Some((_, n, _)) => (n.request, n.requirements),
-            None => (request, requirements),
-        };
-        self.settle(&approval, &request, &requirements, &reviews, ctx, now)
-            .await?;
+        match settled {
+            Some(ApprovalState::Denied) => {
+                self.resolved(Resolution::Denied, approval.created_at, now);
+            }
+            Some(ApprovalState::Approved) => {
+                self.resolved(Resolution::Approved, approval.created_at, now);
+                self.metrics.observe_capability(CapabilityEvent::Issued);
+            }
+            _ => {}
+        }
         self.changed(approval_id).await;
         // The reviewer is not the requester: no capability in their answer.
         self.view(approval_id, Viewer::Party).await
@@ -136,37 +151,22 @@ impl Workflow {
         Ok((change, n, paths))
     }
 
-    /// Decides the request if `reviews` are enough: denied, or approved with its capability
-    /// inserted, each in one transaction with its records. Losing a race (another reviewer,
-    /// the deadline) changes nothing.
-    async fn settle(
+    /// The rule that decides the request once its reviews are enough, applied by the store
+    /// in the review's own transaction: denied, or approved with its capability, each with
+    /// its records. Losing a race (another reviewer, the deadline) changes nothing.
+    fn settle(
         &self,
         approval: &Approval,
-        request: &AuthzRequest,
-        requirements: &[Requirement],
-        reviews: &[Review],
+        request: AuthzRequest,
+        requirements: Vec<Requirement>,
         ctx: &AuditContext,
         now: UnixMillis,
-    ) -> Result<(), WorkflowError> {
-        match tally(requirements, reviews) {
-            Tally::Denied { .. } => {
-                let events = self
-                    .auditor
-                    .events(|| vec![AuditEvent::approval_denied(ctx, approval, now)]);
-                if self
-                    .approvals
-                    .transition(
-                        &approval.id,
-                        ApprovalState::Pending,
-                        ApprovalState::Denied,
-                        now,
-                        &events,
-                    )
-                    .await?
-                {
-                    self.resolved(Resolution::Denied, approval.created_at, now);
-                }
-            }
+    ) -> Settle {
+        let (auditor, approval, ctx) = (self.auditor.clone(), approval.clone(), ctx.clone());
+        Settle::new(move |reviews| match tally(&requirements, reviews) {
+            Tally::Denied { .. } => Some(Settlement::Deny {
+                audit: auditor.events(|| vec![AuditEvent::approval_denied(&ctx, &approval, now)]),
+            }),
             Tally::Approved => {
                 let ttl = requirements
                     .iter()
@@ -177,31 +177,27 @@ impl Workflow {
                     id: approval.id.clone(),
                     audience: approval.capability_audience.clone(),
                     ..Grant::for_request(
-                        request,
+                        &request,
                         Some(approval.id.clone()),
                         (&approval.bundle_revision, &approval.bundle_digest),
                         now.to_time(),
                         ttl,
                     )
                 };
-                let cap = grant.record();
-                let events = self.auditor.events(|| {
-                    let approved =
-                        AuditEvent::approval_approved(ctx, approval, now, (request, &cap));
-                    let issued = AuditEvent::capability_issued(&approved, (request, &cap));
+                let capability = grant.record();
+                let audit = auditor.events(|| {
+                    let approved = AuditEvent::approval_approved(
+                        &ctx,
+                        &approval,
+                        now,
+                        (&request, &capability),
+                    );
+                    let issued = AuditEvent::capability_issued(&approved, (&request, &capability));
                     vec![approved, issued]
                 });
-                if self
-                    .approvals
-                    .approve_with_capability(&approval.id, &cap, now, &events)
-                    .await?
-                {
-                    self.resolved(Resolution::Approved, approval.created_at, now);
-                    self.metrics.observe_capability(CapabilityEvent::Issued);
-                }
+                Some(Settlement::Approve { capability, audit })
             }
-            Tally::Pending { .. } => {}
-        }
-        Ok(())
+            Tally::Pending { .. } => None,
+        })
     }
 }

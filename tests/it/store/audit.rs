@@ -6,7 +6,7 @@ use std::{collections::HashSet, sync::Arc};
 use serde_json::json;
 use tollgate::domain::{
     link, ApprovalState, AuditEvent, AuditFilter, AuditKind, AuditRecord, CapabilityState,
-    Checkpoint, RedeemOutcome, ReviewVerdict, UnixMillis, GENESIS_HASH,
+    Checkpoint, RedeemOutcome, ReviewOutcome, ReviewVerdict, UnixMillis, GENESIS_HASH,
 };
 use tollgate::store::Batch;
 
@@ -618,5 +618,126 @@ pub(crate) async fn a_failing_change_fails_alone_in_a_shared_transaction(store: 
     assert_eq!(
         ids,
         [changes[1].audit()[0].id.as_str(), decision.id.as_str()]
+    );
+
+    // Alone, a change runs without a savepoint: one that fails or does not apply rolls the
+    // whole transaction back and records nothing; one that applies commits with its records.
+    let alone = |change: Change| {
+        let store = store.clone();
+        async move {
+            store
+                .commit_all(&[change], &Batch::default())
+                .await
+                .unwrap()
+        }
+    };
+    let failed = alone(approved(&a.id, "cap-taken")).await;
+    assert!(failed.changes[0].is_err(), "{:?}", failed.changes[0]);
+    let lost = alone(approved(&b.id, "cap-b3")).await;
+    assert_eq!(lost.changes[0].as_ref().ok(), Some(&Changed::Moved(false)));
+    assert_eq!((failed.change_records, lost.change_records), (0, 0));
+    assert_eq!(whole_chain(&store).await.len(), 2, "nothing recorded");
+    assert_eq!(state_at(&store, &a.id, 2_000).await, ApprovalState::Pending);
+    let stored = store.get_capability("cap-b3", UnixMillis(2_000)).await;
+    assert_eq!(stored.unwrap(), None, "the lost approval minted nothing");
+    let won = alone(approved(&a.id, "cap-a")).await;
+    assert_eq!(won.changes[0].as_ref().ok(), Some(&Changed::Moved(true)));
+    assert_eq!(won.change_records, 1);
+    assert_eq!(whole_chain(&store).await.len(), 3);
+    assert_eq!(
+        state_at(&store, &a.id, 2_000).await,
+        ApprovalState::Approved
+    );
+}
+
+/// The review that completes a quorum decides the request in its own transaction: the
+/// settlement's capability, state and records commit with the review, or nothing does.
+pub(crate) async fn a_review_settles_its_request_in_the_same_transaction(store: Arc<dyn Db>) {
+    use tollgate::store::{Settle, Settlement};
+    // Approves with `cap` on the second review, denies on any Deny verdict.
+    let rule = |cap: &'static str, id: String| {
+        Settle::new(move |reviews| {
+            if reviews.iter().any(|r| r.verdict == ReviewVerdict::Deny) {
+                let audit = vec![event(AuditKind::ApprovalDenied, "user:r", &id, 3_000)];
+                return Some(Settlement::Deny { audit });
+            }
+            (reviews.len() >= 2).then(|| Settlement::Approve {
+                capability: capability(cap, Some(&id), 60_000),
+                audit: vec![
+                    event(AuditKind::ApprovalApproved, "user:r", &id, 3_000),
+                    event(AuditKind::CapabilityIssued, "user:r", &id, 3_000),
+                ],
+            })
+        })
+    };
+    let reviewed = |id: &str, who: &str, verdict| {
+        let r = review(id, who, verdict, 2_000);
+        let audit = vec![event(AuditKind::ApprovalReviewed, who, id, 2_000)];
+        (r, audit)
+    };
+    let a = create(&store, &new_approval("agent:a", "ra", "db.drop", 60_000)).await;
+    let settle = rule("cap-a", a.id.clone());
+
+    let (r1, audit) = reviewed(&a.id, "user:r1", ReviewVerdict::Approve);
+    let (outcome, settled) = store
+        .review_and_settle(&r1, None, &audit, &settle)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, ReviewOutcome::Recorded(ref all) if all.len() == 1));
+    assert_eq!(settled, None, "one review of two settles nothing");
+    assert_eq!(state_at(&store, &a.id, 2_500).await, ApprovalState::Pending);
+
+    // A settlement that cannot be stored takes its review down with it.
+    store
+        .insert_capability(&capability("cap-taken", None, 60_000), &[])
+        .await
+        .unwrap();
+    let (r2, audit) = reviewed(&a.id, "user:r2", ReviewVerdict::Approve);
+    let taken = rule("cap-taken", a.id.clone());
+    assert!(store
+        .review_and_settle(&r2, None, &audit, &taken)
+        .await
+        .is_err());
+    assert_eq!(store.reviews(&a.id).await.unwrap().len(), 1);
+    assert_eq!(state_at(&store, &a.id, 2_500).await, ApprovalState::Pending);
+
+    let (outcome, settled) = store
+        .review_and_settle(&r2, None, &audit, &settle)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, ReviewOutcome::Recorded(ref all) if all.len() == 2));
+    assert_eq!(settled, Some(ApprovalState::Approved));
+    assert_eq!(
+        state_at(&store, &a.id, 2_500).await,
+        ApprovalState::Approved
+    );
+    let cap = store.get_capability("cap-a", UnixMillis(2_500)).await;
+    assert_eq!(cap.unwrap().and_then(|c| c.approval_id), Some(a.id.clone()));
+
+    let b = create(&store, &new_approval("agent:b", "rb", "db.drop", 60_000)).await;
+    let (r, audit) = reviewed(&b.id, "user:r1", ReviewVerdict::Deny);
+    let (_, settled) = store
+        .review_and_settle(&r, None, &audit, &rule("cap-b", b.id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(settled, Some(ApprovalState::Denied));
+    assert_eq!(state_at(&store, &b.id, 2_500).await, ApprovalState::Denied);
+
+    // Each review's records, then its settlement's, in one gap-free chain.
+    let kinds: Vec<AuditKind> = whole_chain(&store)
+        .await
+        .into_iter()
+        .map(|r| r.event.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            AuditKind::ApprovalReviewed,
+            AuditKind::ApprovalReviewed,
+            AuditKind::ApprovalApproved,
+            AuditKind::CapabilityIssued,
+            AuditKind::ApprovalReviewed,
+            AuditKind::ApprovalDenied,
+        ]
     );
 }

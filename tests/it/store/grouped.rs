@@ -11,7 +11,7 @@ use tollgate::domain::{
 };
 use tollgate::store::{
     ApprovalListing, ApprovalStore, AuditLog, Batch, BatchStore, CapabilityStore, Change,
-    Committed, ExpiryAudit, GroupCommit, Grouped, StoreError,
+    Committed, ExpiryAudit, GroupCommit, Grouped, Settle, StoreError,
 };
 
 use super::Db;
@@ -68,6 +68,17 @@ impl ApprovalStore for GroupedDb {
         audit: &[AuditEvent],
     ) -> Result<ReviewOutcome, StoreError> {
         self.grouped.add_review(review, change, audit).await
+    }
+    async fn review_and_settle(
+        &self,
+        review: &Review,
+        change: Option<&RequestChange>,
+        audit: &[AuditEvent],
+        settle: &Settle,
+    ) -> Result<(ReviewOutcome, Option<ApprovalState>), StoreError> {
+        self.grouped
+            .review_and_settle(review, change, audit, settle)
+            .await
     }
     async fn reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError> {
         self.grouped.reviews(approval_id).await
