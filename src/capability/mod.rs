@@ -18,12 +18,12 @@ use std::{
 };
 
 use pasetors::{
-    claims::{Claims, ClaimsValidationRules},
+    claims::ClaimsValidationRules,
     footer::Footer,
     paserk::Id,
     public,
     token::UntrustedToken,
-    version4::V4,
+    version4::{PublicToken, V4},
     Public,
 };
 use serde_json::{json, Value};
@@ -199,6 +199,25 @@ fn rfc3339(t: SystemTime) -> String {
 /// The signing key pair.
 pub struct CapabilityKey {
     key: Ed25519Key,
+    /// Every token's footer: `{"kid": <PASERK k4.pid of the public key>}`.
+    footer: String,
+}
+
+/// A capability's claims as signed: the registered PASETO claims and tollgate's own.
+#[derive(serde::Serialize)]
+struct TokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    jti: &'a str,
+    iat: &'a str,
+    nbf: &'a str,
+    exp: &'a str,
+    req: &'a str,
+    rev: &'a str,
+    bdg: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aid: Option<&'a str>,
+    audience: &'a [String],
 }
 
 impl std::fmt::Debug for CapabilityKey {
@@ -212,9 +231,16 @@ impl std::fmt::Debug for CapabilityKey {
 impl CapabilityKey {
     /// A new random key (not persisted).
     pub fn generate() -> Result<Self, CapabilityError> {
-        Ok(Self {
-            key: Ed25519Key::generate()?,
-        })
+        Self::with_key(Ed25519Key::generate()?)
+    }
+
+    fn with_key(key: Ed25519Key) -> Result<Self, CapabilityError> {
+        let mut footer = Footer::new();
+        footer.key_id(&Id::from(key.public()));
+        let footer = footer
+            .to_string()
+            .map_err(|e| CapabilityError::Crypto(e.to_string()))?;
+        Ok(Self { key, footer })
     }
 
     /// Loads the key at `path`, or creates it (mode 0600) if the file does not exist. A key
@@ -224,7 +250,7 @@ impl CapabilityKey {
         if origin == Origin::Generated {
             tracing::info!(path = %path.display(), kid = %key.kid(), "generated capability signing key");
         }
-        Ok(Self { key })
+        Self::with_key(key)
     }
 
     /// The key id (PASERK `k4.pid.`), carried in every token's footer.
@@ -232,43 +258,30 @@ impl CapabilityKey {
         self.key.kid()
     }
 
-    /// Signs `grant`.
+    /// Signs `grant`. The claims are serialized straight from the grant and the footer once
+    /// per key: only the signature is computed per token.
     pub fn mint(&self, grant: &Grant) -> Result<String, CapabilityError> {
         let crypto = |e: pasetors::errors::Error| CapabilityError::Crypto(e.to_string());
         let secret = self.key.secret().ok_or_else(|| {
             CapabilityError::Crypto("this capability key has no secret half".into())
         })?;
-        let mut claims = Claims::new().map_err(crypto)?;
-        claims.issuer(ISSUER).map_err(crypto)?;
-        claims.subject(&grant.subject).map_err(crypto)?;
-        claims.token_identifier(&grant.id).map_err(crypto)?;
-        claims
-            .issued_at(&rfc3339(grant.issued_at))
-            .map_err(crypto)?;
-        claims
-            .not_before(&rfc3339(grant.issued_at))
-            .map_err(crypto)?;
-        claims
-            .expiration(&rfc3339(grant.expires_at))
-            .map_err(crypto)?;
-        claims
-            .add_additional("req", grant.request_hash.as_str())
-            .map_err(crypto)?;
-        claims
-            .add_additional("rev", grant.revision.as_str())
-            .map_err(crypto)?;
-        claims
-            .add_additional("bdg", grant.bundle_digest.as_str())
-            .map_err(crypto)?;
-        if let Some(aid) = &grant.approval_id {
-            claims.add_additional("aid", aid.as_str()).map_err(crypto)?;
-        }
-        claims
-            .add_additional("audience", grant.audience.clone())
-            .map_err(crypto)?;
-        let mut footer = Footer::new();
-        footer.key_id(&Id::from(self.key.public()));
-        public::sign(secret, &claims, Some(&footer), None).map_err(crypto)
+        let issued_at = rfc3339(grant.issued_at);
+        let claims = TokenClaims {
+            iss: ISSUER,
+            sub: &grant.subject,
+            jti: &grant.id,
+            iat: &issued_at,
+            nbf: &issued_at,
+            exp: &rfc3339(grant.expires_at),
+            req: &grant.request_hash,
+            rev: &grant.revision,
+            bdg: &grant.bundle_digest,
+            aid: grant.approval_id.as_deref(),
+            audience: &grant.audience,
+        };
+        let message = serde_json::to_vec(&claims)
+            .map_err(|e| CapabilityError::Crypto(format!("claims: {e}")))?;
+        PublicToken::sign(secret, &message, Some(self.footer.as_bytes()), None).map_err(crypto)
     }
 
     /// Signs `grant` for its holder.
@@ -393,6 +406,27 @@ mod tests {
             key.verify(&token, t(300)),
             Err(CapabilityError::Expired)
         ));
+    }
+
+    #[test]
+    fn every_claim_round_trips_and_the_footer_names_the_key() {
+        let key = CapabilityKey::generate().unwrap();
+        let req = request(10);
+        let grant = Grant {
+            audience: vec!["group:tollgate-executors".into(), "service:db".into()],
+            ..Grant::for_request(
+                &req,
+                None,
+                ("rev-2", "sha256:e"),
+                t(0),
+                Duration::from_secs(60),
+            )
+        };
+        let token = key.mint(&grant).unwrap();
+        assert_eq!(key.verify_for(&token, &req, t(10)).unwrap(), grant);
+        let untrusted = UntrustedToken::<Public, V4>::try_from(token.as_str()).unwrap();
+        let footer: Value = serde_json::from_slice(untrusted.untrusted_footer()).unwrap();
+        assert_eq!(footer, json!({ "kid": key.kid() }));
     }
 
     #[test]
