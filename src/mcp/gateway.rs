@@ -42,9 +42,6 @@ const MAX_ASKS: u32 = 16;
 /// never safety (tollgate refuses a used capability whatever the gateway remembers).
 const REMEMBERED_CALLS: u64 = 100_000;
 
-/// The redemption refusals that mean the approval was used up, not that the call is wrong.
-const SPENT_REASONS: [&str; 2] = ["capability already redeemed", "capability expired"];
-
 /// The gateway's server side: one per client session.
 #[derive(Clone)]
 pub struct Gateway {
@@ -257,8 +254,8 @@ impl Gateway {
             .redeem(&approval.capability, approved.clone())
             .await
             .map_err(|e| match e {
-                ClientError::Refused { reason } if SPENT_REASONS.contains(&reason.as_str()) => {
-                    Refusal::Spent(format!("approval {id}: {reason}"))
+                e @ ClientError::Refused { .. } if e.is_spent() => {
+                    Refusal::Spent(format!("approval {id}: {e}"))
                 }
                 other => Refusal::Final(refusal(other)),
             })?;
