@@ -15,7 +15,7 @@ use rmcp::{
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
         ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
-        ServerCapabilities, ServerConfig,
+        ResultType, ServerCapabilities, ServerConfig,
     },
     service::{Peer, RequestContext},
     RoleClient, RoleServer, ServerHandler,
@@ -31,9 +31,6 @@ use crate::{
     grpc::{convert::struct_json, pb},
 };
 
-/// How often a held call tells a client that asked for progress that it is still waiting.
-const PROGRESS_EVERY: Duration = Duration::from_secs(5);
-
 /// How many used-up approvals one call steps past before it gives up (each step is one
 /// `Authorize`; more than a few happen only after a gateway restart forgot the generations).
 const MAX_ASKS: u32 = 16;
@@ -48,13 +45,23 @@ pub struct Gateway {
     inner: Arc<Inner>,
 }
 
+/// How the gateway holds and lists, from its flags.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long a pending call is held before it answers with the approval id (`--wait`).
+    pub wait: Duration,
+    /// How often a held call that asked for progress is told it still waits.
+    pub progress_every: Duration,
+    /// Leave out of `tools/list` what the policy denies outright (`--filter-tools`).
+    pub filter_tools: bool,
+}
+
 struct Inner {
     upstream: Peer<RoleClient>,
     tollgate: Client,
     agent: Agent,
     mapping: Mapping,
-    wait: Duration,
-    filter_tools: bool,
+    options: Options,
     /// The generation each call (by its idempotency key) asks under: 0 unless an approval
     /// it mapped to was used up, so an identical later call asks anew, never reusing it.
     generations: moka::sync::Cache<String, u32>,
@@ -78,15 +85,13 @@ enum Refusal {
 
 impl Gateway {
     /// A gateway forwarding to `upstream`, asking `tollgate` about `agent`'s calls, holding
-    /// a pending call up to `wait`; with `filter_tools`, `tools/list` leaves out the tools
-    /// the policy denies `agent` outright.
+    /// and listing as `options` say.
     pub fn new(
         upstream: Peer<RoleClient>,
         tollgate: Client,
         agent: Agent,
         mapping: Mapping,
-        wait: Duration,
-        filter_tools: bool,
+        options: Options,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -94,8 +99,7 @@ impl Gateway {
                 tollgate,
                 agent,
                 mapping,
-                wait,
-                filter_tools,
+                options,
                 generations: moka::sync::Cache::new(REMEMBERED_CALLS),
             }),
         }
@@ -139,6 +143,9 @@ impl Gateway {
         if let Some(note) = note {
             result.content.push(ContentBlock::text(note));
         }
+        // The upstream may speak an older protocol (no `resultType`); a client on 2026-07-28
+        // requires it, and rmcp strips it again for a legacy client.
+        result.result_type = Some(ResultType::COMPLETE);
         Ok(result)
     }
 
@@ -156,7 +163,7 @@ impl Gateway {
             .as_ref()
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
-        let deadline = Instant::now() + self.inner.wait;
+        let deadline = Instant::now() + self.inner.options.wait;
         let generations = &self.inner.generations;
         let mut generation = generations.get(&key).unwrap_or(0);
         let mut last = String::new();
@@ -238,7 +245,9 @@ impl Gateway {
         let progress = context.meta.get_progress_token();
         let waited = tokio::select! {
             w = tollgate.wait(id, within) => w,
-            () = keep_informed(&context.peer, progress, id) => unreachable_progress(id),
+            () = keep_informed(&context.peer, progress, id, self.inner.options.progress_every) => {
+                unreachable_progress(id)
+            }
             () = context.ct.cancelled() => Err(ClientError::WaitTimedOut { approval_id: id.to_string() }),
         };
         let approval = waited.map_err(|e| match e {
@@ -295,10 +304,15 @@ fn refusal(e: ClientError) -> String {
     }
 }
 
-/// Sends a progress notification every [`PROGRESS_EVERY`] while a call is held; never
-/// returns (without a progress token it only waits).
-async fn keep_informed(peer: &Peer<RoleServer>, token: Option<ProgressToken>, id: &str) {
-    let mut tick = tokio::time::interval(PROGRESS_EVERY);
+/// Sends a progress notification `every` so long while a call is held; never returns
+/// (without a progress token it only waits).
+async fn keep_informed(
+    peer: &Peer<RoleServer>,
+    token: Option<ProgressToken>,
+    id: &str,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
     let mut step = 0u32;
     loop {
         tick.tick().await;
@@ -343,7 +357,8 @@ impl ServerHandler for Gateway {
             tracing::warn!(error = %e, "upstream tools/list failed");
             ErrorData::internal_error(format!("upstream MCP server: {e}"), None)
         })?;
-        if self.inner.filter_tools {
+        listed.result_type = Some(ResultType::COMPLETE);
+        if self.inner.options.filter_tools {
             let Inner {
                 tollgate,
                 agent,

@@ -21,7 +21,7 @@ use clap::Args;
 use rmcp::{transport::stdio, ServiceExt};
 
 use crate::client::{Client, ClientError};
-use gateway::Gateway;
+use gateway::{Gateway, Options};
 use mapping::{Agent, Mapping};
 use upstream::Upstream;
 
@@ -57,6 +57,10 @@ pub struct McpArgs {
     /// How long a call awaiting approval is held before it answers with the approval id.
     #[arg(long, env = "TOLLGATE_MCP_WAIT", default_value = "60s", value_parser = humantime::parse_duration)]
     pub wait: Duration,
+    /// How often a held call whose client sent a `progressToken` is sent a progress
+    /// notification (hidden: tests shorten it).
+    #[arg(long, env = "TOLLGATE_MCP_PROGRESS_EVERY", default_value = "5s", value_parser = humantime::parse_duration, hide = true)]
+    pub progress_every: Duration,
     /// List only the tools the policy does not deny this agent outright (asked with empty
     /// arguments, one dry-run batch per listing); calls are decided as always.
     #[arg(long, env = "TOLLGATE_MCP_FILTER_TOOLS")]
@@ -94,6 +98,7 @@ impl std::fmt::Debug for McpArgs {
             on_behalf_of,
             mapping,
             wait,
+            progress_every,
             filter_tools,
             upstream_url,
             upstream_headers,
@@ -112,6 +117,7 @@ impl std::fmt::Debug for McpArgs {
             .field("on_behalf_of", on_behalf_of)
             .field("mapping", mapping)
             .field("wait", wait)
+            .field("progress_every", progress_every)
             .field("filter_tools", filter_tools)
             .field("upstream_url", upstream_url)
             .field("upstream_header_names", &names)
@@ -173,6 +179,7 @@ pub async fn run(args: &McpArgs) -> Result<(), McpError> {
         on_behalf_of,
         mapping,
         wait,
+        progress_every,
         filter_tools,
         upstream_url,
         upstream_headers,
@@ -206,8 +213,11 @@ pub async fn run(args: &McpArgs) -> Result<(), McpError> {
         client,
         agent,
         mapping,
-        *wait,
-        *filter_tools,
+        Options {
+            wait: *wait,
+            progress_every: *progress_every,
+            filter_tools: *filter_tools,
+        },
     );
     let session = gateway
         .serve(stdio())
