@@ -13,6 +13,7 @@
 pub mod gateway;
 mod listing;
 pub mod mapping;
+pub mod state;
 pub mod upstream;
 
 use std::{path::PathBuf, time::Duration};
