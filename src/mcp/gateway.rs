@@ -13,9 +13,9 @@ use std::{
 
 use rmcp::{
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
-        ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
-        ResultType, ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitationAction,
+        ErrorData, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+        ProgressToken, ResultType, ServerCapabilities, ServerConfig,
     },
     service::{Peer, RequestContext},
     RoleClient, RoleServer, ServerHandler,
@@ -23,8 +23,10 @@ use rmcp::{
 use serde_json::{Map, Value as Json};
 
 use super::{
+    elicit::{self, Prompt},
     listing,
     mapping::{intent, with_generation, Agent, Mapping},
+    state::{Binding, StateKey},
 };
 use crate::{
     client::{Client, ClientError},
@@ -54,6 +56,11 @@ pub struct Options {
     pub progress_every: Duration,
     /// Leave out of `tools/list` what the policy denies outright (`--filter-tools`).
     pub filter_tools: bool,
+    /// The console's public base URL (`--console-url`): set, a client that supports
+    /// URL-mode elicitation is sent to a pending approval's page.
+    pub console: Option<reqwest::Url>,
+    /// Seals the state a held call hands the client (`--state-key-file`).
+    pub state_key: Arc<StateKey>,
 }
 
 struct Inner {
@@ -81,6 +88,9 @@ enum Refusal {
     Spent(String),
     /// The tool error's text.
     Final(String),
+    /// The client is to be sent to this pending approval's console page first (2026-07-28
+    /// URL elicitation): the call answers an `InputRequiredResult`.
+    Elicit(String),
 }
 
 impl Gateway {
@@ -110,7 +120,7 @@ impl Gateway {
         &self,
         request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         let tool = request.name.to_string();
         let arguments = request.arguments.clone().unwrap_or_default();
         let stated = request
@@ -123,11 +133,35 @@ impl Gateway {
             .inner
             .mapping
             .request(&self.inner.agent, &tool, &arguments, &stated);
-        let cleared = match self.clear(asked, context).await {
+        let digest = asked
+            .context
+            .as_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default();
+        let binding = Binding {
+            agent: &self.inner.agent.id,
+            digest: &digest,
+        };
+        let Options {
+            console, state_key, ..
+        } = &self.inner.options;
+        let prompt = elicit::prompt(&request, context, console.as_ref(), state_key, binding)?;
+        let action = asked
+            .action
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        let cleared = match self.clear(asked, context, &prompt).await {
             Ok(c) => c,
-            Err(refusal) => {
-                tracing::info!(tool = %tool, reason = %refusal, "tool call refused");
-                return Ok(CallToolResult::error(vec![ContentBlock::text(refusal)]));
+            Err(Refusal::Elicit(id)) => {
+                let (page, said) = self.page(&action, &id);
+                tracing::info!(approval_id = %id, "client sent to the approval's console page");
+                let asking = elicit::input_required(page, said, &id, state_key, binding)?;
+                return Ok(asking.into());
+            }
+            Err(Refusal::Spent(text) | Refusal::Final(text)) => {
+                tracing::info!(tool = %tool, reason = %text, "tool call refused");
+                return Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into());
             }
         };
         let (arguments, note) = match cleared.narrowed {
@@ -146,18 +180,31 @@ impl Gateway {
         // The upstream may speak an older protocol (no `resultType`); a client on 2026-07-28
         // requires it, and rmcp strips it again for a legacy client.
         result.result_type = Some(ResultType::COMPLETE);
-        Ok(result)
+        Ok(result.into())
+    }
+
+    /// The console page of approval `id` and the message sending the user there (empty
+    /// without `--console-url`, which a prompt other than `Off` implies).
+    fn page(&self, action: &str, id: &str) -> (String, String) {
+        let page = self
+            .inner
+            .options
+            .console
+            .as_ref()
+            .map(|base| elicit::console_page(base, id))
+            .unwrap_or_default();
+        (page, elicit::message(action, id))
     }
 
     /// Asks tollgate, stepping past approvals this call's key maps to that were used up
     /// (so an identical later call gets a new approval, never the spent one), holding at
-    /// most `--wait` in all; the refusal text (for the tool error) when the call may not
-    /// proceed.
+    /// most `--wait` in all; why not when the call may not proceed (yet).
     async fn clear(
         &self,
         asked: pb::AuthorizeRequest,
         context: &RequestContext<RoleServer>,
-    ) -> Result<Cleared, String> {
+        prompt: &Prompt,
+    ) -> Result<Cleared, Refusal> {
         let key = asked
             .context
             .as_ref()
@@ -169,11 +216,11 @@ impl Gateway {
         let mut last = String::new();
         for _ in 0..MAX_ASKS {
             let attempt = with_generation(asked.clone(), generation);
-            let spent = match self.clear_once(attempt, deadline, context).await {
+            let spent = match self.clear_once(attempt, deadline, context, prompt).await {
                 Ok(cleared) if cleared.approved => Ok(cleared),
                 Ok(cleared) => return Ok(cleared),
                 Err(Refusal::Spent(why)) => Err(why),
-                Err(Refusal::Final(text)) => return Err(text),
+                Err(other) => return Err(other),
             };
             // Compare-then-set: a lost race only costs the next call a round trip.
             generation = generation.saturating_add(1);
@@ -188,7 +235,7 @@ impl Gateway {
                 }
             }
         }
-        Err(format!("not authorized: {last}"))
+        Err(Refusal::Final(format!("not authorized: {last}")))
     }
 
     /// One `Authorize` of `asked`, then forwarding, redeeming or holding as it answers.
@@ -197,6 +244,7 @@ impl Gateway {
         asked: pb::AuthorizeRequest,
         deadline: Instant,
         context: &RequestContext<RoleServer>,
+        prompt: &Prompt,
     ) -> Result<Cleared, Refusal> {
         let tollgate = &self.inner.tollgate;
         let answer = tollgate
@@ -217,8 +265,20 @@ impl Gateway {
                 })
             }
             Ok(pb::Effect::PendingApproval) if !answer.approval_id.is_empty() => {
+                let id = answer.approval_id;
+                match prompt {
+                    Prompt::Ask(Some(a)) if a.approval_id == id => {
+                        if a.action != ElicitationAction::Accept {
+                            return Err(Refusal::Final(still_pending(&id, true)));
+                        }
+                    }
+                    // Not yet asked, or asked about an approval since used up.
+                    Prompt::Ask(_) => return Err(Refusal::Elicit(id)),
+                    Prompt::Off | Prompt::Legacy => {}
+                }
                 let within = deadline.saturating_duration_since(Instant::now());
-                self.hold(&answer.approval_id, asked, within, context).await
+                let legacy = *prompt == Prompt::Legacy;
+                self.hold(&id, asked, within, context, legacy).await
             }
             _ => Err(Refusal::Final(format!(
                 "denied by policy: {}",
@@ -232,29 +292,55 @@ impl Gateway {
     }
 
     /// Holds the call until approval `id` is decided (or `within` runs out, or the client
-    /// cancels), then redeems its capability for the approved request.
+    /// cancels, or, with `legacy` URL elicitation, its user declines to open the approval's
+    /// page), then redeems its capability for the approved request.
     async fn hold(
         &self,
         id: &str,
         asked: pb::AuthorizeRequest,
         within: Duration,
         context: &RequestContext<RoleServer>,
+        legacy: bool,
     ) -> Result<Cleared, Refusal> {
         tracing::info!(approval_id = %id, "tool call held for approval");
         let tollgate = &self.inner.tollgate;
         let progress = context.meta.get_progress_token();
+        let action = asked
+            .action
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        let elicitation = legacy.then(elicit::elicitation_id);
+        let declined = async {
+            match &elicitation {
+                Some(eid) => {
+                    let (page, said) = self.page(&action, id);
+                    elicit::declined(&context.peer, page, said, eid).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let every = self.inner.options.progress_every;
+        let timed_out = || ClientError::WaitTimedOut {
+            approval_id: id.to_string(),
+        };
+        let mut user_declined = false;
         let waited = tokio::select! {
             w = tollgate.wait(id, within) => w,
-            () = keep_informed(&context.peer, progress, id, self.inner.options.progress_every) => {
-                unreachable_progress(id)
+            () = keep_informed(&context.peer, progress, id, every) => unreachable_progress(id),
+            () = context.ct.cancelled() => Err(timed_out()),
+            () = declined => {
+                user_declined = true;
+                Err(timed_out())
             }
-            () = context.ct.cancelled() => Err(ClientError::WaitTimedOut { approval_id: id.to_string() }),
         };
+        if let Some(eid) = &elicitation {
+            elicit::complete(&context.peer, eid).await;
+        }
         let approval = waited.map_err(|e| match e {
-            ClientError::WaitTimedOut { approval_id } => Refusal::Final(format!(
-                "approval {approval_id} is still pending; call the tool again with the same \
-                 arguments to resume waiting for it"
-            )),
+            ClientError::WaitTimedOut { approval_id } => {
+                Refusal::Final(still_pending(&approval_id, user_declined))
+            }
             e @ ClientError::Expired { .. } => Refusal::Spent(e.to_string()),
             other => Refusal::Final(refusal(other)),
         })?;
@@ -282,6 +368,19 @@ impl Gateway {
             approved: true,
         })
     }
+}
+
+/// The tool error of a call whose approval `id` is still pending when the hold ends.
+fn still_pending(id: &str, declined: bool) -> String {
+    let why = if declined {
+        " (the user declined to open it)"
+    } else {
+        ""
+    };
+    format!(
+        "approval {id} is still pending{why}; call the tool again with the same arguments to \
+         resume waiting for it"
+    )
 }
 
 /// The action params of `req` as tool arguments.
@@ -375,6 +474,6 @@ impl ServerHandler for Gateway {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.guarded(request, &context).await.map(Into::into)
+        self.guarded(request, &context).await
     }
 }

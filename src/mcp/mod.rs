@@ -10,13 +10,14 @@
 //! so it may ask about the agent named by `--subject`, and hold role `redeem` so it can redeem
 //! the capabilities of approved calls.
 
+mod elicit;
 pub mod gateway;
 mod listing;
 pub mod mapping;
 pub mod state;
 pub mod upstream;
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use clap::Args;
 use rmcp::{transport::stdio, ServiceExt};
@@ -24,6 +25,7 @@ use rmcp::{transport::stdio, ServiceExt};
 use crate::client::{Client, ClientError};
 use gateway::{Gateway, Options};
 use mapping::{Agent, Mapping};
+use state::StateKey;
 use upstream::Upstream;
 
 /// `tollgate mcp [flags] --upstream-url <URL>` or `tollgate mcp [flags] -- <server command>
@@ -58,6 +60,15 @@ pub struct McpArgs {
     /// How long a call awaiting approval is held before it answers with the approval id.
     #[arg(long, env = "TOLLGATE_MCP_WAIT", default_value = "60s", value_parser = humantime::parse_duration)]
     pub wait: Duration,
+    /// The public base URL of tollgate's console, e.g. `https://tollgate.example.com`: a client
+    /// that supports URL-mode elicitation is sent to a pending approval's page
+    /// (`<URL>/console/approvals/<id>`); its answer is never taken as approval.
+    #[arg(long, env = "TOLLGATE_MCP_CONSOLE_URL", value_name = "URL")]
+    pub console_url: Option<String>,
+    /// A file whose bytes (at least 32) key the MAC over the state a held call hands the
+    /// client (so it survives a gateway restart); without it, a random key per process.
+    #[arg(long, env = "TOLLGATE_MCP_STATE_KEY_FILE", value_name = "PATH")]
+    pub state_key_file: Option<PathBuf>,
     /// How often a held call whose client sent a `progressToken` is sent a progress
     /// notification (hidden: tests shorten it).
     #[arg(long, env = "TOLLGATE_MCP_PROGRESS_EVERY", default_value = "5s", value_parser = humantime::parse_duration, hide = true)]
@@ -100,6 +111,8 @@ impl std::fmt::Debug for McpArgs {
             mapping,
             wait,
             progress_every,
+            console_url,
+            state_key_file,
             filter_tools,
             upstream_url,
             upstream_headers,
@@ -119,6 +132,8 @@ impl std::fmt::Debug for McpArgs {
             .field("mapping", mapping)
             .field("wait", wait)
             .field("progress_every", progress_every)
+            .field("console_url", console_url)
+            .field("state_key_file", state_key_file)
             .field("filter_tools", filter_tools)
             .field("upstream_url", upstream_url)
             .field("upstream_header_names", &names)
@@ -181,12 +196,19 @@ pub async fn run(args: &McpArgs) -> Result<(), McpError> {
         mapping,
         wait,
         progress_every,
+        console_url,
+        state_key_file,
         filter_tools,
         upstream_url,
         upstream_headers,
         server,
     } = args;
     let upstream = Upstream::choose(upstream_url.as_deref(), upstream_headers, server)?;
+    let console = console_url
+        .as_deref()
+        .map(elicit::console_base)
+        .transpose()?;
+    let state_key = Arc::new(StateKey::load(state_key_file.as_deref())?);
     if subject.trim().is_empty() {
         return Err(McpError::Missing("--subject"));
     }
@@ -218,6 +240,8 @@ pub async fn run(args: &McpArgs) -> Result<(), McpError> {
             wait: *wait,
             progress_every: *progress_every,
             filter_tools: *filter_tools,
+            console,
+            state_key,
         },
     );
     let session = gateway

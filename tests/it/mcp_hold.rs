@@ -119,3 +119,114 @@ async fn a_held_call_reports_progress_then_answers_with_the_forwarded_result() {
     client.finish().await;
     s.stop().await;
 }
+
+/// The console base the gateway is told (the client only records the URL it is sent to).
+const CONSOLE: &str = "https://console.tollgate.test/";
+
+/// The approval id at the end of a console page URL under [`CONSOLE`].
+fn approval_of(elicited: &Value) -> String {
+    assert_eq!(elicited["event"], "elicitation", "{elicited}");
+    assert_eq!(elicited["mode"], "url", "{elicited}");
+    let url = elicited["url"].as_str().unwrap_or_default();
+    let id = url
+        .strip_prefix("https://console.tollgate.test/console/approvals/")
+        .unwrap_or_else(|| panic!("{url} is not an approval's console page"));
+    let said = elicited["message"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("mcp.export_rows") && said.contains(id),
+        "{said}"
+    );
+    id.to_string()
+}
+
+/// One client answering URL elicitations with `answer` on the current protocol (or the
+/// handshake-era one with `legacy`) in front of a gateway that knows the console.
+fn eliciting(s: &TestServer, log: &Path, answer: &str, legacy: bool) -> PyClient {
+    let mut flags = vec!["--elicit", answer];
+    if legacy {
+        flags.push("--legacy");
+    }
+    let gateway = ["--wait", "60s", "--console-url", CONSOLE];
+    PyClient::start(s, log, &flags, &gateway)
+}
+
+#[tokio::test]
+async fn a_client_sent_to_the_approvals_page_gets_the_result_once_a_reviewer_approves() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let mut client = eliciting(&s, &log, "accept", false);
+
+    let elicited = client.next().await;
+    let sent_to = approval_of(&elicited);
+    // 2026-07-28 has no elicitationId: the elicitation came in an InputRequiredResult.
+    assert!(
+        !elicited["id"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("tollgate-"),
+        "{elicited}"
+    );
+    assert!(received(&log).is_empty(), "forwarded before approval");
+    // Accepting is not approving: the call is held until the reviewer decides.
+    let approved = review(&s, pb::Verdict::Approve, None).await;
+    assert_eq!(approved, sent_to);
+    let result = client.next_but_progress().await;
+    assert_eq!(result["event"], "result", "{result}");
+    assert_eq!(result["is_error"], false, "{result}");
+    assert_eq!(result["text"], "exported 5000 rows of users");
+    assert_eq!(received(&log), [exported(5000)]);
+    client.finish().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_handshake_era_client_is_sent_to_the_page_while_the_call_is_held() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let mut client = eliciting(&s, &log, "accept", true);
+
+    let elicited = client.next().await;
+    let sent_to = approval_of(&elicited);
+    let id = elicited["id"].as_str().unwrap_or_default();
+    assert!(id.starts_with("tollgate-"), "an elicitationId: {elicited}");
+    assert!(received(&log).is_empty(), "forwarded before approval");
+    assert_eq!(review(&s, pb::Verdict::Approve, None).await, sent_to);
+    let completed = client.next_but_progress().await;
+    assert_eq!(completed["event"], "elicitation_complete", "{completed}");
+    assert_eq!(completed["id"], id, "{completed}");
+    let result = client.next_but_progress().await;
+    assert_eq!(result["is_error"], false, "{result}");
+    assert_eq!(received(&log), [exported(5000)]);
+    client.finish().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn declining_the_page_answers_the_pending_approval_which_a_later_call_resumes() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+
+    let mut decliner = eliciting(&s, &log, "decline", false);
+    let sent_to = approval_of(&decliner.next().await);
+    let refused = decliner.next_but_progress().await;
+    assert_eq!(refused["is_error"], true, "{refused}");
+    let said = refused["text"].as_str().unwrap_or_default();
+    assert!(
+        said.contains(&sent_to) && said.contains("still pending") && said.contains("declined"),
+        "{said}"
+    );
+    decliner.finish().await;
+
+    // The identical call from another session is sent to the same approval and resumes it.
+    let mut client = eliciting(&s, &log, "accept", false);
+    assert_eq!(approval_of(&client.next().await), sent_to);
+    assert_eq!(review(&s, pb::Verdict::Approve, None).await, sent_to);
+    let result = client.next_but_progress().await;
+    assert_eq!(result["is_error"], false, "{result}");
+    assert_eq!(received(&log), [exported(5000)]);
+    client.finish().await;
+    s.stop().await;
+}

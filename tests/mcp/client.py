@@ -4,6 +4,7 @@ stdout, so a test can synchronise on them (approve once the client was told to w
 
     {"event": "progress", "progress": 1.0, "message": "..."}   each progress notification
     {"event": "elicitation", "mode": "url", "url": "...", "message": "...", "id": "..."}
+    {"event": "elicitation_complete", "id": "..."}                notifications/elicitation/complete
     {"event": "result", "is_error": false, "text": "..."}       the call's answer
 
 Usage: client.py [--legacy] [--elicit accept|decline|cancel] [--calls N] -- <gateway command...>
@@ -46,7 +47,12 @@ async def _main(args: argparse.Namespace) -> None:
     async def on_progress(progress, _total, message):
         _say({"event": "progress", "progress": progress, "message": message})
 
+    async def on_message(message):
+        if isinstance(message, types.ElicitCompleteNotification):
+            _say({"event": "elicitation_complete", "id": message.params.elicitation_id})
+
     options = {"mode": "legacy"} if args.legacy else {}
+    options["message_handler"] = on_message
     if args.elicit:
         options["elicitation_callback"] = on_elicit
     async with Client(server, **options) as client:
