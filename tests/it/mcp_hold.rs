@@ -230,3 +230,35 @@ async fn declining_the_page_answers_the_pending_approval_which_a_later_call_resu
     client.finish().await;
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_forged_request_state_is_refused_naming_it_and_nothing_is_forwarded() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    for forgery in ["tamper", "other-arguments"] {
+        let flags = ["--elicit", "accept", "--forge", forgery];
+        let gateway = ["--wait", "60s", "--console-url", CONSOLE];
+        let mut client = PyClient::start(&s, &log, &flags, &gateway);
+        let state = client.next().await;
+        assert_eq!(
+            state,
+            json!({"event": "state", "present": true}),
+            "{forgery}"
+        );
+        let refused = client.next_but_progress().await;
+        assert_eq!(refused["event"], "error", "{forgery}: {refused}");
+        assert_eq!(refused["code"], -32602, "{forgery}: invalid params");
+        let said = refused["message"].as_str().unwrap_or_default();
+        assert!(
+            said.contains("requestState") && said.contains("does not verify"),
+            "{forgery}: {said}"
+        );
+        client.finish().await;
+    }
+    assert!(
+        received(&log).is_empty(),
+        "a forged state reached the server"
+    );
+    s.stop().await;
+}

@@ -6,12 +6,17 @@ stdout, so a test can synchronise on them (approve once the client was told to w
     {"event": "elicitation", "mode": "url", "url": "...", "message": "...", "id": "..."}
     {"event": "elicitation_complete", "id": "..."}                notifications/elicitation/complete
     {"event": "result", "is_error": false, "text": "..."}       the call's answer
+    {"event": "error", "code": -32602, "message": "..."}        the call's JSON-RPC error
 
-Usage: client.py [--legacy] [--elicit accept|decline|cancel] [--calls N] -- <gateway command...>
+Usage: client.py [--legacy] [--elicit accept|decline|cancel] [--calls N] [--forge HOW]
+                 -- <gateway command...>
 
 `--elicit` declares the elicitation capability (form and URL modes) and answers every
 elicitation with that action; `--legacy` speaks the initialize-handshake protocol
-(2025-11-25) instead of the current one; `--calls` makes the same call N times in a row."""
+(2025-11-25) instead of the current one; `--calls` makes the same call N times in a row.
+`--forge` plays a client that calls again with a `requestState` other than the one it was
+given: `tamper` changes one character of it, `other-arguments` echoes it with other
+arguments (the state of another call)."""
 
 import argparse
 import json
@@ -22,6 +27,9 @@ import anyio
 import mcp_types as types
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
+
+ARGUMENTS = {"table": "users", "rows": 5000}
 
 
 def _say(event: dict) -> None:
@@ -57,14 +65,40 @@ async def _main(args: argparse.Namespace) -> None:
         options["elicitation_callback"] = on_elicit
     async with Client(server, **options) as client:
         await client.list_tools()
+        if args.forge:
+            await _forge(client, args.forge)
+            return
         for _ in range(args.calls):
             result = await client.call_tool(
                 "export_rows",
-                {"table": "users", "rows": 5000},
+                ARGUMENTS,
                 progress_callback=on_progress,
             )
             text = "\n".join(c.text for c in result.content if getattr(c, "text", None))
             _say({"event": "result", "is_error": bool(result.is_error), "text": text})
+
+
+async def _forge(client: Client, how: str) -> None:
+    """Takes the state of a first call and calls again with a forged use of it."""
+    first = await client.session.call_tool("export_rows", ARGUMENTS, allow_input_required=True)
+    state = first.request_state
+    _say({"event": "state", "present": bool(state)})
+    arguments = ARGUMENTS
+    if how == "tamper":
+        at = len(state) // 2
+        state = state[:at] + ("B" if state[at] == "A" else "A") + state[at + 1 :]
+    else:
+        arguments = {"table": "users", "rows": 1}
+    answers = {"tollgate/approval": types.ElicitResult(action="accept")}
+    try:
+        result = await client.session.call_tool(
+            "export_rows", arguments, input_responses=answers, request_state=state,
+            allow_input_required=True,
+        )
+        _say({"event": "result", "is_error": bool(getattr(result, "is_error", False)),
+              "text": str(result)})
+    except MCPError as e:
+        _say({"event": "error", "code": e.code, "message": e.error.message})
 
 
 if __name__ == "__main__":
@@ -72,6 +106,7 @@ if __name__ == "__main__":
     parser.add_argument("--legacy", action="store_true")
     parser.add_argument("--elicit", choices=["accept", "decline", "cancel"])
     parser.add_argument("--calls", type=int, default=1)
+    parser.add_argument("--forge", choices=["tamper", "other-arguments"])
     parser.add_argument("command", nargs=argparse.REMAINDER)
     anyio.run(_main, parser.parse_args())
     sys.exit(0)
