@@ -115,7 +115,8 @@ impl Gateway {
         }
     }
 
-    /// Decides the call, then forwards what was allowed; every refusal is a tool error.
+    /// Decides the call, then forwards what was allowed; every refusal is a tool error; a
+    /// client to be sent to a pending approval's page first gets an `InputRequiredResult`.
     async fn guarded(
         &self,
         request: CallToolRequestParams,
@@ -164,6 +165,16 @@ impl Gateway {
                 return Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into());
             }
         };
+        self.forward(request, cleared).await
+    }
+
+    /// Forwards the call as tollgate cleared it (a reviewer's narrowed arguments, with a note
+    /// saying so, or the call as asked) and relays the upstream's result.
+    async fn forward(
+        &self,
+        request: CallToolRequestParams,
+        cleared: Cleared,
+    ) -> Result<CallToolResponse, ErrorData> {
         let (arguments, note) = match cleared.narrowed {
             Some((narrowed, note)) => (Some(narrowed), Some(note)),
             None => (request.arguments, None),
@@ -171,7 +182,7 @@ impl Gateway {
         let mut forward = CallToolRequestParams::new(request.name.clone());
         forward.arguments = arguments;
         let mut result = self.inner.upstream.call_tool(forward).await.map_err(|e| {
-            tracing::warn!(tool = %tool, error = %e, "upstream tool call failed");
+            tracing::warn!(tool = %request.name, error = %e, "upstream tool call failed");
             ErrorData::internal_error(format!("upstream MCP server: {e}"), None)
         })?;
         if let Some(note) = note {
@@ -303,47 +314,13 @@ impl Gateway {
         legacy: bool,
     ) -> Result<Cleared, Refusal> {
         tracing::info!(approval_id = %id, "tool call held for approval");
-        let tollgate = &self.inner.tollgate;
-        let progress = context.meta.get_progress_token();
         let action = asked
             .action
             .as_ref()
             .map(|a| a.name.clone())
             .unwrap_or_default();
-        let elicitation = legacy.then(elicit::elicitation_id);
-        let declined = async {
-            match &elicitation {
-                Some(eid) => {
-                    let (page, said) = self.page(&action, id);
-                    elicit::declined(&context.peer, page, said, eid).await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        let every = self.inner.options.progress_every;
-        let timed_out = || ClientError::WaitTimedOut {
-            approval_id: id.to_string(),
-        };
-        let mut user_declined = false;
-        let waited = tokio::select! {
-            w = tollgate.wait(id, within) => w,
-            () = keep_informed(&context.peer, progress, id, every) => unreachable_progress(id),
-            () = context.ct.cancelled() => Err(timed_out()),
-            () = declined => {
-                user_declined = true;
-                Err(timed_out())
-            }
-        };
-        if let Some(eid) = &elicitation {
-            elicit::complete(&context.peer, eid).await;
-        }
-        let approval = waited.map_err(|e| match e {
-            ClientError::WaitTimedOut { approval_id } => {
-                Refusal::Final(still_pending(&approval_id, user_declined))
-            }
-            e @ ClientError::Expired { .. } => Refusal::Spent(e.to_string()),
-            other => Refusal::Final(refusal(other)),
-        })?;
+        let approval = self.decision(id, &action, within, context, legacy).await?;
+        let tollgate = &self.inner.tollgate;
         let approved = approval.request.clone().unwrap_or(asked);
         tollgate
             .redeem(&approval.capability, approved.clone())
@@ -366,6 +343,54 @@ impl Gateway {
         Ok(Cleared {
             narrowed,
             approved: true,
+        })
+    }
+
+    /// Waits for approval `id`'s decision, with progress notifications when asked for and,
+    /// with `legacy` URL elicitation, the client sent to the approval's page meanwhile (and
+    /// told when that is over); why not when the hold ends first.
+    async fn decision(
+        &self,
+        id: &str,
+        action: &str,
+        within: Duration,
+        context: &RequestContext<RoleServer>,
+        legacy: bool,
+    ) -> Result<pb::Approval, Refusal> {
+        let progress = context.meta.get_progress_token();
+        let elicitation = legacy.then(elicit::elicitation_id);
+        let declined = async {
+            match &elicitation {
+                Some(eid) => {
+                    let (page, said) = self.page(action, id);
+                    elicit::declined(&context.peer, page, said, eid).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let every = self.inner.options.progress_every;
+        let timed_out = || ClientError::WaitTimedOut {
+            approval_id: id.to_string(),
+        };
+        let mut user_declined = false;
+        let waited = tokio::select! {
+            w = self.inner.tollgate.wait(id, within) => w,
+            () = keep_informed(&context.peer, progress, id, every) => unreachable_progress(id),
+            () = context.ct.cancelled() => Err(timed_out()),
+            () = declined => {
+                user_declined = true;
+                Err(timed_out())
+            }
+        };
+        if let Some(eid) = &elicitation {
+            elicit::complete(&context.peer, eid).await;
+        }
+        waited.map_err(|e| match e {
+            ClientError::WaitTimedOut { approval_id } => {
+                Refusal::Final(still_pending(&approval_id, user_declined))
+            }
+            e @ ClientError::Expired { .. } => Refusal::Spent(e.to_string()),
+            other => Refusal::Final(refusal(other)),
         })
     }
 }
