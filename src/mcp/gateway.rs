@@ -2,7 +2,8 @@
 //! (with `--filter-tools`, without the tools the policy denies this agent outright); every
 //! `tools/call` is decided by tollgate first. ALLOW forwards; DENY answers a tool error
 //! with the policy's reasons; PENDING_APPROVAL holds the call (with progress notifications
-//! when the client asked for them) until a reviewer decides or the wait runs out, then
+//! when the client asked for them; a client that supports URL-mode elicitation is first
+//! sent to the approval's console page) until a reviewer decides or the wait runs out, then
 //! redeems the capability for exactly the approved arguments and forwards those. Nothing the
 //! client sends can skip a step: the gateway asks, waits and redeems itself.
 

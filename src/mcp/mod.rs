@@ -4,7 +4,9 @@
 //! gateway on stdio. `tools/list` passes through; every
 //! `tools/call` is an `Authorize` request through [`crate::client`] (see [`mapping`] for the
 //! input it becomes) and is forwarded only once tollgate allowed exactly those arguments
-//! (see [`gateway`] for the hold-and-resume flow).
+//! (see [`gateway`] for the hold-and-resume flow). With `--console-url`, a client that
+//! supports URL-mode elicitation is sent to the pending approval's console page (see
+//! `elicit`); the only state handed to a client and read back is sealed (see [`state`]).
 //!
 //! The gateway's token must be a gateway identity (role `gateway` or `assert_subjects: true`)
 //! so it may ask about the agent named by `--subject`, and hold role `redeem` so it can redeem

@@ -262,3 +262,24 @@ async fn a_forged_request_state_is_refused_naming_it_and_nothing_is_forwarded() 
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_handshake_era_client_declining_the_page_gets_the_pending_approval_named() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let mut client = eliciting(&s, &log, "decline", true);
+    let sent_to = approval_of(&client.next().await);
+    let completed = client.next_but_progress().await;
+    assert_eq!(completed["event"], "elicitation_complete", "{completed}");
+    let refused = client.next_but_progress().await;
+    assert_eq!(refused["is_error"], true, "{refused}");
+    let said = refused["text"].as_str().unwrap_or_default();
+    assert!(
+        said.contains(&sent_to) && said.contains("declined"),
+        "{said}"
+    );
+    assert!(received(&log).is_empty());
+    client.finish().await;
+    s.stop().await;
+}
