@@ -8,12 +8,12 @@ stdout, so a test can synchronise on them (approve once the client was told to w
     {"event": "result", "is_error": false, "text": "..."}       the call's answer
     {"event": "error", "code": -32602, "message": "..."}        the call's JSON-RPC error
 
-Usage: client.py [--legacy] [--elicit accept|decline|cancel] [--calls N] [--forge HOW]
+Usage: client.py [--legacy] [--elicit accept|decline|cancel] [--forge HOW]
                  -- <gateway command...>
 
 `--elicit` declares the elicitation capability (form and URL modes) and answers every
 elicitation with that action; `--legacy` speaks the initialize-handshake protocol
-(2025-11-25) instead of the current one; `--calls` makes the same call N times in a row.
+(2025-11-25) instead of the current one.
 `--forge` plays a client that calls again with a `requestState` other than the one it was
 given: `tamper` changes one character of it, `other-arguments` echoes it with other
 arguments (the state of another call)."""
@@ -68,14 +68,9 @@ async def _main(args: argparse.Namespace) -> None:
         if args.forge:
             await _forge(client, args.forge)
             return
-        for _ in range(args.calls):
-            result = await client.call_tool(
-                "export_rows",
-                ARGUMENTS,
-                progress_callback=on_progress,
-            )
-            text = "\n".join(c.text for c in result.content if getattr(c, "text", None))
-            _say({"event": "result", "is_error": bool(result.is_error), "text": text})
+        result = await client.call_tool("export_rows", ARGUMENTS, progress_callback=on_progress)
+        text = "\n".join(c.text for c in result.content if getattr(c, "text", None))
+        _say({"event": "result", "is_error": bool(result.is_error), "text": text})
 
 
 async def _forge(client: Client, how: str) -> None:
@@ -105,7 +100,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--legacy", action="store_true")
     parser.add_argument("--elicit", choices=["accept", "decline", "cancel"])
-    parser.add_argument("--calls", type=int, default=1)
     parser.add_argument("--forge", choices=["tamper", "other-arguments"])
     parser.add_argument("command", nargs=argparse.REMAINDER)
     anyio.run(_main, parser.parse_args())
