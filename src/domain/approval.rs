@@ -388,6 +388,29 @@ impl RedeemOutcome {
     }
 }
 
+/// Why a redemption was refused, as a value a caller can act on (a gateway tells a used-up
+/// approval, after which an identical call asks anew, from a call that is simply wrong); the
+/// refusal's text stays for people and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RedeemRefusal {
+    /// The token is malformed, signed by another key, or its claims are not ours.
+    Invalid,
+    /// No such capability is stored.
+    NotFound,
+    /// It was used before (by this caller or a concurrent one).
+    AlreadyRedeemed,
+    /// Its deadline has passed.
+    Expired,
+    /// It was withdrawn.
+    Revoked,
+    /// The presented request is not the one it was minted for.
+    RequestMismatch,
+    /// Its approval is no longer approved (e.g. withdrawn after the capability was minted).
+    ApprovalNotInForce,
+    /// The serving policy now denies the presented request.
+    PolicyDenies,
+}
+
 /// The result of recording a review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReviewOutcome {

@@ -18,7 +18,7 @@ mod validate;
 
 pub use approval::{
     Approval, ApprovalState, Capability, CapabilityState, NewApproval, RedeemOutcome,
-    RequestChange, Review, ReviewOutcome, ReviewVerdict,
+    RedeemRefusal, RequestChange, Review, ReviewOutcome, ReviewVerdict,
 };
 pub use audit::{
     chain, link, trace_id_of, AuditContext, AuditEvent, AuditFilter, AuditKind, AuditRecord,

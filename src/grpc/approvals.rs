@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use super::{authorizer::identify, convert, pb, status, trace};
 use crate::{
     approval::ApprovalView,
-    domain::{ApprovalFilter, ApprovalState, InvalidField, Page, ReviewVerdict},
+    domain::{ApprovalFilter, ApprovalState, InvalidField, Page, RedeemRefusal, ReviewVerdict},
     identity::Authenticator,
     service::{check_review_text, ApprovalQuery, ReviewRequest, Tollgate},
 };
@@ -175,6 +175,22 @@ pub fn redemption(
     convert::request(wire).map_err(|f| f.within("request"))
 }
 
+/// A redemption's refusal on the wire (UNSPECIFIED when it was allowed).
+pub fn refusal(r: Option<RedeemRefusal>) -> pb::RedeemRefusal {
+    use pb::RedeemRefusal as P;
+    match r {
+        None => P::Unspecified,
+        Some(RedeemRefusal::Invalid) => P::Invalid,
+        Some(RedeemRefusal::NotFound) => P::NotFound,
+        Some(RedeemRefusal::AlreadyRedeemed) => P::AlreadyRedeemed,
+        Some(RedeemRefusal::Expired) => P::Expired,
+        Some(RedeemRefusal::Revoked) => P::Revoked,
+        Some(RedeemRefusal::RequestMismatch) => P::RequestMismatch,
+        Some(RedeemRefusal::ApprovalNotInForce) => P::ApprovalNotInForce,
+        Some(RedeemRefusal::PolicyDenies) => P::PolicyDenies,
+    }
+}
+
 type WaitStream = Pin<Box<dyn Stream<Item = Result<pb::Approval, Status>> + Send>>;
 
 impl ApprovalsService {
@@ -270,6 +286,7 @@ impl ApprovalsService {
             .map_err(|e| status::service(&e))?;
         Ok(pb::RedeemCapabilityResponse {
             allowed: r.allowed,
+            refusal: refusal(r.refusal) as i32,
             reason: r.reason,
             approval_id: r.approval_id.unwrap_or_default(),
             capability_id: r.capability_id,
@@ -328,5 +345,32 @@ impl pb::approvals_server::Approvals for ApprovalsService {
     ) -> Result<Response<pb::RedeemCapabilityResponse>, Status> {
         let span = trace::server_span("tollgate.v1.Approvals/RedeemCapability", request.metadata());
         trace::in_span(span, self.redeem_capability_in(request)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_its_own_wire_value_and_allowed_is_unspecified() {
+        use pb::RedeemRefusal as P;
+        use RedeemRefusal as D;
+        let table = [
+            (D::Invalid, P::Invalid),
+            (D::NotFound, P::NotFound),
+            (D::AlreadyRedeemed, P::AlreadyRedeemed),
+            (D::Expired, P::Expired),
+            (D::Revoked, P::Revoked),
+            (D::RequestMismatch, P::RequestMismatch),
+            (D::ApprovalNotInForce, P::ApprovalNotInForce),
+            (D::PolicyDenies, P::PolicyDenies),
+        ];
+        for (domain, wire) in table {
+            assert_eq!(refusal(Some(domain)), wire, "{domain:?}");
+        }
+        assert_eq!(refusal(None), P::Unspecified);
+        let distinct: std::collections::HashSet<_> = table.iter().map(|(_, w)| *w).collect();
+        assert_eq!(distinct.len(), table.len());
     }
 }

@@ -2,7 +2,8 @@
 //! (with `--filter-tools`, without the tools the policy denies this agent outright); every
 //! `tools/call` is decided by tollgate first. ALLOW forwards; DENY answers a tool error
 //! with the policy's reasons; PENDING_APPROVAL holds the call (with progress notifications
-//! when the client asked for them) until a reviewer decides or the wait runs out, then
+//! when the client asked for them; a client that supports URL-mode elicitation is first
+//! sent to the approval's console page) until a reviewer decides or the wait runs out, then
 //! redeems the capability for exactly the approved arguments and forwards those. Nothing the
 //! client sends can skip a step: the gateway asks, waits and redeems itself.
 
@@ -13,9 +14,9 @@ use std::{
 
 use rmcp::{
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
-        ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
-        ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitationAction,
+        ErrorData, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+        ProgressToken, ResultType, ServerCapabilities, ServerConfig,
     },
     service::{Peer, RequestContext},
     RoleClient, RoleServer, ServerHandler,
@@ -23,16 +24,15 @@ use rmcp::{
 use serde_json::{Map, Value as Json};
 
 use super::{
+    elicit::{self, Prompt},
     listing,
     mapping::{intent, with_generation, Agent, Mapping},
+    state::{Binding, StateKey},
 };
 use crate::{
     client::{Client, ClientError},
     grpc::{convert::struct_json, pb},
 };
-
-/// How often a held call tells a client that asked for progress that it is still waiting.
-const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// How many used-up approvals one call steps past before it gives up (each step is one
 /// `Authorize`; more than a few happen only after a gateway restart forgot the generations).
@@ -42,13 +42,26 @@ const MAX_ASKS: u32 = 16;
 /// never safety (tollgate refuses a used capability whatever the gateway remembers).
 const REMEMBERED_CALLS: u64 = 100_000;
 
-/// The redemption refusals that mean the approval was used up, not that the call is wrong.
-const SPENT_REASONS: [&str; 2] = ["capability already redeemed", "capability expired"];
-
 /// The gateway's server side: one per client session.
 #[derive(Clone)]
 pub struct Gateway {
     inner: Arc<Inner>,
+}
+
+/// How the gateway holds and lists, from its flags.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long a pending call is held before it answers with the approval id (`--wait`).
+    pub wait: Duration,
+    /// How often a held call that asked for progress is told it still waits.
+    pub progress_every: Duration,
+    /// Leave out of `tools/list` what the policy denies outright (`--filter-tools`).
+    pub filter_tools: bool,
+    /// The console's public base URL (`--console-url`): set, a client that supports
+    /// URL-mode elicitation is sent to a pending approval's page.
+    pub console: Option<reqwest::Url>,
+    /// Seals the state a held call hands the client (`--state-key-file`).
+    pub state_key: Arc<StateKey>,
 }
 
 struct Inner {
@@ -56,8 +69,7 @@ struct Inner {
     tollgate: Client,
     agent: Agent,
     mapping: Mapping,
-    wait: Duration,
-    filter_tools: bool,
+    options: Options,
     /// The generation each call (by its idempotency key) asks under: 0 unless an approval
     /// it mapped to was used up, so an identical later call asks anew, never reusing it.
     generations: moka::sync::Cache<String, u32>,
@@ -77,19 +89,20 @@ enum Refusal {
     Spent(String),
     /// The tool error's text.
     Final(String),
+    /// The client is to be sent to this pending approval's console page first (2026-07-28
+    /// URL elicitation): the call answers an `InputRequiredResult`.
+    Elicit(String),
 }
 
 impl Gateway {
     /// A gateway forwarding to `upstream`, asking `tollgate` about `agent`'s calls, holding
-    /// a pending call up to `wait`; with `filter_tools`, `tools/list` leaves out the tools
-    /// the policy denies `agent` outright.
+    /// and listing as `options` say.
     pub fn new(
         upstream: Peer<RoleClient>,
         tollgate: Client,
         agent: Agent,
         mapping: Mapping,
-        wait: Duration,
-        filter_tools: bool,
+        options: Options,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -97,19 +110,19 @@ impl Gateway {
                 tollgate,
                 agent,
                 mapping,
-                wait,
-                filter_tools,
+                options,
                 generations: moka::sync::Cache::new(REMEMBERED_CALLS),
             }),
         }
     }
 
-    /// Decides the call, then forwards what was allowed; every refusal is a tool error.
+    /// Decides the call, then forwards what was allowed; every refusal is a tool error; a
+    /// client to be sent to a pending approval's page first gets an `InputRequiredResult`.
     async fn guarded(
         &self,
         request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         let tool = request.name.to_string();
         let arguments = request.arguments.clone().unwrap_or_default();
         let stated = request
@@ -122,13 +135,47 @@ impl Gateway {
             .inner
             .mapping
             .request(&self.inner.agent, &tool, &arguments, &stated);
-        let cleared = match self.clear(asked, context).await {
+        let digest = asked
+            .context
+            .as_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default();
+        let binding = Binding {
+            agent: &self.inner.agent.id,
+            digest: &digest,
+        };
+        let Options {
+            console, state_key, ..
+        } = &self.inner.options;
+        let prompt = elicit::prompt(&request, context, console.as_ref(), state_key, binding)?;
+        let action = asked
+            .action
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        let cleared = match self.clear(asked, context, &prompt).await {
             Ok(c) => c,
-            Err(refusal) => {
-                tracing::info!(tool = %tool, reason = %refusal, "tool call refused");
-                return Ok(CallToolResult::error(vec![ContentBlock::text(refusal)]));
+            Err(Refusal::Elicit(id)) => {
+                let (page, said) = self.page(&action, &id);
+                tracing::info!(approval_id = %id, "client sent to the approval's console page");
+                let asking = elicit::input_required(page, said, &id, state_key, binding)?;
+                return Ok(asking.into());
+            }
+            Err(Refusal::Spent(text) | Refusal::Final(text)) => {
+                tracing::info!(tool = %tool, reason = %text, "tool call refused");
+                return Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into());
             }
         };
+        self.forward(request, cleared).await
+    }
+
+    /// Forwards the call as tollgate cleared it (a reviewer's narrowed arguments, with a note
+    /// saying so, or the call as asked) and relays the upstream's result.
+    async fn forward(
+        &self,
+        request: CallToolRequestParams,
+        cleared: Cleared,
+    ) -> Result<CallToolResponse, ErrorData> {
         let (arguments, note) = match cleared.narrowed {
             Some((narrowed, note)) => (Some(narrowed), Some(note)),
             None => (request.arguments, None),
@@ -136,40 +183,56 @@ impl Gateway {
         let mut forward = CallToolRequestParams::new(request.name.clone());
         forward.arguments = arguments;
         let mut result = self.inner.upstream.call_tool(forward).await.map_err(|e| {
-            tracing::warn!(tool = %tool, error = %e, "upstream tool call failed");
+            tracing::warn!(tool = %request.name, error = %e, "upstream tool call failed");
             ErrorData::internal_error(format!("upstream MCP server: {e}"), None)
         })?;
         if let Some(note) = note {
             result.content.push(ContentBlock::text(note));
         }
-        Ok(result)
+        // The upstream may speak an older protocol (no `resultType`); a client on 2026-07-28
+        // requires it, and rmcp strips it again for a legacy client.
+        result.result_type = Some(ResultType::COMPLETE);
+        Ok(result.into())
+    }
+
+    /// The console page of approval `id` and the message sending the user there (empty
+    /// without `--console-url`, which a prompt other than `Off` implies).
+    fn page(&self, action: &str, id: &str) -> (String, String) {
+        let page = self
+            .inner
+            .options
+            .console
+            .as_ref()
+            .map(|base| elicit::console_page(base, id))
+            .unwrap_or_default();
+        (page, elicit::message(action, id))
     }
 
     /// Asks tollgate, stepping past approvals this call's key maps to that were used up
     /// (so an identical later call gets a new approval, never the spent one), holding at
-    /// most `--wait` in all; the refusal text (for the tool error) when the call may not
-    /// proceed.
+    /// most `--wait` in all; why not when the call may not proceed (yet).
     async fn clear(
         &self,
         asked: pb::AuthorizeRequest,
         context: &RequestContext<RoleServer>,
-    ) -> Result<Cleared, String> {
+        prompt: &Prompt,
+    ) -> Result<Cleared, Refusal> {
         let key = asked
             .context
             .as_ref()
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
-        let deadline = Instant::now() + self.inner.wait;
+        let deadline = Instant::now() + self.inner.options.wait;
         let generations = &self.inner.generations;
         let mut generation = generations.get(&key).unwrap_or(0);
         let mut last = String::new();
         for _ in 0..MAX_ASKS {
             let attempt = with_generation(asked.clone(), generation);
-            let spent = match self.clear_once(attempt, deadline, context).await {
+            let spent = match self.clear_once(attempt, deadline, context, prompt).await {
                 Ok(cleared) if cleared.approved => Ok(cleared),
                 Ok(cleared) => return Ok(cleared),
                 Err(Refusal::Spent(why)) => Err(why),
-                Err(Refusal::Final(text)) => return Err(text),
+                Err(other) => return Err(other),
             };
             // Compare-then-set: a lost race only costs the next call a round trip.
             generation = generation.saturating_add(1);
@@ -184,7 +247,7 @@ impl Gateway {
                 }
             }
         }
-        Err(format!("not authorized: {last}"))
+        Err(Refusal::Final(format!("not authorized: {last}")))
     }
 
     /// One `Authorize` of `asked`, then forwarding, redeeming or holding as it answers.
@@ -193,6 +256,7 @@ impl Gateway {
         asked: pb::AuthorizeRequest,
         deadline: Instant,
         context: &RequestContext<RoleServer>,
+        prompt: &Prompt,
     ) -> Result<Cleared, Refusal> {
         let tollgate = &self.inner.tollgate;
         let answer = tollgate
@@ -213,8 +277,20 @@ impl Gateway {
                 })
             }
             Ok(pb::Effect::PendingApproval) if !answer.approval_id.is_empty() => {
+                let id = answer.approval_id;
+                match prompt {
+                    Prompt::Ask(Some(a)) if a.approval_id == id => {
+                        if a.action != ElicitationAction::Accept {
+                            return Err(Refusal::Final(still_pending(&id, true)));
+                        }
+                    }
+                    // Not yet asked, or asked about an approval since used up.
+                    Prompt::Ask(_) => return Err(Refusal::Elicit(id)),
+                    Prompt::Off | Prompt::Legacy => {}
+                }
                 let within = deadline.saturating_duration_since(Instant::now());
-                self.hold(&answer.approval_id, asked, within, context).await
+                let legacy = *prompt == Prompt::Legacy;
+                self.hold(&id, asked, within, context, legacy).await
             }
             _ => Err(Refusal::Final(format!(
                 "denied by policy: {}",
@@ -228,37 +304,31 @@ impl Gateway {
     }
 
     /// Holds the call until approval `id` is decided (or `within` runs out, or the client
-    /// cancels), then redeems its capability for the approved request.
+    /// cancels, or, with `legacy` URL elicitation, its user declines to open the approval's
+    /// page), then redeems its capability for the approved request.
     async fn hold(
         &self,
         id: &str,
         asked: pb::AuthorizeRequest,
         within: Duration,
         context: &RequestContext<RoleServer>,
+        legacy: bool,
     ) -> Result<Cleared, Refusal> {
         tracing::info!(approval_id = %id, "tool call held for approval");
+        let action = asked
+            .action
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        let approval = self.decision(id, &action, within, context, legacy).await?;
         let tollgate = &self.inner.tollgate;
-        let progress = context.meta.get_progress_token();
-        let waited = tokio::select! {
-            w = tollgate.wait(id, within) => w,
-            () = keep_informed(&context.peer, progress, id) => unreachable_progress(id),
-            () = context.ct.cancelled() => Err(ClientError::WaitTimedOut { approval_id: id.to_string() }),
-        };
-        let approval = waited.map_err(|e| match e {
-            ClientError::WaitTimedOut { approval_id } => Refusal::Final(format!(
-                "approval {approval_id} is still pending; call the tool again with the same \
-                 arguments to resume waiting for it"
-            )),
-            e @ ClientError::Expired { .. } => Refusal::Spent(e.to_string()),
-            other => Refusal::Final(refusal(other)),
-        })?;
         let approved = approval.request.clone().unwrap_or(asked);
         tollgate
             .redeem(&approval.capability, approved.clone())
             .await
             .map_err(|e| match e {
-                ClientError::Refused { reason } if SPENT_REASONS.contains(&reason.as_str()) => {
-                    Refusal::Spent(format!("approval {id}: {reason}"))
+                e @ ClientError::Refused { .. } if e.is_spent() => {
+                    Refusal::Spent(format!("approval {id}: {e}"))
                 }
                 other => Refusal::Final(refusal(other)),
             })?;
@@ -276,6 +346,67 @@ impl Gateway {
             approved: true,
         })
     }
+
+    /// Waits for approval `id`'s decision, with progress notifications when asked for and,
+    /// with `legacy` URL elicitation, the client sent to the approval's page meanwhile (and
+    /// told when that is over); why not when the hold ends first.
+    async fn decision(
+        &self,
+        id: &str,
+        action: &str,
+        within: Duration,
+        context: &RequestContext<RoleServer>,
+        legacy: bool,
+    ) -> Result<pb::Approval, Refusal> {
+        let progress = context.meta.get_progress_token();
+        let elicitation = legacy.then(elicit::elicitation_id);
+        let declined = async {
+            match &elicitation {
+                Some(eid) => {
+                    let (page, said) = self.page(action, id);
+                    elicit::declined(&context.peer, page, said, eid).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let every = self.inner.options.progress_every;
+        let timed_out = || ClientError::WaitTimedOut {
+            approval_id: id.to_string(),
+        };
+        let mut user_declined = false;
+        let waited = tokio::select! {
+            w = self.inner.tollgate.wait(id, within) => w,
+            () = keep_informed(&context.peer, progress, id, every) => unreachable_progress(id),
+            () = context.ct.cancelled() => Err(timed_out()),
+            () = declined => {
+                user_declined = true;
+                Err(timed_out())
+            }
+        };
+        if let Some(eid) = &elicitation {
+            elicit::complete(&context.peer, eid).await;
+        }
+        waited.map_err(|e| match e {
+            ClientError::WaitTimedOut { approval_id } => {
+                Refusal::Final(still_pending(&approval_id, user_declined))
+            }
+            e @ ClientError::Expired { .. } => Refusal::Spent(e.to_string()),
+            other => Refusal::Final(refusal(other)),
+        })
+    }
+}
+
+/// The tool error of a call whose approval `id` is still pending when the hold ends.
+fn still_pending(id: &str, declined: bool) -> String {
+    let why = if declined {
+        " (the user declined to open it)"
+    } else {
+        ""
+    };
+    format!(
+        "approval {id} is still pending{why}; call the tool again with the same arguments to \
+         resume waiting for it"
+    )
 }
 
 /// The action params of `req` as tool arguments.
@@ -298,10 +429,15 @@ fn refusal(e: ClientError) -> String {
     }
 }
 
-/// Sends a progress notification every [`PROGRESS_EVERY`] while a call is held; never
-/// returns (without a progress token it only waits).
-async fn keep_informed(peer: &Peer<RoleServer>, token: Option<ProgressToken>, id: &str) {
-    let mut tick = tokio::time::interval(PROGRESS_EVERY);
+/// Sends a progress notification `every` so long while a call is held; never returns
+/// (without a progress token it only waits).
+async fn keep_informed(
+    peer: &Peer<RoleServer>,
+    token: Option<ProgressToken>,
+    id: &str,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
     let mut step = 0u32;
     loop {
         tick.tick().await;
@@ -346,7 +482,8 @@ impl ServerHandler for Gateway {
             tracing::warn!(error = %e, "upstream tools/list failed");
             ErrorData::internal_error(format!("upstream MCP server: {e}"), None)
         })?;
-        if self.inner.filter_tools {
+        listed.result_type = Some(ResultType::COMPLETE);
+        if self.inner.options.filter_tools {
             let Inner {
                 tollgate,
                 agent,
@@ -363,6 +500,6 @@ impl ServerHandler for Gateway {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.guarded(request, &context).await.map(Into::into)
+        self.guarded(request, &context).await
     }
 }

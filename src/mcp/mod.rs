@@ -4,25 +4,30 @@
 //! gateway on stdio. `tools/list` passes through; every
 //! `tools/call` is an `Authorize` request through [`crate::client`] (see [`mapping`] for the
 //! input it becomes) and is forwarded only once tollgate allowed exactly those arguments
-//! (see [`gateway`] for the hold-and-resume flow).
+//! (see [`gateway`] for the hold-and-resume flow). With `--console-url`, a client that
+//! supports URL-mode elicitation is sent to the pending approval's console page (see
+//! `elicit`); the only state handed to a client and read back is sealed (see [`state`]).
 //!
 //! The gateway's token must be a gateway identity (role `gateway` or `assert_subjects: true`)
 //! so it may ask about the agent named by `--subject`, and hold role `redeem` so it can redeem
 //! the capabilities of approved calls.
 
+mod elicit;
 pub mod gateway;
 mod listing;
 pub mod mapping;
+pub mod state;
 pub mod upstream;
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use clap::Args;
 use rmcp::{transport::stdio, ServiceExt};
 
 use crate::client::{Client, ClientError};
-use gateway::Gateway;
+use gateway::{Gateway, Options};
 use mapping::{Agent, Mapping};
+use state::StateKey;
 use upstream::Upstream;
 
 /// `tollgate mcp [flags] --upstream-url <URL>` or `tollgate mcp [flags] -- <server command>
@@ -57,6 +62,19 @@ pub struct McpArgs {
     /// How long a call awaiting approval is held before it answers with the approval id.
     #[arg(long, env = "TOLLGATE_MCP_WAIT", default_value = "60s", value_parser = humantime::parse_duration)]
     pub wait: Duration,
+    /// The public base URL of tollgate's console, e.g. `https://tollgate.example.com`: a client
+    /// that supports URL-mode elicitation is sent to a pending approval's page
+    /// (`<URL>/console/approvals/<id>`); its answer is never taken as approval.
+    #[arg(long, env = "TOLLGATE_MCP_CONSOLE_URL", value_name = "URL")]
+    pub console_url: Option<String>,
+    /// A file whose bytes (at least 32) key the MAC over the state a held call hands the
+    /// client (so it survives a gateway restart); without it, a random key per process.
+    #[arg(long, env = "TOLLGATE_MCP_STATE_KEY_FILE", value_name = "PATH")]
+    pub state_key_file: Option<PathBuf>,
+    /// How often a held call whose client sent a `progressToken` is sent a progress
+    /// notification (hidden: tests shorten it).
+    #[arg(long, env = "TOLLGATE_MCP_PROGRESS_EVERY", default_value = "5s", value_parser = humantime::parse_duration, hide = true)]
+    pub progress_every: Duration,
     /// List only the tools the policy does not deny this agent outright (asked with empty
     /// arguments, one dry-run batch per listing); calls are decided as always.
     #[arg(long, env = "TOLLGATE_MCP_FILTER_TOOLS")]
@@ -94,6 +112,9 @@ impl std::fmt::Debug for McpArgs {
             on_behalf_of,
             mapping,
             wait,
+            progress_every,
+            console_url,
+            state_key_file,
             filter_tools,
             upstream_url,
             upstream_headers,
@@ -112,6 +133,9 @@ impl std::fmt::Debug for McpArgs {
             .field("on_behalf_of", on_behalf_of)
             .field("mapping", mapping)
             .field("wait", wait)
+            .field("progress_every", progress_every)
+            .field("console_url", console_url)
+            .field("state_key_file", state_key_file)
             .field("filter_tools", filter_tools)
             .field("upstream_url", upstream_url)
             .field("upstream_header_names", &names)
@@ -173,12 +197,20 @@ pub async fn run(args: &McpArgs) -> Result<(), McpError> {
         on_behalf_of,
         mapping,
         wait,
+        progress_every,
+        console_url,
+        state_key_file,
         filter_tools,
         upstream_url,
         upstream_headers,
         server,
     } = args;
     let upstream = Upstream::choose(upstream_url.as_deref(), upstream_headers, server)?;
+    let console = console_url
+        .as_deref()
+        .map(elicit::console_base)
+        .transpose()?;
+    let state_key = Arc::new(StateKey::load(state_key_file.as_deref())?);
     if subject.trim().is_empty() {
         return Err(McpError::Missing("--subject"));
     }
@@ -206,8 +238,13 @@ pub async fn run(args: &McpArgs) -> Result<(), McpError> {
         client,
         agent,
         mapping,
-        *wait,
-        *filter_tools,
+        Options {
+            wait: *wait,
+            progress_every: *progress_every,
+            filter_tools: *filter_tools,
+            console,
+            state_key,
+        },
     );
     let session = gateway
         .serve(stdio())

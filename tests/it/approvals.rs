@@ -215,12 +215,15 @@ async fn quorum_approval_yields_a_capability_that_redeems_once() {
         let r = redeem(&server, &token, altered).await;
         assert!(!r.allowed);
         assert!(r.reason.contains("different request"), "{}", r.reason);
+        assert_eq!(r.refusal(), pb::RedeemRefusal::RequestMismatch);
     }
     let ok = redeem(&server, &token, exact.clone()).await;
     assert!(ok.allowed, "{ok:?}");
     assert_eq!(ok.approval_id, id);
+    assert_eq!(ok.refusal(), pb::RedeemRefusal::Unspecified);
     let again = redeem(&server, &token, exact).await;
     assert!(!again.allowed);
+    assert_eq!(again.refusal(), pb::RedeemRefusal::AlreadyRedeemed);
     assert!(
         again.reason.contains("already redeemed"),
         "{}",
@@ -374,6 +377,7 @@ async fn deadlines_expire_requests_and_capabilities() {
     let r = redeem(&server, &token, bound(drop_request("fast"))).await;
     assert!(!r.allowed);
     assert!(r.reason.contains("expired"), "{}", r.reason);
+    assert_eq!(r.refusal(), pb::RedeemRefusal::Expired);
     server.stop().await;
 }
 

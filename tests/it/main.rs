@@ -33,6 +33,7 @@ mod identity;
 mod log_hygiene;
 mod malformed;
 mod mcp;
+mod mcp_hold;
 mod mcp_http;
 mod metrics;
 mod notify;

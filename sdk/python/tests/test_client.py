@@ -82,3 +82,5 @@ def test_a_capability_redeems_once(server, reviewer):
         with pytest.raises(tollgate.Refused) as refused:
             client.redeem(approval.capability, approval.request)
     assert refused.value.reason == "capability already redeemed"
+    assert refused.value.refusal == approvals_pb2.REDEEM_REFUSAL_ALREADY_REDEEMED
+    assert refused.value.spent

@@ -64,11 +64,24 @@ class WaitTimedOut(TollgateError):
 
 
 class Refused(TollgateError):
-    """The capability was refused (already redeemed, expired, another request)."""
+    """The capability was refused (already redeemed, expired, another request).
 
-    def __init__(self, reason: str):
+    ``refusal`` is the ``approvals_pb2.RedeemRefusal`` value to decide on; ``reason`` says it
+    for people."""
+
+    def __init__(self, reason: str, refusal: int = 0):
         super().__init__(f"capability refused: {reason}")
         self.reason = reason
+        self.refusal = refusal
+
+    @property
+    def spent(self) -> bool:
+        """Whether the approval is used up (redeemed before, or expired), so the same request
+        may be asked anew, rather than this call being wrong."""
+        return self.refusal in (
+            approvals_pb2.REDEEM_REFUSAL_ALREADY_REDEEMED,
+            approvals_pb2.REDEEM_REFUSAL_EXPIRED,
+        )
 
 
 @dataclasses.dataclass
@@ -170,7 +183,7 @@ class Client:
             metadata=self._metadata,
         )
         if not answer.allowed:
-            raise Refused(answer.reason)
+            raise Refused(answer.reason, answer.refusal)
         return answer
 
     def run(

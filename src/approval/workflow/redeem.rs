@@ -9,7 +9,7 @@ use crate::{
     capability::{CapabilityError, Grant},
     domain::{
         Approval, ApprovalState, AuditContext, AuditEvent, AuthzRequest, RedeemOutcome,
-        RedeemedCapability,
+        RedeemRefusal, RedeemedCapability,
     },
     telemetry::metrics::{CapabilityEvent, Resolution},
 };
@@ -47,15 +47,31 @@ impl Workflow {
         let now = self.now();
         let grant = match self.key.verify(token, now.to_time()) {
             Ok(g) => g,
-            Err(e) => return self.refuse(ctx, req, e.to_string(), None, None).await,
+            Err(e) => {
+                let refusal = match e {
+                    CapabilityError::Expired => RedeemRefusal::Expired,
+                    CapabilityError::WrongRequest => RedeemRefusal::RequestMismatch,
+                    _ => RedeemRefusal::Invalid,
+                };
+                return self
+                    .refuse(ctx, req, (refusal, e.to_string()), None, None)
+                    .await;
+            }
         };
         if !in_audience(&grant.audience) {
-            let reason = WorkflowError::NotAudience.to_string();
+            // Answered as an error, not a refusal; the kind only labels the record.
+            let reason = (
+                RedeemRefusal::Invalid,
+                WorkflowError::NotAudience.to_string(),
+            );
             self.refuse(ctx, req, reason, Some(&grant), None).await?;
             return Err(WorkflowError::NotAudience);
         }
         if !grant.binds(req) {
-            let reason = CapabilityError::WrongRequest.to_string();
+            let reason = (
+                RedeemRefusal::RequestMismatch,
+                CapabilityError::WrongRequest.to_string(),
+            );
             return self.refuse(ctx, req, reason, Some(&grant), None).await;
         }
         let mut approval = None;
@@ -65,14 +81,20 @@ impl Workflow {
                 .as_ref()
                 .is_some_and(|a| a.state == ApprovalState::Approved)
             {
-                let reason = "the approval is not in force".to_string();
+                let reason = (
+                    RedeemRefusal::ApprovalNotInForce,
+                    "the approval is not in force".to_string(),
+                );
                 return self
                     .refuse(ctx, req, reason, Some(&grant), approval.as_ref())
                     .await;
             }
         }
         if let Err(reasons) = redecide(req.clone()).await {
-            let reason = format!("the serving policy no longer allows this request: {reasons}");
+            let reason = (
+                RedeemRefusal::PolicyDenies,
+                format!("the serving policy no longer allows this request: {reasons}"),
+            );
             return self
                 .refuse(ctx, req, reason, Some(&grant), approval.as_ref())
                 .await;
@@ -85,34 +107,29 @@ impl Workflow {
             .capabilities
             .redeem_capability(&grant.id, &grant.request_hash, now, &events)
             .await?;
-        let reason = match outcome {
-            RedeemOutcome::Redeemed => {
-                tracing::info!(capability.id = %grant.id, "capability redeemed");
-                self.metrics.observe_capability(CapabilityEvent::Redeemed);
-                return Ok(Redemption {
-                    allowed: true,
-                    reason: String::new(),
-                    approval_id: grant.approval_id.clone(),
-                    capability_id: grant.id.clone(),
-                    trace_parent: trace_parent_of(approval.as_ref()),
-                });
-            }
-            RedeemOutcome::AlreadyRedeemed => "capability already redeemed",
-            RedeemOutcome::Expired => "capability expired",
-            RedeemOutcome::Revoked => "capability revoked",
-            RedeemOutcome::HashMismatch => "capability is bound to a different request",
-            RedeemOutcome::NotFound => "capability unknown",
+        let Some((kind, text)) = refusal_of(outcome) else {
+            tracing::info!(capability.id = %grant.id, "capability redeemed");
+            self.metrics.observe_capability(CapabilityEvent::Redeemed);
+            return Ok(Redemption {
+                allowed: true,
+                reason: String::new(),
+                refusal: None,
+                approval_id: grant.approval_id.clone(),
+                capability_id: grant.id.clone(),
+                trace_parent: trace_parent_of(approval.as_ref()),
+            });
         };
-        self.refuse(ctx, req, reason.into(), Some(&grant), approval.as_ref())
+        let reason = (kind, text.to_string());
+        self.refuse(ctx, req, reason, Some(&grant), approval.as_ref())
             .await
     }
 
-    /// Records a refused redemption, then answers it.
+    /// Records a refused redemption, then answers it with its kind and text.
     async fn refuse(
         &self,
         ctx: &AuditContext,
         req: &AuthzRequest,
-        reason: String,
+        (refusal, reason): (RedeemRefusal, String),
         grant: Option<&Grant>,
         approval: Option<&Approval>,
     ) -> Result<Redemption, WorkflowError> {
@@ -127,6 +144,7 @@ impl Workflow {
         Ok(Redemption {
             allowed: false,
             reason,
+            refusal: Some(refusal),
             approval_id: grant.and_then(|g| g.approval_id.clone()),
             capability_id,
             trace_parent: trace_parent_of(approval),
@@ -160,6 +178,24 @@ impl Workflow {
     }
 }
 
+/// The refusal a stored capability's outcome is, with its text; `None` for `Redeemed`.
+fn refusal_of(outcome: RedeemOutcome) -> Option<(RedeemRefusal, &'static str)> {
+    Some(match outcome {
+        RedeemOutcome::Redeemed => return None,
+        RedeemOutcome::AlreadyRedeemed => (
+            RedeemRefusal::AlreadyRedeemed,
+            "capability already redeemed",
+        ),
+        RedeemOutcome::Expired => (RedeemRefusal::Expired, "capability expired"),
+        RedeemOutcome::Revoked => (RedeemRefusal::Revoked, "capability revoked"),
+        RedeemOutcome::HashMismatch => (
+            RedeemRefusal::RequestMismatch,
+            "capability is bound to a different request",
+        ),
+        RedeemOutcome::NotFound => (RedeemRefusal::NotFound, "capability unknown"),
+    })
+}
+
 /// The capability a redemption presented, for its record.
 fn presented<'a>(grant: &'a Grant, approval: Option<&'a Approval>) -> RedeemedCapability<'a> {
     RedeemedCapability {
@@ -172,4 +208,30 @@ fn presented<'a>(grant: &'a Grant, approval: Option<&'a Approval>) -> RedeemedCa
 /// The `traceparent` of the decision behind `approval` ("" without one), for span links.
 fn trace_parent_of(approval: Option<&Approval>) -> String {
     approval.map(|a| a.trace_parent.clone()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stored_refusal_has_its_kind_and_only_redeemed_has_none() {
+        use RedeemOutcome as O;
+        use RedeemRefusal as R;
+        assert_eq!(refusal_of(O::Redeemed), None);
+        let kinds = [
+            (O::AlreadyRedeemed, R::AlreadyRedeemed),
+            (O::Expired, R::Expired),
+            (O::Revoked, R::Revoked),
+            (O::HashMismatch, R::RequestMismatch),
+            (O::NotFound, R::NotFound),
+        ];
+        for (outcome, kind) in kinds {
+            assert_eq!(
+                refusal_of(outcome).map(|(k, _)| k),
+                Some(kind),
+                "{outcome:?}"
+            );
+        }
+    }
 }

@@ -27,6 +27,18 @@ class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VERDICT_APPROVE: _ClassVar[Verdict]
     VERDICT_DENY: _ClassVar[Verdict]
     VERDICT_MODIFY: _ClassVar[Verdict]
+
+class RedeemRefusal(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REDEEM_REFUSAL_UNSPECIFIED: _ClassVar[RedeemRefusal]
+    REDEEM_REFUSAL_INVALID: _ClassVar[RedeemRefusal]
+    REDEEM_REFUSAL_NOT_FOUND: _ClassVar[RedeemRefusal]
+    REDEEM_REFUSAL_ALREADY_REDEEMED: _ClassVar[RedeemRefusal]
+    REDEEM_REFUSAL_EXPIRED: _ClassVar[RedeemRefusal]
+    REDEEM_REFUSAL_REVOKED: _ClassVar[RedeemRefusal]
+    REDEEM_REFUSAL_REQUEST_MISMATCH: _ClassVar[RedeemRefusal]
+    REDEEM_REFUSAL_APPROVAL_NOT_IN_FORCE: _ClassVar[RedeemRefusal]
+    REDEEM_REFUSAL_POLICY_DENIES: _ClassVar[RedeemRefusal]
 APPROVAL_STATE_UNSPECIFIED: ApprovalState
 APPROVAL_STATE_PENDING: ApprovalState
 APPROVAL_STATE_APPROVED: ApprovalState
@@ -37,6 +49,15 @@ VERDICT_UNSPECIFIED: Verdict
 VERDICT_APPROVE: Verdict
 VERDICT_DENY: Verdict
 VERDICT_MODIFY: Verdict
+REDEEM_REFUSAL_UNSPECIFIED: RedeemRefusal
+REDEEM_REFUSAL_INVALID: RedeemRefusal
+REDEEM_REFUSAL_NOT_FOUND: RedeemRefusal
+REDEEM_REFUSAL_ALREADY_REDEEMED: RedeemRefusal
+REDEEM_REFUSAL_EXPIRED: RedeemRefusal
+REDEEM_REFUSAL_REVOKED: RedeemRefusal
+REDEEM_REFUSAL_REQUEST_MISMATCH: RedeemRefusal
+REDEEM_REFUSAL_APPROVAL_NOT_IN_FORCE: RedeemRefusal
+REDEEM_REFUSAL_POLICY_DENIES: RedeemRefusal
 
 class ParamChange(_message.Message):
     __slots__ = ("path", "before", "after")
@@ -153,13 +174,15 @@ class RedeemCapabilityRequest(_message.Message):
     def __init__(self, capability: _Optional[str] = ..., request: _Optional[_Union[_authorizer_pb2.AuthorizeRequest, _Mapping]] = ...) -> None: ...
 
 class RedeemCapabilityResponse(_message.Message):
-    __slots__ = ("allowed", "reason", "approval_id", "capability_id")
+    __slots__ = ("allowed", "reason", "approval_id", "capability_id", "refusal")
     ALLOWED_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_ID_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
     allowed: bool
     reason: str
     approval_id: str
     capability_id: str
-    def __init__(self, allowed: _Optional[bool] = ..., reason: _Optional[str] = ..., approval_id: _Optional[str] = ..., capability_id: _Optional[str] = ...) -> None: ...
+    refusal: RedeemRefusal
+    def __init__(self, allowed: _Optional[bool] = ..., reason: _Optional[str] = ..., approval_id: _Optional[str] = ..., capability_id: _Optional[str] = ..., refusal: _Optional[_Union[RedeemRefusal, str]] = ...) -> None: ...
