@@ -4,8 +4,12 @@ from the official Python MCP client to the fixture server (tests/mcp/server.py) 
 stdio, and through `tollgate mcp` (one Authorize over gRPC to a local tollgate, then the
 forward). Sequential calls on one session each; prints p50/p90/p99 in microseconds.
 
+With `--upstream http` the fixture serves Streamable HTTP on a loopback port instead: the
+client calls it directly over HTTP, and through `tollgate mcp --upstream-url` (the client
+speaks stdio to the gateway, the gateway HTTP to the server).
+
     cargo build --release
-    python3 benches/integrations/mcp_latency.py [--bin target/release/tollgate] [-n 1000]
+    python3 benches/integrations/mcp_latency.py [--bin target/release/tollgate] [-n 1000] [--upstream http]
 """
 
 import argparse
@@ -14,6 +18,7 @@ import json
 import os
 import pathlib
 import statistics
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +27,7 @@ import time
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURE = str(ROOT / "tests" / "mcp" / "server.py")
@@ -63,19 +69,46 @@ def start_tollgate(binary: str, d: pathlib.Path):
     raise SystemExit("tollgate did not start")
 
 
-async def measure(params: StdioServerParameters, n: int) -> list:
-    samples = []
+async def measure(params, n: int) -> list:
+    """`n` sequential calls over stdio (`params`) or Streamable HTTP (`params` a URL)."""
+    if isinstance(params, str):
+        async with streamable_http_client(params) as streams:
+            return await calls(streams[0], streams[1], params, n)
     async with stdio_client(params) as (r, w):
-        async with ClientSession(r, w) as s:
-            await s.initialize()
-            for i in range(n + n // 10):
-                t = time.perf_counter_ns()
-                result = await s.call_tool("echo", {"text": f"ping {i}"})
-                if result.is_error:
-                    raise SystemExit(f"{params.command}: {result.content}")
-                if i >= n // 10:  # warm-up excluded
-                    samples.append((time.perf_counter_ns() - t) / 1000)
+        return await calls(r, w, params.command, n)
+
+
+async def calls(r, w, name: str, n: int) -> list:
+    samples = []
+    async with ClientSession(r, w) as s:
+        await s.initialize()
+        for i in range(n + n // 10):
+            t = time.perf_counter_ns()
+            result = await s.call_tool("echo", {"text": f"ping {i}"})
+            if result.is_error:
+                raise SystemExit(f"{name}: {result.content}")
+            if i >= n // 10:  # warm-up excluded
+                samples.append((time.perf_counter_ns() - t) / 1000)
     return samples
+
+
+def start_http_fixture():
+    """The fixture on a free loopback port; returns the process and its URL once it accepts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, FIXTURE, "streamable-http", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"http://127.0.0.1:{port}/mcp"
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit("the HTTP fixture exited")
+            time.sleep(0.05)
+    raise SystemExit("the HTTP fixture did not listen")
 
 
 def report(name: str, s: list) -> dict:
@@ -89,25 +122,33 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.environ.get("TOLLGATE_BIN", "target/release/tollgate"))
     ap.add_argument("-n", type=int, default=1000)
+    ap.add_argument("--upstream", choices=["stdio", "http"], default="stdio")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = pathlib.Path(tmp)
         tollgate, grpc = start_tollgate(args.bin, d)
+        fixture = None
         try:
-            direct = StdioServerParameters(command=sys.executable, args=[FIXTURE])
-            gated = StdioServerParameters(
-                command=args.bin,
-                args=["mcp", "--tollgate", f"http://{grpc}", "--token", "gw-token",
-                      "--subject", "agent:bench", "--", sys.executable, FIXTURE],
-                env={**os.environ, "RUST_LOG": "warn"})
+            gateway = ["mcp", "--tollgate", f"http://{grpc}", "--token", "gw-token",
+                       "--subject", "agent:bench"]
+            if args.upstream == "http":
+                fixture, url = start_http_fixture()
+                direct = url
+                gateway += ["--upstream-url", url]
+            else:
+                direct = StdioServerParameters(command=sys.executable, args=[FIXTURE])
+                gateway += ["--", sys.executable, FIXTURE]
+            gated = StdioServerParameters(command=args.bin, args=gateway,
+                                          env={**os.environ, "RUST_LOG": "warn"})
             plain = report("server directly", asyncio.run(measure(direct, args.n)))
             through = report("through tollgate mcp", asyncio.run(measure(gated, args.n)))
             print(f"{'added by the gateway':<28} p50 {through['p50'] - plain['p50']:8.0f} us   "
                   f"p90 {through['p90'] - plain['p90']:8.0f} us   "
                   f"p99 {through['p99'] - plain['p99']:8.0f} us")
         finally:
-            tollgate.kill()
-            tollgate.wait()
+            for proc in filter(None, [tollgate, fixture]):
+                proc.kill()
+                proc.wait()
 
 
 if __name__ == "__main__":
