@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use super::audit_verify::StoreArgs;
 use crate::{
     app,
+    domain::{AuditEvent, UnixMillis},
     policy::{
         signature::{self, SigningAlgorithm, SIGNATURES_FILE},
         Bundle,
@@ -163,12 +164,19 @@ pub async fn allow_rollback(args: &AllowRollbackArgs) -> anyhow::Result<ExitCode
         digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
         "--digest: expected the bundle's 64 hex digit SHA-256 digest"
     );
+    let digest = digest.to_ascii_lowercase();
     let config = args.store.config()?;
     let stores = app::open_store(&config).await?;
     let floor = stores.policy.floor().await?;
+    let event = AuditEvent::bundle_rollback_allowed(
+        UnixMillis::from_time(std::time::SystemTime::now()),
+        &operator(),
+        &digest,
+        (&floor.revision, floor.sequence),
+    );
     stores
         .policy
-        .allow_rollback(&digest.to_ascii_lowercase())
+        .allow_rollback(&digest, std::slice::from_ref(&event))
         .await?;
     println!(
         "bundle {digest} may now serve once although older than release {} (sequence {}); \
@@ -181,6 +189,17 @@ pub async fn allow_rollback(args: &AllowRollbackArgs) -> anyhow::Result<ExitCode
         "bundle rollback allowed by an admin"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who ran an operator command against the store: `operator:<OS account>`, as the
+/// environment names it (unverified: whoever can write the database can write anything in it;
+/// the record says who claimed to act, and its place in the chain says when).
+fn operator() -> String {
+    let account = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".into());
+    format!("operator:{}", account.trim())
 }
 
 /// Packs `dir` as an OPA bundle `.tar.gz` (files at the root of the archive).

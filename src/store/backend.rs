@@ -499,11 +499,19 @@ macro_rules! store_backend {
                 })
             }
 
-            async fn allow_rollback(&self, digest: &str) -> Result<(), $crate::store::StoreError> {
+            async fn allow_rollback(
+                &self,
+                digest: &str,
+                audit: &[$crate::domain::AuditEvent],
+            ) -> Result<(), $crate::store::StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let head = audit_ops::lock_head(&mut tx).await?;
                 sqlx::query($crate::store::sql::ALLOW_POLICY_ROLLBACK)
                     .bind(digest)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                audit_ops::append_at(&mut tx, Some(head), audit).await?;
+                tx.commit().await?;
                 Ok(())
             }
         }

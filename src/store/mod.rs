@@ -512,8 +512,9 @@ pub trait PolicyHistory: Send + Sync + std::fmt::Debug {
     /// The floor as it stands.
     async fn floor(&self) -> Result<PolicyFloor, StoreError>;
 
-    /// Lets the bundle with `digest` serve once even below the floor (an admin's rollback).
-    async fn allow_rollback(&self, digest: &str) -> Result<(), StoreError>;
+    /// Lets the bundle with `digest` serve once even below the floor (an admin's rollback),
+    /// recording `audit` in the same transaction.
+    async fn allow_rollback(&self, digest: &str, audit: &[AuditEvent]) -> Result<(), StoreError>;
 }
 
 /// The hash-chained audit log as stored: reading records and keeping signed checkpoints.

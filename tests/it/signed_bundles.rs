@@ -337,5 +337,29 @@ async fn a_replayed_older_signed_release_is_refused_unless_an_admin_allows_it() 
     assert!(out.contains("may now serve once"), "{out}");
     assert_eq!(reload().await.unwrap().into_inner().active_revision, "1");
     assert_eq!(probe().await.effect(), Effect::Allow);
+
+    // The rollback is in the trail, with the bundle it let through and the floor it passed.
+    let out = tollgate_cli(&[
+        "audit".as_ref(),
+        "export".as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ]);
+    let records: Vec<serde_json::Value> = out
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].clone())
+        .filter(|e| e["kind"] == "bundle.rollback_allowed")
+        .collect();
+    assert_eq!(records.len(), 1, "{out}");
+    let detail = &records[0]["detail"];
+    assert_eq!(detail["bundle_digest"], digest.as_str(), "{out}");
+    assert_eq!(detail["floor_revision"], "2", "{out}");
+    assert!(
+        records[0]["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("operator:")),
+        "{out}"
+    );
     server.stop().await;
 }

@@ -51,11 +51,14 @@ pub enum AuditKind {
     /// A bundle failed to load, verify or compile; the previous one stays.
     #[serde(rename = "bundle.rejected")]
     BundleRejected,
+    /// An operator let a bundle older than the release floor serve once (a rollback).
+    #[serde(rename = "bundle.rollback_allowed")]
+    BundleRollbackAllowed,
 }
 
 impl AuditKind {
     /// Every kind, for exhaustive tests and parsing.
-    pub const ALL: [AuditKind; 13] = [
+    pub const ALL: [AuditKind; 14] = [
         Self::Decision,
         Self::ApprovalRequested,
         Self::ApprovalReviewed,
@@ -69,6 +72,7 @@ impl AuditKind {
         Self::CapabilityRefused,
         Self::BundleActivated,
         Self::BundleRejected,
+        Self::BundleRollbackAllowed,
     ];
 
     /// The stored spelling (also the JSON one), e.g. `approval.requested`.
@@ -87,6 +91,7 @@ impl AuditKind {
             Self::CapabilityRefused => "capability.refused",
             Self::BundleActivated => "bundle.activated",
             Self::BundleRejected => "bundle.rejected",
+            Self::BundleRollbackAllowed => "bundle.rollback_allowed",
         }
     }
 

@@ -294,6 +294,25 @@ impl AuditEvent {
         }
     }
 
+    /// `actor` let the bundle with `digest` serve once although older than the release floor
+    /// (`floor_revision`, `floor_sequence`).
+    pub fn bundle_rollback_allowed(
+        at: UnixMillis,
+        actor: &str,
+        digest: &str,
+        (floor_revision, floor_sequence): (&str, i64),
+    ) -> Self {
+        Self {
+            effect: "rollback_allowed".into(),
+            detail: json!({
+                "bundle_digest": digest,
+                "floor_revision": floor_revision,
+                "floor_sequence": floor_sequence,
+            }),
+            ..Self::new(AuditKind::BundleRollbackAllowed, at, actor)
+        }
+    }
+
     /// An event of `kind` about `req` (subject, action, resource) by `ctx` at `at`.
     fn about(kind: AuditKind, ctx: &AuditContext, at: UnixMillis, req: &AuthzRequest) -> Self {
         Self {

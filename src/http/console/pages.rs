@@ -328,6 +328,7 @@ fn history_label(kind: AuditKind) -> &'static str {
         AuditKind::CapabilityRefused => "Capability refused",
         AuditKind::BundleActivated => "Bundle activated",
         AuditKind::BundleRejected => "Bundle rejected",
+        AuditKind::BundleRollbackAllowed => "Bundle rollback allowed",
     }
 }
 
