@@ -61,16 +61,7 @@ pub struct Answered {
 
 /// `--console-url`: an absolute http(s) URL, the console's public base.
 pub fn console_base(raw: &str) -> Result<reqwest::Url, McpError> {
-    let bad = |reason: String| McpError::Flag {
-        flag: "--console-url",
-        reason,
-    };
-    let url = reqwest::Url::parse(raw).map_err(|e| bad(format!("not a URL: {e}")))?;
-    match url.scheme() {
-        "http" | "https" if url.host().is_some() => Ok(url),
-        "http" | "https" => Err(bad("has no host".into())),
-        other => Err(bad(format!("scheme {other:?} is not http or https"))),
-    }
+    super::http_url("--console-url", raw)
 }
 
 /// The console page of approval `id` under `base`.

@@ -144,6 +144,17 @@ impl std::fmt::Debug for McpArgs {
     }
 }
 
+/// The value of `flag`, which must be an absolute http(s) URL with a host.
+fn http_url(flag: &'static str, raw: &str) -> Result<reqwest::Url, McpError> {
+    let bad = |reason: String| McpError::Flag { flag, reason };
+    let url = reqwest::Url::parse(raw).map_err(|e| bad(format!("not a URL: {e}")))?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        "http" | "https" => Err(bad("has no host".into())),
+        other => Err(bad(format!("scheme {other:?} is not http or https"))),
+    }
+}
+
 /// Why the gateway could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum McpError {

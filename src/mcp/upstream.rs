@@ -125,16 +125,7 @@ impl Upstream {
 
 /// `--upstream-url`: an absolute http(s) URL.
 fn endpoint(raw: &str) -> Result<reqwest::Url, McpError> {
-    let bad = |reason: String| McpError::Flag {
-        flag: "--upstream-url",
-        reason,
-    };
-    let url = reqwest::Url::parse(raw).map_err(|e| bad(format!("not a URL: {e}")))?;
-    match url.scheme() {
-        "http" | "https" if url.host().is_some() => Ok(url),
-        "http" | "https" => Err(bad("has no host".into())),
-        other => Err(bad(format!("scheme {other:?} is not http or https"))),
-    }
+    super::http_url("--upstream-url", raw)
 }
 
 /// One `--upstream-header`, `Name: value`; the error names the header, never its value.
