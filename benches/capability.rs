@@ -2,8 +2,6 @@
 //!
 //! - `capability/mint`: sign an export ALLOW's capability (PASETO v4.public, Ed25519), as
 //!   every ALLOW with a capability obligation and every approval does.
-//! - `capability/mint_claims_api`: the same token built the way `mint` did before (pasetors'
-//!   `Claims` map, a fresh `Footer` and key id per token), for the ratio in one run.
 //! - `capability/verify`: check a token's signature, issuer and claims, as every redemption
 //!   does.
 //! - `ed25519/compact_sign`: pasetors' own `PublicToken::sign` over a message the size of a
@@ -22,11 +20,7 @@ use std::{
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use pasetors::{
-    claims::Claims,
-    footer::Footer,
     keys::{AsymmetricKeyPair, Generate},
-    paserk::Id,
-    public,
     version4::V4,
 };
 use tollgate::capability::{CapabilityKey, Grant};
@@ -52,35 +46,6 @@ fn capability(c: &mut Criterion) {
     let grant = grant();
     let mut g = c.benchmark_group("capability");
     g.bench_function("mint", |b| b.iter(|| key.mint(black_box(&grant)).unwrap()));
-    let pair = AsymmetricKeyPair::<V4>::generate().unwrap();
-    g.bench_function("mint_claims_api", |b| {
-        b.iter(|| {
-            let grant = black_box(&grant);
-            let time = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
-            let mut claims = Claims::new().unwrap();
-            claims.issuer("tollgate").unwrap();
-            claims.subject(&grant.subject).unwrap();
-            claims.token_identifier(&grant.id).unwrap();
-            claims.issued_at(&time(grant.issued_at)).unwrap();
-            claims.not_before(&time(grant.issued_at)).unwrap();
-            claims.expiration(&time(grant.expires_at)).unwrap();
-            claims
-                .add_additional("req", grant.request_hash.as_str())
-                .unwrap();
-            claims
-                .add_additional("rev", grant.revision.as_str())
-                .unwrap();
-            claims
-                .add_additional("bdg", grant.bundle_digest.as_str())
-                .unwrap();
-            claims
-                .add_additional("audience", grant.audience.clone())
-                .unwrap();
-            let mut footer = Footer::new();
-            footer.key_id(&Id::from(&pair.public));
-            public::sign(&pair.secret, &claims, Some(&footer), None).unwrap()
-        })
-    });
     let token = key.mint(&grant).unwrap();
     g.bench_function("verify", |b| {
         b.iter(|| key.verify(black_box(&token), SystemTime::now()).unwrap())

@@ -18,12 +18,12 @@ use std::{
 };
 
 use pasetors::{
-    claims::ClaimsValidationRules,
+    claims::{Claims, ClaimsValidationRules},
     footer::Footer,
     paserk::Id,
     public,
     token::UntrustedToken,
-    version4::{PublicToken, V4},
+    version4::V4,
     Public,
 };
 use serde_json::{json, Value};
@@ -199,25 +199,6 @@ fn rfc3339(t: SystemTime) -> String {
 /// The signing key pair.
 pub struct CapabilityKey {
     key: Ed25519Key,
-    /// Every token's footer: `{"kid": <PASERK k4.pid of the public key>}`.
-    footer: String,
-}
-
-/// A capability's claims as signed: the registered PASETO claims and tollgate's own.
-#[derive(serde::Serialize)]
-struct TokenClaims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    jti: &'a str,
-    iat: &'a str,
-    nbf: &'a str,
-    exp: &'a str,
-    req: &'a str,
-    rev: &'a str,
-    bdg: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    aid: Option<&'a str>,
-    audience: &'a [String],
 }
 
 impl std::fmt::Debug for CapabilityKey {
@@ -231,16 +212,9 @@ impl std::fmt::Debug for CapabilityKey {
 impl CapabilityKey {
     /// A new random key (not persisted).
     pub fn generate() -> Result<Self, CapabilityError> {
-        Self::with_key(Ed25519Key::generate()?)
-    }
-
-    fn with_key(key: Ed25519Key) -> Result<Self, CapabilityError> {
-        let mut footer = Footer::new();
-        footer.key_id(&Id::from(key.public()));
-        let footer = footer
-            .to_string()
-            .map_err(|e| CapabilityError::Crypto(e.to_string()))?;
-        Ok(Self { key, footer })
+        Ok(Self {
+            key: Ed25519Key::generate()?,
+        })
     }
 
     /// Loads the key at `path`, or creates it (mode 0600) if the file does not exist. A key
@@ -250,7 +224,7 @@ impl CapabilityKey {
         if origin == Origin::Generated {
             tracing::info!(path = %path.display(), kid = %key.kid(), "generated capability signing key");
         }
-        Self::with_key(key)
+        Ok(Self { key })
     }
 
     /// The key id (PASERK `k4.pid.`), carried in every token's footer.
@@ -258,30 +232,43 @@ impl CapabilityKey {
         self.key.kid()
     }
 
-    /// Signs `grant`. The claims are serialized straight from the grant and the footer once
-    /// per key: only the signature is computed per token.
+    /// Signs `grant`.
     pub fn mint(&self, grant: &Grant) -> Result<String, CapabilityError> {
         let crypto = |e: pasetors::errors::Error| CapabilityError::Crypto(e.to_string());
         let secret = self.key.secret().ok_or_else(|| {
             CapabilityError::Crypto("this capability key has no secret half".into())
         })?;
-        let issued_at = rfc3339(grant.issued_at);
-        let claims = TokenClaims {
-            iss: ISSUER,
-            sub: &grant.subject,
-            jti: &grant.id,
-            iat: &issued_at,
-            nbf: &issued_at,
-            exp: &rfc3339(grant.expires_at),
-            req: &grant.request_hash,
-            rev: &grant.revision,
-            bdg: &grant.bundle_digest,
-            aid: grant.approval_id.as_deref(),
-            audience: &grant.audience,
-        };
-        let message = serde_json::to_vec(&claims)
-            .map_err(|e| CapabilityError::Crypto(format!("claims: {e}")))?;
-        PublicToken::sign(secret, &message, Some(self.footer.as_bytes()), None).map_err(crypto)
+        let mut claims = Claims::new().map_err(crypto)?;
+        claims.issuer(ISSUER).map_err(crypto)?;
+        claims.subject(&grant.subject).map_err(crypto)?;
+        claims.token_identifier(&grant.id).map_err(crypto)?;
+        claims
+            .issued_at(&rfc3339(grant.issued_at))
+            .map_err(crypto)?;
+        claims
+            .not_before(&rfc3339(grant.issued_at))
+            .map_err(crypto)?;
+        claims
+            .expiration(&rfc3339(grant.expires_at))
+            .map_err(crypto)?;
+        claims
+            .add_additional("req", grant.request_hash.as_str())
+            .map_err(crypto)?;
+        claims
+            .add_additional("rev", grant.revision.as_str())
+            .map_err(crypto)?;
+        claims
+            .add_additional("bdg", grant.bundle_digest.as_str())
+            .map_err(crypto)?;
+        if let Some(aid) = &grant.approval_id {
+            claims.add_additional("aid", aid.as_str()).map_err(crypto)?;
+        }
+        claims
+            .add_additional("audience", grant.audience.clone())
+            .map_err(crypto)?;
+        let mut footer = Footer::new();
+        footer.key_id(&Id::from(self.key.public()));
+        public::sign(secret, &claims, Some(&footer), None).map_err(crypto)
     }
 
     /// Signs `grant` for its holder.

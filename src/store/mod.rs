@@ -469,8 +469,9 @@ pub trait BatchStore: Send + Sync + std::fmt::Debug {
     }
 
     /// Applies `changes` in order, each in its own savepoint (a change that fails is rolled
-    /// back alone and its error reported), then stores `batch`, all in ONE transaction and one
-    /// commit. The chain head is locked first, so concurrent replicas' transactions serialize
+    /// back alone and its error reported; a change with nothing else to commit needs none, the
+    /// whole transaction is rolled back instead), then stores `batch`, all in ONE transaction
+    /// and one commit. The chain head is locked first, so concurrent replicas' transactions serialize
     /// on it and can never deadlock on approval rows. An error means nothing was stored.
     async fn commit_all(&self, changes: &[Change], batch: &Batch) -> Result<Committed, StoreError>;
 }
