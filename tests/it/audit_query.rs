@@ -9,7 +9,6 @@ use crate::common::{
 };
 use prost_types::Timestamp;
 use tollgate::{
-    app::SQLITE_FILE,
     domain::{AuditEvent, AuditKind, UnixMillis},
     grpc::pb::{self, audit_client::AuditClient},
     store::SqliteStore,
@@ -31,9 +30,7 @@ async fn server() -> (TestServer, Arc<dyn Db>) {
         },
     )
     .await;
-    let store = SqliteStore::open(server.dir.path().join("data").join(SQLITE_FILE))
-        .await
-        .unwrap();
+    let store = server.sqlite().await;
     (server, Arc::new(store))
 }
 

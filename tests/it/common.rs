@@ -36,6 +36,16 @@ impl TestServer {
         PolicyAdminClient::new(self.channel.clone())
     }
 
+    /// The server's own SQLite store, opened beside it (WAL: reads do not block it).
+    pub async fn sqlite(&self) -> tollgate::store::SqliteStore {
+        let file = self
+            .dir
+            .path()
+            .join("data")
+            .join(tollgate::app::SQLITE_FILE);
+        tollgate::store::SqliteStore::open(file).await.unwrap()
+    }
+
     pub async fn stop(self) {
         self.running.shutdown();
         self.running.wait().await.expect("clean shutdown");

@@ -121,15 +121,7 @@ async fn batch_authorize_decides_each_item_with_one_revision() {
         .into_inner();
     assert_eq!(pending_of(&dry), (Effect::PendingApproval, String::new()));
     // Recorded like every decision, and marked, so nobody looks for the approval it did not open.
-    let store = tollgate::store::SqliteStore::open(
-        server
-            .dir
-            .path()
-            .join("data")
-            .join(tollgate::app::SQLITE_FILE),
-    )
-    .await
-    .unwrap();
+    let store = server.sqlite().await;
     let trail = tollgate::store::AuditLog::query(
         &store,
         &tollgate::domain::AuditFilter::default(),

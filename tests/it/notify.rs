@@ -507,18 +507,9 @@ async fn two_replicas_on_postgres_deliver_each_event_once() {
 
 #[tokio::test]
 async fn a_reminder_is_threaded_before_the_deadline_and_the_expiry_edits_the_message() {
-    use std::sync::atomic::AtomicU64;
-    use std::time::{SystemTime, UNIX_EPOCH};
     let receiver = Receiver::default();
     let addr = receiver.start().await;
-    let start_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let t = Arc::new(AtomicU64::new(start_ms));
-    let read = t.clone();
-    let clock: tollgate::approval::Clock =
-        Arc::new(move || UNIX_EPOCH + Duration::from_millis(read.load(Ordering::SeqCst)));
+    let (t, clock) = settable_clock();
     let server = start_with_clock(policy_file(POLICY), |c| notify_to(c, addr), clock).await;
     let id = pending(&server, "remind-1").await;
     let posted = eventually("the Slack message", Duration::from_secs(30), || async {
@@ -571,32 +562,15 @@ async fn a_reminder_is_threaded_before_the_deadline_and_the_expiry_edits_the_mes
 
 #[tokio::test]
 async fn the_worker_deletes_delivered_rows_once_past_their_retention() {
-    use std::sync::atomic::AtomicU64;
-    use std::time::{SystemTime, UNIX_EPOCH};
     use tollgate::domain::{DeliveryState, NotifyKind};
     use tollgate::store::OutboxStore;
     let receiver = Receiver::default();
     let addr = receiver.start().await;
-    let start_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let t = Arc::new(AtomicU64::new(start_ms));
-    let read = t.clone();
-    let clock: tollgate::approval::Clock =
-        Arc::new(move || UNIX_EPOCH + Duration::from_millis(read.load(Ordering::SeqCst)));
+    let (t, clock) = settable_clock();
     let server = start_with_clock(policy_file(POLICY), |c| notify_to(c, addr), clock).await;
     let id = pending(&server, "retention-1").await;
     approve(&server, &id).await;
-    let db = tollgate::store::SqliteStore::open(
-        server
-            .dir
-            .path()
-            .join("data")
-            .join(tollgate::app::SQLITE_FILE),
-    )
-    .await
-    .unwrap();
+    let db = server.sqlite().await;
     // Every notification of the request and its approval delivered (at the clock's time).
     let before = eventually("every delivery", Duration::from_secs(30), || async {
         let all = db.deliveries_of(&id).await.unwrap();
@@ -627,4 +601,15 @@ async fn the_worker_deletes_delivered_rows_once_past_their_retention() {
     })
     .await;
     server.stop().await;
+}
+
+/// A clock starting now that the test moves on by adding milliseconds to the counter.
+fn settable_clock() -> (Arc<std::sync::atomic::AtomicU64>, tollgate::approval::Clock) {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let t = Arc::new(std::sync::atomic::AtomicU64::new(now.as_millis() as u64));
+    let read = t.clone();
+    let clock: tollgate::approval::Clock =
+        Arc::new(move || UNIX_EPOCH + Duration::from_millis(read.load(Ordering::SeqCst)));
+    (t, clock)
 }
