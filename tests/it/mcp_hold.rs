@@ -111,17 +111,22 @@ async fn a_held_call_reports_progress_then_answers_with_the_forwarded_result() {
 
     let id = review(&s, pb::Verdict::Approve, None).await;
     assert!(said.contains(&id), "{said} names {id}");
-    let result = client.next_but_progress().await;
-    assert_eq!(result["event"], "result", "{result}");
-    assert_eq!(result["is_error"], false, "{result}");
-    assert_eq!(result["text"], "exported 5000 rows of users");
-    assert_eq!(received(&log), [exported(5000)]);
+    forwarded_once(&mut client, &log).await;
     client.finish().await;
     s.stop().await;
 }
 
 /// The console base the gateway is told (the client only records the URL it is sent to).
 const CONSOLE: &str = "https://console.tollgate.test/";
+
+/// The held call's answer is the upstream's result, and the upstream got the export once.
+async fn forwarded_once(client: &mut PyClient, log: &Path) {
+    let result = client.next_but_progress().await;
+    assert_eq!(result["event"], "result", "{result}");
+    assert_eq!(result["is_error"], false, "{result}");
+    assert_eq!(result["text"], "exported 5000 rows of users");
+    assert_eq!(received(log), [exported(5000)]);
+}
 
 /// The approval id at the end of a console page URL under [`CONSOLE`].
 fn approval_of(elicited: &Value) -> String {
@@ -171,11 +176,7 @@ async fn a_client_sent_to_the_approvals_page_gets_the_result_once_a_reviewer_app
     // Accepting is not approving: the call is held until the reviewer decides.
     let approved = review(&s, pb::Verdict::Approve, None).await;
     assert_eq!(approved, sent_to);
-    let result = client.next_but_progress().await;
-    assert_eq!(result["event"], "result", "{result}");
-    assert_eq!(result["is_error"], false, "{result}");
-    assert_eq!(result["text"], "exported 5000 rows of users");
-    assert_eq!(received(&log), [exported(5000)]);
+    forwarded_once(&mut client, &log).await;
     client.finish().await;
     s.stop().await;
 }
@@ -196,9 +197,7 @@ async fn a_handshake_era_client_is_sent_to_the_page_while_the_call_is_held() {
     let completed = client.next_but_progress().await;
     assert_eq!(completed["event"], "elicitation_complete", "{completed}");
     assert_eq!(completed["id"], id, "{completed}");
-    let result = client.next_but_progress().await;
-    assert_eq!(result["is_error"], false, "{result}");
-    assert_eq!(received(&log), [exported(5000)]);
+    forwarded_once(&mut client, &log).await;
     client.finish().await;
     s.stop().await;
 }
@@ -224,9 +223,7 @@ async fn declining_the_page_answers_the_pending_approval_which_a_later_call_resu
     let mut client = eliciting(&s, &log, "accept", false);
     assert_eq!(approval_of(&client.next().await), sent_to);
     assert_eq!(review(&s, pb::Verdict::Approve, None).await, sent_to);
-    let result = client.next_but_progress().await;
-    assert_eq!(result["is_error"], false, "{result}");
-    assert_eq!(received(&log), [exported(5000)]);
+    forwarded_once(&mut client, &log).await;
     client.finish().await;
     s.stop().await;
 }
