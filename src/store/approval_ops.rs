@@ -413,6 +413,28 @@ macro_rules! approval_ops {
                 row.as_ref().map(capability).transpose()
             }
 
+            /// Starts the savepoint of one change in a shared transaction.
+            pub(super) async fn savepoint(conn: &mut Conn) -> Result<(), StoreError> {
+                sqlx::raw_sql(sql::SAVEPOINT).execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            /// Keeps what the change wrote.
+            pub(super) async fn release_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
+                sqlx::raw_sql(sql::RELEASE_SAVEPOINT)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            /// Undoes what the change wrote.
+            pub(super) async fn rollback_to_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
+                sqlx::raw_sql(sql::ROLLBACK_TO_SAVEPOINT)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
             /// True if this call redeemed it.
             pub(super) async fn redeem(
                 conn: &mut Conn,

@@ -187,8 +187,9 @@ async fn run(
             waiters.fail(&CommitError::Unavailable(reason));
             continue;
         }
+        let (n_changes, n_events) = (changes.len(), batch.events.len());
         let started = Instant::now();
-        let result = store.commit_all(&changes, &batch).await;
+        let result = store.commit_all(changes, batch).await;
         let took = started.elapsed();
         match result {
             Ok(committed) => {
@@ -198,7 +199,7 @@ async fn run(
                 }
                 tracing::debug!(
                     audit.batch = records,
-                    audit.changes = changes.len(),
+                    audit.changes = n_changes,
                     audit.commit_us = took.as_micros() as u64,
                     "audit batch committed"
                 );
@@ -216,7 +217,7 @@ async fn run(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %crate::telemetry::ErrorChain(&e), audit.batch = batch.events.len(), audit.changes = changes.len(), "audit batch failed to commit; failing its callers closed");
+                tracing::error!(error = %crate::telemetry::ErrorChain(&e), audit.batch = n_events, audit.changes = n_changes, "audit batch failed to commit; failing its callers closed");
                 if let Some(health) = &health {
                     health.suspect();
                 }

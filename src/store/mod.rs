@@ -39,6 +39,7 @@
 mod approval_ops;
 mod audit_ops;
 mod backend;
+mod change_ops;
 mod group_commit;
 mod grouped;
 pub mod health;
@@ -465,7 +466,7 @@ pub trait BatchStore: Send + Sync + std::fmt::Debug {
     /// Stores `batch` in one transaction (capabilities first, then the events chained at the
     /// head); returns the events' records, in order. Any failure stores nothing.
     async fn commit(&self, batch: &Batch) -> Result<Vec<AuditRecord>, StoreError> {
-        Ok(self.commit_all(&[], batch).await?.records)
+        Ok(self.commit_all(Vec::new(), batch.clone()).await?.records)
     }
 
     /// Applies `changes` in order, each in its own savepoint (a change that fails is rolled
@@ -473,7 +474,8 @@ pub trait BatchStore: Send + Sync + std::fmt::Debug {
     /// whole transaction is rolled back instead), then stores `batch`, all in ONE transaction
     /// and one commit. The chain head is locked first, so concurrent replicas' transactions serialize
     /// on it and can never deadlock on approval rows. An error means nothing was stored.
-    async fn commit_all(&self, changes: &[Change], batch: &Batch) -> Result<Committed, StoreError>;
+    async fn commit_all(&self, changes: Vec<Change>, batch: Batch)
+        -> Result<Committed, StoreError>;
 }
 
 /// The highest bundle sequence that served, shared by every replica: a signed bundle below it

@@ -161,6 +161,12 @@ pub(super) const CAPABILITY_BY_ID: &str = concat!(
 pub(super) const REDEEM: &str = "UPDATE capabilities SET state = 'redeemed', redeemed_at = $3 \
      WHERE id = $1 AND state = 'issued' AND expires_at > $3 AND request_hash = $2";
 
+/// The savepoint each change of a shared transaction runs in (see `change_ops.rs`), released
+/// when it applies and rolled back to (then released) when it does not.
+pub(super) const SAVEPOINT: &str = "SAVEPOINT change";
+pub(super) const RELEASE_SAVEPOINT: &str = "RELEASE SAVEPOINT change";
+pub(super) const ROLLBACK_TO_SAVEPOINT: &str =
+    "ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change";
 /// Every column of an audit record, in insert order.
 macro_rules! audit_columns {
     () => {

@@ -579,7 +579,7 @@ pub(crate) async fn a_failing_change_fails_alone_in_a_shared_transaction(store: 
     ];
     let decision = event(AuditKind::Decision, "agent:c", "probe.read", 2_000);
     let committed = store
-        .commit_all(&changes, &Batch::of_events(vec![decision.clone()]))
+        .commit_all(changes.to_vec(), Batch::of_events(vec![decision.clone()]))
         .await
         .unwrap();
     let outcomes: Vec<_> = committed.changes.iter().map(|o| o.as_ref().ok()).collect();
@@ -626,7 +626,7 @@ pub(crate) async fn a_failing_change_fails_alone_in_a_shared_transaction(store: 
         let store = store.clone();
         async move {
             store
-                .commit_all(&[change], &Batch::default())
+                .commit_all(vec![change], Batch::default())
                 .await
                 .unwrap()
         }

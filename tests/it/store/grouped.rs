@@ -140,7 +140,11 @@ impl CapabilityStore for GroupedDb {
 
 #[async_trait]
 impl BatchStore for GroupedDb {
-    async fn commit_all(&self, changes: &[Change], batch: &Batch) -> Result<Committed, StoreError> {
+    async fn commit_all(
+        &self,
+        changes: Vec<Change>,
+        batch: Batch,
+    ) -> Result<Committed, StoreError> {
         self.inner.commit_all(changes, batch).await
     }
 }

@@ -1,0 +1,309 @@
+//! The state changes and the shared transaction, written once over the per-statement
+//! functions of `mod ops` and `mod audit_ops` beside them: stamped out by [`change_ops!`] for
+//! each sqlx backend (`backend.rs`) and for the SQLite writer thread (`sqlite_writer.rs`), whose
+//! statement functions are `async` only in name.
+
+/// Generates `mod change` over `super::ops` and `super::audit_ops`.
+macro_rules! change_ops {
+    () => {
+        /// The state changes, each on a connection inside a transaction (its own, or a
+        /// savepoint of the group commit's), returning its outcome and whether it applied
+        /// (then its writes are kept and its audit recorded; else they are rolled back).
+        mod change {
+            use super::{audit_ops, ops};
+            use $crate::domain::{
+                Approval, ApprovalState, AuditEvent, Capability, NewApproval, RedeemOutcome,
+                RequestChange, Review, ReviewOutcome, UnixMillis,
+            };
+            use $crate::store::{
+                Batch, Change, Changed, Committed, Settle, Settlement, StoreError,
+            };
+
+            type Conn = ops::Conn;
+
+            /// A review's outcome, the state it settled the request to, and the
+            /// settlement's events.
+            pub(super) type Reviewed = (ReviewOutcome, Option<ApprovalState>, Vec<AuditEvent>);
+
+            pub(super) async fn create_approval(
+                conn: &mut Conn,
+                new: &NewApproval,
+                max_pending: Option<u32>,
+            ) -> Result<((Approval, bool), bool), StoreError> {
+                if let Some(limit) = max_pending {
+                    let pending =
+                        ops::count_pending_of(conn, &new.subject_id, new.created_at).await?;
+                    if pending >= u64::from(limit) {
+                        // A replay of an existing request is answered, never counted again.
+                        let replay = if new.request_id.is_empty() {
+                            None
+                        } else {
+                            ops::approval_by_key(conn, &new.subject_id, &new.request_id).await?
+                        };
+                        return match replay {
+                            Some(a) => Ok(((a.observed_at(new.created_at), false), false)),
+                            None => Err(StoreError::QuotaExceeded { pending, limit }),
+                        };
+                    }
+                }
+                if ops::insert_approval(conn, new).await? {
+                    return Ok(((new.clone().into_pending(), true), true));
+                }
+                let existing = if new.request_id.is_empty() {
+                    None
+                } else {
+                    ops::approval_by_key(conn, &new.subject_id, &new.request_id).await?
+                };
+                match existing {
+                    Some(approval) => Ok(((approval.observed_at(new.created_at), false), false)),
+                    None => Err(StoreError::Conflict {
+                        kind: "approval",
+                        id: new.id.clone(),
+                    }),
+                }
+            }
+
+            /// Records the review; with `settle`, then applies what the reviews settle to
+            /// (the row is locked by then). The outcome, the settled state and the settlement's
+            /// events (recorded with the review's).
+            pub(super) async fn add_review(
+                conn: &mut Conn,
+                review: &Review,
+                change: Option<&RequestChange>,
+                settle: Option<&Settle>,
+            ) -> Result<(Reviewed, bool), StoreError> {
+                if !ops::lock_pending(conn, &review.approval_id, review.at).await? {
+                    return match ops::approval_by_id(conn, &review.approval_id).await? {
+                        Some(a) => Ok((
+                            (
+                                ReviewOutcome::NotPending(a.observed_at(review.at).state),
+                                None,
+                                Vec::new(),
+                            ),
+                            false,
+                        )),
+                        None => Err(StoreError::NotFound {
+                            kind: "approval",
+                            id: review.approval_id.clone(),
+                        }),
+                    };
+                }
+                if !ops::insert_review(conn, review).await? {
+                    return Ok(((ReviewOutcome::Duplicate, None, Vec::new()), false));
+                }
+                if let Some(change) = change {
+                    // The row is locked and pending (checked above, same transaction).
+                    if !ops::narrow_request(conn, &review.approval_id, change, review.at).await? {
+                        return Ok((
+                            (
+                                ReviewOutcome::NotPending(ApprovalState::Expired),
+                                None,
+                                Vec::new(),
+                            ),
+                            false,
+                        ));
+                    }
+                }
+                let reviews = ops::reviews_of(conn, &review.approval_id).await?;
+                let (settled, events) = match settle.and_then(|s| s.of(&reviews)) {
+                    None => (None, Vec::new()),
+                    Some(settlement) => {
+                        settle_now(conn, &review.approval_id, review.at, settlement).await?
+                    }
+                };
+                Ok(((ReviewOutcome::Recorded(reviews), settled, events), true))
+            }
+
+            /// Applies a settlement to a pending approval this transaction has locked.
+            async fn settle_now(
+                conn: &mut Conn,
+                id: &str,
+                now: UnixMillis,
+                settlement: Settlement,
+            ) -> Result<(Option<ApprovalState>, Vec<AuditEvent>), StoreError> {
+                let (to, audit) = match settlement {
+                    Settlement::Deny { audit } => (ApprovalState::Denied, audit),
+                    Settlement::Approve { capability, audit } => {
+                        ops::insert_capability(conn, &capability).await?;
+                        (ApprovalState::Approved, audit)
+                    }
+                };
+                Ok(
+                    if ops::transition(conn, id, ApprovalState::Pending, to, now).await? {
+                        (Some(to), audit)
+                    } else {
+                        (None, Vec::new())
+                    },
+                )
+            }
+
+            pub(super) async fn transition(
+                conn: &mut Conn,
+                id: &str,
+                from: ApprovalState,
+                to: ApprovalState,
+                now: UnixMillis,
+            ) -> Result<(bool, bool), StoreError> {
+                if !from.can_become(to) {
+                    return Err(StoreError::InvalidTransition { from, to });
+                }
+                let moved = ops::transition(conn, id, from, to, now).await?;
+                Ok((moved, moved))
+            }
+
+            pub(super) async fn approve_with_capability(
+                conn: &mut Conn,
+                id: &str,
+                cap: &Capability,
+                now: UnixMillis,
+            ) -> Result<(bool, bool), StoreError> {
+                // Lock the row while it is pending and in time before inserting, so a losing
+                // racer finds it decided instead of colliding on the capability id.
+                if !ops::lock_pending(conn, id, now).await? {
+                    return Ok((false, false));
+                }
+                ops::insert_capability(conn, cap).await?;
+                let moved = ops::transition(
+                    conn,
+                    id,
+                    ApprovalState::Pending,
+                    ApprovalState::Approved,
+                    now,
+                )
+                .await?;
+                Ok((moved, moved))
+            }
+
+            pub(super) async fn redeem(
+                conn: &mut Conn,
+                id: &str,
+                request_hash: &str,
+                now: UnixMillis,
+            ) -> Result<(RedeemOutcome, bool), StoreError> {
+                if ops::redeem(conn, id, request_hash, now).await? {
+                    return Ok((RedeemOutcome::Redeemed, true));
+                }
+                let outcome = match ops::capability_by_id(conn, id).await? {
+                    Some(cap) => RedeemOutcome::refusal(&cap, request_hash, now),
+                    None => RedeemOutcome::NotFound,
+                };
+                Ok((outcome, false))
+            }
+
+            /// Any [`Change`]: its outcome, whether it applied, and the events it records
+            /// beyond [`Change::audit`] (a settlement's).
+            pub(super) async fn apply(
+                conn: &mut Conn,
+                change: &Change,
+            ) -> Result<(Changed, bool, Vec<AuditEvent>), StoreError> {
+                Ok(match change {
+                    Change::CreateApproval {
+                        new, max_pending, ..
+                    } => {
+                        let ((a, created), applied) =
+                            create_approval(conn, new, *max_pending).await?;
+                        (Changed::Approval(Box::new(a), created), applied, Vec::new())
+                    }
+                    Change::AddReview {
+                        review,
+                        change,
+                        settle,
+                        ..
+                    } => {
+                        let ((outcome, settled, events), applied) =
+                            add_review(conn, review, change.as_ref(), settle.as_ref()).await?;
+                        (Changed::Review(outcome, settled), applied, events)
+                    }
+                    Change::Transition {
+                        id, from, to, now, ..
+                    } => {
+                        let (moved, applied) = transition(conn, id, *from, *to, *now).await?;
+                        (Changed::Moved(moved), applied, Vec::new())
+                    }
+                    Change::ApproveWithCapability {
+                        id,
+                        capability,
+                        now,
+                        ..
+                    } => {
+                        let (moved, applied) =
+                            approve_with_capability(conn, id, capability, *now).await?;
+                        (Changed::Moved(moved), applied, Vec::new())
+                    }
+                    Change::Redeem {
+                        id,
+                        request_hash,
+                        now,
+                        ..
+                    } => {
+                        let (outcome, applied) = redeem(conn, id, request_hash, *now).await?;
+                        (Changed::Redeemed(outcome), applied, Vec::new())
+                    }
+                })
+            }
+
+            /// Applies `changes` in order, each in its own savepoint (one that fails or does
+            /// not apply is rolled back alone; a lone change with nothing else to commit needs
+            /// none), then stores `batch`: everything [`BatchStore::commit_all`] does inside
+            /// the transaction the caller has open on `conn`. Returns what was stored and
+            /// whether to commit (false: the lone change did not apply, roll back).
+            ///
+            /// [`BatchStore::commit_all`]: crate::store::BatchStore::commit_all
+            pub(super) async fn commit_in(
+                conn: &mut Conn,
+                changes: &[Change],
+                batch: &Batch,
+            ) -> Result<(Committed, bool), StoreError> {
+                let mut committed = Committed::default();
+                let mut events = Vec::new();
+                // The head first: every replica's transaction that changes state waits here
+                // before it locks any approval row, so none can deadlock another. Read once
+                // and kept: the lock holds it still until the commit.
+                let head = if changes.is_empty() {
+                    None
+                } else {
+                    Some(audit_ops::lock_head(conn).await?)
+                };
+                if let ([change], true) = (changes, batch.is_empty()) {
+                    // Alone: when it does not apply, the caller rolls everything back.
+                    match apply(conn, change).await {
+                        Ok((out, true, more)) => {
+                            events.extend_from_slice(change.audit());
+                            events.extend(more);
+                            committed.changes.push(Ok(out));
+                        }
+                        outcome => {
+                            committed.changes.push(outcome.map(|(out, _, _)| out));
+                            return Ok((committed, false));
+                        }
+                    }
+                } else {
+                    for change in changes {
+                        ops::savepoint(conn).await?;
+                        match apply(conn, change).await {
+                            Ok((out, true, more)) => {
+                                ops::release_savepoint(conn).await?;
+                                events.extend_from_slice(change.audit());
+                                events.extend(more);
+                                committed.changes.push(Ok(out));
+                            }
+                            outcome => {
+                                ops::rollback_to_savepoint(conn).await?;
+                                committed.changes.push(outcome.map(|(out, _, _)| out));
+                            }
+                        }
+                    }
+                }
+                ops::insert_capabilities(conn, &batch.capabilities).await?;
+                // One append for everything: the changes' records, then the batch's.
+                committed.change_records = events.len();
+                events.extend_from_slice(&batch.events);
+                let mut records = audit_ops::append_at(conn, head, &events).await?;
+                committed.records = records.split_off(committed.change_records);
+                Ok((committed, true))
+            }
+        }
+    };
+}
+
+pub(super) use change_ops;
