@@ -348,7 +348,7 @@ macro_rules! approval_ops {
 
             /// The store's error for a failed insert of `caps`: a collision names the id
             /// (or the batch), a missing approval names it.
-            fn capability_error(e: sqlx::Error, caps: &[Capability]) -> StoreError {
+            pub(super) fn capability_error(e: sqlx::Error, caps: &[Capability]) -> StoreError {
                 let Some(first) = caps.first() else {
                     return StoreError::Database(e);
                 };
@@ -372,36 +372,6 @@ macro_rules! approval_ops {
                 }
             }
 
-            /// Inserts the capabilities minted for ALLOW answers, many rows per statement. A
-            /// collision fails the whole batch (its ids are fresh: a collision is a fault).
-            pub(super) async fn insert_capabilities(
-                conn: &mut Conn,
-                caps: &[Capability],
-            ) -> Result<(), StoreError> {
-                // Eight columns a row: far below either database's limit on parameters.
-                const ROWS: usize = 256;
-                for chunk in caps.chunks(ROWS) {
-                    let mut builder =
-                        sqlx::QueryBuilder::<$db>::new(sql::INSERT_CAPABILITIES_PREFIX);
-                    builder.push_values(chunk, |mut b, cap| {
-                        b.push_bind(cap.id.clone())
-                            .push_bind(cap.approval_id.clone())
-                            .push_bind(cap.request_hash.clone())
-                            .push_bind(cap.state.as_str())
-                            .push_bind(cap.issued_at.0)
-                            .push_bind(cap.expires_at.0)
-                            .push_bind(cap.redeemed_at.map(|t| t.0))
-                            .push_bind(Json(cap.audience.clone()));
-                    });
-                    builder
-                        .build()
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(|e| capability_error(e, chunk))?;
-                }
-                Ok(())
-            }
-
             pub(super) async fn capability_by_id(
                 conn: &mut Conn,
                 id: &str,
@@ -411,28 +381,6 @@ macro_rules! approval_ops {
                     .fetch_optional(&mut *conn)
                     .await?;
                 row.as_ref().map(capability).transpose()
-            }
-
-            /// Starts the savepoint of one change in a shared transaction.
-            pub(super) async fn savepoint(conn: &mut Conn) -> Result<(), StoreError> {
-                sqlx::raw_sql(sql::SAVEPOINT).execute(&mut *conn).await?;
-                Ok(())
-            }
-
-            /// Keeps what the change wrote.
-            pub(super) async fn release_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
-                sqlx::raw_sql(sql::RELEASE_SAVEPOINT)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
-            }
-
-            /// Undoes what the change wrote.
-            pub(super) async fn rollback_to_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
-                sqlx::raw_sql(sql::ROLLBACK_TO_SAVEPOINT)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
             }
 
             /// True if this call redeemed it.

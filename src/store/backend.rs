@@ -284,24 +284,6 @@ macro_rules! store_backend {
         }
 
         #[async_trait::async_trait]
-        impl $crate::store::BatchStore for $store {
-            async fn commit_all(
-                &self,
-                changes: Vec<$crate::store::Change>,
-                batch: $crate::store::Batch,
-            ) -> Result<$crate::store::Committed, $crate::store::StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                let (committed, keep) = change::commit_in(&mut tx, &changes, &batch).await?;
-                if keep {
-                    tx.commit().await?;
-                } else {
-                    tx.rollback().await?;
-                }
-                Ok(committed)
-            }
-        }
-
-        #[async_trait::async_trait]
         impl $crate::store::AuditLog for $store {
             async fn query(
                 &self,

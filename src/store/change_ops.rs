@@ -10,14 +10,12 @@ macro_rules! change_ops {
         /// savepoint of the group commit's), returning its outcome and whether it applied
         /// (then its writes are kept and its audit recorded; else they are rolled back).
         mod change {
-            use super::{audit_ops, ops};
+            use super::ops;
             use $crate::domain::{
                 Approval, ApprovalState, AuditEvent, Capability, NewApproval, RedeemOutcome,
                 RequestChange, Review, ReviewOutcome, UnixMillis,
             };
-            use $crate::store::{
-                Batch, Change, Changed, Committed, Settle, Settlement, StoreError,
-            };
+            use $crate::store::{Settle, Settlement, StoreError};
 
             type Conn = ops::Conn;
 
@@ -189,6 +187,25 @@ macro_rules! change_ops {
                 };
                 Ok((outcome, false))
             }
+        }
+    };
+}
+
+pub(super) use change_ops;
+
+/// Generates `mod commit` over `super::change` (from [`change_ops!`]), `super::batch_ops`
+/// (savepoints and the many-capability insert) and `super::audit_ops`: the group commit's
+/// shared transaction, for PostgreSQL (`postgres.rs`) and the SQLite writer
+/// (`sqlite_writer.rs`).
+macro_rules! commit_ops {
+    () => {
+        /// One shared transaction of the group commit, inside a transaction the caller opened.
+        mod commit {
+            use super::{audit_ops, batch_ops, change};
+            use $crate::domain::AuditEvent;
+            use $crate::store::{Batch, Change, Changed, Committed, StoreError};
+
+            type Conn = super::ops::Conn;
 
             /// Any [`Change`]: its outcome, whether it applied, and the events it records
             /// beyond [`Change::audit`] (a settlement's).
@@ -201,7 +218,7 @@ macro_rules! change_ops {
                         new, max_pending, ..
                     } => {
                         let ((a, created), applied) =
-                            create_approval(conn, new, *max_pending).await?;
+                            change::create_approval(conn, new, *max_pending).await?;
                         (Changed::Approval(Box::new(a), created), applied, Vec::new())
                     }
                     Change::AddReview {
@@ -211,13 +228,15 @@ macro_rules! change_ops {
                         ..
                     } => {
                         let ((outcome, settled, events), applied) =
-                            add_review(conn, review, change.as_ref(), settle.as_ref()).await?;
+                            change::add_review(conn, review, change.as_ref(), settle.as_ref())
+                                .await?;
                         (Changed::Review(outcome, settled), applied, events)
                     }
                     Change::Transition {
                         id, from, to, now, ..
                     } => {
-                        let (moved, applied) = transition(conn, id, *from, *to, *now).await?;
+                        let (moved, applied) =
+                            change::transition(conn, id, *from, *to, *now).await?;
                         (Changed::Moved(moved), applied, Vec::new())
                     }
                     Change::ApproveWithCapability {
@@ -227,7 +246,7 @@ macro_rules! change_ops {
                         ..
                     } => {
                         let (moved, applied) =
-                            approve_with_capability(conn, id, capability, *now).await?;
+                            change::approve_with_capability(conn, id, capability, *now).await?;
                         (Changed::Moved(moved), applied, Vec::new())
                     }
                     Change::Redeem {
@@ -236,7 +255,8 @@ macro_rules! change_ops {
                         now,
                         ..
                     } => {
-                        let (outcome, applied) = redeem(conn, id, request_hash, *now).await?;
+                        let (outcome, applied) =
+                            change::redeem(conn, id, request_hash, *now).await?;
                         (Changed::Redeemed(outcome), applied, Vec::new())
                     }
                 })
@@ -279,22 +299,22 @@ macro_rules! change_ops {
                     }
                 } else {
                     for change in changes {
-                        ops::savepoint(conn).await?;
+                        batch_ops::savepoint(conn).await?;
                         match apply(conn, change).await {
                             Ok((out, true, more)) => {
-                                ops::release_savepoint(conn).await?;
+                                batch_ops::release_savepoint(conn).await?;
                                 events.extend_from_slice(change.audit());
                                 events.extend(more);
                                 committed.changes.push(Ok(out));
                             }
                             outcome => {
-                                ops::rollback_to_savepoint(conn).await?;
+                                batch_ops::rollback_to_savepoint(conn).await?;
                                 committed.changes.push(outcome.map(|(out, _, _)| out));
                             }
                         }
                     }
                 }
-                ops::insert_capabilities(conn, &batch.capabilities).await?;
+                batch_ops::insert_capabilities(conn, &batch.capabilities).await?;
                 // One append for everything: the changes' records, then the batch's.
                 committed.change_records = events.len();
                 events.extend_from_slice(&batch.events);
@@ -306,4 +326,4 @@ macro_rules! change_ops {
     };
 }
 
-pub(super) use change_ops;
+pub(super) use commit_ops;

@@ -328,6 +328,9 @@ mod tests {
         let err = writer.submit(issue("cap-a", &[6])).await;
         assert!(matches!(err, Err(CommitError::Commit(_))), "{err:?}");
         assert_eq!(store.head().await.unwrap().0, 5);
+        // ...and leaves nothing open behind it: the next batch commits, right after the last.
+        assert_eq!(writer.submit(issue("cap-c", &[7])).await.unwrap(), 6);
+        assert_eq!(store.head().await.unwrap().0, 6);
     }
 
     #[tokio::test]

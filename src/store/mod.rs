@@ -47,6 +47,7 @@ mod notify_ops;
 mod postgres;
 mod sql;
 mod sqlite;
+mod sqlite_writer;
 
 use async_trait::async_trait;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -98,6 +99,9 @@ pub enum StoreError {
     /// The database could not be reached, or a statement failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// A statement of the SQLite writer failed (`sqlite_writer.rs`).
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
     /// The schema could not be brought up to date at open.
     #[error("database migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),

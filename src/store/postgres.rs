@@ -126,6 +126,87 @@ impl PostgresStore {
 
 store_backend!(PostgresStore, sqlx::Postgres, "BEGIN");
 
+#[async_trait::async_trait]
+impl super::BatchStore for PostgresStore {
+    async fn commit_all(
+        &self,
+        changes: Vec<super::Change>,
+        batch: super::Batch,
+    ) -> Result<super::Committed, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN").await?;
+        let (committed, keep) = commit::commit_in(&mut tx, &changes, &batch).await?;
+        if keep {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(committed)
+    }
+}
+
+/// The group commit's statements beyond `ops` (see `change_ops.rs`).
+mod batch_ops {
+    use sqlx::types::Json;
+
+    use super::ops::{capability_error, Conn};
+    use crate::domain::Capability;
+    use crate::store::{sql, StoreError};
+
+    /// Starts the savepoint of one change in a shared transaction.
+    pub(super) async fn savepoint(conn: &mut Conn) -> Result<(), StoreError> {
+        sqlx::raw_sql(sql::SAVEPOINT).execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    /// Keeps what the change wrote.
+    pub(super) async fn release_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
+        sqlx::raw_sql(sql::RELEASE_SAVEPOINT)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Undoes what the change wrote.
+    pub(super) async fn rollback_to_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
+        sqlx::raw_sql(sql::ROLLBACK_TO_SAVEPOINT)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts the capabilities minted for ALLOW answers, many rows per statement. A
+    /// collision fails the whole batch (its ids are fresh: a collision is a fault).
+    pub(super) async fn insert_capabilities(
+        conn: &mut Conn,
+        caps: &[Capability],
+    ) -> Result<(), StoreError> {
+        // Eight columns a row: far below either database's limit on parameters.
+        const ROWS: usize = 256;
+        for chunk in caps.chunks(ROWS) {
+            let mut builder =
+                sqlx::QueryBuilder::<sqlx::Postgres>::new(sql::INSERT_CAPABILITIES_PREFIX);
+            builder.push_values(chunk, |mut b, cap| {
+                b.push_bind(cap.id.clone())
+                    .push_bind(cap.approval_id.clone())
+                    .push_bind(cap.request_hash.clone())
+                    .push_bind(cap.state.as_str())
+                    .push_bind(cap.issued_at.0)
+                    .push_bind(cap.expires_at.0)
+                    .push_bind(cap.redeemed_at.map(|t| t.0))
+                    .push_bind(Json(cap.audience.clone()));
+            });
+            builder
+                .build()
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| capability_error(e, chunk))?;
+        }
+        Ok(())
+    }
+}
+
+super::change_ops::commit_ops!();
+
 /// The PostgreSQL channel replicas announce approval changes on.
 pub const CHANGES_CHANNEL: &str = "tollgate_approval_changes";
 

@@ -179,6 +179,12 @@ macro_rules! audit_columns {
 pub(super) const INSERT_AUDIT_PREFIX: &str =
     concat!("INSERT INTO audit_log (", audit_columns!(), ") ");
 
+/// One record (the SQLite writer inserts them one prepared row at a time).
+pub(super) const INSERT_AUDIT_ROW: &str = concat!(
+    "INSERT INTO audit_log (",
+    audit_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+);
 /// Locks the chain head for this transaction and reads it: a no-op update takes PostgreSQL's
 /// row lock (SQLite already holds the write lock), so appends serialize across replicas.
 pub(super) const LOCK_AUDIT_HEAD: &str =

@@ -15,12 +15,12 @@
 //! `IMMEDIATE` so a transaction that reads before writing cannot be refused the write lock
 //! halfway through.
 
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::{backend::store_backend, migrator, Durability, StoreError};
+use super::{backend::store_backend, migrator, sqlite_writer::Writer, Durability, StoreError};
 
 /// Connections in the pool: the single writer, the checkpoint, and reads beside them (an
 /// approval flow reads the approval and its reviews around every change).
@@ -89,6 +89,8 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Runs the group commits' transactions (`sqlite_writer.rs`).
+    writer: Arc<Writer>,
 }
 
 impl SqliteStore {
@@ -108,7 +110,7 @@ impl SqliteStore {
             Durability::Process => SqliteSynchronous::Normal,
         };
         let options = SqliteConnectOptions::new()
-            .filename(path)
+            .filename(path.as_ref())
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
@@ -121,12 +123,17 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         migrator(MIGRATIONS).run(&pool).await?;
+        let writer = Writer::start(path.as_ref(), durability, BUSY_TIMEOUT)?;
         tokio::spawn(checkpoint_wal(pool.clone()));
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: Arc::new(writer),
+        })
     }
 
     /// Closes every connection, waiting for those in use; later calls fail.
     pub async fn close(&self) {
+        self.writer.close();
         self.pool.close().await;
     }
 }
@@ -156,6 +163,18 @@ async fn checkpoint_wal(pool: SqlitePool) {
 
 store_backend!(SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE");
 
+/// The group commit's transactions run on the writer thread, not the pool.
+#[async_trait::async_trait]
+impl super::BatchStore for SqliteStore {
+    async fn commit_all(
+        &self,
+        changes: Vec<super::Change>,
+        batch: super::Batch,
+    ) -> Result<super::Committed, StoreError> {
+        self.writer.commit_all(changes, batch).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,11 +193,24 @@ mod tests {
         value
     }
 
+    /// `PRAGMA name` on the writer thread's connection (`sqlite_writer.rs`) with `durability`.
+    async fn writer_pragma(durability: Durability, name: &str) -> i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open_durable(&path, durability).await.unwrap();
+        let conn = super::super::sqlite_writer::open(&path, durability, BUSY_TIMEOUT).unwrap();
+        let value = conn.pragma_query_value(None, name, |r| r.get(0)).unwrap();
+        store.close().await;
+        value
+    }
+
     #[tokio::test]
     async fn durability_sets_the_sync_level_of_every_connection() {
         // SQLite's levels: 1 NORMAL (fsync at checkpoints), 2 FULL (fsync at every commit).
         assert_eq!(pragma(Durability::Power, "synchronous").await, 2);
         assert_eq!(pragma(Durability::Process, "synchronous").await, 1);
+        assert_eq!(writer_pragma(Durability::Power, "synchronous").await, 2);
+        assert_eq!(writer_pragma(Durability::Process, "synchronous").await, 1);
     }
 
     #[tokio::test]
@@ -186,5 +218,22 @@ mod tests {
         // SQLite's default is 1000 (pages): a commit past it checkpoints on the answer's path.
         assert_eq!(pragma(Durability::Power, "wal_autocheckpoint").await, 0);
         assert_eq!(pragma(Durability::Process, "wal_autocheckpoint").await, 0);
+        assert_eq!(
+            writer_pragma(Durability::Power, "wal_autocheckpoint").await,
+            0
+        );
+        assert_eq!(
+            writer_pragma(Durability::Process, "wal_autocheckpoint").await,
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn the_writer_enforces_foreign_keys_and_waits_for_the_write_lock() {
+        assert_eq!(writer_pragma(Durability::Power, "foreign_keys").await, 1);
+        assert_eq!(
+            writer_pragma(Durability::Power, "busy_timeout").await,
+            BUSY_TIMEOUT.as_millis() as i64
+        );
     }
 }

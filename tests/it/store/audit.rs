@@ -172,6 +172,8 @@ pub(crate) async fn query_filters_and_pages(store: Arc<dyn Db>) {
     assert_eq!((seqs(page1), seqs(page2)), (vec![1, 2, 3], vec![4, 5, 6]));
 }
 
+/// Appends and state changes from eight tasks at once (on SQLite, the writer thread's shared
+/// transactions and the pool's own, racing for the write lock) make one chain, nothing lost.
 pub(crate) async fn concurrent_appenders_make_one_gap_free_chain(store: Arc<dyn Db>) {
     let tasks: Vec<_> = (0..8)
         .map(|t| {
@@ -179,6 +181,17 @@ pub(crate) async fn concurrent_appenders_make_one_gap_free_chain(store: Arc<dyn 
             tokio::spawn(async move {
                 let mut ids = Vec::new();
                 for i in 0..50 {
+                    if t % 2 == 1 {
+                        // A state change with its record: on SQLite, through the pool's own
+                        // write transaction, beside the writer's shared ones.
+                        let subject = format!("agent:{t}");
+                        let e = event(AuditKind::ApprovalRequested, &subject, "db.drop", i);
+                        let new =
+                            super::new_approval(&subject, &format!("r{i}"), "db.drop", 1 << 40);
+                        ids.push(e.id.clone());
+                        store.create_approval(&new, None, &[e]).await.unwrap();
+                        continue;
+                    }
                     // Mix single appends and small groups, as the group commit does.
                     let n = 1 + (i % 3);
                     let events: Vec<_> = (0..n)

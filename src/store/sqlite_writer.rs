@@ -1,0 +1,622 @@
+//! The SQLite store's writer: one connection on a thread of its own runs each group commit's
+//! whole transaction (every change, the capabilities, the audit append, the commit) as one
+//! blocking call, and the group commit hands it over once and is answered once.
+//!
+//! Through sqlx-sqlite every statement was a hand-off to the connection's worker thread and
+//! back (two thread wake-ups, and more for each row read), so a shared transaction of a dozen
+//! statements cost more in thread switches than in SQL (stop 17's profile: an approval flow
+//! spent most of its time in `futex` and the scheduler).
+//!
+//! The statements are the constants of `sql.rs` and the change logic is `change_ops.rs`, the
+//! same code the sqlx backends run; only the per-statement functions below differ. They are
+//! `async` so that code runs over them unchanged, and each completes at its first poll: the
+//! thread drives them with `block_on`, never waiting on anything but SQLite.
+//!
+//! Everything else (reads, the expiry sweep, the outbox, checkpoints) stays on the sqlx pool, so
+//! reads proceed beside the writer. SQLite serializes writers; every connection waits for the
+//! write lock (`busy_timeout`) instead of failing.
+
+use std::{
+    path::Path,
+    sync::{mpsc, Mutex},
+    thread,
+    time::Duration,
+};
+
+use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql};
+use tokio::sync::oneshot;
+
+use super::{Batch, Change, Committed, Durability, StoreError};
+
+/// Statements the writer keeps prepared: every statement a shared transaction runs fits.
+const STATEMENT_CACHE: usize = 64;
+
+/// One group commit's share of work for the thread, and where its answer goes.
+struct Job {
+    changes: Vec<Change>,
+    batch: Batch,
+    done: oneshot::Sender<Result<Committed, StoreError>>,
+}
+
+/// The writer thread's handle. Dropping it (or [`Writer::close`]) lets the thread finish the
+/// jobs already sent and close its connection.
+pub(super) struct Writer {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Opens the writer's connection to the (migrated) database at `path` and starts its thread.
+    pub(super) fn start(
+        path: &Path,
+        durability: Durability,
+        busy_timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let conn = open(path, durability, busy_timeout)?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                let mut conn = conn;
+                for job in queue {
+                    let result = commit(&mut conn, &job.changes, &job.batch);
+                    // A caller that gave up waiting is fine: the group commit answers the rest.
+                    let _ = job.done.send(result);
+                }
+            })
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        Ok(Self {
+            jobs: Mutex::new(Some(jobs)),
+        })
+    }
+
+    /// Runs [`BatchStore::commit_all`](super::BatchStore::commit_all) on the writer thread.
+    pub(super) async fn commit_all(
+        &self,
+        changes: Vec<Change>,
+        batch: Batch,
+    ) -> Result<Committed, StoreError> {
+        let (done, answer) = oneshot::channel();
+        let job = Job {
+            changes,
+            batch,
+            done,
+        };
+        let sent = match &*self.jobs.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(jobs) => jobs.send(job).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(closed());
+        }
+        answer.await.map_err(|_| closed())?
+    }
+
+    /// Refuses later commits; the thread finishes what it has and closes its connection.
+    pub(super) fn close(&self) {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// The writer is gone: the store was closed (or its thread died).
+fn closed() -> StoreError {
+    StoreError::Database(sqlx::Error::PoolClosed)
+}
+
+/// The writer's connection, set up as the pool's are (`sqlite.rs`): WAL, the durability's sync
+/// level, foreign keys, no inline checkpoints, and a wait for the write lock.
+pub(super) fn open(
+    path: &Path,
+    durability: Durability,
+    busy_timeout: Duration,
+) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy_timeout)?;
+    let synchronous = match durability {
+        Durability::Power => "FULL",
+        Durability::Process => "NORMAL",
+    };
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// One shared transaction: begun, run, and committed (or rolled back) on this thread.
+fn commit(
+    conn: &mut Connection,
+    changes: &[Change],
+    batch: &Batch,
+) -> Result<Committed, StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = futures::executor::block_on(commit::commit_in(conn, changes, batch));
+    let end = match &result {
+        Ok((_, true)) => "COMMIT",
+        _ => "ROLLBACK",
+    };
+    let ended = conn.execute_batch(end);
+    if !conn.is_autocommit() {
+        // The COMMIT failed and left the transaction open: nothing of it may stay.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    let (committed, _) = result?;
+    ended?;
+    Ok(committed)
+}
+
+/// `$1` ... `$18`: the statements' placeholders (`sql.rs`), bound by name, because SQLite
+/// numbers a named parameter by its first appearance and a statement may use `$2` before `$1`.
+const PLACEHOLDERS: [&str; 18] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16", "$17", "$18",
+];
+
+/// `sql` prepared (from the cache) with `values` bound to `$1`, `$2`, ... in order. Every value
+/// must have its placeholder and every placeholder a value.
+fn bound<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+) -> Result<CachedStatement<'c>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    if values.len() != stmt.parameter_count() || values.len() > PLACEHOLDERS.len() {
+        return Err(
+            rusqlite::Error::InvalidParameterCount(values.len(), stmt.parameter_count()).into(),
+        );
+    }
+    for (name, value) in PLACEHOLDERS.iter().zip(values) {
+        stmt.raw_bind_parameter(*name, value)?;
+    }
+    Ok(stmt)
+}
+
+/// Runs a statement that returns no rows; the rows it changed.
+fn execute(conn: &Connection, sql: &str, values: &[&dyn ToSql]) -> Result<usize, StoreError> {
+    Ok(bound(conn, sql, values)?.raw_execute()?)
+}
+
+/// Runs a query; each row through `row`.
+fn query<T>(
+    conn: &Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+    row: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = bound(conn, sql, values)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(row(r)?);
+    }
+    Ok(out)
+}
+
+/// A JSON column as sqlx writes it: the value serialized as text.
+fn json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt {
+        column: "json value",
+        value: e.to_string(),
+    })
+}
+
+/// A JSON text column read back.
+fn from_json<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    column: &'static str,
+) -> Result<T, StoreError> {
+    let text: String = row.get(column)?;
+    serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
+        column,
+        value: text,
+    })
+}
+
+/// The statement functions `change_ops.rs` calls, for the writer's connection.
+mod ops {
+    use rusqlite::ffi;
+
+    use super::{bound, execute, from_json, json, query};
+    use crate::domain::{
+        Approval, ApprovalState, Capability, CapabilityState, NewApproval, RequestChange, Review,
+        ReviewVerdict, UnixMillis,
+    };
+    use crate::store::{sql, StoreError};
+
+    pub(super) type Conn = rusqlite::Connection;
+
+    fn corrupt(column: &'static str, value: String) -> StoreError {
+        StoreError::Corrupt { column, value }
+    }
+
+    fn approval(row: &rusqlite::Row<'_>) -> Result<Approval, StoreError> {
+        let state: String = row.get("state")?;
+        Ok(Approval {
+            id: row.get("id")?,
+            decision_id: row.get("decision_id")?,
+            subject_id: row.get("subject_id")?,
+            request_id: row.get("request_id")?,
+            action: row.get("action")?,
+            request: from_json(row, "request")?,
+            request_hash: row.get("request_hash")?,
+            requirements: from_json(row, "requirements")?,
+            bundle_revision: row.get("bundle_revision")?,
+            state: ApprovalState::parse(&state).ok_or_else(|| corrupt("approvals.state", state))?,
+            created_at: UnixMillis(row.get("created_at")?),
+            expires_at: UnixMillis(row.get("expires_at")?),
+            updated_at: UnixMillis(row.get("updated_at")?),
+            original_request: match row.get::<_, Option<String>>("original_request")? {
+                Some(_) => Some(from_json(row, "original_request")?),
+                None => None,
+            },
+            trace_parent: row.get("trace_parent")?,
+            requested_by: row.get("requested_by")?,
+            bundle_digest: row.get("bundle_digest")?,
+            capability_audience: from_json(row, "capability_audience")?,
+            on_behalf_of_proven: row.get("on_behalf_of_proven")?,
+        })
+    }
+
+    fn review(row: &rusqlite::Row<'_>) -> Result<Review, StoreError> {
+        let verdict: String = row.get("verdict")?;
+        Ok(Review {
+            approval_id: row.get("approval_id")?,
+            reviewer_id: row.get("reviewer_id")?,
+            verdict: ReviewVerdict::parse(&verdict)
+                .ok_or_else(|| corrupt("reviews.verdict", verdict))?,
+            reason: row.get("reason")?,
+            groups: from_json(row, "reviewer_groups")?,
+            at: UnixMillis(row.get("reviewed_at")?),
+            stepped_up: row.get("stepped_up")?,
+        })
+    }
+
+    fn capability(row: &rusqlite::Row<'_>) -> Result<Capability, StoreError> {
+        let state: String = row.get("state")?;
+        Ok(Capability {
+            id: row.get("id")?,
+            approval_id: row.get("approval_id")?,
+            request_hash: row.get("request_hash")?,
+            state: CapabilityState::parse(&state)
+                .ok_or_else(|| corrupt("capabilities.state", state))?,
+            issued_at: UnixMillis(row.get("issued_at")?),
+            expires_at: UnixMillis(row.get("expires_at")?),
+            redeemed_at: row.get::<_, Option<i64>>("redeemed_at")?.map(UnixMillis),
+            audience: from_json(row, "audience")?,
+        })
+    }
+
+    pub(super) async fn insert_approval(
+        conn: &mut Conn,
+        new: &NewApproval,
+    ) -> Result<bool, StoreError> {
+        let done = execute(
+            conn,
+            sql::INSERT_APPROVAL,
+            &[
+                &new.id,
+                &new.decision_id,
+                &new.subject_id,
+                &new.request_id,
+                &new.action,
+                &json(&new.request)?,
+                &new.request_hash,
+                &json(&new.requirements)?,
+                &new.bundle_revision,
+                &new.created_at.0,
+                &new.expires_at.0,
+                &new.trace_parent,
+                &new.requested_by,
+                &json(&new.capability_audience)?,
+                &new.bundle_digest,
+                &new.on_behalf_of_proven,
+            ],
+        )?;
+        Ok(done == 1)
+    }
+
+    fn one_approval(
+        conn: &Conn,
+        sql: &str,
+        values: &[&dyn rusqlite::ToSql],
+    ) -> Result<Option<Approval>, StoreError> {
+        Ok(query(conn, sql, values, approval)?.into_iter().next())
+    }
+
+    pub(super) async fn approval_by_id(
+        conn: &mut Conn,
+        id: &str,
+    ) -> Result<Option<Approval>, StoreError> {
+        one_approval(conn, sql::APPROVAL_BY_ID, &[&id])
+    }
+
+    pub(super) async fn approval_by_key(
+        conn: &mut Conn,
+        subject_id: &str,
+        request_id: &str,
+    ) -> Result<Option<Approval>, StoreError> {
+        one_approval(conn, sql::APPROVAL_BY_KEY, &[&subject_id, &request_id])
+    }
+
+    pub(super) async fn lock_pending(
+        conn: &mut Conn,
+        id: &str,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        Ok(execute(conn, sql::LOCK_PENDING, &[&id, &now.0])? == 1)
+    }
+
+    pub(super) async fn narrow_request(
+        conn: &mut Conn,
+        id: &str,
+        change: &RequestChange,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let done = execute(
+            conn,
+            sql::NARROW_REQUEST,
+            &[
+                &id,
+                &json(&change.request)?,
+                &change.request_hash,
+                &json(&change.requirements)?,
+                &now.0,
+                &change.previous_hash,
+            ],
+        )?;
+        Ok(done == 1)
+    }
+
+    pub(super) async fn insert_review(
+        conn: &mut Conn,
+        review: &Review,
+    ) -> Result<bool, StoreError> {
+        let done = execute(
+            conn,
+            sql::INSERT_REVIEW,
+            &[
+                &review.approval_id,
+                &review.reviewer_id,
+                &review.verdict.as_str(),
+                &review.reason,
+                &json(&review.groups)?,
+                &review.at.0,
+                &review.stepped_up,
+            ],
+        )?;
+        Ok(done == 1)
+    }
+
+    pub(super) async fn reviews_of(
+        conn: &mut Conn,
+        approval_id: &str,
+    ) -> Result<Vec<Review>, StoreError> {
+        query(conn, sql::REVIEWS_OF, &[&approval_id], review)
+    }
+
+    pub(super) async fn count_pending_of(
+        conn: &mut Conn,
+        subject: &str,
+        now: UnixMillis,
+    ) -> Result<u64, StoreError> {
+        let n = query(conn, sql::COUNT_PENDING_OF, &[&subject, &now.0], |r| {
+            Ok(r.get::<_, i64>("n")?)
+        })?;
+        Ok(n.first().map_or(0, |&n| u64::try_from(n).unwrap_or(0)))
+    }
+
+    pub(super) async fn transition(
+        conn: &mut Conn,
+        id: &str,
+        from: ApprovalState,
+        to: ApprovalState,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        let statement = if to == ApprovalState::Expired {
+            sql::TRANSITION_OVERDUE
+        } else {
+            sql::TRANSITION_IN_TIME
+        };
+        let done = execute(
+            conn,
+            statement,
+            &[&id, &from.as_str(), &to.as_str(), &now.0],
+        )?;
+        Ok(done == 1)
+    }
+
+    pub(super) async fn insert_capability(
+        conn: &mut Conn,
+        cap: &Capability,
+    ) -> Result<(), StoreError> {
+        insert_one_capability(conn, cap).map_err(|e| capability_error(e, cap))
+    }
+
+    pub(super) fn insert_one_capability(conn: &Conn, cap: &Capability) -> Result<(), StoreError> {
+        let mut stmt = bound(
+            conn,
+            sql::INSERT_CAPABILITY,
+            &[
+                &cap.id,
+                &cap.approval_id,
+                &cap.request_hash,
+                &cap.state.as_str(),
+                &cap.issued_at.0,
+                &cap.expires_at.0,
+                &cap.redeemed_at.map(|t| t.0),
+                &json(&cap.audience)?,
+            ],
+        )?;
+        stmt.raw_execute()?;
+        Ok(())
+    }
+
+    /// The store's error for a failed capability insert: a collision names the id, a missing
+    /// approval names it (as the sqlx backends do).
+    pub(super) fn capability_error(e: StoreError, cap: &Capability) -> StoreError {
+        let StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) = &e else {
+            return e;
+        };
+        match failure.extended_code {
+            ffi::SQLITE_CONSTRAINT_PRIMARYKEY | ffi::SQLITE_CONSTRAINT_UNIQUE => {
+                StoreError::Conflict {
+                    kind: "capability",
+                    id: cap.id.clone(),
+                }
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound {
+                kind: "approval",
+                id: cap.approval_id.clone().unwrap_or_default(),
+            },
+            _ => e,
+        }
+    }
+
+    pub(super) async fn capability_by_id(
+        conn: &mut Conn,
+        id: &str,
+    ) -> Result<Option<Capability>, StoreError> {
+        Ok(query(conn, sql::CAPABILITY_BY_ID, &[&id], capability)?
+            .into_iter()
+            .next())
+    }
+
+    pub(super) async fn redeem(
+        conn: &mut Conn,
+        id: &str,
+        request_hash: &str,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        Ok(execute(conn, sql::REDEEM, &[&id, &request_hash, &now.0])? == 1)
+    }
+}
+
+/// The group commit's statements beyond `ops` (see `change_ops.rs`).
+mod batch_ops {
+    use super::ops::{capability_error, insert_one_capability, Conn};
+    use crate::domain::Capability;
+    use crate::store::{sql, StoreError};
+
+    pub(super) async fn savepoint(conn: &mut Conn) -> Result<(), StoreError> {
+        Ok(conn.execute_batch(sql::SAVEPOINT)?)
+    }
+
+    pub(super) async fn release_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
+        Ok(conn.execute_batch(sql::RELEASE_SAVEPOINT)?)
+    }
+
+    pub(super) async fn rollback_to_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
+        Ok(conn.execute_batch(sql::ROLLBACK_TO_SAVEPOINT)?)
+    }
+
+    /// Inserts the capabilities minted for ALLOW answers, one prepared statement run per row
+    /// (no hand-offs here, so a many-row statement would save nothing). A collision fails the
+    /// whole batch.
+    pub(super) async fn insert_capabilities(
+        conn: &mut Conn,
+        caps: &[Capability],
+    ) -> Result<(), StoreError> {
+        for cap in caps {
+            insert_one_capability(conn, cap).map_err(|e| capability_error(e, cap))?;
+        }
+        Ok(())
+    }
+}
+
+/// The audit append `change_ops.rs` calls, for the writer's connection.
+mod audit_ops {
+    use super::{bound, execute, ops::Conn, query};
+    use crate::domain::{self, AuditEvent, AuditRecord, NotifyEvent};
+    use crate::store::{sql, StoreError};
+
+    /// Locks (SQLite: the write lock is held already) and reads the chain head.
+    pub(super) async fn lock_head(conn: &mut Conn) -> Result<(i64, String), StoreError> {
+        let head = query(conn, sql::LOCK_AUDIT_HEAD, &[], |r| {
+            Ok((r.get("seq")?, r.get("hash")?))
+        })?;
+        head.into_iter().next().ok_or_else(|| StoreError::Corrupt {
+            column: "audit_head",
+            value: "no row".into(),
+        })
+    }
+
+    /// Chains `events` after `head` (or the head it reads), stores them with their
+    /// notifications, and moves the head: the sqlx backends' `append_at`.
+    pub(super) async fn append_at(
+        conn: &mut Conn,
+        head: Option<(i64, String)>,
+        events: &[AuditEvent],
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (seq, hash) = match head {
+            Some(head) => head,
+            None => lock_head(conn).await?,
+        };
+        let records = domain::chain(seq, &hash, events).map_err(|e| StoreError::Corrupt {
+            column: "audit_log.body",
+            value: e.to_string(),
+        })?;
+        for r in &records {
+            let e = &r.event;
+            let mut stmt = bound(
+                conn,
+                sql::INSERT_AUDIT_ROW,
+                &[
+                    &r.seq,
+                    &e.id,
+                    &e.at.0,
+                    &e.kind.as_str(),
+                    &e.actor,
+                    &e.subject_id,
+                    &e.action,
+                    &e.resource_type,
+                    &e.resource_id,
+                    &e.effect,
+                    &e.decision_id,
+                    &e.approval_id,
+                    &e.capability_id,
+                    &e.bundle_revision,
+                    &e.trace_id,
+                    &r.body,
+                    &r.prev_hash,
+                    &r.hash,
+                ],
+            )?;
+            stmt.raw_execute()?;
+        }
+        // Notifications commit or vanish with the records they announce.
+        for n in events.iter().filter_map(NotifyEvent::of) {
+            execute(
+                conn,
+                sql::INSERT_NOTIFY_EVENT,
+                &[
+                    &n.id,
+                    &n.kind.as_str(),
+                    &n.approval_id,
+                    &n.at.0,
+                    &n.body.to_string(),
+                    &false,
+                ],
+            )?;
+        }
+        if let Some(last) = records.last() {
+            execute(conn, sql::SET_AUDIT_HEAD, &[&last.seq, &last.hash])?;
+        }
+        Ok(records)
+    }
+}
+
+super::change_ops::change_ops!();
+
+super::change_ops::commit_ops!();
