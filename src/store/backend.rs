@@ -43,6 +43,7 @@ macro_rules! store_backend {
                 max_pending: Option<u32>,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<($crate::domain::Approval, bool), $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let (out, applied) = change::create_approval(&mut tx, new, max_pending).await?;
                 finish(tx, applied, audit).await?;
@@ -98,6 +99,7 @@ macro_rules! store_backend {
                 change: Option<&$crate::domain::RequestChange>,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<$crate::domain::ReviewOutcome, $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let ((out, _, _), applied) =
                     change::add_review(&mut tx, review, change, None).await?;
@@ -118,6 +120,7 @@ macro_rules! store_backend {
                 ),
                 $crate::store::StoreError,
             > {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 // The head before the approval row, as the group commit takes them.
                 let head = audit_ops::lock_head(&mut tx).await?;
@@ -149,6 +152,7 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<bool, $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let (moved, applied) = change::transition(&mut tx, id, from, to, now).await?;
                 finish(tx, applied, audit).await?;
@@ -162,6 +166,7 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<bool, $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let (moved, applied) =
                     change::approve_with_capability(&mut tx, id, cap, now).await?;
@@ -174,6 +179,7 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &$crate::store::ExpiryAudit<'_>,
             ) -> Result<Vec<String>, $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 // The head before any row, as the group commit takes them: the sweep and a
                 // replica's shared transaction queue on it instead of deadlocking.
@@ -214,6 +220,7 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<$crate::domain::RedeemOutcome, $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let (out, applied) = change::redeem(&mut tx, id, request_hash, now).await?;
                 finish(tx, applied, audit).await?;
@@ -224,6 +231,7 @@ macro_rules! store_backend {
         #[async_trait::async_trait]
         impl $crate::store::Liveness for $store {
             async fn probe(&self) -> Result<(), $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 sqlx::query($crate::store::sql::PROBE)
                     .execute(&self.pool)
                     .await?;
@@ -240,6 +248,7 @@ macro_rules! store_backend {
                 revision: &str,
                 at: $crate::domain::UnixMillis,
             ) -> Result<Result<(), $crate::store::PolicyFloor>, $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query($crate::store::sql::RAISE_POLICY_FLOOR)
                     .bind(sequence)
                     .bind(digest)
@@ -271,6 +280,7 @@ macro_rules! store_backend {
                 digest: &str,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<(), $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let head = audit_ops::lock_head(&mut tx).await?;
                 sqlx::query($crate::store::sql::ALLOW_POLICY_ROLLBACK)
@@ -313,6 +323,7 @@ macro_rules! store_backend {
                 &self,
                 checkpoint: &$crate::domain::Checkpoint,
             ) -> Result<bool, $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let mut conn = self.pool.acquire().await?;
                 audit_ops::insert_checkpoint(&mut conn, checkpoint).await
             }

@@ -132,6 +132,7 @@ macro_rules! notify_ops {
                 event: &$crate::domain::NotifyEvent,
                 deliveries: &[$crate::domain::NewDelivery],
             ) -> Result<(), $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 for d in deliveries {
                     sqlx::query($crate::store::sql::INSERT_DELIVERY)
@@ -161,6 +162,7 @@ macro_rules! notify_ops {
                 limit: u32,
             ) -> Result<Vec<$crate::domain::Delivery>, $crate::store::StoreError> {
                 use sqlx::Row;
+                let _turn = self.write_turn().await;
                 let mut conn = self.pool.acquire().await?;
                 let due = sqlx::query($crate::store::sql::DUE_DELIVERIES)
                     .bind(now.0)
@@ -223,6 +225,7 @@ macro_rules! notify_ops {
                         1,
                     ),
                 };
+                let _turn = self.write_turn().await;
                 let mut conn = self.pool.acquire().await?;
                 let done = sqlx::query($crate::store::sql::SETTLE_DELIVERY)
                     .bind(&delivery.event.id)
@@ -309,6 +312,7 @@ macro_rules! notify_ops {
                 }
                 // Another replica may write the same reminders meanwhile: the insert keeps
                 // the first.
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let mut written = 0;
                 for row in &due {
@@ -332,6 +336,7 @@ macro_rules! notify_ops {
             ) -> Result<u64, $crate::store::StoreError> {
                 // Two short statements, each its own transaction: a batch holds the write
                 // lock briefly, and a purge cut short is simply continued by the next.
+                let _turn = self.write_turn().await;
                 let mut conn = self.pool.acquire().await?;
                 let deliveries = sqlx::query($crate::store::sql::PURGE_DELIVERIES)
                     .bind(now.0)
@@ -361,6 +366,7 @@ macro_rules! notify_ops {
                 now: $crate::domain::UnixMillis,
                 expires_at: $crate::domain::UnixMillis,
             ) -> Result<bool, $crate::store::StoreError> {
+                let _turn = self.write_turn().await;
                 let mut conn = self.pool.acquire().await?;
                 sqlx::query($crate::store::sql::PURGE_NONCES)
                     .bind(now.0)

@@ -124,6 +124,13 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Writes need no turn: PostgreSQL locks rows, not the database (see `SqliteStore`).
+    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        None
+    }
+}
+
 store_backend!(PostgresStore, sqlx::Postgres, "BEGIN");
 
 #[async_trait::async_trait]
