@@ -287,11 +287,7 @@ macro_rules! approval_ops {
                 to: ApprovalState,
                 now: UnixMillis,
             ) -> Result<bool, StoreError> {
-                let statement = if to == ApprovalState::Expired {
-                    sql::TRANSITION_OVERDUE
-                } else {
-                    sql::TRANSITION_IN_TIME
-                };
+                let statement = sql::transition_to(to);
                 let done = sqlx::query(statement)
                     .bind(id)
                     .bind(from.as_str())

@@ -123,6 +123,15 @@ pub(super) const TRANSITION_IN_TIME: &str = "UPDATE approvals SET state = $3, up
 pub(super) const TRANSITION_OVERDUE: &str = "UPDATE approvals SET state = $3, updated_at = $4 \
      WHERE id = $1 AND state = $2 AND expires_at <= $4";
 
+/// The compare-and-set that moves an approval to `to`: [`TRANSITION_OVERDUE`] into Expired,
+/// else [`TRANSITION_IN_TIME`].
+pub(super) fn transition_to(to: crate::domain::ApprovalState) -> &'static str {
+    if to == crate::domain::ApprovalState::Expired {
+        TRANSITION_OVERDUE
+    } else {
+        TRANSITION_IN_TIME
+    }
+}
 /// Expires every overdue pending approval, returning the rows (for their audit records).
 pub(super) const EXPIRE_APPROVALS: &str = concat!(
     "UPDATE approvals SET state = 'expired', updated_at = $1 \

@@ -421,11 +421,7 @@ mod ops {
         to: ApprovalState,
         now: UnixMillis,
     ) -> Result<bool, StoreError> {
-        let statement = if to == ApprovalState::Expired {
-            sql::TRANSITION_OVERDUE
-        } else {
-            sql::TRANSITION_IN_TIME
-        };
+        let statement = sql::transition_to(to);
         let done = execute(
             conn,
             statement,
