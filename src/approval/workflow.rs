@@ -305,6 +305,11 @@ impl Workflow {
             .ok_or_else(|| WorkflowError::NotFound(id.to_string()))
     }
 
+    /// The reviews of approval `id` so far, oldest first.
+    pub async fn reviews_of(&self, id: &str) -> Result<Vec<Review>, WorkflowError> {
+        Ok(self.approvals.reviews(id).await?)
+    }
+
     /// `approval` with its reviews as `viewer` may see it: the capability only for the
     /// requester.
     pub async fn view_of(
@@ -339,7 +344,7 @@ impl Workflow {
         &self,
         filter: &ApprovalFilter,
         page: &Page,
-        viewer_of: impl Fn(&Approval, &AuthzRequest, &[Requirement]) -> Option<Viewer>,
+        viewer_of: impl Fn(&Approval, &AuthzRequest, &[Requirement], &[Review]) -> Option<Viewer>,
     ) -> Result<(Vec<ApprovalView>, Option<String>), WorkflowError> {
         let limit = page.limit.max(1) as usize;
         let mut cursor = page.clone();
@@ -361,7 +366,8 @@ impl Workflow {
             let last = listing.page.items.last().map(|a| a.id.clone());
             for approval in listing.page.items {
                 let (request, requirements) = self.parse(&approval)?;
-                let Some(viewer) = viewer_of(&approval, &request, &requirements) else {
+                let reviews = reviews.remove(&approval.id).unwrap_or_default();
+                let Some(viewer) = viewer_of(&approval, &request, &requirements, &reviews) else {
                     continue;
                 };
                 if views.len() == limit {
@@ -369,7 +375,6 @@ impl Workflow {
                     let next = views.last().map(|v: &ApprovalView| v.approval.id.clone());
                     return Ok((views, next));
                 }
-                let reviews = reviews.remove(&approval.id).unwrap_or_default();
                 let capability = capabilities.remove(&approval.id).filter(|_| {
                     approval.state == ApprovalState::Approved && viewer.sees_capability()
                 });

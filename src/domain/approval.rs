@@ -299,6 +299,30 @@ impl Approval {
         }
         self
     }
+
+    /// This pending approval as a review at `at` leaves it once committed: narrowed by
+    /// `change` (the first request kept as the original), then moved to `settled`. What the
+    /// store's `NARROW_REQUEST` and transition statements write, so the reviewer's answer needs
+    /// no second read.
+    pub fn reviewed(
+        mut self,
+        change: Option<&RequestChange>,
+        settled: Option<ApprovalState>,
+        at: UnixMillis,
+    ) -> Self {
+        if let Some(change) = change {
+            let first = std::mem::replace(&mut self.request, change.request.clone());
+            self.original_request.get_or_insert(first);
+            self.request_hash.clone_from(&change.request_hash);
+            self.requirements = change.requirements.clone();
+            self.updated_at = at;
+        }
+        if let Some(state) = settled {
+            self.state = state;
+            self.updated_at = at;
+        }
+        self
+    }
 }
 
 /// One reviewer's answer to one approval request.

@@ -17,7 +17,7 @@ use crate::{
     approval::{eligible_reviewer, Standing, WorkflowError},
     domain::{
         canonical_id, same_identity, Approval, AuthzRequest, Caller, Principal, Requirement,
-        SubjectKind, Viewer,
+        Review, SubjectKind, Viewer,
     },
 };
 
@@ -306,12 +306,16 @@ impl Roles {
     /// admins, and the human the request acts for when the requester's credentials proved it
     /// (RFC 8693 `act`, recorded at the decision) (everything but the capability). A human
     /// the body merely claims is not told the request exists: anyone can name anyone.
+    ///
+    /// `reviews` are its reviews so far (or none, when the caller is known not to need them): a
+    /// reviewer of record stays a party when a narrowing left the request needing nobody's
+    /// review (else the reviewer who narrowed it could no longer read what they decided).
     pub fn viewer(
         caller: &Caller,
         held: RoleSet,
         approval: &Approval,
-        request: &AuthzRequest,
-        requirements: &[Requirement],
+        (request, requirements): (&AuthzRequest, &[Requirement]),
+        reviews: &[Review],
     ) -> Option<Viewer> {
         let Some(p) = caller.principal() else {
             return Some(Viewer::Requester);
@@ -323,7 +327,8 @@ impl Roles {
             return Some(Viewer::Party);
         }
         let reviewer = held.contains(Role::Review)
-            && eligible_reviewer(caller, request, requirements, &[], Standing::full()).is_ok();
+            && (eligible_reviewer(caller, request, requirements, &[], Standing::full()).is_ok()
+                || reviews.iter().any(|r| same_identity(&p.id, &r.reviewer_id)));
         reviewer.then_some(Viewer::Party)
     }
 

@@ -206,8 +206,8 @@ impl Tollgate {
         let (approvals, next) = self
             .inner
             .workflow
-            .list(&filter, &page, |a, request, requirements| {
-                Roles::viewer(caller, held, a, request, requirements)
+            .list(&filter, &page, |a, request, requirements, reviews| {
+                Roles::viewer(caller, held, a, (request, requirements), reviews)
             })
             .await?;
         Ok(ApprovalList { approvals, next })
@@ -363,7 +363,16 @@ impl Tollgate {
         let approval = self.inner.workflow.get(id).await?;
         let (request, requirements) = self.inner.workflow.parse(&approval)?;
         let held = self.roles_of(caller);
-        match Roles::viewer(caller, held, &approval, &request, &requirements) {
+        let parsed = (&request, requirements.as_slice());
+        let viewer = match Roles::viewer(caller, held, &approval, parsed, &[]) {
+            // Only a reviewer of record is left to find: its reviews are read for that alone.
+            None if held.contains(Role::Review) => {
+                let reviews = self.inner.workflow.reviews_of(id).await?;
+                Roles::viewer(caller, held, &approval, parsed, &reviews)
+            }
+            viewer => viewer,
+        };
+        match viewer {
             Some(viewer) => Ok((approval, viewer)),
             None => Err(crate::approval::WorkflowError::NotFound(id.to_string()).into()),
         }

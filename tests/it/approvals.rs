@@ -116,7 +116,7 @@ async fn review(
     id: &str,
     verdict: Verdict,
 ) -> Result<pb::Approval, tonic::Status> {
-    approvals(server)
+    let answer = approvals(server)
         .approve(as_user(
             who,
             pb::ApproveRequest {
@@ -127,7 +127,35 @@ async fn review(
             },
         ))
         .await
-        .map(|r| r.into_inner())
+        .map(|r| r.into_inner());
+    answer_is_as_stored(server, who, answer).await
+}
+
+/// A reviewer's answer is the approval as stored once the review committed (the answer is
+/// built from what the review's transaction wrote, not read again): the same reviewer reading
+/// it straight after sees exactly the same.
+async fn answer_is_as_stored(
+    server: &TestServer,
+    who: &str,
+    answer: Result<pb::Approval, tonic::Status>,
+) -> Result<pb::Approval, tonic::Status> {
+    if let Ok(answer) = &answer {
+        let stored = approvals(server)
+            .get_approval(as_user(
+                who,
+                pb::GetApprovalRequest {
+                    approval_id: answer.id.clone(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            answer, &stored,
+            "{who}'s answer against the stored approval"
+        );
+    }
+    answer
 }
 
 async fn redeem(
@@ -525,7 +553,7 @@ async fn modify(
     id: &str,
     params: serde_json::Value,
 ) -> Result<pb::Approval, tonic::Status> {
-    approvals(server)
+    let answer = approvals(server)
         .approve(as_user(
             who,
             pb::ApproveRequest {
@@ -536,7 +564,8 @@ async fn modify(
             },
         ))
         .await
-        .map(|r| r.into_inner())
+        .map(|r| r.into_inner());
+    answer_is_as_stored(server, who, answer).await
 }
 
 #[tokio::test]

@@ -10,7 +10,6 @@ use crate::{
     domain::{
         narrowing, Approval, ApprovalState, AuditContext, AuditEvent, AuthzRequest, Caller,
         Narrowing, RequestChange, Requirement, Review, ReviewOutcome, ReviewVerdict, UnixMillis,
-        Viewer,
     },
     store::{Settle, Settlement},
     telemetry::metrics::{CapabilityEvent, Resolution},
@@ -101,13 +100,13 @@ impl Workflow {
                 &settle,
             )
             .await?;
-        match outcome {
-            ReviewOutcome::Recorded(_) => {}
+        let reviews = match outcome {
+            ReviewOutcome::Recorded(reviews) => reviews,
             ReviewOutcome::Duplicate => return Err(Ineligible::AlreadyReviewed.into()),
             ReviewOutcome::NotPending(state) => {
                 return Err(WorkflowError::NotPending(state.as_str()))
             }
-        }
+        };
         tracing::info!(approval.id = %approval_id, reviewer = %review.reviewer_id, verdict = verdict.as_str(), "review recorded");
         match settled {
             Some(ApprovalState::Denied) => {
@@ -120,8 +119,12 @@ impl Workflow {
             _ => {}
         }
         self.changed(approval_id).await;
-        // The reviewer is not the requester: no capability in their answer.
-        self.view(approval_id, Viewer::Party).await
+        // The answer is what the review's transaction wrote (the approval as narrowed and
+        // settled, every review read inside it): nothing to read again. The reviewer is not
+        // the requester: no capability in their answer.
+        let after = approval.reviewed(change.as_ref().map(|(c, _, _)| c), settled, now);
+        let parsed = self.parse(&after)?;
+        self.assemble(after, parsed, reviews, None)
     }
 
     /// A reviewer's narrowing as a store change, checked again against the request as stored
