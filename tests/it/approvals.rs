@@ -640,6 +640,26 @@ async fn a_reviewer_may_narrow_but_never_widen_and_the_requester_sees_the_diff()
     .await
     .unwrap();
     assert_eq!(done.state(), ApprovalState::Approved);
+    // The request now needs nobody's review, yet its reviewer of record still lists it.
+    let listed = approvals(&server)
+        .list_approvals(as_user(
+            "sre1",
+            pb::ListApprovalsRequest {
+                reviewer_id: "user:sre1".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        listed
+            .approvals
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect::<Vec<_>>(),
+        [id.as_str()]
+    );
 
     let seen = approvals(&server)
         .get_approval(as_user(
