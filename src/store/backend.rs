@@ -231,6 +231,7 @@ macro_rules! store_backend {
         #[async_trait::async_trait]
         impl $crate::store::Liveness for $store {
             async fn probe(&self) -> Result<(), $crate::store::StoreError> {
+                self.writer_alive()?;
                 let _turn = self.write_turn().await;
                 sqlx::query($crate::store::sql::PROBE)
                     .execute(&self.pool)

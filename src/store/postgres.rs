@@ -129,6 +129,11 @@ impl PostgresStore {
     async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         None
     }
+
+    /// Every write goes through the pool: nothing else to check (see `SqliteStore`).
+    fn writer_alive(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 store_backend!(PostgresStore, sqlx::Postgres, "BEGIN");

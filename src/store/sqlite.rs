@@ -137,6 +137,12 @@ impl SqliteStore {
         })
     }
 
+    /// Whether the writer thread still runs: the health probe fails when it does not, so a
+    /// store whose commits can no longer happen reports down instead of serving.
+    fn writer_alive(&self) -> Result<(), StoreError> {
+        self.writer.alive()
+    }
+
     /// This store's turn to write (see `turns`), held until dropped.
     async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         Some(self.turns.clone().lock_owned().await)
@@ -145,6 +151,7 @@ impl SqliteStore {
     /// Closes every connection, waiting for those in use; later calls fail.
     pub async fn close(&self) {
         self.writer.close();
+        self.writer.join().await;
         self.pool.close().await;
     }
 }
@@ -281,6 +288,21 @@ mod tests {
             s.await.unwrap();
         }
         assert!(committed.load(Ordering::Relaxed) > 0);
+    }
+
+    /// A store that can no longer commit (its writer thread gone) fails the health probe,
+    /// though the pool it reads through is fine: it reports down instead of serving.
+    #[tokio::test]
+    async fn the_probe_fails_once_the_writer_is_gone() {
+        use crate::store::Liveness;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        store.probe().await.unwrap();
+        store.writer.close();
+        store.writer.join().await;
+        assert!(store.probe().await.is_err());
+        sqlx::query("SELECT 1").execute(&store.pool).await.unwrap();
     }
 
     #[tokio::test]

@@ -42,6 +42,7 @@ struct Job {
 /// jobs already sent and close its connection.
 pub(super) struct Writer {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -59,7 +60,7 @@ impl Writer {
     ) -> Result<Self, StoreError> {
         let conn = open(path, durability, busy_timeout)?;
         let (jobs, queue) = mpsc::channel::<Job>();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
                 let mut conn = conn;
@@ -72,7 +73,25 @@ impl Writer {
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         Ok(Self {
             jobs: Mutex::new(Some(jobs)),
+            thread: Mutex::new(Some(thread)),
         })
+    }
+
+    /// Fails when the thread has ended (closed, or died on a bug): no commit can happen.
+    pub(super) fn alive(&self) -> Result<(), StoreError> {
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
+        match &*thread {
+            Some(t) if !t.is_finished() => Ok(()),
+            _ => Err(closed()),
+        }
+    }
+
+    /// Waits for the thread to end (after [`Self::close`], once it has finished its jobs).
+    pub(super) async fn join(&self) {
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = thread {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
     }
 
     /// Runs [`BatchStore::commit_all`](super::BatchStore::commit_all) on the writer thread.
