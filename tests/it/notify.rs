@@ -489,8 +489,16 @@ async fn two_replicas_on_postgres_deliver_each_event_once() {
     }
     approve(&two, &ids[0]).await;
     receiver.down.store(false, Ordering::SeqCst);
-    // Six requests, plus the first one's review and approval.
+    // Six requests, plus the first one's review and approval; and each request's Slack post
+    // (retried on its own schedule after the outage, so waited for as well).
     hooks(&receiver, 8).await;
+    eventually("six Slack posts", Duration::from_secs(30), || async {
+        match receiver.on("/api/chat.postMessage").len() {
+            n if n >= 6 => Ok(()),
+            n => Err(format!("{n} of 6")),
+        }
+    })
+    .await;
     drained(&one).await;
     drained(&two).await;
     let by_id = hooks(&receiver, 8).await;
