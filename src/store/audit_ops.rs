@@ -2,6 +2,18 @@
 //! each function takes a connection, so the append joins whatever transaction the caller has
 //! open (a state change and its record commit together).
 
+/// `events` chained after the head `(seq, hash)`, as every backend's append stores them (the
+/// sqlx backends' `append_at` below and the SQLite writer's).
+pub(super) fn chain_after(
+    (seq, hash): (i64, String),
+    events: &[crate::domain::AuditEvent],
+) -> Result<Vec<crate::domain::AuditRecord>, super::StoreError> {
+    crate::domain::chain(seq, &hash, events).map_err(|e| super::StoreError::Corrupt {
+        column: "audit_log.body",
+        value: e.to_string(),
+    })
+}
+
 /// Generates `mod audit_ops` for database `$db`.
 macro_rules! audit_ops {
     ($db:ty) => {
@@ -10,7 +22,7 @@ macro_rules! audit_ops {
             use sqlx::Row;
 
             use crate::domain::{
-                self, AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint, UnixMillis,
+                AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint, UnixMillis,
             };
             use crate::store::{sql, StoreError};
 
@@ -90,15 +102,11 @@ macro_rules! audit_ops {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
-                let (seq, hash) = match head {
+                let head = match head {
                     Some(head) => head,
                     None => lock_head(conn).await?,
                 };
-                let records =
-                    domain::chain(seq, &hash, events).map_err(|e| StoreError::Corrupt {
-                        column: "audit_log.body",
-                        value: e.to_string(),
-                    })?;
+                let records = $crate::store::audit_ops::chain_after(head, events)?;
                 for chunk in records.chunks(ROWS_PER_INSERT) {
                     insert(conn, chunk).await?;
                 }

@@ -550,7 +550,7 @@ mod batch_ops {
 /// The audit append `change_ops.rs` calls, for the writer's connection.
 mod audit_ops {
     use super::{bound, execute, ops::Conn, query};
-    use crate::domain::{self, AuditEvent, AuditRecord, NotifyEvent};
+    use crate::domain::{AuditEvent, AuditRecord, NotifyEvent};
     use crate::store::{sql, StoreError};
 
     /// Locks (SQLite: the write lock is held already) and reads the chain head.
@@ -574,14 +574,11 @@ mod audit_ops {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let (seq, hash) = match head {
+        let head = match head {
             Some(head) => head,
             None => lock_head(conn).await?,
         };
-        let records = domain::chain(seq, &hash, events).map_err(|e| StoreError::Corrupt {
-            column: "audit_log.body",
-            value: e.to_string(),
-        })?;
+        let records = crate::store::audit_ops::chain_after(head, events)?;
         for r in &records {
             let e = &r.event;
             let mut stmt = bound(
