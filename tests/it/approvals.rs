@@ -66,6 +66,8 @@ async fn server(clock: tollgate::approval::Clock) -> TestServer {
                 identity("agent", "agent:deployer", "agent", &[]),
                 identity("sre1", "user:sre1", "user", &["sre"]),
                 identity("sre2", "user:sre2", "user", &["sre"]),
+                // `user:sre1` with a Cyrillic `ѕ`: a look-alike, never a reader in its place.
+                identity("sre1-look", "user:\u{455}re1", "user", &["sre"]),
                 identity("sec", "user:sec", "user", &["security"]),
                 identity("both", "user:both", "user", &["sre", "security"]),
                 identity("alice", "user:alice", "user", &["sre", "security"]),
@@ -660,6 +662,20 @@ async fn a_reviewer_may_narrow_but_never_widen_and_the_requester_sees_the_diff()
             .collect::<Vec<_>>(),
         [id.as_str()]
     );
+    // Only that reviewer: another of the same group who did not review it, and a look-alike
+    // of the one who did, read it as not found.
+    for who in ["sre2", "sre1-look"] {
+        let err = approvals(&server)
+            .get_approval(as_user(
+                who,
+                pb::GetApprovalRequest {
+                    approval_id: id.clone(),
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "{who}");
+    }
 
     let seen = approvals(&server)
         .get_approval(as_user(
