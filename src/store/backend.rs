@@ -35,6 +35,23 @@ macro_rules! store_backend {
 
         $crate::store::change_ops::change_ops!();
 
+        impl $store {
+            /// A write transaction begun in this store's turn to write (`write_turn`), which
+            /// it holds until dropped (after the transaction, which drops first).
+            async fn begin_write(
+                &self,
+            ) -> Result<
+                (
+                    Option<tokio::sync::OwnedMutexGuard<()>>,
+                    sqlx::Transaction<'static, $db>,
+                ),
+                $crate::store::StoreError,
+            > {
+                let turn = self.write_turn().await;
+                Ok((turn, self.pool.begin_with($begin).await?))
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::ApprovalStore for $store {
             async fn create_approval(
@@ -43,8 +60,7 @@ macro_rules! store_backend {
                 max_pending: Option<u32>,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<($crate::domain::Approval, bool), $crate::store::StoreError> {
-                let _turn = self.write_turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 let (out, applied) = change::create_approval(&mut tx, new, max_pending).await?;
                 finish(tx, applied, audit).await?;
                 Ok(out)
@@ -99,8 +115,7 @@ macro_rules! store_backend {
                 change: Option<&$crate::domain::RequestChange>,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<$crate::domain::ReviewOutcome, $crate::store::StoreError> {
-                let _turn = self.write_turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 let ((out, _, _), applied) =
                     change::add_review(&mut tx, review, change, None).await?;
                 finish(tx, applied, audit).await?;
@@ -120,8 +135,7 @@ macro_rules! store_backend {
                 ),
                 $crate::store::StoreError,
             > {
-                let _turn = self.write_turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 // The head before the approval row, as the group commit takes them.
                 let head = audit_ops::lock_head(&mut tx).await?;
                 let ((out, settled, more), applied) =
@@ -152,8 +166,7 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<bool, $crate::store::StoreError> {
-                let _turn = self.write_turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 let (moved, applied) = change::transition(&mut tx, id, from, to, now).await?;
                 finish(tx, applied, audit).await?;
                 Ok(moved)
@@ -166,8 +179,7 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<bool, $crate::store::StoreError> {
-                let _turn = self.write_turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 let (moved, applied) =
                     change::approve_with_capability(&mut tx, id, cap, now).await?;
                 finish(tx, applied, audit).await?;
@@ -179,8 +191,7 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &$crate::store::ExpiryAudit<'_>,
             ) -> Result<Vec<String>, $crate::store::StoreError> {
-                let _turn = self.write_turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 // The head before any row, as the group commit takes them: the sweep and a
                 // replica's shared transaction queue on it instead of deadlocking.
                 let head = audit_ops::lock_head(&mut tx).await?;
@@ -220,8 +231,7 @@ macro_rules! store_backend {
                 now: $crate::domain::UnixMillis,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<$crate::domain::RedeemOutcome, $crate::store::StoreError> {
-                let _turn = self.write_turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 let (out, applied) = change::redeem(&mut tx, id, request_hash, now).await?;
                 finish(tx, applied, audit).await?;
                 Ok(out)
@@ -281,8 +291,7 @@ macro_rules! store_backend {
                 digest: &str,
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<(), $crate::store::StoreError> {
-                let _turn = self.write_turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 let head = audit_ops::lock_head(&mut tx).await?;
                 sqlx::query($crate::store::sql::ALLOW_POLICY_ROLLBACK)
                     .bind(digest)

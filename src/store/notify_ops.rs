@@ -132,8 +132,7 @@ macro_rules! notify_ops {
                 event: &$crate::domain::NotifyEvent,
                 deliveries: &[$crate::domain::NewDelivery],
             ) -> Result<(), $crate::store::StoreError> {
-                let _turn = self.write_turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 for d in deliveries {
                     sqlx::query($crate::store::sql::INSERT_DELIVERY)
                         .bind(&event.id)
@@ -312,8 +311,7 @@ macro_rules! notify_ops {
                 }
                 // Another replica may write the same reminders meanwhile: the insert keeps
                 // the first.
-                let _turn = self.write_turn().await;
-                let mut tx = self.pool.begin_with($begin).await?;
+                let (_turn, mut tx) = self.begin_write().await?;
                 let mut written = 0;
                 for row in &due {
                     let id: String = row.try_get("id")?;
