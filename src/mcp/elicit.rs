@@ -12,18 +12,27 @@
 //!   sealed `requestState` (see [`super::state`]); the client calls again with its answer and
 //!   the state, and that call is held.
 //! - **Handshake-era** protocols: an `elicitation/create` with an `elicitationId` is sent
-//!   while the call is held, and `notifications/elicitation/complete` once the approval is
-//!   decided.
+//!   while the call is held, and `notifications/elicitation/complete` once the hold is over;
+//!   an elicitation the client has not answered by then is withdrawn
+//!   (`notifications/cancelled`), so neither its prompt nor the gateway's pending request
+//!   outlives the call.
+//!
+//! A client that declared the Tasks extension is not asked at all: its pending call answers a
+//! task at once (see [`Prompt::Task`]), whose status names the approval and its page.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use rmcp::{
     model::{
-        CallToolRequestParams, CustomNotification, ElicitRequest, ElicitRequestParams,
-        ElicitResult, ElicitationAction, ErrorData, InputRequest, InputRequests,
-        InputRequiredResult, ProtocolVersion, ServerNotification,
+        CallToolRequestParams, CancelledNotification, CancelledNotificationParam, ClientResult,
+        CustomNotification, ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction,
+        ErrorData, InputRequest, InputRequests, InputRequiredResult, ProtocolVersion, RequestId,
+        ServerNotification, ServerRequest,
     },
-    service::{Peer, RequestContext},
+    service::{Peer, PeerRequestOptions, RequestContext, RequestHandle},
     RoleServer,
 };
 use serde_json::json;
@@ -48,6 +57,9 @@ pub enum Prompt {
     Ask(Option<Answered>),
     /// Handshake-era: send an `elicitation/create` while holding.
     Legacy,
+    /// The client declared the Tasks extension: a pending call answers a task at once, and
+    /// the task holds (a long wait without a connection held open).
+    Task,
 }
 
 /// A client's answer to an earlier elicitation, read from its verified state.
@@ -90,8 +102,13 @@ pub fn prompt(
     key: &StateKey,
     binding: Binding<'_>,
 ) -> Result<Prompt, ErrorData> {
-    let url_mode = context
-        .client_capabilities()
+    let capabilities = context.client_capabilities();
+    let tasks = capabilities.as_ref().is_some_and(|c| c.supports_tasks());
+    // A call echoing a state was sent to the page before: its state is checked as always.
+    if tasks && request.request_state.is_none() {
+        return Ok(Prompt::Task);
+    }
+    let url_mode = capabilities
         .and_then(|c| c.elicitation)
         .is_some_and(|e| e.url.is_some());
     if console.is_none() || !url_mode {
@@ -156,31 +173,86 @@ pub fn input_required(
     Ok(InputRequiredResult::new(Some(requests), Some(state)))
 }
 
-/// Handshake-era: sends the URL elicitation `elicitation_id` and resolves only if the user
-/// declines or cancels it (accepting, or a client that never answers, keeps the call held).
-pub async fn declined(
+/// A handshake-era URL elicitation sent while a call is held.
+pub struct Asking {
+    peer: Peer<RoleServer>,
+    /// The `elicitation/create` request, withdrawn if the client has not answered it.
+    request: RequestId,
+    /// Names the elicitation in `notifications/elicitation/complete`.
+    elicitation_id: String,
+    /// Set once the client answered (whatever it answered).
+    answered: AtomicBool,
+}
+
+/// Handshake-era: sends the client to approval page `page` (an `elicitation/create` in URL
+/// mode); the elicitation and the handle to its answer, or `None` when it could not be sent
+/// (the call is then only held).
+pub async fn ask(
     peer: &Peer<RoleServer>,
     page: String,
     message: String,
-    elicitation_id: &str,
-) {
+) -> Option<(Asking, RequestHandle<RoleServer>)> {
+    let elicitation_id = elicitation_id();
     let params = ElicitRequestParams::UrlElicitationParams {
         meta: None,
         message,
         url: page,
-        elicitation_id: elicitation_id.to_string(),
+        elicitation_id: elicitation_id.clone(),
     };
-    match peer.create_elicitation(params).await {
-        Ok(r) if r.action != ElicitationAction::Accept => return,
-        Ok(_) => {}
-        Err(e) => tracing::debug!(error = %e, "URL elicitation not answered"),
+    let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
+    match peer
+        .send_cancellable_request(request, PeerRequestOptions::no_options())
+        .await
+    {
+        Ok(handle) => {
+            let asking = Asking {
+                peer: peer.clone(),
+                request: handle.id.clone(),
+                elicitation_id,
+                answered: AtomicBool::new(false),
+            };
+            Some((asking, handle))
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "URL elicitation not sent");
+            None
+        }
     }
-    std::future::pending::<()>().await;
 }
 
-/// Handshake-era: tells the client elicitation `elicitation_id` is over (the approval was
-/// decided, or the hold ended).
-pub async fn complete(peer: &Peer<RoleServer>, elicitation_id: &str) {
+impl Asking {
+    /// Resolves only if the user declines or cancels the elicitation answered through
+    /// `handle` (accepting, an error, or no answer keeps the call held).
+    pub async fn declined(&self, handle: RequestHandle<RoleServer>) {
+        let answer = handle.await_response().await;
+        self.answered.store(true, Ordering::Release);
+        match answer {
+            Ok(ClientResult::ElicitResult(r)) if r.action != ElicitationAction::Accept => return,
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "URL elicitation not answered"),
+        }
+        std::future::pending::<()>().await;
+    }
+
+    /// The hold is over (the approval was decided, or the wait ended): the client is told the
+    /// elicitation is complete, and one it has not answered is withdrawn.
+    pub async fn finish(self) {
+        complete(&self.peer, &self.elicitation_id).await;
+        if self.answered.load(Ordering::Acquire) {
+            return;
+        }
+        let withdrawn = CancelledNotification::new(CancelledNotificationParam::new(
+            Some(self.request),
+            Some("the tool call is no longer held".to_string()),
+        ));
+        if let Err(e) = self.peer.send_notification(withdrawn.into()).await {
+            tracing::debug!(error = %e, "elicitation withdrawal not delivered");
+        }
+    }
+}
+
+/// Handshake-era: tells the client elicitation `elicitation_id` is over.
+async fn complete(peer: &Peer<RoleServer>, elicitation_id: &str) {
     let note = CustomNotification::new(
         "notifications/elicitation/complete",
         Some(json!({"elicitationId": elicitation_id})),
@@ -194,7 +266,7 @@ pub async fn complete(peer: &Peer<RoleServer>, elicitation_id: &str) {
 }
 
 /// A fresh elicitation id (random; never read back from the client).
-pub fn elicitation_id() -> String {
+fn elicitation_id() -> String {
     let mut bytes = [0u8; 16];
     match getrandom::fill(&mut bytes) {
         Ok(()) => format!("tollgate-{}", hex::encode(bytes)),

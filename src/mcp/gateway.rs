@@ -4,8 +4,10 @@
 //! with the policy's reasons; PENDING_APPROVAL holds the call (with progress notifications
 //! when the client asked for them; a client that supports URL-mode elicitation is first
 //! sent to the approval's console page) until a reviewer decides or the wait runs out, then
-//! redeems the capability for exactly the approved arguments and forwards those. Nothing the
-//! client sends can skip a step: the gateway asks, waits and redeems itself.
+//! redeems the capability for exactly the approved arguments and forwards those. A client
+//! that declared the Tasks extension gets a task at once instead, which holds up to
+//! `--task-wait` while the client polls `tasks/get`. Nothing the client sends can skip a
+//! step: the gateway asks, waits and redeems itself.
 
 use std::{
     sync::Arc,
@@ -14,14 +16,17 @@ use std::{
 
 use rmcp::{
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitationAction,
-        ErrorData, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
-        ProgressToken, ResultType, ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock,
+        CreateTaskResult, ElicitationAction, ErrorData, GetTaskParams, GetTaskResult,
+        ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
+        ResultType, ServerCapabilities, ServerConfig, Task, UpdateTaskParams,
     },
     service::{Peer, RequestContext},
+    task_manager::{TaskContext, TaskExit, TaskManager, TaskOptions},
     RoleClient, RoleServer, ServerHandler,
 };
 use serde_json::{Map, Value as Json};
+use tokio_util::sync::CancellationToken;
 
 use super::{
     elicit::{self, Prompt},
@@ -53,6 +58,11 @@ pub struct Gateway {
 pub struct Options {
     /// How long a pending call is held before it answers with the approval id (`--wait`).
     pub wait: Duration,
+    /// How long a task holds a pending call (`--task-wait`); the task lives twice as long,
+    /// so the approved tool has as long again to run.
+    pub task_wait: Duration,
+    /// How often a task's client is told to poll `tasks/get`.
+    pub task_poll: Duration,
     /// How often a held call that asked for progress is told it still waits.
     pub progress_every: Duration,
     /// Leave out of `tools/list` what the policy denies outright (`--filter-tools`).
@@ -73,6 +83,33 @@ struct Inner {
     /// The generation each call (by its idempotency key) asks under: 0 unless an approval
     /// it mapped to was used up, so an identical later call asks anew, never reusing it.
     generations: moka::sync::Cache<String, u32>,
+    /// The calls running as tasks. A task id is random and known only to this gateway's one
+    /// client; it lets the client watch the call, never approve it.
+    tasks: TaskManager,
+}
+
+/// What a held call watches besides the reviewer: whom it keeps informed, and when to stop.
+struct Watch {
+    peer: Peer<RoleServer>,
+    /// The call's progress token while the call itself is held (a task's client polls
+    /// `tasks/get` instead).
+    progress: Option<ProgressToken>,
+    /// Cancelled when the client gives up: the call cancelled, or `tasks/cancel`.
+    cancel: CancellationToken,
+    /// Handshake-era URL elicitation: the client is sent to the page while the call is held.
+    legacy: bool,
+}
+
+impl Watch {
+    /// A call held on its own request.
+    fn call(context: &RequestContext<RoleServer>, prompt: &Prompt) -> Self {
+        Self {
+            peer: context.peer.clone(),
+            progress: context.meta.get_progress_token(),
+            cancel: context.ct.clone(),
+            legacy: *prompt == Prompt::Legacy,
+        }
+    }
 }
 
 /// What tollgate allowed: the call as asked, or a reviewer's narrowed arguments with a note
@@ -92,6 +129,9 @@ enum Refusal {
     /// The client is to be sent to this pending approval's console page first (2026-07-28
     /// URL elicitation): the call answers an `InputRequiredResult`.
     Elicit(String),
+    /// The call waits for this pending approval as a task (the client declared the Tasks
+    /// extension): the call answers the task at once.
+    Task(String),
 }
 
 impl Gateway {
@@ -112,12 +152,14 @@ impl Gateway {
                 mapping,
                 options,
                 generations: moka::sync::Cache::new(REMEMBERED_CALLS),
+                tasks: TaskManager::new(),
             }),
         }
     }
 
     /// Decides the call, then forwards what was allowed; every refusal is a tool error; a
-    /// client to be sent to a pending approval's page first gets an `InputRequiredResult`.
+    /// client to be sent to a pending approval's page first gets an `InputRequiredResult`,
+    /// and one that declared the Tasks extension gets a task for a pending call.
     async fn guarded(
         &self,
         request: CallToolRequestParams,
@@ -153,20 +195,97 @@ impl Gateway {
             .as_ref()
             .map(|a| a.name.clone())
             .unwrap_or_default();
-        let cleared = match self.clear(asked, context, &prompt).await {
-            Ok(c) => c,
+        let watch = Watch::call(context, &prompt);
+        let wait = self.inner.options.wait;
+        match self.clear(asked.clone(), &watch, &prompt, wait).await {
+            Ok(cleared) => Ok(self.forward(request, cleared).await?.into()),
             Err(Refusal::Elicit(id)) => {
                 let (page, said) = self.page(&action, &id);
                 tracing::info!(approval_id = %id, "client sent to the approval's console page");
                 let asking = elicit::input_required(page, said, &id, state_key, binding)?;
-                return Ok(asking.into());
+                Ok(asking.into())
             }
-            Err(Refusal::Spent(text) | Refusal::Final(text)) => {
-                tracing::info!(tool = %tool, reason = %text, "tool call refused");
-                return Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into());
+            Err(Refusal::Task(id)) => {
+                let task = self.task(request, asked, &id, &action, context);
+                tracing::info!(approval_id = %id, task_id = %task.task_id, "tool call held as a task");
+                Ok(CreateTaskResult::new(task).into())
+            }
+            Err(Refusal::Spent(text) | Refusal::Final(text)) => Ok(refused(&tool, text)),
+        }
+    }
+
+    /// Runs a call waiting for approval `id` as a task: it holds up to `--task-wait` (until
+    /// the client cancels it with `tasks/cancel`), then forwards what was approved; its
+    /// outcome is the tool's result, or the tool error saying why not.
+    fn task(
+        &self,
+        request: CallToolRequestParams,
+        asked: pb::AuthorizeRequest,
+        id: &str,
+        action: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> Task {
+        let Options {
+            task_wait,
+            task_poll,
+            ..
+        } = self.inner.options;
+        let (page, _) = self.page(action, id);
+        let status = if page.is_empty() {
+            format!("waiting for a reviewer: approval {id}")
+        } else {
+            format!("waiting for a reviewer: approval {id} ({page})")
+        };
+        let options = TaskOptions::new()
+            .with_ttl_ms(millis(task_wait.saturating_mul(2)))
+            .with_poll_interval_ms(millis(task_poll))
+            .with_status_message(status);
+        let gateway = self.clone();
+        let peer = context.peer.clone();
+        self.inner.tasks.spawn(options, move |ctx| {
+            Box::pin(async move { gateway.settle(request, asked, peer, ctx).await })
+        })
+    }
+
+    /// A task's work: clears the call (holding up to `--task-wait`, stopping the hold when
+    /// the client cancels the task) and forwards what was allowed.
+    async fn settle(
+        self,
+        request: CallToolRequestParams,
+        asked: pb::AuthorizeRequest,
+        peer: Peer<RoleServer>,
+        ctx: TaskContext,
+    ) -> Result<CallToolResult, TaskExit> {
+        let cancel = CancellationToken::new();
+        let watch = Watch {
+            peer,
+            progress: None,
+            cancel: cancel.clone(),
+            legacy: false,
+        };
+        let tool = request.name.to_string();
+        let wait = self.inner.options.task_wait;
+        let work = async {
+            match self.clear(asked, &watch, &Prompt::Off, wait).await {
+                Ok(cleared) => Ok(self.forward(request, cleared).await?),
+                // The hold ended because the client cancelled: the approval stays pending.
+                Err(_) if cancel.is_cancelled() => Err(TaskExit::Cancelled),
+                Err(Refusal::Spent(text) | Refusal::Final(text)) => Ok(refused_result(&tool, text)),
+                Err(Refusal::Elicit(id) | Refusal::Task(id)) => {
+                    Ok(refused_result(&tool, still_pending(&id, false)))
+                }
             }
         };
-        self.forward(request, cleared).await
+        tokio::pin!(work);
+        tokio::select! {
+            done = &mut work => done,
+            () = ctx.cancelled() => {
+                // Cooperative: a hold stops at once; a redeemed call still runs to the end,
+                // since its approval is spent whatever the client does.
+                cancel.cancel();
+                work.await
+            }
+        }
     }
 
     /// Forwards the call as tollgate cleared it (a reviewer's narrowed arguments, with a note
@@ -175,7 +294,7 @@ impl Gateway {
         &self,
         request: CallToolRequestParams,
         cleared: Cleared,
-    ) -> Result<CallToolResponse, ErrorData> {
+    ) -> Result<CallToolResult, ErrorData> {
         let (arguments, note) = match cleared.narrowed {
             Some((narrowed, note)) => (Some(narrowed), Some(note)),
             None => (request.arguments, None),
@@ -192,11 +311,11 @@ impl Gateway {
         // The upstream may speak an older protocol (no `resultType`); a client on 2026-07-28
         // requires it, and rmcp strips it again for a legacy client.
         result.result_type = Some(ResultType::COMPLETE);
-        Ok(result.into())
+        Ok(result)
     }
 
-    /// The console page of approval `id` and the message sending the user there (empty
-    /// without `--console-url`, which a prompt other than `Off` implies).
+    /// The console page of approval `id` (empty without `--console-url`, which the
+    /// elicitation prompts imply) and the message sending the user there.
     fn page(&self, action: &str, id: &str) -> (String, String) {
         let page = self
             .inner
@@ -210,25 +329,26 @@ impl Gateway {
 
     /// Asks tollgate, stepping past approvals this call's key maps to that were used up
     /// (so an identical later call gets a new approval, never the spent one), holding at
-    /// most `--wait` in all; why not when the call may not proceed (yet).
+    /// most `wait` in all; why not when the call may not proceed (yet).
     async fn clear(
         &self,
         asked: pb::AuthorizeRequest,
-        context: &RequestContext<RoleServer>,
+        watch: &Watch,
         prompt: &Prompt,
+        wait: Duration,
     ) -> Result<Cleared, Refusal> {
         let key = asked
             .context
             .as_ref()
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
-        let deadline = Instant::now() + self.inner.options.wait;
+        let deadline = Instant::now() + wait;
         let generations = &self.inner.generations;
         let mut generation = generations.get(&key).unwrap_or(0);
         let mut last = String::new();
         for _ in 0..MAX_ASKS {
             let attempt = with_generation(asked.clone(), generation);
-            let spent = match self.clear_once(attempt, deadline, context, prompt).await {
+            let spent = match self.clear_once(attempt, deadline, watch, prompt).await {
                 Ok(cleared) if cleared.approved => Ok(cleared),
                 Ok(cleared) => return Ok(cleared),
                 Err(Refusal::Spent(why)) => Err(why),
@@ -255,7 +375,7 @@ impl Gateway {
         &self,
         asked: pb::AuthorizeRequest,
         deadline: Instant,
-        context: &RequestContext<RoleServer>,
+        watch: &Watch,
         prompt: &Prompt,
     ) -> Result<Cleared, Refusal> {
         let tollgate = &self.inner.tollgate;
@@ -278,19 +398,24 @@ impl Gateway {
             }
             Ok(pb::Effect::PendingApproval) if !answer.approval_id.is_empty() => {
                 let id = answer.approval_id;
-                match prompt {
-                    Prompt::Ask(Some(a)) if a.approval_id == id => {
-                        if a.action != ElicitationAction::Accept {
-                            return Err(Refusal::Final(still_pending(&id, true)));
+                // A reviewer may have decided already (an identical earlier call asked): then
+                // nothing is held, and the client is neither sent to the page nor given a task.
+                let decided = self.decided(&id).await?;
+                if decided.is_none() {
+                    match prompt {
+                        Prompt::Ask(Some(a)) if a.approval_id == id => {
+                            if a.action != ElicitationAction::Accept {
+                                return Err(Refusal::Final(still_pending(&id, true)));
+                            }
                         }
+                        // Not yet asked, or asked about an approval since used up.
+                        Prompt::Ask(_) => return Err(Refusal::Elicit(id)),
+                        Prompt::Task => return Err(Refusal::Task(id)),
+                        Prompt::Off | Prompt::Legacy => {}
                     }
-                    // Not yet asked, or asked about an approval since used up.
-                    Prompt::Ask(_) => return Err(Refusal::Elicit(id)),
-                    Prompt::Off | Prompt::Legacy => {}
                 }
                 let within = deadline.saturating_duration_since(Instant::now());
-                let legacy = *prompt == Prompt::Legacy;
-                self.hold(&id, asked, within, context, legacy).await
+                self.hold(&id, asked, within, watch, decided).await
             }
             _ => Err(Refusal::Final(format!(
                 "denied by policy: {}",
@@ -303,16 +428,30 @@ impl Gateway {
         }
     }
 
-    /// Holds the call until approval `id` is decided (or `within` runs out, or the client
-    /// cancels, or, with `legacy` URL elicitation, its user declines to open the approval's
-    /// page), then redeems its capability for the approved request.
+    /// Approval `id` if it is decided already (`None` while pending, or when it could not
+    /// be read: the hold reads the decision itself); why not when it was denied or expired.
+    async fn decided(&self, id: &str) -> Result<Option<pb::Approval>, Refusal> {
+        match self.inner.tollgate.decided(id).await {
+            Ok(decided) => Ok(decided),
+            Err(ClientError::Rpc(e)) => {
+                tracing::debug!(approval_id = %id, error = %e, "approval not read");
+                Ok(None)
+            }
+            Err(e) => Err(not_waited(e, false)),
+        }
+    }
+
+    /// Holds the call until approval `id` is decided (unless it is already: `decided`; or
+    /// `within` runs out, or the client gives up, or, with handshake-era URL elicitation, its
+    /// user declines to open the approval's page), then redeems its capability for the
+    /// approved request.
     async fn hold(
         &self,
         id: &str,
         asked: pb::AuthorizeRequest,
         within: Duration,
-        context: &RequestContext<RoleServer>,
-        legacy: bool,
+        watch: &Watch,
+        decided: Option<pb::Approval>,
     ) -> Result<Cleared, Refusal> {
         tracing::info!(approval_id = %id, "tool call held for approval");
         let action = asked
@@ -320,7 +459,10 @@ impl Gateway {
             .as_ref()
             .map(|a| a.name.clone())
             .unwrap_or_default();
-        let approval = self.decision(id, &action, within, context, legacy).await?;
+        let approval = match decided {
+            Some(approval) => approval,
+            None => self.decision(id, &action, within, watch).await?,
+        };
         let tollgate = &self.inner.tollgate;
         let approved = approval.request.clone().unwrap_or(asked);
         tollgate
@@ -348,52 +490,82 @@ impl Gateway {
     }
 
     /// Waits for approval `id`'s decision, with progress notifications when asked for and,
-    /// with `legacy` URL elicitation, the client sent to the approval's page meanwhile (and
-    /// told when that is over); why not when the hold ends first.
+    /// with handshake-era URL elicitation, the client sent to the approval's page meanwhile
+    /// (told when that is over, and the elicitation withdrawn if it went unanswered); why not
+    /// when the hold ends first.
     async fn decision(
         &self,
         id: &str,
         action: &str,
         within: Duration,
-        context: &RequestContext<RoleServer>,
-        legacy: bool,
+        watch: &Watch,
     ) -> Result<pb::Approval, Refusal> {
-        let progress = context.meta.get_progress_token();
-        let elicitation = legacy.then(elicit::elicitation_id);
+        let asking = match watch.legacy {
+            true => {
+                let (page, said) = self.page(action, id);
+                elicit::ask(&watch.peer, page, said).await
+            }
+            false => None,
+        };
+        let (asking, answer) = match asking {
+            Some((asking, answer)) => (Some(asking), Some(answer)),
+            None => (None, None),
+        };
         let declined = async {
-            match &elicitation {
-                Some(eid) => {
-                    let (page, said) = self.page(action, id);
-                    elicit::declined(&context.peer, page, said, eid).await;
-                }
-                None => std::future::pending().await,
+            match (&asking, answer) {
+                (Some(asking), Some(answer)) => asking.declined(answer).await,
+                _ => std::future::pending().await,
             }
         };
         let every = self.inner.options.progress_every;
         let timed_out = || ClientError::WaitTimedOut {
             approval_id: id.to_string(),
         };
+        let progress = watch.progress.clone();
         let mut user_declined = false;
         let waited = tokio::select! {
             w = self.inner.tollgate.wait(id, within) => w,
-            () = keep_informed(&context.peer, progress, id, every) => unreachable_progress(id),
-            () = context.ct.cancelled() => Err(timed_out()),
+            () = keep_informed(&watch.peer, progress, id, every) => unreachable_progress(id),
+            () = watch.cancel.cancelled() => Err(timed_out()),
             () = declined => {
                 user_declined = true;
                 Err(timed_out())
             }
         };
-        if let Some(eid) = &elicitation {
-            elicit::complete(&context.peer, eid).await;
+        if let Some(asking) = asking {
+            asking.finish().await;
         }
-        waited.map_err(|e| match e {
-            ClientError::WaitTimedOut { approval_id } => {
-                Refusal::Final(still_pending(&approval_id, user_declined))
-            }
-            e @ ClientError::Expired { .. } => Refusal::Spent(e.to_string()),
-            other => Refusal::Final(refusal(other)),
-        })
+        waited.map_err(|e| not_waited(e, user_declined))
     }
+}
+
+/// Why a call whose approval was waited for may not proceed: still pending when the hold
+/// ended (the user `declined` the page, or not), used up (expired or withdrawn: the call
+/// asks anew), or refused.
+fn not_waited(e: ClientError, declined: bool) -> Refusal {
+    match e {
+        ClientError::WaitTimedOut { approval_id } => {
+            Refusal::Final(still_pending(&approval_id, declined))
+        }
+        e @ ClientError::Expired { .. } => Refusal::Spent(e.to_string()),
+        other => Refusal::Final(refusal(other)),
+    }
+}
+
+/// The tool error answering a refused call of `tool`.
+fn refused(tool: &str, text: String) -> CallToolResponse {
+    refused_result(tool, text).into()
+}
+
+/// The tool error result of a refused call of `tool`.
+fn refused_result(tool: &str, text: String) -> CallToolResult {
+    tracing::info!(tool = %tool, reason = %text, "tool call refused");
+    CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+/// `d` in whole milliseconds (saturating).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The tool error of a call whose approval `id` is still pending when the hold ends.
@@ -461,7 +633,11 @@ fn unreachable_progress(id: &str) -> Result<pb::Approval, ClientError> {
 
 impl ServerHandler for Gateway {
     fn get_info(&self) -> ServerConfig {
-        let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tasks()
+            .build();
+        let mut config = ServerConfig::new(capabilities);
         if let Some(info) = self.inner.upstream.peer_info() {
             if let Some(server) = &info.server_info {
                 config = config.with_server_info(server.clone());
@@ -501,5 +677,32 @@ impl ServerHandler for Gateway {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         self.guarded(request, &context).await
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let task = self.inner.tasks.get_task(&request.task_id)?;
+        Ok(GetTaskResult::new(task))
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        // The gateway's tasks never ask for input: answers to unknown keys are ignored.
+        let tasks = &self.inner.tasks;
+        tasks.update_task(&request.task_id, request.input_responses)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.inner.tasks.cancel_task(&request.task_id)
     }
 }

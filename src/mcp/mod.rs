@@ -62,6 +62,14 @@ pub struct McpArgs {
     /// How long a call awaiting approval is held before it answers with the approval id.
     #[arg(long, env = "TOLLGATE_MCP_WAIT", default_value = "60s", value_parser = humantime::parse_duration)]
     pub wait: Duration,
+    /// How long a call awaiting approval is held as a task, for a client that declared the
+    /// Tasks extension (it polls instead of holding a request open). The task is kept twice as
+    /// long, so an approved tool has as long again to run.
+    #[arg(long, env = "TOLLGATE_MCP_TASK_WAIT", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub task_wait: Duration,
+    /// How often a task's client is told to poll `tasks/get` (hidden: tests shorten it).
+    #[arg(long, env = "TOLLGATE_MCP_TASK_POLL", default_value = "1s", value_parser = humantime::parse_duration, hide = true)]
+    pub task_poll: Duration,
     /// The public base URL of tollgate's console, e.g. `https://tollgate.example.com`: a client
     /// that supports URL-mode elicitation is sent to a pending approval's page
     /// (`<URL>/console/approvals/<id>`); its answer is never taken as approval.
@@ -112,6 +120,8 @@ impl std::fmt::Debug for McpArgs {
             on_behalf_of,
             mapping,
             wait,
+            task_wait,
+            task_poll,
             progress_every,
             console_url,
             state_key_file,
@@ -133,6 +143,8 @@ impl std::fmt::Debug for McpArgs {
             .field("on_behalf_of", on_behalf_of)
             .field("mapping", mapping)
             .field("wait", wait)
+            .field("task_wait", task_wait)
+            .field("task_poll", task_poll)
             .field("progress_every", progress_every)
             .field("console_url", console_url)
             .field("state_key_file", state_key_file)
@@ -208,6 +220,8 @@ pub async fn run(args: &McpArgs) -> Result<(), McpError> {
         on_behalf_of,
         mapping,
         wait,
+        task_wait,
+        task_poll,
         progress_every,
         console_url,
         state_key_file,
@@ -251,6 +265,8 @@ pub async fn run(args: &McpArgs) -> Result<(), McpError> {
         mapping,
         Options {
             wait: *wait,
+            task_wait: *task_wait,
+            task_poll: *task_poll,
             progress_every: *progress_every,
             filter_tools: *filter_tools,
             console,

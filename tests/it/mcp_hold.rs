@@ -1,8 +1,9 @@
-//! A held call as the official Python MCP client sees it (`tests/mcp/client.py`, in front of
-//! `tollgate mcp` in front of the stdio fixture server): progress notifications while a
-//! reviewer decides, and URL-mode elicitation sending the user to the approval's console
-//! page. The client reports each notification, elicitation and result as a JSON line; the
-//! test approves only once the line it waits for arrived, so nothing here sleeps.
+//! A held call as official MCP clients see it, in front of `tollgate mcp` in front of the stdio
+//! fixture server: the Python SDK's client (`tests/mcp/client.py`) gets progress notifications
+//! while a reviewer decides and URL-mode elicitation sending the user to the approval's
+//! console page; the Tasks extension's client (`tests/mcp/tasks_client.mjs`) gets a task it
+//! polls. Each client reports every notification, elicitation, task state and result as a JSON
+//! line; the test approves only once the line it waits for arrived, so nothing here sleeps.
 
 use std::{path::Path, process::Stdio, time::Duration};
 
@@ -19,19 +20,36 @@ use crate::{
 /// measurement: every line normally arrives in well under a second).
 const NEXT_LINE: Duration = Duration::from_secs(60);
 
-/// The Python client driving one gateway; killed when dropped.
-struct PyClient {
+/// A client process driving one gateway; killed when dropped.
+struct Client {
     child: tokio::process::Child,
     lines: Lines<BufReader<tokio::process::ChildStdout>>,
 }
 
-impl PyClient {
-    /// Starts the client with `client_flags`, the gateway with `gateway_flags` (besides the
-    /// ones every test needs) in front of the fixture logging to `log`.
+impl Client {
+    /// Starts the Python client with `client_flags`, the gateway with `gateway_flags` (besides
+    /// the ones every test needs) in front of the fixture logging to `log`.
     fn start(s: &TestServer, log: &Path, client_flags: &[&str], gateway_flags: &[&str]) -> Self {
         let mut cmd = tokio::process::Command::new("python3");
-        cmd.arg(common::repo().join("tests/mcp/client.py"))
-            .args(client_flags)
+        cmd.arg(common::repo().join("tests/mcp/client.py"));
+        Self::spawn(cmd, s, log, client_flags, gateway_flags)
+    }
+
+    /// Starts the Tasks client (Node) with `client_flags`, the gateway with `gateway_flags`.
+    fn tasks(s: &TestServer, log: &Path, client_flags: &[&str], gateway_flags: &[&str]) -> Self {
+        let mut cmd = tokio::process::Command::new("node");
+        cmd.arg(common::repo().join("tests/mcp/tasks_client.mjs"));
+        Self::spawn(cmd, s, log, client_flags, gateway_flags)
+    }
+
+    fn spawn(
+        mut cmd: tokio::process::Command,
+        s: &TestServer,
+        log: &Path,
+        client_flags: &[&str],
+        gateway_flags: &[&str],
+    ) -> Self {
+        cmd.args(client_flags)
             .arg("--")
             .arg(env!("CARGO_BIN_EXE_tollgate"))
             .arg("mcp")
@@ -48,7 +66,7 @@ impl PyClient {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("python3 runs the client");
+        let mut child = cmd.spawn().expect("the client starts");
         let stdout = child.stdout.take().expect("stdout is piped");
         Self {
             child,
@@ -96,7 +114,7 @@ async fn a_held_call_reports_progress_then_answers_with_the_forwarded_result() {
     let s = server().await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calls.jsonl");
-    let mut client = PyClient::start(
+    let mut client = Client::start(
         &s,
         &log,
         &[],
@@ -120,7 +138,7 @@ async fn a_held_call_reports_progress_then_answers_with_the_forwarded_result() {
 const CONSOLE: &str = "https://console.tollgate.test/";
 
 /// The held call's answer is the upstream's result, and the upstream got the export once.
-async fn forwarded_once(client: &mut PyClient, log: &Path) {
+async fn forwarded_once(client: &mut Client, log: &Path) {
     let result = client.next_but_progress().await;
     assert_eq!(result["event"], "result", "{result}");
     assert_eq!(result["is_error"], false, "{result}");
@@ -146,13 +164,13 @@ fn approval_of(elicited: &Value) -> String {
 
 /// One client answering URL elicitations with `answer` on the current protocol (or the
 /// handshake-era one with `legacy`) in front of a gateway that knows the console.
-fn eliciting(s: &TestServer, log: &Path, answer: &str, legacy: bool) -> PyClient {
+fn eliciting(s: &TestServer, log: &Path, answer: &str, legacy: bool) -> Client {
     let mut flags = vec!["--elicit", answer];
     if legacy {
         flags.push("--legacy");
     }
     let gateway = ["--wait", "60s", "--console-url", CONSOLE];
-    PyClient::start(s, log, &flags, &gateway)
+    Client::start(s, log, &flags, &gateway)
 }
 
 #[tokio::test]
@@ -236,7 +254,7 @@ async fn a_forged_request_state_is_refused_naming_it_and_nothing_is_forwarded() 
     for forgery in ["tamper", "other-arguments"] {
         let flags = ["--elicit", "accept", "--forge", forgery];
         let gateway = ["--wait", "60s", "--console-url", CONSOLE];
-        let mut client = PyClient::start(&s, &log, &flags, &gateway);
+        let mut client = Client::start(&s, &log, &flags, &gateway);
         let state = client.next().await;
         assert_eq!(
             state,
@@ -277,6 +295,185 @@ async fn a_handshake_era_client_declining_the_page_gets_the_pending_approval_nam
         "{said}"
     );
     assert!(received(&log).is_empty());
+    client.finish().await;
+    s.stop().await;
+}
+
+impl Client {
+    /// The report of how the call of `tool` was answered (the reports before it skipped).
+    async fn answered(&mut self, tool: &str) -> Value {
+        loop {
+            let event = self.next().await;
+            if event["event"] == "call" && event["tool"] == tool {
+                return event;
+            }
+        }
+    }
+
+    /// The next report that is not a progress notification or a task state.
+    async fn next_outcome(&mut self) -> Value {
+        loop {
+            let event = self.next_but_progress().await;
+            if event["event"] != "task" {
+                return event;
+            }
+        }
+    }
+}
+
+/// The gateway flags of the Tasks tests: the plain hold gives up at once, so only the task
+/// can still be waiting when the reviewer decides.
+const TASKS: [&str; 6] = ["--wait", "0s", "--task-wait", "60s", "--task-poll", "50ms"];
+
+#[tokio::test]
+async fn a_tasks_client_gets_a_task_that_completes_once_approved_after_the_plain_hold_gave_up() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let mut client = Client::tasks(&s, &log, &[], &TASKS);
+
+    // An allowed call is answered at once, never as a task.
+    let echo = client.next().await;
+    assert_eq!(
+        echo,
+        json!({"event": "call", "tool": "echo", "kind": "immediate"})
+    );
+    let echoed = client.next().await;
+    assert_eq!(echoed["text"], "hello", "{echoed}");
+
+    let export = client.next().await;
+    assert_eq!(
+        export,
+        json!({"event": "call", "tool": "export_rows", "kind": "task"})
+    );
+    let working = client.next().await;
+    assert_eq!(working["status"], "working", "{working}");
+    let said = working["message"].as_str().unwrap_or_default().to_string();
+    assert!(said.contains("waiting for a reviewer"), "{said}");
+    assert_eq!(
+        received(&log),
+        [json!({"tool": "echo", "arguments": {"text": "hello"}})],
+        "forwarded before approval"
+    );
+
+    let id = review(&s, pb::Verdict::Approve, None).await;
+    assert!(said.contains(&id), "{said} names {id}");
+    let result = client.next_outcome().await;
+    assert_eq!(result["event"], "result", "{result}");
+    assert_eq!(result["is_error"], false, "{result}");
+    assert_eq!(result["text"], "exported 5000 rows of users");
+    assert_eq!(received(&log)[1..], [exported(5000)]);
+    client.finish().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn cancelling_the_task_stops_the_hold_forwards_nothing_and_leaves_the_approval_pending() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let mut client = Client::tasks(&s, &log, &["--cancel"], &TASKS);
+    let export = client.answered("export_rows").await;
+    assert_eq!(export["kind"], "task", "{export}");
+    let cancelled = client.next_outcome().await;
+    assert_eq!(
+        cancelled,
+        json!({"event": "cancelled", "tool": "export_rows"})
+    );
+    client.finish().await;
+    assert_eq!(received(&log).len(), 1, "only the echo was forwarded");
+
+    // The approval is still there: an identical later call resumes it.
+    let mut again = Client::start(&s, &log, &[], &["--wait", "60s"]);
+    review(&s, pb::Verdict::Approve, None).await;
+    let result = again.next_but_progress().await;
+    assert_eq!(result["text"], "exported 5000 rows of users", "{result}");
+    assert_eq!(received(&log)[1..], [exported(5000)]);
+    again.finish().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_task_whose_approval_is_denied_completes_with_the_denial_and_forwards_nothing() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let mut client = Client::tasks(&s, &log, &[], &TASKS);
+    let export = client.answered("export_rows").await;
+    assert_eq!(export["kind"], "task", "{export}");
+    let id = review(&s, pb::Verdict::Deny, None).await;
+    let denied = client.next_outcome().await;
+    assert_eq!(denied["event"], "result", "{denied}");
+    assert_eq!(denied["is_error"], true, "{denied}");
+    let said = denied["text"].as_str().unwrap_or_default();
+    assert!(said.contains(&id) && said.contains("denied"), "{said}");
+    assert_eq!(received(&log).len(), 1, "only the echo was forwarded");
+    client.finish().await;
+    s.stop().await;
+}
+
+/// Makes the export's approval approved before the client under test calls: a first client
+/// asks and gives up at once, and the reviewer approves.
+async fn approved_beforehand(s: &TestServer, log: &Path) -> String {
+    let mut first = Client::start(s, log, &[], &["--wait", "0s"]);
+    let gave_up = first.next_but_progress().await;
+    assert_eq!(gave_up["is_error"], true, "{gave_up}");
+    first.finish().await;
+    review(s, pb::Verdict::Approve, None).await
+}
+
+#[tokio::test]
+async fn a_call_whose_approval_is_already_approved_is_not_sent_to_the_page() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    approved_beforehand(&s, &log).await;
+    let mut client = eliciting(&s, &log, "accept", false);
+    // No elicitation: the call goes straight to redeeming and forwarding.
+    forwarded_once(&mut client, &log).await;
+    client.finish().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_whose_approval_is_already_approved_is_not_made_a_task() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    approved_beforehand(&s, &log).await;
+    let mut client = Client::tasks(&s, &log, &[], &TASKS);
+    let export = client.answered("export_rows").await;
+    assert_eq!(export["kind"], "immediate", "{export}");
+    let result = client.next_outcome().await;
+    assert_eq!(result["text"], "exported 5000 rows of users", "{result}");
+    assert_eq!(received(&log)[1..], [exported(5000)]);
+    client.finish().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_handshake_era_elicitation_left_unanswered_is_withdrawn_when_the_hold_ends() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let mut client = eliciting(&s, &log, "never", true);
+    let sent_to = approval_of(&client.next().await);
+    assert_eq!(review(&s, pb::Verdict::Approve, None).await, sent_to);
+    let mut seen = Vec::new();
+    let result = loop {
+        let event = client.next_but_progress().await;
+        if event["event"] == "result" {
+            break event;
+        }
+        seen.push(event["event"].clone());
+    };
+    assert!(
+        seen.contains(&json!("elicitation_withdrawn")),
+        "the unanswered elicitation was not withdrawn: {seen:?}"
+    );
+    assert!(seen.contains(&json!("elicitation_complete")), "{seen:?}");
+    assert_eq!(result["text"], "exported 5000 rows of users", "{result}");
+    assert_eq!(received(&log), [exported(5000)]);
     client.finish().await;
     s.stop().await;
 }

@@ -185,3 +185,40 @@ async fn denials_and_a_wait_that_runs_out_are_typed_errors() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn decided_reads_an_approval_without_waiting_pending_approved_or_denied() {
+    let s = server().await;
+    let url = format!("http://{}", s.running.grpc_addr);
+    let client = Client::connect(&url, Some("agent-token".into()))
+        .await
+        .unwrap();
+    let asked = client.authorize(export("data.export", 9)).await.unwrap();
+    let id = asked.approval_id;
+    assert!(!id.is_empty(), "pending: {:?}", asked.reasons);
+    assert!(
+        client.decided(&id).await.unwrap().is_none(),
+        "still pending"
+    );
+
+    review(&s, pb::Verdict::Approve, None).await;
+    let approved = client.decided(&id).await.unwrap().expect("decided");
+    assert_eq!(approved.state, pb::ApprovalState::Approved as i32);
+    assert!(
+        !approved.capability.is_empty(),
+        "the capability comes with it"
+    );
+
+    let denied = client.authorize(export("data.export", 10)).await.unwrap();
+    review(&s, pb::Verdict::Deny, None).await;
+    match client.decided(&denied.approval_id).await {
+        Err(ClientError::Denied {
+            approval_id: Some(of),
+            ..
+        }) => assert_eq!(of, denied.approval_id),
+        other => panic!("expected the reviewer's denial, got {other:?}"),
+    }
+    let unknown = client.decided("01a21e2b-0000-7000-8000-000000000000").await;
+    assert!(matches!(unknown, Err(ClientError::Rpc(_))), "{unknown:?}");
+    s.stop().await;
+}

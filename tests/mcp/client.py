@@ -5,6 +5,7 @@ stdout, so a test can synchronise on them (approve once the client was told to w
     {"event": "progress", "progress": 1.0, "message": "..."}   each progress notification
     {"event": "elicitation", "mode": "url", "url": "...", "message": "...", "id": "..."}
     {"event": "elicitation_complete", "id": "..."}                notifications/elicitation/complete
+    {"event": "elicitation_withdrawn"}     an unanswered elicitation the gateway cancelled
     {"event": "result", "is_error": false, "text": "..."}       the call's answer
     {"event": "error", "code": -32602, "message": "..."}        the call's JSON-RPC error
 
@@ -12,7 +13,7 @@ Usage: client.py [--legacy] [--elicit accept|decline|cancel] [--forge HOW]
                  -- <gateway command...>
 
 `--elicit` declares the elicitation capability (form and URL modes) and answers every
-elicitation with that action; `--legacy` speaks the initialize-handshake protocol
+elicitation with that action (`never`: leaves it unanswered until the gateway withdraws it); `--legacy` speaks the initialize-handshake protocol
 (2025-11-25) instead of the current one.
 `--forge` plays a client that calls again with a `requestState` other than the one it was
 given: `tamper` changes one character of it, `other-arguments` echoes it with other
@@ -50,6 +51,12 @@ async def _main(args: argparse.Namespace) -> None:
                 "id": getattr(params, "elicitation_id", None),
             }
         )
+        if args.elicit == "never":
+            try:
+                await anyio.sleep_forever()
+            except anyio.get_cancelled_exc_class():
+                _say({"event": "elicitation_withdrawn"})
+                raise
         return types.ElicitResult(action=args.elicit)
 
     async def on_progress(progress, _total, message):
@@ -99,7 +106,7 @@ async def _forge(client: Client, how: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--legacy", action="store_true")
-    parser.add_argument("--elicit", choices=["accept", "decline", "cancel"])
+    parser.add_argument("--elicit", choices=["accept", "decline", "cancel", "never"])
     parser.add_argument("--forge", choices=["tamper", "other-arguments"])
     parser.add_argument("command", nargs=argparse.REMAINDER)
     anyio.run(_main, parser.parse_args())
