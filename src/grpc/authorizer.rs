@@ -9,7 +9,7 @@ use crate::{
     domain::Caller,
     identity::{Authenticator, Credentials},
     service::{Answer, Call, Mode, Tollgate},
-    telemetry::Metrics,
+    telemetry::{metrics::Surface, Metrics},
 };
 
 /// Serves `tollgate.v1.Authorizer`.
@@ -118,7 +118,8 @@ impl pb::authorizer_server::Authorizer for AuthorizerService {
         let started = Instant::now();
         let span = trace::server_span("tollgate.v1.Authorizer/Authorize", request.metadata());
         let result = trace::in_span(span, self.authorize_in(request)).await;
-        self.metrics.observe_authorize(started.elapsed());
+        self.metrics
+            .observe_request(Surface::Authorize, started.elapsed());
         result
     }
 

@@ -86,7 +86,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     let authorizer = pb::authorizer_server::AuthorizerServer::new(
-        authorizer::AuthorizerService::new(tollgate.clone(), auth.clone(), config.metrics),
+        authorizer::AuthorizerService::new(tollgate.clone(), auth.clone(), config.metrics.clone()),
     )
     .max_decoding_message_size(config.max_message_bytes);
     let audit = pb::audit_server::AuditServer::new(audit::AuditService::new(
@@ -105,6 +105,7 @@ pub async fn serve(
             auth.clone(),
             config.ext_authz,
             config.public_url.as_deref(),
+            config.metrics,
         ),
     )
     .max_decoding_message_size(config.max_message_bytes);

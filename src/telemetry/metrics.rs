@@ -57,6 +57,27 @@ impl Resolution {
     }
 }
 
+/// Where a decision was asked, for the decision-latency histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Surface {
+    /// gRPC `Authorize`.
+    Authorize,
+    /// Envoy's `envoy.service.auth.v3.Authorization/Check`.
+    ExtAuthz,
+    /// An AuthZEN evaluation request (`/access/v1/evaluation` or `/evaluations`).
+    AuthZen,
+}
+
+impl Surface {
+    fn label(self) -> &'static str {
+        match self {
+            Surface::Authorize => "authorize",
+            Surface::ExtAuthz => "ext_authz",
+            Surface::AuthZen => "authzen",
+        }
+    }
+}
+
 /// What happened to a capability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CapabilityEvent {
@@ -82,6 +103,11 @@ impl CapabilityEvent {
 struct DecisionLabels {
     effect: &'static str,
     action: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SurfaceLabels {
+    surface: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -140,7 +166,7 @@ pub struct Metrics {
 struct Inner {
     registry: Registry,
     decisions: Family<DecisionLabels, Counter>,
-    decision_duration: Histogram,
+    decision_duration: HistogramFamily<SurfaceLabels>,
     evaluation_duration: Histogram,
     evaluation_limits: Family<BlownLabels, Counter>,
     approvals_pending: Gauge,
@@ -170,7 +196,8 @@ impl Inner {
         );
         r.register(
             "decision_duration_seconds",
-            "Whole Authorize calls: identity, validation, policy, durable approval or capability",
+            "Whole decision requests (Authorize, Envoy Check, AuthZEN), by surface: identity, \
+             validation, policy, durable approval or capability",
             self.decision_duration.clone(),
         );
         r.register(
@@ -285,7 +312,7 @@ impl Metrics {
         let mut inner = Inner {
             registry: Registry::with_prefix("tollgate"),
             decisions: Family::default(),
-            decision_duration: latency(),
+            decision_duration: Family::new_with_constructor(latency),
             evaluation_duration: latency(),
             evaluation_limits: Family::default(),
             approvals_pending: Gauge::default(),
@@ -314,6 +341,11 @@ impl Metrics {
 
     /// Labelled series that exist before their first event, so rates start at zero.
     fn with_zeros(self) -> Self {
+        for surface in [Surface::Authorize, Surface::ExtAuthz, Surface::AuthZen] {
+            let _created = self.inner.decision_duration.get_or_create(&SurfaceLabels {
+                surface: surface.label(),
+            });
+        }
         for event in [
             CapabilityEvent::Issued,
             CapabilityEvent::Redeemed,
@@ -434,9 +466,14 @@ impl Metrics {
         }
     }
 
-    /// One whole `Authorize` call, answered or refused.
-    pub fn observe_authorize(&self, took: Duration) {
-        self.inner.decision_duration.observe(took.as_secs_f64());
+    /// One whole decision request on `surface`, answered or refused.
+    pub fn observe_request(&self, surface: Surface, took: Duration) {
+        self.inner
+            .decision_duration
+            .get_or_create(&SurfaceLabels {
+                surface: surface.label(),
+            })
+            .observe(took.as_secs_f64());
     }
 
     /// The number of pending approvals, as the store counts them.
@@ -546,6 +583,11 @@ mod tests {
             sample(&text, r#"tollgate_capabilities_total{event="refused"}"#),
             Some("0")
         );
+        for surface in ["authorize", "ext_authz", "authzen"] {
+            let series =
+                format!(r#"tollgate_decision_duration_seconds_count{{surface="{surface}"}}"#);
+            assert_eq!(sample(&text, &series), Some("0"), "{series}");
+        }
         assert_eq!(
             sample(
                 &text,

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use tollgate::grpc::pb;
 
-use crate::common::{self, as_user, http_post, identity, policy_file, static_tokens};
+use crate::common::{self, as_user, http_get, http_post, identity, policy_file, static_tokens};
 
 /// `read` (and `can_read`) is allowed on everything but document 2; `data.export` needs a
 /// security approval and a capability.
@@ -294,6 +294,33 @@ async fn a_pending_decision_names_the_approval_and_its_capability_redeems_once()
     let (_, _, answer) = post(&s, "/access/v1/evaluation", "pep-token", retry).await;
     assert_eq!(answer["decision"], false, "{answer}");
     assert_eq!(answer["context"]["reason"], "capability already redeemed");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn every_evaluation_request_is_timed_under_its_surface() {
+    let s = server().await;
+    let one = json!({
+        "subject": {"type": "user", "id": "alice@example.com"},
+        "resource": {"type": "account", "id": "123"},
+        "action": {"name": "can_read"}
+    });
+    for _ in 0..3 {
+        let (status, _, answer) = post(&s, "/access/v1/evaluation", "pep-token", one.clone()).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let many = three_documents("execute_all");
+    let (status, _, answer) = post(&s, "/access/v1/evaluations", "pep-token", many).await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, metrics) = http_get(s.running.http_addr, "/metrics").await;
+    for (surface, want) in [("authzen", 4.0), ("authorize", 0.0), ("ext_authz", 0.0)] {
+        let series = format!(r#"tollgate_decision_duration_seconds_count{{surface="{surface}"}}"#);
+        assert_eq!(
+            common::metric(&metrics, &series),
+            Some(want),
+            "{series}\n{metrics}"
+        );
+    }
     s.stop().await;
 }
 

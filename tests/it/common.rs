@@ -235,6 +235,13 @@ pub fn write_probe_bundle(dir: &Path, revision: &str, allow: bool) {
     .unwrap();
 }
 
+/// The value of `series` (its name with labels, exactly as exposed) in a `/metrics` text.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+}
+
 /// A plain HTTP/1.1 GET on loopback: (status code, body).
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

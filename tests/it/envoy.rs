@@ -347,6 +347,19 @@ async fn envoy_forwards_allowed_denies_denied_and_pauses_until_the_capability_is
     let (status, _, body) = send(front, &with_capability, &export).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["reasons"], json!(["capability already redeemed"]));
+
+    // Every Check is timed under its own surface, none as an Authorize call.
+    let (_, metrics) = common::http_get(s.running.http_addr, "/metrics").await;
+    let checks = common::metric(
+        &metrics,
+        r#"tollgate_decision_duration_seconds_count{surface="ext_authz"}"#,
+    );
+    assert!(checks.is_some_and(|n| n >= 1.0), "{metrics}");
+    let calls = common::metric(
+        &metrics,
+        r#"tollgate_decision_duration_seconds_count{surface="authorize"}"#,
+    );
+    assert_eq!(calls, Some(0.0), "{metrics}");
     s.stop().await;
 }
 

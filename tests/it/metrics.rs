@@ -54,9 +54,7 @@ async fn authorize(server: &TestServer, req: pb::AuthorizeRequest) -> pb::Author
 
 /// The value of the sample `series` (name and labels exactly as exposed).
 fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map(|v| v.parse().unwrap())
+    metric(text, series)
 }
 
 async fn scrape(server: &TestServer) -> String {
@@ -178,12 +176,19 @@ fn check_decisions(text: &str) {
             r#"tollgate_decisions_total{effect="PENDING_APPROVAL",action="db.drop"}"#,
             2.0,
         ),
-        ("tollgate_decision_duration_seconds_count", 6.0),
+        (
+            r#"tollgate_decision_duration_seconds_count{surface="authorize"}"#,
+            6.0,
+        ),
         ("tollgate_evaluation_duration_seconds_count", 6.0),
     ] {
         assert_eq!(sample(text, series), Some(want), "{series}\n{text}");
     }
-    let total = sample(text, "tollgate_decision_duration_seconds_sum").unwrap();
+    let total = sample(
+        text,
+        r#"tollgate_decision_duration_seconds_sum{surface="authorize"}"#,
+    )
+    .unwrap();
     let policy = sample(text, "tollgate_evaluation_duration_seconds_sum").unwrap();
     assert!(
         total > 0.0 && policy > 0.0 && policy < total,

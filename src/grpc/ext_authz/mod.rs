@@ -17,7 +17,7 @@
 pub mod input;
 pub mod subject;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -29,6 +29,7 @@ use crate::{
     http::error::HttpError,
     identity::Authenticator,
     service::{Answer, Enforced, Tollgate},
+    telemetry::{metrics::Surface, Metrics},
 };
 
 /// Generated code for Envoy's ext_authz v3 API and the packages it imports, laid out as the
@@ -171,21 +172,25 @@ pub struct ExtAuthzService {
     config: Arc<ExtAuthzConfig>,
     /// The HTTP port's public base URL ("" when unknown), for approval links.
     public_url: Arc<str>,
+    metrics: Metrics,
 }
 
 impl ExtAuthzService {
-    /// Answers with `tollgate`, identifying Envoy with `auth`.
+    /// Answers with `tollgate`, identifying Envoy with `auth`; each Check's latency goes to
+    /// `metrics`.
     pub fn new(
         tollgate: Tollgate,
         auth: Arc<Authenticator>,
         config: ExtAuthzConfig,
         public_url: Option<&str>,
+        metrics: Metrics,
     ) -> Self {
         Self {
             tollgate,
             auth,
             config: Arc::new(config),
             public_url: public_url.unwrap_or_default().trim_end_matches('/').into(),
+            metrics,
         }
     }
 
@@ -268,11 +273,12 @@ impl auth::authorization_server::Authorization for ExtAuthzService {
         &self,
         request: Request<auth::CheckRequest>,
     ) -> Result<Response<auth::CheckResponse>, Status> {
+        let started = Instant::now();
         let span = tracing::info_span!("ext_authz.check", "otel.kind" = "server");
-        self.check_in(request)
-            .instrument(span)
-            .await
-            .map(Response::new)
+        let checked = self.check_in(request).instrument(span).await;
+        self.metrics
+            .observe_request(Surface::ExtAuthz, started.elapsed());
+        checked.map(Response::new)
     }
 }
 

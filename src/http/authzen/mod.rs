@@ -13,6 +13,8 @@
 
 pub mod model;
 
+use std::time::Instant;
+
 use axum::{
     body::Bytes,
     extract::{Request, State},
@@ -29,6 +31,7 @@ use super::{error::HttpError, HttpState};
 use crate::{
     domain::{Caller, InvalidField},
     service::{spans, Call, DecideError, ServiceError, MAX_BATCH},
+    telemetry::metrics::Surface,
 };
 
 /// The request identifier header the specification recommends, echoed on every answer.
@@ -83,9 +86,12 @@ async fn evaluation(State(state): State<HttpState>, request: Request) -> Respons
     let span = super::trace::server_span("authzen.evaluation", request.headers());
     let request_id = request.headers().get(REQUEST_ID).cloned();
     let links = links(&state, Some(request.headers()));
+    let started = Instant::now();
     let answer = evaluate_one(&state, &links, request)
         .instrument(span.clone())
         .await;
+    let metrics = &state.metrics;
+    metrics.observe_request(Surface::AuthZen, started.elapsed());
     respond(&span, request_id, answer)
 }
 
@@ -106,9 +112,12 @@ async fn evaluations(State(state): State<HttpState>, request: Request) -> Respon
     let span = super::trace::server_span("authzen.evaluations", request.headers());
     let request_id = request.headers().get(REQUEST_ID).cloned();
     let links = links(&state, Some(request.headers()));
+    let started = Instant::now();
     let answer = evaluate_many(&state, &links, request)
         .instrument(span.clone())
         .await;
+    let metrics = &state.metrics;
+    metrics.observe_request(Surface::AuthZen, started.elapsed());
     respond(&span, request_id, answer)
 }
 
