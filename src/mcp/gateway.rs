@@ -500,16 +500,11 @@ impl Gateway {
         within: Duration,
         watch: &Watch,
     ) -> Result<pb::Approval, Refusal> {
-        let asking = match watch.legacy {
-            true => {
-                let (page, said) = self.page(action, id);
-                elicit::ask(&watch.peer, page, said).await
-            }
-            false => None,
-        };
-        let (asking, answer) = match asking {
-            Some((asking, answer)) => (Some(asking), Some(answer)),
-            None => (None, None),
+        let (asking, answer) = if watch.legacy {
+            let (page, said) = self.page(action, id);
+            elicit::ask(&watch.peer, page, said).await.unzip()
+        } else {
+            (None, None)
         };
         let declined = async {
             match (&asking, answer) {
