@@ -163,8 +163,16 @@ impl Client {
     }
 
     /// Waits up to `within` for approval `id` to be decided, reconnecting when the stream
-    /// drops; returns the approved approval (its capability set) or the typed outcome.
+    /// drops; returns the approved approval (its capability set) or the typed outcome. A
+    /// decision already made is returned even with no time left to wait (`within` zero).
     pub async fn wait(&self, id: &str, within: Duration) -> Result<pb::Approval, ClientError> {
+        match self.decided(id).await {
+            Ok(Some(decided)) => return Ok(decided),
+            Ok(None) => {}
+            // The stream below reconnects through what a look cannot.
+            Err(ClientError::Rpc(s)) if retryable(&s) => {}
+            Err(e) => return Err(e),
+        }
         let waited = tokio::time::timeout(within, self.wait_forever(id)).await;
         let approval = waited.map_err(|_| ClientError::WaitTimedOut {
             approval_id: id.to_string(),

@@ -62,6 +62,14 @@ fn export(action: &str, rows: u32) -> pb::AuthorizeRequest {
     }
 }
 
+/// The agent's client of `s`.
+async fn agent(s: &common::TestServer) -> Client {
+    let url = format!("http://{}", s.running.grpc_addr);
+    Client::connect(&url, Some("agent-token".into()))
+        .await
+        .unwrap()
+}
+
 /// As reviewer `sam`: waits for the one pending approval, then decides it.
 async fn review(s: &common::TestServer, verdict: pb::Verdict, params: Option<prost_types::Struct>) {
     let mut approvals = pb::approvals_client::ApprovalsClient::new(s.channel.clone());
@@ -104,10 +112,7 @@ async fn review(s: &common::TestServer, verdict: pb::Verdict, params: Option<pro
 #[tokio::test]
 async fn run_waits_for_the_reviewer_redeems_and_runs_the_narrowed_request() {
     let s = server().await;
-    let url = format!("http://{}", s.running.grpc_addr);
-    let client = Client::connect(&url, Some("agent-token".into()))
-        .await
-        .unwrap();
+    let client = agent(&s).await;
     let reviewer = review(&s, pb::Verdict::Modify, strukt(json!({"rows": 1000})));
     let (ran, ()) = tokio::join!(
         client.run(
@@ -131,10 +136,7 @@ async fn run_waits_for_the_reviewer_redeems_and_runs_the_narrowed_request() {
 #[tokio::test]
 async fn denials_and_a_wait_that_runs_out_are_typed_errors() {
     let s = server().await;
-    let url = format!("http://{}", s.running.grpc_addr);
-    let client = Client::connect(&url, Some("agent-token".into()))
-        .await
-        .unwrap();
+    let client = agent(&s).await;
     let ran = client
         .run(
             export("data.delete", 1),
@@ -189,10 +191,7 @@ async fn denials_and_a_wait_that_runs_out_are_typed_errors() {
 #[tokio::test]
 async fn decided_reads_an_approval_without_waiting_pending_approved_or_denied() {
     let s = server().await;
-    let url = format!("http://{}", s.running.grpc_addr);
-    let client = Client::connect(&url, Some("agent-token".into()))
-        .await
-        .unwrap();
+    let client = agent(&s).await;
     let asked = client.authorize(export("data.export", 9)).await.unwrap();
     let id = asked.approval_id;
     assert!(!id.is_empty(), "pending: {:?}", asked.reasons);
@@ -208,6 +207,9 @@ async fn decided_reads_an_approval_without_waiting_pending_approved_or_denied() 
         !approved.capability.is_empty(),
         "the capability comes with it"
     );
+    // A decision already made is answered by a wait with no time left.
+    let waited = client.wait(&id, Duration::ZERO).await.unwrap();
+    assert_eq!(waited.id, id);
 
     let denied = client.authorize(export("data.export", 10)).await.unwrap();
     review(&s, pb::Verdict::Deny, None).await;
