@@ -412,6 +412,28 @@ async fn a_task_whose_approval_is_denied_completes_with_the_denial_and_forwards_
     s.stop().await;
 }
 
+#[tokio::test]
+async fn a_task_narrowed_by_the_reviewer_runs_exactly_the_narrowed_arguments_and_says_so() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let mut client = Client::tasks(&s, &log, &[], &TASKS);
+    let export = client.answered("export_rows").await;
+    assert_eq!(export["kind"], "task", "{export}");
+    let narrowed = common::strukt(json!({"table": "users", "rows": 1000}));
+    review(&s, pb::Verdict::Modify, narrowed).await;
+    let result = client.next_outcome().await;
+    assert_eq!(result["is_error"], false, "{result}");
+    let said = result["text"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("exported 1000 rows of users") && said.contains("narrowed"),
+        "{said}"
+    );
+    assert_eq!(received(&log)[1..], [exported(1000)]);
+    client.finish().await;
+    s.stop().await;
+}
+
 /// Makes the export's approval approved before the client under test calls: a first client
 /// asks and gives up at once, and the reviewer approves.
 async fn approved_beforehand(s: &TestServer, log: &Path) -> String {
