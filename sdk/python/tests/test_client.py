@@ -84,3 +84,15 @@ def test_a_capability_redeems_once(server, reviewer):
     assert refused.value.reason == "capability already redeemed"
     assert refused.value.refusal == approvals_pb2.REDEEM_REFUSAL_ALREADY_REDEEMED
     assert refused.value.spent
+
+
+def test_wait_with_no_time_left_returns_a_decision_already_made(server, reviewer):
+    target, _ = server
+    with tollgate.Client(target, token="agent-token") as client:
+        answer = client.authorize(export(4))
+        with pytest.raises(tollgate.WaitTimedOut):
+            client.wait(answer.approval_id, timeout=0)
+        reviewer(approvals_pb2.VERDICT_APPROVE)
+        approval = client.wait(answer.approval_id, timeout=0)
+    assert approval.state == approvals_pb2.APPROVAL_STATE_APPROVED
+    assert approval.capability

@@ -151,8 +151,14 @@ class Client:
 
     def wait(self, approval_id: str, timeout: float) -> approvals_pb2.Approval:
         """Waits up to ``timeout`` seconds for the approval to be decided, reconnecting the
-        stream when it drops; returns it once APPROVED, else raises the typed outcome."""
+        stream when it drops; returns it once APPROVED, else raises the typed outcome. A
+        decision already made is returned even with no time left (``timeout=0``)."""
         deadline = time.monotonic() + timeout
+        approval = self._approvals.GetApproval(
+            approvals_pb2.GetApprovalRequest(approval_id=approval_id), metadata=self._metadata
+        )
+        if approval.state != approvals_pb2.APPROVAL_STATE_PENDING:
+            return _settled(approval)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
