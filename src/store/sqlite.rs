@@ -10,7 +10,8 @@
 //! checkpoint would run in the committing connection every thousand WAL pages, copy them into
 //! the database and fsync it on the answer's path (a 10-20 ms stall every few hundred answers
 //! at one connection). A background connection checkpoints passively instead, beside the
-//! writer. Writes serialize in SQLite anyway; a small pool lets reads proceed beside them, and
+//! writer, and once the WAL is long it takes its turn among the writers so the WAL starts over
+//! ([`checkpoint`]): the file stays bounded however long the load. Writes serialize in SQLite anyway; a small pool lets reads proceed beside them, and
 //! `busy_timeout` makes a waiting writer queue instead of failing. Write transactions begin
 //! `IMMEDIATE` so a transaction that reads before writing cannot be refused the write lock
 //! halfway through.
@@ -34,6 +35,24 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// checkpoint's fsync of the database is small: a second's worth of pages flushed at once
 /// queued the writer's own WAL fsync behind it (p99.9 of a pending creation 36 -> 184 ms).
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// WAL frames (about 4 KiB each) past which a checkpoint waits for its turn among the writers,
+/// so that the WAL starts over (see [`checkpoint`]): about 128 MiB, two seconds or more of
+/// one connection's back-to-back lone commits, so the writers wait for it rarely.
+const RESTART_AFTER_FRAMES: i64 = 32_768;
+
+/// Before the writers wait for a restart, passes beside them until one adds at most
+/// [`CATCH_UP_FRAMES`] (each copies, and syncs the WAL for, what the one before left), at most
+/// this many. At 10x10 exports one extra pass gets there (its last adds 240-530 frames).
+const CATCH_UP_PASSES: usize = 8;
+
+/// See [`CATCH_UP_PASSES`].
+const CATCH_UP_FRAMES: i64 = 1_024;
+
+/// The size in bytes SQLite cuts the WAL file back to when it starts over, if it grew beyond
+/// (`journal_size_limit`): twice the restart length, so a steady load never cuts and regrows
+/// it, and the disk a burst took is given back.
+pub(super) const WAL_SIZE_LIMIT: i64 = 256 << 20;
 
 /// `migrations/sqlite/`, embedded: (version, description, SQL). Applied files are never
 /// edited (their checksums are recorded); changes go in a new file listed here.
@@ -122,18 +141,20 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             // Checkpoints run in the background task, never inside a commit (module docs).
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
             .await?;
         migrator(MIGRATIONS).run(&pool).await?;
         let writer = Writer::start(path.as_ref(), durability, BUSY_TIMEOUT)?;
-        tokio::spawn(checkpoint_wal(pool.clone()));
+        let turns = Arc::<tokio::sync::Mutex<()>>::default();
+        tokio::spawn(checkpoint_wal(pool.clone(), turns.clone()));
         Ok(Self {
             pool,
             writer: Arc::new(writer),
-            turns: Arc::default(),
+            turns,
         })
     }
 
@@ -156,10 +177,8 @@ impl SqliteStore {
     }
 }
 
-/// A passive checkpoint every [`CHECKPOINT_EVERY`] until the pool closes: it copies committed
-/// WAL frames into the database beside the writer, never blocking it, and SQLite syncs the WAL
-/// before checkpointing it (the flush [`Durability::Process`] relies on).
-async fn checkpoint_wal(pool: SqlitePool) {
+/// A passive checkpoint every [`CHECKPOINT_EVERY`] until the pool closes (see [`checkpoint`]).
+async fn checkpoint_wal(pool: SqlitePool, turns: Arc<tokio::sync::Mutex<()>>) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -167,16 +186,67 @@ async fn checkpoint_wal(pool: SqlitePool) {
         if pool.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
+        if let Err(e) = checkpoint(&pool, &turns, RESTART_AFTER_FRAMES).await {
             if pool.is_closed() {
                 return;
             }
             tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "checkpointing the SQLite WAL failed; retrying");
         }
     }
+}
+
+/// One checkpoint. It copies committed WAL frames into the database beside the writers,
+/// never blocking them, and SQLite syncs the WAL before checkpointing it (the flush
+/// [`Durability::Process`] relies on).
+///
+/// SQLite starts the WAL over (writes from its beginning again) only when a write begins after
+/// a checkpoint has copied every frame. Under a writer that never pauses, a passive checkpoint
+/// never gets there: frames are added while it copies. The WAL then grew by every commit's
+/// pages for as long as the load lasted, and each new page had to be allocated. So once the
+/// WAL is longer than `restart_after` frames, the checkpoint first catches up beside the
+/// writers (each pass has less to copy than the one before), then takes its turn among them
+/// (`SqliteStore::turns`) and copies the rest, and the next commit starts the WAL over. The
+/// writers wait for that last pass: the tail, a WAL sync, and a sync of the database file,
+/// which holds every page copied since the WAL last started over (a pass that does not reach
+/// the end does not sync it). `docs/audit.md` has the measured waits.
+async fn checkpoint(
+    pool: &SqlitePool,
+    turns: &tokio::sync::Mutex<()>,
+    restart_after: i64,
+) -> Result<(), sqlx::Error> {
+    // What a pass reports can be a commit behind (one may finish while it copies), so only
+    // the length decides, never whether a pass seemed to reach the end.
+    let (_, mut frames, _) = passive_checkpoint(pool).await?;
+    if frames <= restart_after {
+        return Ok(());
+    }
+    let mut passes = 1;
+    let mut added = frames;
+    while passes <= CATCH_UP_PASSES && added > CATCH_UP_FRAMES {
+        let (_, now, _) = passive_checkpoint(pool).await?;
+        added = now - frames;
+        frames = now;
+        passes += 1;
+    }
+    let _turn = turns.lock().await;
+    let started = std::time::Instant::now();
+    passive_checkpoint(pool).await?;
+    tracing::debug!(
+        sqlite.wal_frames = frames,
+        sqlite.passes = passes,
+        sqlite.last_pass_added = added,
+        sqlite.writers_waited_us = started.elapsed().as_micros() as u64,
+        "SQLite WAL checkpointed to its end; the next commit starts it over"
+    );
+    Ok(())
+}
+
+/// `PRAGMA wal_checkpoint(PASSIVE)`: whether it was blocked (1 or 0), the WAL's frames, and
+/// how many of them are now in the database.
+async fn passive_checkpoint(pool: &SqlitePool) -> Result<(i64, i64, i64), sqlx::Error> {
+    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(pool)
+        .await
 }
 
 store_backend!(SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE");
@@ -290,6 +360,66 @@ mod tests {
         assert!(committed.load(Ordering::Relaxed) > 0);
     }
 
+    /// The WAL's length in frames since it last restarted (`PRAGMA wal_checkpoint`'s second
+    /// column; the passive checkpoint that reads it moves nothing a writer needs).
+    async fn wal_frames(pool: &SqlitePool) -> i64 {
+        let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        frames
+    }
+
+    /// Under a writer that never pauses, a passive checkpoint never catches up with the WAL's
+    /// end, so SQLite never restarts it: the file grew by every commit's pages for as long as
+    /// the load lasted (445 MB after 7 s of one connection's reads). Past its bound the
+    /// checkpoint takes its turn among the writers, so it completes and the next commit
+    /// starts the WAL over.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_starts_over_under_a_writer_that_never_pauses() {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+        use crate::domain::{AuditEvent, AuditKind, UnixMillis};
+        use crate::store::{Batch, GroupCommit};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("t.db")).await.unwrap());
+        let (commit, _task) = GroupCommit::spawn(store.clone(), 64, None, std::future::pending());
+        let stop = Arc::new(AtomicBool::new(false));
+        let committed = Arc::new(AtomicU64::new(0));
+        let streams: Vec<_> = (0..8)
+            .map(|_| {
+                let (commit, stop, committed) = (commit.clone(), stop.clone(), committed.clone());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let event = AuditEvent::new(AuditKind::Decision, UnixMillis(1), "agent:a");
+                        commit.submit(Batch::of_events(vec![event])).await.unwrap();
+                        committed.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        let mut before = 0;
+        while before < 2_000 {
+            before = wal_frames(&store.pool).await;
+        }
+        checkpoint(&store.pool, &store.turns, 1_000).await.unwrap();
+        // Once a commit has begun after the checkpoint, the WAL has started over.
+        let after_checkpoint = committed.load(Ordering::Relaxed);
+        while committed.load(Ordering::Relaxed) < after_checkpoint + 2 {
+            tokio::task::yield_now().await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        for s in streams {
+            s.await.unwrap();
+        }
+        let after = wal_frames(&store.pool).await;
+        assert!(
+            after < before,
+            "the WAL went on growing: {before} frames before the checkpoint, {after} after"
+        );
+    }
+
     /// A store that can no longer commit (its writer thread gone) fails the health probe,
     /// though the pool it reads through is fine: it reports down instead of serving.
     #[tokio::test]
@@ -303,6 +433,18 @@ mod tests {
         store.writer.join().await;
         assert!(store.probe().await.is_err());
         sqlx::query("SELECT 1").execute(&store.pool).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn every_connection_cuts_the_wal_back_when_it_starts_over() {
+        assert_eq!(
+            pragma(Durability::Power, "journal_size_limit").await,
+            WAL_SIZE_LIMIT
+        );
+        assert_eq!(
+            writer_pragma(Durability::Power, "journal_size_limit").await,
+            WAL_SIZE_LIMIT
+        );
     }
 
     #[tokio::test]
