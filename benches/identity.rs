@@ -1,6 +1,7 @@
 //! Identity building blocks on the request path: what each costs per call.
 //!
 //! - `canonical/parse`: validate and canonicalise an identity (NFKC, fold, skeleton).
+//! - `canonical/canonical_form`: the same without the skeleton (every request's identities).
 //! - `canonical/same_party`: compare two parsed identities.
 //! - `limits/check`: one per-identity rate-limit check (bucket found in the cache).
 //! - `jwt/verify_*`: verify and map a bearer token with cached keys (RS256, ES256, EdDSA),
@@ -32,6 +33,9 @@ fn canonical(c: &mut Criterion) {
     });
     let a = IdentityId::parse("user:alice@example.com").unwrap();
     let b2 = IdentityId::parse("user:\u{430}lice@example.com").unwrap();
+    g.bench_function("canonical_form", |b| {
+        b.iter(|| IdentityId::canonical_form(black_box("User:Alice.Example@Example.COM")).unwrap())
+    });
     g.bench_function("same_party", |b| {
         b.iter(|| black_box(&a).same_party(black_box(&b2)))
     });

@@ -126,6 +126,18 @@ pub enum IdentityError {
 impl IdentityId {
     /// Validates `raw` and builds its canonical form and skeleton.
     pub fn parse(raw: &str) -> Result<Self, IdentityError> {
+        let canonical = Self::canonical_form(raw)?;
+        let skeleton = unicode_security::skeleton(&canonical).collect();
+        Ok(Self {
+            canonical,
+            skeleton,
+        })
+    }
+
+    /// [`Self::parse`] without the skeleton: the same validation and canonical form, for
+    /// where only the form is kept or compared (every request's subject and groups). The
+    /// skeleton costs as much again (`benches/identity.rs`).
+    pub fn canonical_form(raw: &str) -> Result<String, IdentityError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err(IdentityError::Empty);
@@ -156,11 +168,7 @@ impl IdentityId {
         {
             return Err(IdentityError::ForbiddenAfterNormalisation { ch, class });
         }
-        let skeleton = unicode_security::skeleton(&canonical).collect();
-        Ok(Self {
-            canonical,
-            skeleton,
-        })
+        Ok(canonical)
     }
 
     /// The canonical form: what is stored, logged, hashed and shown to policies.

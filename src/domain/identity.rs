@@ -159,7 +159,7 @@ impl Caller {
 
 /// The canonical form of identity `raw` (see [`IdentityId`]), or why it is not one.
 pub fn canonical_id(raw: &str) -> Result<String, super::IdentityError> {
-    IdentityId::parse(raw).map(String::from)
+    IdentityId::canonical_form(raw)
 }
 
 /// Whether identities `a` and `b` must be treated as one party: the same canonical form, or
@@ -178,7 +178,7 @@ pub fn same_party(a: &str, b: &str) -> bool {
 /// refuses (separation of duties). Identities that are not valid ones are only equal to
 /// themselves.
 pub fn same_identity(a: &str, b: &str) -> bool {
-    match (IdentityId::parse(a), IdentityId::parse(b)) {
+    match (IdentityId::canonical_form(a), IdentityId::canonical_form(b)) {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
     }

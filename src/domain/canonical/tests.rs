@@ -230,6 +230,28 @@ proptest! {
         }
     }
 
+    /// `canonical_form` (what requests' identities go through) is `parse` without the
+    /// skeleton: the same form, the same refusals, on look-alike-rich input and on anything.
+    #[test]
+    fn the_canonical_form_alone_is_what_parse_gives(
+        raw in prop_oneof![identity_like(), any::<String>()],
+    ) {
+        prop_assert_eq!(
+            IdentityId::canonical_form(&raw),
+            IdentityId::parse(&raw).map(String::from)
+        );
+    }
+
+    /// Comparing canonical forms alone (`same_identity`) matches comparing parsed identities.
+    #[test]
+    fn same_identity_is_equality_of_parsed_identities(a in identity_like(), b in identity_like()) {
+        let parsed = match (IdentityId::parse(&a), IdentityId::parse(&b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => a == b,
+        };
+        prop_assert_eq!(crate::domain::same_identity(&a, &b), parsed);
+    }
+
     #[test]
     fn any_string_either_parses_cleanly_or_is_refused(raw in any::<String>()) {
         if let Ok(id) = IdentityId::parse(&raw) {
