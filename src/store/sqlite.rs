@@ -266,6 +266,8 @@ impl super::BatchStore for SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
     use super::*;
 
     /// `PRAGMA name` on a connection of a fresh store with `durability`.
@@ -322,42 +324,73 @@ mod tests {
     /// write lock let a writer committing back to back hold the probe off for seconds.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pool_writes_are_not_starved_by_the_writer() {
-        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-        use crate::domain::{AuditEvent, AuditKind, UnixMillis};
-        use crate::store::{Batch, GroupCommit, Liveness};
+        use crate::store::Liveness;
 
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("t.db")).await.unwrap());
-        let (commit, _task) = GroupCommit::spawn(store.clone(), 64, None, std::future::pending());
-        let stop = Arc::new(AtomicBool::new(false));
-        let committed = Arc::new(AtomicU64::new(0));
-        // Eight callers committing back to back until told to stop.
-        let streams: Vec<_> = (0..8)
-            .map(|_| {
-                let (commit, stop, committed) = (commit.clone(), stop.clone(), committed.clone());
-                tokio::spawn(async move {
-                    while !stop.load(Ordering::Relaxed) {
-                        let event = AuditEvent::new(AuditKind::Decision, UnixMillis(1), "agent:a");
-                        commit.submit(Batch::of_events(vec![event])).await.unwrap();
-                        committed.fetch_add(1, Ordering::Relaxed);
-                    }
-                })
-            })
-            .collect();
+        let streams = Streams::start(&store);
         for _ in 0..50 {
-            let before = committed.load(Ordering::Relaxed);
+            let before = streams.committed();
             store.probe().await.unwrap();
             assert!(
-                committed.load(Ordering::Relaxed) < before + 10_000,
+                streams.committed() < before + 10_000,
                 "the probe waited out a long stream of commits"
             );
         }
-        stop.store(true, Ordering::Relaxed);
-        for s in streams {
-            s.await.unwrap();
+        assert!(streams.stop().await > 0);
+    }
+
+    /// Eight callers committing lone events back to back through a group commit, until
+    /// stopped.
+    struct Streams {
+        stop: Arc<AtomicBool>,
+        committed: Arc<AtomicU64>,
+        tasks: Vec<tokio::task::JoinHandle<()>>,
+    }
+
+    impl Streams {
+        fn start(store: &Arc<SqliteStore>) -> Self {
+            use crate::domain::{AuditEvent, AuditKind, UnixMillis};
+            use crate::store::{Batch, GroupCommit};
+
+            let (commit, _task) =
+                GroupCommit::spawn(store.clone(), 64, None, std::future::pending());
+            let stop = Arc::new(AtomicBool::new(false));
+            let committed = Arc::new(AtomicU64::new(0));
+            let tasks = (0..8)
+                .map(|_| {
+                    let (commit, stop, committed) =
+                        (commit.clone(), stop.clone(), committed.clone());
+                    tokio::spawn(async move {
+                        while !stop.load(Ordering::Relaxed) {
+                            let event =
+                                AuditEvent::new(AuditKind::Decision, UnixMillis(1), "agent:a");
+                            commit.submit(Batch::of_events(vec![event])).await.unwrap();
+                            committed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            Self {
+                stop,
+                committed,
+                tasks,
+            }
         }
-        assert!(committed.load(Ordering::Relaxed) > 0);
+
+        /// How many commits have been answered so far.
+        fn committed(&self) -> u64 {
+            self.committed.load(Ordering::Relaxed)
+        }
+
+        /// Stops the callers once their current commit is answered; how many were.
+        async fn stop(self) -> u64 {
+            self.stop.store(true, Ordering::Relaxed);
+            for t in self.tasks {
+                t.await.unwrap();
+            }
+            self.committed.load(Ordering::Relaxed)
+        }
     }
 
     /// The WAL's length in frames since it last restarted (`PRAGMA wal_checkpoint`'s second
@@ -377,42 +410,20 @@ mod tests {
     /// starts the WAL over.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_starts_over_under_a_writer_that_never_pauses() {
-        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-        use crate::domain::{AuditEvent, AuditKind, UnixMillis};
-        use crate::store::{Batch, GroupCommit};
-
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("t.db")).await.unwrap());
-        let (commit, _task) = GroupCommit::spawn(store.clone(), 64, None, std::future::pending());
-        let stop = Arc::new(AtomicBool::new(false));
-        let committed = Arc::new(AtomicU64::new(0));
-        let streams: Vec<_> = (0..8)
-            .map(|_| {
-                let (commit, stop, committed) = (commit.clone(), stop.clone(), committed.clone());
-                tokio::spawn(async move {
-                    while !stop.load(Ordering::Relaxed) {
-                        let event = AuditEvent::new(AuditKind::Decision, UnixMillis(1), "agent:a");
-                        commit.submit(Batch::of_events(vec![event])).await.unwrap();
-                        committed.fetch_add(1, Ordering::Relaxed);
-                    }
-                })
-            })
-            .collect();
+        let streams = Streams::start(&store);
         let mut before = 0;
         while before < 2_000 {
             before = wal_frames(&store.pool).await;
         }
         checkpoint(&store.pool, &store.turns, 1_000).await.unwrap();
         // Once a commit has begun after the checkpoint, the WAL has started over.
-        let after_checkpoint = committed.load(Ordering::Relaxed);
-        while committed.load(Ordering::Relaxed) < after_checkpoint + 2 {
+        let after_checkpoint = streams.committed();
+        while streams.committed() < after_checkpoint + 2 {
             tokio::task::yield_now().await;
         }
-        stop.store(true, Ordering::Relaxed);
-        for s in streams {
-            s.await.unwrap();
-        }
+        streams.stop().await;
         let after = wal_frames(&store.pool).await;
         assert!(
             after < before,
