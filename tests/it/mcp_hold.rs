@@ -393,14 +393,20 @@ async fn cancelling_the_task_stops_the_hold_forwards_nothing_and_leaves_the_appr
     s.stop().await;
 }
 
+/// A Tasks client whose `export_rows` call (pending review) was answered as a task.
+async fn export_as_task(s: &TestServer, log: &Path) -> Client {
+    let mut client = Client::tasks(s, log, &[], &TASKS);
+    let export = client.answered("export_rows").await;
+    assert_eq!(export["kind"], "task", "{export}");
+    client
+}
+
 #[tokio::test]
 async fn a_task_whose_approval_is_denied_completes_with_the_denial_and_forwards_nothing() {
     let s = server().await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calls.jsonl");
-    let mut client = Client::tasks(&s, &log, &[], &TASKS);
-    let export = client.answered("export_rows").await;
-    assert_eq!(export["kind"], "task", "{export}");
+    let mut client = export_as_task(&s, &log).await;
     let id = review(&s, pb::Verdict::Deny, None).await;
     let denied = client.next_outcome().await;
     assert_eq!(denied["event"], "result", "{denied}");
@@ -417,9 +423,7 @@ async fn a_task_narrowed_by_the_reviewer_runs_exactly_the_narrowed_arguments_and
     let s = server().await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calls.jsonl");
-    let mut client = Client::tasks(&s, &log, &[], &TASKS);
-    let export = client.answered("export_rows").await;
-    assert_eq!(export["kind"], "task", "{export}");
+    let mut client = export_as_task(&s, &log).await;
     let narrowed = common::strukt(json!({"table": "users", "rows": 1000}));
     review(&s, pb::Verdict::Modify, narrowed).await;
     let result = client.next_outcome().await;
