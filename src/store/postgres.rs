@@ -63,6 +63,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "on_behalf_of_proven",
         include_str!("../../migrations/postgres/0009_on_behalf_of_proven.sql"),
     ),
+    (
+        10,
+        "audit_approval_partial",
+        include_str!("../../migrations/postgres/0010_audit_approval_partial.sql"),
+    ),
 ];
 
 /// The shared store: every store trait over one PostgreSQL database.

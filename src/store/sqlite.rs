@@ -102,6 +102,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "on_behalf_of_proven",
         include_str!("../../migrations/sqlite/0009_on_behalf_of_proven.sql"),
     ),
+    (
+        10,
+        "audit_approval_partial",
+        include_str!("../../migrations/sqlite/0010_audit_approval_partial.sql"),
+    ),
 ];
 
 /// The embedded store: every store trait over one SQLite file.
@@ -444,6 +449,44 @@ mod tests {
         store.writer.join().await;
         assert!(store.probe().await.is_err());
         sqlx::query("SELECT 1").execute(&store.pool).await.unwrap();
+    }
+
+    /// `audit_approval` holds only the records of an approval (migration 0010), and a query
+    /// by approval still searches it: SQLite's planner uses a partial index only when the
+    /// query's terms imply the index's, and a bound value implies nothing.
+    #[tokio::test]
+    async fn a_query_by_approval_searches_the_index_of_approvals_only() {
+        use crate::domain::AuditFilter;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        let index: String =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = 'audit_approval'")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert!(index.ends_with("WHERE approval_id <> ''"), "{index}");
+        let filter = AuditFilter {
+            approval_id: Some("a1".into()),
+            ..AuditFilter::default()
+        };
+        let statement = super::audit_ops::query_statement(&filter, 0, 10);
+        let explain = format!("EXPLAIN QUERY PLAN {}", statement.into_string());
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(explain))
+            .bind(0_i64)
+            .bind("a1")
+            .bind(10_i64)
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| sqlx::Row::get(row, "detail"))
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX audit_approval")),
+            "{plan:?}"
+        );
     }
 
     #[tokio::test]
