@@ -40,6 +40,7 @@ pub use listing::{ApprovalFilter, ApprovalPage, Page};
 pub use narrow::{narrowing, NotNarrower, ParamChange};
 pub use notify::{
     Delivery, DeliveryOutcome, DeliveryState, DeliveryStats, NewDelivery, NotifyEvent, NotifyKind,
+    Routed,
 };
 pub use request::{Action, AuthzRequest, Context, Resource, Subject};
 pub use time::UnixMillis;

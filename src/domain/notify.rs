@@ -186,6 +186,15 @@ pub struct NewDelivery {
     pub next_attempt_at: UnixMillis,
 }
 
+/// An event and the deliveries routing gave it (none when no channel wants it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routed {
+    /// The event, marked routed.
+    pub event: NotifyEvent,
+    /// Its deliveries, created unless they exist.
+    pub deliveries: Vec<NewDelivery>,
+}
+
 /// One event on its way to one channel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {

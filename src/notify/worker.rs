@@ -15,10 +15,10 @@ use super::{
     SendError,
 };
 use crate::{
-    approval::Workflow,
+    approval::{Workflow, WorkflowError},
     domain::{
-        Delivery, DeliveryOutcome, DeliveryState, NewDelivery, NotifyEvent, NotifyKind, UnixMillis,
-        Viewer,
+        Delivery, DeliveryOutcome, DeliveryState, NewDelivery, NotifyEvent, NotifyKind, Routed,
+        UnixMillis, Viewer,
     },
     store::{OutboxStore, StoreError},
     telemetry::{ErrorChain, Metrics},
@@ -222,11 +222,13 @@ impl Notifier {
                 .enqueue_reminders(now, inner.config.reminder_before)
                 .await?;
         }
-        let mut work = 0;
+        let mut routed = Vec::new();
         for event in inner.outbox.unrouted(BATCH).await? {
-            self.route(&event).await?;
-            work += 1;
+            let deliveries = self.deliveries(&event).await?;
+            routed.push(Routed { event, deliveries });
         }
+        inner.outbox.route(&routed).await?;
+        let mut work = routed.len();
         let lease_until = now.plus(inner.config.lease);
         let claimed = inner
             .outbox
@@ -286,28 +288,32 @@ impl Notifier {
         Ok(usize::try_from(gone).unwrap_or(usize::MAX))
     }
 
-    /// Creates `event`'s deliveries: the channels its approval routes to that want its kind.
-    async fn route(&self, event: &NotifyEvent) -> Result<(), StoreError> {
+    /// The deliveries `event` gets: the channels its approval routes to that want its kind.
+    /// A store that cannot be read fails the pass (the event stays unrouted and is tried
+    /// again); only an approval that is gone or unreadable sends its event nowhere.
+    async fn deliveries(&self, event: &NotifyEvent) -> Result<Vec<NewDelivery>, StoreError> {
         let inner = &self.inner;
         if inner.config.routes.is_empty() {
-            // Nowhere to go: marked routed without reading its approval.
-            return inner.outbox.route(event, &[]).await;
+            // Nowhere to go: routed without reading its approval.
+            return Ok(Vec::new());
         }
-        let deliveries = match inner.workflow.view(&event.approval_id, Viewer::Party).await {
-            Ok(view) => targets(&inner.config, &view.request.action.name, &view.requirements)
-                .into_iter()
-                .filter(|t| t.kind.wants(event.kind))
-                .map(|t| NewDelivery {
-                    channel: t.channel,
-                    next_attempt_at: event.at,
-                })
-                .collect(),
+        match inner.workflow.view(&event.approval_id, Viewer::Party).await {
+            Ok(view) => Ok(
+                targets(&inner.config, &view.request.action.name, &view.requirements)
+                    .into_iter()
+                    .filter(|t| t.kind.wants(event.kind))
+                    .map(|t| NewDelivery {
+                        channel: t.channel,
+                        next_attempt_at: event.at,
+                    })
+                    .collect(),
+            ),
+            Err(WorkflowError::Store(e)) => Err(e),
             Err(e) => {
                 tracing::error!(error = %ErrorChain(&e), approval.id = %event.approval_id, event = event.kind.as_str(), "cannot read the approval of a notification; it goes nowhere");
-                Vec::new()
+                Ok(Vec::new())
             }
-        };
-        inner.outbox.route(event, &deliveries).await
+        }
     }
 
     /// Sends one delivery and says how it went.

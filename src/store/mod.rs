@@ -57,8 +57,8 @@ use std::sync::Arc;
 
 use crate::domain::{
     Approval, ApprovalFilter, ApprovalPage, ApprovalState, AuditEvent, AuditFilter, AuditRecord,
-    Capability, Checkpoint, Delivery, DeliveryOutcome, DeliveryStats, NewApproval, NewDelivery,
-    NotifyEvent, Page, RedeemOutcome, RequestChange, Review, ReviewOutcome, UnixMillis,
+    Capability, Checkpoint, Delivery, DeliveryOutcome, DeliveryStats, NewApproval, NotifyEvent,
+    Page, RedeemOutcome, RequestChange, Review, ReviewOutcome, Routed, UnixMillis,
 };
 
 pub use group_commit::{BatchObserver, CommitError, GroupCommit};
@@ -563,13 +563,10 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug {
     /// Events whose deliveries do not exist yet, oldest first, at most `limit`.
     async fn unrouted(&self, limit: u32) -> Result<Vec<NotifyEvent>, StoreError>;
 
-    /// Creates `event`'s `deliveries` (those that exist stay as they are) and marks it routed,
-    /// in one transaction. Idempotent, so replicas routing the same event agree.
-    async fn route(
-        &self,
-        event: &NotifyEvent,
-        deliveries: &[NewDelivery],
-    ) -> Result<(), StoreError>;
+    /// Creates each event's deliveries (those that exist stay as they are) and marks it
+    /// routed, all in one transaction: a pass of the worker is one commit, not one per event.
+    /// Idempotent, so replicas routing the same events agree.
+    async fn route(&self, routed: &[Routed]) -> Result<(), StoreError>;
 
     /// Leases up to `limit` deliveries due at `now` to `owner` until `lease_until`, counting
     /// an attempt each; a delivery waits while an earlier one of the same approval and channel

@@ -129,26 +129,30 @@ macro_rules! notify_ops {
 
             async fn route(
                 &self,
-                event: &$crate::domain::NotifyEvent,
-                deliveries: &[$crate::domain::NewDelivery],
+                routed: &[$crate::domain::Routed],
             ) -> Result<(), $crate::store::StoreError> {
+                if routed.is_empty() {
+                    return Ok(());
+                }
                 let (_turn, mut tx) = self.begin_write().await?;
-                for d in deliveries {
-                    sqlx::query($crate::store::sql::INSERT_DELIVERY)
+                for $crate::domain::Routed { event, deliveries } in routed {
+                    for d in deliveries {
+                        sqlx::query($crate::store::sql::INSERT_DELIVERY)
+                            .bind(&event.id)
+                            .bind(&d.channel)
+                            .bind(&event.approval_id)
+                            .bind(event.kind.as_str())
+                            .bind(event.at.0)
+                            .bind(d.next_attempt_at.0)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query($crate::store::sql::MARK_ROUTED)
                         .bind(&event.id)
-                        .bind(&d.channel)
-                        .bind(&event.approval_id)
-                        .bind(event.kind.as_str())
-                        .bind(event.at.0)
-                        .bind(d.next_attempt_at.0)
+                        .bind(true)
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query($crate::store::sql::MARK_ROUTED)
-                    .bind(&event.id)
-                    .bind(true)
-                    .execute(&mut *tx)
-                    .await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -161,12 +165,12 @@ macro_rules! notify_ops {
                 limit: u32,
             ) -> Result<Vec<$crate::domain::Delivery>, $crate::store::StoreError> {
                 use sqlx::Row;
-                let _turn = self.write_turn().await;
-                let mut conn = self.pool.acquire().await?;
+                // One transaction for the pass's leases: one commit, not one per delivery.
+                let (_turn, mut tx) = self.begin_write().await?;
                 let due = sqlx::query($crate::store::sql::DUE_DELIVERIES)
                     .bind(now.0)
                     .bind(i64::from(limit))
-                    .fetch_all(&mut *conn)
+                    .fetch_all(&mut *tx)
                     .await?;
                 let mut claimed = Vec::new();
                 for row in &due {
@@ -178,7 +182,7 @@ macro_rules! notify_ops {
                         .bind(owner)
                         .bind(lease_until.0)
                         .bind(now.0)
-                        .execute(&mut *conn)
+                        .execute(&mut *tx)
                         .await?
                         .rows_affected()
                         == 1;
@@ -186,11 +190,12 @@ macro_rules! notify_ops {
                         continue;
                     }
                     if let Some(d) =
-                        notify_ops::delivery_by_key(&mut conn, &event_id, &channel).await?
+                        notify_ops::delivery_by_key(&mut *tx, &event_id, &channel).await?
                     {
                         claimed.push(d);
                     }
                 }
+                tx.commit().await?;
                 Ok(claimed)
             }
 

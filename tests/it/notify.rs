@@ -621,3 +621,89 @@ fn settable_clock() -> (Arc<std::sync::atomic::AtomicU64>, tollgate::approval::C
         Arc::new(move || UNIX_EPOCH + Duration::from_millis(read.load(Ordering::SeqCst)));
     (t, clock)
 }
+
+/// A pass that cannot read an event's approval because the store fails (here the reviews
+/// table is renamed away, so every read of it errors as a failing disk or a lost connection
+/// would) fails as a whole and leaves the event unrouted for the next pass. Routing it to no
+/// channel would lose the notification for good; only an approval that is gone or unreadable
+/// sends its event nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_fault_while_routing_leaves_the_event_for_the_next_pass() {
+    use sqlx::Connection;
+    use tollgate::{
+        approval::{Clock, Workflow},
+        audit::Auditor,
+        capability::CapabilityKey,
+        domain::UnixMillis,
+        notify::{Notifier, NotifierParts},
+        store::{GroupCommit, OutboxStore, SqliteStore, Stores},
+        telemetry::Metrics,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let stores = Stores::of(store.clone(), None);
+    let (commit, _task) =
+        GroupCommit::spawn(stores.batches.clone(), 8, None, std::future::pending());
+    let clock: Clock = Arc::new(std::time::SystemTime::now);
+    let key = Arc::new(CapabilityKey::generate().unwrap());
+    let workflow = Workflow::new(&stores, key, clock, Auditor::new(commit, Vec::new()));
+    let mut new = crate::store::new_approval("agent:a", "r1", "db.drop", i64::MAX / 2);
+    new.requirements = json!([{"groups": ["sre"], "quorum": 1, "ttl": "15m",
+        "capability_ttl": "5m", "risk": "high", "step_up": false, "reason": "drop"}]);
+    let (approval, _) = stores
+        .approvals
+        .create_approval(&new, None, &[])
+        .await
+        .unwrap();
+    let day = Duration::from_secs(86_400);
+    assert_eq!(
+        store
+            .enqueue_reminders(UnixMillis(i64::MAX / 2 - 1), day)
+            .await
+            .unwrap(),
+        1
+    );
+    let mut config = Config::default();
+    notify_to(&mut config, "127.0.0.1:9".parse().unwrap());
+    let notifier = Notifier::new(NotifierParts {
+        config: config.notify,
+        outbox: stores.outbox.clone(),
+        workflow,
+        metrics: Metrics::new(),
+        mask: Vec::new(),
+        console_base: "https://tollgate.example.com".into(),
+    })
+    .unwrap();
+
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE reviews RENAME TO reviews_away")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    let failed = notifier.pass().await;
+    assert!(failed.is_err(), "the pass went on: {failed:?}");
+    assert_eq!(
+        store.unrouted(10).await.unwrap().len(),
+        1,
+        "the event was routed while its approval could not be read"
+    );
+
+    sqlx::query("ALTER TABLE reviews_away RENAME TO reviews")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    notifier.pass().await.unwrap();
+    assert!(store.unrouted(10).await.unwrap().is_empty());
+    let channels: Vec<String> = store
+        .deliveries_of(&approval.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.channel)
+        .collect();
+    assert_eq!(channels.len(), 3, "{channels:?}");
+}

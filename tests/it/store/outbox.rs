@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use tollgate::{
-    domain::{DeliveryOutcome, NewDelivery, UnixMillis},
+    domain::{DeliveryOutcome, NewDelivery, Routed, UnixMillis},
     store::{OutboxStore, PostgresStore, SqliteStore},
 };
 
@@ -33,12 +33,79 @@ async fn with_delivery<S: Db + OutboxStore + 'static>(store: &Arc<S>, expires_at
     assert_eq!(written, 1);
     let events = store.unrouted(10).await.unwrap();
     assert_eq!(events.len(), 1);
-    let hook = NewDelivery {
-        channel: "hook".into(),
-        next_attempt_at: UnixMillis(1_000),
-    };
-    store.route(&events[0], &[hook]).await.unwrap();
+    store.route(&to_hook(events)).await.unwrap();
     a.id
+}
+
+/// Each event routed to channel `hook`.
+fn to_hook(events: Vec<tollgate::domain::NotifyEvent>) -> Vec<Routed> {
+    events
+        .into_iter()
+        .map(|event| Routed {
+            deliveries: vec![NewDelivery {
+                channel: "hook".into(),
+                next_attempt_at: event.at,
+            }],
+            event,
+        })
+        .collect()
+}
+
+/// A pass's events are routed in one call: every one is marked routed with its deliveries
+/// (an event no channel wants is routed with none), and routing them again, as a second
+/// replica would, changes nothing.
+async fn a_pass_routes_all_its_events_at_once<S: Db + OutboxStore + 'static>(store: Arc<S>) {
+    let db: Arc<dyn Db> = store.clone();
+    for _ in 0..3 {
+        let new = new_approval("agent:a", &uuid::Uuid::now_v7().to_string(), "db.drop", DAY);
+        create(&db, &new).await;
+    }
+    let written = store
+        .enqueue_reminders(UnixMillis(1_000), Duration::from_secs(100 * 86_400))
+        .await
+        .unwrap();
+    assert_eq!(written, 3);
+    let events = store.unrouted(10).await.unwrap();
+    assert_eq!(events.len(), 3);
+    let mut routed = to_hook(events);
+    // The last event goes nowhere.
+    routed[2].deliveries.clear();
+    store.route(&routed).await.unwrap();
+    assert!(store.unrouted(10).await.unwrap().is_empty(), "all routed");
+    let deliveries = |id: String| {
+        let store = store.clone();
+        async move { store.deliveries_of(&id).await.unwrap().len() }
+    };
+    let counts = [
+        deliveries(routed[0].event.approval_id.clone()).await,
+        deliveries(routed[1].event.approval_id.clone()).await,
+        deliveries(routed[2].event.approval_id.clone()).await,
+    ];
+    assert_eq!(counts, [1, 1, 0]);
+    // Another replica routing the same events: no second delivery, nothing unrouted.
+    store.route(&routed).await.unwrap();
+    assert_eq!(deliveries(routed[0].event.approval_id.clone()).await, 1);
+    assert!(store.unrouted(10).await.unwrap().is_empty());
+    store.route(&[]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_a_pass_routes_all_its_events_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("tollgate.db"))
+        .await
+        .unwrap();
+    a_pass_routes_all_its_events_at_once(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_a_pass_routes_all_its_events_at_once() {
+    let Some((_, url, schema)) = super::postgres_store().await else {
+        return;
+    };
+    let store: PostgresStore = super::postgres_handle(&url, &schema).await;
+    a_pass_routes_all_its_events_at_once(Arc::new(store)).await;
+    super::drop_schema(&url, &schema).await;
 }
 
 /// Claims every due delivery, then settles approval `id`'s with `outcome` at `at` for each
