@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use tollgate::{
     domain::{DeliveryOutcome, NewDelivery, Routed, UnixMillis},
-    store::{OutboxStore, PostgresStore, SqliteStore},
+    store::OutboxStore,
 };
 
 use super::{create, new_approval, Db};
@@ -87,25 +87,6 @@ async fn a_pass_routes_all_its_events_at_once<S: Db + OutboxStore + 'static>(sto
     assert_eq!(deliveries(routed[0].event.approval_id.clone()).await, 1);
     assert!(store.unrouted(10).await.unwrap().is_empty());
     store.route(&[]).await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_a_pass_routes_all_its_events_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("tollgate.db"))
-        .await
-        .unwrap();
-    a_pass_routes_all_its_events_at_once(Arc::new(store)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_a_pass_routes_all_its_events_at_once() {
-    let Some((_, url, schema)) = super::postgres_store().await else {
-        return;
-    };
-    let store: PostgresStore = super::postgres_handle(&url, &schema).await;
-    a_pass_routes_all_its_events_at_once(Arc::new(store)).await;
-    super::drop_schema(&url, &schema).await;
 }
 
 /// Claims every due delivery, then settles approval `id`'s with `outcome` at `at` for each
@@ -217,21 +198,39 @@ async fn rows_past_retention_go_and_the_rest_stay<S: Db + OutboxStore + 'static>
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_rows_past_retention_go_and_the_rest_stay() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("tollgate.db"))
-        .await
-        .unwrap();
-    rows_past_retention_go_and_the_rest_stay(Arc::new(store)).await;
+/// Runs each named `async fn(Arc<S>)` of this file on both backends, as `sqlite::name` and
+/// `postgres::name`.
+macro_rules! outbox_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = tollgate::store::SqliteStore::open(dir.path().join("tollgate.db"))
+                        .await
+                        .unwrap();
+                    super::$name(std::sync::Arc::new(store)).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some((_, url, schema)) = crate::store::postgres_store().await else {
+                        return;
+                    };
+                    let store = crate::store::postgres_handle(&url, &schema).await;
+                    super::$name(std::sync::Arc::new(store)).await;
+                    crate::store::drop_schema(&url, &schema).await;
+                }
+            )*
+        }
+    };
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_rows_past_retention_go_and_the_rest_stay() {
-    let Some((_, url, schema)) = super::postgres_store().await else {
-        return;
-    };
-    let store: PostgresStore = super::postgres_handle(&url, &schema).await;
-    rows_past_retention_go_and_the_rest_stay(Arc::new(store)).await;
-    super::drop_schema(&url, &schema).await;
-}
+outbox_tests!(
+    a_pass_routes_all_its_events_at_once,
+    rows_past_retention_go_and_the_rest_stay,
+);
