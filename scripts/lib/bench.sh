@@ -250,12 +250,28 @@ EOF
     bench_fail "$labels -c$c -m$m: requests failed (${verdict})"
 }
 
+# approvals_settled: the store's approval rows, once their number stops moving. The warm-up
+# ends by resetting its open streams (h2load -D), and a creation already queued for the group
+# commit is still committed (its caller gone, its record kept) moments after h2load exits:
+# counted too early, those rows would be charged to the measured run.
+approvals_settled() {
+  local last now
+  now="$(python3 "$TG_ROOT/scripts/bench_tools.py" count "$TG_DATA/tollgate.db")"
+  for _ in $(seq 50); do
+    last="$now"
+    sleep 0.2
+    now="$(python3 "$TG_ROOT/scripts/bench_tools.py" count "$TG_DATA/tollgate.db")"
+    [ "$now" != "$last" ] || break
+  done
+  printf '%s' "$now"
+}
+
 # check_state CHECK: what measure compares before and after (JSON), or nothing.
 check_state() {
   local check="$1" approvals=0
   [ -n "$check" ] || return 0
   if [ "$check" = pending ]; then
-    approvals="$(python3 "$TG_ROOT/scripts/bench_tools.py" count "$TG_DATA/tollgate.db")"
+    approvals="$(approvals_settled)"
   fi
   printf '{"decisions": %s, "approvals": %s}' "$(decisions_total)" "$approvals"
 }
