@@ -327,6 +327,14 @@ impl Notifier {
         let sent = match self.notice(d).await {
             Ok(Some((notice, original))) => self.send(channel, d, &notice, original).await,
             Ok(None) => Ok(String::new()),
+            // The store could not be read: no fault of the receiver's, so no attempt is spent
+            // (an outage longer than `retry.max_attempts` backoffs must not kill a delivery).
+            Err(WorkflowError::Store(e)) => {
+                tracing::warn!(error = %ErrorChain(&e), channel = %d.channel, approval.id = %d.event.approval_id, "cannot read a notification's approval; trying it again later");
+                return DeliveryOutcome::Deferred {
+                    at: inner.workflow.now().plus(inner.config.retry.initial),
+                };
+            }
             Err(e) => Err(SendError::retry(format!("reading the approval: {e}"))),
         };
         match sent {
@@ -356,7 +364,7 @@ impl Notifier {
     async fn notice(
         &self,
         d: &Delivery,
-    ) -> Result<Option<(Notice, Option<String>)>, crate::approval::WorkflowError> {
+    ) -> Result<Option<(Notice, Option<String>)>, WorkflowError> {
         let inner = &self.inner;
         let view = inner
             .workflow

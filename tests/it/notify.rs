@@ -622,14 +622,17 @@ fn settable_clock() -> (Arc<std::sync::atomic::AtomicU64>, tollgate::approval::C
     (t, clock)
 }
 
-/// A pass that cannot read an event's approval because the store fails (here the reviews
-/// table is renamed away, so every read of it errors as a failing disk or a lost connection
-/// would) fails as a whole and leaves the event unrouted for the next pass. Routing it to no
-/// channel would lose the notification for good; only an approval that is gone or unreadable
-/// sends its event nowhere.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_fault_while_routing_leaves_the_event_for_the_next_pass() {
-    use sqlx::Connection;
+/// A notifier alone over a fresh SQLite store at `path`, with the channels of [`notify_to`]
+/// (none of them reachable) and `retry.max_attempts`, and one pending `db.drop` approval with a
+/// reminder waiting to be routed: the store, the notifier and the approval's id.
+async fn lone_notifier(
+    path: &Path,
+    max_attempts: u32,
+) -> (
+    tollgate::store::SqliteStore,
+    tollgate::notify::Notifier,
+    String,
+) {
     use tollgate::{
         approval::{Clock, Workflow},
         audit::Auditor,
@@ -640,9 +643,7 @@ async fn a_store_fault_while_routing_leaves_the_event_for_the_next_pass() {
         telemetry::Metrics,
     };
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tollgate.db");
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = SqliteStore::open(path).await.unwrap();
     let stores = Stores::of(store.clone(), None);
     let (commit, _task) =
         GroupCommit::spawn(stores.batches.clone(), 8, None, std::future::pending());
@@ -667,6 +668,7 @@ async fn a_store_fault_while_routing_leaves_the_event_for_the_next_pass() {
     );
     let mut config = Config::default();
     notify_to(&mut config, "127.0.0.1:9".parse().unwrap());
+    config.notify.retry.max_attempts = max_attempts;
     let notifier = Notifier::new(NotifierParts {
         config: config.notify,
         outbox: stores.outbox.clone(),
@@ -676,14 +678,37 @@ async fn a_store_fault_while_routing_leaves_the_event_for_the_next_pass() {
         console_base: "https://tollgate.example.com".into(),
     })
     .unwrap();
+    (store, notifier, approval.id)
+}
 
+/// Renames table `from` of the SQLite database at `path` to `to`: every read of it then
+/// fails, as reads of a failing disk or a lost connection would.
+async fn rename_table(path: &Path, from: &str, to: &str) {
+    use sqlx::Connection;
     let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
-    sqlx::query("ALTER TABLE reviews RENAME TO reviews_away")
-        .execute(&mut raw)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER TABLE {from} RENAME TO {to}"
+    )))
+    .execute(&mut raw)
+    .await
+    .unwrap();
+}
+
+/// A pass that cannot read an event's approval because the store fails (the reviews table
+/// renamed away) fails as a whole and leaves the event unrouted for the next pass. Routing it
+/// to no channel would lose the notification for good; only an approval that is gone or
+/// unreadable sends its event nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_fault_while_routing_leaves_the_event_for_the_next_pass() {
+    use tollgate::store::OutboxStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let (store, notifier, approval_id) = lone_notifier(&path, 1000).await;
+
+    rename_table(&path, "reviews", "reviews_away").await;
     let failed = notifier.pass().await;
     assert!(failed.is_err(), "the pass went on: {failed:?}");
     assert_eq!(
@@ -692,18 +717,54 @@ async fn a_store_fault_while_routing_leaves_the_event_for_the_next_pass() {
         "the event was routed while its approval could not be read"
     );
 
-    sqlx::query("ALTER TABLE reviews_away RENAME TO reviews")
-        .execute(&mut raw)
-        .await
-        .unwrap();
+    rename_table(&path, "reviews_away", "reviews").await;
     notifier.pass().await.unwrap();
     assert!(store.unrouted(10).await.unwrap().is_empty());
     let channels: Vec<String> = store
-        .deliveries_of(&approval.id)
+        .deliveries_of(&approval_id)
         .await
         .unwrap()
         .into_iter()
         .map(|d| d.channel)
         .collect();
     assert_eq!(channels.len(), 3, "{channels:?}");
+}
+
+/// A delivery whose approval cannot be read because the store fails is tried again later
+/// without spending an attempt: it is no fault of the receiver's, and a store outage longer
+/// than `retry.max_attempts` backoffs must not give up on (kill) the notification. Here one
+/// attempt is all a delivery has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_fault_while_sending_spends_no_attempt() {
+    use tollgate::{
+        domain::{DeliveryState, NewDelivery, Routed, UnixMillis},
+        store::OutboxStore,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let (store, notifier, approval_id) = lone_notifier(&path, 1).await;
+    let routed: Vec<Routed> = store
+        .unrouted(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| Routed {
+            event,
+            deliveries: vec![NewDelivery {
+                channel: "audit-hook".into(),
+                next_attempt_at: UnixMillis(0),
+            }],
+        })
+        .collect();
+    store.route(&routed).await.unwrap();
+
+    rename_table(&path, "reviews", "reviews_away").await;
+    notifier.pass().await.unwrap();
+    let deliveries = store.deliveries_of(&approval_id).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    let d = &deliveries[0];
+    assert_eq!(d.state, DeliveryState::Pending, "{d:?}");
+    assert_eq!(d.attempts, 0, "{d:?}");
+    assert!(d.next_attempt_at.0 > 0, "tried again later: {d:?}");
 }
