@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use tollgate::{
-    domain::{DeliveryOutcome, NewDelivery, Routed, UnixMillis},
+    domain::{DeliveryOutcome, NewDelivery, NotifyEvent, Routed, UnixMillis},
     store::OutboxStore,
 };
 
@@ -13,32 +13,41 @@ use super::{create, new_approval, Db};
 
 const DAY: i64 = 86_400_000;
 
-/// One approval expiring at `expires_at` with a reminder routed to channel `hook`; its id.
-async fn with_delivery<S: Db + OutboxStore + 'static>(store: &Arc<S>, expires_at: i64) -> String {
+/// `n` approvals expiring at `expires_at`, each with a reminder written (at time 1,000) and
+/// not yet routed: the reminder events.
+async fn with_reminders<S: Db + OutboxStore + 'static>(
+    store: &Arc<S>,
+    n: u64,
+    expires_at: i64,
+) -> Vec<NotifyEvent> {
     let db: Arc<dyn Db> = store.clone();
-    let a = create(
-        &db,
-        &new_approval(
-            "agent:a",
-            &uuid::Uuid::now_v7().to_string(),
-            "db.drop",
-            expires_at,
-        ),
-    )
-    .await;
+    for _ in 0..n {
+        let request_id = uuid::Uuid::now_v7().to_string();
+        create(
+            &db,
+            &new_approval("agent:a", &request_id, "db.drop", expires_at),
+        )
+        .await;
+    }
     let written = store
         .enqueue_reminders(UnixMillis(1_000), Duration::from_secs(100 * 86_400))
         .await
         .unwrap();
-    assert_eq!(written, 1);
+    assert_eq!(written, n);
     let events = store.unrouted(10).await.unwrap();
-    assert_eq!(events.len(), 1);
-    store.route(&to_hook(events)).await.unwrap();
-    a.id
+    assert_eq!(events.len() as u64, n);
+    events
+}
+
+/// One approval expiring at `expires_at` with a reminder routed to channel `hook`; its id.
+async fn with_delivery<S: Db + OutboxStore + 'static>(store: &Arc<S>, expires_at: i64) -> String {
+    let routed = to_hook(with_reminders(store, 1, expires_at).await);
+    store.route(&routed).await.unwrap();
+    routed[0].event.approval_id.clone()
 }
 
 /// Each event routed to channel `hook`.
-fn to_hook(events: Vec<tollgate::domain::NotifyEvent>) -> Vec<Routed> {
+fn to_hook(events: Vec<NotifyEvent>) -> Vec<Routed> {
     events
         .into_iter()
         .map(|event| Routed {
@@ -55,36 +64,20 @@ fn to_hook(events: Vec<tollgate::domain::NotifyEvent>) -> Vec<Routed> {
 /// (an event no channel wants is routed with none), and routing them again, as a second
 /// replica would, changes nothing.
 async fn a_pass_routes_all_its_events_at_once<S: Db + OutboxStore + 'static>(store: Arc<S>) {
-    let db: Arc<dyn Db> = store.clone();
-    for _ in 0..3 {
-        let new = new_approval("agent:a", &uuid::Uuid::now_v7().to_string(), "db.drop", DAY);
-        create(&db, &new).await;
-    }
-    let written = store
-        .enqueue_reminders(UnixMillis(1_000), Duration::from_secs(100 * 86_400))
-        .await
-        .unwrap();
-    assert_eq!(written, 3);
-    let events = store.unrouted(10).await.unwrap();
-    assert_eq!(events.len(), 3);
+    let events = with_reminders(&store, 3, DAY).await;
     let mut routed = to_hook(events);
     // The last event goes nowhere.
     routed[2].deliveries.clear();
     store.route(&routed).await.unwrap();
     assert!(store.unrouted(10).await.unwrap().is_empty(), "all routed");
-    let deliveries = |id: String| {
-        let store = store.clone();
-        async move { store.deliveries_of(&id).await.unwrap().len() }
-    };
-    let counts = [
-        deliveries(routed[0].event.approval_id.clone()).await,
-        deliveries(routed[1].event.approval_id.clone()).await,
-        deliveries(routed[2].event.approval_id.clone()).await,
-    ];
+    let mut counts = Vec::new();
+    for r in &routed {
+        counts.push(kept_count(&*store, &r.event.approval_id).await);
+    }
     assert_eq!(counts, [1, 1, 0]);
     // Another replica routing the same events: no second delivery, nothing unrouted.
     store.route(&routed).await.unwrap();
-    assert_eq!(deliveries(routed[0].event.approval_id.clone()).await, 1);
+    assert_eq!(kept_count(&*store, &routed[0].event.approval_id).await, 1);
     assert!(store.unrouted(10).await.unwrap().is_empty());
     store.route(&[]).await.unwrap();
 }
@@ -110,8 +103,13 @@ async fn settle_all<S: OutboxStore>(store: &S, settle: Vec<(&String, (DeliveryOu
     }
 }
 
+/// How many deliveries approval `id`'s events have.
+async fn kept_count<S: OutboxStore>(store: &S, id: &str) -> usize {
+    store.deliveries_of(id).await.unwrap().len()
+}
+
 async fn kept<S: OutboxStore>(store: &S, id: &str) -> bool {
-    !store.deliveries_of(id).await.unwrap().is_empty()
+    kept_count(store, id).await > 0
 }
 
 async fn rows_past_retention_go_and_the_rest_stay<S: Db + OutboxStore + 'static>(store: Arc<S>) {
