@@ -165,6 +165,16 @@ macro_rules! notify_ops {
                 limit: u32,
             ) -> Result<Vec<$crate::domain::Delivery>, $crate::store::StoreError> {
                 use sqlx::Row;
+                // Most passes find nothing due: look first, so that they take no write lock
+                // (the decisions' commits would wait for it).
+                let any_due = sqlx::query($crate::store::sql::DUE_DELIVERIES)
+                    .bind(now.0)
+                    .bind(1_i64)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if any_due.is_none() {
+                    return Ok(Vec::new());
+                }
                 // One transaction for the pass's leases: one commit, not one per delivery.
                 let (_turn, mut tx) = self.begin_write().await?;
                 let due = sqlx::query($crate::store::sql::DUE_DELIVERIES)
