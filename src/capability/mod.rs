@@ -18,14 +18,10 @@ use std::{
 };
 
 use pasetors::{
-    claims::{Claims, ClaimsValidationRules},
-    footer::Footer,
-    paserk::Id,
-    public,
-    token::UntrustedToken,
-    version4::V4,
-    Public,
+    claims::ClaimsValidationRules, public, token::UntrustedToken, version4::V4, Public,
 };
+use rusty_paseto::core::{self as paseto, PasetoAsymmetricPrivateKey};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::{
@@ -196,9 +192,28 @@ fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// The claims of a token, as [`CapabilityKey::mint`] writes them.
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    jti: &'a str,
+    iat: &'a str,
+    nbf: &'a str,
+    exp: &'a str,
+    req: &'a str,
+    rev: &'a str,
+    bdg: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aid: Option<&'a str>,
+    audience: &'a [String],
+}
+
 /// The signing key pair.
 pub struct CapabilityKey {
     key: Ed25519Key,
+    /// Every token's footer, `{"kid":...}`: made once, with the key.
+    footer: String,
 }
 
 impl std::fmt::Debug for CapabilityKey {
@@ -212,9 +227,12 @@ impl std::fmt::Debug for CapabilityKey {
 impl CapabilityKey {
     /// A new random key (not persisted).
     pub fn generate() -> Result<Self, CapabilityError> {
-        Ok(Self {
-            key: Ed25519Key::generate()?,
-        })
+        Ok(Self::with(Ed25519Key::generate()?))
+    }
+
+    fn with(key: Ed25519Key) -> Self {
+        let footer = json!({ "kid": key.kid() }).to_string();
+        Self { key, footer }
     }
 
     /// Loads the key at `path`, or creates it (mode 0600) if the file does not exist. A key
@@ -224,7 +242,7 @@ impl CapabilityKey {
         if origin == Origin::Generated {
             tracing::info!(path = %path.display(), kid = %key.kid(), "generated capability signing key");
         }
-        Ok(Self { key })
+        Ok(Self::with(key))
     }
 
     /// The key id (PASERK `k4.pid.`), carried in every token's footer.
@@ -232,43 +250,36 @@ impl CapabilityKey {
         self.key.kid()
     }
 
-    /// Signs `grant`.
+    /// Signs `grant`: PASETO v4.public (ed25519-dalek through rusty_paseto), the key id in
+    /// the footer. [`Self::verify`] checks it with pasetors, a second implementation.
     pub fn mint(&self, grant: &Grant) -> Result<String, CapabilityError> {
-        let crypto = |e: pasetors::errors::Error| CapabilityError::Crypto(e.to_string());
+        let crypto = |e: &dyn std::fmt::Display| CapabilityError::Crypto(e.to_string());
         let secret = self.key.secret().ok_or_else(|| {
             CapabilityError::Crypto("this capability key has no secret half".into())
         })?;
-        let mut claims = Claims::new().map_err(crypto)?;
-        claims.issuer(ISSUER).map_err(crypto)?;
-        claims.subject(&grant.subject).map_err(crypto)?;
-        claims.token_identifier(&grant.id).map_err(crypto)?;
-        claims
-            .issued_at(&rfc3339(grant.issued_at))
-            .map_err(crypto)?;
-        claims
-            .not_before(&rfc3339(grant.issued_at))
-            .map_err(crypto)?;
-        claims
-            .expiration(&rfc3339(grant.expires_at))
-            .map_err(crypto)?;
-        claims
-            .add_additional("req", grant.request_hash.as_str())
-            .map_err(crypto)?;
-        claims
-            .add_additional("rev", grant.revision.as_str())
-            .map_err(crypto)?;
-        claims
-            .add_additional("bdg", grant.bundle_digest.as_str())
-            .map_err(crypto)?;
-        if let Some(aid) = &grant.approval_id {
-            claims.add_additional("aid", aid.as_str()).map_err(crypto)?;
-        }
-        claims
-            .add_additional("audience", grant.audience.clone())
-            .map_err(crypto)?;
-        let mut footer = Footer::new();
-        footer.key_id(&Id::from(self.key.public()));
-        public::sign(secret, &claims, Some(&footer), None).map_err(crypto)
+        let (iat, exp) = (rfc3339(grant.issued_at), rfc3339(grant.expires_at));
+        let claims = serde_json::to_string(&Claims {
+            iss: ISSUER,
+            sub: &grant.subject,
+            jti: &grant.id,
+            iat: &iat,
+            nbf: &iat,
+            exp: &exp,
+            req: &grant.request_hash,
+            rev: &grant.revision,
+            bdg: &grant.bundle_digest,
+            aid: grant.approval_id.as_deref(),
+            audience: &grant.audience,
+        })
+        .map_err(|e| crypto(&e))?;
+        let key =
+            PasetoAsymmetricPrivateKey::<paseto::V4, paseto::Public>::try_from(secret.as_bytes())
+                .map_err(|e| crypto(&e))?;
+        paseto::Paseto::<paseto::V4, paseto::Public>::builder()
+            .set_payload(paseto::Payload::from(claims.as_str()))
+            .set_footer(paseto::Footer::from(self.footer.as_str()))
+            .try_sign(&key)
+            .map_err(|e| crypto(&e))
     }
 
     /// Signs `grant` for its holder.
