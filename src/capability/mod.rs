@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::{
-    domain::{AuthzRequest, Capability, CapabilityState, UnixMillis},
+    domain::{AuthzRequest, Bound, Capability, CapabilityState, UnixMillis},
     keyfile::{Ed25519Key, KeyFileError, Origin},
 };
 
@@ -103,7 +103,7 @@ impl Grant {
     /// A grant for `req` as decided by the bundle `revision` with `bundle_digest` (under
     /// `approval_id`), valid for `ttl` from `now`, with a fresh id.
     pub fn for_request(
-        req: &AuthzRequest,
+        req: &Bound<'_>,
         approval_id: Option<String>,
         (revision, bundle_digest): (&str, &str),
         now: SystemTime,
@@ -112,7 +112,7 @@ impl Grant {
         let issued_at = whole_seconds(now);
         Self {
             id: uuid::Uuid::now_v7().to_string(),
-            subject: req.subject.id.clone(),
+            subject: req.request().subject.id.clone(),
             request_hash: req.binding_hash(bundle_digest, approval_id.as_deref()),
             approval_id,
             revision: revision.to_string(),
@@ -387,7 +387,7 @@ mod tests {
         let key = CapabilityKey::generate().unwrap();
         let req = request(10);
         let grant = Grant::for_request(
-            &req,
+            &req.bound(),
             Some("ap-1".into()),
             ("rev-1", "sha256:d"),
             t(0),
@@ -413,7 +413,7 @@ mod tests {
         let grant = Grant {
             audience: vec!["group:tollgate-executors".into(), "service:db".into()],
             ..Grant::for_request(
-                &req,
+                &req.bound(),
                 None,
                 ("rev-2", "sha256:e"),
                 t(0),
@@ -432,7 +432,7 @@ mod tests {
         let key = CapabilityKey::generate().unwrap();
         let other = CapabilityKey::generate().unwrap();
         let grant = Grant::for_request(
-            &request(1),
+            &request(1).bound(),
             None,
             ("r", "sha256:d"),
             t(0),
@@ -465,7 +465,7 @@ mod tests {
         let b = CapabilityKey::load_or_generate(&path).unwrap();
         assert_eq!(a.kid(), b.kid());
         let grant = Grant::for_request(
-            &request(1),
+            &request(1).bound(),
             None,
             ("r", "sha256:d"),
             t(0),

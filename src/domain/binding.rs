@@ -56,26 +56,70 @@ impl AuthzRequest {
     /// whatever order the caller wrote them in. An approval's `request_hash`: what an
     /// idempotency key is compared by, and what a narrowing replaces.
     pub fn request_hash(&self) -> String {
-        digest(&self.bound_input())
+        self.bound().request_hash()
     }
 
     /// The capability binding of this request decided by bundle `bundle_digest` under
     /// approval `approval_id` (`None` for an ALLOW's capability); see the module docs.
     pub fn binding_hash(&self, bundle_digest: &str, approval_id: Option<&str>) -> String {
-        digest(&json!({
-            "approval": approval_id,
-            "bundle": bundle_digest,
-            "input": self.bound_input(),
-        }))
+        self.bound().binding_hash(bundle_digest, approval_id)
+    }
+
+    /// The canonical form of [`Self::bound_input`], made once for both hashes: minting a
+    /// capability needs the binding, and its audit record the request hash.
+    pub fn bound(&self) -> Bound<'_> {
+        Bound {
+            request: self,
+            input: canonical(&self.bound_input()),
+        }
     }
 }
 
-/// Hex SHA-256 of the RFC 8785 form of `v`.
-fn digest(v: &Value) -> String {
+/// A request with its bound input in RFC 8785 form ([`AuthzRequest::bound`]).
+#[derive(Debug)]
+pub struct Bound<'a> {
+    request: &'a AuthzRequest,
+    input: Vec<u8>,
+}
+
+impl Bound<'_> {
+    /// The request.
+    pub fn request(&self) -> &AuthzRequest {
+        self.request
+    }
+
+    /// [`AuthzRequest::request_hash`].
+    pub fn request_hash(&self) -> String {
+        hex::encode(Sha256::digest(&self.input))
+    }
+
+    /// [`AuthzRequest::binding_hash`]. The document's JCS form is written around the input's:
+    /// RFC 8785 writes an object's members in key order (`approval` < `bundle` < `input`),
+    /// each value in its own canonical form, with nothing between them but `:` and `,`.
+    pub fn binding_hash(&self, bundle_digest: &str, approval_id: Option<&str>) -> String {
+        let approval = canonical(&json!(approval_id));
+        let bundle = canonical(&json!(bundle_digest));
+        let mut hash = Sha256::new();
+        for part in [
+            b"{\"approval\":".as_slice(),
+            &approval,
+            b",\"bundle\":",
+            &bundle,
+            b",\"input\":",
+            &self.input,
+            b"}",
+        ] {
+            hash.update(part);
+        }
+        hex::encode(hash.finalize())
+    }
+}
+
+/// The RFC 8785 form of `v`.
+fn canonical(v: &Value) -> Vec<u8> {
     // A `Value` always serialises; an error would mean a non-finite float, which the gRPC
     // edge refuses and serde_json cannot hold, so the empty input hashes instead.
-    let canonical = serde_json_canonicalizer::to_vec(v).unwrap_or_default();
-    hex::encode(Sha256::digest(&canonical))
+    serde_json_canonicalizer::to_vec(v).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -163,6 +207,52 @@ mod tests {
         assert_ne!(a.binding_hash("sha256:e", Some("ap")), base, "bundle");
         assert_ne!(a.binding_hash("sha256:d", Some("other")), base, "approval");
         assert_ne!(a.binding_hash("sha256:d", None), base, "no approval");
+    }
+
+    /// The binding as the module docs define it: one canonicalisation of the whole document.
+    fn binding_by_definition(r: &AuthzRequest, bundle: &str, approval: Option<&str>) -> String {
+        let doc = json!({"approval": approval, "bundle": bundle, "input": r.bound_input()});
+        hex::encode(Sha256::digest(canonical(&doc)))
+    }
+
+    #[test]
+    fn the_binding_written_around_the_input_is_the_documents_canonical_form() {
+        let r = req(json!({"rows": 10, "dest": "s3://x", "\u{1F600}": [1.5, "\u{e000}"]}));
+        for (bundle, approval) in [
+            ("sha256:d", None),
+            ("sha256:d", Some("ap")),
+            ("", Some("")),
+            (
+                "quote \" back \\ tab \t nul \u{0}",
+                Some("\u{1F600}\u{e000}é"),
+            ),
+        ] {
+            assert_eq!(
+                r.binding_hash(bundle, approval),
+                binding_by_definition(&r, bundle, approval),
+                "{bundle:?} {approval:?}"
+            );
+        }
+        assert_eq!(
+            r.request_hash(),
+            hex::encode(Sha256::digest(canonical(&r.bound_input())))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_binding_is_the_documents_canonical_form(
+            bundle in ".*",
+            approval in proptest::option::of(".*"),
+            key in ".*",
+            value in ".*",
+        ) {
+            let r = req(json!({ key: value }));
+            proptest::prop_assert_eq!(
+                r.binding_hash(&bundle, approval.as_deref()),
+                binding_by_definition(&r, &bundle, approval.as_deref())
+            );
+        }
     }
 
     #[test]

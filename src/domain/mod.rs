@@ -24,6 +24,7 @@ pub use audit::{
     chain, link, trace_id_of, AuditContext, AuditEvent, AuditFilter, AuditKind, AuditRecord,
     Checkpoint, Narrowing, RecordedInput, RedeemedCapability, GENESIS_HASH, SERVICE_ACTOR,
 };
+pub use binding::Bound;
 pub use canonical::{
     first_forbidden, owner_held_by, CharClass, IdentityError, IdentityId, MAX_IDENTITY_BYTES,
     TEAM_PREFIX,

@@ -212,12 +212,13 @@ impl Tollgate {
         let Decided { decision, request } = decided;
         let now = self.inner.workflow.now().to_time();
         let ttl = self.inner.allow_capability_ttl;
+        let bound = request.bound();
         let grant = Grant {
             // A capability for an ALLOW carries its decision's id.
             id: decision.id.clone(),
             audience: self.audience(&decision.verdict.obligations),
             ..Grant::for_request(
-                request,
+                &bound,
                 None,
                 (&decision.revision, &decision.bundle_digest),
                 now,
@@ -230,7 +231,7 @@ impl Tollgate {
             let decided = auditor
                 .decision(ctx, decision, request)
                 .with_capability(&cap.id);
-            let issued = crate::domain::AuditEvent::capability_issued(&decided, (request, &cap));
+            let issued = crate::domain::AuditEvent::capability_issued(&decided, (&bound, &cap));
             vec![decided, issued]
         });
         auditor.issue(cap, events).await?;

@@ -176,11 +176,12 @@ impl Workflow {
                     .map(|r| r.capability_ttl)
                     .min()
                     .unwrap_or(Duration::from_secs(300));
+                let bound = request.bound();
                 let grant = Grant {
                     id: approval.id.clone(),
                     audience: approval.capability_audience.clone(),
                     ..Grant::for_request(
-                        &request,
+                        &bound,
                         Some(approval.id.clone()),
                         (&approval.bundle_revision, &approval.bundle_digest),
                         now.to_time(),
@@ -189,13 +190,9 @@ impl Workflow {
                 };
                 let capability = grant.record();
                 let audit = auditor.events(|| {
-                    let approved = AuditEvent::approval_approved(
-                        &ctx,
-                        &approval,
-                        now,
-                        (&request, &capability),
-                    );
-                    let issued = AuditEvent::capability_issued(&approved, (&request, &capability));
+                    let approved =
+                        AuditEvent::approval_approved(&ctx, &approval, now, (&bound, &capability));
+                    let issued = AuditEvent::capability_issued(&approved, (&bound, &capability));
                     vec![approved, issued]
                 });
                 Some(Settlement::Approve { capability, audit })

@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 
 use super::{AuditContext, AuditEvent, AuditKind};
 use crate::domain::{
-    Approval, ApprovalState, AuthzRequest, Capability, CapabilityState, Decision, Requirement,
-    Review, UnixMillis,
+    Approval, ApprovalState, AuthzRequest, Bound, Capability, CapabilityState, Decision,
+    Requirement, Review, UnixMillis,
 };
 
 /// A request as the trail may hold it: masked, with the paths that were masked.
@@ -163,7 +163,7 @@ impl AuditEvent {
         ctx: &AuditContext,
         approval: &Approval,
         at: UnixMillis,
-        (request, capability): (&AuthzRequest, &Capability),
+        (request, capability): (&Bound<'_>, &Capability),
     ) -> Self {
         Self {
             effect: ApprovalState::Approved.as_str().into(),
@@ -207,7 +207,7 @@ impl AuditEvent {
     /// never its token.
     pub fn capability_issued(
         with: &AuditEvent,
-        (request, capability): (&AuthzRequest, &Capability),
+        (request, capability): (&Bound<'_>, &Capability),
     ) -> Self {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
