@@ -266,7 +266,19 @@ impl AsRef<str> for IdentityId {
 
 /// NFKC, full case fold, NFKC: Unicode's compatibility caseless form, composed. Folding
 /// twice with NFKC in between makes the result stable (the proptest checks idempotence).
+///
+/// ASCII alone takes a short cut with the same result: NFKC maps no ASCII character, and
+/// full case folding maps only `A`-`Z`, to `a`-`z` (CaseFolding.txt). A proptest compares the
+/// two on ASCII strings.
 fn canonicalise(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    canonicalise_unicode(s)
+}
+
+/// [`canonicalise`] by the Unicode algorithms, whatever the text.
+fn canonicalise_unicode(s: &str) -> String {
     let once: String = caseless::default_case_fold_str(&s.nfkc().collect::<String>())
         .nfkc()
         .collect();
@@ -284,7 +296,25 @@ pub fn first_forbidden(s: &str) -> Option<(usize, char, CharClass)> {
 }
 
 /// The class of a character no identity may contain, or `None` if it is allowed.
+///
+/// An ASCII character takes a short cut with the same answer: the ASCII white space (`\t`
+/// to `\r`, space), then the other controls (`Cc`: below U+0020, and U+007F); everything
+/// else in ASCII is assigned, visible and allowed. A test compares all 128 with the tables.
 fn forbidden(c: char) -> Option<CharClass> {
+    if c.is_ascii() {
+        return if c.is_whitespace() {
+            Some(CharClass::Whitespace)
+        } else if c.is_ascii_control() {
+            Some(CharClass::Control)
+        } else {
+            None
+        };
+    }
+    forbidden_by_tables(c)
+}
+
+/// [`forbidden`] by the Unicode character tables, for any character.
+fn forbidden_by_tables(c: char) -> Option<CharClass> {
     if c.is_whitespace() {
         return Some(CharClass::Whitespace);
     }

@@ -201,6 +201,13 @@ fn team_owners_are_held_through_groups_with_or_without_prefix() {
     ));
 }
 
+#[test]
+fn every_ascii_character_is_judged_as_the_unicode_tables_judge_it() {
+    for c in (0u8..=127).map(char::from) {
+        assert_eq!(forbidden(c), forbidden_by_tables(c), "{c:?}");
+    }
+}
+
 fn identity_like() -> impl Strategy<Value = String> {
     // Letters from several scripts, full-width forms, combining marks, ligatures and
     // compatibility characters: the inputs where normalisation and folding interact.
@@ -250,6 +257,12 @@ proptest! {
             _ => a == b,
         };
         prop_assert_eq!(crate::domain::same_identity(&a, &b), parsed);
+    }
+
+    /// The ASCII short cut of canonicalisation gives what the Unicode algorithms give.
+    #[test]
+    fn ascii_is_canonicalised_as_unicode_canonicalises_it(raw in "[\\x00-\\x7f]{0,40}") {
+        prop_assert_eq!(canonicalise(&raw), canonicalise_unicode(&raw));
     }
 
     #[test]
