@@ -58,6 +58,8 @@ pub struct Ed25519Key {
     secret: Option<AsymmetricSecretKey<V4>>,
     public: AsymmetricPublicKey<V4>,
     kid: String,
+    /// `{"kid":...}`, the footer of every token it signs: made once, with the key.
+    footer: String,
 }
 
 impl Ed25519Key {
@@ -82,6 +84,7 @@ impl Ed25519Key {
         Ok(Self {
             secret: None,
             public,
+            footer: json!({ "kid": kid }).to_string(),
             kid,
         })
     }
@@ -130,6 +133,11 @@ impl Ed25519Key {
     /// The key id (PASERK `k4.pid.`), carried in the footer of every token it signs.
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The footer of every token it signs, `{"kid":...}`.
+    pub fn footer(&self) -> &str {
+        &self.footer
     }
 
     /// The secret half; `None` for a verify-only key.

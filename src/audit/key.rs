@@ -13,7 +13,7 @@ use pasetors::{
     version4::{PublicToken, V4},
     Public,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::keyfile::{Ed25519Key, KeyFileError, Origin};
 
@@ -161,8 +161,7 @@ impl AuditKey {
             .key
             .secret()
             .ok_or_else(|| crypto("this audit key has no secret half"))?;
-        let footer = json!({ "kid": self.key.kid() }).to_string();
-        PublicToken::sign(secret, payload, Some(footer.as_bytes()), None).map_err(crypto)
+        PublicToken::sign(secret, payload, Some(self.key.footer().as_bytes()), None).map_err(crypto)
     }
 
     /// The payload of `token` if its signature verifies with this key.
@@ -189,6 +188,8 @@ impl AuditKey {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -212,8 +212,6 @@ struct Claims<'a> {
 /// The signing key pair.
 pub struct CapabilityKey {
     key: Ed25519Key,
-    /// Every token's footer, `{"kid":...}`: made once, with the key.
-    footer: String,
 }
 
 impl std::fmt::Debug for CapabilityKey {
@@ -227,12 +225,9 @@ impl std::fmt::Debug for CapabilityKey {
 impl CapabilityKey {
     /// A new random key (not persisted).
     pub fn generate() -> Result<Self, CapabilityError> {
-        Ok(Self::with(Ed25519Key::generate()?))
-    }
-
-    fn with(key: Ed25519Key) -> Self {
-        let footer = json!({ "kid": key.kid() }).to_string();
-        Self { key, footer }
+        Ok(Self {
+            key: Ed25519Key::generate()?,
+        })
     }
 
     /// Loads the key at `path`, or creates it (mode 0600) if the file does not exist. A key
@@ -242,7 +237,7 @@ impl CapabilityKey {
         if origin == Origin::Generated {
             tracing::info!(path = %path.display(), kid = %key.kid(), "generated capability signing key");
         }
-        Ok(Self::with(key))
+        Ok(Self { key })
     }
 
     /// The key id (PASERK `k4.pid.`), carried in every token's footer.
@@ -277,7 +272,7 @@ impl CapabilityKey {
                 .map_err(|e| crypto(&e))?;
         paseto::Paseto::<paseto::V4, paseto::Public>::builder()
             .set_payload(paseto::Payload::from(claims.as_str()))
-            .set_footer(paseto::Footer::from(self.footer.as_str()))
+            .set_footer(paseto::Footer::from(self.key.footer()))
             .try_sign(&key)
             .map_err(|e| crypto(&e))
     }
