@@ -285,6 +285,11 @@ async fn the_human_in_the_body_is_compared_canonically_and_invisible_ids_are_ref
         ("subject.on_behalf_of", "user:ali\u{200B}ce"),
         ("subject.on_behalf_of", "\u{200B}\u{200C}\u{2060}"),
         ("subject.on_behalf_of", "user:\u{202E}ecila"),
+        // All ASCII (DEL, ESC, a tab): refused at the edge, before the identity's ASCII short
+        // cut past the Unicode tables sees them.
+        ("subject.on_behalf_of", "user:ali\u{7f}ce"),
+        ("subject.on_behalf_of", "user:\u{1b}[31malice"),
+        ("subject.on_behalf_of", "user:ali\tce"),
     ] {
         let mut r = ask("db.drop", "bad");
         r.subject.as_mut().unwrap().on_behalf_of = value.into();

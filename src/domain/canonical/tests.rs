@@ -117,6 +117,8 @@ fn control_whitespace_private_use_and_unassigned_are_refused() {
     };
     assert_eq!(class("user:a\u{0}b"), CharClass::Control);
     assert_eq!(class("user:a\u{1B}b"), CharClass::Control);
+    // DEL, the last ASCII control: an identity from a credential has no other guard.
+    assert_eq!(class("user:a\u{7F}b"), CharClass::Control);
     assert_eq!(class("user:a\nb"), CharClass::Whitespace);
     assert_eq!(class("user:alice smith"), CharClass::Whitespace);
     assert_eq!(class("user:alice\u{A0}smith"), CharClass::Whitespace);
