@@ -422,6 +422,26 @@ mod tests {
         assert_eq!(footer, json!({ "kid": key.kid() }));
     }
 
+    /// A secret key whose public half belongs to another key signs nothing: the key file's
+    /// loader refuses it, and so would the signer beneath `mint`.
+    #[test]
+    fn a_secret_key_with_another_keys_public_half_signs_nothing() {
+        use pasetors::keys::{AsymmetricKeyPair, AsymmetricSecretKey, Generate};
+        let (a, b) = (
+            AsymmetricKeyPair::<V4>::generate().unwrap(),
+            AsymmetricKeyPair::<V4>::generate().unwrap(),
+        );
+        let mut bytes = a.secret.as_bytes().to_vec();
+        bytes[32..].copy_from_slice(b.public.as_bytes());
+        assert!(AsymmetricSecretKey::<V4>::from(&bytes).is_err(), "loaded");
+        let key =
+            PasetoAsymmetricPrivateKey::<paseto::V4, paseto::Public>::try_from(&bytes[..]).unwrap();
+        let signed = paseto::Paseto::<paseto::V4, paseto::Public>::builder()
+            .set_payload(paseto::Payload::from("{}"))
+            .try_sign(&key);
+        assert!(signed.is_err(), "signed: {signed:?}");
+    }
+
     #[test]
     fn other_keys_and_tampering_are_refused() {
         let key = CapabilityKey::generate().unwrap();
