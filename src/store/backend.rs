@@ -71,8 +71,7 @@ macro_rules! store_backend {
                 id: &str,
                 now: $crate::domain::UnixMillis,
             ) -> Result<Option<$crate::domain::Approval>, $crate::store::StoreError> {
-                let mut conn = self.pool.acquire().await?;
-                let found = ops::approval_by_id(&mut conn, id).await?;
+                let found = self.read_approval(id).await?;
                 Ok(found.map(|a| a.observed_at(now)))
             }
 
@@ -154,8 +153,7 @@ macro_rules! store_backend {
                 &self,
                 approval_id: &str,
             ) -> Result<Vec<$crate::domain::Review>, $crate::store::StoreError> {
-                let mut conn = self.pool.acquire().await?;
-                ops::reviews_of(&mut conn, approval_id).await
+                self.read_reviews(approval_id).await
             }
 
             async fn transition(
@@ -219,8 +217,7 @@ macro_rules! store_backend {
                 id: &str,
                 now: $crate::domain::UnixMillis,
             ) -> Result<Option<$crate::domain::Capability>, $crate::store::StoreError> {
-                let mut conn = self.pool.acquire().await?;
-                let found = ops::capability_by_id(&mut conn, id).await?;
+                let found = self.read_capability(id).await?;
                 Ok(found.map(|c| c.observed_at(now)))
             }
 

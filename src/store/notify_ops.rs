@@ -134,27 +134,7 @@ macro_rules! notify_ops {
                 if routed.is_empty() {
                     return Ok(());
                 }
-                let (_turn, mut tx) = self.begin_write().await?;
-                for $crate::domain::Routed { event, deliveries } in routed {
-                    for d in deliveries {
-                        sqlx::query($crate::store::sql::INSERT_DELIVERY)
-                            .bind(&event.id)
-                            .bind(&d.channel)
-                            .bind(&event.approval_id)
-                            .bind(event.kind.as_str())
-                            .bind(event.at.0)
-                            .bind(d.next_attempt_at.0)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    sqlx::query($crate::store::sql::MARK_ROUTED)
-                        .bind(&event.id)
-                        .bind(true)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                self.route_events(routed).await
             }
 
             async fn claim(

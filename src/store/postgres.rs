@@ -7,7 +7,8 @@
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::{backend::store_backend, migrator, StoreError};
+use super::{backend::store_backend, migrator, sql, StoreError};
+use crate::domain::{Approval, Capability, Review, Routed};
 
 /// Connections per replica unless the caller brings its own pool.
 const MAX_CONNECTIONS: u32 = 10;
@@ -133,6 +134,46 @@ impl PostgresStore {
     /// Writes need no turn: PostgreSQL locks rows, not the database (see `SqliteStore`).
     async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         None
+    }
+
+    /// The approval `id` (the point reads `SqliteStore` runs beside its pool).
+    async fn read_approval(&self, id: &str) -> Result<Option<Approval>, StoreError> {
+        ops::approval_by_id(&mut *self.pool.acquire().await?, id).await
+    }
+
+    /// The reviews of approval `approval_id`.
+    async fn read_reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError> {
+        ops::reviews_of(&mut *self.pool.acquire().await?, approval_id).await
+    }
+
+    /// The capability `id`.
+    async fn read_capability(&self, id: &str) -> Result<Option<Capability>, StoreError> {
+        ops::capability_by_id(&mut *self.pool.acquire().await?, id).await
+    }
+
+    /// [`OutboxStore::route`](super::OutboxStore::route) in a transaction of its own.
+    async fn route_events(&self, routed: &[Routed]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN").await?;
+        for Routed { event, deliveries } in routed {
+            for d in deliveries {
+                sqlx::query(sql::INSERT_DELIVERY)
+                    .bind(&event.id)
+                    .bind(&d.channel)
+                    .bind(&event.approval_id)
+                    .bind(event.kind.as_str())
+                    .bind(event.at.0)
+                    .bind(d.next_attempt_at.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(sql::MARK_ROUTED)
+                .bind(&event.id)
+                .bind(true)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Every write goes through the pool: nothing else to check (see `SqliteStore`).

@@ -21,7 +21,13 @@ use std::{path::Path, sync::Arc, time::Duration};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::{backend::store_backend, migrator, sqlite_writer::Writer, Durability, StoreError};
+use super::{
+    backend::store_backend,
+    migrator,
+    sqlite_writer::{Reader, Writer},
+    Durability, StoreError,
+};
+use crate::domain::{Approval, Capability, Review, Routed};
 
 /// Connections in the pool: the single writer, the checkpoint, and reads beside them (an
 /// approval flow reads the approval and its reviews around every change).
@@ -115,6 +121,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Runs the group commits' transactions (`sqlite_writer.rs`).
     writer: Arc<Writer>,
+    /// The point reads of an approval's path, in the caller's thread (`sqlite_writer.rs`).
+    reader: Arc<Reader>,
     /// Every write of this store, the writer's and the pool's, takes its turn here, first
     /// come first served. SQLite's own wait for its write lock is a sleep and retry, which a
     /// writer committing back to back starves: the health probe once waited 8.7 s behind the
@@ -150,15 +158,20 @@ impl SqliteStore {
             .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // A connection to a file does not go stale; sqlx's ping before each acquire was a
+            // round trip to the connection's thread for nothing (it still pings on release).
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         migrator(MIGRATIONS).run(&pool).await?;
         let writer = Writer::start(path.as_ref(), durability, BUSY_TIMEOUT)?;
+        let reader = Reader::new(path.as_ref(), durability, BUSY_TIMEOUT);
         let turns = Arc::<tokio::sync::Mutex<()>>::default();
         tokio::spawn(checkpoint_wal(pool.clone(), turns.clone()));
         Ok(Self {
             pool,
             writer: Arc::new(writer),
+            reader: Arc::new(reader),
             turns,
         })
     }
@@ -174,8 +187,31 @@ impl SqliteStore {
         Some(self.turns.clone().lock_owned().await)
     }
 
+    /// The approval `id`, read in this thread (see [`Reader`]).
+    async fn read_approval(&self, id: &str) -> Result<Option<Approval>, StoreError> {
+        self.reader.approval(id)
+    }
+
+    /// The reviews of approval `approval_id`, read in this thread.
+    async fn read_reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError> {
+        self.reader.reviews(approval_id)
+    }
+
+    /// The capability `id`, read in this thread.
+    async fn read_capability(&self, id: &str) -> Result<Option<Capability>, StoreError> {
+        self.reader.capability(id)
+    }
+
+    /// [`OutboxStore::route`](super::OutboxStore::route) on the writer thread, in this
+    /// store's turn to write.
+    async fn route_events(&self, routed: &[Routed]) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        self.writer.route(routed.to_vec()).await
+    }
+
     /// Closes every connection, waiting for those in use; later calls fail.
     pub async fn close(&self) {
+        self.reader.close();
         self.writer.close();
         self.writer.join().await;
         self.pool.close().await;
@@ -499,6 +535,61 @@ mod tests {
             writer_pragma(Durability::Power, "journal_size_limit").await,
             WAL_SIZE_LIMIT
         );
+    }
+
+    /// A capability row to commit and read back.
+    fn capability(id: &str) -> Capability {
+        Capability {
+            id: id.into(),
+            approval_id: None,
+            request_hash: "ab".repeat(32),
+            state: crate::domain::CapabilityState::Issued,
+            issued_at: crate::domain::UnixMillis(1),
+            expires_at: crate::domain::UnixMillis(10_000),
+            redeemed_at: None,
+            audience: Vec::new(),
+        }
+    }
+
+    /// The point reads run on connections of their own (`Reader`): one kept idle after a
+    /// read must still see the commits answered after it, and may never write.
+    #[tokio::test]
+    async fn the_readers_see_each_answered_commit_and_cannot_write() {
+        use crate::store::{BatchStore, CapabilityStore};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        let now = crate::domain::UnixMillis(2);
+        assert!(store.get_capability("cap-a", now).await.unwrap().is_none());
+        let batch = super::super::Batch {
+            capabilities: vec![capability("cap-a")],
+            events: Vec::new(),
+        };
+        store.commit_all(Vec::new(), batch).await.unwrap();
+        let read = store.get_capability("cap-a", now).await.unwrap();
+        assert_eq!(read.map(|c| c.id).as_deref(), Some("cap-a"));
+
+        let wrote = store
+            .reader
+            .read(|conn| Ok(conn.execute("DELETE FROM capabilities", [])?));
+        assert!(wrote.is_err(), "a reader wrote: {wrote:?}");
+        assert!(store.get_capability("cap-a", now).await.unwrap().is_some());
+        store.close().await;
+    }
+
+    /// Like the pool's, the readers refuse to read once the store is closed.
+    #[tokio::test]
+    async fn reads_fail_once_the_store_is_closed() {
+        use crate::store::{ApprovalStore, CapabilityStore};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        let now = crate::domain::UnixMillis(2);
+        assert!(store.get_approval("a", now).await.unwrap().is_none());
+        store.close().await;
+        assert!(store.get_approval("a", now).await.is_err());
+        assert!(store.reviews("a").await.is_err());
+        assert!(store.get_capability("a", now).await.is_err());
     }
 
     #[tokio::test]

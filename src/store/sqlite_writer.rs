@@ -27,15 +27,24 @@ use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql};
 use tokio::sync::oneshot;
 
 use super::{Batch, Change, Committed, Durability, StoreError};
+use crate::domain::{Approval, Capability, Review, Routed};
 
 /// Statements the writer keeps prepared: every statement a shared transaction runs fits.
 const STATEMENT_CACHE: usize = 64;
 
-/// One group commit's share of work for the thread, and where its answer goes.
-struct Job {
-    changes: Vec<Change>,
-    batch: Batch,
-    done: oneshot::Sender<Result<Committed, StoreError>>,
+/// Work for the thread, and where its answer goes.
+enum Job {
+    /// One group commit's shared transaction.
+    Commit {
+        changes: Vec<Change>,
+        batch: Batch,
+        done: oneshot::Sender<Result<Committed, StoreError>>,
+    },
+    /// The notification outbox's routing of a batch of events, in a transaction of its own.
+    Route {
+        routed: Vec<Routed>,
+        done: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 /// The writer thread's handle. Dropping it (or [`Writer::close`]) lets the thread finish the
@@ -64,10 +73,20 @@ impl Writer {
             .name("sqlite-writer".into())
             .spawn(move || {
                 let mut conn = conn;
+                // A caller that gave up waiting is fine: its work is done (or rolled back).
                 for job in queue {
-                    let result = commit(&mut conn, &job.changes, &job.batch);
-                    // A caller that gave up waiting is fine: the group commit answers the rest.
-                    let _ = job.done.send(result);
+                    match job {
+                        Job::Commit {
+                            changes,
+                            batch,
+                            done,
+                        } => {
+                            let _ = done.send(commit(&mut conn, &changes, &batch));
+                        }
+                        Job::Route { routed, done } => {
+                            let _ = done.send(route(&mut conn, &routed));
+                        }
+                    }
                 }
             })
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
@@ -101,24 +120,123 @@ impl Writer {
         batch: Batch,
     ) -> Result<Committed, StoreError> {
         let (done, answer) = oneshot::channel();
-        let job = Job {
+        self.send(Job::Commit {
             changes,
             batch,
             done,
-        };
-        let sent = match &*self.jobs.lock().unwrap_or_else(|e| e.into_inner()) {
-            Some(jobs) => jobs.send(job).is_ok(),
-            None => false,
-        };
-        if !sent {
-            return Err(closed());
-        }
+        })?;
         answer.await.map_err(|_| closed())?
+    }
+
+    /// Runs [`OutboxStore::route`](super::OutboxStore::route) on the writer thread: through
+    /// the pool, each of its statements was a round trip to sqlx's thread while it held the
+    /// write lock, and the group commits queued behind it.
+    pub(super) async fn route(&self, routed: Vec<Routed>) -> Result<(), StoreError> {
+        let (done, answer) = oneshot::channel();
+        self.send(Job::Route { routed, done })?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    /// Hands `job` to the thread, unless it has been closed.
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        match &*self.jobs.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(jobs) => jobs.send(job).map_err(|_| closed()),
+            None => Err(closed()),
+        }
     }
 
     /// Refuses later commits; the thread finishes what it has and closes its connection.
     pub(super) fn close(&self) {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// Idle read connections kept for reuse; a burst beyond them opens more and closes the extra.
+const IDLE_READERS: usize = 8;
+
+/// The point reads of an approval's path (an approval by id, its reviews, its capability), on
+/// connections of their own run in the caller's thread: each is one indexed lookup of a few
+/// microseconds, which cost more in hand-offs to sqlx's connection thread and back (a ping to
+/// acquire, the query, the rows, a ping to release) than in SQL.
+///
+/// Under WAL a reader never waits for the writer: it sees the last commit before its
+/// statement began, so a caller answered after a commit reads it. A connection is
+/// `query_only`: nothing here can write.
+pub(super) struct Reader {
+    path: std::path::PathBuf,
+    durability: Durability,
+    busy_timeout: Duration,
+    /// `None` once closed: later reads fail as the pool's do.
+    idle: Mutex<Option<Vec<Connection>>>,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    /// Readers of the (migrated) database at `path`, opened as they are needed.
+    pub(super) fn new(path: &Path, durability: Durability, busy_timeout: Duration) -> Self {
+        Self {
+            path: path.to_owned(),
+            durability,
+            busy_timeout,
+            idle: Mutex::new(Some(Vec::new())),
+        }
+    }
+
+    /// Runs `read` on an idle connection (or a new one).
+    pub(super) fn read<T>(
+        &self,
+        read: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+            .ok_or_else(closed)?
+            .pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = open(&self.path, self.durability, self.busy_timeout)?;
+                conn.pragma_update(None, "query_only", true)?;
+                conn
+            }
+        };
+        let out = read(&mut conn);
+        // A statement ends its own read transaction; a connection still in one is not reused.
+        if conn.is_autocommit() {
+            if let Some(idle) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                if idle.len() < IDLE_READERS {
+                    idle.push(conn);
+                }
+            }
+        }
+        out
+    }
+
+    /// The approval `id`, as stored.
+    pub(super) fn approval(&self, id: &str) -> Result<Option<Approval>, StoreError> {
+        self.read(|conn| futures::executor::block_on(ops::approval_by_id(conn, id)))
+    }
+
+    /// The reviews of approval `approval_id`, in the order they were given.
+    pub(super) fn reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError> {
+        self.read(|conn| futures::executor::block_on(ops::reviews_of(conn, approval_id)))
+    }
+
+    /// The capability `id`, as stored.
+    pub(super) fn capability(&self, id: &str) -> Result<Option<Capability>, StoreError> {
+        self.read(|conn| futures::executor::block_on(ops::capability_by_id(conn, id)))
+    }
+
+    /// Closes the idle connections; later reads fail.
+    pub(super) fn close(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 
@@ -158,8 +276,44 @@ fn commit(
     changes: &[Change],
     batch: &Batch,
 ) -> Result<Committed, StoreError> {
+    transaction(conn, |conn| {
+        futures::executor::block_on(commit::commit_in(conn, changes, batch))
+    })
+}
+
+/// The outbox's routing: each event's deliveries created (unless they exist), and the event
+/// marked routed, all or nothing.
+fn route(conn: &mut Connection, routed: &[Routed]) -> Result<(), StoreError> {
+    transaction(conn, |conn| {
+        for Routed { event, deliveries } in routed {
+            for d in deliveries {
+                execute(
+                    conn,
+                    super::sql::INSERT_DELIVERY,
+                    &[
+                        &event.id,
+                        &d.channel,
+                        &event.approval_id,
+                        &event.kind.as_str(),
+                        &event.at.0,
+                        &d.next_attempt_at.0,
+                    ],
+                )?;
+            }
+            execute(conn, super::sql::MARK_ROUTED, &[&event.id, &true])?;
+        }
+        Ok(((), true))
+    })
+}
+
+/// Runs `body` in a write transaction: committed when it answers `(_, true)`, rolled back
+/// when it answers `(_, false)` or fails.
+fn transaction<T>(
+    conn: &mut Connection,
+    body: impl FnOnce(&mut Connection) -> Result<(T, bool), StoreError>,
+) -> Result<T, StoreError> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = futures::executor::block_on(commit::commit_in(conn, changes, batch));
+    let result = body(conn);
     let end = match &result {
         Ok((_, true)) => "COMMIT",
         _ => "ROLLBACK",
