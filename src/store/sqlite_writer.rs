@@ -1,6 +1,7 @@
-//! The SQLite store's writer: one connection on a thread of its own runs each group commit's
-//! whole transaction (every change, the capabilities, the audit append, the commit) as one
-//! blocking call, and the group commit hands it over once and is answered once.
+//! The SQLite store's own connections. The writer: one connection on a thread of its own runs
+//! each group commit's whole transaction (every change, the capabilities, the audit append,
+//! the commit) as one blocking call, and the group commit hands it over once and is answered
+//! once.
 //!
 //! Through sqlx-sqlite every statement was a hand-off to the connection's worker thread and
 //! back (two thread wake-ups, and more for each row read), so a shared transaction of a dozen
@@ -12,8 +13,10 @@
 //! `async` so that code runs over them unchanged, and each completes at its first poll: the
 //! thread drives them with `block_on`, never waiting on anything but SQLite.
 //!
-//! Everything else (reads, the expiry sweep, the outbox, checkpoints) stays on the sqlx pool, so
-//! reads proceed beside the writer. SQLite serializes writers; every connection waits for the
+//! The outbox's routing runs on the same thread ([`Writer::route`]), and the point reads of an
+//! approval's path run on connections of their own in the caller's thread ([`Reader`]).
+//! Everything else (listings, the expiry sweep, the outbox's claims, checkpoints) stays on the
+//! sqlx pool, so reads proceed beside the writer. SQLite serializes writers; every connection waits for the
 //! write lock (`busy_timeout`) instead of failing.
 
 use std::{
