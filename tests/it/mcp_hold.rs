@@ -180,7 +180,7 @@ async fn a_client_sent_to_the_approvals_page_gets_the_result_once_a_reviewer_app
     let log = dir.path().join("calls.jsonl");
     let mut client = eliciting(&s, &log, "accept", false);
 
-    let elicited = client.next().await;
+    let elicited = client.next_but_progress().await;
     let sent_to = approval_of(&elicited);
     // 2026-07-28 has no elicitationId: the elicitation came in an InputRequiredResult.
     assert!(
@@ -206,7 +206,7 @@ async fn a_handshake_era_client_is_sent_to_the_page_while_the_call_is_held() {
     let log = dir.path().join("calls.jsonl");
     let mut client = eliciting(&s, &log, "accept", true);
 
-    let elicited = client.next().await;
+    let elicited = client.next_but_progress().await;
     let sent_to = approval_of(&elicited);
     let id = elicited["id"].as_str().unwrap_or_default();
     assert!(id.starts_with("tollgate-"), "an elicitationId: {elicited}");
@@ -227,7 +227,7 @@ async fn declining_the_page_answers_the_pending_approval_which_a_later_call_resu
     let log = dir.path().join("calls.jsonl");
 
     let mut decliner = eliciting(&s, &log, "decline", false);
-    let sent_to = approval_of(&decliner.next().await);
+    let sent_to = approval_of(&decliner.next_but_progress().await);
     let refused = decliner.next_but_progress().await;
     assert_eq!(refused["is_error"], true, "{refused}");
     let said = refused["text"].as_str().unwrap_or_default();
@@ -239,7 +239,7 @@ async fn declining_the_page_answers_the_pending_approval_which_a_later_call_resu
 
     // The identical call from another session is sent to the same approval and resumes it.
     let mut client = eliciting(&s, &log, "accept", false);
-    assert_eq!(approval_of(&client.next().await), sent_to);
+    assert_eq!(approval_of(&client.next_but_progress().await), sent_to);
     assert_eq!(review(&s, pb::Verdict::Approve, None).await, sent_to);
     forwarded_once(&mut client, &log).await;
     client.finish().await;
@@ -284,7 +284,7 @@ async fn a_handshake_era_client_declining_the_page_gets_the_pending_approval_nam
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calls.jsonl");
     let mut client = eliciting(&s, &log, "decline", true);
-    let sent_to = approval_of(&client.next().await);
+    let sent_to = approval_of(&client.next_but_progress().await);
     let completed = client.next_but_progress().await;
     assert_eq!(completed["event"], "elicitation_complete", "{completed}");
     let refused = client.next_but_progress().await;
@@ -483,7 +483,7 @@ async fn a_handshake_era_elicitation_left_unanswered_is_withdrawn_when_the_hold_
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calls.jsonl");
     let mut client = eliciting(&s, &log, "never", true);
-    let sent_to = approval_of(&client.next().await);
+    let sent_to = approval_of(&client.next_but_progress().await);
     assert_eq!(review(&s, pb::Verdict::Approve, None).await, sent_to);
     let mut seen = Vec::new();
     let result = loop {
