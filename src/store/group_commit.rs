@@ -233,7 +233,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::domain::{AuditEvent, AuditKind, Capability, UnixMillis};
+    use crate::domain::{AuditEvent, AuditKind, UnixMillis};
     use crate::store::{AuditLog, CapabilityStore, SqliteStore};
 
     async fn store() -> (Arc<SqliteStore>, tempfile::TempDir) {
@@ -290,16 +290,7 @@ mod tests {
         let (store, _dir) = store().await;
         let (writer, _task) = GroupCommit::spawn(store.clone(), 8, None, std::future::pending());
         let issue = |id: &str, seqs: &[i64]| Batch {
-            capabilities: vec![Capability {
-                id: id.into(),
-                approval_id: None,
-                request_hash: "ab".repeat(32),
-                state: crate::domain::CapabilityState::Issued,
-                issued_at: UnixMillis(1),
-                expires_at: UnixMillis(10_000),
-                redeemed_at: None,
-                audience: Vec::new(),
-            }],
+            capabilities: vec![crate::store::issued_capability(id)],
             events: seqs.iter().copied().map(event).collect(),
         };
         let (a, b, c) = tokio::join!(

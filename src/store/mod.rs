@@ -736,6 +736,21 @@ fn migrator(files: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(migrations)
 }
 
+/// An issued capability `id` (no approval, expiring at 10,000), for the store's unit tests.
+#[cfg(test)]
+pub(crate) fn issued_capability(id: &str) -> crate::domain::Capability {
+    crate::domain::Capability {
+        id: id.into(),
+        approval_id: None,
+        request_hash: "ab".repeat(32),
+        state: crate::domain::CapabilityState::Issued,
+        issued_at: crate::domain::UnixMillis(1),
+        expires_at: crate::domain::UnixMillis(10_000),
+        redeemed_at: None,
+        audience: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

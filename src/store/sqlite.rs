@@ -29,8 +29,9 @@ use super::{
 };
 use crate::domain::{Approval, Capability, Review, Routed};
 
-/// Connections in the pool: the single writer, the checkpoint, and reads beside them (an
-/// approval flow reads the approval and its reviews around every change).
+/// Connections in the pool: the checkpoint, the pool's writes (the sweep, the outbox's
+/// claims), listings and the health probe beside them. The point reads of an approval's path
+/// have connections of their own (`Reader`).
 const MAX_CONNECTIONS: u32 = 8;
 
 /// How long a statement waits for another connection's write lock before failing.
@@ -311,6 +312,13 @@ mod tests {
 
     use super::*;
 
+    /// A store on a new file in a temp dir (kept while the store is used).
+    async fn fresh() -> (SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        (store, dir)
+    }
+
     /// `PRAGMA name` on a connection of a fresh store with `durability`.
     async fn pragma(durability: Durability, name: &str) -> i64 {
         let dir = tempfile::tempdir().unwrap();
@@ -478,8 +486,7 @@ mod tests {
     async fn the_probe_fails_once_the_writer_is_gone() {
         use crate::store::Liveness;
 
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        let (store, _dir) = fresh().await;
         store.probe().await.unwrap();
         store.writer.close();
         store.writer.join().await;
@@ -494,8 +501,7 @@ mod tests {
     async fn a_query_by_approval_searches_the_index_of_approvals_only() {
         use crate::domain::AuditFilter;
 
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        let (store, _dir) = fresh().await;
         let index: String =
             sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = 'audit_approval'")
                 .fetch_one(&store.pool)
@@ -537,32 +543,17 @@ mod tests {
         );
     }
 
-    /// A capability row to commit and read back.
-    fn capability(id: &str) -> Capability {
-        Capability {
-            id: id.into(),
-            approval_id: None,
-            request_hash: "ab".repeat(32),
-            state: crate::domain::CapabilityState::Issued,
-            issued_at: crate::domain::UnixMillis(1),
-            expires_at: crate::domain::UnixMillis(10_000),
-            redeemed_at: None,
-            audience: Vec::new(),
-        }
-    }
-
     /// The point reads run on connections of their own (`Reader`): one kept idle after a
     /// read must still see the commits answered after it, and may never write.
     #[tokio::test]
     async fn the_readers_see_each_answered_commit_and_cannot_write() {
         use crate::store::{BatchStore, CapabilityStore};
 
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        let (store, _dir) = fresh().await;
         let now = crate::domain::UnixMillis(2);
         assert!(store.get_capability("cap-a", now).await.unwrap().is_none());
         let batch = super::super::Batch {
-            capabilities: vec![capability("cap-a")],
+            capabilities: vec![crate::store::issued_capability("cap-a")],
             events: Vec::new(),
         };
         store.commit_all(Vec::new(), batch).await.unwrap();
@@ -582,8 +573,7 @@ mod tests {
     async fn reads_fail_once_the_store_is_closed() {
         use crate::store::{ApprovalStore, CapabilityStore};
 
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("t.db")).await.unwrap();
+        let (store, _dir) = fresh().await;
         let now = crate::domain::UnixMillis(2);
         assert!(store.get_approval("a", now).await.unwrap().is_none());
         store.close().await;

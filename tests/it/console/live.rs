@@ -43,6 +43,12 @@ impl Events {
             .await
             .unwrap_or_else(|_| panic!("no {what} within 30 s; read: {}", self.text))
     }
+
+    /// Reads until the stream has said `said`; fails if it ends first.
+    async fn hears(&mut self, what: &str, said: &str) {
+        let heard = self.until(what, |text| text.contains(said)).await;
+        assert!(heard, "no {what} before the stream ended: {}", self.text);
+    }
 }
 
 async fn approve_over_grpc(server: &TestServer, who: &str, id: &str) {
@@ -89,24 +95,12 @@ async fn a_session_hears_another_reviewers_approval_and_nothing_it_may_not_read(
     // A change names an approval, and the stream reads its state when it sends it: heard
     // after sam's review, the creation would read "approved". So sam waits for it.
     let created = format!(r#"{{"by":[],"id":"{id}","reviews":0,"state":"pending"}}"#);
-    assert!(
-        events
-            .until("the creation", |text| text.contains(&created))
-            .await,
-        "{}",
-        events.text
-    );
+    events.hears("the creation", &created).await;
     approve_over_grpc(&server, "sam", &id).await;
 
     let approved =
         format!(r#"{{"by":["user:sam@example.com"],"id":"{id}","reviews":1,"state":"approved"}}"#);
-    assert!(
-        events
-            .until("the approval", |text| text.contains(&approved))
-            .await,
-        "{}",
-        events.text
-    );
+    events.hears("the approval", &approved).await;
     // The rotation changed first (created); it was never mentioned.
     assert!(!events.text.contains(&secret), "{}", events.text);
     assert!(events.text.contains("event: approval"), "{}", events.text);
@@ -123,10 +117,7 @@ async fn a_session_hears_another_reviewers_approval_and_nothing_it_may_not_read(
         .await;
     assert_eq!(out.status, 200, "{}", out.body);
     let after = pending(&server, "db.drop", "user:alice@example.com", "live-3").await;
-    let ended = events
-        .until("the end of the stream", |text| text.contains("event: end"))
-        .await;
-    assert!(ended, "{}", events.text);
+    events.hears("the end of the stream", "event: end").await;
     assert!(
         !events.until("EOF", |_| false).await,
         "the stream closes after its end event"
