@@ -227,8 +227,8 @@ impl Notifier {
             let deliveries = self.deliveries(&event).await?;
             routed.push(Routed { event, deliveries });
         }
-        inner.outbox.route(&routed).await?;
         let mut work = routed.len();
+        inner.outbox.route(routed).await?;
         let lease_until = now.plus(inner.config.lease);
         let claimed = inner
             .outbox

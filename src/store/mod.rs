@@ -566,7 +566,7 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug {
     /// Creates each event's deliveries (those that exist stay as they are) and marks it
     /// routed, all in one transaction: a pass of the worker is one commit, not one per event.
     /// Idempotent, so replicas routing the same events agree.
-    async fn route(&self, routed: &[Routed]) -> Result<(), StoreError>;
+    async fn route(&self, routed: Vec<Routed>) -> Result<(), StoreError>;
 
     /// Leases up to `limit` deliveries due at `now` to `owner` until `lease_until`, counting
     /// an attempt each; a delivery waits while an earlier one of the same approval and channel

@@ -129,7 +129,7 @@ macro_rules! notify_ops {
 
             async fn route(
                 &self,
-                routed: &[$crate::domain::Routed],
+                routed: Vec<$crate::domain::Routed>,
             ) -> Result<(), $crate::store::StoreError> {
                 if routed.is_empty() {
                     return Ok(());

@@ -152,9 +152,9 @@ impl PostgresStore {
     }
 
     /// [`OutboxStore::route`](super::OutboxStore::route) in a transaction of its own.
-    async fn route_events(&self, routed: &[Routed]) -> Result<(), StoreError> {
+    async fn route_events(&self, routed: Vec<Routed>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN").await?;
-        for Routed { event, deliveries } in routed {
+        for Routed { event, deliveries } in &routed {
             for d in deliveries {
                 sqlx::query(sql::INSERT_DELIVERY)
                     .bind(&event.id)

@@ -205,9 +205,9 @@ impl SqliteStore {
 
     /// [`OutboxStore::route`](super::OutboxStore::route) on the writer thread, in this
     /// store's turn to write.
-    async fn route_events(&self, routed: &[Routed]) -> Result<(), StoreError> {
+    async fn route_events(&self, routed: Vec<Routed>) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
-        self.writer.route(routed.to_vec()).await
+        self.writer.route(routed).await
     }
 
     /// Closes every connection, waiting for those in use; later calls fail.

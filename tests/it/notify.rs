@@ -757,7 +757,7 @@ async fn a_store_fault_while_sending_spends_no_attempt() {
             }],
         })
         .collect();
-    store.route(&routed).await.unwrap();
+    store.route(routed).await.unwrap();
 
     rename_table(&path, "reviews", "reviews_away").await;
     notifier.pass().await.unwrap();

@@ -42,8 +42,9 @@ async fn with_reminders<S: Db + OutboxStore + 'static>(
 /// One approval expiring at `expires_at` with a reminder routed to channel `hook`; its id.
 async fn with_delivery<S: Db + OutboxStore + 'static>(store: &Arc<S>, expires_at: i64) -> String {
     let routed = to_hook(with_reminders(store, 1, expires_at).await);
-    store.route(&routed).await.unwrap();
-    routed[0].event.approval_id.clone()
+    let id = routed[0].event.approval_id.clone();
+    store.route(routed).await.unwrap();
+    id
 }
 
 /// Each event routed to channel `hook`.
@@ -68,7 +69,7 @@ async fn a_pass_routes_all_its_events_at_once<S: Db + OutboxStore + 'static>(sto
     let mut routed = to_hook(events);
     // The last event goes nowhere.
     routed[2].deliveries.clear();
-    store.route(&routed).await.unwrap();
+    store.route(routed.clone()).await.unwrap();
     assert!(store.unrouted(10).await.unwrap().is_empty(), "all routed");
     let mut counts = Vec::new();
     for r in &routed {
@@ -76,10 +77,10 @@ async fn a_pass_routes_all_its_events_at_once<S: Db + OutboxStore + 'static>(sto
     }
     assert_eq!(counts, [1, 1, 0]);
     // Another replica routing the same events: no second delivery, nothing unrouted.
-    store.route(&routed).await.unwrap();
+    store.route(routed.clone()).await.unwrap();
     assert_eq!(kept_count(&*store, &routed[0].event.approval_id).await, 1);
     assert!(store.unrouted(10).await.unwrap().is_empty());
-    store.route(&[]).await.unwrap();
+    store.route(Vec::new()).await.unwrap();
 }
 
 /// Claims every due delivery, then settles approval `id`'s with `outcome` at `at` for each
