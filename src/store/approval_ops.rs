@@ -2,9 +2,10 @@
 //! [`approval_ops!`] (like `audit_ops.rs`): one small function per statement, each taking a
 //! connection, so a caller holding a transaction composes them.
 
-/// Generates `mod ops` for database `$db`.
+/// Generates `mod ops` for database `$db`, locking a subject's quota with `$lock_subject`
+/// (`None`: the write transaction already excludes every other).
 macro_rules! approval_ops {
-    ($db:ty) => {
+    ($db:ty, $lock_subject:expr) => {
         /// The per-statement functions; each joins whatever transaction its connection is in.
         mod ops {
             use sqlx::{types::Json, Row};
@@ -235,6 +236,22 @@ macro_rules! approval_ops {
                 }
                 q.push(")");
                 q
+            }
+
+            /// Serializes the transactions that open approvals for `subject` until this one
+            /// ends, so its quota count stays true until its insert commits.
+            pub(super) async fn lock_subject(
+                conn: &mut Conn,
+                subject: &str,
+            ) -> Result<(), StoreError> {
+                let lock: Option<&'static str> = $lock_subject;
+                if let Some(statement) = lock {
+                    sqlx::query(statement)
+                        .bind(subject)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
             }
 
             /// `subject`'s pending approvals still in time at `now`.

@@ -8,12 +8,13 @@
 //! audit append last, just before the commit.
 
 /// Implements the store traits for `$store` (a struct with a `pool: Pool<$db>` field) over
-/// database `$db`, starting write transactions with `$begin`.
+/// database `$db`, starting write transactions with `$begin` and, where the database needs
+/// one, locking a subject's approval quota with `$lock_subject` (see `sql::LOCK_SUBJECT`).
 macro_rules! store_backend {
-    ($store:ty, $db:ty, $begin:expr) => {
+    ($store:ty, $db:ty, $begin:expr, $lock_subject:expr) => {
         $crate::store::audit_ops::audit_ops!($db);
 
-        $crate::store::approval_ops::approval_ops!($db);
+        $crate::store::approval_ops::approval_ops!($db, $lock_subject);
 
         $crate::store::notify_ops::notify_ops!($store, $db, $begin);
 

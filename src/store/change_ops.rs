@@ -29,6 +29,8 @@ macro_rules! change_ops {
                 max_pending: Option<u32>,
             ) -> Result<((Approval, bool), bool), StoreError> {
                 if let Some(limit) = max_pending {
+                    // Held to the commit: no other transaction counts this subject meanwhile.
+                    ops::lock_subject(conn, &new.subject_id).await?;
                     let pending =
                         ops::count_pending_of(conn, &new.subject_id, new.created_at).await?;
                     if pending >= u64::from(limit) {

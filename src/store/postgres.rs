@@ -182,7 +182,12 @@ impl PostgresStore {
     }
 }
 
-store_backend!(PostgresStore, sqlx::Postgres, "BEGIN");
+store_backend!(
+    PostgresStore,
+    sqlx::Postgres,
+    "BEGIN",
+    Some(sql::LOCK_SUBJECT)
+);
 
 #[async_trait::async_trait]
 impl super::BatchStore for PostgresStore {

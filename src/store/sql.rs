@@ -143,6 +143,13 @@ pub(super) const EXPIRE_APPROVALS: &str = concat!(
 pub(super) const COUNT_PENDING: &str =
     "SELECT COUNT(*) AS n FROM approvals WHERE state = 'pending' AND expires_at > $1";
 
+/// PostgreSQL: holds, until the transaction ends, the lock on opening approvals for subject
+/// $1 (a transaction-scoped advisory lock in tollgate's own key class, `tlgt`; two subjects
+/// whose hashes collide only queue behind each other). The pending quota's count and insert
+/// then act as one step across replicas and concurrent transactions. SQLite needs none: its
+/// write transaction holds the whole database.
+pub(super) const LOCK_SUBJECT: &str = "SELECT pg_advisory_xact_lock(1953261428, hashtext($1))";
+
 /// One subject's pending approvals still in time: $1 subject, $2 now.
 pub(super) const COUNT_PENDING_OF: &str = "SELECT COUNT(*) AS n FROM approvals \
      WHERE subject_id = $1 AND state = 'pending' AND expires_at > $2";

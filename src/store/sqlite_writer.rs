@@ -580,6 +580,11 @@ mod ops {
         query(conn, sql::REVIEWS_OF, &[&approval_id], review)
     }
 
+    /// Nothing to lock: the writer's transaction holds the whole database.
+    pub(super) async fn lock_subject(_conn: &mut Conn, _subject: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     pub(super) async fn count_pending_of(
         conn: &mut Conn,
         subject: &str,

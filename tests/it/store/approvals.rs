@@ -7,11 +7,13 @@ use serde_json::json;
 use tollgate::domain::{
     ApprovalFilter, ApprovalState, CapabilityState, Page, ReviewOutcome, ReviewVerdict, UnixMillis,
 };
-use tollgate::store::StoreError;
+use tollgate::store::{SqliteStore, StoreError};
 
 use super::{Db, DbWrites as _};
 
-use super::{capability, create, new_approval, review};
+use super::{
+    capability, create, drop_schema, new_approval, postgres_handle, postgres_store, review,
+};
 
 pub(crate) async fn create_then_get_round_trips(store: Arc<dyn Db>) {
     let new = new_approval("agent:a", "k1", "data.export", 10_000);
@@ -557,4 +559,65 @@ pub(crate) async fn list_searches_action_resource_and_intent(store: Arc<dyn Db>)
         list_ids(&store, combined, now).await,
         vec![export.id.clone()]
     );
+}
+
+/// Attack: many requests of one subject race to open pending approvals through two handles
+/// (two replicas); the quota must hold across them, not per handle or per transaction.
+async fn pending_quota_holds_across_handles(first: Arc<dyn Db>, second: Arc<dyn Db>) {
+    const LIMIT: u32 = 5;
+    let tasks: Vec<_> = (0..48)
+        .map(|i| {
+            let store = if i % 2 == 0 { &first } else { &second }.clone();
+            tokio::spawn(async move {
+                let new = new_approval("agent:quota", &format!("q-{i}"), "db.drop", 10_000);
+                store.create_approval(&new, Some(LIMIT), &[]).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok((_, true)) => created += 1,
+            Ok((a, false)) => panic!("a fresh request key answered as a replay: {a:?}"),
+            Err(StoreError::QuotaExceeded { limit, .. }) => assert_eq!(limit, LIMIT),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(created, LIMIT, "pending approvals opened past the quota");
+    let pending = first.count_pending(UnixMillis(2_000)).await.unwrap();
+    assert_eq!(pending, u64::from(LIMIT));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_pending_quota_holds_across_two_handles() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let first = SqliteStore::open(&path).await.unwrap();
+    let second = SqliteStore::open(&path).await.unwrap();
+    pending_quota_holds_across_handles(Arc::new(first), Arc::new(second)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_pending_quota_holds_across_two_handles() {
+    let Some((first, url, schema)) = postgres_store().await else {
+        return;
+    };
+    let second = postgres_handle(&url, &schema).await;
+    pending_quota_holds_across_handles(first, Arc::new(second)).await;
+    drop_schema(&url, &schema).await;
+}
+
+/// The same through two group commits, as two replicas of the server run it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn grouped_postgres_pending_quota_holds_across_two_handles() {
+    let Some((first, url, schema)) = postgres_store().await else {
+        return;
+    };
+    let second: Arc<dyn Db> = Arc::new(postgres_handle(&url, &schema).await);
+    pending_quota_holds_across_handles(
+        super::grouped::GroupedDb::over(first),
+        super::grouped::GroupedDb::over(second),
+    )
+    .await;
+    drop_schema(&url, &schema).await;
 }
