@@ -10,8 +10,8 @@
 //!   error, never an unrecorded answer.
 //! - **Tamper evidence.** Record `n` stores `hash = SHA-256(prev_hash + "\n" + body)` where
 //!   `body` is the canonical JSON of the event ([`crate::domain::AuditEvent::canonical`])
-//!   and `prev_hash` is record `n - 1`'s hash. Appends lock the single `audit_head` row, so replicas sharing one
-//!   PostgreSQL database still write one gap-free chain.
+//!   and `prev_hash` is record `n - 1`'s hash. Appends lock the single `audit_head` row, last in their
+//!   transaction, so replicas sharing one PostgreSQL database still write one gap-free chain.
 //! - **Redaction.** Inputs are masked ([`mask()`]) before they are recorded; capability and
 //!   bearer tokens are never recorded (events carry capability ids).
 //!

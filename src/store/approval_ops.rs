@@ -2,10 +2,10 @@
 //! [`approval_ops!`] (like `audit_ops.rs`): one small function per statement, each taking a
 //! connection, so a caller holding a transaction composes them.
 
-/// Generates `mod ops` for database `$db`, locking a subject's quota with `$lock_subject`
-/// (`None`: the write transaction already excludes every other).
+/// Generates `mod ops` for database `$db`, taking the statement locks `$locks` (a
+/// `sql::RowLocks`).
 macro_rules! approval_ops {
-    ($db:ty, $lock_subject:expr) => {
+    ($db:ty, $locks:expr) => {
         /// The per-statement functions; each joins whatever transaction its connection is in.
         mod ops {
             use sqlx::{types::Json, Row};
@@ -244,11 +244,27 @@ macro_rules! approval_ops {
                 conn: &mut Conn,
                 subject: &str,
             ) -> Result<(), StoreError> {
-                let lock: Option<&'static str> = $lock_subject;
-                if let Some(statement) = lock {
+                const LOCKS: sql::RowLocks = $locks;
+                if let Some(statement) = LOCKS.subject {
                     sqlx::query(statement)
                         .bind(subject)
                         .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            /// Locks what the sweep at `now` will expire, in the shared lock order
+            /// (`sql::RowLocks`), before its `UPDATE`s lock them in scan order.
+            pub(super) async fn lock_due(
+                conn: &mut Conn,
+                now: UnixMillis,
+            ) -> Result<(), StoreError> {
+                const LOCKS: sql::RowLocks = $locks;
+                for statement in LOCKS.due.into_iter().flatten() {
+                    sqlx::query(statement)
+                        .bind(now.0)
+                        .fetch_all(&mut *conn)
                         .await?;
                 }
                 Ok(())

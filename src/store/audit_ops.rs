@@ -82,36 +82,25 @@ macro_rules! audit_ops {
                 })
             }
 
-            /// Chains `events` after the head and stores them; the head stays locked until the
-            /// caller's transaction ends. Call it last in a transaction, so the one lock every
-            /// append shares is held for as short a time as possible.
+            /// Chains `events` after the head and stores them with their notifications; the
+            /// head stays locked until the caller's transaction ends. Call it last in a
+            /// transaction: the head is the one lock every append shares, so it is taken after
+            /// every other (`sql::RowLocks`) and held for as short a time as possible.
             pub(super) async fn append(
                 conn: &mut Conn,
-                events: &[AuditEvent],
-            ) -> Result<Vec<AuditRecord>, StoreError> {
-                append_at(conn, None, events).await
-            }
-
-            /// [`append`] after `head` when the caller has locked and read it already
-            /// ([`lock_head`] in this transaction), else after the head it locks and reads.
-            pub(super) async fn append_at(
-                conn: &mut Conn,
-                head: Option<(i64, String)>,
                 events: &[AuditEvent],
             ) -> Result<Vec<AuditRecord>, StoreError> {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
-                let head = match head {
-                    Some(head) => head,
-                    None => lock_head(conn).await?,
-                };
+                // Notifications commit or vanish with the records they announce; they need
+                // no seq, so they are written before the head is taken.
+                super::notify_ops::enqueue(conn, events).await?;
+                let head = lock_head(conn).await?;
                 let records = $crate::store::audit_ops::chain_after(head, events)?;
                 for chunk in records.chunks(ROWS_PER_INSERT) {
                     insert(conn, chunk).await?;
                 }
-                // Notifications commit or vanish with the records they announce.
-                super::notify_ops::enqueue(conn, events).await?;
                 if let Some(last) = records.last() {
                     sqlx::query(sql::SET_AUDIT_HEAD)
                         .bind(last.seq)
@@ -123,7 +112,7 @@ macro_rules! audit_ops {
             }
 
             /// Locks the chain head until the transaction ends (see `append`) and reads it.
-            pub(super) async fn lock_head(conn: &mut Conn) -> Result<(i64, String), StoreError> {
+            async fn lock_head(conn: &mut Conn) -> Result<(i64, String), StoreError> {
                 let head = sqlx::query(sql::LOCK_AUDIT_HEAD)
                     .fetch_one(&mut *conn)
                     .await?;

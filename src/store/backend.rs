@@ -8,13 +8,13 @@
 //! audit append last, just before the commit.
 
 /// Implements the store traits for `$store` (a struct with a `pool: Pool<$db>` field) over
-/// database `$db`, starting write transactions with `$begin` and, where the database needs
-/// one, locking a subject's approval quota with `$lock_subject` (see `sql::LOCK_SUBJECT`).
+/// database `$db`, starting write transactions with `$begin` and taking the statement locks
+/// `$locks` (a `sql::RowLocks`).
 macro_rules! store_backend {
-    ($store:ty, $db:ty, $begin:expr, $lock_subject:expr) => {
+    ($store:ty, $db:ty, $begin:expr, $locks:expr) => {
         $crate::store::audit_ops::audit_ops!($db);
 
-        $crate::store::approval_ops::approval_ops!($db, $lock_subject);
+        $crate::store::approval_ops::approval_ops!($db, $locks);
 
         $crate::store::notify_ops::notify_ops!($store, $db, $begin);
 
@@ -136,13 +136,11 @@ macro_rules! store_backend {
                 $crate::store::StoreError,
             > {
                 let (_turn, mut tx) = self.begin_write().await?;
-                // The head before the approval row, as the group commit takes them.
-                let head = audit_ops::lock_head(&mut tx).await?;
                 let ((out, settled, more), applied) =
                     change::add_review(&mut tx, review, change, Some(settle)).await?;
                 if applied {
                     let events: Vec<_> = audit.iter().chain(&more).cloned().collect();
-                    audit_ops::append_at(&mut tx, Some(head), &events).await?;
+                    audit_ops::append(&mut tx, &events).await?;
                     tx.commit().await?;
                 } else {
                     tx.rollback().await?;
@@ -191,13 +189,12 @@ macro_rules! store_backend {
                 audit: &$crate::store::ExpiryAudit<'_>,
             ) -> Result<Vec<String>, $crate::store::StoreError> {
                 let (_turn, mut tx) = self.begin_write().await?;
-                // The head before any row, as the group commit takes them: the sweep and a
-                // replica's shared transaction queue on it instead of deadlocking.
-                let head = audit_ops::lock_head(&mut tx).await?;
+                // The rows in the shared lock order (`sql::RowLocks`), the head last.
+                ops::lock_due(&mut tx, now).await?;
                 let expired = ops::expire_approvals(&mut tx, now).await?;
                 ops::expire_capabilities(&mut tx, now).await?;
                 let events: Vec<_> = expired.iter().flat_map(|a| audit(a)).collect();
-                audit_ops::append_at(&mut tx, Some(head), &events).await?;
+                audit_ops::append(&mut tx, &events).await?;
                 tx.commit().await?;
                 Ok(expired.into_iter().map(|a| a.id).collect())
             }
@@ -290,12 +287,11 @@ macro_rules! store_backend {
                 audit: &[$crate::domain::AuditEvent],
             ) -> Result<(), $crate::store::StoreError> {
                 let (_turn, mut tx) = self.begin_write().await?;
-                let head = audit_ops::lock_head(&mut tx).await?;
                 sqlx::query($crate::store::sql::ALLOW_POLICY_ROLLBACK)
                     .bind(digest)
                     .execute(&mut *tx)
                     .await?;
-                audit_ops::append_at(&mut tx, Some(head), audit).await?;
+                audit_ops::append(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }

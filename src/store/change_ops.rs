@@ -278,14 +278,9 @@ macro_rules! commit_ops {
             ) -> Result<(Committed, bool), StoreError> {
                 let mut committed = Committed::default();
                 let mut events = Vec::new();
-                // The head first: every replica's transaction that changes state waits here
-                // before it locks any approval row, so none can deadlock another. Read once
-                // and kept: the lock holds it still until the commit.
-                let head = if changes.is_empty() {
-                    None
-                } else {
-                    Some(audit_ops::lock_head(conn).await?)
-                };
+                // The rows first, the chain's head last (the lock order of `sql::RowLocks`):
+                // transactions of other group commits and replicas apply their changes
+                // meanwhile and queue only for the append.
                 if let ([change], true) = (changes, batch.is_empty()) {
                     // Alone: when it does not apply, the caller rolls everything back.
                     match apply(conn, change).await {
@@ -300,17 +295,21 @@ macro_rules! commit_ops {
                         }
                     }
                 } else {
-                    for change in changes {
+                    // One savepoint, ended and begun again between changes in one round trip.
+                    if !changes.is_empty() {
                         batch_ops::savepoint(conn).await?;
+                    }
+                    for (n, change) in changes.iter().enumerate() {
+                        let another = n + 1 < changes.len();
                         match apply(conn, change).await {
                             Ok((out, true, more)) => {
-                                batch_ops::release_savepoint(conn).await?;
+                                batch_ops::end_savepoint(conn, true, another).await?;
                                 events.extend_from_slice(change.audit());
                                 events.extend(more);
                                 committed.changes.push(Ok(out));
                             }
                             outcome => {
-                                batch_ops::rollback_to_savepoint(conn).await?;
+                                batch_ops::end_savepoint(conn, false, another).await?;
                                 committed.changes.push(outcome.map(|(out, _, _)| out));
                             }
                         }
@@ -320,7 +319,7 @@ macro_rules! commit_ops {
                 // One append for everything: the changes' records, then the batch's.
                 committed.change_records = events.len();
                 events.extend_from_slice(&batch.events);
-                let mut records = audit_ops::append_at(conn, head, &events).await?;
+                let mut records = audit_ops::append(conn, &events).await?;
                 committed.records = records.split_off(committed.change_records);
                 Ok((committed, true))
             }

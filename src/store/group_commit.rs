@@ -18,6 +18,8 @@ use tokio::{
     task::JoinHandle,
 };
 
+use futures::stream::{FuturesUnordered, StreamExt};
+
 use super::{health::StoreHealth, Batch, BatchStore, Change, Changed, StoreError};
 
 /// Called after each commit with the number of events and how long the commit took (metrics).
@@ -150,82 +152,115 @@ async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    let in_flight = store.commits_in_flight().max(1);
+    let mut running = FuturesUnordered::new();
     let mut closing = false;
+    let mut open = true;
     let mut jobs = Vec::with_capacity(max_batch);
-    loop {
-        // `recv_many` waits for one job, then takes whatever else is queued; 0 means the
-        // channel is closed (shutdown, or every handle gone) and empty: drained.
-        let taken = tokio::select! {
-            taken = rx.recv_many(&mut jobs, max_batch) => taken,
+    while open || !running.is_empty() {
+        tokio::select! {
+            // `recv_many` waits for one job, then takes whatever else is queued; 0 means the
+            // channel is closed (shutdown, or every handle gone) and empty: drained. Jobs are
+            // taken only while a transaction may start; meanwhile they queue into the next.
+            taken = rx.recv_many(&mut jobs, max_batch), if open && running.len() < in_flight => {
+                if taken == 0 {
+                    open = false;
+                    continue;
+                }
+                let (changes, batch, waiters) = gather(&mut jobs);
+                if let Some(reason) = health.as_ref().and_then(StoreHealth::down_reason) {
+                    waiters.fail(&CommitError::Unavailable(reason));
+                    continue;
+                }
+                let (observer, health) = (observer.as_ref(), health.as_ref());
+                running.push(commit(&*store, changes, batch, waiters, observer, health));
+            }
+            Some(()) = running.next() => {}
             () = &mut shutdown, if !closing => {
-                // No new jobs; the ones queued are still committed below.
+                // No new jobs; the ones queued are still committed.
                 rx.close();
                 closing = true;
-                continue;
-            }
-        };
-        if taken == 0 {
-            break;
-        }
-        let mut batch = Batch::default();
-        let mut changes = Vec::new();
-        let mut waiters = Waiters::default();
-        for job in jobs.drain(..) {
-            match job {
-                Job::Batch { batch: b, done } => {
-                    waiters.batches.push((done, b.events.len()));
-                    batch.events.extend(b.events);
-                    batch.capabilities.extend(b.capabilities);
-                }
-                Job::Change { change, done } => {
-                    changes.push(*change);
-                    waiters.changes.push(done);
-                }
-            }
-        }
-        if let Some(reason) = health.as_ref().and_then(StoreHealth::down_reason) {
-            waiters.fail(&CommitError::Unavailable(reason));
-            continue;
-        }
-        let (n_changes, n_events) = (changes.len(), batch.events.len());
-        let started = Instant::now();
-        let result = store.commit_all(changes, batch).await;
-        let took = started.elapsed();
-        match result {
-            Ok(committed) => {
-                let records = committed.records.len() + committed.change_records;
-                if let Some(observe) = &observer {
-                    observe(records, took);
-                }
-                tracing::debug!(
-                    audit.batch = records,
-                    audit.changes = n_changes,
-                    audit.commit_us = took.as_micros() as u64,
-                    "audit batch committed"
-                );
-                let mut seq = match committed.records.first() {
-                    Some(r) => r.seq - 1,
-                    None => 0,
-                };
-                for (done, n) in waiters.batches {
-                    seq += i64::try_from(n).unwrap_or(0);
-                    // A caller that gave up waiting is fine: its records are committed.
-                    let _ = done.send(Ok(seq));
-                }
-                for (done, outcome) in waiters.changes.into_iter().zip(committed.changes) {
-                    let _ = done.send(Ok(outcome));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %crate::telemetry::ErrorChain(&e), audit.batch = n_events, audit.changes = n_changes, "audit batch failed to commit; failing its callers closed");
-                if let Some(health) = &health {
-                    health.suspect();
-                }
-                waiters.fail(&CommitError::Commit(Arc::new(e)));
             }
         }
     }
     tracing::debug!("audit writer drained");
+}
+
+/// One transaction's share of the queue: its changes, in the shared lock order, the batches'
+/// writes merged, and the waiters of both.
+fn gather(jobs: &mut Vec<Job>) -> (Vec<Change>, Batch, Waiters) {
+    let mut batch = Batch::default();
+    let mut queued = Vec::new();
+    let mut waiters = Waiters::default();
+    for job in jobs.drain(..) {
+        match job {
+            Job::Batch { batch: b, done } => {
+                waiters.batches.push((done, b.events.len()));
+                batch.events.extend(b.events);
+                batch.capabilities.extend(b.capabilities);
+            }
+            Job::Change { change, done } => queued.push((change, done)),
+        }
+    }
+    // In the shared lock order, so this transaction and any other (a replica's, or this
+    // replica's next) never wait for each other in a cycle. None of these changes waited
+    // for another's answer, so any order is one they could have run in; a stable sort
+    // keeps one approval's changes in the order they came.
+    queued.sort_by(|(a, _), (b, _)| a.lock_order().cmp(&b.lock_order()));
+    let mut changes = Vec::with_capacity(queued.len());
+    for (change, done) in queued {
+        changes.push(*change);
+        waiters.changes.push(done);
+    }
+    (changes, batch, waiters)
+}
+
+/// Commits one transaction and answers its waiters.
+async fn commit(
+    store: &dyn BatchStore,
+    changes: Vec<Change>,
+    batch: Batch,
+    waiters: Waiters,
+    observer: Option<&BatchObserver>,
+    health: Option<&StoreHealth>,
+) {
+    let (n_changes, n_events) = (changes.len(), batch.events.len());
+    let started = Instant::now();
+    let result = store.commit_all(changes, batch).await;
+    let took = started.elapsed();
+    match result {
+        Ok(committed) => {
+            let records = committed.records.len() + committed.change_records;
+            if let Some(observe) = observer {
+                observe(records, took);
+            }
+            tracing::debug!(
+                audit.batch = records,
+                audit.changes = n_changes,
+                audit.commit_us = took.as_micros() as u64,
+                "audit batch committed"
+            );
+            let mut seq = match committed.records.first() {
+                Some(r) => r.seq - 1,
+                None => 0,
+            };
+            for (done, n) in waiters.batches {
+                seq += i64::try_from(n).unwrap_or(0);
+                // A caller that gave up waiting is fine: its records are committed.
+                let _ = done.send(Ok(seq));
+            }
+            for (done, outcome) in waiters.changes.into_iter().zip(committed.changes) {
+                let _ = done.send(Ok(outcome));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %crate::telemetry::ErrorChain(&e), audit.batch = n_events, audit.changes = n_changes, "audit batch failed to commit; failing its callers closed");
+            if let Some(health) = health {
+                health.suspect();
+            }
+            waiters.fail(&CommitError::Commit(Arc::new(e)));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -378,5 +413,51 @@ mod tests {
             Err(CommitError::Closed)
         ));
         assert_eq!(store.head().await.unwrap().0, 10);
+    }
+
+    /// A store whose commits each return only once two of them are open at once.
+    #[derive(Debug)]
+    struct Overlapping {
+        in_flight: usize,
+        both_open: tokio::sync::Barrier,
+    }
+
+    #[async_trait::async_trait]
+    impl BatchStore for Overlapping {
+        async fn commit_all(
+            &self,
+            _changes: Vec<Change>,
+            _batch: Batch,
+        ) -> Result<crate::store::Committed, StoreError> {
+            self.both_open.wait().await;
+            Ok(crate::store::Committed::default())
+        }
+
+        fn commits_in_flight(&self) -> usize {
+            self.in_flight
+        }
+    }
+
+    /// With room for two transactions, a caller queued while one commits starts the second
+    /// at once (and each is answered after its own commit) instead of waiting for the first.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_store_with_room_commits_two_transactions_at_once() {
+        let store = Arc::new(Overlapping {
+            in_flight: 2,
+            both_open: tokio::sync::Barrier::new(2),
+        });
+        let (writer, _task) = GroupCommit::spawn(store, 1, None, std::future::pending());
+        let first = tokio::spawn({
+            let w = writer.clone();
+            async move { w.submit(events([1])).await }
+        });
+        let second = tokio::spawn(async move { writer.submit(events([2])).await });
+        // Were one commit at a time, neither could return: the deadline makes that a failure.
+        let answered = tokio::time::timeout(Duration::from_secs(10), async {
+            (first.await.unwrap(), second.await.unwrap())
+        })
+        .await
+        .expect("the second transaction never started while the first was open");
+        assert!(answered.0.is_ok() && answered.1.is_ok(), "{answered:?}");
     }
 }

@@ -387,6 +387,19 @@ impl Change {
             | Self::Redeem { audit, .. } => audit,
         }
     }
+
+    /// Where the change's locks fall in the order every writing transaction takes its locks
+    /// in (`sql::RowLocks`): an approval's row, then a capability's, then a subject's quota,
+    /// each by id. Every lock a change takes belongs to its one key, so a transaction that
+    /// applies its changes sorted by this key can never wait for another in a cycle.
+    pub fn lock_order(&self) -> (u8, &str) {
+        match self {
+            Self::AddReview { review, .. } => (0, &review.approval_id),
+            Self::Transition { id, .. } | Self::ApproveWithCapability { id, .. } => (0, id),
+            Self::Redeem { id, .. } => (1, id),
+            Self::CreateApproval { new, .. } => (2, &new.subject_id),
+        }
+    }
 }
 
 /// How a request settles once reviewed: what [`Settle`] answers from its reviews.
@@ -476,10 +489,19 @@ pub trait BatchStore: Send + Sync + std::fmt::Debug {
     /// Applies `changes` in order, each in its own savepoint (a change that fails is rolled
     /// back alone and its error reported; a change with nothing else to commit needs none, the
     /// whole transaction is rolled back instead), then stores `batch`, all in ONE transaction
-    /// and one commit. The chain head is locked first, so concurrent replicas' transactions serialize
-    /// on it and can never deadlock on approval rows. An error means nothing was stored.
+    /// and one commit. The changes run in the order given (the group commit sorts them in the
+    /// shared lock order first) and the chain head is locked last, so concurrent transactions
+    /// (replicas', or this replica's) apply their changes side by side, queue only for the
+    /// append, and never wait for each other in a cycle. An error means nothing was stored.
     async fn commit_all(&self, changes: Vec<Change>, batch: Batch)
         -> Result<Committed, StoreError>;
+
+    /// How many of these transactions the group commit may have open at once: more than one
+    /// only where concurrent transactions make progress together (PostgreSQL locks rows;
+    /// SQLite has one writer).
+    fn commits_in_flight(&self) -> usize {
+        1
+    }
 }
 
 /// The highest bundle sequence that served, shared by every replica: a signed bundle below it

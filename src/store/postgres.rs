@@ -13,6 +13,10 @@ use crate::domain::{Approval, Capability, Review, Routed};
 /// Connections per replica unless the caller brings its own pool.
 const MAX_CONNECTIONS: u32 = 10;
 
+/// The group commit's transactions open at once on one replica (see
+/// [`super::BatchStore::commits_in_flight`]), out of its [`MAX_CONNECTIONS`].
+const COMMITS_IN_FLIGHT: usize = 2;
+
 /// How long a call waits for a connection unless configured (`store.acquire_timeout`).
 pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -154,7 +158,9 @@ impl PostgresStore {
     /// [`OutboxStore::route`](super::OutboxStore::route) in a transaction of its own.
     async fn route_events(&self, routed: Vec<Routed>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN").await?;
+        let mut ids = Vec::with_capacity(routed.len());
         for Routed { event, deliveries } in &routed {
+            ids.push(event.id.as_str());
             for d in deliveries {
                 sqlx::query(sql::INSERT_DELIVERY)
                     .bind(&event.id)
@@ -166,12 +172,12 @@ impl PostgresStore {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query(sql::MARK_ROUTED)
-                .bind(&event.id)
-                .bind(true)
-                .execute(&mut *tx)
-                .await?;
         }
+        // Every event of the pass at once.
+        sqlx::query(sql::MARK_ALL_ROUTED)
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -182,12 +188,7 @@ impl PostgresStore {
     }
 }
 
-store_backend!(
-    PostgresStore,
-    sqlx::Postgres,
-    "BEGIN",
-    Some(sql::LOCK_SUBJECT)
-);
+store_backend!(PostgresStore, sqlx::Postgres, "BEGIN", sql::PG_ROW_LOCKS);
 
 #[async_trait::async_trait]
 impl super::BatchStore for PostgresStore {
@@ -205,6 +206,12 @@ impl super::BatchStore for PostgresStore {
         }
         Ok(committed)
     }
+
+    /// While one transaction waits on its round trips (or for the chain head, which every
+    /// append takes last and briefly), others apply their changes.
+    fn commits_in_flight(&self) -> usize {
+        COMMITS_IN_FLIGHT
+    }
 }
 
 /// The group commit's statements beyond `ops` (see `change_ops.rs`).
@@ -221,17 +228,14 @@ mod batch_ops {
         Ok(())
     }
 
-    /// Keeps what the change wrote.
-    pub(super) async fn release_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
-        sqlx::raw_sql(sql::RELEASE_SAVEPOINT)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    }
-
-    /// Undoes what the change wrote.
-    pub(super) async fn rollback_to_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
-        sqlx::raw_sql(sql::ROLLBACK_TO_SAVEPOINT)
+    /// Keeps (`kept`) or undoes what the change wrote, and with `another` change to come
+    /// starts its savepoint: one round trip (see `sql::end_savepoint`).
+    pub(super) async fn end_savepoint(
+        conn: &mut Conn,
+        kept: bool,
+        another: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::raw_sql(sql::end_savepoint(kept, another))
             .execute(&mut *conn)
             .await?;
         Ok(())
@@ -273,31 +277,62 @@ super::change_ops::commit_ops!();
 /// The PostgreSQL channel replicas announce approval changes on.
 pub const CHANGES_CHANNEL: &str = "tollgate_approval_changes";
 
+/// Announcements queued for the publisher before a caller waits to queue more.
+const PUBLISH_QUEUE: usize = 4096;
+
+/// Announcements sent in one statement at most.
+const PUBLISH_BATCH: usize = 256;
+
 impl PostgresStore {
-    /// The change feed over this store's database.
+    /// The change feed over this store's database. Starts its publisher task (on the current
+    /// Tokio runtime), which stops when the last handle is dropped.
     pub fn changes(&self) -> PgChangeFeed {
+        let (outgoing, queued) = tokio::sync::mpsc::channel(PUBLISH_QUEUE);
+        tokio::spawn(publish_queued(self.pool.clone(), queued));
         PgChangeFeed {
             pool: self.pool.clone(),
+            outgoing,
         }
     }
 }
 
+/// Sends what [`PgChangeFeed::publish`] queued: whatever has queued meanwhile, in one
+/// statement (a change that commits sends no round trip of its own). A failure loses only
+/// those announcements, which delays remote waiters until their next re-read, so it is logged.
+async fn publish_queued(pool: PgPool, mut queued: tokio::sync::mpsc::Receiver<String>) {
+    let mut ids = Vec::with_capacity(PUBLISH_BATCH);
+    while queued.recv_many(&mut ids, PUBLISH_BATCH).await > 0 {
+        ids.sort_unstable();
+        ids.dedup();
+        let sent = sqlx::query(sql::NOTIFY_CHANGES)
+            .bind(CHANGES_CHANNEL)
+            .bind(&ids)
+            .execute(&pool)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %crate::telemetry::ErrorChain(&e), approvals = ids.len(), "could not announce approval changes to other replicas");
+        }
+        ids.clear();
+    }
+}
+
 /// Cross-replica wake-ups through `LISTEN`/`NOTIFY`: an approval changed on one replica
-/// wakes its waiters on every replica within a round trip.
+/// wakes its waiters on every replica within a round trip or two.
 #[derive(Debug, Clone)]
 pub struct PgChangeFeed {
     pool: PgPool,
+    /// To the publisher task ([`publish_queued`]).
+    outgoing: tokio::sync::mpsc::Sender<String>,
 }
 
 #[async_trait::async_trait]
 impl super::ChangeFeed for PgChangeFeed {
+    /// Queues the announcement: the publisher sends it with whatever else is queued.
     async fn publish(&self, approval_id: &str) -> Result<(), StoreError> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANGES_CHANNEL)
-            .bind(approval_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.outgoing
+            .send(approval_id.to_owned())
+            .await
+            .map_err(|_| StoreError::Commit(super::CommitError::Closed))
     }
 
     async fn subscribe(&self) -> Result<tokio::sync::mpsc::Receiver<String>, StoreError> {

@@ -143,12 +143,39 @@ pub(super) const EXPIRE_APPROVALS: &str = concat!(
 pub(super) const COUNT_PENDING: &str =
     "SELECT COUNT(*) AS n FROM approvals WHERE state = 'pending' AND expires_at > $1";
 
-/// PostgreSQL: holds, until the transaction ends, the lock on opening approvals for subject
-/// $1 (a transaction-scoped advisory lock in tollgate's own key class, `tlgt`; two subjects
-/// whose hashes collide only queue behind each other). The pending quota's count and insert
-/// then act as one step across replicas and concurrent transactions. SQLite needs none: its
-/// write transaction holds the whole database.
-pub(super) const LOCK_SUBJECT: &str = "SELECT pg_advisory_xact_lock(1953261428, hashtext($1))";
+/// The locks a backend takes by statement, each held until the transaction ends. PostgreSQL
+/// locks rows, so concurrent transactions (two replicas, or two group commits of one) need
+/// them; SQLite's write transaction holds the whole database and needs none.
+///
+/// Every writing transaction takes its locks in one order, so none can wait for another in a
+/// cycle: approval rows (by id), then capability rows (by id), then subjects' quotas, and
+/// the audit chain's head last of all, just before the commit (see `Change::lock_order`).
+pub(super) struct RowLocks {
+    /// Opening approvals for subject $1: the pending quota's count and insert then act as
+    /// one step.
+    pub(super) subject: Option<&'static str>,
+    /// The rows the expiry sweep at $1 will expire, approvals then capabilities, each in id
+    /// order (an `UPDATE` locks in whatever order it scans).
+    pub(super) due: Option<[&'static str; 2]>,
+}
+
+/// No statement locks: SQLite.
+pub(super) const NO_ROW_LOCKS: RowLocks = RowLocks {
+    subject: None,
+    due: None,
+};
+
+/// PostgreSQL's. The subject's is a transaction-scoped advisory lock in tollgate's own key
+/// class (`tlgt`); two subjects whose hashes collide only queue behind each other.
+pub(super) const PG_ROW_LOCKS: RowLocks = RowLocks {
+    subject: Some("SELECT pg_advisory_xact_lock(1953261428, hashtext($1))"),
+    due: Some([
+        "SELECT id FROM approvals WHERE state = 'pending' AND expires_at <= $1 \
+         ORDER BY id FOR UPDATE",
+        "SELECT id FROM capabilities WHERE state = 'issued' AND expires_at <= $1 \
+         ORDER BY id FOR UPDATE",
+    ]),
+};
 
 /// One subject's pending approvals still in time: $1 subject, $2 now.
 pub(super) const COUNT_PENDING_OF: &str = "SELECT COUNT(*) AS n FROM approvals \
@@ -177,12 +204,20 @@ pub(super) const CAPABILITY_BY_ID: &str = concat!(
 pub(super) const REDEEM: &str = "UPDATE capabilities SET state = 'redeemed', redeemed_at = $3 \
      WHERE id = $1 AND state = 'issued' AND expires_at > $3 AND request_hash = $2";
 
-/// The savepoint each change of a shared transaction runs in (see `change_ops.rs`), released
-/// when it applies and rolled back to (then released) when it does not.
+/// The savepoint each change of a shared transaction runs in (see `change_ops.rs`).
 pub(super) const SAVEPOINT: &str = "SAVEPOINT change";
-pub(super) const RELEASE_SAVEPOINT: &str = "RELEASE SAVEPOINT change";
-pub(super) const ROLLBACK_TO_SAVEPOINT: &str =
-    "ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change";
+
+/// Ends a change's savepoint: released when the change applied (`kept`), rolled back to when
+/// it did not; with `another` change to come, that change's savepoint begins in the same round
+/// trip (a savepoint rolled back to stays open, ready for it).
+pub(super) const fn end_savepoint(kept: bool, another: bool) -> &'static str {
+    match (kept, another) {
+        (true, true) => "RELEASE SAVEPOINT change; SAVEPOINT change",
+        (true, false) => "RELEASE SAVEPOINT change",
+        (false, true) => "ROLLBACK TO SAVEPOINT change",
+        (false, false) => "ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change",
+    }
+}
 /// Every column of an audit record, in insert order.
 macro_rules! audit_columns {
     () => {
@@ -258,12 +293,25 @@ pub(super) const INSERT_NOTIFY_EVENT: &str = "INSERT INTO notify_events \
      (id, kind, approval_id, at, body, routed) VALUES ($1, $2, $3, $4, $5, $6) \
      ON CONFLICT (id) DO NOTHING";
 
+/// [`INSERT_NOTIFY_EVENT`] for many rows: the bulk insert builder's head, then
+/// [`ON_CONFLICT_ID_DO_NOTHING`] after the rows.
+pub(super) const INSERT_NOTIFY_EVENTS_PREFIX: &str =
+    "INSERT INTO notify_events (id, kind, approval_id, at, body, routed) ";
+pub(super) const ON_CONFLICT_ID_DO_NOTHING: &str = " ON CONFLICT (id) DO NOTHING";
+
 /// Events whose deliveries do not exist yet, oldest first: $1 false, $2 limit.
 pub(super) const UNROUTED_EVENTS: &str = "SELECT id, kind, approval_id, at, body \
      FROM notify_events WHERE routed = $1 ORDER BY at, id LIMIT $2";
 
 /// $1 id, $2 true.
 pub(super) const MARK_ROUTED: &str = "UPDATE notify_events SET routed = $2 WHERE id = $1";
+
+/// PostgreSQL: announces on channel $1 every approval id in the array $2.
+pub(super) const NOTIFY_CHANGES: &str = "SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id";
+
+/// PostgreSQL: [`MARK_ROUTED`] for every id in the array $1.
+pub(super) const MARK_ALL_ROUTED: &str =
+    "UPDATE notify_events SET routed = true WHERE id = ANY($1)";
 
 /// A delivery of an event to a channel, unless it exists: $1 event, $2 channel, $3 approval,
 /// $4 kind, $5 at, $6 first attempt.

@@ -291,7 +291,12 @@ async fn passive_checkpoint(pool: &SqlitePool) -> Result<(i64, i64, i64), sqlx::
         .await
 }
 
-store_backend!(SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE", None);
+store_backend!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "BEGIN IMMEDIATE",
+    crate::store::sql::NO_ROW_LOCKS
+);
 
 /// The group commit's transactions run on the writer thread, not the pool.
 #[async_trait::async_trait]

@@ -688,12 +688,12 @@ mod batch_ops {
         Ok(conn.execute_batch(sql::SAVEPOINT)?)
     }
 
-    pub(super) async fn release_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
-        Ok(conn.execute_batch(sql::RELEASE_SAVEPOINT)?)
-    }
-
-    pub(super) async fn rollback_to_savepoint(conn: &mut Conn) -> Result<(), StoreError> {
-        Ok(conn.execute_batch(sql::ROLLBACK_TO_SAVEPOINT)?)
+    pub(super) async fn end_savepoint(
+        conn: &mut Conn,
+        kept: bool,
+        another: bool,
+    ) -> Result<(), StoreError> {
+        Ok(conn.execute_batch(sql::end_savepoint(kept, another))?)
     }
 
     /// Inserts the capabilities minted for ALLOW answers, one prepared statement run per row
@@ -717,7 +717,7 @@ mod audit_ops {
     use crate::store::{sql, StoreError};
 
     /// Locks (SQLite: the write lock is held already) and reads the chain head.
-    pub(super) async fn lock_head(conn: &mut Conn) -> Result<(i64, String), StoreError> {
+    async fn lock_head(conn: &mut Conn) -> Result<(i64, String), StoreError> {
         let head = query(conn, sql::LOCK_AUDIT_HEAD, &[], |r| {
             Ok((r.get("seq")?, r.get("hash")?))
         })?;
@@ -727,20 +727,16 @@ mod audit_ops {
         })
     }
 
-    /// Chains `events` after `head` (or the head it reads), stores them with their
-    /// notifications, and moves the head: the sqlx backends' `append_at`.
-    pub(super) async fn append_at(
+    /// Chains `events` after the head, stores them with their notifications, and moves the
+    /// head: the sqlx backends' `append`.
+    pub(super) async fn append(
         conn: &mut Conn,
-        head: Option<(i64, String)>,
         events: &[AuditEvent],
     ) -> Result<Vec<AuditRecord>, StoreError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let head = match head {
-            Some(head) => head,
-            None => lock_head(conn).await?,
-        };
+        let head = lock_head(conn).await?;
         let records = crate::store::audit_ops::chain_after(head, events)?;
         for r in &records {
             let e = &r.event;

@@ -621,3 +621,70 @@ async fn grouped_postgres_pending_quota_holds_across_two_handles() {
     .await;
     drop_schema(&url, &schema).await;
 }
+
+/// Attack: two replicas, each with several shared transactions open at once, review the same
+/// approvals at the same moment, queued in clashing orders (one transaction would lock `a`
+/// then `b`, another `b` then `a`). No transaction may wait for another in a cycle: every
+/// review is answered (PostgreSQL's deadlock detector would fail a whole transaction and all
+/// its callers), each approval holds every review, and the chain stays one gap-free line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn grouped_postgres_replicas_never_deadlock_on_shared_approvals() {
+    let Some((first, url, schema)) = postgres_store().await else {
+        return;
+    };
+    let second: Arc<dyn Db> = Arc::new(postgres_handle(&url, &schema).await);
+    let (first, second) = (
+        super::grouped::GroupedDb::over(first),
+        super::grouped::GroupedDb::over(second),
+    );
+    const APPROVALS: usize = 6;
+    const REVIEWERS: usize = 24;
+    let mut ids = Vec::new();
+    for i in 0..APPROVALS {
+        let new = new_approval("agent:a", &format!("d-{i}"), "db.drop", 1 << 40);
+        ids.push(create(&first, &new).await.id);
+    }
+    // Reviewer r visits the approvals in its own rotation, forwards or backwards, so the
+    // queues of concurrent transactions hold the same rows in opposite orders.
+    let tasks: Vec<_> = (0..REVIEWERS)
+        .map(|r| {
+            let store = if r % 2 == 0 { &first } else { &second }.clone();
+            let mut order: Vec<String> = ids.clone();
+            order.rotate_left(r % APPROVALS);
+            if r % 4 >= 2 {
+                order.reverse();
+            }
+            tokio::spawn(async move {
+                let reviews = order.into_iter().map(|id| {
+                    let store = store.clone();
+                    async move {
+                        let review =
+                            review(&id, &format!("user:r{r}"), ReviewVerdict::Approve, 2_000);
+                        let audit = [super::audit::event(
+                            tollgate::domain::AuditKind::ApprovalReviewed,
+                            "agent:a",
+                            "db.drop",
+                            2_000,
+                        )];
+                        store.add_review(&review, None, &audit).await
+                    }
+                });
+                futures::future::join_all(reviews).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        for outcome in task.await.unwrap() {
+            assert!(
+                matches!(outcome, Ok(ReviewOutcome::Recorded(_))),
+                "a review was not answered as recorded: {outcome:?}"
+            );
+        }
+    }
+    for id in &ids {
+        assert_eq!(first.reviews(id).await.unwrap().len(), REVIEWERS, "{id}");
+    }
+    let chain = super::audit::whole_chain(&first).await;
+    assert_eq!(chain.len(), APPROVALS * REVIEWERS);
+    drop_schema(&url, &schema).await;
+}

@@ -147,6 +147,10 @@ impl BatchStore for GroupedDb {
     ) -> Result<Committed, StoreError> {
         self.inner.commit_all(changes, batch).await
     }
+
+    fn commits_in_flight(&self) -> usize {
+        self.inner.commits_in_flight()
+    }
 }
 
 #[async_trait]
