@@ -10,9 +10,12 @@
 //! - `flow_concurrent16/<store>`: 16 flows in flight on one channel; read the throughput as
 //!   flows per second.
 //!
-//! `<store>` is `sqlite` (a WAL file in a temp data dir, `synchronous = FULL`) and `postgres`
+//! `<store>` is `sqlite` (a WAL file in a temp data dir, `synchronous = FULL`), `postgres`
 //! (`TOLLGATE_TEST_POSTGRES_URL`, in a fresh `bench_*` database dropped afterwards; without the
-//! URL it prints SKIPPED and only SQLite runs, unless `TOLLGATE_REQUIRE_POSTGRES=1`).
+//! URL it prints SKIPPED and only SQLite runs, unless `TOLLGATE_REQUIRE_POSTGRES=1`) and
+//! `postgres_2_replicas`: two servers on one fresh database, sharing the capability and audit
+//! keys, each flow's steps alternating between them (as a load balancer spreads them), so
+//! every step reads what the other replica committed.
 //!
 //! Run:
 //! ```text
@@ -67,39 +70,59 @@ approval contains {"groups": ["sre"], "quorum": 2, "ttl": "15m", "capability_ttl
 #[derive(Clone)]
 enum Backend {
     Sqlite,
-    /// The URL to derive a fresh database from.
-    Postgres(String),
+    /// The URL to derive a fresh database from, and how many replicas serve it.
+    Postgres(String, usize),
 }
 
 impl Backend {
     fn name(&self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
-            Backend::Postgres(_) => "postgres",
+            Backend::Postgres(_, 1) => "postgres",
+            Backend::Postgres(..) => "postgres_2_replicas",
         }
     }
 }
 
 /// A running server and what to clean up.
 struct Harness {
-    server: TestServer,
+    /// One server, or the replicas (each flow alternates between them).
+    servers: Vec<TestServer>,
     /// Request ids are `<run>-<n>`: unique across runs on a database that is kept.
     run: String,
     next: AtomicU64,
     /// (base URL, database) to drop when done.
     pg_database: Option<(String, String)>,
+    /// The shared key files, removed when done.
+    _keys: tempfile::TempDir,
 }
 
 impl Harness {
     async fn start(backend: &Backend) -> Self {
-        let (store_url, pg_database) = match backend {
-            Backend::Sqlite => (None, None),
-            Backend::Postgres(base) => {
+        let (store_url, pg_database, replicas) = match backend {
+            Backend::Sqlite => (None, None, 1),
+            Backend::Postgres(base, replicas) => {
                 let (url, db) = fresh_database(base).await;
-                (Some(url), Some((base.clone(), db)))
+                (Some(url), Some((base.clone(), db)), *replicas)
             }
         };
-        let server = common::start(policy_file(POLICY), |config| {
+        // The replicas' shared keys: the first server writes them, the others read them.
+        let keys = tempfile::tempdir().unwrap();
+        let mut servers = Vec::new();
+        for _ in 0..replicas {
+            servers.push(Self::server(store_url.clone(), keys.path()).await);
+        }
+        Self {
+            servers,
+            _keys: keys,
+            run: uuid::Uuid::now_v7().simple().to_string(),
+            next: AtomicU64::new(0),
+            pg_database,
+        }
+    }
+
+    async fn server(store_url: Option<String>, keys: &std::path::Path) -> TestServer {
+        common::start(policy_file(POLICY), |config| {
             config.auth = static_tokens(vec![
                 identity("agent", "agent:deployer", "agent", &[]),
                 identity("sre1", "user:sre1", "user", &["sre"]),
@@ -112,16 +135,17 @@ impl Harness {
                 ),
             ]);
             config.store.url = store_url;
+            config.capability_key_file = Some(keys.join("capability.paserk"));
+            config.audit.key_file = Some(keys.join("audit.paserk"));
             config.audit.durability = durability();
             config.rate_limits = unthrottled();
         })
-        .await;
-        Self {
-            server,
-            run: uuid::Uuid::now_v7().simple().to_string(),
-            next: AtomicU64::new(0),
-            pg_database,
-        }
+        .await
+    }
+
+    /// The channels a flow uses, one per replica.
+    fn channels(&self) -> Vec<Channel> {
+        self.servers.iter().map(|s| s.channel.clone()).collect()
     }
 
     fn request_id(&self) -> String {
@@ -129,7 +153,9 @@ impl Harness {
     }
 
     async fn stop(self) {
-        self.server.stop().await;
+        for server in self.servers {
+            server.stop().await;
+        }
         if let Some((base, db)) = self.pg_database {
             let mut admin = PgConnection::connect(&base).await.unwrap();
             sqlx::query(AssertSqlSafe(format!(
@@ -224,12 +250,17 @@ fn drop_request(request_id: &str, bound: bool) -> pb::AuthorizeRequest {
     }
 }
 
-/// One complete flow; panics at the first step that does not answer as it should.
-async fn flow(channel: Channel, request_id: String) {
-    let mut authorizer = AuthorizerClient::new(channel.clone());
-    let mut approvals = ApprovalsClient::new(channel);
+/// One complete flow; panics at the first step that does not answer as it should. Step `n`
+/// goes to `channels[(first + n) % len]`: with replicas, every step after the first reads
+/// what another replica committed.
+async fn flow(channels: Vec<Channel>, first: usize, request_id: String) {
+    let mut step = first;
+    let mut next = || {
+        step += 1;
+        channels[(step - 1) % channels.len()].clone()
+    };
 
-    let r = authorizer
+    let r = AuthorizerClient::new(next())
         .authorize(as_user("agent", drop_request(&request_id, false)))
         .await
         .expect("Authorize")
@@ -242,7 +273,7 @@ async fn flow(channel: Channel, request_id: String) {
         ("sre1", ApprovalState::Pending),
         ("sre2", ApprovalState::Approved),
     ] {
-        let a = approvals
+        let a = ApprovalsClient::new(next())
             .approve(as_user(
                 who,
                 pb::ApproveRequest {
@@ -258,7 +289,7 @@ async fn flow(channel: Channel, request_id: String) {
         assert_eq!(a.state(), expect, "after {who}");
     }
 
-    let approved = approvals
+    let approved = ApprovalsClient::new(next())
         .get_approval(as_user(
             "agent",
             pb::GetApprovalRequest {
@@ -274,7 +305,7 @@ async fn flow(channel: Channel, request_id: String) {
         "no capability for the requester"
     );
 
-    let redeemed = approvals
+    let redeemed = ApprovalsClient::new(next())
         .redeem_capability(as_user(
             "executor",
             pb::RedeemCapabilityRequest {
@@ -293,7 +324,10 @@ async fn flow(channel: Channel, request_id: String) {
 fn backends() -> Vec<Backend> {
     let mut out = vec![Backend::Sqlite];
     match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => out.push(Backend::Postgres(url)),
+        Ok(url) if !url.is_empty() => {
+            out.push(Backend::Postgres(url.clone(), 1));
+            out.push(Backend::Postgres(url, 2));
+        }
         _ => {
             if std::env::var("TOLLGATE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
                 panic!("TOLLGATE_REQUIRE_POSTGRES=1 but TOLLGATE_TEST_POSTGRES_URL is not set");
@@ -336,7 +370,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.sample_size(20);
     per_backend(&rt, &backends, &mut group, |rt, h, b| {
-        b.iter(|| rt.block_on(flow(h.server.channel.clone(), h.request_id())))
+        b.iter(|| rt.block_on(flow(h.channels(), 0, h.request_id())))
     });
     group.finish();
 
@@ -351,7 +385,7 @@ fn bench(c: &mut Criterion) {
                 let start = Instant::now();
                 for _ in 0..iters {
                     let flows: Vec<_> = (0..CONCURRENCY)
-                        .map(|_| tokio::spawn(flow(h.server.channel.clone(), h.request_id())))
+                        .map(|i| tokio::spawn(flow(h.channels(), i, h.request_id())))
                         .collect();
                     for f in flows {
                         f.await.expect("flow completes");

@@ -249,8 +249,10 @@ def small_sections(res: Results) -> list[str]:
         else:
             out += [
                 "",
-                "PostgreSQL: the server at TOLLGATE_TEST_POSTGRES_URL, one tollgate; `scripts/pg.sh` runs it"
-                " with fsync off, so its numbers are not durable-commit numbers.",
+                "PostgreSQL: the server at TOLLGATE_TEST_POSTGRES_URL; `postgres` is one tollgate,"
+                " `postgres_2_replicas` two on one database (sharing their keys), each flow's steps"
+                " alternating between them. `scripts/pg.sh` runs PostgreSQL with fsync off, so its"
+                " numbers are not durable-commit numbers.",
             ]
         out += [""]
     rules = [r for r in res.loads if r.get("section") == "rules"]

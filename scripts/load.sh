@@ -17,7 +17,8 @@
 #              verified first (ALLOW, and a PII variant denied); same levels
 #   flow       the full approval flow (benches/approval_flow.rs: Authorize -> 2 Approve ->
 #              GetApproval -> Redeem), flows/s at 16 in flight, SQLite per mode, PostgreSQL
-#              too when TOLLGATE_TEST_POSTGRES_URL is set (cargo bench builds the bench profile
+#              (one replica, and two on one database) too when TOLLGATE_TEST_POSTGRES_URL is
+#              set (cargo bench builds the bench profile
 #              once: a second optimised build of the crate, even with --no-build)
 #   rules      read throughput with the shipped bundle + 0, 10, 100, 1,000 generated deny rules
 #              that never fire for a read (first mode, --rules-levels)
@@ -262,7 +263,7 @@ if section flow; then
       bench_fail "flow ($mode): the approval flow bench failed (a flow step answered wrongly?)"
       continue
     fi
-    for store in sqlite postgres; do
+    for store in sqlite postgres postgres_2_replicas; do
       est="$TARGET_DIR/criterion/flow_concurrent16/$store/new/estimates.json"
       [ -f "$est" ] || continue
       fps="$(python3 scripts/bench_tools.py criterion "$est" --elements 16)"
