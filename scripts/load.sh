@@ -17,9 +17,9 @@
 #              verified first (ALLOW, and a PII variant denied); same levels
 #   flow       the full approval flow (benches/approval_flow.rs: Authorize -> 2 Approve ->
 #              GetApproval -> Redeem), flows/s at 16 in flight, SQLite per mode, PostgreSQL
-#              (one replica, and two on one database) too when TOLLGATE_TEST_POSTGRES_URL is
-#              set (cargo bench builds the bench profile
-#              once: a second optimised build of the crate, even with --no-build)
+#              (one replica, and two on one database) too when TOLLGATE_TEST_POSTGRES_URL
+#              is set (cargo bench builds the bench profile once: a second optimised build
+#              of the crate, even with --no-build)
 #   rules      read throughput with the shipped bundle + 0, 10, 100, 1,000 generated deny rules
 #              that never fire for a read (first mode, --rules-levels)
 #   pending    read and export with 0, then 100,000 pending approvals in the store (first mode)
