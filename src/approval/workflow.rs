@@ -173,9 +173,14 @@ impl Workflow {
     /// Shares changes with other replicas through `feed` and wakes local waiters for theirs.
     pub async fn with_feed(mut self, feed: Arc<dyn ChangeFeed>) -> Result<Self, WorkflowError> {
         let mut remote = feed.subscribe().await?;
-        let local = self.changes.clone();
+        // Weak: once the workflow is gone, the next change ends this task and with it the
+        // feed's subscription.
+        let local = self.changes.downgrade();
         tokio::spawn(async move {
             while let Some(id) = remote.recv().await {
+                let Some(local) = local.upgrade() else {
+                    return;
+                };
                 // No local waiters is fine.
                 let _ = local.send(id);
             }

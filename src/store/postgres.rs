@@ -4,6 +4,8 @@
 //! which PostgreSQL re-checks against the latest committed row after waiting for a concurrent
 //! writer, so exactly one replica's compare-and-set succeeds.
 
+use std::time::Duration;
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -277,6 +279,11 @@ super::change_ops::commit_ops!();
 /// The PostgreSQL channel replicas announce approval changes on.
 pub const CHANGES_CHANNEL: &str = "tollgate_approval_changes";
 
+/// The change feed's first pause before reconnecting, doubled per failed attempt up to
+/// [`FEED_RETRY_MAX`].
+const FEED_RETRY_MIN: Duration = Duration::from_millis(50);
+const FEED_RETRY_MAX: Duration = Duration::from_secs(2);
+
 /// Announcements queued for the publisher before a caller waits to queue more.
 const PUBLISH_QUEUE: usize = 4096;
 
@@ -340,19 +347,25 @@ impl super::ChangeFeed for PgChangeFeed {
         listener.listen(CHANGES_CHANNEL).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         tokio::spawn(async move {
+            let mut retry = Duration::ZERO;
             loop {
                 match listener.recv().await {
                     Ok(n) => {
+                        retry = Duration::ZERO;
                         if tx.send(n.payload().to_string()).await.is_err() {
                             return;
                         }
                     }
                     // The listener reconnects on the next recv; notifications sent while it
-                    // was away are lost, so waiters also re-read at their deadlines.
+                    // was away are lost, so waiters also re-read at their deadlines. A failed
+                    // reconnect fails the recv at once: without a pause between attempts, a
+                    // database that is down (or gone) kept a core busy and the log flooded.
                     Err(e) => {
-                        tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "approval change feed interrupted; reconnecting");
-                        if tx.is_closed() {
-                            return;
+                        retry = (retry * 2).clamp(FEED_RETRY_MIN, FEED_RETRY_MAX);
+                        tracing::warn!(error = %crate::telemetry::ErrorChain(&e), retry_ms = retry.as_millis() as u64, "approval change feed interrupted; reconnecting");
+                        tokio::select! {
+                            () = tokio::time::sleep(retry) => {}
+                            () = tx.closed() => return,
                         }
                     }
                 }
