@@ -7,12 +7,12 @@ use serde_json::json;
 use tollgate::domain::{
     ApprovalFilter, ApprovalState, CapabilityState, Page, ReviewOutcome, ReviewVerdict, UnixMillis,
 };
-use tollgate::store::{SqliteStore, StoreError};
+use tollgate::store::StoreError;
 
 use super::{Db, DbWrites as _};
 
 use super::{
-    capability, create, drop_schema, new_approval, postgres_handle, postgres_store, review,
+    capability, create, drop_schema, new_approval, review, two_postgres_handles, two_sqlite_handles,
 };
 
 pub(crate) async fn create_then_get_round_trips(store: Arc<dyn Db>) {
@@ -590,30 +590,25 @@ async fn pending_quota_holds_across_handles(first: Arc<dyn Db>, second: Arc<dyn 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_pending_quota_holds_across_two_handles() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tollgate.db");
-    let first = SqliteStore::open(&path).await.unwrap();
-    let second = SqliteStore::open(&path).await.unwrap();
-    pending_quota_holds_across_handles(Arc::new(first), Arc::new(second)).await;
+    let (first, second, _dir) = two_sqlite_handles().await;
+    pending_quota_holds_across_handles(first, second).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_pending_quota_holds_across_two_handles() {
-    let Some((first, url, schema)) = postgres_store().await else {
+    let Some((first, second, url, schema)) = two_postgres_handles().await else {
         return;
     };
-    let second = postgres_handle(&url, &schema).await;
-    pending_quota_holds_across_handles(first, Arc::new(second)).await;
+    pending_quota_holds_across_handles(first, second).await;
     drop_schema(&url, &schema).await;
 }
 
 /// The same through two group commits, as two replicas of the server run it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn grouped_postgres_pending_quota_holds_across_two_handles() {
-    let Some((first, url, schema)) = postgres_store().await else {
+    let Some((first, second, url, schema)) = two_postgres_handles().await else {
         return;
     };
-    let second: Arc<dyn Db> = Arc::new(postgres_handle(&url, &schema).await);
     pending_quota_holds_across_handles(
         super::grouped::GroupedDb::over(first),
         super::grouped::GroupedDb::over(second),
@@ -629,10 +624,9 @@ async fn grouped_postgres_pending_quota_holds_across_two_handles() {
 /// its callers), each approval holds every review, and the chain stays one gap-free line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn grouped_postgres_replicas_never_deadlock_on_shared_approvals() {
-    let Some((first, url, schema)) = postgres_store().await else {
+    let Some((first, second, url, schema)) = two_postgres_handles().await else {
         return;
     };
-    let second: Arc<dyn Db> = Arc::new(postgres_handle(&url, &schema).await);
     let (first, second) = (
         super::grouped::GroupedDb::over(first),
         super::grouped::GroupedDb::over(second),

@@ -8,7 +8,7 @@ use tollgate::store::{ApprovalStore as _, CapabilityStore as _, SqliteStore, Sto
 use super::{Db, DbWrites as _};
 
 use super::{
-    capability, create, drop_schema, new_approval, postgres_handle, postgres_store, review,
+    capability, create, drop_schema, new_approval, review, two_postgres_handles, two_sqlite_handles,
 };
 
 pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Db>) {
@@ -221,19 +221,15 @@ async fn redeem_once_across_handles(first: Arc<dyn Db>, second: Arc<dyn Db>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_redeems_once_across_two_handles() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tollgate.db");
-    let first = SqliteStore::open(&path).await.unwrap();
-    let second = SqliteStore::open(&path).await.unwrap();
-    redeem_once_across_handles(Arc::new(first), Arc::new(second)).await;
+    let (first, second, _dir) = two_sqlite_handles().await;
+    redeem_once_across_handles(first, second).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_redeems_once_across_two_handles() {
-    let Some((first, url, schema)) = postgres_store().await else {
+    let Some((first, second, url, schema)) = two_postgres_handles().await else {
         return;
     };
-    let second = postgres_handle(&url, &schema).await;
-    redeem_once_across_handles(first, Arc::new(second)).await;
+    redeem_once_across_handles(first, second).await;
     drop_schema(&url, &schema).await;
 }

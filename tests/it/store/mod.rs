@@ -65,6 +65,23 @@ pub(crate) async fn postgres_handle(url: &str, schema: &str) -> PostgresStore {
     PostgresStore::with_pool(pool).await.unwrap()
 }
 
+/// Two handles on one SQLite file, as two replicas (the directory keeps the file).
+pub(crate) async fn two_sqlite_handles() -> (Arc<dyn Db>, Arc<dyn Db>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let first = SqliteStore::open(&path).await.unwrap();
+    let second = SqliteStore::open(&path).await.unwrap();
+    (Arc::new(first), Arc::new(second), dir)
+}
+
+/// Two handles on one fresh PostgreSQL schema, as two replicas, with the URL and schema to
+/// drop afterwards; `None` as for [`postgres_store`].
+pub(crate) async fn two_postgres_handles() -> Option<(Arc<dyn Db>, Arc<dyn Db>, String, String)> {
+    let (first, url, schema) = postgres_store().await?;
+    let second = postgres_handle(&url, &schema).await;
+    Some((first, Arc::new(second), url, schema))
+}
+
 pub(crate) async fn drop_schema(url: &str, schema: &str) {
     let mut admin = PgConnection::connect(url).await.unwrap();
     sqlx::query(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
