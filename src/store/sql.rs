@@ -287,17 +287,32 @@ pub(super) const ALLOW_POLICY_ROLLBACK: &str =
 /// The health probe: a write that changes nothing, so a read-only or full disk fails it.
 pub(super) const PROBE: &str = "UPDATE policy_floor SET at = at WHERE id = 1";
 
-/// Enqueues an event that notifies (the audit append, in its transaction); an event already
-/// enqueued stays as it is: $1 id, $2 kind, $3 approval id, $4 at, $5 body.
-pub(super) const INSERT_NOTIFY_EVENT: &str = "INSERT INTO notify_events \
-     (id, kind, approval_id, at, body, routed) VALUES ($1, $2, $3, $4, $5, $6) \
-     ON CONFLICT (id) DO NOTHING";
+/// The head of a notification insert; the bulk insert builder pushes its rows after it.
+macro_rules! insert_notify_events {
+    () => {
+        "INSERT INTO notify_events (id, kind, approval_id, at, body, routed) "
+    };
+}
+/// What an insert of notifications ends with: an event already enqueued stays as it is.
+macro_rules! on_conflict_id_do_nothing {
+    () => {
+        " ON CONFLICT (id) DO NOTHING"
+    };
+}
+
+/// Enqueues one event that notifies (a reminder; the SQLite writer's append, row by row); an
+/// event already enqueued stays as it is: $1 id, $2 kind, $3 approval id, $4 at, $5 body,
+/// $6 routed.
+pub(super) const INSERT_NOTIFY_EVENT: &str = concat!(
+    insert_notify_events!(),
+    "VALUES ($1, $2, $3, $4, $5, $6)",
+    on_conflict_id_do_nothing!()
+);
 
 /// [`INSERT_NOTIFY_EVENT`] for many rows: the bulk insert builder's head, then
 /// [`ON_CONFLICT_ID_DO_NOTHING`] after the rows.
-pub(super) const INSERT_NOTIFY_EVENTS_PREFIX: &str =
-    "INSERT INTO notify_events (id, kind, approval_id, at, body, routed) ";
-pub(super) const ON_CONFLICT_ID_DO_NOTHING: &str = " ON CONFLICT (id) DO NOTHING";
+pub(super) const INSERT_NOTIFY_EVENTS_PREFIX: &str = insert_notify_events!();
+pub(super) const ON_CONFLICT_ID_DO_NOTHING: &str = on_conflict_id_do_nothing!();
 
 /// Events whose deliveries do not exist yet, oldest first: $1 false, $2 limit.
 pub(super) const UNROUTED_EVENTS: &str = "SELECT id, kind, approval_id, at, body \
