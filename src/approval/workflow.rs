@@ -310,19 +310,22 @@ impl Workflow {
             .ok_or_else(|| WorkflowError::NotFound(id.to_string()))
     }
 
-    /// The reviews of approval `id` so far, oldest first.
-    pub async fn reviews_of(&self, id: &str) -> Result<Vec<Review>, WorkflowError> {
-        Ok(self.approvals.reviews(id).await?)
+    /// The stored approval as of now with its reviews so far, oldest first, read together.
+    pub async fn get_reviewed(&self, id: &str) -> Result<(Approval, Vec<Review>), WorkflowError> {
+        self.approvals
+            .get_reviewed(id, self.now())
+            .await?
+            .ok_or_else(|| WorkflowError::NotFound(id.to_string()))
     }
 
-    /// `approval` with its reviews as `viewer` may see it: the capability only for the
-    /// requester.
+    /// `approval` with its `reviews` (read with it) as `viewer` may see it: the capability
+    /// only for the requester.
     pub async fn view_of(
         &self,
         approval: Approval,
+        reviews: Vec<Review>,
         viewer: Viewer,
     ) -> Result<ApprovalView, WorkflowError> {
-        let reviews = self.approvals.reviews(&approval.id).await?;
         let capability = if approval.state == ApprovalState::Approved && viewer.sees_capability() {
             self.capabilities
                 .get_capability(&approval.id, self.now())
@@ -336,8 +339,8 @@ impl Workflow {
 
     /// The approval `id` as `viewer` may see it.
     pub async fn view(&self, id: &str, viewer: Viewer) -> Result<ApprovalView, WorkflowError> {
-        let approval = self.get(id).await?;
-        self.view_of(approval, viewer).await
+        let (approval, reviews) = self.get_reviewed(id).await?;
+        self.view_of(approval, reviews, viewer).await
     }
 
     /// Up to `page.limit` approvals matching `filter` that `viewer_of` lets the caller see,

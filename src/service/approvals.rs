@@ -185,8 +185,12 @@ impl Tollgate {
     /// One approval, as `caller` may see it.
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<ApprovalView, ServiceError> {
         required("approval_id", id)?;
-        let (approval, viewer) = self.readable(caller, id).await?;
-        let view = self.inner.workflow.view_of(approval, viewer).await?;
+        let (approval, reviews, viewer) = self.readable(caller, id).await?;
+        let view = self
+            .inner
+            .workflow
+            .view_of(approval, reviews, viewer)
+            .await?;
         spans::record_approval(&Span::current(), &view);
         Ok(view)
     }
@@ -221,7 +225,7 @@ impl Tollgate {
         call: &Call,
     ) -> Result<ApprovalView, ServiceError> {
         required("approval_id", id)?;
-        let (approval, _) = self.readable(caller, id).await?;
+        let (approval, _, _) = self.readable(caller, id).await?;
         Roles::require_requester(caller, &approval, "cancel")?;
         let view = self
             .inner
@@ -240,8 +244,8 @@ impl Tollgate {
         let workflow = self.inner.workflow.clone();
         // Subscribe before the first read, so no change between the two is missed.
         let changes = workflow.subscribe();
-        let (approval, viewer) = self.readable(caller, id).await?;
-        let first = workflow.view_of(approval, viewer).await?;
+        let (approval, reviews, viewer) = self.readable(caller, id).await?;
+        let first = workflow.view_of(approval, reviews, viewer).await?;
         spans::record_approval(&Span::current(), &first);
         let (tx, rx) = mpsc::channel(8);
         let watcher = Watcher {
@@ -287,8 +291,8 @@ impl Tollgate {
     /// Approval `id` as a change `caller` may learn of, or `None` when it may not read it
     /// (or the read failed: logged, and nothing is said).
     async fn change_of(&self, caller: &Caller, id: &str) -> Option<ApprovalChange> {
-        let approval = match self.readable(caller, id).await {
-            Ok((approval, _)) => approval,
+        let (approval, reviews) = match self.readable(caller, id).await {
+            Ok((approval, reviews, _)) => (approval, reviews),
             Err(ServiceError::Workflow(crate::approval::WorkflowError::NotFound(_))) => {
                 return None
             }
@@ -298,7 +302,12 @@ impl Tollgate {
             }
         };
         // Only the reviews are read from the view; the capability is never looked at.
-        let view = match self.inner.workflow.view_of(approval, Viewer::Party).await {
+        let view = match self
+            .inner
+            .workflow
+            .view_of(approval, reviews, Viewer::Party)
+            .await
+        {
             Ok(view) => view,
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::ErrorChain(&e), approval.id = %id, "approval change not read; not announced");
@@ -353,27 +362,20 @@ impl Tollgate {
         Ok(redemption)
     }
 
-    /// The approval `id` and how much of it `caller` may see; an approval the caller may not
-    /// see reads as not found, so its existence is not disclosed either.
+    /// The approval `id` with its reviews (read together) and how much of it `caller` may
+    /// see; an approval the caller may not see reads as not found, so its existence is not
+    /// disclosed either.
     pub(super) async fn readable(
         &self,
         caller: &Caller,
         id: &str,
-    ) -> Result<(crate::domain::Approval, Viewer), ServiceError> {
-        let approval = self.inner.workflow.get(id).await?;
+    ) -> Result<(crate::domain::Approval, Vec<Review>, Viewer), ServiceError> {
+        let (approval, reviews) = self.inner.workflow.get_reviewed(id).await?;
         let (request, requirements) = self.inner.workflow.parse(&approval)?;
         let held = self.roles_of(caller);
         let parsed = (&request, requirements.as_slice());
-        let viewer = match Roles::viewer(caller, held, &approval, parsed, &[]) {
-            // Only a reviewer of record is left to find: its reviews are read for that alone.
-            None if held.contains(Role::Review) => {
-                let reviews = self.inner.workflow.reviews_of(id).await?;
-                Roles::viewer(caller, held, &approval, parsed, &reviews)
-            }
-            viewer => viewer,
-        };
-        match viewer {
-            Some(viewer) => Ok((approval, viewer)),
+        match Roles::viewer(caller, held, &approval, parsed, &reviews) {
+            Some(viewer) => Ok((approval, reviews, viewer)),
             None => Err(crate::approval::WorkflowError::NotFound(id.to_string()).into()),
         }
     }

@@ -125,6 +125,31 @@ macro_rules! approval_ops {
                 row.as_ref().map(approval).transpose()
             }
 
+            /// The approval `id` with its reviews, oldest first, read by one statement.
+            #[allow(
+                dead_code,
+                reason = "SQLite's point reads run on its reader thread (sqlite_writer.rs)"
+            )]
+            pub(super) async fn approval_with_reviews(
+                conn: &mut Conn,
+                id: &str,
+            ) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+                let rows = sqlx::query(sql::APPROVAL_WITH_REVIEWS)
+                    .bind(id)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let Some(first) = rows.first() else {
+                    return Ok(None);
+                };
+                let mut reviews = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    if row.try_get::<Option<String>, _>("reviewer_id")?.is_some() {
+                        reviews.push(review(row)?);
+                    }
+                }
+                Ok(Some((approval(first)?, reviews)))
+            }
+
             pub(super) async fn approval_by_key(
                 conn: &mut Conn,
                 subject_id: &str,

@@ -14,22 +14,25 @@ pub(super) fn chain_after(
     })
 }
 
-/// Generates `mod audit_ops` for database `$db`.
+/// Generates `mod audit_ops` for database `$db`, which runs data-modifying statements in
+/// `WITH` if `$writes_in_with` (`sql::PG_WRITES_IN_WITH`, `sql::SQLITE_WRITES_IN_WITH`).
 macro_rules! audit_ops {
-    ($db:ty) => {
+    ($db:ty, $writes_in_with:expr) => {
         /// The audit statements; each joins whatever transaction its connection is in.
         mod audit_ops {
             use sqlx::Row;
 
             use crate::domain::{
-                AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint, UnixMillis,
+                AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint, NotifyEvent,
+                UnixMillis,
             };
             use crate::store::{sql, StoreError};
 
             type Conn = <$db as sqlx::Database>::Connection;
             type DbRow = <$db as sqlx::Database>::Row;
 
-            /// Rows per INSERT: 18 binds each stays far below both databases' bind limits.
+            /// Rows per INSERT: 18 binds each (notifications 6) stays far below both
+            /// databases' bind limits, even with a statement's notifications and records.
             const ROWS_PER_INSERT: usize = 256;
 
             /// A stored record, read without trusting it: the indexed fields come from the
@@ -86,6 +89,10 @@ macro_rules! audit_ops {
             /// head stays locked until the caller's transaction ends. Call it last in a
             /// transaction: the head is the one lock every append shares, so it is taken after
             /// every other (`sql::RowLocks`) and held for as short a time as possible.
+            ///
+            /// Where the database runs writes in `WITH` (`$writes_in_with`: PostgreSQL), the
+            /// notifications, the records and the new head are one statement after the lock,
+            /// so the append costs two round trips however many records it stores.
             pub(super) async fn append(
                 conn: &mut Conn,
                 events: &[AuditEvent],
@@ -93,22 +100,55 @@ macro_rules! audit_ops {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
-                // Notifications commit or vanish with the records they announce; they need
-                // no seq, so they are written before the head is taken.
-                super::notify_ops::enqueue(conn, events).await?;
+                let notes: Vec<NotifyEvent> = events.iter().filter_map(NotifyEvent::of).collect();
+                let (notes_before, notes_with) = split_for_head(&notes);
+                // They need no seq, so they are written before the head is taken.
+                for chunk in notes_before.chunks(ROWS_PER_INSERT) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("");
+                    push_notes(&mut q, chunk);
+                    q.build().execute(&mut *conn).await?;
+                }
                 let head = lock_head(conn).await?;
                 let records = $crate::store::audit_ops::chain_after(head, events)?;
-                for chunk in records.chunks(ROWS_PER_INSERT) {
-                    insert(conn, chunk).await?;
+                let Some(last) = records.last() else {
+                    return Ok(records);
+                };
+                let (records_before, records_with) = split_for_head(&records);
+                for chunk in records_before.chunks(ROWS_PER_INSERT) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("");
+                    push_records(&mut q, chunk);
+                    q.build().execute(&mut *conn).await?;
                 }
-                if let Some(last) = records.last() {
-                    sqlx::query(sql::SET_AUDIT_HEAD)
-                        .bind(last.seq)
-                        .bind(&last.hash)
-                        .execute(&mut *conn)
-                        .await?;
+                let mut q = sqlx::QueryBuilder::<$db>::new("");
+                let mut with = "WITH ";
+                if !notes_with.is_empty() {
+                    q.push(with).push("notes AS (");
+                    push_notes(&mut q, notes_with);
+                    q.push(") ");
+                    with = ", ";
                 }
+                if !records_with.is_empty() {
+                    q.push(with).push("records AS (");
+                    push_records(&mut q, records_with);
+                    q.push(") ");
+                }
+                q.push("UPDATE audit_head SET seq = ")
+                    .push_bind(last.seq)
+                    .push(", hash = ")
+                    .push_bind(last.hash.clone())
+                    .push(" WHERE id = 1");
+                q.build().execute(&mut *conn).await?;
                 Ok(records)
+            }
+
+            /// `rows` as (those inserted on their own, those inserted by the head's update):
+            /// with writes in `WITH`, the last statement's share rides with the head.
+            fn split_for_head<T>(rows: &[T]) -> (&[T], &[T]) {
+                if $writes_in_with {
+                    rows.split_at(rows.len().saturating_sub(1) / ROWS_PER_INSERT * ROWS_PER_INSERT)
+                } else {
+                    (rows, &[])
+                }
             }
 
             /// Locks the chain head until the transaction ends (see `append`) and reads it.
@@ -119,9 +159,25 @@ macro_rules! audit_ops {
                 Ok((head.try_get("seq")?, head.try_get("hash")?))
             }
 
-            async fn insert(conn: &mut Conn, records: &[AuditRecord]) -> Result<(), StoreError> {
-                let mut builder = sqlx::QueryBuilder::<$db>::new(sql::INSERT_AUDIT_PREFIX);
-                builder.push_values(records, |mut b, r| {
+            /// An insert of `notes` (at most [`ROWS_PER_INSERT`]); one already enqueued stays
+            /// as it is.
+            fn push_notes(q: &mut sqlx::QueryBuilder<$db>, notes: &[NotifyEvent]) {
+                q.push(sql::INSERT_NOTIFY_EVENTS_PREFIX);
+                q.push_values(notes, |mut b, n| {
+                    b.push_bind(n.id.clone())
+                        .push_bind(n.kind.as_str())
+                        .push_bind(n.approval_id.clone())
+                        .push_bind(n.at.0)
+                        .push_bind(n.body.to_string())
+                        .push_bind(false);
+                });
+                q.push(sql::ON_CONFLICT_ID_DO_NOTHING);
+            }
+
+            /// An insert of `records` (at most [`ROWS_PER_INSERT`]).
+            fn push_records(q: &mut sqlx::QueryBuilder<$db>, records: &[AuditRecord]) {
+                q.push(sql::INSERT_AUDIT_PREFIX);
+                q.push_values(records, |mut b, r| {
                     let e = &r.event;
                     b.push_bind(r.seq)
                         .push_bind(e.id.clone())
@@ -142,8 +198,6 @@ macro_rules! audit_ops {
                         .push_bind(r.prev_hash.clone())
                         .push_bind(r.hash.clone());
                 });
-                builder.build().execute(&mut *conn).await?;
-                Ok(())
             }
 
             pub(super) async fn head(conn: &mut Conn) -> Result<(i64, String), StoreError> {

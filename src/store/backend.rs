@@ -8,11 +8,12 @@
 //! audit append last, just before the commit.
 
 /// Implements the store traits for `$store` (a struct with a `pool: Pool<$db>` field) over
-/// database `$db`, starting write transactions with `$begin` and taking the statement locks
-/// `$locks` (a `sql::RowLocks`).
+/// database `$db`, starting write transactions with `$begin`, taking the statement locks
+/// `$locks` (a `sql::RowLocks`) and appending to the audit log in one statement if
+/// `$writes_in_with` (see `audit_ops!`).
 macro_rules! store_backend {
-    ($store:ty, $db:ty, $begin:expr, $locks:expr) => {
-        $crate::store::audit_ops::audit_ops!($db);
+    ($store:ty, $db:ty, $begin:expr, $locks:expr, $writes_in_with:expr) => {
+        $crate::store::audit_ops::audit_ops!($db, $writes_in_with);
 
         $crate::store::approval_ops::approval_ops!($db, $locks);
 
@@ -74,6 +75,18 @@ macro_rules! store_backend {
             ) -> Result<Option<$crate::domain::Approval>, $crate::store::StoreError> {
                 let found = self.read_approval(id).await?;
                 Ok(found.map(|a| a.observed_at(now)))
+            }
+
+            async fn get_reviewed(
+                &self,
+                id: &str,
+                now: $crate::domain::UnixMillis,
+            ) -> Result<
+                Option<($crate::domain::Approval, Vec<$crate::domain::Review>)>,
+                $crate::store::StoreError,
+            > {
+                let found = self.read_reviewed(id).await?;
+                Ok(found.map(|(a, reviews)| (a.observed_at(now), reviews)))
             }
 
             async fn list_approvals(

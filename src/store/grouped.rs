@@ -77,6 +77,14 @@ impl ApprovalStore for Grouped {
         self.approvals.get_approval(id, now).await
     }
 
+    async fn get_reviewed(
+        &self,
+        id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+        self.approvals.get_reviewed(id, now).await
+    }
+
     async fn list_approvals(
         &self,
         filter: &ApprovalFilter,

@@ -193,6 +193,14 @@ pub trait ApprovalStore: Send + Sync + std::fmt::Debug {
     async fn get_approval(&self, id: &str, now: UnixMillis)
         -> Result<Option<Approval>, StoreError>;
 
+    /// The approval with this id, observed at `now`, with every review of it, oldest first:
+    /// read together, as of one moment (one statement, so one round trip to a server).
+    async fn get_reviewed(
+        &self,
+        id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<(Approval, Vec<Review>)>, StoreError>;
+
     /// Approvals matching `filter`, observed at `now`, in id order, with their reviews and
     /// capabilities: one call however many rows, never one read per row.
     async fn list_approvals(

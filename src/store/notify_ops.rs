@@ -27,33 +27,6 @@ macro_rules! notify_ops {
                 }
             }
 
-            /// Writes the notification of each event that calls for one, many rows per
-            /// statement (an event already enqueued stays as it is). Called by the audit append,
-            /// so the notification commits or vanishes with its audit record.
-            pub(super) async fn enqueue(
-                conn: &mut Conn,
-                events: &[crate::domain::AuditEvent],
-            ) -> Result<(), StoreError> {
-                // Six columns a row: far below either database's limit on parameters.
-                const ROWS: usize = 256;
-                let notes: Vec<NotifyEvent> = events.iter().filter_map(NotifyEvent::of).collect();
-                for chunk in notes.chunks(ROWS) {
-                    let mut builder =
-                        sqlx::QueryBuilder::<$db>::new(sql::INSERT_NOTIFY_EVENTS_PREFIX);
-                    builder.push_values(chunk, |mut b, n| {
-                        b.push_bind(n.id.clone())
-                            .push_bind(n.kind.as_str())
-                            .push_bind(n.approval_id.clone())
-                            .push_bind(n.at.0)
-                            .push_bind(n.body.to_string())
-                            .push_bind(false);
-                    });
-                    builder.push(sql::ON_CONFLICT_ID_DO_NOTHING);
-                    builder.build().execute(&mut *conn).await?;
-                }
-                Ok(())
-            }
-
             pub(super) async fn insert_event(
                 conn: &mut Conn,
                 n: &NotifyEvent,

@@ -147,6 +147,11 @@ impl PostgresStore {
         ops::approval_by_id(&mut *self.pool.acquire().await?, id).await
     }
 
+    /// The approval `id` with its reviews, by one statement.
+    async fn read_reviewed(&self, id: &str) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+        ops::approval_with_reviews(&mut *self.pool.acquire().await?, id).await
+    }
+
     /// The reviews of approval `approval_id`.
     async fn read_reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError> {
         ops::reviews_of(&mut *self.pool.acquire().await?, approval_id).await
@@ -190,7 +195,13 @@ impl PostgresStore {
     }
 }
 
-store_backend!(PostgresStore, sqlx::Postgres, "BEGIN", sql::PG_ROW_LOCKS);
+store_backend!(
+    PostgresStore,
+    sqlx::Postgres,
+    "BEGIN",
+    sql::PG_ROW_LOCKS,
+    sql::PG_WRITES_IN_WITH
+);
 
 #[async_trait::async_trait]
 impl super::BatchStore for PostgresStore {

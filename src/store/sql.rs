@@ -115,6 +115,18 @@ pub(super) const REVIEWS_OF: &str = concat!(
     " FROM reviews WHERE approval_id = $1 ORDER BY reviewed_at, reviewer_id"
 );
 
+/// The approval `$1` with its reviews, oldest first, in one statement so both are as of one
+/// moment: a row per review, or one row with the review columns NULL when there is none. (The
+/// two tables share no column name.)
+pub(super) const APPROVAL_WITH_REVIEWS: &str = concat!(
+    "SELECT ",
+    approval_select_columns!(),
+    ", ",
+    review_columns!(),
+    " FROM approvals LEFT JOIN reviews ON reviews.approval_id = approvals.id \
+     WHERE approvals.id = $1 ORDER BY reviewed_at, reviewer_id"
+);
+
 /// Leaves Pending before the deadline: $1 id, $2 from, $3 to, $4 now.
 pub(super) const TRANSITION_IN_TIME: &str = "UPDATE approvals SET state = $3, updated_at = $4 \
      WHERE id = $1 AND state = $2 AND expires_at > $4";
@@ -158,6 +170,12 @@ pub(super) struct RowLocks {
     /// order (an `UPDATE` locks in whatever order it scans).
     pub(super) due: Option<[&'static str; 2]>,
 }
+
+/// Whether the database runs data-modifying statements in `WITH`: PostgreSQL does, so an
+/// audit append writes its records, notifications and new head in one statement.
+pub(super) const PG_WRITES_IN_WITH: bool = true;
+/// SQLite does not (its `WITH` is for `SELECT`s only).
+pub(super) const SQLITE_WRITES_IN_WITH: bool = false;
 
 /// No statement locks: SQLite.
 pub(super) const NO_ROW_LOCKS: RowLocks = RowLocks {

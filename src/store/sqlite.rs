@@ -193,6 +193,11 @@ impl SqliteStore {
         self.reader.approval(id)
     }
 
+    /// The approval `id` with its reviews, read in this thread by one statement.
+    async fn read_reviewed(&self, id: &str) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+        self.reader.approval_with_reviews(id)
+    }
+
     /// The reviews of approval `approval_id`, read in this thread.
     async fn read_reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError> {
         self.reader.reviews(approval_id)
@@ -295,7 +300,8 @@ store_backend!(
     SqliteStore,
     sqlx::Sqlite,
     "BEGIN IMMEDIATE",
-    crate::store::sql::NO_ROW_LOCKS
+    crate::store::sql::NO_ROW_LOCKS,
+    crate::store::sql::SQLITE_WRITES_IN_WITH
 );
 
 /// The group commit's transactions run on the writer thread, not the pool.

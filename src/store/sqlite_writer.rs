@@ -227,6 +227,14 @@ impl Reader {
         self.read(|conn| futures::executor::block_on(ops::approval_by_id(conn, id)))
     }
 
+    /// The approval `id` with its reviews, oldest first, as of one moment.
+    pub(super) fn approval_with_reviews(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+        self.read(|conn| futures::executor::block_on(ops::approval_with_reviews(conn, id)))
+    }
+
     /// The reviews of approval `approval_id`, in the order they were given.
     pub(super) fn reviews(&self, approval_id: &str) -> Result<Vec<Review>, StoreError> {
         self.read(|conn| futures::executor::block_on(ops::reviews_of(conn, approval_id)))
@@ -514,6 +522,33 @@ mod ops {
         id: &str,
     ) -> Result<Option<Approval>, StoreError> {
         one_approval(conn, sql::APPROVAL_BY_ID, &[&id])
+    }
+
+    /// The approval `id` with its reviews, oldest first, read by one statement.
+    pub(super) async fn approval_with_reviews(
+        conn: &mut Conn,
+        id: &str,
+    ) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+        let mut stmt = bound(conn, sql::APPROVAL_WITH_REVIEWS, &[&id])?;
+        let mut rows = stmt.raw_query();
+        let mut reviews = Vec::new();
+        let mut add = |row: &rusqlite::Row<'_>| -> Result<(), StoreError> {
+            if row.get::<_, Option<String>>("reviewer_id")?.is_some() {
+                reviews.push(review(row)?);
+            }
+            Ok(())
+        };
+        let found = match rows.next()? {
+            None => return Ok(None),
+            Some(first) => {
+                add(first)?;
+                approval(first)?
+            }
+        };
+        while let Some(row) = rows.next()? {
+            add(row)?;
+        }
+        Ok(Some((found, reviews)))
     }
 
     pub(super) async fn approval_by_key(

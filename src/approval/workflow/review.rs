@@ -42,18 +42,12 @@ impl Workflow {
         ctx: &AuditContext,
     ) -> Result<ApprovalView, WorkflowError> {
         let now = self.now();
-        let approval = self.get(approval_id).await?;
+        let (approval, reviews) = self.get_reviewed(approval_id).await?;
         if approval.state != ApprovalState::Pending {
             return Err(WorkflowError::NotPending(approval.state.as_str()));
         }
         let (request, requirements) = self.parse(&approval)?;
-        let prior: Vec<String> = self
-            .approvals
-            .reviews(approval_id)
-            .await?
-            .into_iter()
-            .map(|r| r.reviewer_id)
-            .collect();
+        let prior: Vec<String> = reviews.into_iter().map(|r| r.reviewer_id).collect();
         let Verdict {
             verdict,
             reason,

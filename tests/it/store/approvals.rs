@@ -33,6 +33,45 @@ pub(crate) async fn create_then_get_round_trips(store: Arc<dyn Db>) {
     );
 }
 
+/// `get_reviewed` reads an approval with exactly its own reviews, oldest first (one
+/// statement, a join: another approval's reviews must not ride along).
+pub(crate) async fn an_approval_reads_with_its_own_reviews(store: Arc<dyn Db>) {
+    let mine = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
+    let other = create(&store, &new_approval("agent:b", "", "data.export", 10_000)).await;
+    let now = UnixMillis(2_000);
+    assert_eq!(
+        store.get_reviewed(&mine.id, now).await.unwrap(),
+        Some((mine.clone(), Vec::new()))
+    );
+
+    let later = review(&mine.id, "user:a", ReviewVerdict::Approve, 3_000);
+    let earlier = review(&mine.id, "user:z", ReviewVerdict::Modify, 2_500);
+    let elsewhere = review(&other.id, "user:m", ReviewVerdict::Deny, 2_700);
+    for r in [&later, &earlier, &elsewhere] {
+        let outcome = store.add_review(r, None, &[]).await.unwrap();
+        assert!(matches!(outcome, ReviewOutcome::Recorded(_)), "{outcome:?}");
+    }
+    assert_eq!(
+        store.get_reviewed(&mine.id, now).await.unwrap(),
+        Some((mine.clone(), vec![earlier.clone(), later.clone()]))
+    );
+    assert_eq!(
+        store.get_reviewed(&other.id, now).await.unwrap(),
+        Some((other, vec![elsewhere]))
+    );
+
+    // Observed at its deadline it reads expired, with its reviews.
+    let (late, reviews) = store
+        .get_reviewed(&mine.id, UnixMillis(10_000))
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(late.state, ApprovalState::Expired);
+    assert_eq!(reviews, vec![earlier, later]);
+
+    assert_eq!(store.get_reviewed("no-such-id", now).await.unwrap(), None);
+}
+
 pub(crate) async fn create_is_idempotent_per_subject_and_key(store: Arc<dyn Db>) {
     let first = create(
         &store,

@@ -53,6 +53,13 @@ impl ApprovalStore for GroupedDb {
     ) -> Result<Option<Approval>, StoreError> {
         self.grouped.get_approval(id, now).await
     }
+    async fn get_reviewed(
+        &self,
+        id: &str,
+        now: UnixMillis,
+    ) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+        self.grouped.get_reviewed(id, now).await
+    }
     async fn list_approvals(
         &self,
         filter: &ApprovalFilter,

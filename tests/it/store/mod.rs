@@ -151,6 +151,7 @@ mod outbox;
 
 store_tests!(
     approvals::create_then_get_round_trips,
+    approvals::an_approval_reads_with_its_own_reviews,
     approvals::create_is_idempotent_per_subject_and_key,
     approvals::concurrent_identical_creates_make_one_row,
     approvals::list_filters_and_pages,

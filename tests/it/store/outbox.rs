@@ -9,7 +9,7 @@ use tollgate::{
     store::OutboxStore,
 };
 
-use super::{create, new_approval, Db};
+use super::{create, new_approval, Db, DbWrites as _};
 
 const DAY: i64 = 86_400_000;
 
@@ -81,6 +81,52 @@ async fn a_pass_routes_all_its_events_at_once<S: Db + OutboxStore + 'static>(sto
     assert_eq!(kept_count(&*store, &routed[0].event.approval_id).await, 1);
     assert!(store.unrouted(10).await.unwrap().is_empty());
     store.route(Vec::new()).await.unwrap();
+}
+
+/// One append of more records and notifications than one statement holds (PostgreSQL writes
+/// the last statement's share with the new head): every record chained in order, every
+/// notification enqueued exactly once.
+async fn a_large_append_chains_and_enqueues_every_row<S: Db + OutboxStore + 'static>(
+    store: Arc<S>,
+) {
+    use tollgate::domain::AuditKind;
+    let events: Vec<_> = (0..600)
+        .map(|i| {
+            let kind = if i % 3 == 0 {
+                AuditKind::Decision
+            } else {
+                AuditKind::ApprovalReviewed
+            };
+            let mut e = super::audit::event(kind, "agent:a", "db.drop", 1_000 + i);
+            if kind != AuditKind::Decision {
+                e.approval_id = format!("approval-{i}");
+            }
+            e
+        })
+        .collect();
+    let db: Arc<dyn Db> = store.clone();
+    let written = db.append_audit(&events).await.unwrap();
+    assert_eq!(written.len(), events.len());
+    let chain = super::audit::whole_chain(&db).await;
+    let stored: Vec<_> = chain.into_iter().map(|r| r.event).collect();
+    assert_eq!(stored, events, "every record, in order");
+
+    let mut enqueued: Vec<_> = store
+        .unrouted(1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    let mut expected: Vec<_> = events
+        .iter()
+        .filter_map(NotifyEvent::of)
+        .map(|n| n.id)
+        .collect();
+    enqueued.sort();
+    expected.sort();
+    assert_eq!(expected.len(), 400);
+    assert_eq!(enqueued, expected, "every notification, once");
 }
 
 /// Claims every due delivery, then settles approval `id`'s with `outcome` at `at` for each
@@ -230,6 +276,7 @@ macro_rules! outbox_tests {
 }
 
 outbox_tests!(
+    a_large_append_chains_and_enqueues_every_row,
     a_pass_routes_all_its_events_at_once,
     rows_past_retention_go_and_the_rest_stay,
 );
