@@ -3,9 +3,9 @@
 //! connection, so a caller holding a transaction composes them.
 
 /// Generates `mod ops` for database `$db`, taking the statement locks `$locks` (a
-/// `sql::RowLocks`).
+/// `sql::RowLocks`), writing in `WITH` if `$writes_in_with` (see `audit_ops!`).
 macro_rules! approval_ops {
-    ($db:ty, $locks:expr) => {
+    ($db:ty, $locks:expr, $writes_in_with:expr) => {
         /// The per-statement functions; each joins whatever transaction its connection is in.
         mod ops {
             use sqlx::{types::Json, Row};
@@ -234,6 +234,39 @@ macro_rules! approval_ops {
                     .execute(&mut *conn)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            /// Records `review` unless its reviewer has reviewed already (`None`: nothing
+            /// recorded), then reads every review of the approval, oldest first. Where the
+            /// database writes in `WITH`, one statement.
+            pub(super) async fn add_review_and_read(
+                conn: &mut Conn,
+                given: &Review,
+            ) -> Result<Option<Vec<Review>>, StoreError> {
+                if !$writes_in_with {
+                    if !insert_review(conn, given).await? {
+                        return Ok(None);
+                    }
+                    return reviews_of(conn, &given.approval_id).await.map(Some);
+                }
+                let rows = sqlx::query(sql::INSERT_REVIEW_THEN_ALL)
+                    .bind(&given.approval_id)
+                    .bind(&given.reviewer_id)
+                    .bind(given.verdict.as_str())
+                    .bind(&given.reason)
+                    .bind(Json(&given.groups))
+                    .bind(given.at.0)
+                    .bind(given.stepped_up)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let mut added = false;
+                for row in &rows {
+                    added |= row.try_get::<bool, _>("added")?;
+                }
+                if !added {
+                    return Ok(None);
+                }
+                rows.iter().map(review).collect::<Result<_, _>>().map(Some)
             }
 
             pub(super) async fn reviews_of(

@@ -15,7 +15,7 @@ macro_rules! store_backend {
     ($store:ty, $db:ty, $begin:expr, $locks:expr, $writes_in_with:expr) => {
         $crate::store::audit_ops::audit_ops!($db, $writes_in_with);
 
-        $crate::store::approval_ops::approval_ops!($db, $locks);
+        $crate::store::approval_ops::approval_ops!($db, $locks, $writes_in_with);
 
         $crate::store::notify_ops::notify_ops!($store, $db, $begin);
 

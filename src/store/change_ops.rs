@@ -88,9 +88,9 @@ macro_rules! change_ops {
                         }),
                     };
                 }
-                if !ops::insert_review(conn, review).await? {
+                let Some(reviews) = ops::add_review_and_read(conn, review).await? else {
                     return Ok(((ReviewOutcome::Duplicate, None, Vec::new()), false));
-                }
+                };
                 if let Some(change) = change {
                     // The row is locked and pending (checked above, same transaction).
                     if !ops::narrow_request(conn, &review.approval_id, change, review.at).await? {
@@ -104,7 +104,6 @@ macro_rules! change_ops {
                         ));
                     }
                 }
-                let reviews = ops::reviews_of(conn, &review.approval_id).await?;
                 let (settled, events) = match settle.and_then(|s| s.of(&reviews)) {
                     None => (None, Vec::new()),
                     Some(settlement) => {

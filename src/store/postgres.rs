@@ -248,9 +248,9 @@ mod batch_ops {
         kept: bool,
         another: bool,
     ) -> Result<(), StoreError> {
-        sqlx::raw_sql(sql::end_savepoint(kept, another))
-            .execute(&mut *conn)
-            .await?;
+        if let Some(statement) = sql::end_savepoint(kept, another) {
+            sqlx::raw_sql(statement).execute(&mut *conn).await?;
+        }
         Ok(())
     }
 

@@ -94,6 +94,23 @@ pub(super) const INSERT_REVIEW: &str = concat!(
     ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (approval_id, reviewer_id) DO NOTHING"
 );
 
+/// [`INSERT_REVIEW`], then every review of approval `$1` oldest first, the new one included,
+/// in one statement (data-modifying `WITH`: PostgreSQL). `added` marks the row this statement
+/// inserted; none is marked when the reviewer had already reviewed.
+pub(super) const INSERT_REVIEW_THEN_ALL: &str = concat!(
+    "WITH added AS (",
+    "INSERT INTO reviews (",
+    review_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (approval_id, reviewer_id) DO NOTHING \
+     RETURNING ",
+    review_columns!(),
+    ") SELECT ",
+    review_columns!(),
+    ", TRUE AS added FROM added UNION ALL SELECT ",
+    review_columns!(),
+    ", FALSE AS added FROM reviews WHERE approval_id = $1 ORDER BY reviewed_at, reviewer_id"
+);
+
 /// Replaces a pending request by its narrowed form, keeping the first version, if it is still
 /// the request the reviewer narrowed: $1 id, $2 request, $3 request hash, $4 requirements,
 /// $5 now, $6 the hash the reviewer saw.
@@ -225,17 +242,19 @@ pub(super) const REDEEM: &str = "UPDATE capabilities SET state = 'redeemed', red
 /// The savepoint each change of a shared transaction runs in (see `change_ops.rs`).
 pub(super) const SAVEPOINT: &str = "SAVEPOINT change";
 
-/// Ends a change's savepoint: released when the change applied (`kept`), rolled back to when
-/// it did not; with `another` change to come, that change's savepoint begins in the same round
-/// trip (a savepoint rolled back to stays open, ready for it).
-pub(super) const fn end_savepoint(kept: bool, another: bool) -> &'static str {
+/// Ends a change's savepoint: kept when the change applied (`kept`), rolled back to when it
+/// did not; with `another` change to come, that change's savepoint begins in the same round
+/// trip (a savepoint rolled back to stays open, ready for it). After the last change nothing
+/// needs releasing: what follows in the transaction runs inside the open savepoint, and the
+/// commit keeps it all (`None`: no statement, no round trip).
+pub(super) const fn end_savepoint(kept: bool, another: bool) -> Option<&'static str> {
     match (kept, another) {
-        (true, true) => "RELEASE SAVEPOINT change; SAVEPOINT change",
-        (true, false) => "RELEASE SAVEPOINT change",
-        (false, true) => "ROLLBACK TO SAVEPOINT change",
-        (false, false) => "ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change",
+        (true, true) => Some("RELEASE SAVEPOINT change; SAVEPOINT change"),
+        (true, false) => None,
+        (false, _) => Some("ROLLBACK TO SAVEPOINT change"),
     }
 }
+
 /// Every column of an audit record, in insert order.
 macro_rules! audit_columns {
     () => {

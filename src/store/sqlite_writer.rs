@@ -608,6 +608,18 @@ mod ops {
         Ok(done == 1)
     }
 
+    /// Records `review` unless its reviewer has reviewed already (`None`: nothing recorded),
+    /// then reads every review of the approval, oldest first.
+    pub(super) async fn add_review_and_read(
+        conn: &mut Conn,
+        review: &Review,
+    ) -> Result<Option<Vec<Review>>, StoreError> {
+        if !insert_review(conn, review).await? {
+            return Ok(None);
+        }
+        reviews_of(conn, &review.approval_id).await.map(Some)
+    }
+
     pub(super) async fn reviews_of(
         conn: &mut Conn,
         approval_id: &str,
@@ -728,7 +740,10 @@ mod batch_ops {
         kept: bool,
         another: bool,
     ) -> Result<(), StoreError> {
-        Ok(conn.execute_batch(sql::end_savepoint(kept, another))?)
+        if let Some(statement) = sql::end_savepoint(kept, another) {
+            conn.execute_batch(statement)?;
+        }
+        Ok(())
     }
 
     /// Inserts the capabilities minted for ALLOW answers, one prepared statement run per row

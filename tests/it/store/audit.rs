@@ -560,6 +560,49 @@ pub(crate) async fn capabilities_commit_with_their_records(store: Arc<dyn Db>) {
     whole_chain(&store).await;
 }
 
+/// The last change of a shared transaction leaves its savepoint open (nothing releases it:
+/// the commit keeps it). When that change fails on a statement, the batch after it must still
+/// commit with the changes before it, and the failed one must leave nothing.
+pub(crate) async fn a_failing_last_change_leaves_the_rest_committed(store: Arc<dyn Db>) {
+    use tollgate::store::{Change, Changed};
+    let x = create(&store, &new_approval("agent:x", "rx", "db.drop", 60_000)).await;
+    let y = create(&store, &new_approval("agent:y", "ry", "db.drop", 60_000)).await;
+    store
+        .insert_capability(&capability("cap-taken", None, 60_000), &[])
+        .await
+        .unwrap();
+    let approved = |id: &str, cap: &str| Change::ApproveWithCapability {
+        id: id.into(),
+        capability: capability(cap, Some(id), 60_000),
+        now: UnixMillis(2_000),
+        audit: vec![event(AuditKind::ApprovalApproved, "user:r", id, 2_000)],
+    };
+    let changes = [approved(&x.id, "cap-x"), approved(&y.id, "cap-taken")];
+    let decision = event(AuditKind::Decision, "agent:c", "probe.read", 2_000);
+    let committed = store
+        .commit_all(changes.to_vec(), Batch::of_events(vec![decision.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(
+        committed.changes[0].as_ref().ok(),
+        Some(&Changed::Moved(true))
+    );
+    assert!(committed.changes[1].is_err(), "{:?}", committed.changes[1]);
+    assert_eq!(
+        state_at(&store, &x.id, 2_000).await,
+        ApprovalState::Approved
+    );
+    assert_eq!(state_at(&store, &y.id, 2_000).await, ApprovalState::Pending);
+    let taken = store.get_capability("cap-taken", UnixMillis(2_000)).await;
+    assert_eq!(taken.unwrap().and_then(|c| c.approval_id), None);
+    let chain = whole_chain(&store).await;
+    let ids: Vec<&str> = chain.iter().map(|r| r.event.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [changes[0].audit()[0].id.as_str(), decision.id.as_str()]
+    );
+}
+
 /// One shared transaction (`commit_all`, what the group commit runs): a change that fails on
 /// a statement (its capability id collides) or a check (quota) is rolled back to its savepoint
 /// alone, a change that does not apply (already decided) records nothing, and the others and

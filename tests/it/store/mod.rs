@@ -171,6 +171,7 @@ store_tests!(
     audit::a_failed_record_rolls_the_state_change_back,
     audit::capabilities_commit_with_their_records,
     audit::a_failing_change_fails_alone_in_a_shared_transaction,
+    audit::a_failing_last_change_leaves_the_rest_committed,
     audit::a_review_settles_its_request_in_the_same_transaction,
 );
 
