@@ -19,6 +19,12 @@ const MAX_CONNECTIONS: u32 = 10;
 /// [`super::BatchStore::commits_in_flight`]), out of its [`MAX_CONNECTIONS`].
 const COMMITS_IN_FLIGHT: usize = 2;
 
+/// How long a pooled connection is trusted without a ping before it is handed out. sqlx
+/// pings every connection as it goes back to the pool; one that has waited less than this
+/// since is handed out as it is (a ping per acquire would be one more round trip on every
+/// read's path), one that has waited longer is pinged first, and replaced if it fails.
+const TRUSTED_IDLE: Duration = Duration::from_secs(1);
+
 /// How long a call waits for a connection unless configured (`store.acquire_timeout`).
 pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -119,6 +125,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= TRUSTED_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         Self::with_pool(pool).await
