@@ -263,17 +263,26 @@ macro_rules! commit_ops {
                 })
             }
 
+            /// Whether [`commit_in`] runs `changes` in savepoints: all but a lone change with
+            /// nothing else to commit. A caller may then open the first savepoint with the
+            /// transaction, in its `BEGIN`'s round trip (`sql::BEGIN_WITH_SAVEPOINT`).
+            pub(super) fn in_savepoints(changes: &[Change], batch: &Batch) -> bool {
+                !changes.is_empty() && (changes.len() > 1 || !batch.is_empty())
+            }
+
             /// Applies `changes` in order, each in its own savepoint (one that fails or does
             /// not apply is rolled back alone; a lone change with nothing else to commit needs
             /// none), then stores `batch`: everything [`BatchStore::commit_all`] does inside
-            /// the transaction the caller has open on `conn`. Returns what was stored and
-            /// whether to commit (false: the lone change did not apply, roll back).
+            /// the transaction the caller has open on `conn`, which has the first savepoint
+            /// open already if `savepoint_open`. Returns what was stored and whether to commit
+            /// (false: the lone change did not apply, roll back).
             ///
             /// [`BatchStore::commit_all`]: crate::store::BatchStore::commit_all
             pub(super) async fn commit_in(
                 conn: &mut Conn,
                 changes: &[Change],
                 batch: &Batch,
+                savepoint_open: bool,
             ) -> Result<(Committed, bool), StoreError> {
                 let mut committed = Committed::default();
                 let mut events = Vec::new();
@@ -295,7 +304,7 @@ macro_rules! commit_ops {
                     }
                 } else {
                     // One savepoint, ended and begun again between changes in one round trip.
-                    if !changes.is_empty() {
+                    if in_savepoints(changes, batch) && !savepoint_open {
                         batch_ops::savepoint(conn).await?;
                     }
                     for (n, change) in changes.iter().enumerate() {

@@ -225,8 +225,15 @@ impl super::BatchStore for PostgresStore {
         changes: Vec<super::Change>,
         batch: super::Batch,
     ) -> Result<super::Committed, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN").await?;
-        let (committed, keep) = commit::commit_in(&mut tx, &changes, &batch).await?;
+        let savepoint_open = commit::in_savepoints(&changes, &batch);
+        let begin = if savepoint_open {
+            sql::BEGIN_WITH_SAVEPOINT
+        } else {
+            "BEGIN"
+        };
+        let mut tx = self.pool.begin_with(begin).await?;
+        let (committed, keep) =
+            commit::commit_in(&mut tx, &changes, &batch, savepoint_open).await?;
         if keep {
             tx.commit().await?;
         } else {

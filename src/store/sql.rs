@@ -242,6 +242,10 @@ pub(super) const REDEEM: &str = "UPDATE capabilities SET state = 'redeemed', red
 /// The savepoint each change of a shared transaction runs in (see `change_ops.rs`).
 pub(super) const SAVEPOINT: &str = "SAVEPOINT change";
 
+/// A transaction begun with its first change's savepoint open: one round trip (PostgreSQL's
+/// simple query runs both).
+pub(super) const BEGIN_WITH_SAVEPOINT: &str = "BEGIN; SAVEPOINT change";
+
 /// Ends a change's savepoint: kept when the change applied (`kept`), rolled back to when it
 /// did not; with `another` change to come, that change's savepoint begins in the same round
 /// trip (a savepoint rolled back to stays open, ready for it). After the last change nothing

@@ -288,7 +288,7 @@ fn commit(
     batch: &Batch,
 ) -> Result<Committed, StoreError> {
     transaction(conn, |conn| {
-        futures::executor::block_on(commit::commit_in(conn, changes, batch))
+        futures::executor::block_on(commit::commit_in(conn, changes, batch, false))
     })
 }
 
