@@ -42,6 +42,13 @@ const COALESCE: std::time::Duration = std::time::Duration::from_millis(25);
 /// How many passes of one drain run between two recounts of the backlog gauge.
 const BACKLOG_EVERY: usize = 8;
 
+/// What one pass did: its work (events routed, deliveries attempted, rows purged) and
+/// whether any of its batches was full.
+struct Step {
+    work: usize,
+    full: bool,
+}
+
 /// A configured channel, secrets resolved.
 #[derive(Clone)]
 enum Channel {
@@ -189,15 +196,17 @@ impl Notifier {
         }
     }
 
-    /// Keeps passing while passes find work; the backlog gauge is recounted every few passes
-    /// and at the end, so a worker busy retrying never shows a stale count for long.
+    /// Keeps passing while a pass fills one of its batches (more is waiting); a pass that
+    /// took everything there was hands back to [`Self::run`], whose wait gathers what comes
+    /// next. The backlog gauge is recounted every few passes and at the end, so a worker busy
+    /// retrying never shows a stale count for long.
     async fn drain(&self) {
         let mut passes = 0usize;
         loop {
-            let passed = self.pass().await;
+            let passed = self.step().await;
             passes += 1;
             match passed {
-                Ok(n) if n > 0 => {
+                Ok(Step { full: true, .. }) => {
                     if passes.is_multiple_of(BACKLOG_EVERY) {
                         self.refresh_backlog().await;
                     }
@@ -214,6 +223,11 @@ impl Notifier {
 
     /// One pass: reminders, routing, then one batch of deliveries; returns the work done.
     pub async fn pass(&self) -> Result<usize, StoreError> {
+        Ok(self.step().await?.work)
+    }
+
+    /// [`Self::pass`], and whether any of its batches was full.
+    async fn step(&self) -> Result<Step, StoreError> {
         let inner = &self.inner;
         let now = inner.workflow.now();
         if !inner.config.reminder_before.is_zero() && !inner.config.routes.is_empty() {
@@ -227,6 +241,7 @@ impl Notifier {
             let deliveries = self.deliveries(&event).await?;
             routed.push(Routed { event, deliveries });
         }
+        let routed_full = routed.len() >= BATCH as usize;
         let mut work = routed.len();
         inner.outbox.route(routed).await?;
         let lease_until = now.plus(inner.config.lease);
@@ -234,6 +249,7 @@ impl Notifier {
             .outbox
             .claim(&inner.owner, now, lease_until, BATCH)
             .await?;
+        let claimed_full = claimed.len() >= BATCH as usize;
         work += claimed.len();
         for delivery in claimed {
             let outcome = self.attempt(&delivery).await;
@@ -243,7 +259,11 @@ impl Notifier {
                 .await?;
             self.observe(&delivery, &outcome, settled);
         }
-        Ok(work + self.purge(now).await?)
+        let purged = self.purge(now).await?;
+        Ok(Step {
+            work: work + purged,
+            full: routed_full || claimed_full || purged >= PURGE_BATCH as usize,
+        })
     }
 
     /// Retention: when due, deletes one batch of delivered and dead rows past

@@ -633,6 +633,24 @@ async fn lone_notifier(
     tollgate::notify::Notifier,
     String,
 ) {
+    let (store, notifier, mut ids) = lone_notifier_of(path, 1, |n| {
+        n.retry.max_attempts = max_attempts;
+    })
+    .await;
+    (store, notifier, ids.remove(0))
+}
+
+/// [`lone_notifier`] with `approvals` approvals, each with a reminder waiting to be routed,
+/// and its notify settings as `tune` leaves them: the store, the notifier and their ids.
+async fn lone_notifier_of(
+    path: &Path,
+    approvals: usize,
+    tune: impl FnOnce(&mut tollgate::notify::NotifyConfig),
+) -> (
+    tollgate::store::SqliteStore,
+    tollgate::notify::Notifier,
+    Vec<String>,
+) {
     use tollgate::{
         approval::{Clock, Workflow},
         audit::Auditor,
@@ -650,25 +668,30 @@ async fn lone_notifier(
     let clock: Clock = Arc::new(std::time::SystemTime::now);
     let key = Arc::new(CapabilityKey::generate().unwrap());
     let workflow = Workflow::new(&stores, key, clock, Auditor::new(commit, Vec::new()));
-    let mut new = crate::store::new_approval("agent:a", "r1", "db.drop", i64::MAX / 2);
-    new.requirements = json!([{"groups": ["sre"], "quorum": 1, "ttl": "15m",
-        "capability_ttl": "5m", "risk": "high", "step_up": false, "reason": "drop"}]);
-    let (approval, _) = stores
-        .approvals
-        .create_approval(&new, None, &[])
-        .await
-        .unwrap();
+    let mut ids = Vec::new();
+    for n in 0..approvals {
+        let key = format!("r{n}");
+        let mut new = crate::store::new_approval("agent:a", &key, "db.drop", i64::MAX / 2);
+        new.requirements = json!([{"groups": ["sre"], "quorum": 1, "ttl": "15m",
+            "capability_ttl": "5m", "risk": "high", "step_up": false, "reason": "drop"}]);
+        let (approval, _) = stores
+            .approvals
+            .create_approval(&new, None, &[])
+            .await
+            .unwrap();
+        ids.push(approval.id);
+    }
     let day = Duration::from_secs(86_400);
     assert_eq!(
         store
             .enqueue_reminders(UnixMillis(i64::MAX / 2 - 1), day)
             .await
             .unwrap(),
-        1
+        approvals as u64
     );
     let mut config = Config::default();
     notify_to(&mut config, "127.0.0.1:9".parse().unwrap());
-    config.notify.retry.max_attempts = max_attempts;
+    tune(&mut config.notify);
     let notifier = Notifier::new(NotifierParts {
         config: config.notify,
         outbox: stores.outbox.clone(),
@@ -678,7 +701,36 @@ async fn lone_notifier(
         console_base: "https://tollgate.example.com".into(),
     })
     .unwrap();
-    (store, notifier, approval.id)
+    (store, notifier, ids)
+}
+
+/// A backlog of more than one pass's batch is routed in one wake: a pass that fills its
+/// batch is followed by another at once, while one that took everything waits for the next
+/// change or tick (here an hour away, and no change comes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_larger_than_a_batch_is_routed_in_one_wake() {
+    use tollgate::store::OutboxStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let (store, notifier, _) = lone_notifier_of(&path, 80, |n| {
+        n.poll_interval = Duration::from_secs(3_600);
+    })
+    .await;
+    assert_eq!(store.unrouted(1_000).await.unwrap().len(), 80);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(notifier.run(async {
+        stopped.await.ok();
+    }));
+    eventually("every reminder routed", Duration::from_secs(20), || async {
+        match store.unrouted(1_000).await.unwrap().len() {
+            0 => Ok(()),
+            n => Err(format!("{n} unrouted")),
+        }
+    })
+    .await;
+    stop.send(()).unwrap();
+    worker.await.unwrap();
 }
 
 /// Renames table `from` of the SQLite database at `path` to `to`: every read of it then
