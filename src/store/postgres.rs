@@ -323,6 +323,11 @@ const PUBLISH_QUEUE: usize = 4096;
 /// Announcements sent in one statement at most.
 const PUBLISH_BATCH: usize = 256;
 
+/// How long the publisher lets announcements gather after the first before sending: under
+/// load one statement (and one wake-up of every listening replica) carries many changes
+/// instead of a few. A remote waiter hears of a change at most this much later.
+const PUBLISH_GATHER: Duration = Duration::from_millis(5);
+
 impl PostgresStore {
     /// The change feed over this store's database. Starts its publisher task (on the current
     /// Tokio runtime), which stops when the last handle is dropped.
@@ -336,12 +341,20 @@ impl PostgresStore {
     }
 }
 
-/// Sends what [`PgChangeFeed::publish`] queued: whatever has queued meanwhile, in one
-/// statement (a change that commits sends no round trip of its own). A failure loses only
+/// Sends what [`PgChangeFeed::publish`] queued: whatever has queued meanwhile and within
+/// [`PUBLISH_GATHER`] of the first, in one statement (a change that commits sends no round
+/// trip of its own). A failure loses only
 /// those announcements, which delays remote waiters until their next re-read, so it is logged.
 async fn publish_queued(pool: PgPool, mut queued: tokio::sync::mpsc::Receiver<String>) {
     let mut ids = Vec::with_capacity(PUBLISH_BATCH);
     while queued.recv_many(&mut ids, PUBLISH_BATCH).await > 0 {
+        tokio::time::sleep(PUBLISH_GATHER).await;
+        while ids.len() < PUBLISH_BATCH {
+            match queued.try_recv() {
+                Ok(id) => ids.push(id),
+                Err(_) => break,
+            }
+        }
         ids.sort_unstable();
         ids.dedup();
         let sent = sqlx::query(sql::NOTIFY_CHANGES)
