@@ -433,6 +433,37 @@ macro_rules! approval_ops {
                 Ok(())
             }
 
+            /// Inserts `cap` and moves approval `id` from pending to approved in time at
+            /// `now`; whether it moved (see `sql::APPROVE_MINTING`). Where the database writes
+            /// in `WITH`, one statement.
+            pub(super) async fn approve_minting(
+                conn: &mut Conn,
+                id: &str,
+                cap: &Capability,
+                now: UnixMillis,
+            ) -> Result<bool, StoreError> {
+                if !$writes_in_with {
+                    insert_capability(conn, cap).await?;
+                    let (from, to) = (ApprovalState::Pending, ApprovalState::Approved);
+                    return transition(conn, id, from, to, now).await;
+                }
+                let done = sqlx::query(sql::APPROVE_MINTING)
+                    .bind(id)
+                    .bind(now.0)
+                    .bind(&cap.id)
+                    .bind(cap.approval_id.as_deref())
+                    .bind(&cap.request_hash)
+                    .bind(cap.state.as_str())
+                    .bind(cap.issued_at.0)
+                    .bind(cap.expires_at.0)
+                    .bind(cap.redeemed_at.map(|t| t.0))
+                    .bind(Json(&cap.audience))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| capability_error(e, std::slice::from_ref(cap)))?;
+                Ok(done.rows_affected() == 1)
+            }
+
             /// The store's error for a failed insert of `caps`: a collision names the id
             /// (or the batch), a missing approval names it.
             pub(super) fn capability_error(e: sqlx::Error, caps: &[Capability]) -> StoreError {

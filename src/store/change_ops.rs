@@ -120,20 +120,23 @@ macro_rules! change_ops {
                 now: UnixMillis,
                 settlement: Settlement,
             ) -> Result<(Option<ApprovalState>, Vec<AuditEvent>), StoreError> {
-                let (to, audit) = match settlement {
-                    Settlement::Deny { audit } => (ApprovalState::Denied, audit),
+                let (to, audit, moved) = match settlement {
+                    Settlement::Deny { audit } => {
+                        let to = ApprovalState::Denied;
+                        let moved =
+                            ops::transition(conn, id, ApprovalState::Pending, to, now).await?;
+                        (to, audit, moved)
+                    }
                     Settlement::Approve { capability, audit } => {
-                        ops::insert_capability(conn, &capability).await?;
-                        (ApprovalState::Approved, audit)
+                        let moved = ops::approve_minting(conn, id, &capability, now).await?;
+                        (ApprovalState::Approved, audit, moved)
                     }
                 };
-                Ok(
-                    if ops::transition(conn, id, ApprovalState::Pending, to, now).await? {
-                        (Some(to), audit)
-                    } else {
-                        (None, Vec::new())
-                    },
-                )
+                Ok(if moved {
+                    (Some(to), audit)
+                } else {
+                    (None, Vec::new())
+                })
             }
 
             pub(super) async fn transition(
@@ -161,15 +164,7 @@ macro_rules! change_ops {
                 if !ops::lock_pending(conn, id, now).await? {
                     return Ok((false, false));
                 }
-                ops::insert_capability(conn, cap).await?;
-                let moved = ops::transition(
-                    conn,
-                    id,
-                    ApprovalState::Pending,
-                    ApprovalState::Approved,
-                    now,
-                )
-                .await?;
+                let moved = ops::approve_minting(conn, id, cap, now).await?;
                 Ok((moved, moved))
             }
 

@@ -148,6 +148,18 @@ pub(super) const APPROVAL_WITH_REVIEWS: &str = concat!(
 pub(super) const TRANSITION_IN_TIME: &str = "UPDATE approvals SET state = $3, updated_at = $4 \
      WHERE id = $1 AND state = $2 AND expires_at > $4";
 
+/// Approves pending approval $1 in time at $2 and inserts its capability ($3..$10, as
+/// [`INSERT_CAPABILITY`]'s $1..$8) in one statement (data-modifying `WITH`: PostgreSQL). The
+/// capability is inserted whether or not the approval moved: a caller holds the row locked
+/// and pending, or rolls back when it did not move.
+pub(super) const APPROVE_MINTING: &str = concat!(
+    "WITH minted AS (INSERT INTO capabilities (",
+    capability_columns!(),
+    ") VALUES ($3, $4, $5, $6, $7, $8, $9, $10)) \
+     UPDATE approvals SET state = 'approved', updated_at = $2 \
+     WHERE id = $1 AND state = 'pending' AND expires_at > $2"
+);
+
 /// Enters Expired once the deadline has passed: $1 id, $2 from, $3 to, $4 now.
 pub(super) const TRANSITION_OVERDUE: &str = "UPDATE approvals SET state = $3, updated_at = $4 \
      WHERE id = $1 AND state = $2 AND expires_at <= $4";

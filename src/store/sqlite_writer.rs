@@ -608,6 +608,19 @@ mod ops {
         Ok(done == 1)
     }
 
+    /// Inserts `cap` and moves approval `id` from pending to approved in time at `now`;
+    /// whether it moved.
+    pub(super) async fn approve_minting(
+        conn: &mut Conn,
+        id: &str,
+        cap: &Capability,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        insert_capability(conn, cap).await?;
+        let (from, to) = (ApprovalState::Pending, ApprovalState::Approved);
+        transition(conn, id, from, to, now).await
+    }
+
     /// Records `review` unless its reviewer has reviewed already (`None`: nothing recorded),
     /// then reads every review of the approval, oldest first.
     pub(super) async fn add_review_and_read(
