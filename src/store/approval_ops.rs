@@ -418,15 +418,7 @@ macro_rules! approval_ops {
                 conn: &mut Conn,
                 cap: &Capability,
             ) -> Result<(), StoreError> {
-                sqlx::query(sql::INSERT_CAPABILITY)
-                    .bind(&cap.id)
-                    .bind(cap.approval_id.as_deref())
-                    .bind(&cap.request_hash)
-                    .bind(cap.state.as_str())
-                    .bind(cap.issued_at.0)
-                    .bind(cap.expires_at.0)
-                    .bind(cap.redeemed_at.map(|t| t.0))
-                    .bind(Json(&cap.audience))
+                bind_capability(sqlx::query(sql::INSERT_CAPABILITY), cap)
                     .execute(&mut *conn)
                     .await
                     .map_err(|e| capability_error(e, std::slice::from_ref(cap)))?;
@@ -447,10 +439,20 @@ macro_rules! approval_ops {
                     let (from, to) = (ApprovalState::Pending, ApprovalState::Approved);
                     return transition(conn, id, from, to, now).await;
                 }
-                let done = sqlx::query(sql::APPROVE_MINTING)
-                    .bind(id)
-                    .bind(now.0)
-                    .bind(&cap.id)
+                let minting = sqlx::query(sql::APPROVE_MINTING).bind(id).bind(now.0);
+                let done = bind_capability(minting, cap)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| capability_error(e, std::slice::from_ref(cap)))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// `q` with `cap`'s columns bound next, in `capability_columns!` order.
+            fn bind_capability<'q>(
+                q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                cap: &'q Capability,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                q.bind(&cap.id)
                     .bind(cap.approval_id.as_deref())
                     .bind(&cap.request_hash)
                     .bind(cap.state.as_str())
@@ -458,10 +460,6 @@ macro_rules! approval_ops {
                     .bind(cap.expires_at.0)
                     .bind(cap.redeemed_at.map(|t| t.0))
                     .bind(Json(&cap.audience))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(|e| capability_error(e, std::slice::from_ref(cap)))?;
-                Ok(done.rows_affected() == 1)
             }
 
             /// The store's error for a failed insert of `caps`: a collision names the id

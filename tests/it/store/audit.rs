@@ -560,23 +560,32 @@ pub(crate) async fn capabilities_commit_with_their_records(store: Arc<dyn Db>) {
     whole_chain(&store).await;
 }
 
-/// The last change of a shared transaction leaves its savepoint open (nothing releases it:
-/// the commit keeps it). When that change fails on a statement, the batch after it must still
-/// commit with the changes before it, and the failed one must leave nothing.
-pub(crate) async fn a_failing_last_change_leaves_the_rest_committed(store: Arc<dyn Db>) {
-    use tollgate::store::{Change, Changed};
-    let x = create(&store, &new_approval("agent:x", "rx", "db.drop", 60_000)).await;
-    let y = create(&store, &new_approval("agent:y", "ry", "db.drop", 60_000)).await;
+/// Stores a capability of no approval under `id`, so a change minting one by that id fails.
+async fn take_capability_id(store: &Arc<dyn Db>, id: &str) {
     store
-        .insert_capability(&capability("cap-taken", None, 60_000), &[])
+        .insert_capability(&capability(id, None, 60_000), &[])
         .await
         .unwrap();
-    let approved = |id: &str, cap: &str| Change::ApproveWithCapability {
+}
+
+/// Approval `id` approved at 2,000 with a capability `cap`, as the group commit runs it.
+fn approved(id: &str, cap: &str) -> tollgate::store::Change {
+    tollgate::store::Change::ApproveWithCapability {
         id: id.into(),
         capability: capability(cap, Some(id), 60_000),
         now: UnixMillis(2_000),
         audit: vec![event(AuditKind::ApprovalApproved, "user:r", id, 2_000)],
-    };
+    }
+}
+
+/// The last change of a shared transaction leaves its savepoint open (nothing releases it:
+/// the commit keeps it). When that change fails on a statement, the batch after it must still
+/// commit with the changes before it, and the failed one must leave nothing.
+pub(crate) async fn a_failing_last_change_leaves_the_rest_committed(store: Arc<dyn Db>) {
+    use tollgate::store::Changed;
+    let x = create(&store, &new_approval("agent:x", "rx", "db.drop", 60_000)).await;
+    let y = create(&store, &new_approval("agent:y", "ry", "db.drop", 60_000)).await;
+    take_capability_id(&store, "cap-taken").await;
     let changes = [approved(&x.id, "cap-x"), approved(&y.id, "cap-taken")];
     let decision = event(AuditKind::Decision, "agent:c", "probe.read", 2_000);
     let committed = store
@@ -612,16 +621,7 @@ pub(crate) async fn a_failing_change_fails_alone_in_a_shared_transaction(store: 
     use tollgate::store::{Change, Changed};
     let a = create(&store, &new_approval("agent:a", "ra", "db.drop", 60_000)).await;
     let b = create(&store, &new_approval("agent:b", "rb", "db.drop", 60_000)).await;
-    store
-        .insert_capability(&capability("cap-taken", None, 60_000), &[])
-        .await
-        .unwrap();
-    let approved = |id: &str, cap: &str| Change::ApproveWithCapability {
-        id: id.into(),
-        capability: capability(cap, Some(id), 60_000),
-        now: UnixMillis(2_000),
-        audit: vec![event(AuditKind::ApprovalApproved, "user:r", id, 2_000)],
-    };
+    take_capability_id(&store, "cap-taken").await;
     let changes = [
         approved(&a.id, "cap-taken"),
         approved(&b.id, "cap-b"),
