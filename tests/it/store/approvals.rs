@@ -699,20 +699,31 @@ async fn grouped_postgres_replicas_never_deadlock_on_shared_approvals() {
                             "db.drop",
                             2_000,
                         )];
-                        store.add_review(&review, None, &audit).await
+                        (id.clone(), store.add_review(&review, None, &audit).await)
                     }
                 });
                 futures::future::join_all(reviews).await
             })
         })
         .collect();
+    // Reviews of one approval queue on its row lock, so each reads every review committed
+    // before it: the answers' lists hold 1, 2, ... REVIEWERS reviews, each length once. A
+    // read as of before the lock (one statement taking its snapshot before it waits) would
+    // miss reviews and repeat a length, and a quorum could then never settle.
+    let mut seen: std::collections::HashMap<String, Vec<usize>> = Default::default();
     for task in tasks {
-        for outcome in task.await.unwrap() {
-            assert!(
-                matches!(outcome, Ok(ReviewOutcome::Recorded(_))),
-                "a review was not answered as recorded: {outcome:?}"
-            );
+        for (id, outcome) in task.await.unwrap() {
+            match outcome {
+                Ok(ReviewOutcome::Recorded(reviews)) => {
+                    seen.entry(id).or_default().push(reviews.len());
+                }
+                other => panic!("a review was not answered as recorded: {other:?}"),
+            }
         }
+    }
+    for (id, mut lengths) in seen {
+        lengths.sort_unstable();
+        assert_eq!(lengths, (1..=REVIEWERS).collect::<Vec<_>>(), "{id}");
     }
     for id in &ids {
         assert_eq!(first.reviews(id).await.unwrap().len(), REVIEWERS, "{id}");
