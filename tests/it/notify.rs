@@ -820,3 +820,61 @@ async fn a_store_fault_while_sending_spends_no_attempt() {
     assert_eq!(d.attempts, 0, "{d:?}");
     assert!(d.next_attempt_at.0 > 0, "tried again later: {d:?}");
 }
+
+/// A delivery whose approval is unreadable (its stored requirements no longer parse) or gone
+/// (its row deleted) goes dead on its first attempt: no retry can make it readable, so
+/// spending `retry.max_attempts` backoffs on it (here a thousand) would only keep it in every
+/// pass until then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_whose_approval_is_unreadable_or_gone_goes_dead_at_once() {
+    use sqlx::Connection;
+    use tollgate::{
+        domain::{DeliveryState, NewDelivery, Routed, UnixMillis},
+        store::OutboxStore,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let (store, notifier, ids) = lone_notifier_of(&path, 2, |n| {
+        n.retry.max_attempts = 1000;
+    })
+    .await;
+    let routed: Vec<Routed> = store
+        .unrouted(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| Routed {
+            event,
+            deliveries: vec![NewDelivery {
+                channel: "audit-hook".into(),
+                next_attempt_at: UnixMillis(0),
+            }],
+        })
+        .collect();
+    store.route(routed).await.unwrap();
+
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let (unreadable, gone) = (&ids[0], &ids[1]);
+    sqlx::query("UPDATE approvals SET requirements = '{\"not\": \"a list\"}' WHERE id = ?")
+        .bind(unreadable)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM approvals WHERE id = ?")
+        .bind(gone)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    notifier.pass().await.unwrap();
+    for (id, why) in [(unreadable, "unreadable"), (gone, "not found")] {
+        let deliveries = store.deliveries_of(id).await.unwrap();
+        assert_eq!(deliveries.len(), 1);
+        let d = &deliveries[0];
+        assert_eq!(d.state, DeliveryState::Dead, "{d:?}");
+        assert_eq!(d.attempts, 1, "{d:?}");
+        assert!(d.last_error.contains(why), "{d:?}");
+    }
+}
