@@ -141,6 +141,10 @@ pub enum StoreError {
     /// change was stored.
     #[error("the shared transaction was not committed")]
     Commit(#[source] CommitError),
+    /// A task of the store that this call hands its work to has stopped (it panicked, or the
+    /// runtime is shutting down): the change feed's publisher.
+    #[error("the store's {0} has stopped")]
+    Stopped(&'static str),
     /// A stored value is not one this version writes.
     #[error("corrupt {column} in the store: {value:?}")]
     Corrupt {

@@ -385,7 +385,7 @@ impl super::ChangeFeed for PgChangeFeed {
         self.outgoing
             .send(approval_id.to_owned())
             .await
-            .map_err(|_| StoreError::Commit(super::CommitError::Closed))
+            .map_err(|_| StoreError::Stopped("change-feed publisher"))
     }
 
     async fn subscribe(&self) -> Result<tokio::sync::mpsc::Receiver<String>, StoreError> {
@@ -418,5 +418,29 @@ impl super::ChangeFeed for PgChangeFeed {
             }
         });
         Ok(rx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ChangeFeed;
+
+    /// An announcement to a publisher that has stopped fails naming the publisher, not as a
+    /// commit that failed: the change it announces is committed.
+    #[tokio::test]
+    async fn a_stopped_publisher_is_named_as_such() {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@127.0.0.1:9/none")
+            .unwrap();
+        let (outgoing, queued) = tokio::sync::mpsc::channel(1);
+        drop(queued);
+        let feed = PgChangeFeed { pool, outgoing };
+        let e = feed.publish("a1").await.unwrap_err();
+        assert!(matches!(e, StoreError::Stopped(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "the store's change-feed publisher has stopped"
+        );
     }
 }
