@@ -92,8 +92,41 @@ macro_rules! approval_ops {
                 conn: &mut Conn,
                 new: &NewApproval,
             ) -> Result<bool, StoreError> {
-                let done = sqlx::query(sql::INSERT_APPROVAL)
-                    .bind(&new.id)
+                let done = bind_new_approval(sqlx::query(sql::INSERT_APPROVAL), new)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// Subject's pending approvals at `new`'s creation, and whether `new` was
+            /// inserted: only while they are fewer than `limit` (and its id and idempotency
+            /// key are free). The caller holds the subject's lock ([`lock_subject`]); where the
+            /// database writes in `WITH`, one statement.
+            pub(super) async fn count_then_insert(
+                conn: &mut Conn,
+                new: &NewApproval,
+                limit: u32,
+            ) -> Result<(u64, bool), StoreError> {
+                if !$writes_in_with {
+                    let pending = count_pending_of(conn, &new.subject_id, new.created_at).await?;
+                    let inserted = pending < u64::from(limit) && insert_approval(conn, new).await?;
+                    return Ok((pending, inserted));
+                }
+                let row = bind_new_approval(sqlx::query(sql::COUNT_THEN_INSERT_APPROVAL), new)
+                    .bind(i64::from(limit))
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let n: i64 = row.try_get("n")?;
+                let inserted: i64 = row.try_get("inserted")?;
+                Ok((u64::try_from(n).unwrap_or(0), inserted == 1))
+            }
+
+            /// `q` with `new`'s values bound next, as [`sql::INSERT_APPROVAL`] takes them.
+            fn bind_new_approval<'q>(
+                q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                new: &'q NewApproval,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                q.bind(&new.id)
                     .bind(&new.decision_id)
                     .bind(&new.subject_id)
                     .bind(&new.request_id)
@@ -109,9 +142,6 @@ macro_rules! approval_ops {
                     .bind(Json(&new.capability_audience))
                     .bind(&new.bundle_digest)
                     .bind(new.on_behalf_of_proven)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(done.rows_affected() == 1)
             }
 
             pub(super) async fn approval_by_id(

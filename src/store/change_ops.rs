@@ -28,25 +28,29 @@ macro_rules! change_ops {
                 new: &NewApproval,
                 max_pending: Option<u32>,
             ) -> Result<((Approval, bool), bool), StoreError> {
-                if let Some(limit) = max_pending {
-                    // Held to the commit: no other transaction counts this subject meanwhile.
-                    ops::lock_subject(conn, &new.subject_id).await?;
-                    let pending =
-                        ops::count_pending_of(conn, &new.subject_id, new.created_at).await?;
-                    if pending >= u64::from(limit) {
-                        // A replay of an existing request is answered, never counted again.
-                        let replay = if new.request_id.is_empty() {
-                            None
-                        } else {
-                            ops::approval_by_key(conn, &new.subject_id, &new.request_id).await?
-                        };
-                        return match replay {
-                            Some(a) => Ok(((a.observed_at(new.created_at), false), false)),
-                            None => Err(StoreError::QuotaExceeded { pending, limit }),
-                        };
+                let inserted = match max_pending {
+                    Some(limit) => {
+                        // Held to the commit: no other transaction counts this subject
+                        // meanwhile.
+                        ops::lock_subject(conn, &new.subject_id).await?;
+                        let (pending, inserted) = ops::count_then_insert(conn, new, limit).await?;
+                        if pending >= u64::from(limit) {
+                            // A replay of an existing request is answered, never counted again.
+                            let replay = if new.request_id.is_empty() {
+                                None
+                            } else {
+                                ops::approval_by_key(conn, &new.subject_id, &new.request_id).await?
+                            };
+                            return match replay {
+                                Some(a) => Ok(((a.observed_at(new.created_at), false), false)),
+                                None => Err(StoreError::QuotaExceeded { pending, limit }),
+                            };
+                        }
+                        inserted
                     }
-                }
-                if ops::insert_approval(conn, new).await? {
+                    None => ops::insert_approval(conn, new).await?,
+                };
+                if inserted {
                     return Ok(((new.clone().into_pending(), true), true));
                 }
                 let existing = if new.request_id.is_empty() {

@@ -225,6 +225,20 @@ pub(super) const PG_ROW_LOCKS: RowLocks = RowLocks {
 };
 
 /// One subject's pending approvals still in time: $1 subject, $2 now.
+/// Counts subject $3's pending approvals at $10 and inserts the approval ($1..$16 as
+/// [`INSERT_APPROVAL`]) only if they are fewer than $17, in one statement (data-modifying
+/// `WITH`: PostgreSQL): the count `n`, and `inserted` (1 or 0). Run after the subject's lock,
+/// its one snapshot includes every approval committed before the lock was granted.
+pub(super) const COUNT_THEN_INSERT_APPROVAL: &str = concat!(
+    "WITH pending AS (SELECT COUNT(*) AS n FROM approvals \
+     WHERE subject_id = $3 AND state = 'pending' AND expires_at > $10), \
+     inserted AS (INSERT INTO approvals (",
+    approval_columns!(),
+    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $12, $13, $14, $15, \
+     $16 FROM pending WHERE n < $17 ON CONFLICT DO NOTHING RETURNING 1) \
+     SELECT (SELECT n FROM pending) AS n, (SELECT COUNT(*) FROM inserted) AS inserted"
+);
+
 pub(super) const COUNT_PENDING_OF: &str = "SELECT COUNT(*) AS n FROM approvals \
      WHERE subject_id = $1 AND state = 'pending' AND expires_at > $2";
 

@@ -645,6 +645,17 @@ mod ops {
         Ok(())
     }
 
+    /// As the sqlx backends' (`approval_ops.rs`): the count, then the insert under it.
+    pub(super) async fn count_then_insert(
+        conn: &mut Conn,
+        new: &NewApproval,
+        limit: u32,
+    ) -> Result<(u64, bool), StoreError> {
+        let pending = count_pending_of(conn, &new.subject_id, new.created_at).await?;
+        let inserted = pending < u64::from(limit) && insert_approval(conn, new).await?;
+        Ok((pending, inserted))
+    }
+
     pub(super) async fn count_pending_of(
         conn: &mut Conn,
         subject: &str,

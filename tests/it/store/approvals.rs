@@ -600,6 +600,51 @@ pub(crate) async fn list_searches_action_resource_and_intent(store: Arc<dyn Db>)
     );
 }
 
+/// The pending quota counts one subject's approvals that are pending now, and only refuses
+/// what would open another: a replay of an existing key is answered at the quota and under it,
+/// an expired or settled approval frees its place, and another subject has a quota of its own.
+pub(crate) async fn the_quota_counts_pending_of_the_subject_and_answers_replays(
+    store: Arc<dyn Db>,
+) {
+    let open = |key: &str, limit: u32| {
+        let (store, new) = (
+            store.clone(),
+            new_approval("agent:q", key, "db.drop", 10_000),
+        );
+        async move { store.create_approval(&new, Some(limit), &[]).await }
+    };
+    let (k1, created) = open("k1", 2).await.unwrap();
+    assert!(created);
+    assert!(open("k2", 2).await.unwrap().1);
+    match open("k3", 2).await {
+        Err(StoreError::QuotaExceeded { pending, limit }) => assert_eq!((pending, limit), (2, 2)),
+        other => panic!("a third pending request was not refused: {other:?}"),
+    }
+    // A replay is answered, at the quota and under it (where the insert meets the key).
+    for limit in [2, 3] {
+        let (same, created) = open("k1", limit).await.unwrap();
+        assert_eq!((same.id.as_str(), created), (k1.id.as_str(), false));
+    }
+    // Another subject counts its own.
+    let other = new_approval("agent:other", "k3", "db.drop", 10_000);
+    assert!(store.create_approval(&other, Some(2), &[]).await.unwrap().1);
+    // A settled request frees its place; so does one past its deadline.
+    assert!(store
+        .transition(
+            &k1.id,
+            ApprovalState::Pending,
+            ApprovalState::Denied,
+            UnixMillis(2_000),
+            &[]
+        )
+        .await
+        .unwrap());
+    assert!(open("k3", 2).await.unwrap().1);
+    let mut later = new_approval("agent:q", "k4", "db.drop", 20_000);
+    later.created_at = UnixMillis(10_000);
+    assert!(store.create_approval(&later, Some(1), &[]).await.unwrap().1);
+}
+
 /// Attack: many requests of one subject race to open pending approvals through two handles
 /// (two replicas); the quota must hold across them, not per handle or per transaction.
 async fn pending_quota_holds_across_handles(first: Arc<dyn Db>, second: Arc<dyn Db>) {

@@ -153,6 +153,7 @@ store_tests!(
     approvals::create_then_get_round_trips,
     approvals::an_approval_reads_with_its_own_reviews,
     approvals::create_is_idempotent_per_subject_and_key,
+    approvals::the_quota_counts_pending_of_the_subject_and_answers_replays,
     approvals::concurrent_identical_creates_make_one_row,
     approvals::list_filters_and_pages,
     approvals::list_searches_action_resource_and_intent,
