@@ -20,7 +20,10 @@ use crate::{
         Capability, Decided, NewApproval, NotNarrower, Page, ParamChange, RedeemRefusal,
         Requirement, Review, UnixMillis, Viewer,
     },
-    store::{ApprovalStore, CapabilityStore, ChangeFeed, CommitError, StoreError, Stores},
+    store::{
+        ApprovalSnapshot, ApprovalStore, CapabilityStore, ChangeFeed, CommitError, StoreError,
+        Stores,
+    },
     telemetry::{
         metrics::{Metrics, Resolution},
         ErrorChain,
@@ -310,37 +313,36 @@ impl Workflow {
             .ok_or_else(|| WorkflowError::NotFound(id.to_string()))
     }
 
-    /// The stored approval as of now with its reviews so far, oldest first, read together.
-    pub async fn get_reviewed(&self, id: &str) -> Result<(Approval, Vec<Review>), WorkflowError> {
+    /// The stored approval as of now with its reviews so far, oldest first, and the
+    /// capability it minted, read together.
+    pub async fn get_reviewed(&self, id: &str) -> Result<ApprovalSnapshot, WorkflowError> {
         self.approvals
             .get_reviewed(id, self.now())
             .await?
             .ok_or_else(|| WorkflowError::NotFound(id.to_string()))
     }
 
-    /// `approval` with its `reviews` (read with it) as `viewer` may see it: the capability
-    /// only for the requester.
-    pub async fn view_of(
+    /// `read` (one [`Self::get_reviewed`]) as `viewer` may see it: the capability only for
+    /// the requester, and only once approved.
+    pub fn view_of(
         &self,
-        approval: Approval,
-        reviews: Vec<Review>,
+        read: ApprovalSnapshot,
         viewer: Viewer,
     ) -> Result<ApprovalView, WorkflowError> {
-        let capability = if approval.state == ApprovalState::Approved && viewer.sees_capability() {
-            self.capabilities
-                .get_capability(&approval.id, self.now())
-                .await?
-        } else {
-            None
-        };
+        let ApprovalSnapshot {
+            approval,
+            reviews,
+            capability,
+        } = read;
+        let capability = capability
+            .filter(|_| approval.state == ApprovalState::Approved && viewer.sees_capability());
         let parsed = self.parse(&approval)?;
         self.assemble(approval, parsed, reviews, capability)
     }
 
     /// The approval `id` as `viewer` may see it.
     pub async fn view(&self, id: &str, viewer: Viewer) -> Result<ApprovalView, WorkflowError> {
-        let (approval, reviews) = self.get_reviewed(id).await?;
-        self.view_of(approval, reviews, viewer).await
+        self.view_of(self.get_reviewed(id).await?, viewer)
     }
 
     /// Up to `page.limit` approvals matching `filter` that `viewer_of` lets the caller see,

@@ -20,6 +20,7 @@ use crate::{
         Page, Review, ReviewVerdict, UnixMillis, Viewer,
     },
     identity::{jwt::check_authentication, limits::LimitedCall},
+    store::ApprovalSnapshot,
 };
 
 /// Longest accepted review reason, in bytes.
@@ -185,12 +186,8 @@ impl Tollgate {
     /// One approval, as `caller` may see it.
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<ApprovalView, ServiceError> {
         required("approval_id", id)?;
-        let (approval, reviews, viewer) = self.readable(caller, id).await?;
-        let view = self
-            .inner
-            .workflow
-            .view_of(approval, reviews, viewer)
-            .await?;
+        let (read, viewer) = self.readable(caller, id).await?;
+        let view = self.inner.workflow.view_of(read, viewer)?;
         spans::record_approval(&Span::current(), &view);
         Ok(view)
     }
@@ -225,7 +222,7 @@ impl Tollgate {
         call: &Call,
     ) -> Result<ApprovalView, ServiceError> {
         required("approval_id", id)?;
-        let (approval, _, _) = self.readable(caller, id).await?;
+        let (ApprovalSnapshot { approval, .. }, _) = self.readable(caller, id).await?;
         Roles::require_requester(caller, &approval, "cancel")?;
         let view = self
             .inner
@@ -244,8 +241,8 @@ impl Tollgate {
         let workflow = self.inner.workflow.clone();
         // Subscribe before the first read, so no change between the two is missed.
         let changes = workflow.subscribe();
-        let (approval, reviews, viewer) = self.readable(caller, id).await?;
-        let first = workflow.view_of(approval, reviews, viewer).await?;
+        let (read, viewer) = self.readable(caller, id).await?;
+        let first = workflow.view_of(read, viewer)?;
         spans::record_approval(&Span::current(), &first);
         let (tx, rx) = mpsc::channel(8);
         let watcher = Watcher {
@@ -291,8 +288,8 @@ impl Tollgate {
     /// Approval `id` as a change `caller` may learn of, or `None` when it may not read it
     /// (or the read failed: logged, and nothing is said).
     async fn change_of(&self, caller: &Caller, id: &str) -> Option<ApprovalChange> {
-        let (approval, reviews) = match self.readable(caller, id).await {
-            Ok((approval, reviews, _)) => (approval, reviews),
+        let read = match self.readable(caller, id).await {
+            Ok((read, _)) => read,
             Err(ServiceError::Workflow(crate::approval::WorkflowError::NotFound(_))) => {
                 return None
             }
@@ -301,13 +298,8 @@ impl Tollgate {
                 return None;
             }
         };
-        // Only the reviews are read from the view; the capability is never looked at.
-        let view = match self
-            .inner
-            .workflow
-            .view_of(approval, reviews, Viewer::Party)
-            .await
-        {
+        // Only the reviews are read from the view; a party never sees the capability.
+        let view = match self.inner.workflow.view_of(read, Viewer::Party) {
             Ok(view) => view,
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::ErrorChain(&e), approval.id = %id, "approval change not read; not announced");
@@ -362,20 +354,20 @@ impl Tollgate {
         Ok(redemption)
     }
 
-    /// The approval `id` with its reviews (read together) and how much of it `caller` may
-    /// see; an approval the caller may not see reads as not found, so its existence is not
-    /// disclosed either.
+    /// The approval `id` with its reviews and capability (read together) and how much of it
+    /// `caller` may see; an approval the caller may not see reads as not found, so its
+    /// existence is not disclosed either.
     pub(super) async fn readable(
         &self,
         caller: &Caller,
         id: &str,
-    ) -> Result<(crate::domain::Approval, Vec<Review>, Viewer), ServiceError> {
-        let (approval, reviews) = self.inner.workflow.get_reviewed(id).await?;
-        let (request, requirements) = self.inner.workflow.parse(&approval)?;
+    ) -> Result<(ApprovalSnapshot, Viewer), ServiceError> {
+        let read = self.inner.workflow.get_reviewed(id).await?;
+        let (request, requirements) = self.inner.workflow.parse(&read.approval)?;
         let held = self.roles_of(caller);
         let parsed = (&request, requirements.as_slice());
-        match Roles::viewer(caller, held, &approval, parsed, &reviews) {
-            Some(viewer) => Ok((approval, reviews, viewer)),
+        match Roles::viewer(caller, held, &read.approval, parsed, &read.reviews) {
+            Some(viewer) => Ok((read, viewer)),
             None => Err(crate::approval::WorkflowError::NotFound(id.to_string()).into()),
         }
     }

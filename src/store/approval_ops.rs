@@ -14,7 +14,7 @@ macro_rules! approval_ops {
                 Approval, ApprovalFilter, ApprovalState, Capability, CapabilityState, NewApproval,
                 Page, Review, ReviewVerdict, UnixMillis,
             };
-            use crate::store::{sql, StoreError};
+            use crate::store::{sql, ApprovalSnapshot, StoreError};
 
             pub(super) type Conn = <$db as sqlx::Database>::Connection;
             type DbRow = <$db as sqlx::Database>::Row;
@@ -71,19 +71,25 @@ macro_rules! approval_ops {
             }
 
             fn capability(row: &DbRow) -> Result<Capability, StoreError> {
-                let state: String = row.try_get("state")?;
+                capability_named(row, sql::CAPABILITY_NAMES)
+            }
+
+            /// The capability in `row`'s columns named `names` (in `capability_columns!`
+            /// order).
+            fn capability_named(row: &DbRow, names: [&str; 8]) -> Result<Capability, StoreError> {
+                let [id, approval_id, request_hash, state, issued_at, expires_at, redeemed_at, audience] =
+                    names;
+                let state: String = row.try_get(state)?;
                 Ok(Capability {
-                    id: row.try_get("id")?,
-                    approval_id: row.try_get("approval_id")?,
-                    request_hash: row.try_get("request_hash")?,
+                    id: row.try_get(id)?,
+                    approval_id: row.try_get(approval_id)?,
+                    request_hash: row.try_get(request_hash)?,
                     state: CapabilityState::parse(&state)
                         .ok_or_else(|| corrupt("capabilities.state", &state))?,
-                    issued_at: UnixMillis(row.try_get("issued_at")?),
-                    expires_at: UnixMillis(row.try_get("expires_at")?),
-                    redeemed_at: row
-                        .try_get::<Option<i64>, _>("redeemed_at")?
-                        .map(UnixMillis),
-                    audience: row.try_get::<Json<Vec<String>>, _>("audience")?.0,
+                    issued_at: UnixMillis(row.try_get(issued_at)?),
+                    expires_at: UnixMillis(row.try_get(expires_at)?),
+                    redeemed_at: row.try_get::<Option<i64>, _>(redeemed_at)?.map(UnixMillis),
+                    audience: row.try_get::<Json<Vec<String>>, _>(audience)?.0,
                 })
             }
 
@@ -155,7 +161,8 @@ macro_rules! approval_ops {
                 row.as_ref().map(approval).transpose()
             }
 
-            /// The approval `id` with its reviews, oldest first, read by one statement.
+            /// The approval `id` with its reviews, oldest first, and its capability, read by
+            /// one statement (as stored: the caller observes them).
             #[allow(
                 dead_code,
                 reason = "SQLite's point reads run on its reader thread (sqlite_writer.rs)"
@@ -163,7 +170,7 @@ macro_rules! approval_ops {
             pub(super) async fn approval_with_reviews(
                 conn: &mut Conn,
                 id: &str,
-            ) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+            ) -> Result<Option<ApprovalSnapshot>, StoreError> {
                 let rows = sqlx::query(sql::APPROVAL_WITH_REVIEWS)
                     .bind(id)
                     .fetch_all(&mut *conn)
@@ -177,7 +184,15 @@ macro_rules! approval_ops {
                         reviews.push(review(row)?);
                     }
                 }
-                Ok(Some((approval(first)?, reviews)))
+                let capability = match first.try_get::<Option<String>, _>("cap_id")? {
+                    Some(_) => Some(capability_named(first, sql::MINTED_NAMES)?),
+                    None => None,
+                };
+                Ok(Some(ApprovalSnapshot {
+                    approval: approval(first)?,
+                    reviews,
+                    capability,
+                }))
             }
 
             pub(super) async fn approval_by_key(

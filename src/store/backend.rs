@@ -81,12 +81,13 @@ macro_rules! store_backend {
                 &self,
                 id: &str,
                 now: $crate::domain::UnixMillis,
-            ) -> Result<
-                Option<($crate::domain::Approval, Vec<$crate::domain::Review>)>,
-                $crate::store::StoreError,
-            > {
+            ) -> Result<Option<$crate::store::ApprovalSnapshot>, $crate::store::StoreError> {
                 let found = self.read_reviewed(id).await?;
-                Ok(found.map(|(a, reviews)| (a.observed_at(now), reviews)))
+                Ok(found.map(|s| $crate::store::ApprovalSnapshot {
+                    approval: s.approval.observed_at(now),
+                    reviews: s.reviews,
+                    capability: s.capability.map(|c| c.observed_at(now)),
+                }))
             }
 
             async fn list_approvals(

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{
-    ApprovalListing, ApprovalStore, CapabilityStore, Change, Changed, ExpiryAudit, GroupCommit,
-    Settle, StoreError,
+    ApprovalListing, ApprovalSnapshot, ApprovalStore, CapabilityStore, Change, Changed,
+    ExpiryAudit, GroupCommit, Settle, StoreError,
 };
 use crate::domain::{
     Approval, ApprovalFilter, ApprovalState, AuditEvent, Capability, NewApproval, Page,
@@ -81,7 +81,7 @@ impl ApprovalStore for Grouped {
         &self,
         id: &str,
         now: UnixMillis,
-    ) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+    ) -> Result<Option<ApprovalSnapshot>, StoreError> {
         self.approvals.get_reviewed(id, now).await
     }
 

@@ -159,6 +159,18 @@ pub enum StoreError {
 /// (which approvals expire is only known there). Returns no events to record nothing.
 pub type ExpiryAudit<'a> = dyn Fn(&Approval) -> Vec<AuditEvent> + Send + Sync + 'a;
 
+/// An approval with everything one read of it brings, as of one moment: its reviews, oldest
+/// first, and the capability it minted, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalSnapshot {
+    /// The approval, observed at the read's `now`.
+    pub approval: Approval,
+    /// Its reviews, oldest first.
+    pub reviews: Vec<Review>,
+    /// The capability minted for it (its id is the approval's), observed at the read's `now`.
+    pub capability: Option<Capability>,
+}
+
 /// A page of approvals with everything a reader's view of them needs, read in one call: the
 /// approvals, all their reviews and the capabilities minted for them.
 #[derive(Debug, Clone, PartialEq)]
@@ -197,13 +209,14 @@ pub trait ApprovalStore: Send + Sync + std::fmt::Debug {
     async fn get_approval(&self, id: &str, now: UnixMillis)
         -> Result<Option<Approval>, StoreError>;
 
-    /// The approval with this id, observed at `now`, with every review of it, oldest first:
-    /// read together, as of one moment (one statement, so one round trip to a server).
+    /// The approval with this id, observed at `now`, with every review of it, oldest first,
+    /// and the capability it minted: read together, as of one moment (one statement, so one
+    /// round trip to a server).
     async fn get_reviewed(
         &self,
         id: &str,
         now: UnixMillis,
-    ) -> Result<Option<(Approval, Vec<Review>)>, StoreError>;
+    ) -> Result<Option<ApprovalSnapshot>, StoreError>;
 
     /// Approvals matching `filter`, observed at `now`, in id order, with their reviews and
     /// capabilities: one call however many rows, never one read per row.

@@ -163,7 +163,7 @@ impl PostgresStore {
     }
 
     /// The approval `id` with its reviews, by one statement.
-    async fn read_reviewed(&self, id: &str) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+    async fn read_reviewed(&self, id: &str) -> Result<Option<super::ApprovalSnapshot>, StoreError> {
         ops::approval_with_reviews(&mut *self.pool.acquire().await?, id).await
     }
 

@@ -132,15 +132,52 @@ pub(super) const REVIEWS_OF: &str = concat!(
     " FROM reviews WHERE approval_id = $1 ORDER BY reviewed_at, reviewer_id"
 );
 
-/// The approval `$1` with its reviews, oldest first, in one statement so both are as of one
-/// moment: a row per review, or one row with the review columns NULL when there is none. (The
-/// two tables share no column name.)
+/// A capability's columns renamed `cap_*`, so they share no name with an approval's.
+macro_rules! minted_columns {
+    () => {
+        "id AS cap_id, approval_id AS cap_approval_id, request_hash AS cap_request_hash, \
+         state AS cap_state, issued_at AS cap_issued_at, expires_at AS cap_expires_at, \
+         redeemed_at AS cap_redeemed_at, audience AS cap_audience"
+    };
+}
+
+/// The names of `capability_columns!`, as a row read by `SELECT` of them holds them.
+pub(super) const CAPABILITY_NAMES: [&str; 8] = [
+    "id",
+    "approval_id",
+    "request_hash",
+    "state",
+    "issued_at",
+    "expires_at",
+    "redeemed_at",
+    "audience",
+];
+
+/// The names of `minted_columns!`, in the same order.
+pub(super) const MINTED_NAMES: [&str; 8] = [
+    "cap_id",
+    "cap_approval_id",
+    "cap_request_hash",
+    "cap_state",
+    "cap_issued_at",
+    "cap_expires_at",
+    "cap_redeemed_at",
+    "cap_audience",
+];
+
+/// The approval `$1` with its reviews, oldest first, and the capability it minted (whose id is
+/// the approval's), in one statement so all are as of one moment: a row per review, or one row
+/// with the review columns NULL when there is none; the capability's columns (`cap_*`, NULL
+/// when it has none) ride on every row. (Reviews share no column name with approvals.)
 pub(super) const APPROVAL_WITH_REVIEWS: &str = concat!(
     "SELECT ",
     approval_select_columns!(),
     ", ",
     review_columns!(),
-    " FROM approvals LEFT JOIN reviews ON reviews.approval_id = approvals.id \
+    ", minted.* FROM approvals LEFT JOIN reviews ON reviews.approval_id = approvals.id \
+     LEFT JOIN (SELECT ",
+    minted_columns!(),
+    " FROM capabilities) AS minted ON minted.cap_id = approvals.id \
      WHERE approvals.id = $1 ORDER BY reviewed_at, reviewer_id"
 );
 

@@ -194,7 +194,7 @@ impl SqliteStore {
     }
 
     /// The approval `id` with its reviews, read in this thread by one statement.
-    async fn read_reviewed(&self, id: &str) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+    async fn read_reviewed(&self, id: &str) -> Result<Option<super::ApprovalSnapshot>, StoreError> {
         self.reader.approval_with_reviews(id)
     }
 

@@ -29,7 +29,7 @@ use std::{
 use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql};
 use tokio::sync::oneshot;
 
-use super::{Batch, Change, Committed, Durability, StoreError};
+use super::{ApprovalSnapshot, Batch, Change, Committed, Durability, StoreError};
 use crate::domain::{Approval, Capability, Review, Routed};
 
 /// Statements the writer keeps prepared: every statement a shared transaction runs fits.
@@ -231,7 +231,7 @@ impl Reader {
     pub(super) fn approval_with_reviews(
         &self,
         id: &str,
-    ) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+    ) -> Result<Option<ApprovalSnapshot>, StoreError> {
         self.read(|conn| futures::executor::block_on(ops::approval_with_reviews(conn, id)))
     }
 
@@ -415,7 +415,7 @@ mod ops {
         Approval, ApprovalState, Capability, CapabilityState, NewApproval, RequestChange, Review,
         ReviewVerdict, UnixMillis,
     };
-    use crate::store::{sql, StoreError};
+    use crate::store::{sql, ApprovalSnapshot, StoreError};
 
     pub(super) type Conn = rusqlite::Connection;
 
@@ -466,17 +466,27 @@ mod ops {
     }
 
     fn capability(row: &rusqlite::Row<'_>) -> Result<Capability, StoreError> {
-        let state: String = row.get("state")?;
+        capability_named(row, sql::CAPABILITY_NAMES)
+    }
+
+    /// The capability in `row`'s columns named `names` (in `capability_columns!` order).
+    fn capability_named(
+        row: &rusqlite::Row<'_>,
+        names: [&'static str; 8],
+    ) -> Result<Capability, StoreError> {
+        let [id, approval_id, request_hash, state, issued_at, expires_at, redeemed_at, audience] =
+            names;
+        let state: String = row.get(state)?;
         Ok(Capability {
-            id: row.get("id")?,
-            approval_id: row.get("approval_id")?,
-            request_hash: row.get("request_hash")?,
+            id: row.get(id)?,
+            approval_id: row.get(approval_id)?,
+            request_hash: row.get(request_hash)?,
             state: CapabilityState::parse(&state)
                 .ok_or_else(|| corrupt("capabilities.state", state))?,
-            issued_at: UnixMillis(row.get("issued_at")?),
-            expires_at: UnixMillis(row.get("expires_at")?),
-            redeemed_at: row.get::<_, Option<i64>>("redeemed_at")?.map(UnixMillis),
-            audience: from_json(row, "audience")?,
+            issued_at: UnixMillis(row.get(issued_at)?),
+            expires_at: UnixMillis(row.get(expires_at)?),
+            redeemed_at: row.get::<_, Option<i64>>(redeemed_at)?.map(UnixMillis),
+            audience: from_json(row, audience)?,
         })
     }
 
@@ -524,11 +534,12 @@ mod ops {
         one_approval(conn, sql::APPROVAL_BY_ID, &[&id])
     }
 
-    /// The approval `id` with its reviews, oldest first, read by one statement.
+    /// The approval `id` with its reviews, oldest first, and its capability, read by one
+    /// statement (as stored: the caller observes them).
     pub(super) async fn approval_with_reviews(
         conn: &mut Conn,
         id: &str,
-    ) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+    ) -> Result<Option<ApprovalSnapshot>, StoreError> {
         let mut stmt = bound(conn, sql::APPROVAL_WITH_REVIEWS, &[&id])?;
         let mut rows = stmt.raw_query();
         let mut reviews = Vec::new();
@@ -538,17 +549,25 @@ mod ops {
             }
             Ok(())
         };
-        let found = match rows.next()? {
+        let (found, capability) = match rows.next()? {
             None => return Ok(None),
             Some(first) => {
                 add(first)?;
-                approval(first)?
+                let capability = match first.get::<_, Option<String>>("cap_id")? {
+                    Some(_) => Some(capability_named(first, sql::MINTED_NAMES)?),
+                    None => None,
+                };
+                (approval(first)?, capability)
             }
         };
         while let Some(row) = rows.next()? {
             add(row)?;
         }
-        Ok(Some((found, reviews)))
+        Ok(Some(ApprovalSnapshot {
+            approval: found,
+            reviews,
+            capability,
+        }))
     }
 
     pub(super) async fn approval_by_key(

@@ -11,7 +11,7 @@ use crate::{
         narrowing, Approval, ApprovalState, AuditContext, AuditEvent, AuthzRequest, Caller,
         Narrowing, RequestChange, Requirement, Review, ReviewOutcome, ReviewVerdict, UnixMillis,
     },
-    store::{Settle, Settlement},
+    store::{ApprovalSnapshot, Settle, Settlement},
     telemetry::metrics::{CapabilityEvent, Resolution},
 };
 
@@ -42,7 +42,9 @@ impl Workflow {
         ctx: &AuditContext,
     ) -> Result<ApprovalView, WorkflowError> {
         let now = self.now();
-        let (approval, reviews) = self.get_reviewed(approval_id).await?;
+        let ApprovalSnapshot {
+            approval, reviews, ..
+        } = self.get_reviewed(approval_id).await?;
         if approval.state != ApprovalState::Pending {
             return Err(WorkflowError::NotPending(approval.state.as_str()));
         }

@@ -7,7 +7,7 @@ use serde_json::json;
 use tollgate::domain::{
     ApprovalFilter, ApprovalState, CapabilityState, Page, ReviewOutcome, ReviewVerdict, UnixMillis,
 };
-use tollgate::store::StoreError;
+use tollgate::store::{ApprovalSnapshot, StoreError};
 
 use super::{Db, DbWrites as _};
 
@@ -33,15 +33,23 @@ pub(crate) async fn create_then_get_round_trips(store: Arc<dyn Db>) {
     );
 }
 
-/// `get_reviewed` reads an approval with exactly its own reviews, oldest first (one
-/// statement, a join: another approval's reviews must not ride along).
+/// `get_reviewed` reads an approval with exactly its own reviews, oldest first, and its own
+/// capability (one statement, a join: another approval's reviews or capability must not ride
+/// along), each observed at the read's `now`.
 pub(crate) async fn an_approval_reads_with_its_own_reviews(store: Arc<dyn Db>) {
     let mine = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
     let other = create(&store, &new_approval("agent:b", "", "data.export", 10_000)).await;
     let now = UnixMillis(2_000);
+    let snapshot = |approval, reviews, capability| {
+        Some(ApprovalSnapshot {
+            approval,
+            reviews,
+            capability,
+        })
+    };
     assert_eq!(
         store.get_reviewed(&mine.id, now).await.unwrap(),
-        Some((mine.clone(), Vec::new()))
+        snapshot(mine.clone(), Vec::new(), None)
     );
 
     let later = review(&mine.id, "user:a", ReviewVerdict::Approve, 3_000);
@@ -53,21 +61,54 @@ pub(crate) async fn an_approval_reads_with_its_own_reviews(store: Arc<dyn Db>) {
     }
     assert_eq!(
         store.get_reviewed(&mine.id, now).await.unwrap(),
-        Some((mine.clone(), vec![earlier.clone(), later.clone()]))
+        snapshot(mine.clone(), vec![earlier.clone(), later.clone()], None)
     );
     assert_eq!(
         store.get_reviewed(&other.id, now).await.unwrap(),
-        Some((other, vec![elsewhere]))
+        snapshot(other.clone(), vec![elsewhere.clone()], None)
     );
 
     // Observed at its deadline it reads expired, with its reviews.
-    let (late, reviews) = store
+    let late = store
         .get_reviewed(&mine.id, UnixMillis(10_000))
         .await
         .unwrap()
         .expect("stored");
-    assert_eq!(late.state, ApprovalState::Expired);
-    assert_eq!(reviews, vec![earlier, later]);
+    assert_eq!(late.approval.state, ApprovalState::Expired);
+    assert_eq!(late.reviews, vec![earlier.clone(), later.clone()]);
+
+    // Approved, it reads with its capability, on every review's row alike; the other
+    // approval, pending, with none. An ALLOW's capability (no approval) rides on nothing.
+    let cap = capability(&mine.id, Some(&mine.id), 5_000);
+    assert!(store
+        .approve_with_capability(&mine.id, &cap, UnixMillis(4_000), &[])
+        .await
+        .unwrap());
+    store
+        .insert_capability(&capability("allow-cap", None, 5_000), &[])
+        .await
+        .unwrap();
+    let read = store
+        .get_reviewed(&mine.id, UnixMillis(4_500))
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(read.approval.state, ApprovalState::Approved);
+    assert_eq!(read.reviews, vec![earlier.clone(), later.clone()]);
+    assert_eq!(read.capability, Some(cap.clone()));
+    assert_eq!(
+        store.get_reviewed(&other.id, now).await.unwrap(),
+        snapshot(other, vec![elsewhere], None)
+    );
+    // Past its own deadline the capability reads expired (the approval stays approved).
+    let expired = store
+        .get_reviewed(&mine.id, UnixMillis(5_000))
+        .await
+        .unwrap()
+        .expect("stored")
+        .capability
+        .expect("minted");
+    assert_eq!(expired.state, CapabilityState::Expired);
 
     assert_eq!(store.get_reviewed("no-such-id", now).await.unwrap(), None);
 }

@@ -57,7 +57,7 @@ impl ApprovalStore for GroupedDb {
         &self,
         id: &str,
         now: UnixMillis,
-    ) -> Result<Option<(Approval, Vec<Review>)>, StoreError> {
+    ) -> Result<Option<tollgate::store::ApprovalSnapshot>, StoreError> {
         self.grouped.get_reviewed(id, now).await
     }
     async fn list_approvals(
