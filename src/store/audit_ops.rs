@@ -2,6 +2,9 @@
 //! each function takes a connection, so the append joins whatever transaction the caller has
 //! open (a state change and its record commit together).
 
+use super::StoreError;
+use crate::domain::{AuditRecord, NotifyEvent};
+
 /// `events` chained after the head `(seq, hash)`, as every backend's append stores them (the
 /// sqlx backends' `append_at` below and the SQLite writer's).
 pub(super) fn chain_after(
@@ -14,10 +17,130 @@ pub(super) fn chain_after(
     })
 }
 
-/// Generates `mod audit_ops` for database `$db`, which runs data-modifying statements in
-/// `WITH` if `$writes_in_with` (`sql::PG_WRITES_IN_WITH`, `sql::SQLITE_WRITES_IN_WITH`).
+/// How a backend stores an append's rows once the head is locked and they are chained: its
+/// notifications, its records and the new head (`audit_ops!`'s `append`).
+pub(super) trait AppendRows: sqlx::Database {
+    async fn append_rows(
+        conn: &mut Self::Connection,
+        notes: &[NotifyEvent],
+        records: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+}
+
+impl AppendRows for sqlx::Postgres {
+    /// One statement whatever the number of rows: the notifications, the records and the new
+    /// head as data-modifying `WITH`s over arrays (`UNNEST`, a bind per column), so its text
+    /// never changes and a connection prepares and plans it once, where a `VALUES` list per
+    /// row count was a statement (and a plan) of its own.
+    async fn append_rows(
+        conn: &mut sqlx::PgConnection,
+        notes: &[NotifyEvent],
+        records: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let Some(last) = records.last() else {
+            return Ok(());
+        };
+        let note = |f: fn(&NotifyEvent) -> &str| notes.iter().map(f).collect::<Vec<_>>();
+        let bodies: Vec<String> = notes.iter().map(|n| n.body.to_string()).collect();
+        let record = |f: fn(&AuditRecord) -> &str| records.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(super::sql::PG_APPEND)
+            .bind(note(|n| &n.id))
+            .bind(note(|n| n.kind.as_str()))
+            .bind(note(|n| &n.approval_id))
+            .bind(notes.iter().map(|n| n.at.0).collect::<Vec<_>>())
+            .bind(bodies)
+            .bind(records.iter().map(|r| r.seq).collect::<Vec<_>>())
+            .bind(record(|r| &r.event.id))
+            .bind(records.iter().map(|r| r.event.at.0).collect::<Vec<_>>())
+            .bind(record(|r| r.event.kind.as_str()))
+            .bind(record(|r| &r.event.actor))
+            .bind(record(|r| &r.event.subject_id))
+            .bind(record(|r| &r.event.action))
+            .bind(record(|r| &r.event.resource_type))
+            .bind(record(|r| &r.event.resource_id))
+            .bind(record(|r| &r.event.effect))
+            .bind(record(|r| &r.event.decision_id))
+            .bind(record(|r| &r.event.approval_id))
+            .bind(record(|r| &r.event.capability_id))
+            .bind(record(|r| &r.event.bundle_revision))
+            .bind(record(|r| &r.event.trace_id))
+            .bind(record(|r| &r.body))
+            .bind(record(|r| &r.prev_hash))
+            .bind(record(|r| &r.hash))
+            .bind(last.seq)
+            .bind(&last.hash)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Rows per INSERT on SQLite: 18 binds each (notifications 6) stays far below its bind limit.
+const ROWS_PER_INSERT: usize = 256;
+
+impl AppendRows for sqlx::Sqlite {
+    /// A multi-row insert per [`ROWS_PER_INSERT`] notifications, then records, then the head.
+    /// SQLite cannot write in `WITH`; only its pool's writes come here (the group commit's run
+    /// on the writer thread, `sqlite_writer.rs`).
+    async fn append_rows(
+        conn: &mut sqlx::SqliteConnection,
+        notes: &[NotifyEvent],
+        records: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        let Some(last) = records.last() else {
+            return Ok(());
+        };
+        for chunk in notes.chunks(ROWS_PER_INSERT) {
+            let mut q =
+                sqlx::QueryBuilder::<sqlx::Sqlite>::new(super::sql::INSERT_NOTIFY_EVENTS_PREFIX);
+            q.push_values(chunk, |mut b, n| {
+                b.push_bind(n.id.clone())
+                    .push_bind(n.kind.as_str())
+                    .push_bind(n.approval_id.clone())
+                    .push_bind(n.at.0)
+                    .push_bind(n.body.to_string())
+                    .push_bind(false);
+            });
+            q.push(super::sql::ON_CONFLICT_ID_DO_NOTHING);
+            q.build().execute(&mut *conn).await?;
+        }
+        for chunk in records.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(super::sql::INSERT_AUDIT_PREFIX);
+            q.push_values(chunk, |mut b, r| {
+                let e = &r.event;
+                b.push_bind(r.seq)
+                    .push_bind(e.id.clone())
+                    .push_bind(e.at.0)
+                    .push_bind(e.kind.as_str())
+                    .push_bind(e.actor.clone())
+                    .push_bind(e.subject_id.clone())
+                    .push_bind(e.action.clone())
+                    .push_bind(e.resource_type.clone())
+                    .push_bind(e.resource_id.clone())
+                    .push_bind(e.effect.clone())
+                    .push_bind(e.decision_id.clone())
+                    .push_bind(e.approval_id.clone())
+                    .push_bind(e.capability_id.clone())
+                    .push_bind(e.bundle_revision.clone())
+                    .push_bind(e.trace_id.clone())
+                    .push_bind(r.body.clone())
+                    .push_bind(r.prev_hash.clone())
+                    .push_bind(r.hash.clone());
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        sqlx::query(super::sql::SET_AUDIT_HEAD)
+            .bind(last.seq)
+            .bind(&last.hash)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Generates `mod audit_ops` for database `$db` (an [`AppendRows`]).
 macro_rules! audit_ops {
-    ($db:ty, $writes_in_with:expr) => {
+    ($db:ty) => {
         /// The audit statements; each joins whatever transaction its connection is in.
         mod audit_ops {
             use sqlx::Row;
@@ -30,10 +153,6 @@ macro_rules! audit_ops {
 
             type Conn = <$db as sqlx::Database>::Connection;
             type DbRow = <$db as sqlx::Database>::Row;
-
-            /// Rows per INSERT: 18 binds each (notifications 6) stays far below both
-            /// databases' bind limits, even with a statement's notifications and records.
-            const ROWS_PER_INSERT: usize = 256;
 
             /// A stored record, read without trusting it: the indexed fields come from the
             /// columns, `reasons`, `input` and `detail` from `body` when it parses (empty when
@@ -88,11 +207,10 @@ macro_rules! audit_ops {
             /// Chains `events` after the head and stores them with their notifications; the
             /// head stays locked until the caller's transaction ends. Call it last in a
             /// transaction: the head is the one lock every append shares, so it is taken after
-            /// every other (`sql::RowLocks`) and held for as short a time as possible.
-            ///
-            /// Where the database runs writes in `WITH` (`$writes_in_with`: PostgreSQL), the
-            /// notifications, the records and the new head are one statement after the lock,
-            /// so the append costs two round trips however many records it stores.
+            /// every other (`sql::RowLocks`) and held for as short a time as possible. The rows
+            /// are written as the backend writes them ([`super::AppendRows`]): on PostgreSQL
+            /// one statement after the lock, so an append costs two round trips however many
+            /// records it stores.
             pub(super) async fn append(
                 conn: &mut Conn,
                 events: &[AuditEvent],
@@ -101,54 +219,11 @@ macro_rules! audit_ops {
                     return Ok(Vec::new());
                 }
                 let notes: Vec<NotifyEvent> = events.iter().filter_map(NotifyEvent::of).collect();
-                let (notes_before, notes_with) = split_for_head(&notes);
-                // They need no seq, so they are written before the head is taken.
-                for chunk in notes_before.chunks(ROWS_PER_INSERT) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("");
-                    push_notes(&mut q, chunk);
-                    q.build().execute(&mut *conn).await?;
-                }
                 let head = lock_head(conn).await?;
                 let records = $crate::store::audit_ops::chain_after(head, events)?;
-                let Some(last) = records.last() else {
-                    return Ok(records);
-                };
-                let (records_before, records_with) = split_for_head(&records);
-                for chunk in records_before.chunks(ROWS_PER_INSERT) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("");
-                    push_records(&mut q, chunk);
-                    q.build().execute(&mut *conn).await?;
-                }
-                let mut q = sqlx::QueryBuilder::<$db>::new("");
-                let mut with = "WITH ";
-                if !notes_with.is_empty() {
-                    q.push(with).push("notes AS (");
-                    push_notes(&mut q, notes_with);
-                    q.push(") ");
-                    with = ", ";
-                }
-                if !records_with.is_empty() {
-                    q.push(with).push("records AS (");
-                    push_records(&mut q, records_with);
-                    q.push(") ");
-                }
-                q.push("UPDATE audit_head SET seq = ")
-                    .push_bind(last.seq)
-                    .push(", hash = ")
-                    .push_bind(last.hash.clone())
-                    .push(" WHERE id = 1");
-                q.build().execute(&mut *conn).await?;
+                <$db as $crate::store::audit_ops::AppendRows>::append_rows(conn, &notes, &records)
+                    .await?;
                 Ok(records)
-            }
-
-            /// `rows` as (those inserted on their own, those inserted by the head's update):
-            /// with writes in `WITH`, the last statement's share rides with the head.
-            fn split_for_head<T>(rows: &[T]) -> (&[T], &[T]) {
-                if $writes_in_with {
-                    rows.split_at(rows.len().saturating_sub(1) / ROWS_PER_INSERT * ROWS_PER_INSERT)
-                } else {
-                    (rows, &[])
-                }
             }
 
             /// Locks the chain head until the transaction ends (see `append`) and reads it.
@@ -157,47 +232,6 @@ macro_rules! audit_ops {
                     .fetch_one(&mut *conn)
                     .await?;
                 Ok((head.try_get("seq")?, head.try_get("hash")?))
-            }
-
-            /// An insert of `notes` (at most [`ROWS_PER_INSERT`]); one already enqueued stays
-            /// as it is.
-            fn push_notes(q: &mut sqlx::QueryBuilder<$db>, notes: &[NotifyEvent]) {
-                q.push(sql::INSERT_NOTIFY_EVENTS_PREFIX);
-                q.push_values(notes, |mut b, n| {
-                    b.push_bind(n.id.clone())
-                        .push_bind(n.kind.as_str())
-                        .push_bind(n.approval_id.clone())
-                        .push_bind(n.at.0)
-                        .push_bind(n.body.to_string())
-                        .push_bind(false);
-                });
-                q.push(sql::ON_CONFLICT_ID_DO_NOTHING);
-            }
-
-            /// An insert of `records` (at most [`ROWS_PER_INSERT`]).
-            fn push_records(q: &mut sqlx::QueryBuilder<$db>, records: &[AuditRecord]) {
-                q.push(sql::INSERT_AUDIT_PREFIX);
-                q.push_values(records, |mut b, r| {
-                    let e = &r.event;
-                    b.push_bind(r.seq)
-                        .push_bind(e.id.clone())
-                        .push_bind(e.at.0)
-                        .push_bind(e.kind.as_str())
-                        .push_bind(e.actor.clone())
-                        .push_bind(e.subject_id.clone())
-                        .push_bind(e.action.clone())
-                        .push_bind(e.resource_type.clone())
-                        .push_bind(e.resource_id.clone())
-                        .push_bind(e.effect.clone())
-                        .push_bind(e.decision_id.clone())
-                        .push_bind(e.approval_id.clone())
-                        .push_bind(e.capability_id.clone())
-                        .push_bind(e.bundle_revision.clone())
-                        .push_bind(e.trace_id.clone())
-                        .push_bind(r.body.clone())
-                        .push_bind(r.prev_hash.clone())
-                        .push_bind(r.hash.clone());
-                });
             }
 
             pub(super) async fn head(conn: &mut Conn) -> Result<(i64, String), StoreError> {

@@ -13,7 +13,7 @@
 /// `$writes_in_with` (see `audit_ops!`).
 macro_rules! store_backend {
     ($store:ty, $db:ty, $begin:expr, $locks:expr, $writes_in_with:expr) => {
-        $crate::store::audit_ops::audit_ops!($db, $writes_in_with);
+        $crate::store::audit_ops::audit_ops!($db);
 
         $crate::store::approval_ops::approval_ops!($db, $locks, $writes_in_with);
 

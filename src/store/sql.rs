@@ -418,6 +418,23 @@ pub(super) const INSERT_NOTIFY_EVENT: &str = concat!(
 pub(super) const INSERT_NOTIFY_EVENTS_PREFIX: &str = insert_notify_events!();
 pub(super) const ON_CONFLICT_ID_DO_NOTHING: &str = on_conflict_id_do_nothing!();
 
+/// PostgreSQL's append after the head's lock, one statement whatever the row count: the
+/// notifications ($1..$5: id, kind, approval_id, at, body, each an array), the records
+/// ($6..$23: `audit_columns!`, each an array) and the new head ($24 seq, $25 hash).
+pub(super) const PG_APPEND: &str = concat!(
+    "WITH notes AS (",
+    insert_notify_events!(),
+    "SELECT id, kind, approval_id, at, body, FALSE FROM UNNEST($1::text[], $2::text[], \
+     $3::text[], $4::int8[], $5::text[]) AS n (id, kind, approval_id, at, body)",
+    on_conflict_id_do_nothing!(),
+    "), records AS (INSERT INTO audit_log (",
+    audit_columns!(),
+    ") SELECT * FROM UNNEST($6::int8[], $7::text[], $8::int8[], $9::text[], $10::text[], \
+     $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
+     $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])) \
+     UPDATE audit_head SET seq = $24, hash = $25 WHERE id = 1"
+);
+
 /// Events whose deliveries do not exist yet, oldest first: $1 false, $2 limit.
 pub(super) const UNROUTED_EVENTS: &str = "SELECT id, kind, approval_id, at, body \
      FROM notify_events WHERE routed = $1 ORDER BY at, id LIMIT $2";
