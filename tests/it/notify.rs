@@ -782,20 +782,12 @@ async fn a_store_fault_while_routing_leaves_the_event_for_the_next_pass() {
     assert_eq!(channels.len(), 3, "{channels:?}");
 }
 
-/// A delivery whose approval cannot be read because the store fails is tried again later
-/// without spending an attempt: it is no fault of the receiver's, and a store outage longer
-/// than `retry.max_attempts` backoffs must not give up on (kill) the notification. Here one
-/// attempt is all a delivery has.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_fault_while_sending_spends_no_attempt() {
+/// Routes every unrouted event of `store` to the webhook channel, due at once.
+async fn route_to_hook(store: &tollgate::store::SqliteStore) {
     use tollgate::{
-        domain::{DeliveryState, NewDelivery, Routed, UnixMillis},
+        domain::{NewDelivery, Routed, UnixMillis},
         store::OutboxStore,
     };
-
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tollgate.db");
-    let (store, notifier, approval_id) = lone_notifier(&path, 1).await;
     let routed: Vec<Routed> = store
         .unrouted(10)
         .await
@@ -810,6 +802,20 @@ async fn a_store_fault_while_sending_spends_no_attempt() {
         })
         .collect();
     store.route(routed).await.unwrap();
+}
+
+/// A delivery whose approval cannot be read because the store fails is tried again later
+/// without spending an attempt: it is no fault of the receiver's, and a store outage longer
+/// than `retry.max_attempts` backoffs must not give up on (kill) the notification. Here one
+/// attempt is all a delivery has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_fault_while_sending_spends_no_attempt() {
+    use tollgate::{domain::DeliveryState, store::OutboxStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let (store, notifier, approval_id) = lone_notifier(&path, 1).await;
+    route_to_hook(&store).await;
 
     rename_table(&path, "reviews", "reviews_away").await;
     notifier.pass().await.unwrap();
@@ -828,10 +834,7 @@ async fn a_store_fault_while_sending_spends_no_attempt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_whose_approval_is_unreadable_or_gone_goes_dead_at_once() {
     use sqlx::Connection;
-    use tollgate::{
-        domain::{DeliveryState, NewDelivery, Routed, UnixMillis},
-        store::OutboxStore,
-    };
+    use tollgate::{domain::DeliveryState, store::OutboxStore};
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tollgate.db");
@@ -839,20 +842,7 @@ async fn a_delivery_whose_approval_is_unreadable_or_gone_goes_dead_at_once() {
         n.retry.max_attempts = 1000;
     })
     .await;
-    let routed: Vec<Routed> = store
-        .unrouted(10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|event| Routed {
-            event,
-            deliveries: vec![NewDelivery {
-                channel: "audit-hook".into(),
-                next_attempt_at: UnixMillis(0),
-            }],
-        })
-        .collect();
-    store.route(routed).await.unwrap();
+    route_to_hook(&store).await;
 
     let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await
