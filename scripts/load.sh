@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite: tollgate side by side with its own floor and with Cerbos, in one run.
 #
-#   scripts/load.sh              # the full suite (about 21 min on 2 cores, after the builds)
+#   scripts/load.sh              # the full suite (about 12 min on 2 cores once built, 22 with the builds)
 #   scripts/load.sh --quick      # a smoke run of every section (about 4 min): numbers are noise
 #   scripts/load.sh --sections decisions,rules --modes process
 #
