@@ -3,7 +3,8 @@
 //! connection, so a caller holding a transaction composes them.
 
 /// Generates `mod ops` for database `$db`, taking the statement locks `$locks` (a
-/// `sql::RowLocks`), writing in `WITH` if `$writes_in_with` (see `audit_ops!`).
+/// `sql::RowLocks`), writing in `WITH` if `$writes_in_with` (`sql::PG_WRITES_IN_WITH`,
+/// `sql::SQLITE_WRITES_IN_WITH`).
 macro_rules! approval_ops {
     ($db:ty, $locks:expr, $writes_in_with:expr) => {
         /// The per-statement functions; each joins whatever transaction its connection is in.

@@ -9,8 +9,8 @@
 
 /// Implements the store traits for `$store` (a struct with a `pool: Pool<$db>` field) over
 /// database `$db`, starting write transactions with `$begin`, taking the statement locks
-/// `$locks` (a `sql::RowLocks`) and appending to the audit log in one statement if
-/// `$writes_in_with` (see `audit_ops!`).
+/// `$locks` (a `sql::RowLocks`) and writing in `WITH` if `$writes_in_with` (see
+/// `approval_ops!`); the audit append writes its rows as `$db`'s `audit_ops::AppendRows` does.
 macro_rules! store_backend {
     ($store:ty, $db:ty, $begin:expr, $locks:expr, $writes_in_with:expr) => {
         $crate::store::audit_ops::audit_ops!($db);

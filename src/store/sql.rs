@@ -237,8 +237,9 @@ pub(super) struct RowLocks {
     pub(super) due: Option<[&'static str; 2]>,
 }
 
-/// Whether the database runs data-modifying statements in `WITH`: PostgreSQL does, so an
-/// audit append writes its records, notifications and new head in one statement.
+/// Whether the database runs data-modifying statements in `WITH`: PostgreSQL does, so a
+/// review's insert returns every review, an approval's capability is inserted by the
+/// statement that approves it, and a creation under the quota counts and inserts at once.
 pub(super) const PG_WRITES_IN_WITH: bool = true;
 /// SQLite does not (its `WITH` is for `SELECT`s only).
 pub(super) const SQLITE_WRITES_IN_WITH: bool = false;
