@@ -355,11 +355,9 @@ impl Notifier {
                     at: inner.workflow.now().plus(inner.config.retry.initial),
                 };
             }
-            // Gone or unreadable: no later attempt reads it better, so the delivery dies now.
-            Err(e @ (WorkflowError::NotFound(_) | WorkflowError::Corrupt { .. })) => {
-                Err(SendError::permanent(format!("reading the approval: {e}")))
-            }
-            Err(e) => Err(SendError::retry(format!("reading the approval: {e}"))),
+            // Anything else is the approval itself (gone, unreadable), as when routing: no
+            // later attempt reads it better, so the delivery dies now.
+            Err(e) => Err(SendError::permanent(format!("reading the approval: {e}"))),
         };
         match sent {
             Ok(external_ref) => DeliveryOutcome::Delivered { external_ref },
