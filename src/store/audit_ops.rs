@@ -9,7 +9,7 @@ use crate::domain::{AuditRecord, NotifyEvent};
 /// sqlx backends' `append_at` below and the SQLite writer's).
 pub(super) fn chain_after(
     (seq, hash): (i64, String),
-    events: &[crate::domain::AuditEvent],
+    events: Vec<crate::domain::AuditEvent>,
 ) -> Result<Vec<crate::domain::AuditRecord>, super::StoreError> {
     crate::domain::chain(seq, &hash, events).map_err(|e| super::StoreError::Corrupt {
         column: "audit_log.body",
@@ -213,7 +213,7 @@ macro_rules! audit_ops {
             /// records it stores.
             pub(super) async fn append(
                 conn: &mut Conn,
-                events: &[AuditEvent],
+                events: Vec<AuditEvent>,
             ) -> Result<Vec<AuditRecord>, StoreError> {
                 if events.is_empty() {
                     return Ok(Vec::new());

@@ -27,7 +27,7 @@ macro_rules! store_backend {
             audit: &[$crate::domain::AuditEvent],
         ) -> Result<(), $crate::store::StoreError> {
             if applied {
-                audit_ops::append(&mut tx, audit).await?;
+                audit_ops::append(&mut tx, audit.to_vec()).await?;
                 tx.commit().await?;
             } else {
                 tx.rollback().await?;
@@ -154,7 +154,7 @@ macro_rules! store_backend {
                     change::add_review(&mut tx, review, change, Some(settle)).await?;
                 if applied {
                     let events: Vec<_> = audit.iter().chain(&more).cloned().collect();
-                    audit_ops::append(&mut tx, &events).await?;
+                    audit_ops::append(&mut tx, events).await?;
                     tx.commit().await?;
                 } else {
                     tx.rollback().await?;
@@ -208,7 +208,7 @@ macro_rules! store_backend {
                 let expired = ops::expire_approvals(&mut tx, now).await?;
                 ops::expire_capabilities(&mut tx, now).await?;
                 let events: Vec<_> = expired.iter().flat_map(|a| audit(a)).collect();
-                audit_ops::append(&mut tx, &events).await?;
+                audit_ops::append(&mut tx, events).await?;
                 tx.commit().await?;
                 Ok(expired.into_iter().map(|a| a.id).collect())
             }
@@ -305,7 +305,7 @@ macro_rules! store_backend {
                     .bind(digest)
                     .execute(&mut *tx)
                     .await?;
-                audit_ops::append(&mut tx, audit).await?;
+                audit_ops::append(&mut tx, audit.to_vec()).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -326,7 +326,7 @@ macro_rules! commit_ops {
                 // One append for everything: the changes' records, then the batch's.
                 committed.change_records = events.len();
                 events.extend_from_slice(&batch.events);
-                let mut records = audit_ops::append(conn, &events).await?;
+                let mut records = audit_ops::append(conn, events).await?;
                 committed.records = records.split_off(committed.change_records);
                 Ok((committed, true))
             }

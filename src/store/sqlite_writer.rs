@@ -824,7 +824,7 @@ mod audit_ops {
     /// head: the sqlx backends' `append`.
     pub(super) async fn append(
         conn: &mut Conn,
-        events: &[AuditEvent],
+        events: Vec<AuditEvent>,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         if events.is_empty() {
             return Ok(Vec::new());
@@ -860,7 +860,7 @@ mod audit_ops {
             stmt.raw_execute()?;
         }
         // Notifications commit or vanish with the records they announce.
-        for n in events.iter().filter_map(NotifyEvent::of) {
+        for n in records.iter().filter_map(|r| NotifyEvent::of(&r.event)) {
             execute(
                 conn,
                 sql::INSERT_NOTIFY_EVENT,

@@ -164,7 +164,7 @@ impl Log {
         let records = store.range(1, 100).await.unwrap();
         let mut events: Vec<AuditEvent> = records.iter().map(|r| r.event.clone()).collect();
         edit(&mut events[2]);
-        let rewritten = tollgate::domain::chain(2, &records[1].hash, &events[2..]).unwrap();
+        let rewritten = tollgate::domain::chain(2, &records[1].hash, events[2..].to_vec()).unwrap();
         let mut sql = String::new();
         for r in &rewritten {
             sql.push_str(&format!(

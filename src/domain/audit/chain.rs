@@ -19,10 +19,11 @@ pub fn link(prev_hash: &str, body: &str) -> String {
 
 /// Chains `events` after the record `(head_seq, head_hash)`: seq `head_seq + 1, ...`, each
 /// linked to the one before. Pure, so the store's append and the tests agree by construction.
+/// Takes the events: each becomes its record's, uncopied.
 pub fn chain(
     head_seq: i64,
     head_hash: &str,
-    events: &[AuditEvent],
+    events: Vec<AuditEvent>,
 ) -> Result<Vec<AuditRecord>, serde_json::Error> {
     let mut prev = head_hash.to_string();
     let mut records = Vec::with_capacity(events.len());
@@ -31,7 +32,7 @@ pub fn chain(
         let hash = link(&prev, &body);
         records.push(AuditRecord {
             seq: head_seq + offset,
-            event: event.clone(),
+            event,
             body,
             prev_hash: std::mem::replace(&mut prev, hash.clone()),
             hash,
@@ -62,7 +63,7 @@ mod tests {
         let events: Vec<_> = (0..3)
             .map(|i| AuditEvent::new(AuditKind::Decision, UnixMillis(i), "agent:a"))
             .collect();
-        let records = chain(0, GENESIS_HASH, &events).unwrap();
+        let records = chain(0, GENESIS_HASH, events.clone()).unwrap();
         assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
         assert_eq!(records[0].prev_hash, GENESIS_HASH);
         for pair in records.windows(2) {
@@ -71,7 +72,7 @@ mod tests {
         for r in &records {
             assert_eq!(r.hash, link(&r.prev_hash, &r.body));
         }
-        let more = chain(3, &records[2].hash, &events[..1]).unwrap();
+        let more = chain(3, &records[2].hash, events[..1].to_vec()).unwrap();
         assert_eq!((more[0].seq, &more[0].prev_hash), (4, &records[2].hash));
     }
 }
