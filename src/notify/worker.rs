@@ -42,6 +42,16 @@ const COALESCE: std::time::Duration = std::time::Duration::from_millis(25);
 /// How many passes of one drain run between two recounts of the backlog gauge.
 const BACKLOG_EVERY: usize = 8;
 
+/// The next approval change heard on `changes`; never, with no subscription.
+async fn next_change(
+    changes: Option<&mut tokio::sync::broadcast::Receiver<String>>,
+) -> Result<String, tokio::sync::broadcast::error::RecvError> {
+    match changes {
+        Some(changes) => changes.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// What one pass did: its work (events routed, deliveries attempted, rows purged) and
 /// whether any of its batches was full.
 struct Step {
@@ -96,7 +106,9 @@ struct Inner {
 }
 
 impl Notifier {
-    /// Resolves the channels' secrets and builds the clients.
+    /// Resolves the channels' secrets and builds the clients. Without a route no event can
+    /// reach a channel, so the outbox is told not to write them
+    /// ([`OutboxStore::write_events`]); with routes it writes them (its default).
     pub fn new(parts: NotifierParts) -> Result<Self, NotifyConfigError> {
         let NotifierParts {
             config,
@@ -107,6 +119,7 @@ impl Notifier {
             console_base,
         } = parts;
         config.validate()?;
+        outbox.write_events(!config.routes.is_empty());
         let http = super::http_client(config.http_timeout)?;
         let mut channels = HashMap::new();
         for (i, c) in config.channels.iter().enumerate() {
@@ -168,10 +181,13 @@ impl Notifier {
     }
 
     /// Runs until `shutdown`: a pass whenever an approval changes on any replica, and every
-    /// `poll_interval` (retries fall due, reminders, other replicas' events).
+    /// `poll_interval` (retries fall due, reminders, other replicas' events). Without a
+    /// route a change brings no event (see [`Self::new`]), so only the interval's passes run:
+    /// they still send what was routed before and purge.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut changes = self.inner.workflow.subscribe();
+        let routes = !self.inner.config.routes.is_empty();
+        let mut changes = routes.then(|| self.inner.workflow.subscribe());
         let mut tick = tokio::time::interval(self.inner.config.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_pass = tokio::time::Instant::now();
@@ -179,7 +195,7 @@ impl Notifier {
             tokio::select! {
                 () = &mut shutdown => return,
                 _ = tick.tick() => {}
-                changed = changes.recv() => {
+                changed = next_change(changes.as_mut()) => {
                     if let Err(tokio::sync::broadcast::error::RecvError::Closed) = changed {
                         return;
                     }
@@ -188,7 +204,7 @@ impl Notifier {
                         () = &mut shutdown => return,
                         () = tokio::time::sleep_until(last_pass + COALESCE) => {}
                     }
-                    while changes.try_recv().is_ok() {}
+                    while changes.as_mut().is_some_and(|c| c.try_recv().is_ok()) {}
                 }
             }
             self.drain().await;

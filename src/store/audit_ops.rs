@@ -210,15 +210,21 @@ macro_rules! audit_ops {
             /// every other (`sql::RowLocks`) and held for as short a time as possible. The rows
             /// are written as the backend writes them ([`super::AppendRows`]): on PostgreSQL
             /// one statement after the lock, so an append costs two round trips however many
-            /// records it stores.
+            /// records it stores. The notifications only if `notify`
+            /// (`OutboxStore::write_events`).
             pub(super) async fn append(
                 conn: &mut Conn,
                 events: Vec<AuditEvent>,
+                notify: bool,
             ) -> Result<Vec<AuditRecord>, StoreError> {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
-                let notes: Vec<NotifyEvent> = events.iter().filter_map(NotifyEvent::of).collect();
+                let notes: Vec<NotifyEvent> = if notify {
+                    events.iter().filter_map(NotifyEvent::of).collect()
+                } else {
+                    Vec::new()
+                };
                 let head = lock_head(conn).await?;
                 let records = $crate::store::audit_ops::chain_after(head, events)?;
                 <$db as $crate::store::audit_ops::AppendRows>::append_rows(conn, &notes, &records)

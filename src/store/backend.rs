@@ -25,9 +25,10 @@ macro_rules! store_backend {
             mut tx: sqlx::Transaction<'_, $db>,
             applied: bool,
             audit: &[$crate::domain::AuditEvent],
+            notify: bool,
         ) -> Result<(), $crate::store::StoreError> {
             if applied {
-                audit_ops::append(&mut tx, audit.to_vec()).await?;
+                audit_ops::append(&mut tx, audit.to_vec(), notify).await?;
                 tx.commit().await?;
             } else {
                 tx.rollback().await?;
@@ -38,6 +39,11 @@ macro_rules! store_backend {
         $crate::store::change_ops::change_ops!();
 
         impl $store {
+            /// Whether appends write notification events (`OutboxStore::write_events`).
+            fn notifies(&self) -> bool {
+                self.notify.load(std::sync::atomic::Ordering::Relaxed)
+            }
+
             /// A write transaction begun in this store's turn to write (`write_turn`), which
             /// it holds until dropped (after the transaction, which drops first).
             async fn begin_write(
@@ -64,7 +70,7 @@ macro_rules! store_backend {
             ) -> Result<($crate::domain::Approval, bool), $crate::store::StoreError> {
                 let (_turn, mut tx) = self.begin_write().await?;
                 let (out, applied) = change::create_approval(&mut tx, new, max_pending).await?;
-                finish(tx, applied, audit).await?;
+                finish(tx, applied, audit, self.notifies()).await?;
                 Ok(out)
             }
 
@@ -132,7 +138,7 @@ macro_rules! store_backend {
                 let (_turn, mut tx) = self.begin_write().await?;
                 let ((out, _, _), applied) =
                     change::add_review(&mut tx, review, change, None).await?;
-                finish(tx, applied, audit).await?;
+                finish(tx, applied, audit, self.notifies()).await?;
                 Ok(out)
             }
 
@@ -154,7 +160,7 @@ macro_rules! store_backend {
                     change::add_review(&mut tx, review, change, Some(settle)).await?;
                 if applied {
                     let events: Vec<_> = audit.iter().chain(&more).cloned().collect();
-                    audit_ops::append(&mut tx, events).await?;
+                    audit_ops::append(&mut tx, events, self.notifies()).await?;
                     tx.commit().await?;
                 } else {
                     tx.rollback().await?;
@@ -179,7 +185,7 @@ macro_rules! store_backend {
             ) -> Result<bool, $crate::store::StoreError> {
                 let (_turn, mut tx) = self.begin_write().await?;
                 let (moved, applied) = change::transition(&mut tx, id, from, to, now).await?;
-                finish(tx, applied, audit).await?;
+                finish(tx, applied, audit, self.notifies()).await?;
                 Ok(moved)
             }
 
@@ -193,7 +199,7 @@ macro_rules! store_backend {
                 let (_turn, mut tx) = self.begin_write().await?;
                 let (moved, applied) =
                     change::approve_with_capability(&mut tx, id, cap, now).await?;
-                finish(tx, applied, audit).await?;
+                finish(tx, applied, audit, self.notifies()).await?;
                 Ok(moved)
             }
 
@@ -208,7 +214,7 @@ macro_rules! store_backend {
                 let expired = ops::expire_approvals(&mut tx, now).await?;
                 ops::expire_capabilities(&mut tx, now).await?;
                 let events: Vec<_> = expired.iter().flat_map(|a| audit(a)).collect();
-                audit_ops::append(&mut tx, events).await?;
+                audit_ops::append(&mut tx, events, self.notifies()).await?;
                 tx.commit().await?;
                 Ok(expired.into_iter().map(|a| a.id).collect())
             }
@@ -242,7 +248,7 @@ macro_rules! store_backend {
             ) -> Result<$crate::domain::RedeemOutcome, $crate::store::StoreError> {
                 let (_turn, mut tx) = self.begin_write().await?;
                 let (out, applied) = change::redeem(&mut tx, id, request_hash, now).await?;
-                finish(tx, applied, audit).await?;
+                finish(tx, applied, audit, self.notifies()).await?;
                 Ok(out)
             }
         }
@@ -305,7 +311,7 @@ macro_rules! store_backend {
                     .bind(digest)
                     .execute(&mut *tx)
                     .await?;
-                audit_ops::append(&mut tx, audit.to_vec()).await?;
+                audit_ops::append(&mut tx, audit.to_vec(), self.notifies()).await?;
                 tx.commit().await?;
                 Ok(())
             }

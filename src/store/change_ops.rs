@@ -282,6 +282,7 @@ macro_rules! commit_ops {
                 changes: &[Change],
                 batch: &Batch,
                 savepoint_open: bool,
+                notify: bool,
             ) -> Result<(Committed, bool), StoreError> {
                 let mut committed = Committed::default();
                 let mut events = Vec::new();
@@ -326,7 +327,7 @@ macro_rules! commit_ops {
                 // One append for everything: the changes' records, then the batch's.
                 committed.change_records = events.len();
                 events.extend_from_slice(&batch.events);
-                let mut records = audit_ops::append(conn, events).await?;
+                let mut records = audit_ops::append(conn, events, notify).await?;
                 committed.records = records.split_off(committed.change_records);
                 Ok((committed, true))
             }

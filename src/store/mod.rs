@@ -607,6 +607,12 @@ pub trait AuditLog: Send + Sync + std::fmt::Debug {
 /// however many replicas deliver.
 #[async_trait]
 pub trait OutboxStore: Send + Sync + std::fmt::Debug {
+    /// Whether the audit append writes the notification events of what it records (on
+    /// from the start). Off where no route is configured: no event could reach a channel,
+    /// and each would cost a row written, marked routed and purged in the transactions of
+    /// the requests and reviews. Deliveries already routed are sent either way.
+    fn write_events(&self, on: bool);
+
     /// Events whose deliveries do not exist yet, oldest first, at most `limit`.
     async fn unrouted(&self, limit: u32) -> Result<Vec<NotifyEvent>, StoreError>;
 

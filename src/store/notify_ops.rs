@@ -102,6 +102,10 @@ macro_rules! notify_ops {
 
         #[async_trait::async_trait]
         impl $crate::store::OutboxStore for $store {
+            fn write_events(&self, on: bool) {
+                self.notify.store(on, std::sync::atomic::Ordering::Relaxed);
+            }
+
             async fn unrouted(
                 &self,
                 limit: u32,

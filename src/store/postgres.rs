@@ -4,7 +4,10 @@
 //! which PostgreSQL re-checks against the latest committed row after waiting for a concurrent
 //! writer, so exactly one replica's compare-and-set succeeds.
 
-use std::time::Duration;
+use std::{
+    sync::{atomic::AtomicBool, Arc},
+    time::Duration,
+};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -87,6 +90,8 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Whether appends write notification events ([`OutboxStore::write_events`]).
+    notify: Arc<AtomicBool>,
 }
 
 impl PostgresStore {
@@ -142,7 +147,10 @@ impl PostgresStore {
     /// Uses an existing pool and brings the schema up to date.
     pub async fn with_pool(pool: PgPool) -> Result<Self, StoreError> {
         migrator(MIGRATIONS).run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            notify: Arc::new(AtomicBool::new(true)),
+        })
     }
 
     /// Closes every connection, waiting for those in use; later calls fail.
@@ -233,7 +241,7 @@ impl super::BatchStore for PostgresStore {
         };
         let mut tx = self.pool.begin_with(begin).await?;
         let (committed, keep) =
-            commit::commit_in(&mut tx, &changes, &batch, savepoint_open).await?;
+            commit::commit_in(&mut tx, &changes, &batch, savepoint_open, self.notifies()).await?;
         if keep {
             tx.commit().await?;
         } else {

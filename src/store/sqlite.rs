@@ -16,7 +16,11 @@
 //! `IMMEDIATE` so a transaction that reads before writing cannot be refused the write lock
 //! halfway through.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::Path,
+    sync::{atomic::AtomicBool, Arc},
+    time::Duration,
+};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -129,6 +133,9 @@ pub struct SqliteStore {
     /// writer committing back to back starves: the health probe once waited 8.7 s behind the
     /// writer under load, close to failing the store.
     turns: Arc<tokio::sync::Mutex<()>>,
+    /// Whether appends write notification events ([`super::OutboxStore::write_events`]);
+    /// shared with the writer thread.
+    notify: Arc<AtomicBool>,
 }
 
 impl SqliteStore {
@@ -165,7 +172,8 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         migrator(MIGRATIONS).run(&pool).await?;
-        let writer = Writer::start(path.as_ref(), durability, BUSY_TIMEOUT)?;
+        let notify = Arc::new(AtomicBool::new(true));
+        let writer = Writer::start(path.as_ref(), durability, BUSY_TIMEOUT, notify.clone())?;
         let reader = Reader::new(path.as_ref(), durability, BUSY_TIMEOUT);
         let turns = Arc::<tokio::sync::Mutex<()>>::default();
         tokio::spawn(checkpoint_wal(pool.clone(), turns.clone()));
@@ -174,6 +182,7 @@ impl SqliteStore {
             writer: Arc::new(writer),
             reader: Arc::new(reader),
             turns,
+            notify,
         })
     }
 

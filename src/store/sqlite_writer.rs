@@ -21,7 +21,10 @@
 
 use std::{
     path::Path,
-    sync::{mpsc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc, Arc, Mutex,
+    },
     thread,
     time::Duration,
 };
@@ -65,10 +68,12 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Opens the writer's connection to the (migrated) database at `path` and starts its thread.
+    /// It writes notification events while `notify` is on (`OutboxStore::write_events`).
     pub(super) fn start(
         path: &Path,
         durability: Durability,
         busy_timeout: Duration,
+        notify: Arc<AtomicBool>,
     ) -> Result<Self, StoreError> {
         let conn = open(path, durability, busy_timeout)?;
         let (jobs, queue) = mpsc::channel::<Job>();
@@ -84,7 +89,8 @@ impl Writer {
                             batch,
                             done,
                         } => {
-                            let _ = done.send(commit(&mut conn, &changes, &batch));
+                            let notify = notify.load(Ordering::Relaxed);
+                            let _ = done.send(commit(&mut conn, &changes, &batch, notify));
                         }
                         Job::Route { routed, done } => {
                             let _ = done.send(route(&mut conn, &routed));
@@ -286,9 +292,10 @@ fn commit(
     conn: &mut Connection,
     changes: &[Change],
     batch: &Batch,
+    notify: bool,
 ) -> Result<Committed, StoreError> {
     transaction(conn, |conn| {
-        futures::executor::block_on(commit::commit_in(conn, changes, batch, false))
+        futures::executor::block_on(commit::commit_in(conn, changes, batch, false, notify))
     })
 }
 
@@ -825,6 +832,7 @@ mod audit_ops {
     pub(super) async fn append(
         conn: &mut Conn,
         events: Vec<AuditEvent>,
+        notify: bool,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         if events.is_empty() {
             return Ok(Vec::new());
@@ -860,7 +868,8 @@ mod audit_ops {
             stmt.raw_execute()?;
         }
         // Notifications commit or vanish with the records they announce.
-        for n in records.iter().filter_map(|r| NotifyEvent::of(&r.event)) {
+        let notes = records.iter().filter(|_| notify);
+        for n in notes.filter_map(|r| NotifyEvent::of(&r.event)) {
             execute(
                 conn,
                 sql::INSERT_NOTIFY_EVENT,

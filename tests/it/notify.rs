@@ -704,6 +704,48 @@ async fn lone_notifier_of(
     (store, notifier, ids)
 }
 
+/// Without a route no event could reach a channel: a notifier configured with none has its
+/// store write no event (the records are stored all the same), and one with routes has them
+/// written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifier_without_routes_has_no_events_written() {
+    use tollgate::{
+        domain::{AuditEvent, AuditKind, UnixMillis},
+        store::{AuditLog, Batch, BatchStore, OutboxStore},
+    };
+
+    let reviewed = || {
+        let mut e = AuditEvent::new(AuditKind::ApprovalReviewed, UnixMillis(5), "user:sre1");
+        e.approval_id = "approval-1".into();
+        e
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (file, routes) in [("none.db", false), ("routed.db", true)] {
+        let path = dir.path().join(file);
+        let (store, _notifier, _) = lone_notifier_of(&path, 0, |n| {
+            if !routes {
+                n.routes.clear();
+            }
+        })
+        .await;
+        let event = reviewed();
+        store
+            .commit(&Batch::of_events(vec![event.clone()]))
+            .await
+            .unwrap();
+        assert_eq!(store.head().await.unwrap().0, 1, "the record is stored");
+        let written: Vec<_> = store
+            .unrouted(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        let expected = if routes { vec![event.id] } else { Vec::new() };
+        assert_eq!(written, expected, "routes configured: {routes}");
+    }
+}
+
 /// A backlog of more than one pass's batch is routed in one wake: a pass that fills its
 /// batch is followed by another at once, while one that took everything waits for the next
 /// change or tick (here an hour away, and no change comes).

@@ -119,6 +119,61 @@ async fn a_large_append_chains_and_enqueues_every_row<S: Db + OutboxStore + 'sta
     assert_eq!(enqueued, expected, "every notification, once, as it was");
 }
 
+/// Where no route is configured the outbox writes no events (`write_events(false)`): the
+/// records of a shared commit and of an approval's own transaction are all stored, their
+/// notifications none; told again, it writes them.
+async fn events_are_written_only_while_routes_can_take_them<S: Db + OutboxStore + 'static>(
+    store: Arc<S>,
+) {
+    use tollgate::domain::AuditKind;
+    let db: Arc<dyn Db> = store.clone();
+    let reviewed = |n: i64| {
+        let mut e = super::audit::event(AuditKind::ApprovalReviewed, "user:r", "db.drop", n);
+        e.approval_id = format!("approval-{n}");
+        e
+    };
+    let requested = |request_id: &str, at: i64| {
+        let new = new_approval("agent:a", request_id, "db.drop", at + DAY);
+        let mut e = super::audit::event(AuditKind::ApprovalRequested, "agent:a", "db.drop", at);
+        e.approval_id = new.id.clone();
+        (new, e)
+    };
+
+    store.write_events(false);
+    db.append_audit(&[reviewed(1), reviewed(2)]).await.unwrap();
+    let (new, off) = requested("off", 3);
+    let (_, created) = db
+        .create_approval(&new, None, std::slice::from_ref(&off))
+        .await
+        .unwrap();
+    assert!(created);
+    assert!(
+        store.unrouted(100).await.unwrap().is_empty(),
+        "no event is written while told not to"
+    );
+
+    store.write_events(true);
+    let on = reviewed(4);
+    db.append_audit(std::slice::from_ref(&on)).await.unwrap();
+    let (new, later) = requested("on", 5);
+    db.create_approval(&new, None, std::slice::from_ref(&later))
+        .await
+        .unwrap();
+    let written: Vec<_> = store
+        .unrouted(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(written, [on.id, later.id], "told again, it writes them");
+    assert_eq!(
+        super::audit::whole_chain(&db).await.len(),
+        5,
+        "every record is stored either way"
+    );
+}
+
 /// Claims every due delivery, then settles approval `id`'s with `outcome` at `at` for each
 /// of `settle` (the others go back to pending).
 async fn settle_all<S: OutboxStore>(store: &S, settle: Vec<(&String, (DeliveryOutcome, i64))>) {
@@ -267,6 +322,7 @@ macro_rules! outbox_tests {
 
 outbox_tests!(
     a_large_append_chains_and_enqueues_every_row,
+    events_are_written_only_while_routes_can_take_them,
     a_pass_routes_all_its_events_at_once,
     rows_past_retention_go_and_the_rest_stay,
 );
