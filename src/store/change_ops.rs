@@ -323,13 +323,60 @@ macro_rules! commit_ops {
                         }
                     }
                 }
+                store_batch(conn, committed, events, batch, notify)
+                    .await
+                    .map(|committed| (committed, true))
+            }
+
+            /// [`commit_in`] without savepoints, in a transaction the caller has just opened,
+            /// if every change applies: what was stored, or `None` as soon as one does not
+            /// apply or fails. Nothing of that transaction may be kept then (a change that
+            /// does not apply may have written before finding so, and on PostgreSQL a failed
+            /// statement aborts the transaction): the caller rolls it back and runs
+            /// [`commit_in`], whose savepoints keep the others'. When everything applies, as
+            /// under load nearly everything does, the savepoints' round trips are saved; when
+            /// one does not, the changes run twice. An error is the batch's own (its
+            /// capabilities or its append): nothing is stored.
+            #[allow(
+                dead_code,
+                reason = "PostgreSQL's only: the SQLite writer's savepoints cost no round trip"
+            )]
+            pub(super) async fn commit_if_all_apply(
+                conn: &mut Conn,
+                changes: &[Change],
+                batch: &Batch,
+                notify: bool,
+            ) -> Result<Option<Committed>, StoreError> {
+                let mut committed = Committed::default();
+                let mut events = Vec::new();
+                for change in changes {
+                    let Ok((out, true, more)) = apply(conn, change).await else {
+                        return Ok(None);
+                    };
+                    events.extend_from_slice(change.audit());
+                    events.extend(more);
+                    committed.changes.push(Ok(out));
+                }
+                store_batch(conn, committed, events, batch, notify)
+                    .await
+                    .map(Some)
+            }
+
+            /// Stores `batch` after the changes that applied: its capabilities, then one
+            /// append for everything, the changes' records (`events`) then the batch's.
+            async fn store_batch(
+                conn: &mut Conn,
+                mut committed: Committed,
+                mut events: Vec<AuditEvent>,
+                batch: &Batch,
+                notify: bool,
+            ) -> Result<Committed, StoreError> {
                 batch_ops::insert_capabilities(conn, &batch.capabilities).await?;
-                // One append for everything: the changes' records, then the batch's.
                 committed.change_records = events.len();
                 events.extend_from_slice(&batch.events);
                 let mut records = audit_ops::append(conn, events, notify).await?;
                 committed.records = records.split_off(committed.change_records);
-                Ok((committed, true))
+                Ok(committed)
             }
         }
     };

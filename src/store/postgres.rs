@@ -234,6 +234,16 @@ impl super::BatchStore for PostgresStore {
         batch: super::Batch,
     ) -> Result<super::Committed, StoreError> {
         let savepoint_open = commit::in_savepoints(&changes, &batch);
+        if savepoint_open {
+            // First without savepoints: one round trip fewer per change after the first.
+            let mut tx = self.pool.begin_with("BEGIN").await?;
+            let all = commit::commit_if_all_apply(&mut tx, &changes, &batch, self.notifies());
+            if let Some(committed) = all.await? {
+                tx.commit().await?;
+                return Ok(committed);
+            }
+            tx.rollback().await?;
+        }
         let begin = if savepoint_open {
             sql::BEGIN_WITH_SAVEPOINT
         } else {

@@ -612,6 +612,68 @@ pub(crate) async fn a_failing_last_change_leaves_the_rest_committed(store: Arc<d
     );
 }
 
+/// A shared transaction where every change applies but one, which fails no statement: the
+/// one that does not apply records nothing and keeps nothing it wrote (a review it inserted
+/// before its narrowing found the request changed, a second approval's capability), the
+/// others commit once. PostgreSQL first runs a shared transaction without savepoints and,
+/// when a change does not apply, runs it again with them: neither run may leak into the
+/// other.
+pub(crate) async fn a_change_that_does_not_apply_leaves_nothing_among_changes_that_do(
+    store: Arc<dyn Db>,
+) {
+    use tollgate::domain::{RequestChange, ReviewOutcome, ReviewVerdict};
+    use tollgate::store::{Change, Changed};
+    let a = create(&store, &new_approval("agent:a", "ra", "db.drop", 60_000)).await;
+    let b = create(&store, &new_approval("agent:b", "rb", "db.drop", 60_000)).await;
+    let narrowed = Change::AddReview {
+        review: super::review(&a.id, "user:r", ReviewVerdict::Approve, 2_000),
+        change: Some(RequestChange {
+            request: serde_json::json!({"narrowed": true}),
+            request_hash: "cd".repeat(32),
+            requirements: serde_json::json!([]),
+            previous_hash: "not the request the reviewer saw".into(),
+        }),
+        settle: None,
+        audit: vec![event(AuditKind::ApprovalModified, "user:r", &a.id, 2_000)],
+    };
+    let changes = [
+        approved(&b.id, "cap-b"),
+        narrowed,
+        // B is approved by now: this one does not apply.
+        approved(&b.id, "cap-b2"),
+    ];
+    let decision = event(AuditKind::Decision, "agent:c", "probe.read", 2_000);
+    let committed = store
+        .commit_all(changes.to_vec(), Batch::of_events(vec![decision.clone()]))
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = committed.changes.iter().map(|o| o.as_ref().ok()).collect();
+    assert_eq!(outcomes[0], Some(&Changed::Moved(true)));
+    assert!(
+        matches!(
+            outcomes[1],
+            Some(Changed::Review(ReviewOutcome::NotPending(_), None))
+        ),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(outcomes[2], Some(&Changed::Moved(false)));
+    assert_eq!(committed.change_records, 1);
+    assert!(
+        store.reviews(&a.id).await.unwrap().is_empty(),
+        "the review of a narrowing that did not apply is not kept"
+    );
+    assert_eq!(state_at(&store, &a.id, 2_000).await, ApprovalState::Pending);
+    let stored = store.get_capability("cap-b2", UnixMillis(2_000)).await;
+    assert_eq!(stored.unwrap(), None, "the lost approval minted nothing");
+    let chain = whole_chain(&store).await;
+    let ids: Vec<&str> = chain.iter().map(|r| r.event.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [changes[0].audit()[0].id.as_str(), decision.id.as_str()]
+    );
+}
+
 /// One shared transaction (`commit_all`, what the group commit runs): a change that fails on
 /// a statement (its capability id collides) or a check (quota) is rolled back to its savepoint
 /// alone, a change that does not apply (already decided) records nothing, and the others and

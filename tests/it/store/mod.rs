@@ -173,6 +173,7 @@ store_tests!(
     audit::capabilities_commit_with_their_records,
     audit::a_failing_change_fails_alone_in_a_shared_transaction,
     audit::a_failing_last_change_leaves_the_rest_committed,
+    audit::a_change_that_does_not_apply_leaves_nothing_among_changes_that_do,
     audit::a_review_settles_its_request_in_the_same_transaction,
 );
 
