@@ -243,6 +243,10 @@ impl super::BatchStore for PostgresStore {
                 return Ok(committed);
             }
             tx.rollback().await?;
+            tracing::debug!(
+                audit.changes = changes.len(),
+                "a change of a shared transaction did not apply; running it again in savepoints"
+            );
         }
         let begin = if savepoint_open {
             sql::BEGIN_WITH_SAVEPOINT
