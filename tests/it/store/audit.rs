@@ -578,6 +578,20 @@ fn approved(id: &str, cap: &str) -> tollgate::store::Change {
     }
 }
 
+/// `changes` committed in one shared transaction with a decision's record after them: what
+/// was committed, and the decision's event.
+async fn commit_with_a_decision(
+    store: &Arc<dyn Db>,
+    changes: &[tollgate::store::Change],
+) -> (tollgate::store::Committed, AuditEvent) {
+    let decision = event(AuditKind::Decision, "agent:c", "probe.read", 2_000);
+    let committed = store
+        .commit_all(changes.to_vec(), Batch::of_events(vec![decision.clone()]))
+        .await
+        .unwrap();
+    (committed, decision)
+}
+
 /// The last change of a shared transaction leaves its savepoint open (nothing releases it:
 /// the commit keeps it). When that change fails on a statement, the batch after it must still
 /// commit with the changes before it, and the failed one must leave nothing.
@@ -587,11 +601,7 @@ pub(crate) async fn a_failing_last_change_leaves_the_rest_committed(store: Arc<d
     let y = create(&store, &new_approval("agent:y", "ry", "db.drop", 60_000)).await;
     take_capability_id(&store, "cap-taken").await;
     let changes = [approved(&x.id, "cap-x"), approved(&y.id, "cap-taken")];
-    let decision = event(AuditKind::Decision, "agent:c", "probe.read", 2_000);
-    let committed = store
-        .commit_all(changes.to_vec(), Batch::of_events(vec![decision.clone()]))
-        .await
-        .unwrap();
+    let (committed, decision) = commit_with_a_decision(&store, &changes).await;
     assert_eq!(
         committed.changes[0].as_ref().ok(),
         Some(&Changed::Moved(true))
@@ -642,11 +652,7 @@ pub(crate) async fn a_change_that_does_not_apply_leaves_nothing_among_changes_th
         // B is approved by now: this one does not apply.
         approved(&b.id, "cap-b2"),
     ];
-    let decision = event(AuditKind::Decision, "agent:c", "probe.read", 2_000);
-    let committed = store
-        .commit_all(changes.to_vec(), Batch::of_events(vec![decision.clone()]))
-        .await
-        .unwrap();
+    let (committed, decision) = commit_with_a_decision(&store, &changes).await;
     let outcomes: Vec<_> = committed.changes.iter().map(|o| o.as_ref().ok()).collect();
     assert_eq!(outcomes[0], Some(&Changed::Moved(true)));
     assert!(
@@ -695,11 +701,7 @@ pub(crate) async fn a_failing_change_fails_alone_in_a_shared_transaction(store: 
             audit: vec![event(AuditKind::ApprovalRequested, "agent:a", "rc", 2_000)],
         },
     ];
-    let decision = event(AuditKind::Decision, "agent:c", "probe.read", 2_000);
-    let committed = store
-        .commit_all(changes.to_vec(), Batch::of_events(vec![decision.clone()]))
-        .await
-        .unwrap();
+    let (committed, decision) = commit_with_a_decision(&store, &changes).await;
     let outcomes: Vec<_> = committed.changes.iter().map(|o| o.as_ref().ok()).collect();
     assert!(committed.changes[0].is_err(), "{:?}", committed.changes[0]);
     assert_eq!(outcomes[1], Some(&Changed::Moved(true)));
