@@ -17,6 +17,15 @@ pub(super) fn chain_after(
     })
 }
 
+/// The notifications `events` call for, or none when the outbox writes no events
+/// (`OutboxStore::write_events`): what every backend's append stores beside the records.
+pub(super) fn notes_of(events: &[crate::domain::AuditEvent], notify: bool) -> Vec<NotifyEvent> {
+    if !notify {
+        return Vec::new();
+    }
+    events.iter().filter_map(NotifyEvent::of).collect()
+}
+
 /// How a backend stores an append's rows once the head is locked and they are chained: its
 /// notifications, its records and the new head (`audit_ops!`'s `append`).
 pub(super) trait AppendRows: sqlx::Database {
@@ -146,8 +155,7 @@ macro_rules! audit_ops {
             use sqlx::Row;
 
             use crate::domain::{
-                AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint, NotifyEvent,
-                UnixMillis,
+                AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint, UnixMillis,
             };
             use crate::store::{sql, StoreError};
 
@@ -220,11 +228,7 @@ macro_rules! audit_ops {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
-                let notes: Vec<NotifyEvent> = if notify {
-                    events.iter().filter_map(NotifyEvent::of).collect()
-                } else {
-                    Vec::new()
-                };
+                let notes = $crate::store::audit_ops::notes_of(&events, notify);
                 let head = lock_head(conn).await?;
                 let records = $crate::store::audit_ops::chain_after(head, events)?;
                 <$db as $crate::store::audit_ops::AppendRows>::append_rows(conn, &notes, &records)

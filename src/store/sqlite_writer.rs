@@ -813,7 +813,7 @@ mod batch_ops {
 /// The audit append `change_ops.rs` calls, for the writer's connection.
 mod audit_ops {
     use super::{bound, execute, ops::Conn, query};
-    use crate::domain::{AuditEvent, AuditRecord, NotifyEvent};
+    use crate::domain::{AuditEvent, AuditRecord};
     use crate::store::{sql, StoreError};
 
     /// Locks (SQLite: the write lock is held already) and reads the chain head.
@@ -837,6 +837,7 @@ mod audit_ops {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let notes = crate::store::audit_ops::notes_of(&events, notify);
         let head = lock_head(conn).await?;
         let records = crate::store::audit_ops::chain_after(head, events)?;
         for r in &records {
@@ -868,8 +869,7 @@ mod audit_ops {
             stmt.raw_execute()?;
         }
         // Notifications commit or vanish with the records they announce.
-        let notes = records.iter().filter(|_| notify);
-        for n in notes.filter_map(|r| NotifyEvent::of(&r.event)) {
+        for n in &notes {
             execute(
                 conn,
                 sql::INSERT_NOTIFY_EVENT,
