@@ -680,6 +680,49 @@ pub(crate) async fn a_change_that_does_not_apply_leaves_nothing_among_changes_th
     );
 }
 
+/// Two presentations of one capability queued into the same shared transaction (an executor
+/// racing itself, or a stolen token raced against its owner): the first redeems it, the
+/// second finds it used, and only the first is recorded. On PostgreSQL the second's refusal
+/// sends the batch to its second run: the first run's redemption must not survive into it
+/// (the first would then find the capability used too) nor be recorded twice.
+pub(crate) async fn a_capability_presented_twice_in_one_transaction_is_redeemed_once(
+    store: Arc<dyn Db>,
+) {
+    use tollgate::domain::RedeemOutcome;
+    use tollgate::store::{Change, Changed};
+    store
+        .insert_capability(&capability("cap-once", None, 60_000), &[])
+        .await
+        .unwrap();
+    let redeem = |who: &str| Change::Redeem {
+        id: "cap-once".into(),
+        request_hash: "cd".repeat(32),
+        now: UnixMillis(2_000),
+        audit: vec![event(AuditKind::CapabilityRedeemed, who, "cap-once", 2_000)],
+    };
+    let changes = [redeem("service:executor"), redeem("service:thief")];
+    let (committed, decision) = commit_with_a_decision(&store, &changes).await;
+    let outcomes: Vec<_> = committed.changes.iter().map(|o| o.as_ref().ok()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Some(&Changed::Redeemed(RedeemOutcome::Redeemed)),
+            Some(&Changed::Redeemed(RedeemOutcome::AlreadyRedeemed)),
+        ]
+    );
+    let used = store.get_capability("cap-once", UnixMillis(2_000)).await;
+    assert_eq!(
+        used.unwrap().map(|c| c.state),
+        Some(CapabilityState::Redeemed)
+    );
+    let chain = whole_chain(&store).await;
+    let ids: Vec<&str> = chain.iter().map(|r| r.event.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [changes[0].audit()[0].id.as_str(), decision.id.as_str()]
+    );
+}
+
 /// One shared transaction (`commit_all`, what the group commit runs): a change that fails on
 /// a statement (its capability id collides) or a check (quota) is rolled back to its savepoint
 /// alone, a change that does not apply (already decided) records nothing, and the others and

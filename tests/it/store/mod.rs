@@ -147,7 +147,7 @@ mod approvals;
 mod audit;
 mod capabilities;
 mod grouped;
-mod outbox;
+pub(crate) mod outbox;
 
 store_tests!(
     approvals::create_then_get_round_trips,
@@ -174,6 +174,7 @@ store_tests!(
     audit::a_failing_change_fails_alone_in_a_shared_transaction,
     audit::a_failing_last_change_leaves_the_rest_committed,
     audit::a_change_that_does_not_apply_leaves_nothing_among_changes_that_do,
+    audit::a_capability_presented_twice_in_one_transaction_is_redeemed_once,
     audit::a_review_settles_its_request_in_the_same_transaction,
 );
 

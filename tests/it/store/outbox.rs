@@ -119,6 +119,12 @@ async fn a_large_append_chains_and_enqueues_every_row<S: Db + OutboxStore + 'sta
     assert_eq!(enqueued, expected, "every notification, once, as it was");
 }
 
+/// The ids of the events `store` holds unrouted, oldest first, at most `limit`.
+pub(crate) async fn unrouted_ids<S: OutboxStore + ?Sized>(store: &S, limit: u32) -> Vec<String> {
+    let events = store.unrouted(limit).await.unwrap();
+    events.into_iter().map(|n| n.id).collect()
+}
+
 /// Where no route is configured the outbox writes no events (`write_events(false)`): the
 /// records of a shared commit and of an approval's own transaction are all stored, their
 /// notifications none; told again, it writes them.
@@ -148,7 +154,7 @@ async fn events_are_written_only_while_routes_can_take_them<S: Db + OutboxStore 
         .unwrap();
     assert!(created);
     assert!(
-        store.unrouted(100).await.unwrap().is_empty(),
+        unrouted_ids(&*store, 100).await.is_empty(),
         "no event is written while told not to"
     );
 
@@ -159,14 +165,11 @@ async fn events_are_written_only_while_routes_can_take_them<S: Db + OutboxStore 
     db.create_approval(&new, None, std::slice::from_ref(&later))
         .await
         .unwrap();
-    let written: Vec<_> = store
-        .unrouted(100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|n| n.id)
-        .collect();
-    assert_eq!(written, [on.id, later.id], "told again, it writes them");
+    assert_eq!(
+        unrouted_ids(&*store, 100).await,
+        [on.id, later.id],
+        "told again, it writes them"
+    );
     assert_eq!(
         super::audit::whole_chain(&db).await.len(),
         5,
