@@ -578,6 +578,13 @@ fn approved(id: &str, cap: &str) -> tollgate::store::Change {
     }
 }
 
+/// The whole chain holds exactly the events `ids`, in this order.
+async fn assert_chain_is(store: &Arc<dyn Db>, ids: &[&str]) {
+    let chain = whole_chain(store).await;
+    let stored: Vec<&str> = chain.iter().map(|r| r.event.id.as_str()).collect();
+    assert_eq!(stored, ids);
+}
+
 /// `changes` committed in one shared transaction with a decision's record after them: what
 /// was committed, and the decision's event.
 async fn commit_with_a_decision(
@@ -614,12 +621,11 @@ pub(crate) async fn a_failing_last_change_leaves_the_rest_committed(store: Arc<d
     assert_eq!(state_at(&store, &y.id, 2_000).await, ApprovalState::Pending);
     let taken = store.get_capability("cap-taken", UnixMillis(2_000)).await;
     assert_eq!(taken.unwrap().and_then(|c| c.approval_id), None);
-    let chain = whole_chain(&store).await;
-    let ids: Vec<&str> = chain.iter().map(|r| r.event.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        [changes[0].audit()[0].id.as_str(), decision.id.as_str()]
-    );
+    assert_chain_is(
+        &store,
+        &[changes[0].audit()[0].id.as_str(), decision.id.as_str()],
+    )
+    .await;
 }
 
 /// A shared transaction where every change applies but one, which fails no statement: the
@@ -672,12 +678,11 @@ pub(crate) async fn a_change_that_does_not_apply_leaves_nothing_among_changes_th
     assert_eq!(state_at(&store, &a.id, 2_000).await, ApprovalState::Pending);
     let stored = store.get_capability("cap-b2", UnixMillis(2_000)).await;
     assert_eq!(stored.unwrap(), None, "the lost approval minted nothing");
-    let chain = whole_chain(&store).await;
-    let ids: Vec<&str> = chain.iter().map(|r| r.event.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        [changes[0].audit()[0].id.as_str(), decision.id.as_str()]
-    );
+    assert_chain_is(
+        &store,
+        &[changes[0].audit()[0].id.as_str(), decision.id.as_str()],
+    )
+    .await;
 }
 
 /// Two presentations of one capability queued into the same shared transaction (an executor
@@ -715,12 +720,11 @@ pub(crate) async fn a_capability_presented_twice_in_one_transaction_is_redeemed_
         used.unwrap().map(|c| c.state),
         Some(CapabilityState::Redeemed)
     );
-    let chain = whole_chain(&store).await;
-    let ids: Vec<&str> = chain.iter().map(|r| r.event.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        [changes[0].audit()[0].id.as_str(), decision.id.as_str()]
-    );
+    assert_chain_is(
+        &store,
+        &[changes[0].audit()[0].id.as_str(), decision.id.as_str()],
+    )
+    .await;
 }
 
 /// One shared transaction (`commit_all`, what the group commit runs): a change that fails on
@@ -776,12 +780,11 @@ pub(crate) async fn a_failing_change_fails_alone_in_a_shared_transaction(store: 
             .unwrap(),
         None
     );
-    let chain = whole_chain(&store).await;
-    let ids: Vec<&str> = chain.iter().map(|r| r.event.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        [changes[1].audit()[0].id.as_str(), decision.id.as_str()]
-    );
+    assert_chain_is(
+        &store,
+        &[changes[1].audit()[0].id.as_str(), decision.id.as_str()],
+    )
+    .await;
 
     // Alone, a change runs without a savepoint: one that fails or does not apply rolls the
     // whole transaction back and records nothing; one that applies commits with its records.
