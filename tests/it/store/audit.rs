@@ -907,3 +907,54 @@ pub(crate) async fn a_review_settles_its_request_in_the_same_transaction(store: 
         ]
     );
 }
+
+/// Events whose bodies carry what a second implementation of the link could get wrong: every
+/// escape JSON has, a newline (the link's own separator) and a NUL inside strings, characters
+/// outside the Basic Multilingual Plane, combining marks, the line and paragraph separators, a
+/// byte order mark, and a body long enough for PostgreSQL to compress it.
+fn awkward_events() -> Vec<AuditEvent> {
+    let texts = [
+        String::new(),
+        "quote \" backslash \\ slash / \u{8}\u{c}".to_string(),
+        "line\nbreak\r\ttab, nul \u{0}, bell \u{7}, del \u{7f}".to_string(),
+        "é composed, e\u{301} combining, ß, İ".to_string(),
+        "astral \u{1F600} \u{10FFFF}, separators \u{2028}\u{2029}, \u{FEFF}bom".to_string(),
+        "\n".repeat(3),
+        "long ".repeat(40_000),
+    ];
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut e = event(AuditKind::Decision, "agent:a", "data.export", i as i64);
+            e.reasons = vec![text.clone()];
+            e.input = json!({"action": {"params": {"text": text, "n": i}}, text.clone(): [text]});
+            e
+        })
+        .collect()
+}
+
+/// The records of an append link as the verifier links them whatever their bodies hold, in
+/// one append and one by one, and each body reads back as stored: the record parsed from it
+/// writes the same canonical body again (`whole_chain`).
+pub(crate) async fn awkward_bodies_link_as_the_verifier_links_them(store: Arc<dyn Db>) {
+    let events = awkward_events();
+    let together = store.append_audit(&events).await.unwrap();
+    let mut alone = Vec::new();
+    for e in &events {
+        let again = AuditEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            ..e.clone()
+        };
+        alone.extend(store.append_audit(&[again]).await.unwrap());
+    }
+    let all = whole_chain(&store).await;
+    assert_eq!(all.len(), 2 * events.len());
+    let answered: Vec<_> = together.iter().chain(&alone).collect();
+    for (stored, answered) in all.iter().zip(answered) {
+        assert_eq!(
+            (stored.seq, &stored.prev_hash, &stored.hash),
+            (answered.seq, &answered.prev_hash, &answered.hash)
+        );
+    }
+}

@@ -164,6 +164,7 @@ store_tests!(
     capabilities::redeem_refusals_name_the_reason,
     capabilities::concurrent_redeemers_have_one_winner,
     audit::append_chains_and_reads_back,
+    audit::awkward_bodies_link_as_the_verifier_links_them,
     audit::query_filters_and_pages,
     audit::concurrent_appenders_make_one_gap_free_chain,
     audit::checkpoints_store_once_per_seq,
