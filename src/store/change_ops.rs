@@ -280,7 +280,7 @@ macro_rules! commit_ops {
             pub(super) async fn commit_in(
                 conn: &mut Conn,
                 changes: &[Change],
-                batch: &Batch,
+                batch: Batch,
                 savepoint_open: bool,
                 notify: bool,
             ) -> Result<(Committed, bool), StoreError> {
@@ -304,7 +304,7 @@ macro_rules! commit_ops {
                     }
                 } else {
                     // One savepoint, ended and begun again between changes in one round trip.
-                    if in_savepoints(changes, batch) && !savepoint_open {
+                    if in_savepoints(changes, &batch) && !savepoint_open {
                         batch_ops::savepoint(conn).await?;
                     }
                     for (n, change) in changes.iter().enumerate() {
@@ -329,14 +329,14 @@ macro_rules! commit_ops {
             }
 
             /// [`commit_in`] without savepoints, in a transaction the caller has just opened,
-            /// if every change applies: what was stored, or `None` as soon as one does not
-            /// apply or fails. Nothing of that transaction may be kept then (a change that
-            /// does not apply may have written before finding so, and on PostgreSQL a failed
-            /// statement aborts the transaction): the caller rolls it back and runs
-            /// [`commit_in`], whose savepoints keep the others'. When everything applies, as
-            /// under load nearly everything does, the savepoints' round trips are saved; when
-            /// one does not, the changes run twice. An error is the batch's own (its
-            /// capabilities or its append): nothing is stored.
+            /// if every change applies: what was stored, or the batch back, unstored, as soon
+            /// as one does not apply or fails. Nothing of that transaction may be kept then (a
+            /// change that does not apply may have written before finding so, and on
+            /// PostgreSQL a failed statement aborts the transaction): the caller rolls it back
+            /// and runs [`commit_in`] with the batch, whose savepoints keep the others'. When
+            /// everything applies, as under load nearly everything does, the savepoints' round
+            /// trips are saved; when one does not, the changes run twice. An error is the
+            /// batch's own (its capabilities or its append): nothing is stored.
             #[allow(
                 dead_code,
                 reason = "PostgreSQL's only: the SQLite writer's savepoints cost no round trip"
@@ -344,14 +344,14 @@ macro_rules! commit_ops {
             pub(super) async fn commit_if_all_apply(
                 conn: &mut Conn,
                 changes: &[Change],
-                batch: &Batch,
+                batch: Batch,
                 notify: bool,
-            ) -> Result<Option<Committed>, StoreError> {
+            ) -> Result<Result<Committed, Batch>, StoreError> {
                 let mut committed = Committed::default();
                 let mut events = Vec::new();
                 for change in changes {
                     let Ok((out, true, more)) = apply(conn, change).await else {
-                        return Ok(None);
+                        return Ok(Err(batch));
                     };
                     events.extend_from_slice(change.audit());
                     events.extend(more);
@@ -359,21 +359,22 @@ macro_rules! commit_ops {
                 }
                 store_batch(conn, committed, events, batch, notify)
                     .await
-                    .map(Some)
+                    .map(Ok)
             }
 
             /// Stores `batch` after the changes that applied: its capabilities, then one
-            /// append for everything, the changes' records (`events`) then the batch's.
+            /// append for everything, the changes' records (`events`) then the batch's. The
+            /// batch's events become its records, uncopied.
             async fn store_batch(
                 conn: &mut Conn,
                 mut committed: Committed,
                 mut events: Vec<AuditEvent>,
-                batch: &Batch,
+                batch: Batch,
                 notify: bool,
             ) -> Result<Committed, StoreError> {
                 batch_ops::insert_capabilities(conn, &batch.capabilities).await?;
                 committed.change_records = events.len();
-                events.extend_from_slice(&batch.events);
+                events.extend(batch.events);
                 let mut records = audit_ops::append(conn, events, notify).await?;
                 committed.records = records.split_off(committed.change_records);
                 Ok(committed)

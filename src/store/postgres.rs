@@ -234,13 +234,17 @@ impl super::BatchStore for PostgresStore {
         batch: super::Batch,
     ) -> Result<super::Committed, StoreError> {
         let savepoint_open = commit::in_savepoints(&changes, &batch);
+        let mut batch = batch;
         if savepoint_open {
             // First without savepoints: one round trip fewer per change after the first.
             let mut tx = self.pool.begin_with("BEGIN").await?;
-            let all = commit::commit_if_all_apply(&mut tx, &changes, &batch, self.notifies());
-            if let Some(committed) = all.await? {
-                tx.commit().await?;
-                return Ok(committed);
+            let all = commit::commit_if_all_apply(&mut tx, &changes, batch, self.notifies());
+            match all.await? {
+                Ok(committed) => {
+                    tx.commit().await?;
+                    return Ok(committed);
+                }
+                Err(unstored) => batch = unstored,
             }
             tx.rollback().await?;
             tracing::debug!(
@@ -255,7 +259,7 @@ impl super::BatchStore for PostgresStore {
         };
         let mut tx = self.pool.begin_with(begin).await?;
         let (committed, keep) =
-            commit::commit_in(&mut tx, &changes, &batch, savepoint_open, self.notifies()).await?;
+            commit::commit_in(&mut tx, &changes, batch, savepoint_open, self.notifies()).await?;
         if keep {
             tx.commit().await?;
         } else {

@@ -90,7 +90,7 @@ impl Writer {
                             done,
                         } => {
                             let notify = notify.load(Ordering::Relaxed);
-                            let _ = done.send(commit(&mut conn, &changes, &batch, notify));
+                            let _ = done.send(commit(&mut conn, &changes, batch, notify));
                         }
                         Job::Route { routed, done } => {
                             let _ = done.send(route(&mut conn, &routed));
@@ -291,7 +291,7 @@ pub(super) fn open(
 fn commit(
     conn: &mut Connection,
     changes: &[Change],
-    batch: &Batch,
+    batch: Batch,
     notify: bool,
 ) -> Result<Committed, StoreError> {
     transaction(conn, |conn| {
