@@ -209,12 +209,24 @@ impl AuditEvent {
         with: &AuditEvent,
         (request, capability): (&Bound<'_>, &Capability),
     ) -> Self {
+        // Field by field: `..with.clone()` copied the decision's input and detail only to drop
+        // them. Every field is named, so a new one does not compile until it is placed.
         Self {
             id: uuid::Uuid::now_v7().to_string(),
+            at: with.at,
             kind: AuditKind::CapabilityIssued,
+            actor: with.actor.clone(),
+            subject_id: with.subject_id.clone(),
+            action: with.action.clone(),
+            resource_type: with.resource_type.clone(),
+            resource_id: with.resource_id.clone(),
             effect: CapabilityState::Issued.as_str().into(),
             reasons: Vec::new(),
+            decision_id: with.decision_id.clone(),
+            approval_id: with.approval_id.clone(),
             capability_id: capability.id.clone(),
+            bundle_revision: with.bundle_revision.clone(),
+            trace_id: with.trace_id.clone(),
             input: Value::Null,
             detail: json!({
                 "request_hash": request.request_hash(),
@@ -223,7 +235,6 @@ impl AuditEvent {
                 "issued_at": capability.issued_at,
                 "expires_at": capability.expires_at,
             }),
-            ..with.clone()
         }
     }
 
@@ -388,5 +399,73 @@ impl AuditEvent {
             }
         }
         e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::CapabilityState;
+
+    /// The capability's record keeps every field of the event it comes with but its own: the
+    /// same as copying that event whole and replacing them (the construction it replaced),
+    /// with every field of `with` set to something distinct.
+    #[test]
+    fn a_capability_record_carries_its_decisions_fields_and_nothing_of_its_input() {
+        let with = AuditEvent {
+            id: "decision-event".into(),
+            at: UnixMillis(1_234),
+            kind: AuditKind::Decision,
+            actor: "agent:a".into(),
+            subject_id: "agent:s".into(),
+            action: "data.export".into(),
+            resource_type: "dataset".into(),
+            resource_id: "users".into(),
+            effect: "ALLOW".into(),
+            reasons: vec!["allowed".into()],
+            decision_id: "decision-1".into(),
+            approval_id: "approval-1".into(),
+            capability_id: String::new(),
+            bundle_revision: "rev-7".into(),
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            input: json!({"action": {"params": {"rows": 500}}}),
+            detail: json!({"bundle_digest": "sha256:abc"}),
+        };
+        let request: AuthzRequest = serde_json::from_value(json!({
+            "subject": {"id": "agent:s", "kind": "agent"},
+            "action": {"name": "data.export", "params": {"rows": 500}},
+            "resource": {"type": "dataset", "id": "users"},
+        }))
+        .unwrap();
+        let capability = Capability {
+            id: "cap-1".into(),
+            approval_id: Some("approval-1".into()),
+            request_hash: "binding".into(),
+            state: CapabilityState::Issued,
+            issued_at: UnixMillis(1_234),
+            expires_at: UnixMillis(61_234),
+            redeemed_at: None,
+            audience: vec!["agent:executor".into()],
+        };
+        let bound = request.bound();
+        let issued = AuditEvent::capability_issued(&with, (&bound, &capability));
+        assert_ne!(issued.id, with.id);
+        let expected = AuditEvent {
+            id: issued.id.clone(),
+            kind: AuditKind::CapabilityIssued,
+            effect: "issued".into(),
+            reasons: Vec::new(),
+            capability_id: "cap-1".into(),
+            input: Value::Null,
+            detail: json!({
+                "request_hash": request.request_hash(),
+                "binding": "binding",
+                "audience": ["agent:executor"],
+                "issued_at": 1_234,
+                "expires_at": 61_234,
+            }),
+            ..with.clone()
+        };
+        assert_eq!(issued, expected);
     }
 }
