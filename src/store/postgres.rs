@@ -231,10 +231,9 @@ impl super::BatchStore for PostgresStore {
     async fn commit_all(
         &self,
         changes: Vec<super::Change>,
-        batch: super::Batch,
+        mut batch: super::Batch,
     ) -> Result<super::Committed, StoreError> {
         let savepoint_open = commit::in_savepoints(&changes, &batch);
-        let mut batch = batch;
         if savepoint_open {
             // First without savepoints: one round trip fewer per change after the first.
             let mut tx = self.pool.begin_with("BEGIN").await?;

@@ -405,7 +405,6 @@ impl AuditEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::CapabilityState;
 
     /// The capability's record keeps every field of the event it comes with but its own: the
     /// same as copying that event whole and replacing them (the construction it replaced),
