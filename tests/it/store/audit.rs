@@ -578,6 +578,17 @@ fn approved(id: &str, cap: &str) -> tollgate::store::Change {
     }
 }
 
+/// The whole chain holds exactly `change`'s first record, then the events `then`, in order.
+async fn assert_chain_is_change_then(
+    store: &Arc<dyn Db>,
+    change: &tollgate::store::Change,
+    then: &[&AuditEvent],
+) {
+    let mut ids = vec![change.audit()[0].id.as_str()];
+    ids.extend(then.iter().map(|e| e.id.as_str()));
+    assert_chain_is(store, &ids).await;
+}
+
 /// The whole chain holds exactly the events `ids`, in this order.
 async fn assert_chain_is(store: &Arc<dyn Db>, ids: &[&str]) {
     let chain = whole_chain(store).await;
@@ -621,11 +632,7 @@ pub(crate) async fn a_failing_last_change_leaves_the_rest_committed(store: Arc<d
     assert_eq!(state_at(&store, &y.id, 2_000).await, ApprovalState::Pending);
     let taken = store.get_capability("cap-taken", UnixMillis(2_000)).await;
     assert_eq!(taken.unwrap().and_then(|c| c.approval_id), None);
-    assert_chain_is(
-        &store,
-        &[changes[0].audit()[0].id.as_str(), decision.id.as_str()],
-    )
-    .await;
+    assert_chain_is_change_then(&store, &changes[0], &[&decision]).await;
 }
 
 /// A shared transaction where every change applies but one, which fails no statement: the
@@ -678,11 +685,7 @@ pub(crate) async fn a_change_that_does_not_apply_leaves_nothing_among_changes_th
     assert_eq!(state_at(&store, &a.id, 2_000).await, ApprovalState::Pending);
     let stored = store.get_capability("cap-b2", UnixMillis(2_000)).await;
     assert_eq!(stored.unwrap(), None, "the lost approval minted nothing");
-    assert_chain_is(
-        &store,
-        &[changes[0].audit()[0].id.as_str(), decision.id.as_str()],
-    )
-    .await;
+    assert_chain_is_change_then(&store, &changes[0], &[&decision]).await;
 }
 
 /// Two presentations of one capability queued into the same shared transaction (an executor
@@ -720,11 +723,7 @@ pub(crate) async fn a_capability_presented_twice_in_one_transaction_is_redeemed_
         used.unwrap().map(|c| c.state),
         Some(CapabilityState::Redeemed)
     );
-    assert_chain_is(
-        &store,
-        &[changes[0].audit()[0].id.as_str(), decision.id.as_str()],
-    )
-    .await;
+    assert_chain_is_change_then(&store, &changes[0], &[&decision]).await;
 }
 
 /// One shared transaction (`commit_all`, what the group commit runs): a change that fails on
@@ -780,11 +779,7 @@ pub(crate) async fn a_failing_change_fails_alone_in_a_shared_transaction(store: 
             .unwrap(),
         None
     );
-    assert_chain_is(
-        &store,
-        &[changes[1].audit()[0].id.as_str(), decision.id.as_str()],
-    )
-    .await;
+    assert_chain_is_change_then(&store, &changes[1], &[&decision]).await;
 
     // Alone, a change runs without a savepoint: one that fails or does not apply rolls the
     // whole transaction back and records nothing; one that applies commits with its records.
@@ -957,4 +952,30 @@ pub(crate) async fn awkward_bodies_link_as_the_verifier_links_them(store: Arc<dy
             (answered.seq, &answered.prev_hash, &answered.hash)
         );
     }
+}
+
+/// An ALLOW's capability and its records queued into a shared transaction beside a change that
+/// does not apply (a second approval of a request already approved): the capability is stored
+/// once and its records chained once. On PostgreSQL the first run stores the batch, finds the
+/// change did not apply, rolls back and hands the batch to its second run: nothing of the
+/// batch may be lost between the two runs, nor kept from the first.
+pub(crate) async fn an_allows_capability_survives_a_change_that_does_not_apply(store: Arc<dyn Db>) {
+    let b = create(&store, &new_approval("agent:b", "rb", "db.drop", 60_000)).await;
+    let changes = [approved(&b.id, "cap-b"), approved(&b.id, "cap-b2")];
+    let decision = event(AuditKind::Decision, "agent:c", "data.export", 2_000);
+    let issued = event(AuditKind::CapabilityIssued, "agent:c", "data.export", 2_000);
+    let batch = Batch {
+        capabilities: vec![capability("cap-allow", None, 60_000)],
+        events: vec![decision.clone(), issued.clone()],
+    };
+    let committed = store.commit_all(changes.to_vec(), batch).await.unwrap();
+    assert_eq!(committed.records.len(), 2);
+    let stored = store.get_capability("cap-allow", UnixMillis(2_000)).await;
+    assert_eq!(
+        stored.unwrap().map(|c| c.state),
+        Some(CapabilityState::Issued)
+    );
+    let lost = store.get_capability("cap-b2", UnixMillis(2_000)).await;
+    assert_eq!(lost.unwrap(), None, "the lost approval minted nothing");
+    assert_chain_is_change_then(&store, &changes[0], &[&decision, &issued]).await;
 }
