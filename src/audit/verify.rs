@@ -65,6 +65,14 @@ pub enum Fault {
         /// What differs.
         what: String,
     },
+    /// The index an audit query searches (SQLite's `audit_index`) disagrees with the records
+    /// at `seq`: a row edited, removed or added. The chain is intact, but a query could miss
+    /// records or name the wrong ones.
+    #[error("seq {seq}: index: the audit query's index disagrees with the log here (a row of it edited, removed or added)")]
+    Index {
+        /// The first seq where they disagree.
+        seq: i64,
+    },
     /// A run of records no checkpoint covers, longer than the configured cadence allows:
     /// checkpoints were deleted (or the checkpoint task was not running).
     #[error("seq {first}..{last}: no signed checkpoint covers these {} records ({why}); \
@@ -238,6 +246,9 @@ pub async fn verify(
     }
     if let Err(fault) = check_head(store, last, &walk.prev).await? {
         return Ok(Err(fault));
+    }
+    if let Some(seq) = store.index_fault().await? {
+        return Ok(Err(Fault::Index { seq }));
     }
     if let Err(fault) = gaps.finish() {
         return Ok(Err(fault));

@@ -29,6 +29,10 @@ pub(super) fn notes_of(events: &[crate::domain::AuditEvent], notify: bool) -> Ve
 /// How a backend stores an append's rows once the head is locked and they are chained: its
 /// notifications, its records and the new head (`audit_ops!`'s `append`).
 pub(super) trait AppendRows: sqlx::Database {
+    /// Whether the audit query's columns are indexed in `audit_index`, filled in batches
+    /// (SQLite, migration 0011), rather than on `audit_log` itself.
+    const INDEX_TABLE: bool;
+
     async fn append_rows(
         conn: &mut Self::Connection,
         notes: &[NotifyEvent],
@@ -37,6 +41,8 @@ pub(super) trait AppendRows: sqlx::Database {
 }
 
 impl AppendRows for sqlx::Postgres {
+    const INDEX_TABLE: bool = false;
+
     /// One statement whatever the number of rows: the notifications, the records and the new
     /// head as data-modifying `WITH`s over arrays (`UNNEST`, a bind per column), so its text
     /// never changes and a connection prepares and plans it once, where a `VALUES` list per
@@ -88,6 +94,8 @@ impl AppendRows for sqlx::Postgres {
 const ROWS_PER_INSERT: usize = 256;
 
 impl AppendRows for sqlx::Sqlite {
+    const INDEX_TABLE: bool = true;
+
     /// A multi-row insert per [`ROWS_PER_INSERT`] notifications, then records, then the head.
     /// SQLite cannot write in `WITH`; only its pool's writes come here (the group commit's run
     /// on the writer thread, `sqlite_writer.rs`).
@@ -143,8 +151,89 @@ impl AppendRows for sqlx::Sqlite {
             .bind(&last.hash)
             .execute(&mut *conn)
             .await?;
+        if index_due(records[0].seq - 1, last.seq) {
+            sqlx::query(super::sql::INDEX_AUDIT)
+                .bind(INDEX_AT_MOST)
+                .execute(&mut *conn)
+                .await?;
+        }
         Ok(())
     }
+}
+
+/// Whether `f` has a filter one of `audit_index`'s indexes serves (all but effect and kind).
+pub(super) fn narrows(f: &crate::domain::AuditFilter) -> bool {
+    f.subject_id.is_some()
+        || f.action.is_some()
+        || f.resource_type.is_some()
+        || f.resource_id.is_some()
+        || f.approval_id.is_some()
+        || f.decision_id.is_some()
+        || f.since.is_some()
+        || f.until.is_some()
+}
+
+/// Which table an audit query's predicates name: `audit_log` itself, or (for the records
+/// `audit_index` holds) `audit_index` as `i` where it has the column and `audit_log` as `l`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IndexedIn {
+    Log,
+    Index,
+}
+
+/// One predicate of an audit query.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum FilterValue<'f> {
+    Equal(&'f str),
+    AtLeast(i64),
+    Below(i64),
+}
+
+/// The predicates of `f`, each with the table prefix it names in `part`.
+pub(super) fn filters(
+    f: &crate::domain::AuditFilter,
+    part: IndexedIn,
+) -> Vec<(&'static str, FilterValue<'_>, &'static str)> {
+    let table = |in_index: bool| match (part, in_index) {
+        (IndexedIn::Log, _) => "",
+        (IndexedIn::Index, true) => "i.",
+        (IndexedIn::Index, false) => "l.",
+    };
+    let equal = [
+        ("subject_id", f.subject_id.as_deref(), true),
+        ("action", f.action.as_deref(), true),
+        ("resource_type", f.resource_type.as_deref(), true),
+        ("resource_id", f.resource_id.as_deref(), true),
+        ("effect", f.effect.as_deref(), false),
+        ("approval_id", f.approval_id.as_deref(), true),
+        ("decision_id", f.decision_id.as_deref(), true),
+        ("kind", f.kind.map(crate::domain::AuditKind::as_str), false),
+    ];
+    let mut out: Vec<_> = equal
+        .into_iter()
+        .filter_map(|(column, value, in_index)| {
+            value.map(|v| (column, FilterValue::Equal(v), table(in_index)))
+        })
+        .collect();
+    if let Some(since) = f.since {
+        out.push(("at", FilterValue::AtLeast(since.0), table(true)));
+    }
+    if let Some(until) = f.until {
+        out.push(("at", FilterValue::Below(until.0), table(true)));
+    }
+    out
+}
+
+/// How many records the append that fills `audit_index` adds at most (see [`index_due`]).
+pub(super) const INDEX_AT_MOST: i64 = 4_096;
+
+/// Records between two fillings of `audit_index`: the most a query reads past it.
+pub(super) const INDEX_EVERY: i64 = 64;
+
+/// Whether the append that takes the log's last seq from `before` to `after` fills
+/// `audit_index` (SQLite): when it passes a multiple of [`INDEX_EVERY`].
+pub(super) fn index_due(before: i64, after: i64) -> bool {
+    before.div_euclid(INDEX_EVERY) != after.div_euclid(INDEX_EVERY)
 }
 
 /// Generates `mod audit_ops` for database `$db` (an [`AppendRows`]).
@@ -276,43 +365,67 @@ macro_rules! audit_ops {
             /// The statement [`query`] runs. Only the filters given become predicates (`col =
             /// $n`, never `$n IS NULL OR ...`), so the planner can use the index each filter
             /// has. Column names are constants here; every value is a bind.
+            ///
+            /// Where the backend indexes the query's columns in `audit_index` (SQLite,
+            /// migration 0011) and a filter can use one of its indexes, two parts in seq
+            /// order: the records `audit_index` holds, found through it, then those after
+            /// its last (a batch at most), read from `audit_log`. Both read one snapshot.
             pub(super) fn query_statement(
                 f: &AuditFilter,
                 after_seq: i64,
                 limit: u32,
             ) -> sqlx::QueryBuilder<$db> {
-                let mut q = sqlx::QueryBuilder::<$db>::new(sql::AUDIT_SELECT);
-                q.push(" WHERE seq > ").push_bind(after_seq);
-                let equal = [
-                    ("subject_id", f.subject_id.as_deref()),
-                    ("action", f.action.as_deref()),
-                    ("resource_type", f.resource_type.as_deref()),
-                    ("resource_id", f.resource_id.as_deref()),
-                    ("effect", f.effect.as_deref()),
-                    ("approval_id", f.approval_id.as_deref()),
-                    ("decision_id", f.decision_id.as_deref()),
-                    ("kind", f.kind.map(AuditKind::as_str)),
-                ];
-                for (column, value) in equal {
-                    if let Some(value) = value {
-                        q.push(" AND ").push(column).push(" = ");
-                        q.push_bind(value.to_owned());
-                        if column == "approval_id" && !value.is_empty() {
-                            // `audit_approval` holds only the records of an approval
-                            // (migration 0010); a planner sees from this literal term, not
-                            // from the bind, that the index covers the query.
-                            q.push(" AND approval_id <> ''");
-                        }
+                use $crate::store::audit_ops::{filters, IndexedIn};
+
+                let indexed = <$db as $crate::store::audit_ops::AppendRows>::INDEX_TABLE
+                    && $crate::store::audit_ops::narrows(f);
+                let mut q;
+                if indexed {
+                    q = sqlx::QueryBuilder::<$db>::new(sql::AUDIT_SELECT_INDEXED);
+                    q.push(" AND i.seq > ").push_bind(after_seq);
+                    for (column, value, table) in filters(f, IndexedIn::Index) {
+                        push_filter(&mut q, table, column, value);
                     }
+                    q.push(sql::AUDIT_SELECT_UNINDEXED);
+                    q.push(" AND seq > ").push_bind(after_seq);
+                } else {
+                    q = sqlx::QueryBuilder::<$db>::new(sql::AUDIT_SELECT);
+                    q.push(" WHERE seq > ").push_bind(after_seq);
                 }
-                if let Some(since) = f.since {
-                    q.push(" AND at >= ").push_bind(since.0);
-                }
-                if let Some(until) = f.until {
-                    q.push(" AND at < ").push_bind(until.0);
+                for (column, value, table) in filters(f, IndexedIn::Log) {
+                    push_filter(&mut q, table, column, value);
                 }
                 q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
                 q
+            }
+
+            /// ` AND table.column <op> value` for one of [`filters`]' predicates.
+            fn push_filter(
+                q: &mut sqlx::QueryBuilder<$db>,
+                table: &'static str,
+                column: &'static str,
+                value: $crate::store::audit_ops::FilterValue,
+            ) {
+                use $crate::store::audit_ops::FilterValue;
+
+                q.push(" AND ").push(table).push(column);
+                match value {
+                    FilterValue::Equal(v) => {
+                        q.push(" = ").push_bind(v.to_owned());
+                        if column == "approval_id" && !v.is_empty() {
+                            // `audit_approval` holds only the records of an approval
+                            // (migration 0010); a planner sees from this literal term, not
+                            // from the bind, that the index covers the query.
+                            q.push(" AND ").push(table).push("approval_id <> ''");
+                        }
+                    }
+                    FilterValue::AtLeast(v) => {
+                        q.push(" >= ").push_bind(v);
+                    }
+                    FilterValue::Below(v) => {
+                        q.push(" < ").push_bind(v);
+                    }
+                }
             }
 
             pub(super) async fn count_pending(
@@ -352,6 +465,14 @@ macro_rules! audit_ops {
                     .fetch_all(&mut *conn)
                     .await?;
                 rows.iter().map(checkpoint).collect()
+            }
+
+            /// See `AuditLog::index_fault` (SQLite's `audit_index` only).
+            pub(super) async fn index_fault(conn: &mut Conn) -> Result<Option<i64>, StoreError> {
+                let row = sqlx::query(sql::AUDIT_INDEX_FAULT)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Ok(row.try_get("seq")?)
             }
 
             pub(super) async fn last_checkpoint(

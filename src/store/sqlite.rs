@@ -118,6 +118,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_approval_partial",
         include_str!("../../migrations/sqlite/0010_audit_approval_partial.sql"),
     ),
+    (
+        11,
+        "audit_index",
+        include_str!("../../migrations/sqlite/0011_audit_index.sql"),
+    ),
 ];
 
 /// The embedded store: every store trait over one SQLite file.
@@ -514,6 +519,27 @@ mod tests {
         sqlx::query("SELECT 1").execute(&store.pool).await.unwrap();
     }
 
+    /// The steps of SQLite's plan for the audit query over `filter`, its binds given as
+    /// they are pushed (the plan does not depend on their values, only their count).
+    async fn audit_query_plan(
+        store: &SqliteStore,
+        filter: &crate::domain::AuditFilter,
+    ) -> Vec<String> {
+        let statement = super::audit_ops::query_statement(filter, 0, 10);
+        let sql = statement.into_string();
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+        for _ in 0..sql.matches('?').count() {
+            query = query.bind(0_i64);
+        }
+        query
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| sqlx::Row::get(row, "detail"))
+            .collect()
+    }
+
     /// `audit_approval` holds only the records of an approval (migration 0010), and a query
     /// by approval still searches it: SQLite's planner uses a partial index only when the
     /// query's terms imply the index's, and a bound value implies nothing.
@@ -532,23 +558,182 @@ mod tests {
             approval_id: Some("a1".into()),
             ..AuditFilter::default()
         };
-        let statement = super::audit_ops::query_statement(&filter, 0, 10);
-        let explain = format!("EXPLAIN QUERY PLAN {}", statement.into_string());
-        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(explain))
-            .bind(0_i64)
-            .bind("a1")
-            .bind(10_i64)
-            .fetch_all(&store.pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| sqlx::Row::get(row, "detail"))
-            .collect();
+        let plan = audit_query_plan(&store, &filter).await;
         assert!(
             plan.iter()
-                .any(|step| step.contains("USING INDEX audit_approval")),
+                .any(|step| step.contains("INDEX audit_approval (approval_id=?")),
             "{plan:?}"
         );
+    }
+
+    /// Each equality filter's query finds the records `audit_index` holds through that
+    /// filter's index, in seq order (never by reading or sorting every match), and reads the
+    /// rest from `audit_log` by seq, past the index's last. (A time window is left to the
+    /// planner: `audit_at` orders by time, the primary key by seq.)
+    #[tokio::test]
+    async fn each_filter_searches_its_index_then_reads_the_rest_by_seq() {
+        use crate::domain::AuditFilter;
+
+        let (store, _dir) = fresh().await;
+        let filters = [
+            (
+                "audit_subject",
+                AuditFilter {
+                    subject_id: Some("s".into()),
+                    ..AuditFilter::default()
+                },
+            ),
+            (
+                "audit_action",
+                AuditFilter {
+                    action: Some("a".into()),
+                    ..AuditFilter::default()
+                },
+            ),
+            (
+                "audit_resource",
+                AuditFilter {
+                    resource_type: Some("t".into()),
+                    resource_id: Some("r".into()),
+                    ..AuditFilter::default()
+                },
+            ),
+            (
+                "audit_decision",
+                AuditFilter {
+                    decision_id: Some("d".into()),
+                    ..AuditFilter::default()
+                },
+            ),
+        ];
+        for (index, filter) in filters {
+            let plan = audit_query_plan(&store, &filter).await;
+            assert!(
+                plan.iter().any(|step| step.starts_with("SEARCH i USING")
+                    && step.contains(&format!("INDEX {index} ("))),
+                "{index}: {plan:?}"
+            );
+            // In seq order from the index itself: the LIMIT ends the search.
+            assert!(
+                !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{index}: {plan:?}"
+            );
+            assert!(
+                plan.iter()
+                    .any(|step| step
+                        .contains("SEARCH audit_log USING INTEGER PRIMARY KEY (rowid>?)")),
+                "{index}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.starts_with("SCAN")),
+                "{index}: {plan:?}"
+            );
+        }
+    }
+
+    /// `audit_index` is filled by the append that takes the log past a multiple of 64, with
+    /// every record after its last: on the writer thread (a group commit) and on the pool (a
+    /// change's own transaction) alike. Until then a query reads those records from the log.
+    #[tokio::test]
+    async fn the_append_past_each_multiple_of_64_fills_the_audit_index() {
+        use crate::domain::{AuditEvent, AuditFilter, AuditKind, UnixMillis};
+        use crate::store::{AuditLog, Batch, BatchStore, PolicyHistory};
+
+        let (store, _dir) = fresh().await;
+        let indexed = || async {
+            let (n, last): (i64, Option<i64>) =
+                sqlx::query_as("SELECT count(*), max(seq) FROM audit_index")
+                    .fetch_one(&store.pool)
+                    .await
+                    .unwrap();
+            (n, last.unwrap_or(0))
+        };
+        let events = |n: i64| -> Vec<AuditEvent> {
+            (0..n)
+                .map(|i| {
+                    let mut e = AuditEvent::new(AuditKind::Decision, UnixMillis(i), "agent:a");
+                    e.subject_id = "agent:a".into();
+                    e
+                })
+                .collect()
+        };
+        let by_subject = AuditFilter {
+            subject_id: Some("agent:a".into()),
+            ..AuditFilter::default()
+        };
+        let found = || async { store.query(&by_subject, 0, 1_000).await.unwrap().len() };
+
+        store.commit(&Batch::of_events(events(63))).await.unwrap();
+        assert_eq!(indexed().await, (0, 0));
+        assert_eq!(found().await, 63, "read from the log past the index");
+        store.commit(&Batch::of_events(events(1))).await.unwrap();
+        assert_eq!(indexed().await, (64, 64));
+        store.commit(&Batch::of_events(events(10))).await.unwrap();
+        assert_eq!(indexed().await, (64, 64));
+        assert_eq!(found().await, 74, "from the index, then from the log");
+        // The pool's own transaction, past 128: everything after 64 goes in.
+        store.allow_rollback("sha256:d", &events(60)).await.unwrap();
+        assert_eq!(indexed().await, (134, 134));
+        assert_eq!(found().await, 134);
+        assert_eq!(store.index_fault().await.unwrap(), None);
+    }
+
+    /// A database written before migration 0011 (its indexes on `audit_log`, no
+    /// `audit_index`) has every record in `audit_index` once it opens, and nothing of the
+    /// old indexes left on the log.
+    #[tokio::test]
+    async fn migration_0011_indexes_the_records_already_there() {
+        use crate::domain::{AuditEvent, AuditFilter, AuditKind, UnixMillis};
+        use crate::store::{AuditLog, Batch, BatchStore};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let events: Vec<AuditEvent> = (0..100)
+            .map(|i| {
+                let mut e = AuditEvent::new(AuditKind::Decision, UnixMillis(i), "agent:a");
+                e.subject_id = format!("agent:{}", i % 3);
+                e
+            })
+            .collect();
+        store.commit(&Batch::of_events(events)).await.unwrap();
+        // Back to the schema of migration 0010.
+        sqlx::raw_sql(
+            "DROP TABLE audit_index; \
+             CREATE INDEX audit_subject ON audit_log (subject_id, seq); \
+             CREATE INDEX audit_action ON audit_log (action, seq); \
+             CREATE INDEX audit_resource ON audit_log (resource_type, resource_id, seq); \
+             CREATE INDEX audit_decision ON audit_log (decision_id); \
+             CREATE INDEX audit_approval ON audit_log (approval_id) WHERE approval_id <> ''; \
+             CREATE INDEX audit_at ON audit_log (at); \
+             DELETE FROM _sqlx_migrations WHERE version = 11;",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store.close().await;
+
+        let store = SqliteStore::open(&path).await.unwrap();
+        let indexed: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_index")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(indexed, 100);
+        assert_eq!(store.index_fault().await.unwrap(), None);
+        let on_the_log: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log' \
+             AND sql IS NOT NULL",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        assert!(on_the_log.is_empty(), "{on_the_log:?}");
+        let by_subject = AuditFilter {
+            subject_id: Some("agent:1".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(store.query(&by_subject, 0, 1_000).await.unwrap().len(), 33);
+        store.close().await;
     }
 
     #[tokio::test]

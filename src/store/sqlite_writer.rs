@@ -814,6 +814,7 @@ mod batch_ops {
 mod audit_ops {
     use super::{bound, execute, ops::Conn, query};
     use crate::domain::{AuditEvent, AuditRecord};
+    use crate::store::audit_ops::{index_due, INDEX_AT_MOST};
     use crate::store::{sql, StoreError};
 
     /// Locks (SQLite: the write lock is held already) and reads the chain head.
@@ -839,6 +840,7 @@ mod audit_ops {
         }
         let notes = crate::store::audit_ops::notes_of(&events, notify);
         let head = lock_head(conn).await?;
+        let before = head.0;
         let records = crate::store::audit_ops::chain_after(head, events)?;
         for r in &records {
             let e = &r.event;
@@ -885,6 +887,9 @@ mod audit_ops {
         }
         if let Some(last) = records.last() {
             execute(conn, sql::SET_AUDIT_HEAD, &[&last.seq, &last.hash])?;
+            if index_due(before, last.seq) {
+                execute(conn, sql::INDEX_AUDIT, &[&INDEX_AT_MOST])?;
+            }
         }
         Ok(records)
     }

@@ -47,13 +47,13 @@ fn event(i: i64) -> AuditEvent {
     e
 }
 
-/// Fills `store` with 20 records (in batches of 1 to 4) and signs checkpoints at 10 and 20,
+/// Fills `store` with `records` records (in batches of 1 to 4) and signs checkpoints at 10 and 20,
 /// also exported to `export` (as `tollgate audit checkpoints --format jsonl` or the server's
 /// anchor file would hold them).
-async fn fill(store: &dyn Db, key: &AuditKey, export: &std::path::Path) {
+async fn fill(store: &dyn Db, key: &AuditKey, export: &std::path::Path, records: i64) {
     let mut i = 1;
-    while i <= RECORDS {
-        let n = (i % 4 + 1).min(RECORDS - i + 1);
+    while i <= records {
+        let n = (i % 4 + 1).min(records - i + 1);
         let events: Vec<_> = (i..i + n).map(event).collect();
         store.append_audit(&events).await.unwrap();
         i += n;
@@ -72,8 +72,14 @@ async fn fill(store: &dyn Db, key: &AuditKey, export: &std::path::Path) {
     }
 }
 
-/// A fresh log on `postgres` or SQLite, with its key in `data/audit-ed25519.paserk`.
+/// A fresh log of [`RECORDS`] on `postgres` or SQLite, with its key in
+/// `data/audit-ed25519.paserk`.
 async fn log(postgres: bool) -> Option<Log> {
+    log_of(postgres, RECORDS).await
+}
+
+/// A fresh log of `records`, as [`log`].
+async fn log_of(postgres: bool, records: i64) -> Option<Log> {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -101,13 +107,13 @@ async fn log(postgres: bool) -> Option<Log> {
             .unwrap()
             .options([("search_path", schema.as_str())]);
         let store = PostgresStore::connect_with(options).await.unwrap();
-        fill(&store, &key, &dir.path().join(EXPORT)).await;
+        fill(&store, &key, &dir.path().join(EXPORT), records).await;
         store.close().await;
         Backend::Postgres { url, schema }
     } else {
         let db = data.join("tollgate.db");
         let store = SqliteStore::open(&db).await.unwrap();
-        fill(&store, &key, &dir.path().join(EXPORT)).await;
+        fill(&store, &key, &dir.path().join(EXPORT), records).await;
         store.close().await;
         Backend::Sqlite { db }
     };
@@ -465,4 +471,114 @@ tamper_tests! {
         => ["FAIL: head:", "seq 20 and later were deleted"];
     checkpoint_head_edited: "UPDATE audit_checkpoints SET head_hash = (SELECT hash FROM audit_log WHERE seq = 9) WHERE seq = 10;"
         => ["FAIL: checkpoint 10: forged checkpoint", "differ from what was signed"];
+}
+
+/// SQLite keeps the audit query's columns in a table of its own, `audit_index` (migration
+/// 0011), that SQL can edit apart from the log. An intruder who deletes, edits, moves or adds
+/// a row of it leaves the chain intact but hides records from the queries that search it, so
+/// verify compares it with the log and names the first seq where they part. 140 records in
+/// batches of 4: the index holds 1..130 (filled by the batches that passed 64 and 128, which
+/// ended at 66 and 130), the query reads 131..140 from the log.
+mod sqlite_index {
+    use tollgate::domain::AuditFilter;
+
+    const RECORDS: i64 = 140;
+
+    /// Builds the log, applies `sql`, and returns verify's (success, output).
+    async fn tampered(sql: &str) -> (bool, String, super::Log) {
+        let log = super::log_of(false, RECORDS).await.unwrap();
+        if !sql.is_empty() {
+            log.tamper(sql).await;
+        }
+        let (ok, out) = log.verify();
+        (ok, out, log)
+    }
+
+    async fn caught(sql: &str, expected: &str) {
+        let (ok, out, _log) = tampered(sql).await;
+        assert!(!ok, "tampering with the index must fail verify: {out}");
+        assert!(out.contains(expected), "expected {expected:?} in: {out}");
+        assert!(out.contains("index"), "{out}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_untouched_index_verifies() {
+        let (ok, out, log) = tampered("").await;
+        assert!(ok, "{out}");
+        assert!(out.contains("OK: 140 records"), "{out}");
+        let store = log.store().await;
+        assert_eq!(store.index_fault().await.unwrap(), None);
+    }
+
+    /// The attack's point: the row's record no longer answers a query by its subject.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deleted_row_hides_its_record_and_verify_names_it() {
+        let (ok, out, log) = tampered("DELETE FROM audit_index WHERE seq = 70;").await;
+        assert!(!ok, "{out}");
+        assert!(out.contains("FAIL: seq 70: index"), "{out}");
+        let by_subject = AuditFilter {
+            subject_id: Some("agent:a".into()),
+            ..AuditFilter::default()
+        };
+        let found = log
+            .store()
+            .await
+            .query(&by_subject, 0, 1_000)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 139, "the query no longer finds seq 70");
+        assert!(found.iter().all(|r| r.seq != 70));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_edited_row_is_named() {
+        caught(
+            "UPDATE audit_index SET subject_id = 'agent:nobody' WHERE seq = 71;",
+            "FAIL: seq 71: index",
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_row_moved_is_named_where_it_left() {
+        caught(
+            "UPDATE audit_index SET seq = 5000 WHERE seq = 100;",
+            "FAIL: seq 100: index",
+        )
+        .await;
+    }
+
+    /// A row past the log's end moves the index's end past records it does not hold, which
+    /// the query would then skip (it reads from the log only past the index's last seq).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_row_added_past_the_end_is_named_at_the_first_record_it_hides() {
+        caught(
+            "INSERT INTO audit_index SELECT 1000, at, subject_id, action, resource_type, \
+             resource_id, decision_id, approval_id FROM audit_index WHERE seq = 1;",
+            "FAIL: seq 131: index",
+        )
+        .await;
+    }
+
+    /// Every row gone hides nothing: the query reads every record from the log again, and the
+    /// next fill starts over from seq 1.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_emptied_index_hides_nothing() {
+        let (ok, out, log) = tampered("DELETE FROM audit_index;").await;
+        assert!(ok, "{out}");
+        let all = log
+            .store()
+            .await
+            .query(
+                &AuditFilter {
+                    action: Some("data.export".into()),
+                    ..AuditFilter::default()
+                },
+                0,
+                1_000,
+            )
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 140);
+    }
 }

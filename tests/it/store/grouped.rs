@@ -185,4 +185,7 @@ impl AuditLog for GroupedDb {
     async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
         self.inner.last_checkpoint().await
     }
+    async fn index_fault(&self) -> Result<Option<i64>, StoreError> {
+        self.inner.index_fault().await
+    }
 }

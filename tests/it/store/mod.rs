@@ -166,6 +166,7 @@ store_tests!(
     audit::append_chains_and_reads_back,
     audit::awkward_bodies_link_as_the_verifier_links_them,
     audit::query_filters_and_pages,
+    audit::query_answers_what_the_chain_holds,
     audit::concurrent_appenders_make_one_gap_free_chain,
     audit::checkpoints_store_once_per_seq,
     audit::count_pending_counts_what_is_open_now,
