@@ -65,7 +65,7 @@ pub enum Fault {
         /// What differs.
         what: String,
     },
-    /// The index an audit query searches (SQLite's `audit_index`) disagrees with the records
+    /// The index an audit query searches (`audit_index`) disagrees with the records
     /// at `seq`: a row edited, removed or added. The chain is intact, but a query could miss
     /// records or name the wrong ones.
     #[error("seq {seq}: index: the audit query's index disagrees with the log here (a row of it edited, removed or added)")]

@@ -27,12 +27,9 @@ pub(super) fn notes_of(events: &[crate::domain::AuditEvent], notify: bool) -> Ve
 }
 
 /// How a backend stores an append's rows once the head is locked and they are chained: its
-/// notifications, its records and the new head (`audit_ops!`'s `append`).
+/// notifications, its records and the new head (`audit_ops!`'s `append`), then fills
+/// `audit_index` if the append is due to ([`index_due`]).
 pub(super) trait AppendRows: sqlx::Database {
-    /// Whether the audit query's columns are indexed in `audit_index`, filled in batches
-    /// (SQLite, migration 0011), rather than on `audit_log` itself.
-    const INDEX_TABLE: bool;
-
     async fn append_rows(
         conn: &mut Self::Connection,
         notes: &[NotifyEvent],
@@ -41,8 +38,6 @@ pub(super) trait AppendRows: sqlx::Database {
 }
 
 impl AppendRows for sqlx::Postgres {
-    const INDEX_TABLE: bool = false;
-
     /// One statement whatever the number of rows: the notifications, the records and the new
     /// head as data-modifying `WITH`s over arrays (`UNNEST`, a bind per column), so its text
     /// never changes and a connection prepares and plans it once, where a `VALUES` list per
@@ -86,16 +81,38 @@ impl AppendRows for sqlx::Postgres {
             .bind(&last.hash)
             .execute(&mut *conn)
             .await?;
-        Ok(())
+        fill_index_if_due::<sqlx::Postgres>(conn, records).await
     }
+}
+
+/// Fills `audit_index` if `records` (just stored, in order) took the log past a multiple of
+/// [`INDEX_EVERY`] (see [`index_due`]).
+async fn fill_index_if_due<DB>(
+    conn: &mut DB::Connection,
+    records: &[AuditRecord],
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let (Some(first), Some(last)) = (records.first(), records.last()) else {
+        return Ok(());
+    };
+    if index_due(first.seq - 1, last.seq) {
+        sqlx::query::<DB>(super::sql::INDEX_AUDIT)
+            .bind(INDEX_AT_MOST)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Rows per INSERT on SQLite: 18 binds each (notifications 6) stays far below its bind limit.
 const ROWS_PER_INSERT: usize = 256;
 
 impl AppendRows for sqlx::Sqlite {
-    const INDEX_TABLE: bool = true;
-
     /// A multi-row insert per [`ROWS_PER_INSERT`] notifications, then records, then the head.
     /// SQLite cannot write in `WITH`; only its pool's writes come here (the group commit's run
     /// on the writer thread, `sqlite_writer.rs`).
@@ -151,13 +168,7 @@ impl AppendRows for sqlx::Sqlite {
             .bind(&last.hash)
             .execute(&mut *conn)
             .await?;
-        if index_due(records[0].seq - 1, last.seq) {
-            sqlx::query(super::sql::INDEX_AUDIT)
-                .bind(INDEX_AT_MOST)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(())
+        fill_index_if_due::<sqlx::Sqlite>(conn, records).await
     }
 }
 
@@ -231,7 +242,7 @@ pub(super) const INDEX_AT_MOST: i64 = 4_096;
 pub(super) const INDEX_EVERY: i64 = 64;
 
 /// Whether the append that takes the log's last seq from `before` to `after` fills
-/// `audit_index` (SQLite): when it passes a multiple of [`INDEX_EVERY`].
+/// `audit_index`: when it passes a multiple of [`INDEX_EVERY`].
 pub(super) fn index_due(before: i64, after: i64) -> bool {
     before.div_euclid(INDEX_EVERY) != after.div_euclid(INDEX_EVERY)
 }
@@ -366,10 +377,10 @@ macro_rules! audit_ops {
             /// $n`, never `$n IS NULL OR ...`), so the planner can use the index each filter
             /// has. Column names are constants here; every value is a bind.
             ///
-            /// Where the backend indexes the query's columns in `audit_index` (SQLite,
-            /// migration 0011) and a filter can use one of its indexes, two parts in seq
-            /// order: the records `audit_index` holds, found through it, then those after
-            /// its last (a batch at most), read from `audit_log`. Both read one snapshot.
+            /// Where a filter can use one of `audit_index`'s indexes (migration 0011), two
+            /// parts in seq order: the records `audit_index` holds, found through it, then
+            /// those after its last (a batch at most), read from `audit_log`. Both read one
+            /// snapshot.
             pub(super) fn query_statement(
                 f: &AuditFilter,
                 after_seq: i64,
@@ -377,10 +388,8 @@ macro_rules! audit_ops {
             ) -> sqlx::QueryBuilder<$db> {
                 use $crate::store::audit_ops::{filters, IndexedIn};
 
-                let indexed = <$db as $crate::store::audit_ops::AppendRows>::INDEX_TABLE
-                    && $crate::store::audit_ops::narrows(f);
                 let mut q;
-                if indexed {
+                if $crate::store::audit_ops::narrows(f) {
                     q = sqlx::QueryBuilder::<$db>::new(sql::AUDIT_SELECT_INDEXED);
                     q.push(" AND i.seq > ").push_bind(after_seq);
                     for (column, value, table) in filters(f, IndexedIn::Index) {
@@ -467,7 +476,7 @@ macro_rules! audit_ops {
                 rows.iter().map(checkpoint).collect()
             }
 
-            /// See `AuditLog::index_fault` (SQLite's `audit_index` only).
+            /// See `AuditLog::index_fault`.
             pub(super) async fn index_fault(conn: &mut Conn) -> Result<Option<i64>, StoreError> {
                 let row = sqlx::query(sql::AUDIT_INDEX_FAULT)
                     .fetch_one(&mut *conn)

@@ -369,9 +369,6 @@ macro_rules! store_backend {
             }
 
             async fn index_fault(&self) -> Result<Option<i64>, $crate::store::StoreError> {
-                if !<$db as $crate::store::audit_ops::AppendRows>::INDEX_TABLE {
-                    return Ok(None);
-                }
                 let mut conn = self.pool.acquire().await?;
                 audit_ops::index_fault(&mut conn).await
             }

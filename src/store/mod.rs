@@ -599,10 +599,9 @@ pub trait AuditLog: Send + Sync + std::fmt::Debug {
     /// The checkpoint with the highest seq, if any.
     async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError>;
 
-    /// The first seq where the index the query searches disagrees with the records (a row of
-    /// it edited, removed or added), if any. Only a backend that keeps that index as a table
-    /// of its own (SQLite's `audit_index`) can have one; a database's own indexes cannot be
-    /// edited apart from their table.
+    /// The first seq where `audit_index`, which the query searches, disagrees with the
+    /// records (a row of it edited, removed or added), if any. It is a table of its own that
+    /// SQL can edit apart from the log, unlike a database's own indexes.
     async fn index_fault(&self) -> Result<Option<i64>, StoreError>;
 }
 

@@ -84,6 +84,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_approval_partial",
         include_str!("../../migrations/postgres/0010_audit_approval_partial.sql"),
     ),
+    (
+        11,
+        "audit_index",
+        include_str!("../../migrations/postgres/0011_audit_index.sql"),
+    ),
 ];
 
 /// The shared store: every store trait over one PostgreSQL database.

@@ -362,7 +362,7 @@ pub(super) const AUDIT_RANGE: &str = concat!(
 /// (see `audit_ops::query`), so each query can use the index its filter has.
 pub(super) const AUDIT_SELECT: &str = concat!("SELECT ", audit_columns!(), " FROM audit_log");
 
-/// The audit query's first part where `audit_index` holds the query's columns (SQLite): the
+/// The audit query's first part where a filter can use one of `audit_index`'s indexes: the
 /// records it holds, found through its indexes (`i`, the outer loop) and read from `audit_log`
 /// (`l`). The filters follow as ` AND ...` (see `audit_ops::query_statement`). The result's
 /// `seq` is `i.seq`: each filter's index is ordered by it (its columns, then seq), so the
@@ -382,7 +382,7 @@ pub(super) const AUDIT_SELECT_UNINDEXED: &str = concat!(
     " FROM audit_log WHERE seq > (SELECT coalesce(max(seq), 0) FROM audit_index)"
 );
 
-/// Fills `audit_index` (SQLite, migration 0011) from its end with the records after its last,
+/// Fills `audit_index` (migration 0011) from its end with the records after its last,
 /// in seq order, at most $1 (`audit_ops::index_due` says when).
 pub(super) const INDEX_AUDIT: &str = "INSERT INTO audit_index \
      (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id) \
@@ -390,7 +390,7 @@ pub(super) const INDEX_AUDIT: &str = "INSERT INTO audit_index \
      FROM audit_log WHERE seq > (SELECT coalesce(max(seq), 0) FROM audit_index) \
      ORDER BY seq LIMIT $1";
 
-/// The first seq at which `audit_index` and `audit_log` disagree (SQLite): a row that differs
+/// The first seq at which `audit_index` and `audit_log` disagree: a row that differs
 /// from its record or has none, or a record up to the index's last seq that it lacks.
 pub(super) const AUDIT_INDEX_FAULT: &str = "SELECT min(seq) AS seq FROM ( \
        SELECT i.seq FROM audit_index i LEFT JOIN audit_log l ON l.seq = i.seq \
@@ -401,7 +401,7 @@ pub(super) const AUDIT_INDEX_FAULT: &str = "SELECT min(seq) AS seq FROM ( \
        UNION ALL \
        SELECT l.seq FROM audit_log l \
         WHERE l.seq <= (SELECT coalesce(max(seq), 0) FROM audit_index) \
-          AND NOT EXISTS (SELECT 1 FROM audit_index i WHERE i.seq = l.seq))";
+          AND NOT EXISTS (SELECT 1 FROM audit_index i WHERE i.seq = l.seq)) AS faults";
 
 /// Replicas racing to sign the same seq: the first one stays.
 pub(super) const INSERT_CHECKPOINT: &str =

@@ -473,112 +473,125 @@ tamper_tests! {
         => ["FAIL: checkpoint 10: forged checkpoint", "differ from what was signed"];
 }
 
-/// SQLite keeps the audit query's columns in a table of its own, `audit_index` (migration
-/// 0011), that SQL can edit apart from the log. An intruder who deletes, edits, moves or adds
-/// a row of it leaves the chain intact but hides records from the queries that search it, so
-/// verify compares it with the log and names the first seq where they part. 140 records in
-/// batches of 4: the index holds 1..130 (filled by the batches that passed 64 and 128, which
-/// ended at 66 and 130), the query reads 131..140 from the log.
-mod sqlite_index {
-    use tollgate::domain::AuditFilter;
+/// The audit query's columns live in a table of their own, `audit_index` (migration 0011),
+/// that SQL can edit apart from the log. An intruder who deletes, edits, moves or adds a row
+/// of it leaves the chain intact but hides records from the queries that search it, so verify
+/// compares it with the log and names the first seq where they part. 140 records in batches
+/// of 4: the index holds 1..130 (filled by the batches that passed 64 and 128, which ended at
+/// 66 and 130), the query reads 131..140 from the log.
+macro_rules! index_tests {
+    ($pg:expr, $required:expr) => {
+        use tollgate::domain::AuditFilter;
 
-    const RECORDS: i64 = 140;
-
-    /// Builds the log, applies `sql`, and returns verify's (success, output).
-    async fn tampered(sql: &str) -> (bool, String, super::Log) {
-        let log = super::log_of(false, RECORDS).await.unwrap();
-        if !sql.is_empty() {
-            log.tamper(sql).await;
+        /// Builds the log, applies `sql`, and returns verify's (success, output) and the log.
+        async fn tampered(sql: &str) -> Option<(bool, String, super::Log)> {
+            let Some(log) = super::log_of($pg, 140).await else {
+                super::absent($required);
+                return None;
+            };
+            if !sql.is_empty() {
+                log.tamper(sql).await;
+            }
+            let (ok, out) = log.verify();
+            Some((ok, out, log))
         }
-        let (ok, out) = log.verify();
-        (ok, out, log)
-    }
 
-    async fn caught(sql: &str, expected: &str) {
-        let (ok, out, _log) = tampered(sql).await;
-        assert!(!ok, "tampering with the index must fail verify: {out}");
-        assert!(out.contains(expected), "expected {expected:?} in: {out}");
-        assert!(out.contains("index"), "{out}");
-    }
+        async fn caught(sql: &str, expected: &str) {
+            let Some((ok, out, log)) = tampered(sql).await else {
+                return;
+            };
+            assert!(!ok, "tampering with the index must fail verify: {out}");
+            assert!(out.contains(expected), "expected {expected:?} in: {out}");
+            log.drop_schema().await;
+        }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_untouched_index_verifies() {
-        let (ok, out, log) = tampered("").await;
-        assert!(ok, "{out}");
-        assert!(out.contains("OK: 140 records"), "{out}");
-        let store = log.store().await;
-        assert_eq!(store.index_fault().await.unwrap(), None);
-    }
+        async fn found(log: &super::Log, filter: AuditFilter) -> Vec<i64> {
+            let store = log.store().await;
+            let records = store.query(&filter, 0, 1_000).await.unwrap();
+            records.iter().map(|r| r.seq).collect()
+        }
 
-    /// The attack's point: the row's record no longer answers a query by its subject.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_deleted_row_hides_its_record_and_verify_names_it() {
-        let (ok, out, log) = tampered("DELETE FROM audit_index WHERE seq = 70;").await;
-        assert!(!ok, "{out}");
-        assert!(out.contains("FAIL: seq 70: index"), "{out}");
-        let by_subject = AuditFilter {
-            subject_id: Some("agent:a".into()),
-            ..AuditFilter::default()
-        };
-        let found = log
-            .store()
-            .await
-            .query(&by_subject, 0, 1_000)
-            .await
-            .unwrap();
-        assert_eq!(found.len(), 139, "the query no longer finds seq 70");
-        assert!(found.iter().all(|r| r.seq != 70));
-    }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn an_untouched_index_verifies() {
+            let Some((ok, out, log)) = tampered("").await else {
+                return;
+            };
+            assert!(ok, "{out}");
+            assert!(out.contains("OK: 140 records"), "{out}");
+            assert_eq!(log.store().await.index_fault().await.unwrap(), None);
+            log.drop_schema().await;
+        }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_edited_row_is_named() {
-        caught(
-            "UPDATE audit_index SET subject_id = 'agent:nobody' WHERE seq = 71;",
-            "FAIL: seq 71: index",
-        )
-        .await;
-    }
+        /// The attack's point: the row's record no longer answers a query by its subject.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_deleted_row_hides_its_record_and_verify_names_it() {
+            let Some((ok, out, log)) = tampered("DELETE FROM audit_index WHERE seq = 70;").await
+            else {
+                return;
+            };
+            assert!(!ok, "{out}");
+            assert!(out.contains("FAIL: seq 70: index"), "{out}");
+            let by_subject = AuditFilter {
+                subject_id: Some("agent:a".into()),
+                ..AuditFilter::default()
+            };
+            let seqs = found(&log, by_subject).await;
+            assert_eq!(seqs.len(), 139, "the query no longer finds seq 70");
+            assert!(!seqs.contains(&70));
+            log.drop_schema().await;
+        }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_row_moved_is_named_where_it_left() {
-        caught(
-            "UPDATE audit_index SET seq = 5000 WHERE seq = 100;",
-            "FAIL: seq 100: index",
-        )
-        .await;
-    }
-
-    /// A row past the log's end moves the index's end past records it does not hold, which
-    /// the query would then skip (it reads from the log only past the index's last seq).
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_row_added_past_the_end_is_named_at_the_first_record_it_hides() {
-        caught(
-            "INSERT INTO audit_index SELECT 1000, at, subject_id, action, resource_type, \
-             resource_id, decision_id, approval_id FROM audit_index WHERE seq = 1;",
-            "FAIL: seq 131: index",
-        )
-        .await;
-    }
-
-    /// Every row gone hides nothing: the query reads every record from the log again, and the
-    /// next fill starts over from seq 1.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_emptied_index_hides_nothing() {
-        let (ok, out, log) = tampered("DELETE FROM audit_index;").await;
-        assert!(ok, "{out}");
-        let all = log
-            .store()
-            .await
-            .query(
-                &AuditFilter {
-                    action: Some("data.export".into()),
-                    ..AuditFilter::default()
-                },
-                0,
-                1_000,
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn an_edited_row_is_named() {
+            caught(
+                "UPDATE audit_index SET subject_id = 'agent:nobody' WHERE seq = 71;",
+                "FAIL: seq 71: index",
             )
-            .await
-            .unwrap();
-        assert_eq!(all.len(), 140);
-    }
+            .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_row_moved_is_named_where_it_left() {
+            caught(
+                "UPDATE audit_index SET seq = 5000 WHERE seq = 100;",
+                "FAIL: seq 100: index",
+            )
+            .await;
+        }
+
+        /// A row past the log's end moves the index's end past records it does not hold,
+        /// which the query would then skip (it reads the log only past the index's last seq).
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_row_added_past_the_end_is_named_at_the_first_record_it_hides() {
+            caught(
+                "INSERT INTO audit_index SELECT 1000, at, subject_id, action, resource_type, \
+                 resource_id, decision_id, approval_id FROM audit_index WHERE seq = 1;",
+                "FAIL: seq 131: index",
+            )
+            .await;
+        }
+
+        /// Every row gone hides nothing: the query reads every record from the log again.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn an_emptied_index_hides_nothing() {
+            let Some((ok, out, log)) = tampered("DELETE FROM audit_index;").await else {
+                return;
+            };
+            assert!(ok, "{out}");
+            let by_action = AuditFilter {
+                action: Some("data.export".into()),
+                ..AuditFilter::default()
+            };
+            assert_eq!(found(&log, by_action).await.len(), 140);
+            log.drop_schema().await;
+        }
+    };
+}
+
+mod sqlite_index {
+    index_tests!(false, true);
+}
+
+mod postgres_index {
+    index_tests!(true, false);
 }
