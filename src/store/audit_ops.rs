@@ -174,15 +174,13 @@ impl AppendRows for sqlx::Sqlite {
 
 /// Whether `f` has a filter one of `audit_index`'s indexes serves (all but effect and kind).
 pub(super) fn narrows(f: &crate::domain::AuditFilter) -> bool {
-    f.subject_id.is_some()
-        || f.action.is_some()
-        || f.resource_type.is_some()
-        || f.resource_id.is_some()
-        || f.approval_id.is_some()
-        || f.decision_id.is_some()
-        || f.since.is_some()
-        || f.until.is_some()
+    filters(f, IndexedIn::Index)
+        .iter()
+        .any(|&(_, _, table)| table == INDEX_TABLE)
 }
+
+/// The alias of `audit_index` in the query's first part (`sql::AUDIT_SELECT_INDEXED`).
+const INDEX_TABLE: &str = "i.";
 
 /// Which table an audit query's predicates name: `audit_log` itself, or (for the records
 /// `audit_index` holds) `audit_index` as `i` where it has the column and `audit_log` as `l`.
@@ -207,7 +205,7 @@ pub(super) fn filters(
 ) -> Vec<(&'static str, FilterValue<'_>, &'static str)> {
     let table = |in_index: bool| match (part, in_index) {
         (IndexedIn::Log, _) => "",
-        (IndexedIn::Index, true) => "i.",
+        (IndexedIn::Index, true) => INDEX_TABLE,
         (IndexedIn::Index, false) => "l.",
     };
     let equal = [
