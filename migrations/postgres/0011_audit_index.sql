@@ -8,8 +8,10 @@
 -- sees every record committed before it.
 --
 -- It always holds exactly the records 1..max(seq) (it is only ever filled from its end, in
--- seq order). A query reads the rest, at most a batch, from audit_log directly
--- (`audit_ops::query_statement`), so it misses nothing committed. The verifier checks that
+-- seq order), with every column a query filters on (effect and kind unindexed), so a query
+-- finds its page of seqs here alone and reads only those records from audit_log. It reads the
+-- rest, at most a batch, from audit_log directly (`audit_ops::query_statement`), so it misses
+-- nothing committed. The verifier checks that
 -- every row agrees with its record and that none is missing or extra (`index_fault`).
 CREATE TABLE audit_index (
     seq           BIGINT NOT NULL PRIMARY KEY,
@@ -19,10 +21,14 @@ CREATE TABLE audit_index (
     resource_type TEXT COLLATE "C" NOT NULL,
     resource_id   TEXT COLLATE "C" NOT NULL,
     decision_id   TEXT COLLATE "C" NOT NULL,
-    approval_id   TEXT COLLATE "C" NOT NULL
+    approval_id   TEXT COLLATE "C" NOT NULL,
+    effect        TEXT   NOT NULL,
+    kind          TEXT   NOT NULL
 );
-INSERT INTO audit_index (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id)
-    SELECT seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id
+INSERT INTO audit_index
+    (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id, effect, kind)
+    SELECT seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id,
+           effect, kind
     FROM audit_log ORDER BY seq;
 
 DROP INDEX audit_subject;

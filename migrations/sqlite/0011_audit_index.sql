@@ -5,8 +5,10 @@
 -- transaction, with every record not yet in it: one page per index for 64 records.
 --
 -- It always holds exactly the records 1..max(seq) (it is only ever filled from its end, in
--- seq order). A query reads the rest, at most a batch, from audit_log directly
--- (`audit_ops::query_statement`), so it misses nothing committed. The verifier checks that
+-- seq order), with every column a query filters on (effect and kind unindexed), so a query
+-- finds its page of seqs here alone and reads only those records from audit_log. It reads the
+-- rest, at most a batch, from audit_log directly (`audit_ops::query_statement`), so it misses
+-- nothing committed. The verifier checks that
 -- every row agrees with its record and that none is missing or extra (`index_fault`).
 CREATE TABLE audit_index (
     seq           INTEGER NOT NULL PRIMARY KEY,
@@ -16,10 +18,14 @@ CREATE TABLE audit_index (
     resource_type TEXT    NOT NULL,
     resource_id   TEXT    NOT NULL,
     decision_id   TEXT    NOT NULL,
-    approval_id   TEXT    NOT NULL
+    approval_id   TEXT    NOT NULL,
+    effect        TEXT    NOT NULL,
+    kind          TEXT    NOT NULL
 ) STRICT;
-INSERT INTO audit_index (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id)
-    SELECT seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id
+INSERT INTO audit_index
+    (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id, effect, kind)
+    SELECT seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id,
+           effect, kind
     FROM audit_log ORDER BY seq;
 
 DROP INDEX audit_subject;

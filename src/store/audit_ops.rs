@@ -172,24 +172,6 @@ impl AppendRows for sqlx::Sqlite {
     }
 }
 
-/// Whether `f` has a filter one of `audit_index`'s indexes serves (all but effect and kind).
-pub(super) fn narrows(f: &crate::domain::AuditFilter) -> bool {
-    filters(f, IndexedIn::Index)
-        .iter()
-        .any(|&(_, _, table)| table == INDEX_TABLE)
-}
-
-/// The alias of `audit_index` in the query's first part (`sql::AUDIT_SELECT_INDEXED`).
-const INDEX_TABLE: &str = "i.";
-
-/// Which table an audit query's predicates name: `audit_log` itself, or (for the records
-/// `audit_index` holds) `audit_index` as `i` where it has the column and `audit_log` as `l`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum IndexedIn {
-    Log,
-    Index,
-}
-
 /// One predicate of an audit query.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum FilterValue<'f> {
@@ -198,37 +180,28 @@ pub(super) enum FilterValue<'f> {
     Below(i64),
 }
 
-/// The predicates of `f`, each with the table prefix it names in `part`.
-pub(super) fn filters(
-    f: &crate::domain::AuditFilter,
-    part: IndexedIn,
-) -> Vec<(&'static str, FilterValue<'_>, &'static str)> {
-    let table = |in_index: bool| match (part, in_index) {
-        (IndexedIn::Log, _) => "",
-        (IndexedIn::Index, true) => INDEX_TABLE,
-        (IndexedIn::Index, false) => "l.",
-    };
+/// The predicates of `f` as (column, value): each column is in both `audit_log` and
+/// `audit_index`.
+pub(super) fn filters(f: &crate::domain::AuditFilter) -> Vec<(&'static str, FilterValue<'_>)> {
     let equal = [
-        ("subject_id", f.subject_id.as_deref(), true),
-        ("action", f.action.as_deref(), true),
-        ("resource_type", f.resource_type.as_deref(), true),
-        ("resource_id", f.resource_id.as_deref(), true),
-        ("effect", f.effect.as_deref(), false),
-        ("approval_id", f.approval_id.as_deref(), true),
-        ("decision_id", f.decision_id.as_deref(), true),
-        ("kind", f.kind.map(crate::domain::AuditKind::as_str), false),
+        ("subject_id", f.subject_id.as_deref()),
+        ("action", f.action.as_deref()),
+        ("resource_type", f.resource_type.as_deref()),
+        ("resource_id", f.resource_id.as_deref()),
+        ("effect", f.effect.as_deref()),
+        ("approval_id", f.approval_id.as_deref()),
+        ("decision_id", f.decision_id.as_deref()),
+        ("kind", f.kind.map(crate::domain::AuditKind::as_str)),
     ];
     let mut out: Vec<_> = equal
         .into_iter()
-        .filter_map(|(column, value, in_index)| {
-            value.map(|v| (column, FilterValue::Equal(v), table(in_index)))
-        })
+        .filter_map(|(column, value)| value.map(|v| (column, FilterValue::Equal(v))))
         .collect();
     if let Some(since) = f.since {
-        out.push(("at", FilterValue::AtLeast(since.0), table(true)));
+        out.push(("at", FilterValue::AtLeast(since.0)));
     }
     if let Some(until) = f.until {
-        out.push(("at", FilterValue::Below(until.0), table(true)));
+        out.push(("at", FilterValue::Below(until.0)));
     }
     out
 }
@@ -375,47 +348,49 @@ macro_rules! audit_ops {
             /// $n`, never `$n IS NULL OR ...`), so the planner can use the index each filter
             /// has. Column names are constants here; every value is a bind.
             ///
-            /// Where a filter can use one of `audit_index`'s indexes (migration 0011), two
-            /// parts in seq order: the records `audit_index` holds, found through it, then
-            /// those after its last (a batch at most), read from `audit_log`. Both read one
-            /// snapshot.
+            /// With a filter, two parts in seq order (migration 0011): the page of matching
+            /// seqs `audit_index` holds (every filter's column is there; at most `limit`, found
+            /// through the filter's index) joined to their records, then the records after
+            /// the index's last (a batch at most), filtered in `audit_log`. One statement, one
+            /// snapshot. Without one, `audit_log` in seq order.
             pub(super) fn query_statement(
                 f: &AuditFilter,
                 after_seq: i64,
                 limit: u32,
             ) -> sqlx::QueryBuilder<$db> {
-                use $crate::store::audit_ops::{filters, IndexedIn};
-
+                let filters = $crate::store::audit_ops::filters(f);
+                let limit = i64::from(limit);
                 let mut q;
-                if $crate::store::audit_ops::narrows(f) {
-                    q = sqlx::QueryBuilder::<$db>::new(sql::AUDIT_SELECT_INDEXED);
-                    q.push(" AND i.seq > ").push_bind(after_seq);
-                    for (column, value, table) in filters(f, IndexedIn::Index) {
-                        push_filter(&mut q, table, column, value);
-                    }
-                    q.push(sql::AUDIT_SELECT_UNINDEXED);
-                    q.push(" AND seq > ").push_bind(after_seq);
-                } else {
+                if filters.is_empty() {
                     q = sqlx::QueryBuilder::<$db>::new(sql::AUDIT_SELECT);
                     q.push(" WHERE seq > ").push_bind(after_seq);
+                } else {
+                    q = sqlx::QueryBuilder::<$db>::new(sql::AUDIT_SELECT_INDEXED);
+                    q.push_bind(after_seq);
+                    for &(column, value) in &filters {
+                        push_filter(&mut q, column, value);
+                    }
+                    q.push(" ORDER BY seq LIMIT ").push_bind(limit);
+                    q.push(sql::AUDIT_INDEX_PAGE_JOIN);
+                    q.push(sql::AUDIT_SELECT_UNINDEXED);
+                    q.push(" AND seq > ").push_bind(after_seq);
+                    for &(column, value) in &filters {
+                        push_filter(&mut q, column, value);
+                    }
                 }
-                for (column, value, table) in filters(f, IndexedIn::Log) {
-                    push_filter(&mut q, table, column, value);
-                }
-                q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+                q.push(" ORDER BY seq LIMIT ").push_bind(limit);
                 q
             }
 
-            /// ` AND table.column <op> value` for one of [`filters`]' predicates.
+            /// ` AND column <op> value` for one of `filters`' predicates.
             fn push_filter(
                 q: &mut sqlx::QueryBuilder<$db>,
-                table: &'static str,
                 column: &'static str,
                 value: $crate::store::audit_ops::FilterValue,
             ) {
                 use $crate::store::audit_ops::FilterValue;
 
-                q.push(" AND ").push(table).push(column);
+                q.push(" AND ").push(column);
                 match value {
                     FilterValue::Equal(v) => {
                         q.push(" = ").push_bind(v.to_owned());
@@ -423,7 +398,7 @@ macro_rules! audit_ops {
                             // `audit_approval` holds only the records of an approval
                             // (migration 0010); a planner sees from this literal term, not
                             // from the bind, that the index covers the query.
-                            q.push(" AND ").push(table).push("approval_id <> ''");
+                            q.push(" AND approval_id <> ''");
                         }
                     }
                     FilterValue::AtLeast(v) => {

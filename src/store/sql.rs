@@ -362,18 +362,18 @@ pub(super) const AUDIT_RANGE: &str = concat!(
 /// (see `audit_ops::query`), so each query can use the index its filter has.
 pub(super) const AUDIT_SELECT: &str = concat!("SELECT ", audit_columns!(), " FROM audit_log");
 
-/// The audit query's first part where a filter can use one of `audit_index`'s indexes: the
-/// records it holds, found through its indexes (`i`, the outer loop) and read from `audit_log`
-/// (`l`). The filters follow as ` AND ...` (see `audit_ops::query_statement`). The result's
-/// `seq` is `i.seq`: each filter's index is ordered by it (its columns, then seq), so the
-/// records come out in order and the `LIMIT` ends the search, where ordering by `l.seq` sorted
-/// every match first. The columns are [`audit_columns!`]'s, in its order (the `UNION`
-/// refuses a different count).
+/// The columns of an audit query's records read through `audit_index`: [`audit_columns!`]'s,
+/// in its order (the `UNION` refuses a different count), `seq` from the index's page (`i`),
+/// the rest from `audit_log` (`l`). The page (this statement's subquery, its filters and its
+/// `ORDER BY seq LIMIT n`) is in seq order and at most the query's `LIMIT`.
 pub(super) const AUDIT_SELECT_INDEXED: &str =
     "SELECT i.seq, l.id, l.at, l.kind, l.actor, l.subject_id, l.action, l.resource_type, \
      l.resource_id, l.effect, l.decision_id, l.approval_id, l.capability_id, \
      l.bundle_revision, l.trace_id, l.body, l.prev_hash, l.hash \
-     FROM audit_index i CROSS JOIN audit_log l WHERE l.seq = i.seq";
+     FROM (SELECT seq FROM audit_index WHERE seq > ";
+
+/// Joins the index's page (`i`, closed by the caller's `ORDER BY seq LIMIT n`) to its records.
+pub(super) const AUDIT_INDEX_PAGE_JOIN: &str = ") i CROSS JOIN audit_log l WHERE l.seq = i.seq";
 
 /// The second part: the records after `audit_index`'s last, from `audit_log`.
 pub(super) const AUDIT_SELECT_UNINDEXED: &str = concat!(
@@ -385,8 +385,10 @@ pub(super) const AUDIT_SELECT_UNINDEXED: &str = concat!(
 /// Fills `audit_index` (migration 0011) from its end with the records after its last,
 /// in seq order, at most $1 (`audit_ops::index_due` says when).
 pub(super) const INDEX_AUDIT: &str = "INSERT INTO audit_index \
-     (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id) \
-     SELECT seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id \
+     (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id, \
+      effect, kind) \
+     SELECT seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id, \
+            effect, kind \
      FROM audit_log WHERE seq > (SELECT coalesce(max(seq), 0) FROM audit_index) \
      ORDER BY seq LIMIT $1";
 
@@ -397,7 +399,7 @@ pub(super) const AUDIT_INDEX_FAULT: &str = "SELECT min(seq) AS seq FROM ( \
         WHERE l.seq IS NULL OR i.at <> l.at OR i.subject_id <> l.subject_id \
            OR i.action <> l.action OR i.resource_type <> l.resource_type \
            OR i.resource_id <> l.resource_id OR i.decision_id <> l.decision_id \
-           OR i.approval_id <> l.approval_id \
+           OR i.approval_id <> l.approval_id OR i.effect <> l.effect OR i.kind <> l.kind \
        UNION ALL \
        SELECT l.seq FROM audit_log l \
         WHERE l.seq <= (SELECT coalesce(max(seq), 0) FROM audit_index) \

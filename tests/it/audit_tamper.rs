@@ -565,7 +565,8 @@ macro_rules! index_tests {
         async fn a_row_added_past_the_end_is_named_at_the_first_record_it_hides() {
             caught(
                 "INSERT INTO audit_index SELECT 1000, at, subject_id, action, resource_type, \
-                 resource_id, decision_id, approval_id FROM audit_index WHERE seq = 1;",
+                 resource_id, decision_id, approval_id, effect, kind FROM audit_index \
+                 WHERE seq = 1;",
                 "FAIL: seq 131: index",
             )
             .await;
