@@ -1116,3 +1116,36 @@ pub(crate) async fn an_allows_capability_survives_a_change_that_does_not_apply(s
     assert_eq!(lost.unwrap(), None, "the lost approval minted nothing");
     assert_chain_is_change_then(&store, &changes[0], &[&decision, &issued]).await;
 }
+
+/// A shared transaction whose batch takes the log past 64 records, beside a change that does
+/// not apply: on PostgreSQL the first run stores the batch (and fills `audit_index`), rolls
+/// back and runs again. The index must hold what the log holds, no more, and a query by the
+/// batch's subject must find every record once.
+pub(crate) async fn a_fill_in_a_rolled_back_run_leaves_the_index_whole(store: Arc<dyn Db>) {
+    let b = create(&store, &new_approval("agent:b", "rb", "db.drop", 60_000)).await;
+    let changes = [approved(&b.id, "cap-b"), approved(&b.id, "cap-b2")];
+    let events: Vec<_> = (0..70)
+        .map(|i| event(AuditKind::Decision, "agent:fill", "data.export", 2_000 + i))
+        .collect();
+    let batch = Batch {
+        capabilities: Vec::new(),
+        events: events.clone(),
+    };
+    let committed = store.commit_all(changes.to_vec(), batch).await.unwrap();
+    assert_eq!(committed.records.len(), 70);
+    assert_eq!(store.index_fault().await.unwrap(), None);
+    let all = whole_chain(&store).await;
+    assert_eq!(
+        all.last().map(|r| r.seq),
+        committed.records.last().map(|r| r.seq)
+    );
+    let by_subject = AuditFilter {
+        subject_id: Some("agent:fill".into()),
+        ..Default::default()
+    };
+    let found = store.query(&by_subject, 0, 1_000).await.unwrap();
+    assert_eq!(
+        found.iter().map(|r| r.event.clone()).collect::<Vec<_>>(),
+        events
+    );
+}

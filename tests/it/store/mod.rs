@@ -178,6 +178,7 @@ store_tests!(
     audit::a_change_that_does_not_apply_leaves_nothing_among_changes_that_do,
     audit::a_capability_presented_twice_in_one_transaction_is_redeemed_once,
     audit::an_allows_capability_survives_a_change_that_does_not_apply,
+    audit::a_fill_in_a_rolled_back_run_leaves_the_index_whole,
     audit::a_review_settles_its_request_in_the_same_transaction,
 );
 
