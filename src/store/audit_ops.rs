@@ -27,8 +27,7 @@ pub(super) fn notes_of(events: &[crate::domain::AuditEvent], notify: bool) -> Ve
 }
 
 /// How a backend stores an append's rows once the head is locked and they are chained: its
-/// notifications, its records and the new head (`audit_ops!`'s `append`), then fills
-/// `audit_index` if the append is due to ([`index_due`]).
+/// notifications, its records and the new head (`audit_ops!`'s `append`).
 pub(super) trait AppendRows: sqlx::Database {
     async fn append_rows(
         conn: &mut Self::Connection,
@@ -81,32 +80,8 @@ impl AppendRows for sqlx::Postgres {
             .bind(&last.hash)
             .execute(&mut *conn)
             .await?;
-        fill_index_if_due::<sqlx::Postgres>(conn, records).await
+        Ok(())
     }
-}
-
-/// Fills `audit_index` if `records` (just stored, in order) took the log past a multiple of
-/// [`INDEX_EVERY`] (see [`index_due`]).
-async fn fill_index_if_due<DB>(
-    conn: &mut DB::Connection,
-    records: &[AuditRecord],
-) -> Result<(), StoreError>
-where
-    DB: sqlx::Database,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
-    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    let (Some(first), Some(last)) = (records.first(), records.last()) else {
-        return Ok(());
-    };
-    if index_due(first.seq - 1, last.seq) {
-        sqlx::query::<DB>(super::sql::INDEX_AUDIT)
-            .bind(INDEX_AT_MOST)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
 }
 
 /// Rows per INSERT on SQLite: 18 binds each (notifications 6) stays far below its bind limit.
@@ -168,7 +143,7 @@ impl AppendRows for sqlx::Sqlite {
             .bind(&last.hash)
             .execute(&mut *conn)
             .await?;
-        fill_index_if_due::<sqlx::Sqlite>(conn, records).await
+        Ok(())
     }
 }
 
@@ -289,7 +264,8 @@ macro_rules! audit_ops {
             /// every other (`sql::RowLocks`) and held for as short a time as possible. The rows
             /// are written as the backend writes them ([`super::AppendRows`]): on PostgreSQL
             /// one statement after the lock, so an append costs two round trips however many
-            /// records it stores. The notifications only if `notify`
+            /// records it stores (a third, every [`super::INDEX_EVERY`] records, fills
+            /// `audit_index`: [`super::index_due`]). The notifications only if `notify`
             /// (`OutboxStore::write_events`).
             pub(super) async fn append(
                 conn: &mut Conn,
@@ -301,9 +277,17 @@ macro_rules! audit_ops {
                 }
                 let notes = $crate::store::audit_ops::notes_of(&events, notify);
                 let head = lock_head(conn).await?;
+                let before = head.0;
                 let records = $crate::store::audit_ops::chain_after(head, events)?;
                 <$db as $crate::store::audit_ops::AppendRows>::append_rows(conn, &notes, &records)
                     .await?;
+                let last = records.last().map_or(before, |r| r.seq);
+                if $crate::store::audit_ops::index_due(before, last) {
+                    sqlx::query(sql::INDEX_AUDIT)
+                        .bind($crate::store::audit_ops::INDEX_AT_MOST)
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 Ok(records)
             }
 
