@@ -181,7 +181,7 @@ pub(super) fn filters(f: &crate::domain::AuditFilter) -> Vec<(&'static str, Filt
     out
 }
 
-/// How many records the append that fills `audit_index` adds at most (see [`index_due`]).
+/// How many records one filling of `audit_index` adds at most (see [`index_due`]).
 pub(super) const INDEX_AT_MOST: i64 = 4_096;
 
 /// Records between two fillings of `audit_index`: the most a query reads past it.

@@ -326,8 +326,8 @@ impl super::BatchStore for SqliteStore {
         changes: Vec<super::Change>,
         batch: super::Batch,
     ) -> Result<super::Committed, StoreError> {
-        let _turn = self.write_turn().await;
-        self.writer.commit_all(changes, batch).await
+        let turn = self.write_turn().await;
+        self.writer.commit_all(changes, batch, turn).await
     }
 }
 
@@ -635,11 +635,13 @@ mod tests {
         }
     }
 
-    /// `audit_index` is filled by the append that takes the log past a multiple of 64, with
-    /// every record after its last: on the writer thread (a group commit) and on the pool (a
-    /// change's own transaction) alike. Until then a query reads those records from the log.
+    /// `audit_index` is filled with every record after its last once 64 more are in the log:
+    /// by the writer thread after answering the group commit that brings its count to 64 (in
+    /// a transaction of its own), and on the pool by the append that takes the log past a
+    /// multiple of 64 (a change's own transaction). Until then a query reads those records
+    /// from the log.
     #[tokio::test]
-    async fn the_append_past_each_multiple_of_64_fills_the_audit_index() {
+    async fn audit_index_is_filled_every_64_records() {
         use crate::domain::{AuditEvent, AuditFilter, AuditKind, UnixMillis};
         use crate::store::{AuditLog, Batch, BatchStore, PolicyHistory};
 
@@ -667,12 +669,19 @@ mod tests {
         };
         let found = || async { store.query(&by_subject, 0, 1_000).await.unwrap().len() };
 
+        // The writer fills after answering a commit, in the store's turn to write: the next
+        // write (an empty routing here) starts after it.
+        let settled = || async { store.route_events(Vec::new()).await.unwrap() };
+
         store.commit(&Batch::of_events(events(63))).await.unwrap();
+        settled().await;
         assert_eq!(indexed().await, (0, 0));
         assert_eq!(found().await, 63, "read from the log past the index");
         store.commit(&Batch::of_events(events(1))).await.unwrap();
+        settled().await;
         assert_eq!(indexed().await, (64, 64));
         store.commit(&Batch::of_events(events(10))).await.unwrap();
+        settled().await;
         assert_eq!(indexed().await, (64, 64));
         assert_eq!(found().await, 74, "from the index, then from the log");
         // The pool's own transaction, past 128: everything after 64 goes in.
@@ -680,6 +689,39 @@ mod tests {
         assert_eq!(indexed().await, (134, 134));
         assert_eq!(found().await, 134);
         assert_eq!(store.index_fault().await.unwrap(), None);
+    }
+
+    /// The writer fills `audit_index` in a transaction that does not wait for the disk; its
+    /// connection is back at the durability's sync level afterwards, so the next commit under
+    /// `power` is synced before it is answered.
+    #[tokio::test]
+    async fn a_fill_leaves_the_writer_at_its_sync_level() {
+        use crate::domain::{AuditEvent, AuditKind, UnixMillis};
+        use crate::store::{sqlite_writer, Batch, BatchStore};
+
+        // SQLite's levels: 1 NORMAL, 2 FULL.
+        for (durability, level) in [(Durability::Power, 2), (Durability::Process, 1)] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.db");
+            let store = SqliteStore::open_durable(&path, durability).await.unwrap();
+            // Fewer than 64: the store's own writer leaves them to a later fill.
+            let events = (0..63)
+                .map(|i| AuditEvent::new(AuditKind::Decision, UnixMillis(i), "agent:a"))
+                .collect();
+            store.commit(&Batch::of_events(events)).await.unwrap();
+            let mut conn = sqlite_writer::open(&path, durability, BUSY_TIMEOUT).unwrap();
+            assert!(sqlite_writer::fill_index(&mut conn, durability).is_ok());
+            let synchronous: i64 = conn
+                .pragma_query_value(None, "synchronous", |r| r.get(0))
+                .unwrap();
+            assert_eq!(synchronous, level, "{durability:?}");
+            let indexed: i64 = conn
+                .query_row("SELECT count(*) FROM audit_index", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(indexed, 63, "{durability:?}");
+            drop(conn);
+            store.close().await;
+        }
     }
 
     /// A database written before migration 0011 (its indexes on `audit_log`, no

@@ -32,11 +32,15 @@ use std::{
 use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql};
 use tokio::sync::oneshot;
 
+use super::audit_ops::{INDEX_AT_MOST, INDEX_EVERY};
 use super::{ApprovalSnapshot, Batch, Change, Committed, Durability, StoreError};
 use crate::domain::{Approval, Capability, Review, Routed};
 
 /// Statements the writer keeps prepared: every statement a shared transaction runs fits.
 const STATEMENT_CACHE: usize = 64;
+
+/// A store's turn to write (`SqliteStore::write_turn`).
+pub(super) type Turn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 /// Work for the thread, and where its answer goes.
 enum Job {
@@ -45,6 +49,9 @@ enum Job {
         changes: Vec<Change>,
         batch: Batch,
         done: oneshot::Sender<Result<Committed, StoreError>>,
+        /// The store's turn to write (`SqliteStore::turns`), released once the commit and
+        /// the filling of `audit_index` it may bring are done.
+        turn: Turn,
     },
     /// The notification outbox's routing of a batch of events, in a transaction of its own.
     Route {
@@ -81,6 +88,8 @@ impl Writer {
             .name("sqlite-writer".into())
             .spawn(move || {
                 let mut conn = conn;
+                // Records committed since the writer last filled `audit_index`.
+                let mut unindexed: i64 = 0;
                 // A caller that gave up waiting is fine: its work is done (or rolled back).
                 for job in queue {
                     match job {
@@ -88,9 +97,31 @@ impl Writer {
                             changes,
                             batch,
                             done,
+                            turn,
                         } => {
                             let notify = notify.load(Ordering::Relaxed);
-                            let _ = done.send(commit(&mut conn, &changes, batch, notify));
+                            let committed = commit(&mut conn, &changes, batch, notify);
+                            if let Ok(c) = &committed {
+                                let n = c.records.len() + c.change_records;
+                                unindexed += i64::try_from(n).unwrap_or(i64::MAX);
+                            }
+                            let _ = done.send(committed);
+                            if unindexed >= INDEX_EVERY {
+                                match fill_index(&mut conn, durability) {
+                                    Ok(()) => unindexed = 0,
+                                    // The writer cannot restore its durability: no commit
+                                    // may run under a weaker one. Later callers fail closed.
+                                    Err(FillError::Durability(e)) => {
+                                        tracing::error!(error = %crate::telemetry::ErrorChain(&e), "the SQLite writer could not restore its sync level; it stops");
+                                        break;
+                                    }
+                                    // Queries read past the index; the next commit retries.
+                                    Err(FillError::Fill(e)) => {
+                                        tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "filling audit_index failed; retried after the next commit");
+                                    }
+                                }
+                            }
+                            drop(turn);
                         }
                         Job::Route { routed, done } => {
                             let _ = done.send(route(&mut conn, &routed));
@@ -123,16 +154,20 @@ impl Writer {
     }
 
     /// Runs [`BatchStore::commit_all`](super::BatchStore::commit_all) on the writer thread.
+    /// `turn` is held until the transaction, and the filling of `audit_index` that may
+    /// follow it, are done.
     pub(super) async fn commit_all(
         &self,
         changes: Vec<Change>,
         batch: Batch,
+        turn: Turn,
     ) -> Result<Committed, StoreError> {
         let (done, answer) = oneshot::channel();
         self.send(Job::Commit {
             changes,
             batch,
             done,
+            turn,
         })?;
         answer.await.map_err(|_| closed())?
     }
@@ -285,6 +320,41 @@ pub(super) fn open(
     conn.pragma_update(None, "journal_size_limit", super::sqlite::WAL_SIZE_LIMIT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
+}
+
+/// Why [`fill_index`] failed.
+#[derive(Debug)]
+pub(super) enum FillError {
+    /// The fill did not happen; nothing else is affected.
+    Fill(StoreError),
+    /// The connection's sync level could not be set back to `durability`'s.
+    Durability(rusqlite::Error),
+}
+
+/// Fills `audit_index` with the records after its last (at most [`INDEX_AT_MOST`]), in a
+/// transaction of its own, run after the commit's callers are answered (still in the store's
+/// turn to write): at low load it runs while the next request is on its way instead of on one
+/// request's path. The transaction does not wait for the disk
+/// (`synchronous = NORMAL`, whatever the durability): the next commit's sync carries it, and a
+/// fill lost to a power cut is redone from the log by the next. The sync level is set back
+/// before anything else commits; if that fails the writer must stop.
+pub(super) fn fill_index(conn: &mut Connection, durability: Durability) -> Result<(), FillError> {
+    let restore = match durability {
+        Durability::Power => Some("FULL"),
+        Durability::Process => None,
+    };
+    if restore.is_some() {
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| FillError::Fill(e.into()))?;
+    }
+    let filled = transaction(conn, |conn| {
+        execute(conn, super::sql::INDEX_AUDIT, &[&INDEX_AT_MOST]).map(|_| ((), true))
+    });
+    if let Some(level) = restore {
+        conn.pragma_update(None, "synchronous", level)
+            .map_err(FillError::Durability)?;
+    }
+    filled.map_err(FillError::Fill)
 }
 
 /// One shared transaction: begun, run, and committed (or rolled back) on this thread.
@@ -814,7 +884,6 @@ mod batch_ops {
 mod audit_ops {
     use super::{bound, execute, ops::Conn, query};
     use crate::domain::{AuditEvent, AuditRecord};
-    use crate::store::audit_ops::{index_due, INDEX_AT_MOST};
     use crate::store::{sql, StoreError};
 
     /// Locks (SQLite: the write lock is held already) and reads the chain head.
@@ -840,7 +909,6 @@ mod audit_ops {
         }
         let notes = crate::store::audit_ops::notes_of(&events, notify);
         let head = lock_head(conn).await?;
-        let before = head.0;
         let records = crate::store::audit_ops::chain_after(head, events)?;
         for r in &records {
             let e = &r.event;
@@ -887,9 +955,6 @@ mod audit_ops {
         }
         if let Some(last) = records.last() {
             execute(conn, sql::SET_AUDIT_HEAD, &[&last.seq, &last.hash])?;
-            if index_due(before, last.seq) {
-                execute(conn, sql::INDEX_AUDIT, &[&INDEX_AT_MOST])?;
-            }
         }
         Ok(records)
     }
