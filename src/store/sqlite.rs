@@ -198,7 +198,7 @@ impl SqliteStore {
     }
 
     /// This store's turn to write (see `turns`), held until dropped.
-    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    async fn write_turn(&self) -> super::sqlite_writer::Turn {
         Some(self.turns.clone().lock_owned().await)
     }
 

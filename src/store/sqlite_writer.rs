@@ -13,6 +13,9 @@
 //! `async` so that code runs over them unchanged, and each completes at its first poll: the
 //! thread drives them with `block_on`, never waiting on anything but SQLite.
 //!
+//! After a commit that brings 64 more records, the thread fills `audit_index` ([`fill_index`]),
+//! once the commit's callers are answered.
+//!
 //! The outbox's routing runs on the same thread ([`Writer::route`]), and the point reads of an
 //! approval's path run on connections of their own in the caller's thread ([`Reader`]).
 //! Everything else (listings, the expiry sweep, the outbox's claims, checkpoints) stays on the
@@ -39,7 +42,8 @@ use crate::domain::{Approval, Capability, Review, Routed};
 /// Statements the writer keeps prepared: every statement a shared transaction runs fits.
 const STATEMENT_CACHE: usize = 64;
 
-/// A store's turn to write (`SqliteStore::write_turn`).
+/// A store's turn to write (`SqliteStore::write_turn`): every write of the store, the writer's
+/// and the pool's, takes it, first come first served.
 pub(super) type Turn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 /// Work for the thread, and where its answer goes.
@@ -86,49 +90,7 @@ impl Writer {
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || {
-                let mut conn = conn;
-                // Records committed since the writer last filled `audit_index`.
-                let mut unindexed: i64 = 0;
-                // A caller that gave up waiting is fine: its work is done (or rolled back).
-                for job in queue {
-                    match job {
-                        Job::Commit {
-                            changes,
-                            batch,
-                            done,
-                            turn,
-                        } => {
-                            let notify = notify.load(Ordering::Relaxed);
-                            let committed = commit(&mut conn, &changes, batch, notify);
-                            if let Ok(c) = &committed {
-                                let n = c.records.len() + c.change_records;
-                                unindexed += i64::try_from(n).unwrap_or(i64::MAX);
-                            }
-                            let _ = done.send(committed);
-                            if unindexed >= INDEX_EVERY {
-                                match fill_index(&mut conn, durability) {
-                                    Ok(()) => unindexed = 0,
-                                    // The writer cannot restore its durability: no commit
-                                    // may run under a weaker one. Later callers fail closed.
-                                    Err(FillError::Durability(e)) => {
-                                        tracing::error!(error = %crate::telemetry::ErrorChain(&e), "the SQLite writer could not restore its sync level; it stops");
-                                        break;
-                                    }
-                                    // Queries read past the index; the next commit retries.
-                                    Err(FillError::Fill(e)) => {
-                                        tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "filling audit_index failed; retried after the next commit");
-                                    }
-                                }
-                            }
-                            drop(turn);
-                        }
-                        Job::Route { routed, done } => {
-                            let _ = done.send(route(&mut conn, &routed));
-                        }
-                    }
-                }
-            })
+            .spawn(move || serve(conn, queue, durability, &notify))
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         Ok(Self {
             jobs: Mutex::new(Some(jobs)),
@@ -320,6 +282,53 @@ pub(super) fn open(
     conn.pragma_update(None, "journal_size_limit", super::sqlite::WAL_SIZE_LIMIT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
+}
+
+/// The writer thread: the jobs in the order sent, until the store closes, or until the writer
+/// cannot keep its durability (then every later caller fails closed).
+fn serve(
+    mut conn: Connection,
+    queue: mpsc::Receiver<Job>,
+    durability: Durability,
+    notify: &AtomicBool,
+) {
+    // Records committed since the writer last filled `audit_index`.
+    let mut unindexed: i64 = 0;
+    // A caller that gave up waiting is fine: its work is done (or rolled back).
+    for job in queue {
+        let (changes, batch, done, turn) = match job {
+            Job::Route { routed, done } => {
+                let _ = done.send(route(&mut conn, &routed));
+                continue;
+            }
+            Job::Commit {
+                changes,
+                batch,
+                done,
+                turn,
+            } => (changes, batch, done, turn),
+        };
+        let committed = commit(&mut conn, &changes, batch, notify.load(Ordering::Relaxed));
+        if let Ok(c) = &committed {
+            let n = c.records.len() + c.change_records;
+            unindexed += i64::try_from(n).unwrap_or(i64::MAX);
+        }
+        let _ = done.send(committed);
+        if unindexed >= INDEX_EVERY {
+            match fill_index(&mut conn, durability) {
+                Ok(()) => unindexed = 0,
+                // Queries read past the index meanwhile; the next commit retries.
+                Err(FillError::Fill(e)) => {
+                    tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "filling audit_index failed; retried after the next commit");
+                }
+                Err(FillError::Durability(e)) => {
+                    tracing::error!(error = %crate::telemetry::ErrorChain(&e), "the SQLite writer could not restore its sync level; it stops");
+                    return;
+                }
+            }
+        }
+        drop(turn);
+    }
 }
 
 /// Why [`fill_index`] failed.
