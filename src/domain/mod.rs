@@ -21,8 +21,9 @@ pub use approval::{
     RedeemRefusal, RequestChange, Review, ReviewOutcome, ReviewVerdict,
 };
 pub use audit::{
-    chain, link, trace_id_of, AuditContext, AuditEvent, AuditFilter, AuditKind, AuditRecord,
-    Checkpoint, Narrowing, RecordedInput, RedeemedCapability, GENESIS_HASH, SERVICE_ACTOR,
+    canonical, chain, chain_canonical, link, trace_id_of, AuditContext, AuditEvent, AuditFilter,
+    AuditKind, AuditRecord, Canonical, Checkpoint, Narrowing, RecordedInput, RedeemedCapability,
+    GENESIS_HASH, SERVICE_ACTOR,
 };
 pub use binding::Bound;
 pub use canonical::{

@@ -5,16 +5,24 @@
 use super::StoreError;
 use crate::domain::{AuditRecord, NotifyEvent};
 
-/// `events` chained after the head `(seq, hash)`, as every backend's append stores them (the
-/// sqlx backends' `append_at` below and the SQLite writer's).
-pub(super) fn chain_after(
-    (seq, hash): (i64, String),
+/// `events` with their canonical bodies, made before an append locks the chain's head, so
+/// the head is held only to link them ([`chain_after`]).
+pub(super) fn canonical_bodies(
     events: Vec<crate::domain::AuditEvent>,
-) -> Result<Vec<crate::domain::AuditRecord>, super::StoreError> {
-    crate::domain::chain(seq, &hash, events).map_err(|e| super::StoreError::Corrupt {
+) -> Result<Vec<crate::domain::Canonical>, super::StoreError> {
+    crate::domain::canonical(events).map_err(|e| super::StoreError::Corrupt {
         column: "audit_log.body",
         value: e.to_string(),
     })
+}
+
+/// `events` chained after the head `(seq, hash)`, as every backend's append stores them (the
+/// sqlx backends' `append` below and the SQLite writer's).
+pub(super) fn chain_after(
+    (seq, hash): (i64, String),
+    events: Vec<crate::domain::Canonical>,
+) -> Vec<crate::domain::AuditRecord> {
+    crate::domain::chain_canonical(seq, &hash, events)
 }
 
 /// The notifications `events` call for, or none when the outbox writes no events
@@ -29,6 +37,9 @@ pub(super) fn notes_of(events: &[crate::domain::AuditEvent], notify: bool) -> Ve
 /// How a backend stores an append's rows once the head is locked and they are chained: its
 /// notifications, its records and the new head (`audit_ops!`'s `append`).
 pub(super) trait AppendRows: sqlx::Database {
+    /// The statement that fills `audit_index` (`sql::INDEX_AUDIT` or its PostgreSQL form).
+    const INDEX_AUDIT: &'static str;
+
     async fn append_rows(
         conn: &mut Self::Connection,
         notes: &[NotifyEvent],
@@ -37,6 +48,8 @@ pub(super) trait AppendRows: sqlx::Database {
 }
 
 impl AppendRows for sqlx::Postgres {
+    const INDEX_AUDIT: &'static str = super::sql::PG_INDEX_AUDIT;
+
     /// One statement whatever the number of rows: the notifications, the records and the new
     /// head as data-modifying `WITH`s over arrays (`UNNEST`, a bind per column), so its text
     /// never changes and a connection prepares and plans it once, where a `VALUES` list per
@@ -88,6 +101,8 @@ impl AppendRows for sqlx::Postgres {
 const ROWS_PER_INSERT: usize = 256;
 
 impl AppendRows for sqlx::Sqlite {
+    const INDEX_AUDIT: &'static str = super::sql::INDEX_AUDIT;
+
     /// A multi-row insert per [`ROWS_PER_INSERT`] notifications, then records, then the head.
     /// SQLite cannot write in `WITH`; only its pool's writes come here (the group commit's run
     /// on the writer thread, `sqlite_writer.rs`).
@@ -272,23 +287,44 @@ macro_rules! audit_ops {
                 events: Vec<AuditEvent>,
                 notify: bool,
             ) -> Result<Vec<AuditRecord>, StoreError> {
+                let records = append_unindexed(conn, events, notify).await?;
+                if let (Some(first), Some(last)) = (records.first(), records.last()) {
+                    if $crate::store::audit_ops::index_due(first.seq - 1, last.seq) {
+                        fill_index(conn).await?;
+                    }
+                }
+                Ok(records)
+            }
+
+            /// [`append`] without filling `audit_index`: for a caller that fills it after
+            /// its transaction commits, outside the head's lock (PostgreSQL's group commit).
+            pub(super) async fn append_unindexed(
+                conn: &mut Conn,
+                events: Vec<AuditEvent>,
+                notify: bool,
+            ) -> Result<Vec<AuditRecord>, StoreError> {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
                 let notes = $crate::store::audit_ops::notes_of(&events, notify);
+                // Every body is made before the head is locked: the head, which every append
+                // waits for, is held only while the records are linked and written.
+                let events = $crate::store::audit_ops::canonical_bodies(events)?;
                 let head = lock_head(conn).await?;
-                let before = head.0;
-                let records = $crate::store::audit_ops::chain_after(head, events)?;
+                let records = $crate::store::audit_ops::chain_after(head, events);
                 <$db as $crate::store::audit_ops::AppendRows>::append_rows(conn, &notes, &records)
                     .await?;
-                let last = records.last().map_or(before, |r| r.seq);
-                if $crate::store::audit_ops::index_due(before, last) {
-                    sqlx::query(sql::INDEX_AUDIT)
-                        .bind($crate::store::audit_ops::INDEX_AT_MOST)
-                        .execute(&mut *conn)
-                        .await?;
-                }
                 Ok(records)
+            }
+
+            /// Fills `audit_index` with the records after its last, at most
+            /// [`super::INDEX_AT_MOST`] (the backend's statement: [`super::AppendRows`]).
+            pub(super) async fn fill_index(conn: &mut Conn) -> Result<(), StoreError> {
+                sqlx::query(<$db as $crate::store::audit_ops::AppendRows>::INDEX_AUDIT)
+                    .bind($crate::store::audit_ops::INDEX_AT_MOST)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
             }
 
             /// Locks the chain head until the transaction ends (see `append`) and reads it.

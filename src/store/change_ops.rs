@@ -364,7 +364,8 @@ macro_rules! commit_ops {
 
             /// Stores `batch` after the changes that applied: its capabilities, then one
             /// append for everything, the changes' records (`events`) then the batch's. The
-            /// batch's events become its records, uncopied.
+            /// batch's events become its records, uncopied. `audit_index` is left to the
+            /// caller, after the commit ([`Committed::appended`]).
             async fn store_batch(
                 conn: &mut Conn,
                 mut committed: Committed,
@@ -375,7 +376,10 @@ macro_rules! commit_ops {
                 batch_ops::insert_capabilities(conn, &batch.capabilities).await?;
                 committed.change_records = events.len();
                 events.extend(batch.events);
-                let mut records = audit_ops::append(conn, events, notify).await?;
+                let mut records = audit_ops::append_unindexed(conn, events, notify).await?;
+                if let (Some(first), Some(last)) = (records.first(), records.last()) {
+                    committed.appended = Some((first.seq, last.seq));
+                }
                 committed.records = records.split_off(committed.change_records);
                 Ok(committed)
             }

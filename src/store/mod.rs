@@ -500,6 +500,9 @@ pub struct Committed {
     pub records: Vec<AuditRecord>,
     /// Records the applied changes appended (before the batch's).
     pub change_records: usize,
+    /// The first and last seq the transaction appended, if any: whether it brought
+    /// `audit_index` due, which the group commit's backends fill after the commit.
+    pub appended: Option<(i64, i64)>,
 }
 
 /// The store side of the group commit.

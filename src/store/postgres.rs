@@ -233,7 +233,44 @@ store_backend!(
 
 #[async_trait::async_trait]
 impl super::BatchStore for PostgresStore {
+    /// The shared transaction ([`Self::commit_unindexed`]), then, when it brought
+    /// `audit_index` due, the fill, in a statement of its own after the commit: not under the
+    /// chain head's lock, which every append on every replica waits for. Its callers are
+    /// answered after the fill, so a test (or a query) that follows a commit sees the index
+    /// as that commit left it. A fill that fails is logged and left to the next one (which
+    /// starts from the index's end): the commit has happened and must be answered as such.
     async fn commit_all(
+        &self,
+        changes: Vec<super::Change>,
+        batch: super::Batch,
+    ) -> Result<super::Committed, StoreError> {
+        let committed = self.commit_unindexed(changes, batch).await?;
+        if let Some((first, last)) = committed.appended {
+            if super::audit_ops::index_due(first - 1, last) {
+                if let Err(e) = self.fill_index().await {
+                    tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "filling audit_index failed; left to the next fill");
+                }
+            }
+        }
+        Ok(committed)
+    }
+
+    /// While one transaction waits on its round trips (or for the chain head, which every
+    /// append takes last and briefly), others apply their changes.
+    fn commits_in_flight(&self) -> usize {
+        COMMITS_IN_FLIGHT
+    }
+}
+
+impl PostgresStore {
+    /// Fills `audit_index` from its end, in a transaction of its own.
+    async fn fill_index(&self) -> Result<(), StoreError> {
+        audit_ops::fill_index(&mut *self.pool.acquire().await?).await
+    }
+
+    /// The group commit's shared transaction: `changes` then `batch`, without filling
+    /// `audit_index` ([`super::BatchStore::commit_all`] does, after it).
+    async fn commit_unindexed(
         &self,
         changes: Vec<super::Change>,
         mut batch: super::Batch,
@@ -270,12 +307,6 @@ impl super::BatchStore for PostgresStore {
             tx.rollback().await?;
         }
         Ok(committed)
-    }
-
-    /// While one transaction waits on its round trips (or for the chain head, which every
-    /// append takes last and briefly), others apply their changes.
-    fn commits_in_flight(&self) -> usize {
-        COMMITS_IN_FLIGHT
     }
 }
 

@@ -382,15 +382,31 @@ pub(super) const AUDIT_SELECT_UNINDEXED: &str = concat!(
     " FROM audit_log WHERE seq > (SELECT coalesce(max(seq), 0) FROM audit_index)"
 );
 
+/// [`INDEX_AUDIT`]'s text.
+macro_rules! index_audit {
+    () => {
+        "INSERT INTO audit_index \
+         (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id, \
+          effect, kind) \
+         SELECT seq, at, subject_id, action, resource_type, resource_id, decision_id, \
+                approval_id, effect, kind \
+         FROM audit_log WHERE seq > (SELECT coalesce(max(seq), 0) FROM audit_index) \
+         ORDER BY seq LIMIT $1"
+    };
+}
+
 /// Fills `audit_index` (migration 0011) from its end with the records after its last,
-/// in seq order, at most $1 (`audit_ops::index_due` says when).
-pub(super) const INDEX_AUDIT: &str = "INSERT INTO audit_index \
-     (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id, \
-      effect, kind) \
-     SELECT seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id, \
-            effect, kind \
-     FROM audit_log WHERE seq > (SELECT coalesce(max(seq), 0) FROM audit_index) \
-     ORDER BY seq LIMIT $1";
+/// in seq order, at most $1 (`audit_ops::index_due` says when). SQLite's: its fills never
+/// overlap (each runs in the store's turn to write).
+pub(super) const INDEX_AUDIT: &str = index_audit!();
+
+/// [`INDEX_AUDIT`] where fills may overlap: PostgreSQL's, whose group commit fills after its
+/// transaction commits, outside the chain head's lock, so two replicas may fill at once.
+/// Records commit in seq order (under the head's lock), so each fill's snapshot sees a
+/// gap-free prefix of the log and inserts the run after the index's end in that snapshot; a
+/// fill that overlaps another waits for its rows and skips them. The union of such runs is
+/// gap-free: the index still holds exactly the records 1..max(seq).
+pub(super) const PG_INDEX_AUDIT: &str = concat!(index_audit!(), " ON CONFLICT (seq) DO NOTHING");
 
 /// The first seq at which `audit_index` and `audit_log` disagree: a row that differs
 /// from its record or has none, or a record up to the index's last seq that it lacks.

@@ -907,8 +907,9 @@ mod audit_ops {
     }
 
     /// Chains `events` after the head, stores them with their notifications, and moves the
-    /// head: the sqlx backends' `append`.
-    pub(super) async fn append(
+    /// head: the sqlx backends' `append_unindexed` (the writer thread fills `audit_index`
+    /// itself, after answering: [`fill_index`]).
+    pub(super) async fn append_unindexed(
         conn: &mut Conn,
         events: Vec<AuditEvent>,
         notify: bool,
@@ -917,8 +918,9 @@ mod audit_ops {
             return Ok(Vec::new());
         }
         let notes = crate::store::audit_ops::notes_of(&events, notify);
+        let events = crate::store::audit_ops::canonical_bodies(events)?;
         let head = lock_head(conn).await?;
-        let records = crate::store::audit_ops::chain_after(head, events)?;
+        let records = crate::store::audit_ops::chain_after(head, events);
         for r in &records {
             let e = &r.event;
             let mut stmt = bound(

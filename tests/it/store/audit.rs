@@ -1149,3 +1149,99 @@ pub(crate) async fn a_fill_in_a_rolled_back_run_leaves_the_index_whole(store: Ar
         events
     );
 }
+
+/// `audit_index`'s rows on PostgreSQL schema `schema`: how many, the first and the last seq.
+async fn index_extent(url: &str, schema: &str) -> (i64, i64, i64) {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let extent = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM {schema}.audit_index"
+    )))
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    extent
+}
+
+/// `n` decisions of `subject`, at times from `at`.
+fn decisions(subject: &str, n: i64, at: i64) -> Batch {
+    Batch {
+        capabilities: Vec::new(),
+        events: (0..n)
+            .map(|i| event(AuditKind::Decision, subject, "data.export", at + i))
+            .collect(),
+    }
+}
+
+/// PostgreSQL's group commit fills `audit_index` after the transaction that brings it due
+/// has committed (outside the chain head's lock), and answers after the fill: when
+/// `commit_all` returns, the index holds every record up to that commit's. A commit that
+/// does not pass the next multiple of 64 leaves the index as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_answers_a_commit_with_its_records_indexed() {
+    let Some((store, url, schema)) = super::postgres_store().await else {
+        return;
+    };
+    let committed = store
+        .commit_all(Vec::new(), decisions("agent:fill", 70, 2_000))
+        .await
+        .unwrap();
+    assert_eq!(committed.appended, Some((1, 70)));
+    assert_eq!(index_extent(&url, &schema).await, (70, 1, 70));
+    store
+        .commit_all(Vec::new(), decisions("agent:fill", 10, 3_000))
+        .await
+        .unwrap();
+    assert_eq!(index_extent(&url, &schema).await, (70, 1, 70), "not due");
+    store
+        .commit_all(Vec::new(), decisions("agent:fill", 50, 4_000))
+        .await
+        .unwrap();
+    assert_eq!(index_extent(&url, &schema).await, (130, 1, 130));
+    assert_eq!(store.index_fault().await.unwrap(), None);
+    super::drop_schema(&url, &schema).await;
+}
+
+/// Two replicas commit at once, so their fills of `audit_index` (each after its own commit,
+/// neither holding the chain head) overlap: every commit here brings 64 records, so every one
+/// fills. A fill that meets rows another fill is inserting must skip them, not fail: each
+/// commit is answered with every record up to its own indexed, and the index stays exactly
+/// the records 1..max(seq), each agreeing with its record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_replicas_filling_at_once_leave_the_index_gap_free() {
+    let Some((first, second, url, schema)) = super::two_postgres_handles().await else {
+        return;
+    };
+    const TASKS: i64 = 8;
+    const COMMITS: i64 = 12;
+    const RECORDS: i64 = 64;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let store = if t % 2 == 0 { &first } else { &second }.clone();
+            let url = url.clone();
+            let schema = schema.clone();
+            tokio::spawn(async move {
+                for c in 0..COMMITS {
+                    let at = 10_000 * t + 100 * c;
+                    let batch = decisions(&format!("agent:t{t}"), RECORDS, at);
+                    let committed = store.commit_all(Vec::new(), batch).await.unwrap();
+                    let (_, last) = committed.appended.unwrap();
+                    let (_, _, most) = index_extent(&url, &schema).await;
+                    assert!(
+                        most >= last,
+                        "answered at seq {last} with the index at {most}"
+                    );
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (head, _) = first.head().await.unwrap();
+    assert_eq!(head, TASKS * COMMITS * RECORDS);
+    assert_eq!(index_extent(&url, &schema).await, (head, 1, head));
+    assert_eq!(first.index_fault().await.unwrap(), None);
+    super::drop_schema(&url, &schema).await;
+}
