@@ -237,7 +237,9 @@ macro_rules! approval_ops {
                 id: &str,
                 now: UnixMillis,
             ) -> Result<bool, StoreError> {
-                let done = sqlx::query(sql::LOCK_PENDING)
+                const LOCKS: sql::RowLocks = $locks;
+                // `rows_affected` counts the rows an `UPDATE` changed or a `SELECT` returned.
+                let done = sqlx::query(LOCKS.pending)
                     .bind(id)
                     .bind(now.0)
                     .execute(&mut *conn)

@@ -40,6 +40,10 @@ pub(super) trait AppendRows: sqlx::Database {
     /// The statement that fills `audit_index` (`sql::INDEX_AUDIT` or its PostgreSQL form).
     const INDEX_AUDIT: &'static str;
 
+    /// The statement that locks and reads the chain head (`sql::LOCK_AUDIT_HEAD` or its
+    /// PostgreSQL form).
+    const LOCK_HEAD: &'static str;
+
     async fn append_rows(
         conn: &mut Self::Connection,
         notes: &[NotifyEvent],
@@ -49,6 +53,7 @@ pub(super) trait AppendRows: sqlx::Database {
 
 impl AppendRows for sqlx::Postgres {
     const INDEX_AUDIT: &'static str = super::sql::PG_INDEX_AUDIT;
+    const LOCK_HEAD: &'static str = super::sql::PG_LOCK_AUDIT_HEAD;
 
     /// One statement whatever the number of rows: the notifications, the records and the new
     /// head as data-modifying `WITH`s over arrays (`UNNEST`, a bind per column), so its text
@@ -102,6 +107,7 @@ const ROWS_PER_INSERT: usize = 256;
 
 impl AppendRows for sqlx::Sqlite {
     const INDEX_AUDIT: &'static str = super::sql::INDEX_AUDIT;
+    const LOCK_HEAD: &'static str = super::sql::LOCK_AUDIT_HEAD;
 
     /// A multi-row insert per [`ROWS_PER_INSERT`] notifications, then records, then the head.
     /// SQLite cannot write in `WITH`; only its pool's writes come here (the group commit's run
@@ -329,7 +335,7 @@ macro_rules! audit_ops {
 
             /// Locks the chain head until the transaction ends (see `append`) and reads it.
             async fn lock_head(conn: &mut Conn) -> Result<(i64, String), StoreError> {
-                let head = sqlx::query(sql::LOCK_AUDIT_HEAD)
+                let head = sqlx::query(<$db as $crate::store::audit_ops::AppendRows>::LOCK_HEAD)
                     .fetch_one(&mut *conn)
                     .await?;
                 Ok((head.try_get("seq")?, head.try_get("hash")?))

@@ -83,10 +83,20 @@ pub(super) fn contains_pattern(text: &str) -> String {
     out
 }
 
-/// Takes the approval's row lock (PostgreSQL; SQLite already holds the write lock) while it is
-/// pending and in time, so no decision can commit between this check and the review insert.
+/// Checks approval $1 is pending and in time at $2 (one row changed when it is), taking the
+/// write lock if the transaction does not hold it yet: SQLite's [`RowLocks::pending`], where
+/// one write transaction holds the whole database, so no decision can commit between this
+/// check and the review insert.
 pub(super) const LOCK_PENDING: &str = "UPDATE approvals SET updated_at = updated_at \
      WHERE id = $1 AND state = 'pending' AND expires_at > $2";
+
+/// [`LOCK_PENDING`] on PostgreSQL: the row lock an `UPDATE` takes (`FOR NO KEY UPDATE`, so
+/// the foreign keys of reviews and capabilities inserted meanwhile do not wait for it), held
+/// to the transaction's end, without writing a new version of the row (and of its WAL) as the
+/// no-op `UPDATE` did. Under read committed it waits for a concurrent writer and re-checks
+/// the row as that writer left it, as an `UPDATE` does. One row selected when pending.
+pub(super) const PG_LOCK_PENDING: &str = "SELECT 1 FROM approvals \
+     WHERE id = $1 AND state = 'pending' AND expires_at > $2 FOR NO KEY UPDATE";
 
 pub(super) const INSERT_REVIEW: &str = concat!(
     "INSERT INTO reviews (",
@@ -235,6 +245,9 @@ pub(super) struct RowLocks {
     /// The rows the expiry sweep at $1 will expire, approvals then capabilities, each in id
     /// order (an `UPDATE` locks in whatever order it scans).
     pub(super) due: Option<[&'static str; 2]>,
+    /// Whether approval $1 is pending and in time at $2, its row locked to the transaction's
+    /// end when it is (a row counted): [`LOCK_PENDING`] or [`PG_LOCK_PENDING`].
+    pub(super) pending: &'static str,
 }
 
 /// Whether the database runs data-modifying statements in `WITH`: PostgreSQL does, so a
@@ -248,6 +261,7 @@ pub(super) const SQLITE_WRITES_IN_WITH: bool = false;
 pub(super) const NO_ROW_LOCKS: RowLocks = RowLocks {
     subject: None,
     due: None,
+    pending: LOCK_PENDING,
 };
 
 /// PostgreSQL's. The subject's is a transaction-scoped advisory lock in tollgate's own key
@@ -260,6 +274,7 @@ pub(super) const PG_ROW_LOCKS: RowLocks = RowLocks {
         "SELECT id FROM capabilities WHERE state = 'issued' AND expires_at <= $1 \
          ORDER BY id FOR UPDATE",
     ]),
+    pending: PG_LOCK_PENDING,
 };
 
 /// One subject's pending approvals still in time: $1 subject, $2 now.
@@ -341,10 +356,16 @@ pub(super) const INSERT_AUDIT_ROW: &str = concat!(
     audit_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
 );
-/// Locks the chain head for this transaction and reads it: a no-op update takes PostgreSQL's
-/// row lock (SQLite already holds the write lock), so appends serialize across replicas.
+/// Reads the chain head for an append, taking the write lock if the transaction does not
+/// hold it yet: SQLite's, where one write transaction holds the whole database.
 pub(super) const LOCK_AUDIT_HEAD: &str =
     "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash";
+
+/// [`LOCK_AUDIT_HEAD`] on PostgreSQL: the head's row locked to the transaction's end, so
+/// appends serialize across replicas, without writing a version of the row that the append's
+/// own update of the head replaces at once.
+pub(super) const PG_LOCK_AUDIT_HEAD: &str =
+    "SELECT seq, hash FROM audit_head WHERE id = 1 FOR NO KEY UPDATE";
 
 /// $1 seq, $2 hash of the new last record.
 pub(super) const SET_AUDIT_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
