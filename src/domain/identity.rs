@@ -58,7 +58,7 @@ impl std::fmt::Display for SubjectKind {
 
 /// A verified identity: what its credentials prove. Every identity string in it is in the
 /// canonical form (see `identity::canonical`), so comparing them is comparing identities.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     /// Identity, e.g. `agent:billing-exporter` or `user:bob@example.com`.
     pub id: String,
@@ -77,7 +77,7 @@ pub struct Principal {
 }
 
 /// How a caller authenticated, as far as step-up needs to know.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Authentication {
     /// The credential.
     pub method: AuthMethod,
@@ -93,7 +93,7 @@ pub struct Authentication {
 }
 
 /// Which kind of credential proved the caller.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum AuthMethod {
     /// A static bearer token from the configuration (development, service accounts).
     #[default]

@@ -140,7 +140,7 @@ pub struct Parts {
 pub struct Tollgate {
     inner: Arc<Parts>,
     /// Each caller's roles per bundle digest, when a bundle decides them (`tollgate.api`).
-    held: moka::sync::Cache<String, RoleSet>,
+    held: moka::sync::Cache<(String, crate::domain::Principal), RoleSet>,
 }
 
 /// How long a caller's roles decided by the bundle are remembered (a new bundle revision
@@ -169,10 +169,9 @@ impl Tollgate {
         let Ok(bundle) = self.inner.decider.snapshot() else {
             return self.inner.roles.of(p);
         };
-        let key = format!(
-            "{}\n{}\n{}\n{:?}\n{}\n{:?}",
-            bundle.digest, p.id, p.kind, p.groups, p.owner, p.authentication
-        );
+        // Keyed by the fields themselves (a superset of the roles rule's input), not by a
+        // string joined from them, whose parts could run into each other.
+        let key = (bundle.digest.clone(), p.clone());
         self.held.get_with(key, || match crate::policy::api::roles(&bundle, p) {
             Ok(Some(names)) => RoleSet::named(names.iter().map(String::as_str)),
             Ok(None) => self.inner.roles.of(p),
