@@ -107,8 +107,11 @@ macro_rules! approval_ops {
 
             /// Subject's pending approvals at `new`'s creation, and whether `new` was
             /// inserted: only while they are fewer than `limit` (and its id and idempotency
-            /// key are free). The caller holds the subject's lock ([`lock_subject`]); where the
-            /// database writes in `WITH`, one statement.
+            /// key are free). Transactions that open approvals for one subject serialize from
+            /// here to their end, so the count stays true until the insert commits: where the
+            /// database writes in `WITH` (PostgreSQL), one statement that takes the subject's
+            /// lock, then counts ([`sql::COUNT_THEN_INSERT_APPROVAL`]); elsewhere (SQLite) the
+            /// write transaction holds the whole database already.
             pub(super) async fn count_then_insert(
                 conn: &mut Conn,
                 new: &NewApproval,
@@ -342,22 +345,6 @@ macro_rules! approval_ops {
                 }
                 q.push(")");
                 q
-            }
-
-            /// Serializes the transactions that open approvals for `subject` until this one
-            /// ends, so its quota count stays true until its insert commits.
-            pub(super) async fn lock_subject(
-                conn: &mut Conn,
-                subject: &str,
-            ) -> Result<(), StoreError> {
-                const LOCKS: sql::RowLocks = $locks;
-                if let Some(statement) = LOCKS.subject {
-                    sqlx::query(statement)
-                        .bind(subject)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Ok(())
             }
 
             /// Locks what the sweep at `now` will expire, in the shared lock order

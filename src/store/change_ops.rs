@@ -30,9 +30,8 @@ macro_rules! change_ops {
             ) -> Result<((Approval, bool), bool), StoreError> {
                 let inserted = match max_pending {
                     Some(limit) => {
-                        // Held to the commit: no other transaction counts this subject
-                        // meanwhile.
-                        ops::lock_subject(conn, &new.subject_id).await?;
+                        // The subject's lock, where one is needed, is held from the count to
+                        // the commit: no other transaction counts this subject meanwhile.
                         let (pending, inserted) = ops::count_then_insert(conn, new, limit).await?;
                         if pending >= u64::from(limit) {
                             // A replay of an existing request is answered, never counted again.

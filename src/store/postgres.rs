@@ -89,6 +89,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_index",
         include_str!("../../migrations/postgres/0011_audit_index.sql"),
     ),
+    (
+        12,
+        "quota_lock",
+        include_str!("../../migrations/postgres/0012_quota_lock.sql"),
+    ),
 ];
 
 /// The shared store: every store trait over one PostgreSQL database.

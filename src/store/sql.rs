@@ -239,9 +239,6 @@ pub(super) const COUNT_PENDING: &str =
 /// cycle: approval rows (by id), then capability rows (by id), then subjects' quotas, and
 /// the audit chain's head last of all, just before the commit (see `Change::lock_order`).
 pub(super) struct RowLocks {
-    /// Opening approvals for subject $1: the pending quota's count and insert then act as
-    /// one step.
-    pub(super) subject: Option<&'static str>,
     /// The rows the expiry sweep at $1 will expire, approvals then capabilities, each in id
     /// order (an `UPDATE` locks in whatever order it scans).
     pub(super) due: Option<[&'static str; 2]>,
@@ -259,15 +256,14 @@ pub(super) const SQLITE_WRITES_IN_WITH: bool = false;
 
 /// No statement locks: SQLite.
 pub(super) const NO_ROW_LOCKS: RowLocks = RowLocks {
-    subject: None,
     due: None,
     pending: LOCK_PENDING,
 };
 
-/// PostgreSQL's. The subject's is a transaction-scoped advisory lock in tollgate's own key
-/// class (`tlgt`); two subjects whose hashes collide only queue behind each other.
+/// PostgreSQL's. (Its subjects' quota locks, transaction-scoped advisory locks in tollgate's own
+/// key class, `tlgt`, are taken by the count itself: [`COUNT_THEN_INSERT_APPROVAL`]; two
+/// subjects whose hashes collide only queue behind each other.)
 pub(super) const PG_ROW_LOCKS: RowLocks = RowLocks {
-    subject: Some("SELECT pg_advisory_xact_lock(1953261428, hashtext($1))"),
     due: Some([
         "SELECT id FROM approvals WHERE state = 'pending' AND expires_at <= $1 \
          ORDER BY id FOR UPDATE",
@@ -278,13 +274,14 @@ pub(super) const PG_ROW_LOCKS: RowLocks = RowLocks {
 };
 
 /// One subject's pending approvals still in time: $1 subject, $2 now.
-/// Counts subject $3's pending approvals at $10 and inserts the approval ($1..$16 as
-/// [`INSERT_APPROVAL`]) only if they are fewer than $17, in one statement (data-modifying
-/// `WITH`: PostgreSQL): the count `n`, and `inserted` (1 or 0). Run after the subject's lock,
-/// its one snapshot includes every approval committed before the lock was granted.
+/// Locks subject $3's quota, counts its pending approvals at $10, and inserts the approval
+/// ($1..$16 as [`INSERT_APPROVAL`]) only if they are fewer than $17, in one statement
+/// (data-modifying `WITH`: PostgreSQL): the count `n`, and `inserted` (1 or 0). The lock and
+/// the count are `tollgate_lock_and_count_pending` (migration 0012), whose count reads as of
+/// after the lock was granted (a volatile function's statements each read as of their own
+/// start), so it includes every approval committed before; the lock is held to the commit.
 pub(super) const COUNT_THEN_INSERT_APPROVAL: &str = concat!(
-    "WITH pending AS (SELECT COUNT(*) AS n FROM approvals \
-     WHERE subject_id = $3 AND state = 'pending' AND expires_at > $10), \
+    "WITH pending AS (SELECT tollgate_lock_and_count_pending($3, $10) AS n), \
      inserted AS (INSERT INTO approvals (",
     approval_columns!(),
     ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $12, $13, $14, $15, \

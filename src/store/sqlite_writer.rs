@@ -745,11 +745,6 @@ mod ops {
         query(conn, sql::REVIEWS_OF, &[&approval_id], review)
     }
 
-    /// Nothing to lock: the writer's transaction holds the whole database.
-    pub(super) async fn lock_subject(_conn: &mut Conn, _subject: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-
     /// As the sqlx backends' (`approval_ops.rs`): the count, then the insert under it.
     pub(super) async fn count_then_insert(
         conn: &mut Conn,
