@@ -21,7 +21,7 @@ pub use approval::{
     RedeemRefusal, RequestChange, Review, ReviewOutcome, ReviewVerdict,
 };
 pub use audit::{
-    canonical, chain, chain_canonical, link, trace_id_of, AuditContext, AuditEvent, AuditFilter,
+    canonicalize, chain, chain_canonical, link, trace_id_of, AuditContext, AuditEvent, AuditFilter,
     AuditKind, AuditRecord, Canonical, Checkpoint, Narrowing, RecordedInput, RedeemedCapability,
     GENESIS_HASH, SERVICE_ACTOR,
 };

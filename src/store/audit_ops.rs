@@ -10,7 +10,7 @@ use crate::domain::{AuditRecord, NotifyEvent};
 pub(super) fn canonical_bodies(
     events: Vec<crate::domain::AuditEvent>,
 ) -> Result<Vec<crate::domain::Canonical>, super::StoreError> {
-    crate::domain::canonical(events).map_err(|e| super::StoreError::Corrupt {
+    crate::domain::canonicalize(events).map_err(|e| super::StoreError::Corrupt {
         column: "audit_log.body",
         value: e.to_string(),
     })
@@ -208,10 +208,18 @@ pub(super) const INDEX_AT_MOST: i64 = 4_096;
 /// Records between two fillings of `audit_index`: the most a query reads past it.
 pub(super) const INDEX_EVERY: i64 = 64;
 
-/// Whether the append that takes the log's last seq from `before` to `after` fills
-/// `audit_index`: when it passes a multiple of [`INDEX_EVERY`].
-pub(super) fn index_due(before: i64, after: i64) -> bool {
-    before.div_euclid(INDEX_EVERY) != after.div_euclid(INDEX_EVERY)
+/// The first and last seq of `records`, if any: the seqs an append took the log through.
+pub(super) fn span(records: &[AuditRecord]) -> Option<(i64, i64)> {
+    Some((records.first()?.seq, records.last()?.seq))
+}
+
+/// Whether an append of the seqs `appended` (first, last; [`span`]) brings `audit_index`
+/// due: when it passes a multiple of [`INDEX_EVERY`]. Every path that appends asks this
+/// one question (the pool's appends, PostgreSQL's group commit, the SQLite writer thread).
+pub(super) fn index_due(appended: Option<(i64, i64)>) -> bool {
+    appended.is_some_and(|(first, last)| {
+        (first - 1).div_euclid(INDEX_EVERY) != last.div_euclid(INDEX_EVERY)
+    })
 }
 
 /// Generates `mod audit_ops` for database `$db` (an [`AppendRows`]).
@@ -294,10 +302,8 @@ macro_rules! audit_ops {
                 notify: bool,
             ) -> Result<Vec<AuditRecord>, StoreError> {
                 let records = append_unindexed(conn, events, notify).await?;
-                if let (Some(first), Some(last)) = (records.first(), records.last()) {
-                    if $crate::store::audit_ops::index_due(first.seq - 1, last.seq) {
-                        fill_index(conn).await?;
-                    }
+                if $crate::store::audit_ops::index_due($crate::store::audit_ops::span(&records)) {
+                    fill_index(conn).await?;
                 }
                 Ok(records)
             }

@@ -376,9 +376,7 @@ macro_rules! commit_ops {
                 committed.change_records = events.len();
                 events.extend(batch.events);
                 let mut records = audit_ops::append_unindexed(conn, events, notify).await?;
-                if let (Some(first), Some(last)) = (records.first(), records.last()) {
-                    committed.appended = Some((first.seq, last.seq));
-                }
+                committed.appended = $crate::store::audit_ops::span(&records);
                 committed.records = records.split_off(committed.change_records);
                 Ok(committed)
             }

@@ -250,11 +250,9 @@ impl super::BatchStore for PostgresStore {
         batch: super::Batch,
     ) -> Result<super::Committed, StoreError> {
         let committed = self.commit_unindexed(changes, batch).await?;
-        if let Some((first, last)) = committed.appended {
-            if super::audit_ops::index_due(first - 1, last) {
-                if let Err(e) = self.fill_index().await {
-                    tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "filling audit_index failed; left to the next fill");
-                }
+        if super::audit_ops::index_due(committed.appended) {
+            if let Err(e) = self.fill_index().await {
+                tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "filling audit_index failed; left to the next fill");
             }
         }
         Ok(committed)

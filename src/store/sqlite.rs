@@ -636,8 +636,8 @@ mod tests {
     }
 
     /// `audit_index` is filled with every record after its last once 64 more are in the log:
-    /// by the writer thread after answering the group commit that brings its count to 64 (in
-    /// a transaction of its own), and on the pool by the append that takes the log past a
+    /// by the writer thread after answering the group commit that takes the log past a multiple
+    /// of 64 (in a transaction of its own), and on the pool by the append that takes the log past a
     /// multiple of 64 (a change's own transaction). Until then a query reads those records
     /// from the log.
     #[tokio::test]

@@ -13,8 +13,8 @@
 //! `async` so that code runs over them unchanged, and each completes at its first poll: the
 //! thread drives them with `block_on`, never waiting on anything but SQLite.
 //!
-//! After a commit that brings 64 more records, the thread fills `audit_index` ([`fill_index`]),
-//! once the commit's callers are answered.
+//! After a commit that takes the log past a multiple of 64 records (`audit_ops::index_due`),
+//! the thread fills `audit_index` ([`fill_index`]), once the commit's callers are answered.
 //!
 //! The outbox's routing runs on the same thread ([`Writer::route`]), and the point reads of an
 //! approval's path run on connections of their own in the caller's thread ([`Reader`]).
@@ -35,7 +35,7 @@ use std::{
 use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql};
 use tokio::sync::oneshot;
 
-use super::audit_ops::{INDEX_AT_MOST, INDEX_EVERY};
+use super::audit_ops::{index_due, INDEX_AT_MOST};
 use super::{ApprovalSnapshot, Batch, Change, Committed, Durability, StoreError};
 use crate::domain::{Approval, Capability, Review, Routed};
 
@@ -292,8 +292,6 @@ fn serve(
     durability: Durability,
     notify: &AtomicBool,
 ) {
-    // Records committed since the writer last filled `audit_index`.
-    let mut unindexed: i64 = 0;
     // A caller that gave up waiting is fine: its work is done (or rolled back).
     for job in queue {
         let (changes, batch, done, turn) = match job {
@@ -309,17 +307,15 @@ fn serve(
             } => (changes, batch, done, turn),
         };
         let committed = commit(&mut conn, &changes, batch, notify.load(Ordering::Relaxed));
-        if let Ok(c) = &committed {
-            let n = c.records.len() + c.change_records;
-            unindexed += i64::try_from(n).unwrap_or(i64::MAX);
-        }
+        let due = committed.as_ref().is_ok_and(|c| index_due(c.appended));
         let _ = done.send(committed);
-        if unindexed >= INDEX_EVERY {
+        if due {
             match fill_index(&mut conn, durability) {
-                Ok(()) => unindexed = 0,
-                // Queries read past the index meanwhile; the next commit retries.
+                Ok(()) => {}
+                // Queries read past the index meanwhile; the next fill that comes due starts
+                // from the index's end and catches up.
                 Err(FillError::Fill(e)) => {
-                    tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "filling audit_index failed; retried after the next commit");
+                    tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "filling audit_index failed; left to the next fill");
                 }
                 Err(FillError::Durability(e)) => {
                     tracing::error!(error = %crate::telemetry::ErrorChain(&e), "the SQLite writer could not restore its sync level; it stops");

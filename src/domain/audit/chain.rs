@@ -28,7 +28,7 @@ pub struct Canonical {
 }
 
 /// Each event with its canonical body, in order. Takes the events: each is kept, uncopied.
-pub fn canonical(events: Vec<AuditEvent>) -> Result<Vec<Canonical>, serde_json::Error> {
+pub fn canonicalize(events: Vec<AuditEvent>) -> Result<Vec<Canonical>, serde_json::Error> {
     events
         .into_iter()
         .map(|event| {
@@ -46,7 +46,7 @@ pub fn chain(
     head_hash: &str,
     events: Vec<AuditEvent>,
 ) -> Result<Vec<AuditRecord>, serde_json::Error> {
-    Ok(chain_canonical(head_seq, head_hash, canonical(events)?))
+    Ok(chain_canonical(head_seq, head_hash, canonicalize(events)?))
 }
 
 /// [`chain`] of events whose bodies are made already: only the hashes are left to compute,

@@ -7,7 +7,7 @@ mod chain;
 mod event;
 mod kinds;
 
-pub use chain::{canonical, chain, chain_canonical, link, Canonical, GENESIS_HASH};
+pub use chain::{canonicalize, chain, chain_canonical, link, Canonical, GENESIS_HASH};
 pub use event::{AuditEvent, AuditFilter, AuditKind, AuditRecord, Checkpoint};
 pub use kinds::{Narrowing, RecordedInput, RedeemedCapability};
 
