@@ -17,10 +17,11 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use ed25519_dalek::SigningKey;
 use pasetors::{
     claims::ClaimsValidationRules, public, token::UntrustedToken, version4::V4, Public,
 };
-use rusty_paseto::core::{self as paseto, PasetoAsymmetricPrivateKey};
+use rusty_paseto::core as paseto;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -212,6 +213,9 @@ struct Claims<'a> {
 /// The signing key pair.
 pub struct CapabilityKey {
     key: Ed25519Key,
+    /// The secret half as ed25519-dalek's key, built (and its public half checked against the
+    /// key file's) once, not on every signature: `None` for a verify-only key.
+    signer: Option<SigningKey>,
 }
 
 impl std::fmt::Debug for CapabilityKey {
@@ -225,9 +229,23 @@ impl std::fmt::Debug for CapabilityKey {
 impl CapabilityKey {
     /// A new random key (not persisted).
     pub fn generate() -> Result<Self, CapabilityError> {
-        Ok(Self {
-            key: Ed25519Key::generate()?,
-        })
+        Self::from_key(Ed25519Key::generate()?)
+    }
+
+    fn from_key(key: Ed25519Key) -> Result<Self, CapabilityError> {
+        let signer = match key.secret() {
+            Some(secret) => {
+                let pair = <&[u8; 64]>::try_from(secret.as_bytes()).map_err(|_| {
+                    CapabilityError::Crypto("the secret key is not 64 bytes".into())
+                })?;
+                Some(
+                    SigningKey::from_keypair_bytes(pair)
+                        .map_err(|e| CapabilityError::Crypto(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Self { key, signer })
     }
 
     /// Loads the key at `path`, or creates it (mode 0600) if the file does not exist. A key
@@ -237,7 +255,7 @@ impl CapabilityKey {
         if origin == Origin::Generated {
             tracing::info!(path = %path.display(), kid = %key.kid(), "generated capability signing key");
         }
-        Ok(Self { key })
+        Self::from_key(key)
     }
 
     /// The key id (PASERK `k4.pid.`), carried in every token's footer.
@@ -245,11 +263,12 @@ impl CapabilityKey {
         self.key.kid()
     }
 
-    /// Signs `grant`: PASETO v4.public (ed25519-dalek through rusty_paseto), the key id in
-    /// the footer. [`Self::verify`] checks it with pasetors, a second implementation.
+    /// Signs `grant`: PASETO v4.public (ed25519-dalek through rusty_paseto, with the key
+    /// built once: `vendor/PATCHES.md`), the key id in the footer. [`Self::verify`] checks it
+    /// with pasetors, a second implementation.
     pub fn mint(&self, grant: &Grant) -> Result<String, CapabilityError> {
         let crypto = |e: &dyn std::fmt::Display| CapabilityError::Crypto(e.to_string());
-        let secret = self.key.secret().ok_or_else(|| {
+        let signer = self.signer.as_ref().ok_or_else(|| {
             CapabilityError::Crypto("this capability key has no secret half".into())
         })?;
         let (iat, exp) = (rfc3339(grant.issued_at), rfc3339(grant.expires_at));
@@ -267,13 +286,10 @@ impl CapabilityKey {
             audience: &grant.audience,
         })
         .map_err(|e| crypto(&e))?;
-        let key =
-            PasetoAsymmetricPrivateKey::<paseto::V4, paseto::Public>::try_from(secret.as_bytes())
-                .map_err(|e| crypto(&e))?;
         paseto::Paseto::<paseto::V4, paseto::Public>::builder()
             .set_payload(paseto::Payload::from(claims.as_str()))
             .set_footer(paseto::Footer::from(self.key.footer()))
-            .try_sign(&key)
+            .try_sign_with_signing_key(signer)
             .map_err(|e| crypto(&e))
     }
 
@@ -423,10 +439,12 @@ mod tests {
     }
 
     /// A secret key whose public half belongs to another key signs nothing: the key file's
-    /// loader refuses it, and so would the signer beneath `mint`.
+    /// loader refuses it, and so does the signer `mint` builds once from the pair (as
+    /// rusty_paseto's own `try_sign` does on every signature).
     #[test]
     fn a_secret_key_with_another_keys_public_half_signs_nothing() {
         use pasetors::keys::{AsymmetricKeyPair, AsymmetricSecretKey, Generate};
+        use rusty_paseto::core::PasetoAsymmetricPrivateKey;
         let (a, b) = (
             AsymmetricKeyPair::<V4>::generate().unwrap(),
             AsymmetricKeyPair::<V4>::generate().unwrap(),
@@ -434,12 +452,43 @@ mod tests {
         let mut bytes = a.secret.as_bytes().to_vec();
         bytes[32..].copy_from_slice(b.public.as_bytes());
         assert!(AsymmetricSecretKey::<V4>::from(&bytes).is_err(), "loaded");
+        let pair = <&[u8; 64]>::try_from(&bytes[..]).unwrap();
+        assert!(
+            SigningKey::from_keypair_bytes(pair).is_err(),
+            "signer built"
+        );
         let key =
             PasetoAsymmetricPrivateKey::<paseto::V4, paseto::Public>::try_from(&bytes[..]).unwrap();
         let signed = paseto::Paseto::<paseto::V4, paseto::Public>::builder()
             .set_payload(paseto::Payload::from("{}"))
             .try_sign(&key);
         assert!(signed.is_err(), "signed: {signed:?}");
+    }
+
+    /// The vendored patch's signer (a key built once) makes the very token rusty_paseto's own
+    /// `try_sign` makes from the key bytes (Ed25519 signatures are deterministic), so the
+    /// patch changes the cost of a signature, not one byte of it.
+    #[test]
+    fn the_prepared_signer_makes_rusty_pasetos_own_token() {
+        use rusty_paseto::core::PasetoAsymmetricPrivateKey;
+        let key = CapabilityKey::generate().unwrap();
+        let grant = Grant::for_request(
+            &request(3).bound(),
+            Some("ap-3".into()),
+            ("rev-3", "sha256:f"),
+            t(0),
+            Duration::from_secs(60),
+        );
+        let minted = key.mint(&grant).unwrap();
+        let untrusted = UntrustedToken::<Public, V4>::try_from(minted.as_str()).unwrap();
+        let claims = std::str::from_utf8(untrusted.untrusted_payload()).unwrap();
+        let secret = key.key.secret().unwrap().as_bytes();
+        let upstream = paseto::Paseto::<paseto::V4, paseto::Public>::builder()
+            .set_payload(paseto::Payload::from(claims))
+            .set_footer(paseto::Footer::from(key.key.footer()))
+            .try_sign(&PasetoAsymmetricPrivateKey::try_from(secret).unwrap())
+            .unwrap();
+        assert_eq!(minted, upstream);
     }
 
     #[test]

@@ -1,0 +1,3 @@
+mod v1_local;
+mod v3_local;
+mod v4_local;

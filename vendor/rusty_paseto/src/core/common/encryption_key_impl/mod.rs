@@ -1,0 +1,4 @@
+mod v1_local;
+mod v3_local;
+mod v4_local;
+mod v_local;

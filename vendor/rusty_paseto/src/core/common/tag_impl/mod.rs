@@ -1,0 +1,2 @@
+mod v4_local;
+mod nist_local;

@@ -1,0 +1,5 @@
+mod v1_local;
+mod v2_local;
+mod v3_local;
+mod v4_local;
+mod v2_public;

@@ -1,0 +1,4 @@
+mod local;
+mod public;
+pub use local::Local;
+pub use public::Public;
