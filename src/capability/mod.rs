@@ -232,6 +232,8 @@ impl CapabilityKey {
         Self::from_key(Ed25519Key::generate()?)
     }
 
+    /// `key` with its signer built from the secret half, if it has one; a secret whose
+    /// public half is another key's is refused here, once.
     fn from_key(key: Ed25519Key) -> Result<Self, CapabilityError> {
         let signer = match key.secret() {
             Some(secret) => {
