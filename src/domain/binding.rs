@@ -123,8 +123,8 @@ impl Bound<'_> {
 /// (JCS sorts keys by UTF-16 code units, serde_json's map by code point: the two orders
 /// differ only between such a character and U+E000..U+FFFF); serde_json escapes strings as
 /// JCS does. Such values, which every request with whole-number parameters and plain keys
-/// is, take that path, at a sixth of the JCS crate's cost on a request; every other value
-/// takes the crate. `canonical_is_the_jcs_crates_form` holds the two equal.
+/// is, take that path (the crate re-parses every key and buffers every value); every other
+/// value takes the crate. `canonical_is_the_jcs_crates_form` holds the two equal.
 fn canonical(v: &Value) -> Vec<u8> {
     let bytes = if serde_json_writes_jcs(v) {
         serde_json::to_vec(v)
