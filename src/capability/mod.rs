@@ -214,8 +214,8 @@ struct Claims<'a> {
 pub struct CapabilityKey {
     key: Ed25519Key,
     /// The secret half as ed25519-dalek's key, built (and its public half checked against the
-    /// key file's) once, not on every signature: `None` for a verify-only key.
-    signer: Option<SigningKey>,
+    /// key file's) once, not on every signature.
+    signer: SigningKey,
 }
 
 impl std::fmt::Debug for CapabilityKey {
@@ -232,21 +232,16 @@ impl CapabilityKey {
         Self::from_key(Ed25519Key::generate()?)
     }
 
-    /// `key` with its signer built from the secret half, if it has one; a secret whose
-    /// public half is another key's is refused here, once.
+    /// `key` with its signer built from the secret half; a key without one, or whose public
+    /// half is another key's, is refused here, once.
     fn from_key(key: Ed25519Key) -> Result<Self, CapabilityError> {
-        let signer = match key.secret() {
-            Some(secret) => {
-                let pair = <&[u8; 64]>::try_from(secret.as_bytes()).map_err(|_| {
-                    CapabilityError::Crypto("the secret key is not 64 bytes".into())
-                })?;
-                Some(
-                    SigningKey::from_keypair_bytes(pair)
-                        .map_err(|e| CapabilityError::Crypto(e.to_string()))?,
-                )
-            }
-            None => None,
-        };
+        let crypto = |m: String| CapabilityError::Crypto(m);
+        let secret = key
+            .secret()
+            .ok_or_else(|| crypto("this capability key has no secret half".into()))?;
+        let pair = <&[u8; 64]>::try_from(secret.as_bytes())
+            .map_err(|_| crypto("the secret key is not 64 bytes".into()))?;
+        let signer = SigningKey::from_keypair_bytes(pair).map_err(|e| crypto(e.to_string()))?;
         Ok(Self { key, signer })
     }
 
@@ -270,9 +265,6 @@ impl CapabilityKey {
     /// with pasetors, a second implementation.
     pub fn mint(&self, grant: &Grant) -> Result<String, CapabilityError> {
         let crypto = |e: &dyn std::fmt::Display| CapabilityError::Crypto(e.to_string());
-        let signer = self.signer.as_ref().ok_or_else(|| {
-            CapabilityError::Crypto("this capability key has no secret half".into())
-        })?;
         let (iat, exp) = (rfc3339(grant.issued_at), rfc3339(grant.expires_at));
         let claims = serde_json::to_string(&Claims {
             iss: ISSUER,
@@ -291,7 +283,7 @@ impl CapabilityKey {
         paseto::Paseto::<paseto::V4, paseto::Public>::builder()
             .set_payload(paseto::Payload::from(claims.as_str()))
             .set_footer(paseto::Footer::from(self.key.footer()))
-            .try_sign_with_signing_key(signer)
+            .try_sign_with_signing_key(&self.signer)
             .map_err(|e| crypto(&e))
     }
 
