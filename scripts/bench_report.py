@@ -211,9 +211,8 @@ def decisions(res: Results) -> list[str]:
         "`pending` sends an empty `context.request_id`: no idempotency key, so every call creates a"
         " new approval request (decision, approval row and two audit events in one commit); the"
         " suite counts the new rows. With a key, repeats would be idempotent replays of the first."
-        " The pending quota is lifted for the run, and each level starts on an empty store: every"
-        " creation counts its subject's pending approvals inside its write transaction, and h2load's"
-        " fixed body has one subject, so the rows a run leaves behind would slow the next.",
+        " The pending quota is lifted for the run (h2load's fixed body has one subject), and each"
+        " level starts on an empty store, so every level's runs start from the same state.",
         "",
     ]
     return out

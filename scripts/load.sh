@@ -218,9 +218,9 @@ if section decisions; then
     kill -0 "$TG_PID" 2>/dev/null || bench_fail "tg-$mode died during the load"
     verify "decisions-$mode-read-after" "$TG_URL" "$OUT_DIR/decisions-$mode-read-body.bin" tollgate EFFECT_ALLOW || true
     stop_tollgate
-    # pending: each level on an empty store. Every creation counts its subject's pending
-    # approvals (the quota) inside its write transaction, and the fixed body has one subject,
-    # so what earlier runs left behind would slow the later ones.
+    # pending: each level on an empty store, so every level starts from the same state. (Until
+    # stop 34 the quota's count scanned the one subject's pending rows on every creation, so
+    # what earlier runs left behind slowed the later ones; SQLite now keeps a running count.)
     for level in $LEVELS; do
       rm -rf "$WORK/tg-$mode-data"
       # shellcheck disable=SC2046 # one VAR=VALUE word

@@ -374,8 +374,7 @@ macro_rules! approval_ops {
                     .bind(now.0)
                     .fetch_one(&mut *conn)
                     .await?;
-                let n: i64 = row.try_get("n")?;
-                Ok(u64::try_from(n).unwrap_or(0))
+                sql::pending_count(row.try_get("n")?)
             }
 
             /// The reviews of every approval in `ids`, each approval's oldest first.

@@ -289,8 +289,24 @@ pub(super) const COUNT_THEN_INSERT_APPROVAL: &str = concat!(
      SELECT (SELECT n FROM pending) AS n, (SELECT COUNT(*) FROM inserted) AS inserted"
 );
 
-pub(super) const COUNT_PENDING_OF: &str = "SELECT COUNT(*) AS n FROM approvals \
-     WHERE subject_id = $1 AND state = 'pending' AND expires_at > $2";
+/// SQLite's count (PostgreSQL counts in [`COUNT_THEN_INSERT_APPROVAL`]) of subject $1's pending
+/// approvals still in time at $2: its running count of
+/// pending approvals (`pending_counts`, kept by triggers, migration 0012) less those already
+/// past their deadline that no sweep has expired yet (a range scan over only those). The count
+/// it replaced scanned every pending approval of the subject on every creation.
+pub(super) const COUNT_PENDING_OF: &str = "SELECT \
+     coalesce((SELECT n FROM pending_counts WHERE subject_id = $1), 0) \
+     - (SELECT COUNT(*) FROM approvals \
+        WHERE subject_id = $1 AND state = 'pending' AND expires_at <= $2) AS n";
+
+/// A subject's pending count from [`COUNT_PENDING_OF`]; a negative one means `pending_counts`
+/// no longer agrees with `approvals` (edited by hand), and the quota fails closed.
+pub(super) fn pending_count(n: i64) -> Result<u64, super::StoreError> {
+    u64::try_from(n).map_err(|_| super::StoreError::Corrupt {
+        column: "pending_counts.n",
+        value: n.to_string(),
+    })
+}
 
 pub(super) const EXPIRE_CAPABILITIES: &str = "UPDATE capabilities SET state = 'expired' \
      WHERE state = 'issued' AND expires_at <= $1";

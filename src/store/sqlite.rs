@@ -123,6 +123,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_index",
         include_str!("../../migrations/sqlite/0011_audit_index.sql"),
     ),
+    (
+        12,
+        "pending_counts",
+        include_str!("../../migrations/sqlite/0012_pending_counts.sql"),
+    ),
 ];
 
 /// The embedded store: every store trait over one SQLite file.

@@ -760,7 +760,7 @@ mod ops {
         let n = query(conn, sql::COUNT_PENDING_OF, &[&subject, &now.0], |r| {
             Ok(r.get::<_, i64>("n")?)
         })?;
-        Ok(n.first().map_or(0, |&n| u64::try_from(n).unwrap_or(0)))
+        n.first().map_or(Ok(0), |&n| sql::pending_count(n))
     }
 
     pub(super) async fn transition(

@@ -5,9 +5,10 @@ use std::{collections::HashSet, sync::Arc};
 use serde_json::json;
 
 use tollgate::domain::{
-    ApprovalFilter, ApprovalState, CapabilityState, Page, ReviewOutcome, ReviewVerdict, UnixMillis,
+    ApprovalFilter, ApprovalState, CapabilityState, Page, RequestChange, ReviewOutcome,
+    ReviewVerdict, UnixMillis,
 };
-use tollgate::store::{ApprovalSnapshot, StoreError};
+use tollgate::store::{ApprovalSnapshot, SqliteStore, StoreError};
 
 use super::{Db, DbWrites as _};
 
@@ -686,6 +687,98 @@ pub(crate) async fn the_quota_counts_pending_of_the_subject_and_answers_replays(
     assert!(store.create_approval(&later, Some(1), &[]).await.unwrap().1);
 }
 
+/// The quota's count is exact through every way a request leaves pending (denied, cancelled,
+/// approved with its capability, swept as expired), for a request past its deadline that no
+/// sweep has reached yet, and for a modified (narrowed) request, which stays pending: the
+/// refusal names the exact count, and one fewer place is refused while one more is granted.
+/// (SQLite keeps a per-subject running count for this, migration 0012; a path that forgot to
+/// move it would show here as a count off by one.)
+pub(crate) async fn the_quota_count_follows_every_way_out_of_pending(store: Arc<dyn Db>) {
+    let subject = "agent:counted";
+    let open = |key: &str, expires_at: i64| new_approval(subject, key, "db.drop", expires_at);
+    let mut ids = Vec::new();
+    for (key, expires_at) in [
+        ("denied", 50_000),
+        ("cancelled", 50_000),
+        ("approved", 50_000),
+        ("swept", 20_000),
+        ("overdue", 30_000),
+        ("narrowed", 50_000),
+        ("open", 50_000),
+    ] {
+        let (a, created) = store
+            .create_approval(&open(key, expires_at), Some(100), &[])
+            .await
+            .unwrap();
+        assert!(created, "{key}");
+        ids.push(a.id);
+    }
+    let leave = |i: usize, to: ApprovalState| {
+        let (store, id) = (store.clone(), ids[i].clone());
+        async move {
+            assert!(store
+                .transition(&id, ApprovalState::Pending, to, UnixMillis(2_000), &[])
+                .await
+                .unwrap());
+        }
+    };
+    leave(0, ApprovalState::Denied).await;
+    leave(1, ApprovalState::Cancelled).await;
+    assert!(store
+        .approve_with_capability(
+            &ids[2],
+            &capability("counted-cap", Some(&ids[2]), 60_000),
+            UnixMillis(2_000),
+            &[]
+        )
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .expire_due(UnixMillis(25_000), &|_| Vec::new())
+            .await
+            .unwrap(),
+        vec![ids[3].clone()]
+    );
+    let narrowed = RequestChange {
+        request: json!({"subject": {"id": subject}, "action": {"name": "db.drop", "params": {"rows": 1}}}),
+        request_hash: "cd".repeat(32),
+        requirements: json!([{"groups": ["security"], "quorum": 1}]),
+        previous_hash: "ab".repeat(32),
+    };
+    let modify = review(&ids[5], "user:carol", ReviewVerdict::Modify, 26_000);
+    let outcome = store
+        .add_review(&modify, Some(&narrowed), &[])
+        .await
+        .unwrap();
+    assert!(matches!(outcome, ReviewOutcome::Recorded(_)), "{outcome:?}");
+    // At 40,000: "overdue" is past its deadline but not swept; "narrowed" and "open" remain.
+    let mut later = open("later", 90_000);
+    later.created_at = UnixMillis(40_000);
+    match store.create_approval(&later, Some(2), &[]).await {
+        Err(StoreError::QuotaExceeded { pending, limit }) => assert_eq!((pending, limit), (2, 2)),
+        other => panic!("the quota counted other than two pending: {other:?}"),
+    }
+    let (_, created) = store.create_approval(&later, Some(3), &[]).await.unwrap();
+    assert!(created, "a third place was refused with two pending");
+    // Another subject's approvals are not this subject's.
+    let mut stranger = new_approval("agent:stranger", "s", "db.drop", 90_000);
+    stranger.created_at = UnixMillis(40_000);
+    assert!(
+        store
+            .create_approval(&stranger, Some(1), &[])
+            .await
+            .unwrap()
+            .1
+    );
+    let mut fourth = open("fourth", 90_000);
+    fourth.created_at = UnixMillis(40_000);
+    match store.create_approval(&fourth, Some(3), &[]).await {
+        Err(StoreError::QuotaExceeded { pending, limit }) => assert_eq!((pending, limit), (3, 3)),
+        other => panic!("the quota counted other than three pending: {other:?}"),
+    }
+}
+
 /// Attack: many requests of one subject race to open pending approvals through two handles
 /// (two replicas); the quota must hold across them, not per handle or per transaction.
 async fn pending_quota_holds_across_handles(first: Arc<dyn Db>, second: Arc<dyn Db>) {
@@ -717,6 +810,115 @@ async fn pending_quota_holds_across_handles(first: Arc<dyn Db>, second: Arc<dyn 
 async fn sqlite_pending_quota_holds_across_two_handles() {
     let (first, second, _dir) = two_sqlite_handles().await;
     pending_quota_holds_across_handles(first, second).await;
+}
+
+/// SQLite's running pending counts (migration 0012) start from the approvals a store already
+/// holds: the migration run again over a store with pending, settled and overdue approvals of
+/// two subjects leaves the quota counting exactly what it counted before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_pending_counts_start_from_the_stored_approvals() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let store: Arc<dyn Db> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    for (subject, key, expires_at) in [
+        ("agent:a", "a1", 50_000),
+        ("agent:a", "a2", 50_000),
+        ("agent:a", "a3", 50_000),
+        ("agent:a", "overdue", 5_000),
+        ("agent:b", "b1", 50_000),
+    ] {
+        create(&store, &new_approval(subject, key, "db.drop", expires_at)).await;
+    }
+    let settled = create(&store, &new_approval("agent:a", "a4", "db.drop", 50_000)).await;
+    assert!(store
+        .transition(
+            &settled.id,
+            ApprovalState::Pending,
+            ApprovalState::Denied,
+            UnixMillis(2_000),
+            &[]
+        )
+        .await
+        .unwrap());
+    drop(store);
+    // As a store from before migration 0012: no counts, no triggers, the migration not run.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER approvals_pending_inserted; DROP TRIGGER approvals_pending_left; \
+         DROP TRIGGER approvals_pending_entered; DROP TRIGGER approvals_pending_deleted; \
+         DROP TABLE pending_counts; DELETE FROM _sqlx_migrations WHERE version = 12;",
+    )
+    .unwrap();
+    drop(conn);
+    let store: Arc<dyn Db> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let at = |subject: &str, key: &str| {
+        let mut new = new_approval(subject, key, "db.drop", 90_000);
+        new.created_at = UnixMillis(10_000);
+        new
+    };
+    match store
+        .create_approval(&at("agent:a", "n1"), Some(3), &[])
+        .await
+    {
+        Err(StoreError::QuotaExceeded { pending, limit }) => assert_eq!((pending, limit), (3, 3)),
+        other => panic!("agent:a's three pending were not counted: {other:?}"),
+    }
+    assert!(
+        store
+            .create_approval(&at("agent:a", "n2"), Some(4), &[])
+            .await
+            .unwrap()
+            .1
+    );
+    match store
+        .create_approval(&at("agent:b", "n3"), Some(1), &[])
+        .await
+    {
+        Err(StoreError::QuotaExceeded { pending, limit }) => assert_eq!((pending, limit), (1, 1)),
+        other => panic!("agent:b's one pending was not counted: {other:?}"),
+    }
+    assert!(
+        store
+            .create_approval(&at("agent:b", "n4"), Some(2), &[])
+            .await
+            .unwrap()
+            .1
+    );
+}
+
+/// Attack: a running count edited by hand below what the store holds past its deadline makes
+/// the count negative; the quota fails closed (the creation is refused as a store fault)
+/// rather than reading it as zero pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_negative_pending_count_refuses_the_creation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tollgate.db");
+    let store: Arc<dyn Db> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    create(
+        &store,
+        &new_approval("agent:a", "overdue", "db.drop", 5_000),
+    )
+    .await;
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE pending_counts SET n = 0 WHERE subject_id = 'agent:a'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let mut new = new_approval("agent:a", "next", "db.drop", 90_000);
+    new.created_at = UnixMillis(10_000);
+    match store.create_approval(&new, Some(100), &[]).await {
+        Err(StoreError::Corrupt { column, value }) => {
+            assert_eq!((column, value.as_str()), ("pending_counts.n", "-1"));
+        }
+        other => panic!("a negative pending count was not refused: {other:?}"),
+    }
+    let grouped = super::grouped::GroupedDb::over(store.clone());
+    match grouped.create_approval(&new, Some(100), &[]).await {
+        Err(StoreError::Corrupt { column, .. }) => assert_eq!(column, "pending_counts.n"),
+        other => panic!("a negative pending count was not refused (group commit): {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

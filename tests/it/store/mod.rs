@@ -154,6 +154,7 @@ store_tests!(
     approvals::an_approval_reads_with_its_own_reviews,
     approvals::create_is_idempotent_per_subject_and_key,
     approvals::the_quota_counts_pending_of_the_subject_and_answers_replays,
+    approvals::the_quota_count_follows_every_way_out_of_pending,
     approvals::concurrent_identical_creates_make_one_row,
     approvals::list_filters_and_pages,
     approvals::list_searches_action_resource_and_intent,
