@@ -88,8 +88,10 @@ copy_bundle() {
 start_tollgate() {
   local name="$1" bundle="$2"
   shift 2
-  TG_GRPC="127.0.0.1:$(tg_free_port)"
-  TG_HTTP="127.0.0.1:$(tg_free_port)"
+  local ports
+  read -r -a ports <<<"$(tg_free_ports 2)"
+  TG_GRPC="127.0.0.1:${ports[0]}"
+  TG_HTTP="127.0.0.1:${ports[1]}"
   TG_DATA="$WORK/$name-data"
   tg_log "starting $name: gRPC $TG_GRPC, HTTP $TG_HTTP, bundle $bundle ${*:-}"
   env TOLLGATE_CONFIG="$WORK/tollgate.yaml" TOLLGATE_GRPC_ADDR="$TG_GRPC" TOLLGATE_HTTP_ADDR="$TG_HTTP" \

@@ -58,13 +58,14 @@ cerbos_binary() {
 # $OUT_DIR/cerbos-export-body.bin is verified ALLOW and its PII variant DENY. Sets CB_PID and
 # CB_URL; returns non-zero (a recorded failure) if a decision is wrong.
 start_cerbos() {
-  local bin grpc http
+  local bin grpc http ports
   bin="$(cerbos_binary)"
   CERBOS_VERSION_LINE="$("$bin" --version | head -n 1)"
   write_cerbos_policy "$WORK/cerbos-policies"
   cp "$WORK/cerbos-policies/dataset.yaml" "$OUT_DIR/cerbos-policy.yaml"
-  grpc="127.0.0.1:$(tg_free_port)"
-  http="127.0.0.1:$(tg_free_port)"
+  read -r -a ports <<<"$(tg_free_ports 2)"
+  grpc="127.0.0.1:${ports[0]}"
+  http="127.0.0.1:${ports[1]}"
   cat >"$WORK/cerbos.yaml" <<EOF
 server:
   httpListenAddr: "$http"

@@ -162,9 +162,20 @@ install_needed() {
 # Ports and waiting
 # ---------------------------------------------------------------------------------------------
 
-# Print one free TCP port on 127.0.0.1 (the kernel picks it; a tiny race is accepted).
-tg_free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+# Print N distinct free TCP ports on 127.0.0.1, space-separated: the kernel picks them, every
+# socket held open until all are picked. (Two calls of a one-port picker once returned the same
+# port for a server's gRPC and HTTP listeners, and it failed to start.) A tiny race with other
+# processes is accepted.
+tg_free_ports() {
+  python3 -c '
+import socket, sys
+sockets = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in sockets:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in sockets))
+for s in sockets:
+    s.close()
+' "$1"
 }
 
 # tg_wait_until TRIES INTERVAL CMD...: run CMD until it succeeds, at most TRIES times.
