@@ -713,17 +713,8 @@ pub(crate) async fn the_quota_count_follows_every_way_out_of_pending(store: Arc<
         assert!(created, "{key}");
         ids.push(a.id);
     }
-    let leave = |i: usize, to: ApprovalState| {
-        let (store, id) = (store.clone(), ids[i].clone());
-        async move {
-            assert!(store
-                .transition(&id, ApprovalState::Pending, to, UnixMillis(2_000), &[])
-                .await
-                .unwrap());
-        }
-    };
-    leave(0, ApprovalState::Denied).await;
-    leave(1, ApprovalState::Cancelled).await;
+    settle(&store, &ids[0], ApprovalState::Denied).await;
+    settle(&store, &ids[1], ApprovalState::Cancelled).await;
     assert!(store
         .approve_with_capability(
             &ids[2],
@@ -753,30 +744,41 @@ pub(crate) async fn the_quota_count_follows_every_way_out_of_pending(store: Arc<
         .unwrap();
     assert!(matches!(outcome, ReviewOutcome::Recorded(_)), "{outcome:?}");
     // At 40,000: "overdue" is past its deadline but not swept; "narrowed" and "open" remain.
-    let mut later = open("later", 90_000);
-    later.created_at = UnixMillis(40_000);
-    match store.create_approval(&later, Some(2), &[]).await {
-        Err(StoreError::QuotaExceeded { pending, limit }) => assert_eq!((pending, limit), (2, 2)),
-        other => panic!("the quota counted other than two pending: {other:?}"),
+    quota_counts(&store, subject, 40_000, 2).await;
+    // Another subject's approvals are not this subject's; the probe's own is.
+    quota_counts(&store, "agent:stranger", 40_000, 0).await;
+    quota_counts(&store, subject, 40_000, 3).await;
+}
+
+/// Moves pending approval `id` to `to` at 2,000 (in time), which must happen.
+async fn settle(store: &Arc<dyn Db>, id: &str, to: ApprovalState) {
+    let moved = store
+        .transition(id, ApprovalState::Pending, to, UnixMillis(2_000), &[])
+        .await
+        .unwrap();
+    assert!(moved, "{id} did not move to {to:?}");
+}
+
+/// Asserts that `subject` has exactly `n` pending approvals at `at` as the quota counts them: a
+/// creation is refused at a limit of `n`, naming `n`, and made at `n + 1` (one more pending).
+async fn quota_counts(store: &Arc<dyn Db>, subject: &str, at: i64, n: u32) {
+    let mut probe = new_approval(subject, &format!("probe-{n}"), "db.drop", 90_000);
+    probe.created_at = UnixMillis(at);
+    match store.create_approval(&probe, Some(n), &[]).await {
+        Err(StoreError::QuotaExceeded { pending, limit }) => {
+            assert_eq!((pending, limit), (u64::from(n), n), "{subject}");
+        }
+        other => panic!("{subject}: the quota did not count {n} pending: {other:?}"),
     }
-    let (_, created) = store.create_approval(&later, Some(3), &[]).await.unwrap();
-    assert!(created, "a third place was refused with two pending");
-    // Another subject's approvals are not this subject's.
-    let mut stranger = new_approval("agent:stranger", "s", "db.drop", 90_000);
-    stranger.created_at = UnixMillis(40_000);
+    let (_, created) = store
+        .create_approval(&probe, Some(n + 1), &[])
+        .await
+        .unwrap();
     assert!(
-        store
-            .create_approval(&stranger, Some(1), &[])
-            .await
-            .unwrap()
-            .1
+        created,
+        "{subject}: refused under a limit of {} with {n} pending",
+        n + 1
     );
-    let mut fourth = open("fourth", 90_000);
-    fourth.created_at = UnixMillis(40_000);
-    match store.create_approval(&fourth, Some(3), &[]).await {
-        Err(StoreError::QuotaExceeded { pending, limit }) => assert_eq!((pending, limit), (3, 3)),
-        other => panic!("the quota counted other than three pending: {other:?}"),
-    }
 }
 
 /// Attack: many requests of one subject race to open pending approvals through two handles
@@ -830,16 +832,7 @@ async fn sqlite_pending_counts_start_from_the_stored_approvals() {
         create(&store, &new_approval(subject, key, "db.drop", expires_at)).await;
     }
     let settled = create(&store, &new_approval("agent:a", "a4", "db.drop", 50_000)).await;
-    assert!(store
-        .transition(
-            &settled.id,
-            ApprovalState::Pending,
-            ApprovalState::Denied,
-            UnixMillis(2_000),
-            &[]
-        )
-        .await
-        .unwrap());
+    settle(&store, &settled.id, ApprovalState::Denied).await;
     drop(store);
     // As a store from before migration 0012: no counts, no triggers, the migration not run.
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -851,39 +844,8 @@ async fn sqlite_pending_counts_start_from_the_stored_approvals() {
     .unwrap();
     drop(conn);
     let store: Arc<dyn Db> = Arc::new(SqliteStore::open(&path).await.unwrap());
-    let at = |subject: &str, key: &str| {
-        let mut new = new_approval(subject, key, "db.drop", 90_000);
-        new.created_at = UnixMillis(10_000);
-        new
-    };
-    match store
-        .create_approval(&at("agent:a", "n1"), Some(3), &[])
-        .await
-    {
-        Err(StoreError::QuotaExceeded { pending, limit }) => assert_eq!((pending, limit), (3, 3)),
-        other => panic!("agent:a's three pending were not counted: {other:?}"),
-    }
-    assert!(
-        store
-            .create_approval(&at("agent:a", "n2"), Some(4), &[])
-            .await
-            .unwrap()
-            .1
-    );
-    match store
-        .create_approval(&at("agent:b", "n3"), Some(1), &[])
-        .await
-    {
-        Err(StoreError::QuotaExceeded { pending, limit }) => assert_eq!((pending, limit), (1, 1)),
-        other => panic!("agent:b's one pending was not counted: {other:?}"),
-    }
-    assert!(
-        store
-            .create_approval(&at("agent:b", "n4"), Some(2), &[])
-            .await
-            .unwrap()
-            .1
-    );
+    quota_counts(&store, "agent:a", 10_000, 3).await;
+    quota_counts(&store, "agent:b", 10_000, 1).await;
 }
 
 /// Attack: a running count edited by hand below what the store holds past its deadline makes
