@@ -363,7 +363,8 @@ macro_rules! approval_ops {
                 Ok(())
             }
 
-            /// `subject`'s pending approvals still in time at `now`.
+            /// `subject`'s pending approvals still in time at `now` (SQLite's running count,
+            /// [`sql::COUNT_PENDING_OF`]; PostgreSQL counts inside its insert).
             pub(super) async fn count_pending_of(
                 conn: &mut Conn,
                 subject: &str,

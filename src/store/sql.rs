@@ -290,10 +290,10 @@ pub(super) const COUNT_THEN_INSERT_APPROVAL: &str = concat!(
 );
 
 /// SQLite's count (PostgreSQL counts in [`COUNT_THEN_INSERT_APPROVAL`]) of subject $1's pending
-/// approvals still in time at $2: its running count of
-/// pending approvals (`pending_counts`, kept by triggers, migration 0012) less those already
-/// past their deadline that no sweep has expired yet (a range scan over only those). The count
-/// it replaced scanned every pending approval of the subject on every creation.
+/// approvals still in time at $2: its running count of pending approvals (`pending_counts`,
+/// kept by triggers, migration 0012) less those already past their deadline that no sweep has
+/// expired yet (a range scan over only those). The count it replaced scanned every pending
+/// approval of the subject on every creation.
 pub(super) const COUNT_PENDING_OF: &str = "SELECT \
      coalesce((SELECT n FROM pending_counts WHERE subject_id = $1), 0) \
      - (SELECT COUNT(*) FROM approvals \
