@@ -10,8 +10,10 @@
 # Per round, per binary: a fresh data directory and bundle copy, the suite's configuration
 # (scripts/lib/bench.sh: rate limits and the pending quota lifted), --warmup requests, then
 # --requests requests at 10 connections x 10 streams; the server's utime + stime from
-# /proc/PID/stat over those requests, divided by their number. Every response must be HTTP 200;
-# a run with any other fails the script. Prints one line per run and a summary per binary.
+# /proc/PID/stat over those requests, divided by their number. Before each run the load body
+# is sent once and must be decided as the suite expects (bench.sh's `verify`: grpc-status 0 and
+# the scenario's effect; a gRPC error is an HTTP 200 to h2load); every response of the run must
+# be HTTP 200. Anything else fails the script. Prints one line per run and a summary per binary.
 # Defaults: export, process, 3 rounds, 40,000 requests after 5,000.
 #
 # Example: build each commit's release binary, copy it aside, then
@@ -57,9 +59,10 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+OUT_DIR="$WORK"
 write_bench_config
-BODY="$WORK/$SCENARIO-body.bin"
-python3 "$TG_ROOT/scripts/grpc_body.py" encode tollgate --request "$SCENARIO" -o "$BODY" 2>/dev/null
+BODY="$(tollgate_body "$SCENARIO" "$SCENARIO")"
+declare -A EXPECT=([read]=EFFECT_ALLOW [export]=EFFECT_ALLOW [deny]=EFFECT_DENY [pending]=EFFECT_PENDING_APPROVAL)
 TICKS="$(getconf CLK_TCK)"
 
 # cpu_ticks PID: the process's utime + stime, in clock ticks.
@@ -84,6 +87,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
     BIN="${b#*=}"
     rm -rf "$WORK/$name-data"
     start_tollgate "$name" "$(copy_bundle "$name")" TOLLGATE_AUDIT_DURABILITY="$MODE"
+    verify "$name-$round" "$TG_URL" "$BODY" tollgate "${EXPECT[$SCENARIO]}" ||
+      tg_die "$name does not decide the $SCENARIO body as expected (log: $WORK/$name.log)"
     h2load_run "$WARMUP_REQUESTS" >/dev/null
     before="$(cpu_ticks "$TG_PID")"
     rps="$(h2load_run "$REQUESTS")"
