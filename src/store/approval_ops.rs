@@ -15,7 +15,7 @@ macro_rules! approval_ops {
                 Approval, ApprovalFilter, ApprovalState, Capability, CapabilityState, NewApproval,
                 Page, Review, ReviewVerdict, UnixMillis,
             };
-            use crate::store::{sql, ApprovalSnapshot, StoreError};
+            use crate::store::{sql, ApprovalSnapshot, ReviewWrite, StoreError};
 
             pub(super) type Conn = <$db as sqlx::Database>::Connection;
             type DbRow = <$db as sqlx::Database>::Row;
@@ -287,20 +287,28 @@ macro_rules! approval_ops {
                 Ok(done.rows_affected() == 1)
             }
 
-            /// Records `review` unless its reviewer has reviewed already (`None`: nothing
-            /// recorded), then reads every review of the approval, oldest first. Where the
-            /// database writes in `WITH`, one statement.
-            pub(super) async fn add_review_and_read(
+            /// Locks approval `given.approval_id` if it is pending and in time at the review's
+            /// time, records `given` unless its reviewer has reviewed already, then reads
+            /// every review of the approval, oldest first, as of after the lock (a review
+            /// committed by the transaction this one waited for counts). One statement where
+            /// the backend has one (`RowLocks::review_if_pending`).
+            pub(super) async fn review_if_pending(
                 conn: &mut Conn,
                 given: &Review,
-            ) -> Result<Option<Vec<Review>>, StoreError> {
-                if !$writes_in_with {
-                    if !insert_review(conn, given).await? {
-                        return Ok(None);
+            ) -> Result<ReviewWrite, StoreError> {
+                const LOCKS: sql::RowLocks = $locks;
+                let Some(statement) = LOCKS.review_if_pending else {
+                    if !lock_pending(conn, &given.approval_id, given.at).await? {
+                        return Ok(ReviewWrite::NotPending);
                     }
-                    return reviews_of(conn, &given.approval_id).await.map(Some);
-                }
-                let rows = sqlx::query(sql::INSERT_REVIEW_THEN_ALL)
+                    if !insert_review(conn, given).await? {
+                        return Ok(ReviewWrite::Repeat);
+                    }
+                    return reviews_of(conn, &given.approval_id)
+                        .await
+                        .map(ReviewWrite::Recorded);
+                };
+                let rows = sqlx::query(statement)
                     .bind(&given.approval_id)
                     .bind(&given.reviewer_id)
                     .bind(given.verdict.as_str())
@@ -310,14 +318,20 @@ macro_rules! approval_ops {
                     .bind(given.stepped_up)
                     .fetch_all(&mut *conn)
                     .await?;
+                if rows.is_empty() {
+                    return Ok(ReviewWrite::NotPending);
+                }
                 let mut added = false;
                 for row in &rows {
                     added |= row.try_get::<bool, _>("added")?;
                 }
                 if !added {
-                    return Ok(None);
+                    return Ok(ReviewWrite::Repeat);
                 }
-                rows.iter().map(review).collect::<Result<_, _>>().map(Some)
+                rows.iter()
+                    .map(review)
+                    .collect::<Result<_, _>>()
+                    .map(ReviewWrite::Recorded)
             }
 
             pub(super) async fn reviews_of(

@@ -15,7 +15,7 @@ macro_rules! change_ops {
                 Approval, ApprovalState, AuditEvent, Capability, NewApproval, RedeemOutcome,
                 RequestChange, Review, ReviewOutcome, UnixMillis,
             };
-            use $crate::store::{Settle, Settlement, StoreError};
+            use $crate::store::{ReviewWrite, Settle, Settlement, StoreError};
 
             type Conn = ops::Conn;
 
@@ -75,24 +75,27 @@ macro_rules! change_ops {
                 change: Option<&RequestChange>,
                 settle: Option<&Settle>,
             ) -> Result<(Reviewed, bool), StoreError> {
-                if !ops::lock_pending(conn, &review.approval_id, review.at).await? {
-                    return match ops::approval_by_id(conn, &review.approval_id).await? {
-                        Some(a) => Ok((
-                            (
-                                ReviewOutcome::NotPending(a.observed_at(review.at).state),
-                                None,
-                                Vec::new(),
-                            ),
-                            false,
-                        )),
-                        None => Err(StoreError::NotFound {
-                            kind: "approval",
-                            id: review.approval_id.clone(),
-                        }),
-                    };
-                }
-                let Some(reviews) = ops::add_review_and_read(conn, review).await? else {
-                    return Ok(((ReviewOutcome::Duplicate, None, Vec::new()), false));
+                let reviews = match ops::review_if_pending(conn, review).await? {
+                    ReviewWrite::Recorded(reviews) => reviews,
+                    ReviewWrite::Repeat => {
+                        return Ok(((ReviewOutcome::Duplicate, None, Vec::new()), false));
+                    }
+                    ReviewWrite::NotPending => {
+                        return match ops::approval_by_id(conn, &review.approval_id).await? {
+                            Some(a) => Ok((
+                                (
+                                    ReviewOutcome::NotPending(a.observed_at(review.at).state),
+                                    None,
+                                    Vec::new(),
+                                ),
+                                false,
+                            )),
+                            None => Err(StoreError::NotFound {
+                                kind: "approval",
+                                id: review.approval_id.clone(),
+                            }),
+                        };
+                    }
                 };
                 if let Some(change) = change {
                     // The row is locked and pending (checked above, same transaction).

@@ -427,6 +427,18 @@ impl Change {
     }
 }
 
+/// What writing a review found, before any settlement: the statement functions' answer
+/// (`ops::review_if_pending`) to the state change that records a review.
+#[derive(Debug)]
+pub(super) enum ReviewWrite {
+    /// The approval is not pending, or past its deadline at the review's time: nothing written.
+    NotPending,
+    /// Its reviewer had reviewed it already: nothing written.
+    Repeat,
+    /// Recorded: every review of the approval, oldest first, read after its row was locked.
+    Recorded(Vec<Review>),
+}
+
 /// How a request settles once reviewed: what [`Settle`] answers from its reviews.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Settlement {

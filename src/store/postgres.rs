@@ -94,6 +94,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "quota_lock",
         include_str!("../../migrations/postgres/0012_quota_lock.sql"),
     ),
+    (
+        13,
+        "review_if_pending",
+        include_str!("../../migrations/postgres/0013_review_if_pending.sql"),
+    ),
 ];
 
 /// The shared store: every store trait over one PostgreSQL database.

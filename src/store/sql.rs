@@ -104,21 +104,14 @@ pub(super) const INSERT_REVIEW: &str = concat!(
     ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (approval_id, reviewer_id) DO NOTHING"
 );
 
-/// [`INSERT_REVIEW`], then every review of approval `$1` oldest first, the new one included,
-/// in one statement (data-modifying `WITH`: PostgreSQL). `added` marks the row this statement
-/// inserted; none is marked when the reviewer had already reviewed.
-pub(super) const INSERT_REVIEW_THEN_ALL: &str = concat!(
-    "WITH added AS (",
-    "INSERT INTO reviews (",
+/// A review on PostgreSQL, in one round trip: approval `$1` locked if pending and in time at
+/// `$6`, review `$1..$7` (as [`INSERT_REVIEW`]) inserted unless its reviewer has reviewed, then
+/// every review of the approval oldest first, read as of after the lock (migration 0013,
+/// `tollgate_review_if_pending`). No rows: not pending; no row marked `added`: a repeat.
+pub(super) const PG_REVIEW_IF_PENDING: &str = concat!(
+    "SELECT ",
     review_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (approval_id, reviewer_id) DO NOTHING \
-     RETURNING ",
-    review_columns!(),
-    ") SELECT ",
-    review_columns!(),
-    ", TRUE AS added FROM added UNION ALL SELECT ",
-    review_columns!(),
-    ", FALSE AS added FROM reviews WHERE approval_id = $1 ORDER BY reviewed_at, reviewer_id"
+    ", added FROM tollgate_review_if_pending($1, $2, $3, $4, $5, $6, $7)"
 );
 
 /// Replaces a pending request by its narrowed form, keeping the first version, if it is still
@@ -245,6 +238,10 @@ pub(super) struct RowLocks {
     /// Whether approval $1 is pending and in time at $2, its row locked to the transaction's
     /// end when it is (a row counted): [`LOCK_PENDING`] or [`PG_LOCK_PENDING`].
     pub(super) pending: &'static str,
+    /// The lock of [`Self::pending`], a review's insert and the read of every review, in one
+    /// statement where the database has one ([`PG_REVIEW_IF_PENDING`]); else the lock, the
+    /// insert and the read one after another.
+    pub(super) review_if_pending: Option<&'static str>,
 }
 
 /// Whether the database runs data-modifying statements in `WITH`: PostgreSQL does, so a
@@ -258,6 +255,7 @@ pub(super) const SQLITE_WRITES_IN_WITH: bool = false;
 pub(super) const NO_ROW_LOCKS: RowLocks = RowLocks {
     due: None,
     pending: LOCK_PENDING,
+    review_if_pending: None,
 };
 
 /// PostgreSQL's. (Its subjects' quota locks, transaction-scoped advisory locks in tollgate's own
@@ -271,6 +269,7 @@ pub(super) const PG_ROW_LOCKS: RowLocks = RowLocks {
          ORDER BY id FOR UPDATE",
     ]),
     pending: PG_LOCK_PENDING,
+    review_if_pending: Some(PG_REVIEW_IF_PENDING),
 };
 
 /// One subject's pending approvals still in time: $1 subject, $2 now.

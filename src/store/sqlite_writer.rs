@@ -497,7 +497,7 @@ mod ops {
         Approval, ApprovalState, Capability, CapabilityState, NewApproval, RequestChange, Review,
         ReviewVerdict, UnixMillis,
     };
-    use crate::store::{sql, ApprovalSnapshot, StoreError};
+    use crate::store::{sql, ApprovalSnapshot, ReviewWrite, StoreError};
 
     pub(super) type Conn = rusqlite::Connection;
 
@@ -722,16 +722,21 @@ mod ops {
         transition(conn, id, from, to, now).await
     }
 
-    /// Records `review` unless its reviewer has reviewed already (`None`: nothing recorded),
-    /// then reads every review of the approval, oldest first.
-    pub(super) async fn add_review_and_read(
+    /// As the sqlx backends' (`approval_ops.rs`) without a statement of its own: the lock (a
+    /// no-op on SQLite, whose write transaction holds the whole database), the insert, the read.
+    pub(super) async fn review_if_pending(
         conn: &mut Conn,
         review: &Review,
-    ) -> Result<Option<Vec<Review>>, StoreError> {
-        if !insert_review(conn, review).await? {
-            return Ok(None);
+    ) -> Result<ReviewWrite, StoreError> {
+        if !lock_pending(conn, &review.approval_id, review.at).await? {
+            return Ok(ReviewWrite::NotPending);
         }
-        reviews_of(conn, &review.approval_id).await.map(Some)
+        if !insert_review(conn, review).await? {
+            return Ok(ReviewWrite::Repeat);
+        }
+        reviews_of(conn, &review.approval_id)
+            .await
+            .map(ReviewWrite::Recorded)
     }
 
     pub(super) async fn reviews_of(
