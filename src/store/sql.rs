@@ -244,9 +244,10 @@ pub(super) struct RowLocks {
     pub(super) review_if_pending: Option<&'static str>,
 }
 
-/// Whether the database runs data-modifying statements in `WITH`: PostgreSQL does, so a
-/// review's insert returns every review, an approval's capability is inserted by the
-/// statement that approves it, and a creation under the quota counts and inserts at once.
+/// Whether the database runs data-modifying statements in `WITH`: PostgreSQL does, so an
+/// approval's capability is inserted by the statement that approves it, and a creation under
+/// the quota counts and inserts at once. (A review's lock, insert and read are one statement
+/// there too, a function's: [`RowLocks::review_if_pending`].)
 pub(super) const PG_WRITES_IN_WITH: bool = true;
 /// SQLite does not (its `WITH` is for `SELECT`s only).
 pub(super) const SQLITE_WRITES_IN_WITH: bool = false;
