@@ -982,3 +982,75 @@ async fn grouped_postgres_replicas_never_deadlock_on_shared_approvals() {
     assert_eq!(chain.len(), APPROVALS * REVIEWERS);
     drop_schema(&url, &schema).await;
 }
+
+/// Attack: one reviewer sends the same review many times at once through two replicas,
+/// approving and denying, hoping to count twice toward a quorum (or to reverse its verdict).
+/// Exactly one review is recorded, as the first that locked the approval found it; every other
+/// answer is a repeat, and the approval holds one review.
+async fn one_reviewer_racing_itself_counts_once(first: Arc<dyn Db>, second: Arc<dyn Db>) {
+    const RACERS: usize = 16;
+    let approval = create(&first, &new_approval("agent:a", "race", "db.drop", 1 << 40)).await;
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|i| {
+            let store = if i % 2 == 0 { &first } else { &second }.clone();
+            let id = approval.id.clone();
+            let verdict = if i % 3 == 0 {
+                ReviewVerdict::Deny
+            } else {
+                ReviewVerdict::Approve
+            };
+            let at = 2_000 + i64::try_from(i).unwrap();
+            tokio::spawn(async move {
+                let given = review(&id, "user:r1", verdict, at);
+                (given.clone(), store.add_review(&given, None, &[]).await)
+            })
+        })
+        .collect();
+    let mut recorded = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (given, Ok(ReviewOutcome::Recorded(reviews))) => {
+                assert_eq!(reviews, vec![given.clone()]);
+                recorded.push(given);
+            }
+            (_, Ok(ReviewOutcome::Duplicate)) => {}
+            (_, other) => panic!("a racing repeat was answered {other:?}"),
+        }
+    }
+    assert_eq!(
+        recorded.len(),
+        1,
+        "one reviewer counted {} times",
+        recorded.len()
+    );
+    assert_eq!(first.reviews(&approval.id).await.unwrap(), recorded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_one_reviewer_racing_itself_counts_once() {
+    let (first, second, _dir) = two_sqlite_handles().await;
+    one_reviewer_racing_itself_counts_once(first, second).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_one_reviewer_racing_itself_counts_once() {
+    let Some((first, second, url, schema)) = two_postgres_handles().await else {
+        return;
+    };
+    one_reviewer_racing_itself_counts_once(first, second).await;
+    drop_schema(&url, &schema).await;
+}
+
+/// The same through two group commits, as two replicas of the server run it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn grouped_postgres_one_reviewer_racing_itself_counts_once() {
+    let Some((first, second, url, schema)) = two_postgres_handles().await else {
+        return;
+    };
+    one_reviewer_racing_itself_counts_once(
+        super::grouped::GroupedDb::over(first),
+        super::grouped::GroupedDb::over(second),
+    )
+    .await;
+    drop_schema(&url, &schema).await;
+}
