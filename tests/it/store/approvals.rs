@@ -12,9 +12,7 @@ use tollgate::store::{ApprovalSnapshot, SqliteStore, StoreError};
 
 use super::{Db, DbWrites as _};
 
-use super::{
-    capability, create, drop_schema, new_approval, review, two_postgres_handles, two_sqlite_handles,
-};
+use super::{capability, create, drop_schema, new_approval, review, two_postgres_handles};
 
 pub(crate) async fn create_then_get_round_trips(store: Arc<dyn Db>) {
     let new = new_approval("agent:a", "k1", "data.export", 10_000);
@@ -808,11 +806,11 @@ async fn pending_quota_holds_across_handles(first: Arc<dyn Db>, second: Arc<dyn 
     assert_eq!(pending, u64::from(LIMIT));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_pending_quota_holds_across_two_handles() {
-    let (first, second, _dir) = two_sqlite_handles().await;
-    pending_quota_holds_across_handles(first, second).await;
-}
+two_handle_tests!(pending_quota_holds_across_handles =>
+    Sqlite: sqlite_pending_quota_holds_across_two_handles,
+    Postgres: postgres_pending_quota_holds_across_two_handles,
+    GroupedPostgres: grouped_postgres_pending_quota_holds_across_two_handles,
+);
 
 /// SQLite's running pending counts (migration 0012) start from the approvals a store already
 /// holds: the migration run again over a store with pending, settled and overdue approvals of
@@ -881,29 +879,6 @@ async fn sqlite_a_negative_pending_count_refuses_the_creation() {
         Err(StoreError::Corrupt { column, .. }) => assert_eq!(column, "pending_counts.n"),
         other => panic!("a negative pending count was not refused (group commit): {other:?}"),
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_pending_quota_holds_across_two_handles() {
-    let Some((first, second, url, schema)) = two_postgres_handles().await else {
-        return;
-    };
-    pending_quota_holds_across_handles(first, second).await;
-    drop_schema(&url, &schema).await;
-}
-
-/// The same through two group commits, as two replicas of the server run it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn grouped_postgres_pending_quota_holds_across_two_handles() {
-    let Some((first, second, url, schema)) = two_postgres_handles().await else {
-        return;
-    };
-    pending_quota_holds_across_handles(
-        super::grouped::GroupedDb::over(first),
-        super::grouped::GroupedDb::over(second),
-    )
-    .await;
-    drop_schema(&url, &schema).await;
 }
 
 /// Attack: two replicas, each with several shared transactions open at once, review the same
@@ -1026,31 +1001,8 @@ async fn one_reviewer_racing_itself_counts_once(first: Arc<dyn Db>, second: Arc<
     assert_eq!(first.reviews(&approval.id).await.unwrap(), recorded);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_one_reviewer_racing_itself_counts_once() {
-    let (first, second, _dir) = two_sqlite_handles().await;
-    one_reviewer_racing_itself_counts_once(first, second).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_one_reviewer_racing_itself_counts_once() {
-    let Some((first, second, url, schema)) = two_postgres_handles().await else {
-        return;
-    };
-    one_reviewer_racing_itself_counts_once(first, second).await;
-    drop_schema(&url, &schema).await;
-}
-
-/// The same through two group commits, as two replicas of the server run it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn grouped_postgres_one_reviewer_racing_itself_counts_once() {
-    let Some((first, second, url, schema)) = two_postgres_handles().await else {
-        return;
-    };
-    one_reviewer_racing_itself_counts_once(
-        super::grouped::GroupedDb::over(first),
-        super::grouped::GroupedDb::over(second),
-    )
-    .await;
-    drop_schema(&url, &schema).await;
-}
+two_handle_tests!(one_reviewer_racing_itself_counts_once =>
+    Sqlite: sqlite_one_reviewer_racing_itself_counts_once,
+    Postgres: postgres_one_reviewer_racing_itself_counts_once,
+    GroupedPostgres: grouped_postgres_one_reviewer_racing_itself_counts_once,
+);

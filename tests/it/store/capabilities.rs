@@ -7,9 +7,7 @@ use tollgate::store::{ApprovalStore as _, CapabilityStore as _, SqliteStore, Sto
 
 use super::{Db, DbWrites as _};
 
-use super::{
-    capability, create, drop_schema, new_approval, review, two_postgres_handles, two_sqlite_handles,
-};
+use super::{capability, create, new_approval, review};
 
 pub(crate) async fn redeem_refusals_name_the_reason(store: Arc<dyn Db>) {
     let approval = create(&store, &new_approval("agent:a", "", "data.export", 10_000)).await;
@@ -219,17 +217,7 @@ async fn redeem_once_across_handles(first: Arc<dyn Db>, second: Arc<dyn Db>) {
     assert_eq!(seen.unwrap().state, CapabilityState::Redeemed);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_redeems_once_across_two_handles() {
-    let (first, second, _dir) = two_sqlite_handles().await;
-    redeem_once_across_handles(first, second).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_redeems_once_across_two_handles() {
-    let Some((first, second, url, schema)) = two_postgres_handles().await else {
-        return;
-    };
-    redeem_once_across_handles(first, second).await;
-    drop_schema(&url, &schema).await;
-}
+two_handle_tests!(redeem_once_across_handles =>
+    Sqlite: sqlite_redeems_once_across_two_handles,
+    Postgres: postgres_redeems_once_across_two_handles,
+);

@@ -82,6 +82,57 @@ pub(crate) async fn two_postgres_handles() -> Option<(Arc<dyn Db>, Arc<dyn Db>, 
     Some((first, Arc::new(second), url, schema))
 }
 
+/// Two handles on one fresh store, as two replicas (see [`on_two_handles`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Replicas {
+    /// Two handles on one SQLite file.
+    Sqlite,
+    /// Two handles on one PostgreSQL schema.
+    Postgres,
+    /// The same, each through a group commit of its own, as two replicas of the server run it.
+    GroupedPostgres,
+}
+
+/// Runs `test` with two handles on one fresh store of `replicas`' kind, then drops the
+/// PostgreSQL schema; a PostgreSQL kind is skipped as [`postgres_store`] skips.
+pub(crate) async fn on_two_handles<F, Fut>(replicas: Replicas, test: F)
+where
+    F: FnOnce(Arc<dyn Db>, Arc<dyn Db>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if let Replicas::Sqlite = replicas {
+        let (first, second, _dir) = two_sqlite_handles().await;
+        return test(first, second).await;
+    }
+    let Some((first, second, url, schema)) = two_postgres_handles().await else {
+        return;
+    };
+    match replicas {
+        Replicas::GroupedPostgres => {
+            test(
+                grouped::GroupedDb::over(first),
+                grouped::GroupedDb::over(second),
+            )
+            .await
+        }
+        _ => test(first, second).await,
+    }
+    drop_schema(&url, &schema).await;
+}
+
+/// One `#[tokio::test]` per `Kind: name`, each running `test` (an
+/// `async fn(Arc<dyn Db>, Arc<dyn Db>)`) through [`on_two_handles`] with [`Replicas`]`::Kind`.
+macro_rules! two_handle_tests {
+    ($test:path => $($kind:ident: $name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                $crate::store::on_two_handles($crate::store::Replicas::$kind, $test).await;
+            }
+        )+
+    };
+}
+
 pub(crate) async fn drop_schema(url: &str, schema: &str) {
     let mut admin = PgConnection::connect(url).await.unwrap();
     sqlx::query(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
