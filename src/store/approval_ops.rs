@@ -270,7 +270,7 @@ macro_rules! approval_ops {
             }
 
             /// True if inserted; false if this reviewer already reviewed this approval.
-            pub(super) async fn insert_review(
+            async fn insert_review(
                 conn: &mut Conn,
                 review: &Review,
             ) -> Result<bool, StoreError> {

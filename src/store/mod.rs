@@ -430,7 +430,7 @@ impl Change {
 /// What writing a review found, before any settlement: the statement functions' answer
 /// (`ops::review_if_pending`) to the state change that records a review.
 #[derive(Debug)]
-pub(super) enum ReviewWrite {
+enum ReviewWrite {
     /// The approval is not pending, or past its deadline at the review's time: nothing written.
     NotPending,
     /// Its reviewer had reviewed it already: nothing written.

@@ -689,7 +689,7 @@ mod ops {
         Ok(done == 1)
     }
 
-    pub(super) async fn insert_review(
+    async fn insert_review(
         conn: &mut Conn,
         review: &Review,
     ) -> Result<bool, StoreError> {
