@@ -689,10 +689,7 @@ mod ops {
         Ok(done == 1)
     }
 
-    async fn insert_review(
-        conn: &mut Conn,
-        review: &Review,
-    ) -> Result<bool, StoreError> {
+    async fn insert_review(conn: &mut Conn, review: &Review) -> Result<bool, StoreError> {
         let done = execute(
             conn,
             sql::INSERT_REVIEW,
