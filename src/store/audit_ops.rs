@@ -202,9 +202,6 @@ pub(super) fn filters(f: &crate::domain::AuditFilter) -> Vec<(&'static str, Filt
     out
 }
 
-/// How many records one filling of `audit_index` adds at most (see [`index_due`]).
-pub(super) const INDEX_AT_MOST: i64 = 4_096;
-
 /// Records between two fillings of `audit_index`: the most a query reads past it.
 pub(super) const INDEX_EVERY: i64 = 64;
 
@@ -329,11 +326,10 @@ macro_rules! audit_ops {
                 Ok(records)
             }
 
-            /// Fills `audit_index` with the records after its last, at most
-            /// [`super::INDEX_AT_MOST`] (the backend's statement: [`super::AppendRows`]).
+            /// Fills `audit_index` with the records after its last, at most 4,096 (the
+            /// backend's statement: [`super::AppendRows`]).
             pub(super) async fn fill_index(conn: &mut Conn) -> Result<(), StoreError> {
                 sqlx::query(<$db as $crate::store::audit_ops::AppendRows>::INDEX_AUDIT)
-                    .bind($crate::store::audit_ops::INDEX_AT_MOST)
                     .execute(&mut *conn)
                     .await?;
                 Ok(())

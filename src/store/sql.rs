@@ -416,23 +416,38 @@ pub(super) const AUDIT_SELECT_UNINDEXED: &str = concat!(
     " FROM audit_log WHERE seq > (SELECT coalesce(max(seq), 0) FROM audit_index)"
 );
 
-/// [`INDEX_AUDIT`]'s text.
+/// [`INDEX_AUDIT`]'s text, filling at most `$at_most` records. The bound is written in the
+/// text, not bound: SQLite compiles a `LIMIT` parameter's value into the plan, so a bound one
+/// would have every fill compile the statement again.
 macro_rules! index_audit {
-    () => {
-        "INSERT INTO audit_index \
-         (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id, \
-          effect, kind) \
-         SELECT seq, at, subject_id, action, resource_type, resource_id, decision_id, \
-                approval_id, effect, kind \
-         FROM audit_log WHERE seq > (SELECT coalesce(max(seq), 0) FROM audit_index) \
-         ORDER BY seq LIMIT $1"
+    ($at_most:literal) => {
+        concat!(
+            "INSERT INTO audit_index \
+             (seq, at, subject_id, action, resource_type, resource_id, decision_id, approval_id, \
+              effect, kind) \
+             SELECT seq, at, subject_id, action, resource_type, resource_id, decision_id, \
+                    approval_id, effect, kind \
+             FROM audit_log WHERE seq > (SELECT coalesce(max(seq), 0) FROM audit_index) \
+             ORDER BY seq LIMIT ",
+            $at_most
+        )
     };
 }
 
 /// Fills `audit_index` (migration 0011) from its end with the records after its last,
-/// in seq order, at most $1 (`audit_ops::index_due` says when). SQLite's: its fills never
+/// in seq order, at most 4,096 (`audit_ops::index_due` says when). SQLite's: its fills never
 /// overlap (each runs in the store's turn to write).
-pub(super) const INDEX_AUDIT: &str = index_audit!();
+pub(super) const INDEX_AUDIT: &str = index_audit!(4096);
+
+/// [`INDEX_AUDIT`] in a slice of at most [`INDEX_SLICE`] records: what the SQLite writer
+/// fills at a time while no commit waits (`sqlite_writer::serve`).
+pub(super) const INDEX_AUDIT_SLICE: &str = index_audit!(8);
+
+/// The most records [`INDEX_AUDIT`] adds (its text's `LIMIT`).
+pub(super) const INDEX_AT_MOST: usize = 4096;
+
+/// The most records [`INDEX_AUDIT_SLICE`] adds (its text's `LIMIT`).
+pub(super) const INDEX_SLICE: usize = 8;
 
 /// [`INDEX_AUDIT`] where fills may overlap: PostgreSQL's, whose group commit fills after its
 /// transaction commits, outside the chain head's lock, so two replicas may fill at once.
@@ -440,7 +455,8 @@ pub(super) const INDEX_AUDIT: &str = index_audit!();
 /// gap-free prefix of the log and inserts the run after the index's end in that snapshot; a
 /// fill that overlaps another waits for its rows and skips them. The union of such runs is
 /// gap-free: the index still holds exactly the records 1..max(seq).
-pub(super) const PG_INDEX_AUDIT: &str = concat!(index_audit!(), " ON CONFLICT (seq) DO NOTHING");
+pub(super) const PG_INDEX_AUDIT: &str =
+    concat!(index_audit!(4096), " ON CONFLICT (seq) DO NOTHING");
 
 /// The first seq at which `audit_index` and `audit_log` disagree: a row that differs
 /// from its record or has none, or a record up to the index's last seq that it lacks.

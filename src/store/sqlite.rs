@@ -183,9 +183,15 @@ impl SqliteStore {
             .await?;
         migrator(MIGRATIONS).run(&pool).await?;
         let notify = Arc::new(AtomicBool::new(true));
-        let writer = Writer::start(path.as_ref(), durability, BUSY_TIMEOUT, notify.clone())?;
-        let reader = Reader::new(path.as_ref(), durability, BUSY_TIMEOUT);
         let turns = Arc::<tokio::sync::Mutex<()>>::default();
+        let writer = Writer::start(
+            path.as_ref(),
+            durability,
+            BUSY_TIMEOUT,
+            notify.clone(),
+            turns.clone(),
+        )?;
+        let reader = Reader::new(path.as_ref(), durability, BUSY_TIMEOUT);
         tokio::spawn(checkpoint_wal(pool.clone(), turns.clone()));
         Ok(Self {
             pool,
@@ -641,23 +647,29 @@ mod tests {
     }
 
     /// `audit_index` is filled with every record after its last once 64 more are in the log:
-    /// by the writer thread after answering the group commit that takes the log past a multiple
-    /// of 64 (in a transaction of its own), and on the pool by the append that takes the log past a
-    /// multiple of 64 (a change's own transaction). Until then a query reads those records
-    /// from the log.
+    /// by the writer thread in slices while no commit waits, after the group commit that takes
+    /// the log past a multiple of 64; whole, in that commit's turn, once the writer is 256
+    /// records behind (a load that never leaves it idle); whole when the store closes; and on
+    /// the pool by the append that takes the log past a multiple of 64 (a change's own
+    /// transaction). Until then a query reads those records from the log.
     #[tokio::test]
     async fn audit_index_is_filled_every_64_records() {
         use crate::domain::{AuditEvent, AuditFilter, AuditKind, UnixMillis};
         use crate::store::{AuditLog, Batch, BatchStore, PolicyHistory};
 
-        let (store, _dir) = fresh().await;
-        let indexed = || async {
-            let (n, last): (i64, Option<i64>) =
-                sqlx::query_as("SELECT count(*), max(seq) FROM audit_index")
-                    .fetch_one(&store.pool)
-                    .await
-                    .unwrap();
-            (n, last.unwrap_or(0))
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let open = || SqliteStore::open(&path);
+        let indexed = |store: &SqliteStore| {
+            let pool = store.pool.clone();
+            async move {
+                let (n, last): (i64, Option<i64>) =
+                    sqlx::query_as("SELECT count(*), max(seq) FROM audit_index")
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                (n, last.unwrap_or(0))
+            }
         };
         let events = |n: i64| -> Vec<AuditEvent> {
             (0..n)
@@ -672,28 +684,48 @@ mod tests {
             subject_id: Some("agent:a".into()),
             ..AuditFilter::default()
         };
-        let found = || async { store.query(&by_subject, 0, 1_000).await.unwrap().len() };
 
-        // The writer fills after answering a commit, in the store's turn to write: the next
-        // write (an empty routing here) starts after it.
+        let store = open().await.unwrap();
+        // A write in the store's turn: the writer's own work for the commit before it is done.
         let settled = || async { store.route_events(Vec::new()).await.unwrap() };
-
         store.commit(&Batch::of_events(events(63))).await.unwrap();
         settled().await;
-        assert_eq!(indexed().await, (0, 0));
-        assert_eq!(found().await, 63, "read from the log past the index");
+        assert_eq!(indexed(&store).await, (0, 0), "not due before 64");
+        let found = store.query(&by_subject, 0, 1_000).await.unwrap().len();
+        assert_eq!(found, 63, "read from the log past the index");
+        // Due: filled while the writer has nothing else to do, with no further write.
         store.commit(&Batch::of_events(events(1))).await.unwrap();
-        settled().await;
-        assert_eq!(indexed().await, (64, 64));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while indexed(&store).await != (64, 64) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never filled while idle"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Whatever the index holds by then, a query finds the rest in the log; the store's
+        // close fills them.
         store.commit(&Batch::of_events(events(10))).await.unwrap();
-        settled().await;
-        assert_eq!(indexed().await, (64, 64));
-        assert_eq!(found().await, 74, "from the index, then from the log");
-        // The pool's own transaction, past 128: everything after 64 goes in.
+        let found = store.query(&by_subject, 0, 1_000).await.unwrap().len();
+        assert_eq!(found, 74, "from the index, then from the log");
+        store.close().await;
+        let store = open().await.unwrap();
+        assert_eq!(
+            indexed(&store).await,
+            (74, 74),
+            "filled as the store closed"
+        );
+        // 256 behind in one commit: filled whole before the next write's turn.
+        store.commit(&Batch::of_events(events(300))).await.unwrap();
+        store.route_events(Vec::new()).await.unwrap();
+        assert_eq!(indexed(&store).await, (374, 374));
+        // The pool's own transaction, past 384: everything after 374 goes in.
         store.allow_rollback("sha256:d", &events(60)).await.unwrap();
-        assert_eq!(indexed().await, (134, 134));
-        assert_eq!(found().await, 134);
+        assert_eq!(indexed(&store).await, (434, 434));
+        let found = store.query(&by_subject, 0, 1_000).await.unwrap().len();
+        assert_eq!(found, 434);
         assert_eq!(store.index_fault().await.unwrap(), None);
+        store.close().await;
     }
 
     /// The writer fills `audit_index` in a transaction that does not wait for the disk; its
@@ -715,7 +747,9 @@ mod tests {
                 .collect();
             store.commit(&Batch::of_events(events)).await.unwrap();
             let mut conn = sqlite_writer::open(&path, durability, BUSY_TIMEOUT).unwrap();
-            assert!(sqlite_writer::fill_index(&mut conn, durability).is_ok());
+            assert!(
+                sqlite_writer::fill_index(&mut conn, durability, sqlite_writer::Fill::All).is_ok()
+            );
             let synchronous: i64 = conn
                 .pragma_query_value(None, "synchronous", |r| r.get(0))
                 .unwrap();
@@ -727,6 +761,50 @@ mod tests {
             drop(conn);
             store.close().await;
         }
+    }
+
+    /// The fill's statement stays prepared from one fill to the next. A bound `LIMIT` would
+    /// not: SQLite compiles a `LIMIT` parameter's value into the plan, so every new binding
+    /// expires the statement and the next step compiles it again (a fill's cost doubled, on the
+    /// writer thread, between one answer and the next).
+    #[tokio::test]
+    async fn a_fill_is_compiled_once() {
+        use crate::domain::{AuditEvent, AuditKind, UnixMillis};
+        use crate::store::{sqlite_writer, Batch, BatchStore};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open_durable(&path, Durability::Process)
+            .await
+            .unwrap();
+        let mut conn = sqlite_writer::open(&path, Durability::Process, BUSY_TIMEOUT).unwrap();
+        for round in 0..3 {
+            let events = (0..10)
+                .map(|i| {
+                    AuditEvent::new(AuditKind::Decision, UnixMillis(round * 10 + i), "agent:a")
+                })
+                .collect();
+            store.commit(&Batch::of_events(events)).await.unwrap();
+            assert!(sqlite_writer::fill_index(
+                &mut conn,
+                Durability::Process,
+                sqlite_writer::Fill::All
+            )
+            .is_ok());
+        }
+        let indexed: i64 = conn
+            .query_row("SELECT count(*) FROM audit_index", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(indexed, 30);
+        let fill = conn.prepare_cached(crate::store::sql::INDEX_AUDIT).unwrap();
+        assert_eq!(
+            fill.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "the fill was compiled again"
+        );
+        drop(fill);
+        drop(conn);
+        store.close().await;
     }
 
     /// A database written before migration 0011 (its indexes on `audit_log`, no

@@ -35,7 +35,7 @@ use std::{
 use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql};
 use tokio::sync::oneshot;
 
-use super::audit_ops::{index_due, INDEX_AT_MOST};
+use super::audit_ops::index_due;
 use super::{ApprovalSnapshot, Batch, Change, Committed, Durability, StoreError};
 use crate::domain::{Approval, Capability, Review, Routed};
 
@@ -79,18 +79,20 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Opens the writer's connection to the (migrated) database at `path` and starts its thread.
-    /// It writes notification events while `notify` is on (`OutboxStore::write_events`).
+    /// It writes notification events while `notify` is on (`OutboxStore::write_events`), and
+    /// takes `turns` (`SqliteStore::turns`) for the fills of `audit_index` it runs on its own.
     pub(super) fn start(
         path: &Path,
         durability: Durability,
         busy_timeout: Duration,
         notify: Arc<AtomicBool>,
+        turns: Arc<tokio::sync::Mutex<()>>,
     ) -> Result<Self, StoreError> {
         let conn = open(path, durability, busy_timeout)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(conn, queue, durability, &notify))
+            .spawn(move || serve(conn, queue, durability, &notify, &turns))
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         Ok(Self {
             jobs: Mutex::new(Some(jobs)),
@@ -284,16 +286,93 @@ pub(super) fn open(
     Ok(conn)
 }
 
+/// Records appended past `audit_index`'s end beyond which the writer fills them right after
+/// the commit that took it there, in that commit's turn to write, instead of waiting for a
+/// moment when no commit waits: under a load that never leaves one, queries read at most
+/// about this many records (and the last commit's) from the log past the index.
+const INDEX_BEHIND_AT_MOST: i64 = 256;
+
+/// How long the writer, owing a fill, waits for a job after each slice (or while the store's
+/// turn to write is taken) before the next slice. At one connection the next request's commit
+/// arrives within it: one slice runs in each gap between two commits, and the commit finds
+/// the writer idle instead of waiting for the fill. The turn's holder is the next commit
+/// (whose job is then on its way) or a write of the pool's (the expiry sweep, the
+/// checkpoint's last pass).
+const SLICE_GAP: Duration = Duration::from_millis(1);
+
+/// How much of `audit_index`'s backlog one fill takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fill {
+    /// Every record after the index's end, up to [`super::sql::INDEX_AT_MOST`].
+    All,
+    /// At most [`super::sql::INDEX_SLICE`]: what the writer fills at a time while no commit
+    /// waits.
+    Slice,
+}
+
+impl Fill {
+    /// The statement, and the most records it adds.
+    fn statement(self) -> (&'static str, usize) {
+        match self {
+            Self::All => (super::sql::INDEX_AUDIT, super::sql::INDEX_AT_MOST),
+            Self::Slice => (super::sql::INDEX_AUDIT_SLICE, super::sql::INDEX_SLICE),
+        }
+    }
+}
+
+/// What the writer owes `audit_index`: whether a fill has come due (`audit_ops::index_due`),
+/// and how many records this thread appended since the index last caught up with the log
+/// (the pool's own appends fill in their own transactions).
+#[derive(Debug, Default)]
+struct Owed {
+    due: bool,
+    behind: i64,
+}
+
+impl Owed {
+    /// A commit appended the seqs `span` (first, last).
+    fn appended(&mut self, span: Option<(i64, i64)>) {
+        if let Some((first, last)) = span {
+            self.behind += last - first + 1;
+            self.due |= index_due(span);
+        }
+    }
+
+    /// A fill of `fill`'s size added `rows`: fewer than it could means the index caught up.
+    fn filled(&mut self, fill: Fill, rows: usize) {
+        let (_, at_most) = fill.statement();
+        if rows < at_most {
+            *self = Self::default();
+        } else {
+            self.behind -= rows as i64;
+        }
+    }
+}
+
 /// The writer thread: the jobs in the order sent, until the store closes, or until the writer
 /// cannot keep its durability (then every later caller fails closed).
+///
+/// A fill of `audit_index` that has come due runs in slices ([`Fill::Slice`]), one in each
+/// gap between jobs ([`SLICE_GAP`]), each in the store's turn to write, so a commit that
+/// arrives meanwhile waits for one slice at most, not for the whole fill (at one connection a
+/// fill of 64 records ran while the next request arrived, and the request just answered
+/// waited for a core behind it: most of the p99). A load that leaves no gap has its backlog
+/// filled whole after the commit that takes it past [`INDEX_BEHIND_AT_MOST`].
 fn serve(
     mut conn: Connection,
     queue: mpsc::Receiver<Job>,
     durability: Durability,
     notify: &AtomicBool,
+    turns: &tokio::sync::Mutex<()>,
 ) {
-    // A caller that gave up waiting is fine: its work is done (or rolled back).
-    for job in queue {
+    let mut owed = Owed::default();
+    loop {
+        let job = match next(&queue, &mut conn, durability, &mut owed, turns) {
+            Next::Job(job) => job,
+            Next::Closed => return settle(conn, durability, owed, turns),
+            Next::Stop => return,
+        };
+        // A caller that gave up waiting is fine: its work is done (or rolled back).
         let (changes, batch, done, turn) = match job {
             Job::Route { routed, done } => {
                 let _ = done.send(route(&mut conn, &routed));
@@ -307,23 +386,101 @@ fn serve(
             } => (changes, batch, done, turn),
         };
         let committed = commit(&mut conn, &changes, batch, notify.load(Ordering::Relaxed));
-        let due = committed.as_ref().is_ok_and(|c| index_due(c.appended));
+        if let Ok(c) = &committed {
+            owed.appended(c.appended);
+        }
         let _ = done.send(committed);
-        if due {
-            match fill_index(&mut conn, durability) {
-                Ok(()) => {}
-                // Queries read past the index meanwhile; the next fill that comes due starts
-                // from the index's end and catches up.
-                Err(FillError::Fill(e)) => {
-                    tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "filling audit_index failed; left to the next fill");
-                }
-                Err(FillError::Durability(e)) => {
-                    tracing::error!(error = %crate::telemetry::ErrorChain(&e), "the SQLite writer could not restore its sync level; it stops");
-                    return;
-                }
-            }
+        if owed.behind >= INDEX_BEHIND_AT_MOST
+            && !fill_owed(&mut conn, durability, Fill::All, &mut owed)
+        {
+            return;
         }
         drop(turn);
+    }
+}
+
+/// What the writer thread does next.
+enum Next {
+    /// Runs this job.
+    Job(Job),
+    /// The store closed: no job will come.
+    Closed,
+    /// The writer cannot keep its durability (a fill could not restore the sync level).
+    Stop,
+}
+
+/// The next job; while a fill is owed and none waits, the fill's slices, each in the store's
+/// turn to write.
+fn next(
+    queue: &mpsc::Receiver<Job>,
+    conn: &mut Connection,
+    durability: Durability,
+    owed: &mut Owed,
+    turns: &tokio::sync::Mutex<()>,
+) -> Next {
+    loop {
+        if !owed.due {
+            return queue.recv().map_or(Next::Closed, Next::Job);
+        }
+        match queue.try_recv() {
+            Ok(job) => return Next::Job(job),
+            Err(mpsc::TryRecvError::Disconnected) => return Next::Closed,
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+        // The turn goes to its waiters first come first served: a write that waits for it
+        // goes before the slice.
+        if let Ok(_turn) = turns.try_lock() {
+            // A thread this one just woke (the caller of the commit answered) is often queued
+            // on this core, where the scheduler lets it wait for this thread's time slice: the
+            // whole fill, measured. It runs first.
+            thread::yield_now();
+            if !fill_owed(conn, durability, Fill::Slice, owed) {
+                return Next::Stop;
+            }
+            if !owed.due {
+                continue;
+            }
+        }
+        match queue.recv_timeout(SLICE_GAP) {
+            Ok(job) => return Next::Job(job),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Next::Closed,
+        }
+    }
+}
+
+/// The store closes: what the writer still owes `audit_index` is filled before its connection
+/// closes, so a store closed in order opens with its index caught up.
+fn settle(
+    mut conn: Connection,
+    durability: Durability,
+    mut owed: Owed,
+    turns: &tokio::sync::Mutex<()>,
+) {
+    // No commit can come any more; a write of the pool's may still hold the turn.
+    let _turn = turns.blocking_lock();
+    while owed.behind > 0 && fill_owed(&mut conn, durability, Fill::All, &mut owed) {}
+}
+
+/// One fill of `fill`'s size, accounted in `owed`; `false` when the writer must stop (it could
+/// not restore its sync level). A fill that fails is logged and left to the next that comes
+/// due, which starts from the index's end and catches up; queries read past the index
+/// meanwhile.
+fn fill_owed(conn: &mut Connection, durability: Durability, fill: Fill, owed: &mut Owed) -> bool {
+    match fill_index(conn, durability, fill) {
+        Ok(rows) => {
+            owed.filled(fill, rows);
+            true
+        }
+        Err(FillError::Fill(e)) => {
+            tracing::warn!(error = %crate::telemetry::ErrorChain(&e), "filling audit_index failed; left to the next fill");
+            *owed = Owed::default();
+            true
+        }
+        Err(FillError::Durability(e)) => {
+            tracing::error!(error = %crate::telemetry::ErrorChain(&e), "the SQLite writer could not restore its sync level; it stops");
+            false
+        }
     }
 }
 
@@ -336,14 +493,17 @@ pub(super) enum FillError {
     Durability(rusqlite::Error),
 }
 
-/// Fills `audit_index` with the records after its last (at most [`INDEX_AT_MOST`]), in a
-/// transaction of its own, run after the commit's callers are answered (still in the store's
-/// turn to write): at low load it runs while the next request is on its way instead of on one
-/// request's path. The transaction does not wait for the disk
-/// (`synchronous = NORMAL`, whatever the durability): the next commit's sync carries it, and a
-/// fill lost to a power cut is redone from the log by the next. The sync level is set back
-/// before anything else commits; if that fails the writer must stop.
-pub(super) fn fill_index(conn: &mut Connection, durability: Durability) -> Result<(), FillError> {
+/// Fills `audit_index` with the records after its last (at most `fill`'s size) in a
+/// transaction of its own, in the store's turn to write, and answers how many it added. It runs
+/// after a commit's callers are answered ([`serve`]), off every request's path. The transaction
+/// does not wait for the disk (`synchronous = NORMAL`, whatever the durability): the next
+/// commit's sync carries it, and a fill lost to a power cut is redone from the log by the next.
+/// The sync level is set back before anything else commits; if that fails the writer must stop.
+pub(super) fn fill_index(
+    conn: &mut Connection,
+    durability: Durability,
+    fill: Fill,
+) -> Result<usize, FillError> {
     let restore = match durability {
         Durability::Power => Some("FULL"),
         Durability::Process => None,
@@ -352,8 +512,9 @@ pub(super) fn fill_index(conn: &mut Connection, durability: Durability) -> Resul
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| FillError::Fill(e.into()))?;
     }
+    let (statement, _) = fill.statement();
     let filled = transaction(conn, |conn| {
-        execute(conn, super::sql::INDEX_AUDIT, &[&INDEX_AT_MOST]).map(|_| ((), true))
+        execute(conn, statement, &[]).map(|rows| (rows, true))
     });
     if let Some(level) = restore {
         conn.pragma_update(None, "synchronous", level)
