@@ -301,7 +301,7 @@ const INDEX_BEHIND_AT_MOST: i64 = 256;
 const SLICE_GAP: Duration = Duration::from_millis(1);
 
 /// How much of `audit_index`'s backlog one fill takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(super) enum Fill {
     /// Every record after the index's end, up to [`super::sql::INDEX_AT_MOST`].
     All,
